@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file flz/rt.h
+ * Marks for code that runs on the audio (real-time) thread.
+ *
+ * A function declared FLZ_RT may be called from the audio thread. It never
+ * allocates or frees memory, never takes a lock, never does file or console
+ * I/O, never sleeps or waits on another thread. Such functions live in
+ * `*-rt.c` files, and the `rt-symbols` test inspects those objects' undefined
+ * symbols to keep it that way.
+ */
+#ifndef FLZ_RT_H
+#define FLZ_RT_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FLZ_RT __attribute__((hot))
+#define FLZ_WARN_UNUSED __attribute__((warn_unused_result))
+#define FLZ_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FLZ_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define FLZ_RT
+#define FLZ_WARN_UNUSED
+#define FLZ_LIKELY(x) (x)
+#define FLZ_UNLIKELY(x) (x)
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLZ_RT_H */

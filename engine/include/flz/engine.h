@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file flz/engine.h
+ * The engine: a mixer (libmixer) played by a direct ALSA mmap playback
+ * thread, a loader (libloader) on the control side, and the lock-free rings
+ * between them. This is the C embedding API; the Python module is a thin
+ * layer over it.
+ *
+ * Threads:
+ *  - control: any application thread. Every function here is thread-safe;
+ *    concurrent callers are serialised by a mutex on the control side, never
+ *    on the audio side.
+ *  - flz-audio: the playback thread, SCHED_FIFO where the system permits. It
+ *    waits for the device, applies the queued commands, renders, commits.
+ *    It never allocates, frees, locks, logs or does file I/O.
+ *  - flz-house: a housekeeping thread that frees retired samples and calls
+ *    the log callback (xruns, device lost). The log callback is never called
+ *    on the audio thread.
+ *
+ * Commands (play, stop, stop all, unload, load) travel in order through a
+ * ring of FLZ_QUEUE_CAPACITY fixed-size messages. When it is full the call
+ * returns -EAGAIN and changes nothing. Master volume and speed are
+ * latest-value parameters outside the ring: they are never refused and never
+ * lost, and they take effect in call order with the commands around them.
+ *
+ * Lifetime: flz_engine_new() allocates nothing that plays;
+ * flz_engine_start() opens the device and starts the threads;
+ * flz_engine_stop() stops them, closes the device, frees every sample; the
+ * engine may be started again. flz_engine_destroy() stops it if needed.
+ */
+#ifndef FLZ_ENGINE_H
+#define FLZ_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <flz/constants.h>
+#include <flz/error.h>
+#include <flz/rt.h>
+#include <flz/sample.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct flz_engine;
+
+enum flz_log_level {
+	FLZ_LOG_ERROR = 0,
+	FLZ_LOG_WARNING = 1,
+	FLZ_LOG_INFO = 2,
+	FLZ_LOG_DEBUG = 3,
+};
+
+/** Sample formats the engine can write to a device. */
+enum flz_device_format {
+	FLZ_FORMAT_UNKNOWN = 0,
+	FLZ_FORMAT_FLOAT_LE,
+	FLZ_FORMAT_S32_LE,
+	FLZ_FORMAT_S24_3LE,
+	FLZ_FORMAT_S16_LE,
+};
+
+struct flz_engine_config {
+	/** ALSA PCM name. NULL means "default". Copied by flz_engine_new(). */
+	const char *device;
+	/** Requested rate; the device may grant another, then samples load at
+	 *  the granted rate. Default 48000. */
+	uint32_t rate_hz;
+	/** Requested channels. Default 2. */
+	uint32_t n_channels;
+	/** Frames per ALSA period (the render block). Default 128. */
+	uint32_t period_frames;
+	/** Periods in the ALSA buffer. Default 2. */
+	uint32_t n_periods;
+	/** SCHED_FIFO priority to ask for, 1..99; 0 runs at normal priority
+	 *  without asking. Default 70. */
+	int rt_priority;
+	/** When true, the audio thread reports each command it applies with a
+	 *  FLZ_MSG_APPLIED message (for tests that re-render offline). Default false. */
+	bool trace_commands;
+	/** Diagnostics; called on a control-side thread, never on flz-audio. May be NULL. */
+	void (*log)(void *userdata, enum flz_log_level level, const char *message);
+	void *log_userdata;
+};
+
+/** Kinds of messages from the audio thread. */
+enum flz_msg_kind {
+	FLZ_MSG_PONG = 1,     /**< answers flz_engine_ping() */
+	FLZ_MSG_STOPPED,      /**< voices silenced by one stop/stop-all/unload are silent */
+	FLZ_MSG_XRUN,         /**< an underrun happened and was recovered */
+	FLZ_MSG_DEVICE_LOST,  /**< the device failed; the audio thread has ended */
+	FLZ_MSG_APPLIED,      /**< trace_commands: a command was applied */
+};
+
+/** Commands, as reported by FLZ_MSG_APPLIED. */
+enum flz_cmd_kind {
+	FLZ_CMD_LOAD = 1,
+	FLZ_CMD_PLAY,
+	FLZ_CMD_STOP,
+	FLZ_CMD_STOP_ALL,
+	FLZ_CMD_UNLOAD,
+	FLZ_CMD_VOLUME,
+	FLZ_CMD_SPEED,
+	FLZ_CMD_PING,
+};
+
+struct flz_engine_msg {
+	enum flz_msg_kind kind;
+	/** STOPPED/APPLIED: the slot, or -1 when none (stop all). */
+	int32_t slot;
+	/** APPLIED: which command; 0 otherwise. */
+	enum flz_cmd_kind cmd;
+	/** Sequence number of the command this answers (PONG, STOPPED, APPLIED). */
+	uint32_t seq;
+	/** APPLIED: gain or speed argument of the command. */
+	double value;
+	/** Output frame at which it happened (counted from start). */
+	int64_t frame;
+	/** DEVICE_LOST: the ALSA error code. */
+	int error;
+};
+
+struct flz_engine_stats {
+	bool running;
+	bool device_lost;
+	uint32_t rate_hz;
+	uint32_t n_channels;
+	enum flz_device_format format;
+	uint32_t period_frames;
+	uint32_t n_periods;
+	/** Buffer latency: period_frames * n_periods, plus the mixer's constant delay. */
+	uint32_t latency_frames;
+	double latency_ms;
+	uint64_t xruns;
+	/** The SCHED_FIFO priority the audio thread got, or 0 when it runs at
+	 *  normal priority. */
+	int rt_priority;
+	/** Why SCHED_FIFO was not granted (0 when it was or was not asked): a
+	 *  positive errno from pthread_setschedparam, e.g. EPERM. */
+	int rt_error;
+	uint32_t voices_playing;
+	/** Share of the period spent rendering, 0..1, over the last second. */
+	double load;
+	/** Output frames rendered since start. */
+	int64_t frames;
+	/** Messages the audio thread could not queue because nobody read them. */
+	uint64_t messages_dropped;
+};
+
+/** Defaults as documented on each field. Thread: any. */
+struct flz_engine_config flz_engine_config_init(void);
+
+/**
+ * Create an engine. Opens nothing, starts no thread.
+ * @return 0, -EINVAL (a field out of range), -ENOMEM
+ * Thread: any. Ownership: free it with flz_engine_destroy().
+ */
+FLZ_WARN_UNUSED int flz_engine_new(const struct flz_engine_config *config,
+				   struct flz_engine **out);
+
+/** Stop if running, then free. NULL is accepted. Thread: any but flz-audio. */
+void flz_engine_destroy(struct flz_engine *engine);
+
+/**
+ * Open and configure the device, start the threads.
+ *
+ * @param why on failure, a message naming the device and ALSA's reason; may be NULL
+ * @param why_size bytes at @p why
+ * @return 0; -EBUSY already running; an ALSA or errno code when the device
+ *         cannot be opened or configured (nothing is left running)
+ * Thread: control; blocks.
+ */
+FLZ_WARN_UNUSED int flz_engine_start(struct flz_engine *engine, char *why, size_t why_size);
+
+/**
+ * Stop the audio thread, close the device, free every sample. Idempotent.
+ * Thread: control; blocks up to about one buffer time.
+ */
+void flz_engine_stop(struct flz_engine *engine);
+
+/** Whether the engine is started (true also after the device was lost, until stop). Thread: any. */
+bool flz_engine_is_running(struct flz_engine *engine);
+
+/**
+ * Decode a file at the engine's rate and channels and publish it to a slot.
+ *
+ * @param why on failure, the loader's exact reason; may be NULL
+ * @return 0; -ENOTCONN not running; -EINVAL bad slot; -EAGAIN command buffer
+ *         full; the loader's codes (see flz/loader.h). On failure the slot is unchanged.
+ * Thread: control; blocks while decoding (other callers are not held up
+ * while it decodes).
+ */
+FLZ_WARN_UNUSED int flz_engine_load_file(struct flz_engine *engine, int32_t slot,
+					 const char *path, char *why, size_t why_size);
+
+/** As flz_engine_load_file(), from a file held in memory. */
+FLZ_WARN_UNUSED int flz_engine_load_memory(struct flz_engine *engine, int32_t slot,
+					   const void *data, size_t n_bytes, char *why,
+					   size_t why_size);
+
+/**
+ * Publish an already decoded sample to a slot. Its rate and channels must
+ * equal the engine's (see flz_engine_get_stats()).
+ * @return 0, -ENOTCONN, -EINVAL, -EAGAIN
+ * Ownership: on success the engine takes over one reference; on failure the caller keeps it.
+ */
+FLZ_WARN_UNUSED int flz_engine_load_sample(struct flz_engine *engine, int32_t slot,
+					   struct flz_sample *sample);
+
+/**
+ * Queue commands for the audio thread.
+ * @return 0; -ENOTCONN not running; -EINVAL bad slot, gain or speed (NaN
+ *         included); -EAGAIN command buffer full (not applied)
+ * Thread: control. set_volume and set_speed never return -EAGAIN.
+ */
+FLZ_WARN_UNUSED int flz_engine_play(struct flz_engine *engine, int32_t slot, float gain);
+FLZ_WARN_UNUSED int flz_engine_stop_slot(struct flz_engine *engine, int32_t slot);
+FLZ_WARN_UNUSED int flz_engine_stop_all(struct flz_engine *engine);
+FLZ_WARN_UNUSED int flz_engine_unload(struct flz_engine *engine, int32_t slot);
+FLZ_WARN_UNUSED int flz_engine_set_volume(struct flz_engine *engine, float gain);
+FLZ_WARN_UNUSED int flz_engine_set_speed(struct flz_engine *engine, double speed);
+FLZ_WARN_UNUSED int flz_engine_ping(struct flz_engine *engine);
+
+/**
+ * Take the next message from the audio thread. Never blocks.
+ * @return 1 when @p msg was filled, 0 when there is none, -ENOTCONN when not running
+ * Thread: control.
+ */
+FLZ_WARN_UNUSED int flz_engine_poll_message(struct flz_engine *engine, struct flz_engine_msg *msg);
+
+/** A snapshot of the engine's state; cheap (no system calls). Thread: control. */
+void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *stats);
+
+/** Name of a device format, e.g. "FLOAT_LE". Thread: any. */
+const char *flz_device_format_name(enum flz_device_format format);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLZ_ENGINE_H */

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file flz/mixer.h
+ * libmixer: the sample bank, the voice pool, and the render loop.
+ *
+ * A mixer owns FLZ_NUM_SAMPLES slots, each empty or holding a reference to a
+ * decoded sample, and a pool of voices. Its audio-thread functions perform
+ * the operations of the Python API (load, play, stop, stop all, unload,
+ * master volume, speed) and render interleaved float blocks. Everything the
+ * mixer needs is allocated by flz_mixer_new(); the audio-thread functions
+ * never allocate, free, lock, or do I/O.
+ *
+ * Signal flow: voices play their samples frame for frame at the samples' own
+ * rate (which is the mixer's rate: samples are converted when loaded) and are
+ * summed into a source block; the sum is resampled once by the global speed
+ * (varispeed: pitch follows speed) with a band-limited windowed-sinc
+ * interpolator, then multiplied by the smoothed master gain. At speed 1.0
+ * the output is the plain sum delayed by flz_mixer_latency_frames() frames;
+ * that delay never changes, so changing speed never jumps in time.
+ *
+ * Sample ownership: flz_mixer_load() takes over one reference. The mixer
+ * keeps a reference for the slot and one for each voice playing the sample.
+ * A sample that is replaced or unloaded is handed to the `retire` callback
+ * as soon as no voice plays it; the callback owns that last reference and
+ * must get it to the control side, which calls flz_sample_unref().
+ *
+ * Voice limit: at most FLZ_MAX_VOICES voices play at once. A trigger when
+ * all of them play steals the voice that was started earliest: it fades out
+ * over the voice ramp in one of FLZ_MAX_VOICES extra fade slots while the new
+ * voice starts at once. If every fade slot is busy too (more than
+ * FLZ_MAX_VOICES steals or stops within one ramp), the fading voice closest
+ * to silence is cut to make room. Stolen voices send no Stopped event.
+ *
+ * Thread: one mixer is used by one control thread (new/destroy) and one
+ * audio thread (everything below the banner). It is not shared further.
+ */
+#ifndef FLZ_MIXER_H
+#define FLZ_MIXER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <flz/constants.h>
+#include <flz/error.h>
+#include <flz/rt.h>
+#include <flz/sample.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct flz_mixer;
+
+/** What a mixer event reports. */
+enum flz_mixer_event_kind {
+	/** Every voice silenced by one stop/stop-all/unload command has reached
+	 *  silence (after its fade-out). Sent once per command that silenced at
+	 *  least one voice. */
+	FLZ_MIXER_EVENT_STOPPED = 1,
+};
+
+struct flz_mixer_event {
+	enum flz_mixer_event_kind kind;
+	/** The token the command was given (flz_mixer_stop_slot() etc). */
+	uint32_t token;
+	/** The slot stopped, or -1 for stop-all. */
+	int32_t slot;
+	/** Output frame (counted from mixer creation) at whose end the last
+	 *  voice had gone silent. */
+	int64_t frame;
+};
+
+struct flz_mixer_config {
+	/** Output and sample rate. Default 48000. */
+	uint32_t rate_hz;
+	/** Interleaved output channels, 1..FLZ_MAX_CHANNELS. Default 2. */
+	uint32_t n_channels;
+	/** Largest n_frames flz_mixer_render() will be asked for, 1..FLZ_MAX_BLOCK_FRAMES.
+	 *  Default 4096. */
+	uint32_t max_block_frames;
+	/** Voice fade for stops, steals and gain changes, in ms. Default 5. */
+	float voice_ramp_ms;
+	/** Master gain smoothing, in ms. Default 10. */
+	float master_ramp_ms;
+	/** Speed smoothing, in ms. Default 20. */
+	float speed_ramp_ms;
+	/** Initial master gain, 0..1. Default 1. */
+	float master_gain;
+	/** Initial speed, FLZ_SPEED_MIN..FLZ_SPEED_MAX. Default 1. */
+	double speed;
+	/**
+	 * Receives a sample the mixer no longer uses, with its last reference.
+	 * Called on the thread that called the mixer function (the audio thread
+	 * in an engine). Must not block. Required.
+	 */
+	void (*retire)(void *userdata, struct flz_sample *sample);
+	/** Receives events; called like @ref retire. May be NULL. */
+	void (*event)(void *userdata, const struct flz_mixer_event *event);
+	void *userdata;
+};
+
+/**
+ * Defaults: 48000 Hz, 2 channels, 4096-frame blocks, ramps 5/10/20 ms,
+ * master gain 1, speed 1, no callbacks.
+ * Thread: any.
+ */
+struct flz_mixer_config flz_mixer_config_init(void);
+
+/**
+ * Create a mixer, allocating everything it will ever need.
+ *
+ * @param config settings; copied
+ * @param[out] out the new mixer
+ * @return 0, -EINVAL (a config field out of range, or retire is NULL), -ENOMEM
+ * Thread: control. Ownership: the caller destroys the mixer with flz_mixer_destroy().
+ */
+FLZ_WARN_UNUSED int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out);
+
+/**
+ * Destroy a mixer and drop every sample reference it holds (slots, voices,
+ * fading voices) with flz_sample_unref(); the retire callback is not called.
+ * Thread: control, never concurrently with an audio-thread call. NULL is accepted.
+ */
+void flz_mixer_destroy(struct flz_mixer *mixer);
+
+/**
+ * The constant delay, in output frames, between a voice's start and its
+ * first frame in the output at speed 1.0.
+ * Thread: any.
+ */
+uint32_t flz_mixer_latency_frames(const struct flz_mixer *mixer);
+
+/** The configuration the mixer was created with. Thread: any. */
+struct flz_mixer_config flz_mixer_get_config(const struct flz_mixer *mixer);
+
+/* ======================================================================
+ * Audio-thread functions. Each is FLZ_RT and lives in src/mixer-rt.c.
+ * A command takes effect at the next frame flz_mixer_render() produces.
+ * ====================================================================== */
+
+/**
+ * Put a sample into a slot (replacing any sample there).
+ *
+ * @param slot 0..FLZ_NUM_SAMPLES-1
+ * @param sample rate and channels equal to the mixer's; the mixer takes over
+ *        one reference. Voices already playing the slot's old sample keep
+ *        playing it; the old sample is retired when no voice plays it.
+ * @return 0; -EINVAL (slot out of range, NULL sample, or rate/channel
+ *         mismatch: then the caller keeps its reference and nothing changes)
+ * Thread: rt.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_load(struct flz_mixer *mixer, int32_t slot,
+					  struct flz_sample *sample);
+
+/**
+ * Start a new voice on the slot's sample at its first frame. It loops until stopped.
+ *
+ * @param gain 0..1
+ * @return 1 when a voice started, 0 when the slot is empty (ignored),
+ *         -EINVAL (slot or gain out of range, NaN)
+ * Thread: rt.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_play(struct flz_mixer *mixer, int32_t slot, float gain);
+
+/**
+ * Fade out every voice of the slot. When at least one voice was silenced,
+ * a FLZ_MIXER_EVENT_STOPPED event with @p token follows once they are silent.
+ *
+ * @return number of voices silenced (>= 0), or -EINVAL for a bad slot
+ * Thread: rt.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_stop_slot(struct flz_mixer *mixer, int32_t slot,
+					       uint32_t token);
+
+/**
+ * Fade out every voice; a STOPPED event with @p token follows as for a slot.
+ * @return number of voices silenced (>= 0)
+ * Thread: rt.
+ */
+FLZ_RT int flz_mixer_stop_all(struct flz_mixer *mixer, uint32_t token);
+
+/**
+ * Fade out the slot's voices and empty the slot; its sample is retired once
+ * silent. A STOPPED event with @p token follows as for flz_mixer_stop_slot().
+ * @return number of voices silenced (>= 0), or -EINVAL for a bad slot
+ * Thread: rt.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_unload(struct flz_mixer *mixer, int32_t slot,
+					    uint32_t token);
+
+/**
+ * Set the master gain; the output glides to it over master_ramp_ms.
+ * @return 0, or -EINVAL when out of 0..1 or NaN (nothing changes)
+ * Thread: rt.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_master_gain(struct flz_mixer *mixer, float gain);
+
+/**
+ * Set the global speed; it glides there over speed_ramp_ms.
+ * @return 0, or -EINVAL when out of FLZ_SPEED_MIN..FLZ_SPEED_MAX or NaN
+ * Thread: rt.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_speed(struct flz_mixer *mixer, double speed);
+
+/**
+ * Render the next block.
+ *
+ * @param out n_frames * n_channels floats, overwritten
+ * @param n_frames 0..max_block_frames
+ * @return 0, or -EINVAL when n_frames exceeds max_block_frames (out untouched)
+ * Thread: rt. Calls the retire and event callbacks from inside.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_render(struct flz_mixer *mixer, float *out, uint32_t n_frames);
+
+/** Voices playing now (not counting fading ones). Thread: rt. */
+FLZ_RT uint32_t flz_mixer_voices_playing(const struct flz_mixer *mixer);
+
+/** Voices fading out now. Thread: rt. */
+FLZ_RT uint32_t flz_mixer_voices_fading(const struct flz_mixer *mixer);
+
+/** Output frames rendered since creation. Thread: rt. */
+FLZ_RT int64_t flz_mixer_frame(const struct flz_mixer *mixer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLZ_MIXER_H */

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file flz-test.h
+ * Helpers shared by the Check suites: signal generators, comparison with a
+ * stated tolerance, and sine analysis. Header-only, test code only.
+ */
+#ifndef FLZ_TEST_H
+#define FLZ_TEST_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+/** Fill n_frames interleaved frames: channel c gets amp*sin(2 pi f t + c*phase_step). */
+static inline void flz_test_sine(float *out, size_t n_frames, unsigned n_channels, double freq_hz,
+				 double rate_hz, double amp, double phase_step)
+{
+	for (size_t i = 0; i < n_frames; i++)
+		for (unsigned c = 0; c < n_channels; c++)
+			out[i * n_channels + c] =
+				(float)(amp * sin(2.0 * M_PI * freq_hz * (double)i / rate_hz +
+						  c * phase_step));
+}
+
+/** Deterministic white noise in -amp..amp (xorshift), for content tests. */
+static inline void flz_test_noise(float *out, size_t n_samples, double amp, uint32_t seed)
+{
+	uint32_t x = seed ? seed : 0x9e3779b9u;
+	for (size_t i = 0; i < n_samples; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		out[i] = (float)(amp * ((double)x / 2147483648.0 - 1.0));
+	}
+}
+
+/**
+ * Largest |a[i] - b[i]| over n samples; *at receives its index (may be NULL).
+ */
+static inline double flz_test_max_diff(const float *a, const float *b, size_t n, size_t *at)
+{
+	double worst = 0.0;
+	size_t where = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - (double)b[i]);
+		if (d > worst || isnan(d)) {
+			worst = isnan(d) ? INFINITY : d;
+			where = i;
+		}
+	}
+	if (at)
+		*at = where;
+	return worst;
+}
+
+/**
+ * Least-squares fit of x[k*stride] (k < n) to a*sin + b*cos at freq_norm
+ * (cycles per sample) plus a constant. Returns the amplitude in *amp and the
+ * power of everything else (every spurious component, noise and DC
+ * together) relative to the fitted sine, in dBc, in *residual_dbc. The sum of
+ * all spurious power bounds each single component from above, so
+ * residual_dbc < L means every spurious component is below L dBc.
+ */
+static inline void flz_test_sine_fit(const float *x, size_t n, size_t stride, double freq_norm,
+				     double *amp, double *residual_dbc)
+{
+	/* Normal equations for the basis {sin, cos, 1}. */
+	double m[3][3] = { { 0 } }, r[3] = { 0 };
+	for (size_t k = 0; k < n; k++) {
+		double ph = 2.0 * M_PI * freq_norm * (double)k;
+		double b[3] = { sin(ph), cos(ph), 1.0 };
+		double v = x[k * stride];
+		for (int i = 0; i < 3; i++) {
+			r[i] += b[i] * v;
+			for (int j = 0; j < 3; j++)
+				m[i][j] += b[i] * b[j];
+		}
+	}
+	/* Gaussian elimination (3x3, well conditioned for n >> period). */
+	for (int i = 0; i < 3; i++) {
+		for (int j = i + 1; j < 3; j++) {
+			double f = m[j][i] / m[i][i];
+			for (int k = i; k < 3; k++)
+				m[j][k] -= f * m[i][k];
+			r[j] -= f * r[i];
+		}
+	}
+	double c[3];
+	for (int i = 2; i >= 0; i--) {
+		double s = r[i];
+		for (int k = i + 1; k < 3; k++)
+			s -= m[i][k] * c[k];
+		c[i] = s / m[i][i];
+	}
+	double a2 = c[0] * c[0] + c[1] * c[1];
+	double res = 0.0;
+	for (size_t k = 0; k < n; k++) {
+		double ph = 2.0 * M_PI * freq_norm * (double)k;
+		double e = x[k * stride] - (c[0] * sin(ph) + c[1] * cos(ph));
+		res += e * e;
+	}
+	res /= (double)n;
+	*amp = sqrt(a2);
+	/* The sine's mean power is a^2/2. */
+	*residual_dbc = 10.0 * log10((res + 1e-300) / (a2 / 2.0 + 1e-300));
+}
+
+/** Gain ratio to dB. */
+static inline double flz_test_db(double ratio)
+{
+	return 20.0 * log10(ratio);
+}
+
+/** Write a float buffer to a temporary file for post-mortem (only on failure paths). */
+static inline void flz_test_dump(const char *name, const float *x, size_t n)
+{
+	FILE *f = fopen(name, "wb");
+	if (f) {
+		fwrite(x, sizeof(float), n, f);
+		fclose(f);
+	}
+}
+
+#endif /* FLZ_TEST_H */
