@@ -5,16 +5,42 @@
  * FLAC, Ogg/Vorbis, Opus, MP3, ...) into a flz_sample of float32 frames at a
  * target rate and channel count.
  *
- * Sample-rate conversion uses libsoxr at its "very high quality" recipe
- * (passband to 95% of the lower Nyquist frequency, stopband attenuation
- * about 175 dB: transparent). Channel mapping, from the file's channels to
- * the target's:
+ * Sample-rate conversion uses libsoxr's SOXR_VHQ recipe (28-bit precision,
+ * linear phase). Its figures, relative to the Nyquist frequency of the lower
+ * of the two rates:
+ *  - passband 0..91.1% (0..20.09 kHz for 44.1 kHz), flat within 0.01 dB
+ *    (measured: -0.006 dB at 20 kHz, 44.1 -> 48 kHz);
+ *  - transition band 91.1%..100%; stopband from 100% (no aliasing);
+ *  - stopband attenuation: nominally 28 bits, about 169 dB; measured with
+ *    float32 output 155 dB (a 23 kHz tone converted 48 -> 44.1 kHz), where
+ *    float32 rounding, not the filter, sets the floor.
+ * A 1 kHz sine converted 44.1 -> 48 kHz keeps its amplitude within 1e-5 dB and
+ * its frequency within 1e-9 Hz, everything else 150 dB down. A source of
+ * n frames gives round(n * rate_hz / source rate) frames (as libsoxr
+ * delivers them); equal rates give exactly n frames, untouched.
+ *
+ * Integer PCM decodes to value / 2^(bits-1) (16-bit: x / 32768, exact);
+ * float files decode bit-exact, without clipping.
+ *
+ * Channel mapping, from the file's channels to the target's:
  *  - equal counts: copied;
  *  - mono to N: the mono signal on every channel;
  *  - N to mono: the average of all channels;
  *  - stereo to N > 2: left and right to channels 0 and 1, silence elsewhere;
  *  - M > 2 to N > 1 (M != N): channel k takes source channel k for k < min(M, N),
- *    the remaining target channels are silent, surplus source channels are dropped.
+ *    the remaining target channels are silent, surplus source channels are dropped
+ *    (for 5.1 in WAV order to stereo: front left and right).
+ *
+ * Decoding streams: the file is read in chunks that pass through the channel
+ * map and the resampler straight into the final sample, which is allocated
+ * once from the file's frame count. Peak memory is the final sample plus the
+ * decoder's and resampler's state (1-2 MiB measured for a 66 MiB sample). MP3 and Ogg report estimated lengths; those are decoded to
+ * their real end, and the output grows (one copy) if the estimate was short.
+ *
+ * A file whose header announces more audio data than the file holds (a
+ * truncated copy, a header claiming huge sizes) is refused as corrupt rather
+ * than silently shortened; the "unknown length" size 0xFFFFFFFF that
+ * streaming writers use is accepted.
  *
  * A loader is an opaque handle that keeps the exact reason of its last
  * failure (flz_loader_strerror()). It is not thread-safe; use one per thread.
@@ -52,7 +78,10 @@ struct flz_loader_config flz_loader_config_init(void);
 
 /**
  * Create a loader.
- * @return 0, -EINVAL (rate or channels out of range), -ENOMEM
+ * @param config rate, channels and size limit; NULL for the defaults
+ * @param[out] out the new loader; untouched on failure
+ * @return 0, -EINVAL (rate outside FLZ_RATE_MIN_HZ..FLZ_RATE_MAX_HZ, channels
+ *         outside 1..FLZ_MAX_CHANNELS, max_bytes 0, out NULL), -ENOMEM
  * Thread: control. Ownership: free it with flz_loader_destroy().
  */
 FLZ_WARN_UNUSED int flz_loader_new(const struct flz_loader_config *config,
@@ -68,12 +97,15 @@ void flz_loader_destroy(struct flz_loader *loader);
  * @param[out] out on success a new sample with one reference (the caller's);
  *             untouched on failure
  * @return 0, or:
+ *   -EINVAL  path or out is NULL;
  *   -ENOENT  no such file;
  *   -EISDIR  path is a directory;
  *   -EACCES  permission denied;
  *   -ENODATA the file decodes to zero frames (an empty file is -EBADMSG);
- *   -EBADMSG not an audio file libsndfile recognises, or truncated/corrupt data;
- *   -ENOTSUP a recognised container with an encoding that cannot be decoded;
+ *   -EBADMSG an empty file, a file that is not audio (nothing libsndfile
+ *            recognises), not a regular file, a truncated or corrupt file;
+ *   -ENOTSUP a recognised container with an encoding libsndfile cannot decode,
+ *            or a rate ratio the resampler refuses;
  *   -EFBIG   the decoded sample would exceed max_bytes;
  *   -ENOMEM  out of memory;
  *   -EIO     read error.
@@ -88,8 +120,13 @@ FLZ_WARN_UNUSED int flz_loader_load_file(struct flz_loader *loader, const char *
  * Decode a file held in memory (for embedding and fuzzing). Same results
  * as flz_loader_load_file() but for the file-system codes.
  *
+ * Decodes through libsndfile's virtual I/O over the caller's bytes; no global
+ * state, so it is safe to fuzz. The message names the source "memory buffer".
+ *
  * @param data the file's bytes; only read, not kept after return
- * @param n_bytes length of @p data
+ * @param n_bytes length of @p data; 0 is an empty file (-EBADMSG)
+ * @return as flz_loader_load_file(), with -EINVAL for data NULL (n_bytes > 0)
+ *         and no -ENOENT, -EISDIR or -EACCES
  * Thread and ownership as flz_loader_load_file().
  */
 FLZ_WARN_UNUSED int flz_loader_load_memory(struct flz_loader *loader, const void *data,
@@ -107,9 +144,12 @@ const char *flz_loader_strerror(const struct flz_loader *loader);
  * Convert interleaved float frames between rates and channel counts with the
  * loader's resampler and channel rules. Exposed for tests and embedding.
  *
- * @param in source frames (rate @p in_rate_hz)
- * @param[out] out a new sample at the loader's rate and channels
- * @return 0, -EINVAL, -EFBIG, -ENOMEM
+ * @param in source frames (rate @p in_rate_hz), n_frames >= 1, n_channels
+ *           1..FLZ_MAX_CHANNELS
+ * @param in_rate_hz the source's rate, >= 1
+ * @param[out] out a new sample at the loader's rate and channels; untouched on failure
+ * @return 0, -EINVAL (bad view or rate), -EFBIG (over max_bytes), -ENOMEM,
+ *         -ENOTSUP (ratio refused by the resampler)
  * Thread and ownership as flz_loader_load_file().
  */
 FLZ_WARN_UNUSED int flz_loader_convert(struct flz_loader *loader, struct flz_frames in,
