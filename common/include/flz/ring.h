@@ -16,12 +16,12 @@
 #ifndef FLZ_RING_H
 #define FLZ_RING_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include <flz/atomic.h>
 #include <flz/rt.h>
 
 #ifdef __cplusplus
@@ -34,13 +34,13 @@ struct flz_ring {
 	/* Producer-owned line: the write counter, and the producer's cached copy
 	 * of the read counter (so a push reads the consumer's line only when the
 	 * ring looks full). */
-	_Alignas(FLZ_CACHE_LINE) atomic_size_t write_count;
+	FLZ_ALIGNAS(FLZ_CACHE_LINE) flz_atomic_size write_count;
 	size_t producer_read_cache;
 	/* Consumer-owned line. */
-	_Alignas(FLZ_CACHE_LINE) atomic_size_t read_count;
+	FLZ_ALIGNAS(FLZ_CACHE_LINE) flz_atomic_size read_count;
 	size_t consumer_write_cache;
 	/* Read-only after init. */
-	_Alignas(FLZ_CACHE_LINE) unsigned char *storage;
+	FLZ_ALIGNAS(FLZ_CACHE_LINE) unsigned char *storage;
 	size_t elem_size;
 	size_t capacity;
 	size_t mask;
@@ -61,8 +61,8 @@ static inline int flz_ring_init(struct flz_ring *ring, void *storage, size_t ele
 {
 	if (elem_size == 0 || capacity == 0 || (capacity & (capacity - 1)) != 0 || storage == NULL)
 		return -22; /* -EINVAL without pulling errno.h into every user */
-	atomic_init(&ring->write_count, 0);
-	atomic_init(&ring->read_count, 0);
+	flz_atomic_init(&ring->write_count, (size_t)0);
+	flz_atomic_init(&ring->read_count, (size_t)0);
 	ring->producer_read_cache = 0;
 	ring->consumer_write_cache = 0;
 	ring->storage = (unsigned char *)storage;
@@ -80,18 +80,18 @@ static inline int flz_ring_init(struct flz_ring *ring, void *storage, size_t ele
 FLZ_RT static inline bool flz_ring_push(struct flz_ring *ring, const void *elem)
 {
 	/* relaxed: only the producer writes write_count. */
-	size_t w = atomic_load_explicit(&ring->write_count, memory_order_relaxed);
+	size_t w = flz_atomic_load(&ring->write_count, memory_order_relaxed);
 	if (w - ring->producer_read_cache >= ring->capacity) {
 		/* acquire: pairs with the consumer's release store of read_count, so
 		 * the consumer has finished reading a slot before we overwrite it. */
 		ring->producer_read_cache =
-			atomic_load_explicit(&ring->read_count, memory_order_acquire);
+			flz_atomic_load(&ring->read_count, memory_order_acquire);
 		if (w - ring->producer_read_cache >= ring->capacity)
 			return false;
 	}
 	memcpy(ring->storage + (w & ring->mask) * ring->elem_size, elem, ring->elem_size);
 	/* release: the message bytes become visible before the new count. */
-	atomic_store_explicit(&ring->write_count, w + 1, memory_order_release);
+	flz_atomic_store(&ring->write_count, w + 1, memory_order_release);
 	return true;
 }
 
@@ -103,18 +103,18 @@ FLZ_RT static inline bool flz_ring_push(struct flz_ring *ring, const void *elem)
 FLZ_RT static inline bool flz_ring_pop(struct flz_ring *ring, void *elem)
 {
 	/* relaxed: only the consumer writes read_count. */
-	size_t r = atomic_load_explicit(&ring->read_count, memory_order_relaxed);
+	size_t r = flz_atomic_load(&ring->read_count, memory_order_relaxed);
 	if (r == ring->consumer_write_cache) {
 		/* acquire: pairs with the producer's release store, so the message
 		 * bytes are visible before we read them. */
 		ring->consumer_write_cache =
-			atomic_load_explicit(&ring->write_count, memory_order_acquire);
+			flz_atomic_load(&ring->write_count, memory_order_acquire);
 		if (r == ring->consumer_write_cache)
 			return false;
 	}
 	memcpy(elem, ring->storage + (r & ring->mask) * ring->elem_size, ring->elem_size);
 	/* release: our read of the slot is done before the producer may reuse it. */
-	atomic_store_explicit(&ring->read_count, r + 1, memory_order_release);
+	flz_atomic_store(&ring->read_count, r + 1, memory_order_release);
 	return true;
 }
 
@@ -126,8 +126,8 @@ static inline size_t flz_ring_count(struct flz_ring *ring)
 {
 	/* acquire on both: a consistent-enough snapshot for reporting; the
 	 * difference never exceeds capacity because read_count <= write_count. */
-	size_t r = atomic_load_explicit(&ring->read_count, memory_order_acquire);
-	size_t w = atomic_load_explicit(&ring->write_count, memory_order_acquire);
+	size_t r = flz_atomic_load(&ring->read_count, memory_order_acquire);
+	size_t w = flz_atomic_load(&ring->write_count, memory_order_acquire);
 	return w - r;
 }
 

@@ -17,12 +17,12 @@
 #ifndef FLZ_SAMPLE_H
 #define FLZ_SAMPLE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <flz/atomic.h>
 #include <flz/constants.h>
 #include <flz/rt.h>
 
@@ -35,7 +35,7 @@ extern "C" {
 
 struct flz_sample {
 	/** References held; the sample is freed when it drops to zero. */
-	atomic_int refcount;
+	flz_atomic_int refcount;
 	/** Interleaved channels per frame, 1..FLZ_MAX_CHANNELS. */
 	uint32_t n_channels;
 	/** The rate the frames are meant to be played at. */
@@ -78,7 +78,7 @@ static inline struct flz_sample *flz_sample_new(int64_t n_frames, uint32_t n_cha
 	if (block == NULL)
 		return NULL;
 	struct flz_sample *s = (struct flz_sample *)block;
-	atomic_init(&s->refcount, 1);
+	flz_atomic_init(&s->refcount, 1);
 	s->n_channels = n_channels;
 	s->rate_hz = rate_hz;
 	s->n_frames = n_frames;
@@ -95,7 +95,7 @@ FLZ_RT static inline void flz_sample_ref(struct flz_sample *s)
 	/* relaxed: the caller already holds a reference, so the object is alive
 	 * and its frames were published to this thread when that reference was
 	 * handed over; a new reference publishes nothing. */
-	atomic_fetch_add_explicit(&s->refcount, 1, memory_order_relaxed);
+	flz_atomic_fetch_add(&s->refcount, 1, memory_order_relaxed);
 }
 
 /**
@@ -109,7 +109,7 @@ static inline void flz_sample_unref(struct flz_sample *s)
 	/* acq_rel: release orders this thread's reads of the frames before the
 	 * decrement; acquire on the last decrement makes every other holder's
 	 * reads happen before the free. */
-	if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) == 1)
+	if (flz_atomic_fetch_sub(&s->refcount, 1, memory_order_acq_rel) == 1)
 		free(s);
 }
 
@@ -124,15 +124,14 @@ static inline void flz_sample_unref(struct flz_sample *s)
 FLZ_RT static inline bool flz_sample_release_rt(struct flz_sample *s)
 {
 	/* relaxed load: only a starting value for the CAS loop. */
-	int n = atomic_load_explicit(&s->refcount, memory_order_relaxed);
+	int n = flz_atomic_load(&s->refcount, memory_order_relaxed);
 	for (;;) {
 		if (n == 1)
 			return true;
 		/* release on success: our reads of the frames happen before another
 		 * holder's final decrement frees them; relaxed on failure, we retry. */
-		if (atomic_compare_exchange_weak_explicit(&s->refcount, &n, n - 1,
-							  memory_order_release,
-							  memory_order_relaxed))
+		if (flz_atomic_cas_weak(&s->refcount, &n, n - 1, memory_order_release,
+					memory_order_relaxed))
 			return false;
 	}
 }
