@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Trigger-to-sound latency and xruns of flitzis_looper_rs through the headless rig.
+
+For each configuration (ALSA period x count on a JACK period) this starts a
+rig with the recorder (a private JACK dummy server, see
+pymodule/flitzis_looper_rs/_rig.py), runs an engine on its ``default`` PCM,
+and repeats N times: take CLOCK_MONOTONIC, play_sample() a short click, let
+it sound, stop it, wait. The recorder stamps every JACK cycle with
+CLOCK_MONOTONIC at the entry of its process callback, so a frame's arrival
+time is its cycle's stamp plus its offset in the block / rate. The latency
+of a trigger is the arrival time of the first non-silent frame after it minus
+the trigger time. A second phase plays a dense loop set for --xrun-seconds
+and reports the engine's xrun count and load.
+
+Not part of CI: the figures depend on the machine. Needs the installed wheel,
+jackd2, libasound2-plugins and a built flz-jack-rec (--recorder or
+FLZ_JACK_REC, else build*/tests/rig/flz-jack-rec is looked for).
+
+    python3 bench/latency.py --triggers 200 --config 128x2@64 --config 64x2@64
+"""
+
+import argparse
+import array
+import math
+import os
+import sys
+import tempfile
+import time
+import wave
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+import flitzis_looper_rs as fl  # noqa: E402
+
+try:
+    from flitzis_looper_rs import _rig
+except ImportError:
+    sys.path.insert(0, os.path.join(ROOT, "pymodule", "flitzis_looper_rs"))
+    import _rig
+
+SILENCE = 1e-4
+
+
+def now_ns():
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+def write_wav(path, rate_hz, frames_lr):
+    pcm = array.array("h")
+    for left, right in frames_lr:
+        pcm.append(int(left * 32767))
+        pcm.append(int(right * 32767))
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    with wave.open(path, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate_hz)
+        w.writeframes(pcm.tobytes())
+
+
+def make_click(path, rate_hz):
+    """20 ms: a full-scale first frame, then a decaying tone."""
+    n = rate_hz // 50
+    frames = [(0.5 * math.exp(-i / (0.004 * rate_hz)) * math.cos(2 * math.pi * 1000 * i / rate_hz),) * 2
+              for i in range(n)]
+    write_wav(path, rate_hz, frames)
+
+
+def make_loop(path, rate_hz, seed):
+    n = rate_hz
+    x = seed
+    frames = []
+    for i in range(n):
+        x = (1103515245 * x + 12345) & 0x7FFFFFFF
+        v = 0.02 * (x / 1073741824.0 - 1.0) + 0.02 * math.sin(2 * math.pi * (110 + seed) * i / rate_hz)
+        frames.append((v, v))
+    write_wav(path, rate_hz, frames)
+
+
+def percentile(sorted_values, q):
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, int(math.ceil(q * len(sorted_values))) - 1))
+    return sorted_values[k]
+
+
+def onsets(samples, n_channels):
+    """Frames where the capture turns from silent to sounding."""
+    out = []
+    quiet = True
+    run = 0
+    n_frames = len(samples) // n_channels
+    for f in range(n_frames):
+        loud = any(abs(samples[f * n_channels + c]) > SILENCE for c in range(n_channels))
+        if loud and quiet:
+            out.append(f)
+            quiet = False
+            run = 0
+        elif not loud:
+            run += 1
+            if run >= 64:  # a gap of silence re-arms the detector
+                quiet = True
+        else:
+            run = 0
+    return out
+
+
+def run_config(args, alsa_period, alsa_periods, jack_period, tmp):
+    rate = args.rate
+    click = os.path.join(tmp, "click.wav")
+    make_click(click, rate)
+    loops = []
+    for k in range(args.xrun_voices):
+        p = os.path.join(tmp, "loop%d.wav" % k)
+        if not os.path.exists(p):
+            make_loop(p, rate, k + 1)
+        loops.append(p)
+
+    rec_path = os.path.join(tmp, "rec-%d-%d-%d.raw" % (alsa_period, alsa_periods, jack_period))
+    rig = _rig.Rig(period_frames=jack_period, rate_hz=rate, record=rec_path,
+                   recorder=_rig.find_recorder(args.recorder))
+    rig.start()
+    triggers = []
+    try:
+        eng = fl.AudioEngine(sample_rate=rate, channels=2, period_frames=alsa_period,
+                             periods=alsa_periods)
+        eng.run()
+        try:
+            eng.load_sample(0, click)
+            time.sleep(0.3)
+            for _ in range(args.triggers):
+                t0 = now_ns()
+                eng.play_sample(0, 1.0)
+                triggers.append(t0)
+                time.sleep(args.hold_ms / 1000.0)
+                eng.stop_sample(0)
+                time.sleep(args.gap_ms / 1000.0)
+                while eng.receive_msg() is not None:
+                    pass
+            trigger_stats = eng.stats()
+            xrun_stats = None
+            if args.xrun_seconds > 0:
+                for k, p in enumerate(loops):
+                    eng.load_sample(10 + k, p)
+                x0 = eng.stats()["xruns"]
+                for k in range(len(loops)):
+                    eng.play_sample(10 + k, 0.5)
+                loads = []
+                end = time.monotonic() + args.xrun_seconds
+                while time.monotonic() < end:
+                    time.sleep(0.25)
+                    loads.append(eng.stats()["load"])
+                    while eng.receive_msg() is not None:
+                        pass
+                eng.stop_all()
+                xs = eng.stats()
+                xrun_stats = (xs["xruns"] - x0, max(loads) if loads else float("nan"))
+        finally:
+            eng.shut_down()
+    finally:
+        rig.stop()
+
+    samples = _rig.read_raw(rec_path)
+    times = _rig.read_times(rec_path + ".ns")
+    n_frames = len(samples) // 2
+    frames_per_cycle = jack_period
+    if len(times) * frames_per_cycle != n_frames:
+        print("warning: %d cycles x %d frames != %d frames captured"
+              % (len(times), frames_per_cycle, n_frames), file=sys.stderr)
+
+    def arrival_ns(frame):
+        cycle = frame // frames_per_cycle
+        return times[cycle] + (frame % frames_per_cycle) * 1_000_000_000 // rate
+
+    heard = [arrival_ns(f) for f in onsets(samples, 2) if f // frames_per_cycle < len(times)]
+    lat_ms = []
+    missed = 0
+    j = 0
+    for i, t0 in enumerate(triggers):
+        while j < len(heard) and heard[j] < t0:
+            j += 1
+        limit = triggers[i + 1] if i + 1 < len(triggers) else float("inf")
+        if j < len(heard) and heard[j] < limit:
+            lat_ms.append((heard[j] - t0) / 1e6)
+            j += 1
+        else:
+            missed += 1
+    lat_ms.sort()
+    return {
+        "config": "%dx%d @ jack %d" % (alsa_period, alsa_periods, jack_period),
+        "n": len(lat_ms),
+        "missed": missed,
+        "median": percentile(lat_ms, 0.5),
+        "p99": percentile(lat_ms, 0.99),
+        "worst": lat_ms[-1] if lat_ms else float("nan"),
+        "buffer_ms": 1000.0 * alsa_period * alsa_periods / rate,
+        "engine_latency_ms": trigger_stats.get("latency_ms", float("nan")),
+        "rt_priority": trigger_stats.get("rt_priority"),
+        "xruns_trigger": trigger_stats["xruns"],
+        "xruns_run": None if xrun_stats is None else xrun_stats[0],
+        "load_max": None if xrun_stats is None else xrun_stats[1],
+    }
+
+
+def parse_config(text):
+    # ALSAPERIODxCOUNT@JACKPERIOD, e.g. 128x2@64
+    alsa, _, jack = text.partition("@")
+    period, _, count = alsa.partition("x")
+    return int(period), int(count or 2), int(jack or 64)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", action="append", metavar="PxN@J",
+                   help="ALSA period x count @ JACK period (repeatable; default 128x2@64, "
+                        "64x2@64, 128x3@64, 256x2@128)")
+    p.add_argument("--triggers", type=int, default=200)
+    p.add_argument("--hold-ms", type=float, default=30.0)
+    p.add_argument("--gap-ms", type=float, default=40.0)
+    p.add_argument("--rate", type=int, default=48000)
+    p.add_argument("--xrun-seconds", type=float, default=10.0,
+                   help="length of the dense playback run that counts xruns (0: skip)")
+    p.add_argument("--xrun-voices", type=int, default=fl.MAX_VOICES)
+    p.add_argument("--recorder", help="path of flz-jack-rec")
+    args = p.parse_args()
+    configs = [parse_config(c) for c in (args.config or ["128x2@64", "64x2@64", "128x3@64",
+                                                          "256x2@128"])]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="flz-latency-") as tmp:
+        for period, count, jack in configs:
+            print("running %dx%d @ jack %d ..." % (period, count, jack), file=sys.stderr)
+            results.append(run_config(args, period, count, jack, tmp))
+
+    head = ("config", "n", "miss", "median ms", "p99 ms", "worst ms", "buffer ms",
+            "xruns (trig)", "xruns (run)", "max load")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in results:
+        row = (r["config"], str(r["n"]), str(r["missed"]), "%.2f" % r["median"],
+               "%.2f" % r["p99"], "%.2f" % r["worst"], "%.2f" % r["buffer_ms"],
+               str(r["xruns_trigger"]),
+               "-" if r["xruns_run"] is None else "%d in %gs" % (r["xruns_run"], args.xrun_seconds),
+               "-" if r["load_max"] is None else "%.3f" % r["load_max"])
+        print("| " + " | ".join(row) + " |")
+    print("rt priority: %s; %d triggers each" % (results[0]["rt_priority"], args.triggers))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * flz-render: render a command script offline with libloader + libmixer.
+ *
+ *   flz-render --frames N --out FILE [--rate 48000] [--channels 2]
+ *              [--block 128] [--events FILE] SCRIPT
+ *
+ * SCRIPT holds one command per line (blank lines and lines starting with #
+ * are skipped):
+ *
+ *   FRAME CMD SLOT VALUE [PATH]
+ *
+ * CMD is load, play, stop, stopall (or stop_all), unload, volume or speed. FRAME is the
+ * output frame (counted from 0) at whose start the command takes effect;
+ * frames never decrease. SLOT is ignored by stopall/volume/speed, VALUE by
+ * load/stop/stopall/unload; PATH (the rest of the line) only for load.
+ *
+ * The renderer does what the engine does with the same commands at the same
+ * output frames: files are decoded by the loader at the output rate and
+ * channel count, the mixer is created with the same defaults, every command
+ * is applied right before the first frame of its FRAME, in script order.
+ * The mixer's output does not depend on how rendering is split into blocks,
+ * so the engine's period size does not matter. The result, exactly N frames
+ * of interleaved float (host order), goes to FILE ("-" for stdout).
+ *
+ * --events FILE writes one line per mixer event: "stopped TOKEN SLOT FRAME",
+ * where TOKEN is the script line number of the command.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <flz/loader.h>
+#include <flz/mixer.h>
+
+enum render_cmd {
+	CMD_LOAD,
+	CMD_PLAY,
+	CMD_STOP,
+	CMD_STOP_ALL,
+	CMD_UNLOAD,
+	CMD_VOLUME,
+	CMD_SPEED,
+};
+
+static const char *const cmd_names[] = {
+	[CMD_LOAD] = "load",	 [CMD_PLAY] = "play",	  [CMD_STOP] = "stop",
+	[CMD_STOP_ALL] = "stopall", [CMD_UNLOAD] = "unload", [CMD_VOLUME] = "volume",
+	[CMD_SPEED] = "speed",
+};
+
+struct render_line {
+	int64_t frame;
+	enum render_cmd cmd;
+	int32_t slot;
+	double value;
+	uint32_t line_no;
+	struct flz_sample *sample; /* load: decoded before rendering; owned until applied */
+};
+
+struct render_script {
+	struct render_line *lines;
+	size_t n_lines;
+	size_t capacity;
+};
+
+static FILE *events_file;
+
+static void on_retire(void *userdata, struct flz_sample *sample)
+{
+	(void)userdata;
+	/* Offline there is no audio thread: the last reference is dropped here. */
+	flz_sample_unref(sample);
+}
+
+static void on_event(void *userdata, const struct flz_mixer_event *event)
+{
+	(void)userdata;
+	if (events_file && event->kind == FLZ_MIXER_EVENT_STOPPED)
+		fprintf(events_file, "stopped %u %d %lld\n", (unsigned)event->token,
+			(int)event->slot, (long long)event->frame);
+}
+
+static int parse_cmd(const char *word, enum render_cmd *out)
+{
+	for (size_t i = 0; i < sizeof cmd_names / sizeof cmd_names[0]; i++) {
+		if (strcmp(word, cmd_names[i]) == 0) {
+			*out = (enum render_cmd)i;
+			return 0;
+		}
+	}
+	/* The spelling the Python API's Applied messages use. */
+	if (strcmp(word, "stop_all") == 0) {
+		*out = CMD_STOP_ALL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
+			 s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
+static int load_script(const char *path, struct flz_loader *loader, struct render_script *script)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "flz-render: cannot open %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	char buf[8192];
+	uint32_t line_no = 0;
+	int64_t last_frame = 0;
+	int err = 0;
+	while (!err && fgets(buf, sizeof buf, f)) {
+		line_no++;
+		char *s = trim(buf);
+		if (*s == '\0' || *s == '#')
+			continue;
+		long long frame;
+		char word[16];
+		int slot;
+		double value;
+		int consumed = 0;
+		if (sscanf(s, "%lld %15s %d %lf %n", &frame, word, &slot, &value, &consumed) < 4) {
+			fprintf(stderr, "flz-render: %s:%u: expected FRAME CMD SLOT VALUE [PATH]\n",
+				path, line_no);
+			err = -EINVAL;
+			break;
+		}
+		struct render_line line = { .frame = frame, .slot = slot, .value = value,
+					    .line_no = line_no };
+		if (parse_cmd(word, &line.cmd) != 0) {
+			fprintf(stderr, "flz-render: %s:%u: unknown command '%s'\n", path, line_no,
+				word);
+			err = -EINVAL;
+			break;
+		}
+		if (frame < last_frame) {
+			fprintf(stderr, "flz-render: %s:%u: frame %lld is before frame %lld\n", path,
+				line_no, frame, (long long)last_frame);
+			err = -EINVAL;
+			break;
+		}
+		last_frame = frame;
+		if (line.cmd == CMD_STOP_ALL)
+			line.slot = -1;
+		if (line.cmd == CMD_LOAD) {
+			const char *file = s + consumed;
+			if (*file == '\0') {
+				fprintf(stderr, "flz-render: %s:%u: load needs a PATH\n", path, line_no);
+				err = -EINVAL;
+				break;
+			}
+			int r = flz_loader_load_file(loader, file, &line.sample);
+			if (r < 0) {
+				fprintf(stderr, "flz-render: %s:%u: %s\n", path, line_no,
+					flz_loader_strerror(loader));
+				err = r;
+				break;
+			}
+		}
+		if (script->n_lines == script->capacity) {
+			size_t cap = script->capacity ? 2 * script->capacity : 64;
+			struct render_line *grown = realloc(script->lines, cap * sizeof *grown);
+			if (!grown) {
+				flz_sample_unref(line.sample);
+				err = -ENOMEM;
+				break;
+			}
+			script->lines = grown;
+			script->capacity = cap;
+		}
+		script->lines[script->n_lines++] = line;
+	}
+	if (f != stdin)
+		fclose(f);
+	return err;
+}
+
+static void apply(struct flz_mixer *mixer, struct render_line *line)
+{
+	int r = 0;
+	switch (line->cmd) {
+	case CMD_LOAD:
+		r = flz_mixer_load(mixer, line->slot, line->sample);
+		if (r == 0)
+			line->sample = NULL; /* the mixer owns the reference now */
+		break;
+	case CMD_PLAY:
+		r = flz_mixer_play(mixer, line->slot, (float)line->value);
+		break;
+	case CMD_STOP:
+		r = flz_mixer_stop_slot(mixer, line->slot, line->line_no);
+		break;
+	case CMD_STOP_ALL:
+		r = flz_mixer_stop_all(mixer, line->line_no);
+		break;
+	case CMD_UNLOAD:
+		r = flz_mixer_unload(mixer, line->slot, line->line_no);
+		break;
+	case CMD_VOLUME:
+		r = flz_mixer_set_master_gain(mixer, (float)line->value);
+		break;
+	case CMD_SPEED:
+		r = flz_mixer_set_speed(mixer, line->value);
+		break;
+	}
+	if (r < 0)
+		fprintf(stderr, "flz-render: line %u: %s refused: %s\n", line->line_no,
+			cmd_names[line->cmd], flz_strerror(r));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: flz-render --frames N --out FILE [--rate HZ] [--channels N] "
+		   "[--block N] [--events FILE] SCRIPT\n");
+}
+
+int main(int argc, char **argv)
+{
+	long long n_frames_total = -1;
+	const char *out_path = NULL;
+	const char *events_path = NULL;
+	unsigned long rate_hz = 48000, n_channels = 2, block_frames = 128;
+	static const struct option options[] = {
+		{ "frames", required_argument, NULL, 'n' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "channels", required_argument, NULL, 'c' },
+		{ "block", required_argument, NULL, 'b' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "n:o:r:c:b:e:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'n': n_frames_total = strtoll(optarg, NULL, 10); break;
+		case 'o': out_path = optarg; break;
+		case 'r': rate_hz = strtoul(optarg, NULL, 10); break;
+		case 'c': n_channels = strtoul(optarg, NULL, 10); break;
+		case 'b': block_frames = strtoul(optarg, NULL, 10); break;
+		case 'e': events_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 64;
+		}
+	}
+	if (optind != argc - 1 || n_frames_total < 0 || !out_path || block_frames < 1 ||
+	    block_frames > FLZ_MAX_BLOCK_FRAMES || n_channels < 1 ||
+	    n_channels > FLZ_MAX_CHANNELS || rate_hz < 1) {
+		usage(stderr);
+		return 64;
+	}
+
+	struct flz_loader_config lcfg = flz_loader_config_init();
+	lcfg.rate_hz = (uint32_t)rate_hz;
+	lcfg.n_channels = (uint32_t)n_channels;
+	struct flz_loader *loader = NULL;
+	if (flz_loader_new(&lcfg, &loader) < 0) {
+		fprintf(stderr, "flz-render: cannot create the loader\n");
+		return 70;
+	}
+	struct render_script script = { 0 };
+	int err = load_script(argv[optind], loader, &script);
+	flz_loader_destroy(loader);
+
+	struct flz_mixer *mixer = NULL;
+	if (!err) {
+		struct flz_mixer_config mcfg = flz_mixer_config_init();
+		mcfg.rate_hz = (uint32_t)rate_hz;
+		mcfg.n_channels = (uint32_t)n_channels;
+		mcfg.max_block_frames = (uint32_t)block_frames;
+		mcfg.retire = on_retire;
+		mcfg.event = on_event;
+		err = flz_mixer_new(&mcfg, &mixer);
+		if (err)
+			fprintf(stderr, "flz-render: cannot create the mixer: %s\n", flz_strerror(err));
+	}
+
+	FILE *out = NULL;
+	if (!err) {
+		out = strcmp(out_path, "-") == 0 ? stdout : fopen(out_path, "wb");
+		if (events_path)
+			events_file = fopen(events_path, "w");
+		if (!out || (events_path && !events_file)) {
+			fprintf(stderr, "flz-render: cannot create %s: %s\n",
+				out ? events_path : out_path, strerror(errno));
+			err = -EIO;
+		}
+	}
+
+	float *block = NULL;
+	if (!err) {
+		block = calloc(block_frames * n_channels, sizeof *block);
+		if (!block)
+			err = -ENOMEM;
+	}
+
+	size_t next = 0;
+	int64_t frame = 0;
+	while (!err && frame < n_frames_total) {
+		while (next < script.n_lines && script.lines[next].frame <= frame)
+			apply(mixer, &script.lines[next++]);
+		/* Render up to the next command's frame, the block size or the end. */
+		int64_t until = frame + (int64_t)block_frames;
+		if (next < script.n_lines && script.lines[next].frame < until)
+			until = script.lines[next].frame;
+		if (until > n_frames_total)
+			until = n_frames_total;
+		uint32_t n = (uint32_t)(until - frame);
+		err = flz_mixer_render(mixer, block, n);
+		if (err) {
+			fprintf(stderr, "flz-render: render failed: %s\n", flz_strerror(err));
+			break;
+		}
+		if (fwrite(block, sizeof *block, (size_t)n * n_channels, out) !=
+		    (size_t)n * n_channels) {
+			fprintf(stderr, "flz-render: write error: %s\n", strerror(errno));
+			err = -EIO;
+		}
+		frame = until;
+	}
+	if (!err && next < script.n_lines)
+		fprintf(stderr, "flz-render: %zu commands lie at or beyond frame %lld; not applied\n",
+			script.n_lines - next, n_frames_total);
+
+	free(block);
+	if (out && out != stdout && fclose(out) != 0 && !err)
+		err = -EIO;
+	if (events_file)
+		fclose(events_file);
+	flz_mixer_destroy(mixer);
+	for (size_t i = 0; i < script.n_lines; i++)
+		flz_sample_unref(script.lines[i].sample);
+	free(script.lines);
+	return err ? 1 : 0;
+}
