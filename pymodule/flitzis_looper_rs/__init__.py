@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: MIT
+"""flitzis_looper_rs: a low-latency sample looper engine for Python.
+
+The engine is written in C: a real-time mixer played by a direct ALSA mmap
+thread (SCHED_FIFO where the system permits it). Python talks to it through
+:class:`AudioEngine`; the audio thread answers with :class:`AudioMessage`
+objects.
+
+Example::
+
+    import flitzis_looper_rs as fl
+
+    with fl.AudioEngine() as engine:
+        engine.load_sample(0, "loop.wav")
+        engine.play_sample(0, 0.8)
+        ...
+        engine.stop_sample(0)
+
+Constants: ``NUM_SAMPLES`` (216 slots: 6 banks x 36 pads), ``MAX_VOICES``
+(32), ``SPEED_MIN``/``SPEED_MAX`` (0.5..2.0), ``VOLUME_MIN``/``VOLUME_MAX``
+(0.0..1.0).
+
+Diagnostics (a refused SCHED_FIFO, xruns, a lost device) go to the
+``logging`` logger ``"flitzis_looper_rs"``.
+"""
+
+import atexit as _atexit
+
+from ._native import (
+    MAX_VOICES,
+    NUM_SAMPLES,
+    SPEED_MAX,
+    SPEED_MIN,
+    VOLUME_MAX,
+    VOLUME_MIN,
+    AudioEngine,
+    AudioMessage,
+)
+from ._native import _shutdown_all
+
+__all__ = [
+    "AudioEngine",
+    "AudioMessage",
+    "NUM_SAMPLES",
+    "MAX_VOICES",
+    "SPEED_MIN",
+    "SPEED_MAX",
+    "VOLUME_MIN",
+    "VOLUME_MAX",
+]
+
+__version__ = "0.1.0"
+
+# An engine left running at interpreter exit is shut down before the
+# interpreter tears down (the audio thread must not outlive it).
+_atexit.register(_shutdown_all)

@@ -1,0 +1,359 @@
+# SPDX-License-Identifier: MIT
+"""The command-line player: ``python -m flitzis_looper_rs play FILE...``.
+
+Loads the files into slots 0, 1, ..., loops them all together and shows a
+status line (voices, xruns, latency) until Ctrl-C or ``--seconds``. Without
+files it writes a small demo loop set (drums, a chord, a bass line) to a
+temporary directory and plays that.
+
+On a machine without a sound card (``/dev/snd`` missing or no entry in
+``/proc/asound/cards``) and without ``--device``, it says so and plays through
+the headless real-time rig instead (a private JACK dummy server behind a
+hermetic ALSA configuration, see ``_rig.py``), writing what would have been
+heard to a WAV file (``--out``, default ``flitzis-demo.wav``).
+"""
+
+import argparse
+import array
+import logging
+import math
+import os
+import signal
+import sys
+import tempfile
+import time
+import wave
+
+from . import SPEED_MAX, SPEED_MIN, VOLUME_MAX, VOLUME_MIN, AudioEngine, AudioMessage
+
+DEMO_RATE_HZ = 48000
+DEMO_BPM = 120.0
+DEFAULT_OUT = "flitzis-demo.wav"
+
+# True once main() has taken over SIGINT/SIGTERM/SIGHUP (never when play() is
+# used as a library function).
+_cli_signals = False
+
+
+# -- demo loops ----------------------------------------------------------------
+
+def _write_wav(path, frames, rate_hz=DEMO_RATE_HZ):
+    """Write stereo float frames [(l, r), ...] as a 16-bit WAV file."""
+    pcm = array.array("h")
+    for left, right in frames:
+        for x in (left, right):
+            v = int(round(max(-1.0, min(1.0, x)) * 32767.0))
+            pcm.append(v)
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    with wave.open(path, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate_hz)
+        w.writeframes(pcm.tobytes())
+
+
+def _drums(n_frames, rate_hz):
+    """One bar of four-on-the-floor kick with off-beat hats and a clap on 2 and 4."""
+    beat = int(rate_hz * 60.0 / DEMO_BPM)
+    out = [0.0] * n_frames
+    seed = 12345
+    for i in range(n_frames):
+        pos = i % beat
+        t = pos / rate_hz
+        # Kick: a sine sweeping down from 150 Hz to 50 Hz (the phase is the
+        # integral of that frequency), with a quick decay.
+        phase = 2.0 * math.pi * (50.0 * t + 100.0 * (1.0 - math.exp(-t * 30.0)) / 30.0)
+        x = 0.9 * math.sin(phase) * math.exp(-t * 9.0)
+        # Noise from a small LCG: deterministic, no random module state.
+        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+        noise = seed / 0x3FFFFFFF - 1.0
+        off = (i + beat // 2) % beat
+        x += 0.25 * noise * math.exp(-(off / rate_hz) * 60.0)  # hat on the off-beat
+        if (i // beat) % 2 == 1:
+            x += 0.35 * noise * math.exp(-t * 25.0)  # clap on 2 and 4
+        out[i] = x
+    return [(x * 0.45, x * 0.45) for x in out]
+
+
+def _chord(n_frames, rate_hz):
+    """A C major pad (C4 E4 G4) that swells and fades, slightly spread in stereo."""
+    freqs = (261.63, 329.63, 392.00)
+    frames = []
+    for i in range(n_frames):
+        t = i / rate_hz
+        env = math.sin(math.pi * i / n_frames) ** 2
+        left = sum(math.sin(2 * math.pi * f * t) for f in freqs)
+        right = sum(math.sin(2 * math.pi * f * 1.003 * t) for f in freqs)
+        frames.append((0.08 * env * left, 0.08 * env * right))
+    return frames
+
+
+def _bass(n_frames, rate_hz):
+    """A plucked bass line on eighth notes: C2 C2 G1 A#1 ..."""
+    eighth = int(rate_hz * 30.0 / DEMO_BPM)
+    notes = (65.41, 65.41, 49.00, 58.27, 65.41, 77.78, 65.41, 49.00)
+    frames = []
+    for i in range(n_frames):
+        k = (i // eighth) % len(notes)
+        t = (i % eighth) / rate_hz
+        x = 0.3 * math.sin(2 * math.pi * notes[k] * t) * math.exp(-t * 6.0)
+        x += 0.08 * math.sin(4 * math.pi * notes[k] * t) * math.exp(-t * 12.0)
+        frames.append((x, x))
+    return frames
+
+
+def write_demo_loops(directory, rate_hz=DEMO_RATE_HZ):
+    """Write the demo loop set (one bar each at 120 BPM) as WAV files.
+
+    @return the list of paths: drums, chord, bass
+    """
+    n_frames = int(rate_hz * 4 * 60.0 / DEMO_BPM)
+    paths = []
+    for name, make in (("drums", _drums), ("chord", _chord), ("bass", _bass)):
+        path = os.path.join(directory, "demo-%s.wav" % name)
+        _write_wav(path, make(n_frames, rate_hz), rate_hz)
+        paths.append(path)
+    return paths
+
+
+# -- the machine ---------------------------------------------------------------
+
+def have_sound_card():
+    """True when the kernel shows at least one sound card."""
+    if not os.path.isdir("/dev/snd"):
+        return False
+    try:
+        with open("/proc/asound/cards") as f:
+            text = f.read()
+    except OSError:
+        return False
+    return any(line.strip() and not line.strip().startswith("---")
+               for line in text.splitlines())
+
+
+# -- playing -------------------------------------------------------------------
+
+class _Status:
+    """Writes the status line: in place on a terminal, once a second otherwise."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.last = 0.0
+        self.width = 0
+
+    def show(self, text, force=False):
+        now = time.monotonic()
+        if self.tty:
+            pad = max(0, self.width - len(text))
+            self.stream.write("\r" + text + " " * pad)
+            self.width = len(text)
+            self.stream.flush()
+        elif force or now - self.last >= 1.0:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+            self.last = now
+
+    def done(self):
+        if self.tty and self.width:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.width = 0
+
+
+def _status_text(stats, elapsed_s, names):
+    return ("%5.1f s | %d voice%s | xruns %d | latency %.1f ms | load %3.0f%% | %s"
+            % (elapsed_s, stats["voices_playing"],
+               "" if stats["voices_playing"] == 1 else "s", stats["xruns"],
+               stats["latency_ms"], 100.0 * stats["load"], ", ".join(names)))
+
+
+def play(paths, device=None, volume=0.8, speed=1.0, seconds=None, out=sys.stdout):
+    """Load paths into slots 0.., loop them together until Ctrl-C or seconds.
+
+    @return the engine's final stats() dict
+    """
+    engine = AudioEngine(device=device)
+    engine.run()
+    status = _Status(out)
+    try:
+        names = []
+        for slot, path in enumerate(paths):
+            engine.load_sample(slot, path)
+            names.append(os.path.basename(path))
+        st = engine.stats()
+        out.write("playing on %s: %d Hz, %d channels, %s, %d x %d frames (%.1f ms), "
+                  "%s\n" % (engine.device, st["sample_rate"], st["channels"], st["format"],
+                            st["periods"], st["period_frames"], st["latency_ms"],
+                            "SCHED_FIFO priority %d" % st["rt_priority"]
+                            if st["rt_priority"] else "normal priority"))
+        for slot, name in enumerate(names):
+            out.write("  slot %d: %s\n" % (slot, name))
+        out.write("Ctrl-C stops.\n" if seconds is None else
+                  "playing for %g s (Ctrl-C stops earlier).\n" % seconds)
+        out.flush()
+        engine.set_speed(speed)
+        for slot in range(len(paths)):
+            engine.play_sample(slot, volume)
+        start = time.monotonic()
+        try:
+            while seconds is None or time.monotonic() - start < seconds:
+                msg = engine.receive_msg()
+                while msg is not None:
+                    if isinstance(msg, AudioMessage.DeviceLost):
+                        status.done()
+                        raise RuntimeError("the audio device was lost (%s)" % msg.reason)
+                    msg = engine.receive_msg()
+                status.show(_status_text(engine.stats(), time.monotonic() - start, names))
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            pass
+        if _cli_signals:
+            _ignore_signals()  # a second Ctrl-C must not cut the clean-up short
+        status.show(_status_text(engine.stats(), time.monotonic() - start, names), force=True)
+        status.done()
+        # Let the voices fade out rather than cutting them mid-wave.
+        engine.stop_all()
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            msg = engine.receive_msg()
+            if isinstance(msg, AudioMessage.Stopped):
+                break
+            if msg is None:
+                time.sleep(0.01)
+        return engine.stats()
+    finally:
+        engine.shut_down()
+
+
+def _parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="python -m flitzis_looper_rs",
+        description="flitzis_looper_rs: a real-time sample looper engine.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    pp = sub.add_parser(
+        "play", help="loop audio files together (a demo set when none are given)",
+        description="Load FILEs into slots 0, 1, ... and loop them together until "
+                    "Ctrl-C. Without FILEs a synthesised demo loop set plays. Without a "
+                    "sound card (and without --device) playback goes through the headless "
+                    "real-time rig and is written to a WAV file.")
+    pp.add_argument("files", nargs="*", metavar="FILE",
+                    help="audio files (WAV, FLAC, Ogg, MP3, ... anything libsndfile reads)")
+    pp.add_argument("--device", metavar="NAME",
+                    help="ALSA PCM name (default: $FLITZIS_AUDIO_DEVICE, else 'default')")
+    pp.add_argument("--volume", type=float, default=0.8, metavar="V",
+                    help="gain of each voice, %.1f..%.1f (default 0.8)"
+                    % (VOLUME_MIN, VOLUME_MAX))
+    pp.add_argument("--speed", type=float, default=1.0, metavar="S",
+                    help="playback speed, %.1f..%.1f (default 1.0)" % (SPEED_MIN, SPEED_MAX))
+    pp.add_argument("--seconds", type=float, metavar="N",
+                    help="stop after N seconds (default: play until Ctrl-C)")
+    pp.add_argument("--out", metavar="WAV",
+                    help="when playing through the rig, write what would have been heard "
+                         "here (default %s)" % DEFAULT_OUT)
+    pp.add_argument("--rig", action="store_true",
+                    help="play through the headless rig even when there is a sound card")
+    args = p.parse_args(argv)
+    if not VOLUME_MIN <= args.volume <= VOLUME_MAX:
+        p.error("--volume must be in %.1f..%.1f" % (VOLUME_MIN, VOLUME_MAX))
+    if not SPEED_MIN <= args.speed <= SPEED_MAX:
+        p.error("--speed must be in %.1f..%.1f" % (SPEED_MIN, SPEED_MAX))
+    if args.seconds is not None and not args.seconds > 0:
+        p.error("--seconds must be positive")
+    return args
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals():
+    """Ctrl-C and SIGTERM/SIGHUP end playback cleanly (the rig's server and the
+    capture are cleaned up on the way out). SIGINT is re-armed explicitly: a
+    shell starts background jobs with it ignored."""
+    global _cli_signals
+    _cli_signals = True
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(signum, _interrupt)
+        except (OSError, ValueError):  # not the main thread, or no such signal
+            pass
+
+
+def _ignore_signals():
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(signum, signal.SIG_IGN)
+        except (OSError, ValueError):
+            pass
+
+
+def main(argv=None):
+    """Entry point of ``python -m flitzis_looper_rs``; returns the exit status."""
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    _stop_on_signals()
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+def _main(args):
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
+    out = sys.stdout
+
+    use_rig = args.rig or (args.device is None and "FLITZIS_AUDIO_DEVICE" not in os.environ
+                           and not have_sound_card())
+    if args.out and not use_rig:
+        out.write("note: --out is written only when playing through the rig (add --rig)\n")
+
+    with tempfile.TemporaryDirectory(prefix="flitzis-") as tmp:
+        files = args.files
+        if not files:
+            files = write_demo_loops(tmp)
+            out.write("no files given: playing a demo loop set (%s)\n"
+                      % ", ".join(os.path.basename(f) for f in files))
+        rig = None
+        wav_path = None
+        if use_rig:
+            from . import _rig
+            if not args.rig:
+                out.write("No sound card found (/dev/snd is missing or /proc/asound/cards "
+                          "lists none): playing through the headless real-time rig "
+                          "(a JACK dummy server) instead.\n")
+            wav_path = os.path.abspath(args.out or DEFAULT_OUT)
+            rig = _rig.Rig(tee=os.path.join(tmp, "heard.raw"), export_env=True)
+            try:
+                rig.start()
+            except _rig.RigError as e:
+                sys.stderr.write("error: %s\n" % e)
+                return 69
+        try:
+            try:
+                stats = play(files, device=args.device, volume=args.volume,
+                             speed=args.speed, seconds=args.seconds, out=out)
+            except FileNotFoundError as e:
+                sys.stderr.write("error: no such file: %s\n" % (e.filename or e))
+                return 1
+            except (ValueError, RuntimeError) as e:
+                sys.stderr.write("error: %s\n" % e)
+                return 1
+            if rig is not None:
+                # The file PCM writes its last frames when the device closes,
+                # which play() has done; only then is the capture complete.
+                if os.path.exists(rig.tee_path):
+                    n_frames = rig.tee_to_wav(wav_path, rate_hz=rig.rate_hz, n_channels=2)
+                    out.write("what would have been heard: %s (%.1f s)\n"
+                              % (wav_path, n_frames / float(rig.rate_hz)))
+                else:
+                    sys.stderr.write("error: the rig wrote no capture\n")
+                    return 1
+            out.write("played %d frames, %d xrun%s\n"
+                      % (stats["frames"], stats["xruns"], "" if stats["xruns"] == 1 else "s"))
+        finally:
+            if rig is not None:
+                rig.stop()
+    return 0

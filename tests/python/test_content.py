@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: MIT
+"""What the engine actually plays, sample by sample.
+
+A second rig with a tee (the ALSA file PCM in front of JACK) captures every
+frame the engine commits, bit-exact, as raw FLOAT_LE at 48 kHz, 2 channels.
+"""
+
+import math
+import os
+
+import pytest
+
+from flitzis_looper_rs import AudioEngine, AudioMessage
+
+from conftest import IN_RIG, NEEDS_RIG, wait_for, wait_message, write_wav
+
+pytestmark = NEEDS_RIG
+
+N_FRAMES = 4800  # 0.1 s loop
+TOL = 1e-5       # float32 gain products of exactly representable values
+
+
+def pattern():
+    """A loop whose every frame differs from its neighbours: a 16-bit ramp pattern.
+
+    Values are multiples of 8/32768, exactly representable as floats, so the
+    gain products below are exact up to float32 rounding."""
+    return [((i * 37) % 2001 - 1000) * 8 / 32768.0 for i in range(N_FRAMES)]
+
+
+@pytest.fixture(scope="module")
+def tee_rig():
+    if not IN_RIG:
+        pytest.skip("not in the rig")
+    from flitzis_looper_rs import _rig
+    rig = _rig.Rig(tee=True, export_env=True)
+    try:
+        rig.start()
+    except _rig.RigError as e:
+        pytest.skip(str(e))
+    yield rig
+    rig.stop()
+
+
+@pytest.fixture(scope="module")
+def loop_file(tmp_path_factory):
+    return write_wav(tmp_path_factory.mktemp("content") / "pattern.wav", pattern())
+
+
+def capture(tee_rig):
+    from flitzis_looper_rs import _rig
+    data = _rig.read_raw(tee_rig.tee_path)
+    left = data[0::2]
+    right = data[1::2]
+    return list(left), list(right)
+
+
+def align(out, ref, gain, search_from, search_len=64, check=(600, 1800)):
+    """The offset s such that out[s + k] == gain * ref[k % len(ref)] over the check window."""
+    for s in range(max(0, search_from - 4), search_from + search_len):
+        ok = True
+        for k in range(*check):
+            if s + k >= len(out) or abs(out[s + k] - gain * ref[k % len(ref)]) > TOL:
+                ok = False
+                break
+        if ok:
+            return s
+    return None
+
+
+def first_nonzero(xs):
+    for i, x in enumerate(xs):
+        if x != 0.0:
+            return i
+    return None
+
+
+def test_content_voice_plays_sample_scaled(tee_rig, loop_file):
+    ref = pattern()
+    with AudioEngine(device="default") as e:
+        e.load_sample(0, loop_file)
+        e.play_sample(0, 0.5)
+        assert wait_for(lambda: e.stats()["frames"] > 48000 * 0.4, 5.0)
+    left, right = capture(tee_rig)
+    assert len(left) > 48000 * 0.3
+    start = first_nonzero(left)
+    assert start is not None, "nothing was played"
+    # Before the trigger: exact silence.
+    assert all(x == 0.0 for x in left[:start]) and all(x == 0.0 for x in right[:start])
+    s = align(left, ref, 0.5, start)
+    assert s is not None, "the output is not the sample at half gain"
+    # Mono file on a stereo device: the same signal on both channels, and it
+    # loops: check three full periods after the first, frame by frame.
+    end = min(len(left) - 256, s + 4 * N_FRAMES)
+    for j in range(s + N_FRAMES, end):
+        want = 0.5 * ref[(j - s) % N_FRAMES]
+        assert abs(left[j] - want) <= TOL, (j, left[j], want)
+        assert abs(right[j] - want) <= TOL, (j, right[j], want)
+
+
+def test_content_master_volume(tee_rig, loop_file):
+    ref = pattern()
+    with AudioEngine() as e:
+        e.load_sample(0, loop_file)
+        e.play_sample(0, 1.0)
+        f0 = e.stats()["frames"]
+        assert wait_for(lambda: e.stats()["frames"] > f0 + 9600, 5.0)
+        e.set_volume(0.25)
+        f1 = e.stats()["frames"]
+        assert wait_for(lambda: e.stats()["frames"] > f1 + 48000 * 0.3, 5.0)
+    left, _ = capture(tee_rig)
+    s = align(left, ref, 1.0, first_nonzero(left))
+    assert s is not None
+    # Long after the change (the master ramp is ~10 ms): a quarter of the sample.
+    tail_end = len(left) - 512
+    for j in range(tail_end - 2 * N_FRAMES, tail_end):
+        want = 0.25 * ref[(j - s) % N_FRAMES]
+        assert abs(left[j] - want) <= TOL, (j, left[j], want)
+
+
+def zero_crossings(xs):
+    return sum(1 for a, b in zip(xs, xs[1:]) if (a < 0.0) != (b < 0.0))
+
+
+def test_content_speed_doubles_pitch(tee_rig, tmp_path):
+    freq = 600.0
+    tone = write_wav(tmp_path / "tone.wav",
+                     [0.5 * math.sin(2 * math.pi * freq * i / 48000) for i in range(48000)])
+    with AudioEngine() as e:
+        e.load_sample(0, tone)
+        e.play_sample(0, 1.0)
+        f0 = e.stats()["frames"]
+        assert wait_for(lambda: e.stats()["frames"] > f0 + 12000, 5.0)
+        e.set_speed(2.0)
+        f1 = e.stats()["frames"]
+        assert wait_for(lambda: e.stats()["frames"] > f1 + 24000, 5.0)
+    left, _ = capture(tee_rig)
+    start = first_nonzero(left)
+    # 0.1 s at speed 1 (600 Hz: 120 crossings) and the last 0.1 s at speed 2.
+    before = zero_crossings(left[start + 2400:start + 7200])
+    after = zero_crossings(left[len(left) - 6000:len(left) - 1200])
+    assert abs(before - 2 * freq * 0.1) <= 3, before
+    assert abs(after - 4 * freq * 0.1) <= 4, after
+
+
+def test_content_stop_fades_to_silence(tee_rig, loop_file):
+    with AudioEngine() as e:
+        e.load_sample(0, loop_file)
+        e.play_sample(0, 1.0)
+        assert wait_for(lambda: e.stats()["frames"] > 9600, 5.0)
+        e.stop_sample(0)
+        stopped = wait_message(e, AudioMessage.Stopped)
+        assert stopped is not None and stopped.id == 0
+        f_stop = stopped.frame
+        f1 = e.stats()["frames"]
+        assert wait_for(lambda: e.stats()["frames"] > f1 + 9600, 5.0)
+    left, right = capture(tee_rig)
+    assert any(x != 0.0 for x in left)
+    # From the Stopped message's frame on, the output is exact silence.
+    assert 0 < f_stop < len(left)
+    assert all(x == 0.0 for x in left[f_stop:]) and all(x == 0.0 for x in right[f_stop:])
+    # The fade is short: the sample was still sounding within ~50 ms before it.
+    assert any(x != 0.0 for x in left[max(0, f_stop - 2400):f_stop])
