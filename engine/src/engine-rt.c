@@ -1,2 +1,387 @@
 /* SPDX-License-Identifier: MIT */
-typedef int flz_placeholder_engine_rt;
+/*
+ * The engine's audio side: taking commands, rendering, and the ALSA mmap
+ * loop. Everything here runs on the audio thread (or a test standing in for
+ * it): no allocation, no locks, no stdio, no sleeping. The only blocking
+ * call is snd_pcm_wait() on the device itself, with a timeout.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "engine-private.h"
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	/* CLOCK_MONOTONIC is served by the vDSO: no system call, no lock. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+FLZ_RT void flz_engine_core_post_rt(struct flz_engine_core *core, const struct flz_engine_msg *msg)
+{
+	if (!flz_ring_push(&core->msg_ring, msg)) {
+		/* relaxed: a statistic; only this thread writes it. */
+		atomic_fetch_add_explicit(&core->stat_messages_dropped, 1, memory_order_relaxed);
+	}
+}
+
+static void trace_applied(struct flz_engine_core *core, uint32_t cmd, int32_t slot, double value,
+			  uint32_t seq)
+{
+	if (!core->trace_commands)
+		return;
+	struct flz_engine_msg msg = {
+		.kind = FLZ_MSG_APPLIED,
+		.slot = slot,
+		.cmd = (enum flz_cmd_kind)cmd,
+		.seq = seq,
+		.value = value,
+		.frame = flz_mixer_frame(core->mixer),
+	};
+	flz_engine_core_post_rt(core, &msg);
+}
+
+/* The mixer's retire callback: hand the last reference to the control side. */
+FLZ_RT void flz_engine_core_retire_rt(void *userdata, struct flz_sample *sample)
+{
+	struct flz_engine_core *core = userdata;
+	if (!flz_ring_push(&core->retire_ring, &sample)) {
+		/* Cannot happen while the in-flight bound holds (see
+		 * FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT); counted so a test would see it.
+		 * relaxed: a statistic. */
+		atomic_fetch_add_explicit(&core->stat_retire_lost, 1, memory_order_relaxed);
+	}
+}
+
+/* The mixer's event callback: a STOPPED event becomes a STOPPED message. */
+FLZ_RT void flz_engine_core_event_rt(void *userdata, const struct flz_mixer_event *event)
+{
+	struct flz_engine_core *core = userdata;
+	if (event->kind != FLZ_MIXER_EVENT_STOPPED)
+		return;
+	struct flz_engine_msg msg = {
+		.kind = FLZ_MSG_STOPPED,
+		.slot = event->slot,
+		.seq = event->token,
+		.frame = event->frame,
+	};
+	flz_engine_core_post_rt(core, &msg);
+}
+
+static void apply_param(struct flz_engine_core *core, struct flz_engine_param *param,
+			uint64_t packed)
+{
+	float value = flz_engine_param_value(packed);
+	uint32_t seq = flz_engine_param_seq(packed);
+	/* The control side validated the value; a refusal here changes nothing. */
+	int err = param->kind == FLZ_CMD_VOLUME ? flz_mixer_set_master_gain(core->mixer, value)
+						: flz_mixer_set_speed(core->mixer, (double)value);
+	param->applied_seq = seq;
+	if (err == 0)
+		trace_applied(core, param->kind, -1, (double)value, seq);
+}
+
+static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd *cmd)
+{
+	int n = 0;
+	switch ((enum flz_cmd_kind)cmd->kind) {
+	case FLZ_CMD_LOAD:
+		if (flz_mixer_load(core->mixer, cmd->slot, cmd->sample) < 0) {
+			/* The mixer kept nothing: the reference goes back to be freed. */
+			flz_engine_core_retire_rt(core, cmd->sample);
+			return;
+		}
+		break;
+	case FLZ_CMD_PLAY:
+		n = flz_mixer_play(core->mixer, cmd->slot, cmd->gain_lin);
+		break;
+	case FLZ_CMD_STOP:
+		n = flz_mixer_stop_slot(core->mixer, cmd->slot, cmd->seq);
+		break;
+	case FLZ_CMD_STOP_ALL:
+		n = flz_mixer_stop_all(core->mixer, cmd->seq);
+		break;
+	case FLZ_CMD_UNLOAD:
+		n = flz_mixer_unload(core->mixer, cmd->slot, cmd->seq);
+		break;
+	case FLZ_CMD_PING:
+		break;
+	case FLZ_CMD_VOLUME:
+	case FLZ_CMD_SPEED:
+		/* Parameters never travel in the ring. */
+		return;
+	}
+	(void)n; /* The control side validated slot and gain; an empty slot is a no-op. */
+	trace_applied(core, cmd->kind, cmd->kind == FLZ_CMD_STOP_ALL ? -1 : cmd->slot,
+		      cmd->kind == FLZ_CMD_PLAY ? (double)cmd->gain_lin : 0.0, cmd->seq);
+	if (cmd->kind == FLZ_CMD_PING) {
+		/* After its trace, so that a trace reads "applied, then answered". */
+		struct flz_engine_msg pong = {
+			.kind = FLZ_MSG_PONG,
+			.slot = -1,
+			.seq = cmd->seq,
+			.frame = flz_mixer_frame(core->mixer),
+		};
+		flz_engine_core_post_rt(core, &pong);
+	}
+}
+
+/*
+ * Apply the parameters that are pending (set since last applied) and, when
+ * @p before_seq is given, older than it; the older parameter first.
+ */
+static void apply_params(struct flz_engine_core *core, const uint64_t packed[2],
+			 const uint32_t *before_seq)
+{
+	struct flz_engine_param *params[2] = { &core->volume, &core->speed };
+	int first = flz_engine_seq_after(flz_engine_param_seq(packed[0]),
+					 flz_engine_param_seq(packed[1]))
+			    ? 1
+			    : 0;
+	for (int k = 0; k < 2; k++) {
+		int i = k == 0 ? first : 1 - first;
+		uint32_t seq = flz_engine_param_seq(packed[i]);
+		if (seq == params[i]->applied_seq)
+			continue; /* nothing new */
+		if (before_seq && !flz_engine_seq_after(*before_seq, seq))
+			continue; /* set after this command: later */
+		apply_param(core, params[i], packed[i]);
+	}
+}
+
+static void load_params(struct flz_engine_core *core, uint64_t packed[2])
+{
+	/* acquire: pairs with the control side's release store, so that the
+	 * commands queued before the value was set are visible in the ring. */
+	packed[0] = atomic_load_explicit(&core->volume.packed, memory_order_acquire);
+	packed[1] = atomic_load_explicit(&core->speed.packed, memory_order_acquire);
+}
+
+FLZ_RT void flz_engine_core_drain_rt(struct flz_engine_core *core)
+{
+	/*
+	 * The control side numbers commands and parameter values from one
+	 * counter under one mutex, pushing a command or storing a value in that
+	 * order. Hence:
+	 *  - a value loaded after a command was popped (its release/acquire
+	 *    pair is then visible too) includes every value set before that
+	 *    command: apply those first;
+	 *  - a value loaded before the ring was found empty was set after
+	 *    every command still to come: apply it now.
+	 * A value overwritten before we saw it never takes effect; the latest
+	 * always does, in its place among the commands.
+	 */
+	uint64_t packed[2];
+	struct flz_engine_cmd cmd;
+	/* Bounded: commands queued while we drain may wait for the next block. */
+	for (size_t n = 0;; n++) {
+		load_params(core, packed);
+		if (n == core->cmd_ring.capacity) {
+			/* An empty ring is as good as a failed pop; otherwise values
+			 * may be newer than what is left: next block. */
+			if (flz_ring_count(&core->cmd_ring) == 0)
+				apply_params(core, packed, NULL);
+			break;
+		}
+		if (!flz_ring_pop(&core->cmd_ring, &cmd)) {
+			apply_params(core, packed, NULL);
+			break;
+		}
+		load_params(core, packed);
+		apply_params(core, packed, &cmd.seq);
+		apply_cmd(core, &cmd);
+	}
+}
+
+FLZ_RT int flz_engine_core_process_rt(struct flz_engine_core *core, float *out, uint32_t n_frames)
+{
+	flz_engine_core_drain_rt(core);
+	int err = flz_mixer_render(core->mixer, out, n_frames);
+	if (err < 0)
+		return err;
+	/* relaxed: statistics, each read on its own; nothing is published with them. */
+	atomic_store_explicit(&core->stat_frames, flz_mixer_frame(core->mixer),
+			      memory_order_relaxed);
+	atomic_store_explicit(&core->stat_voices, flz_mixer_voices_playing(core->mixer),
+			      memory_order_relaxed);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The ALSA loop
+ * ------------------------------------------------------------------------ */
+
+static void post_simple(struct flz_engine_core *core, enum flz_msg_kind kind, int error)
+{
+	struct flz_engine_msg msg = {
+		.kind = kind,
+		.slot = -1,
+		/* relaxed: only this thread writes stat_frames. */
+		.frame = atomic_load_explicit(&core->stat_frames, memory_order_relaxed),
+		.error = error,
+	};
+	flz_engine_core_post_rt(core, &msg);
+}
+
+/*
+ * Recover from an error of the device. Returns 0 when the loop may go on,
+ * or the error that ends it (the device is lost).
+ */
+static int recover(struct flz_engine_audio *audio, int err)
+{
+	struct flz_engine_core *core = audio->core;
+	switch (err) {
+	case -EINTR:
+	case -EAGAIN:
+		return 0;
+	case -EPIPE:
+		/* relaxed: a statistic; only this thread writes it. */
+		atomic_fetch_add_explicit(&core->stat_xruns, 1, memory_order_relaxed);
+		post_simple(core, FLZ_MSG_XRUN, -EPIPE);
+		return snd_pcm_prepare(audio->pcm);
+	case -ESTRPIPE:
+		err = snd_pcm_resume(audio->pcm);
+		if (err == -EAGAIN)
+			return 0; /* still suspended: try again after the next wait */
+		if (err < 0)
+			err = snd_pcm_prepare(audio->pcm);
+		return err;
+	case -ENODEV:
+	case -EBADFD:
+	case -ENOTTY:
+		return err;
+	default:
+		/* Anything else: one attempt to restart; if it fails, the device is
+		 * gone. Repeated failures are caught by the stall check. */
+		return snd_pcm_prepare(audio->pcm) < 0 ? err : 0;
+	}
+}
+
+static bool area_is_plain_float(const struct flz_engine_audio *audio,
+				const snd_pcm_channel_area_t *areas)
+{
+	if (audio->format != FLZ_FORMAT_FLOAT_LE)
+		return false;
+	unsigned int step = 32u * audio->n_channels;
+	for (uint32_t c = 0; c < audio->n_channels; c++) {
+		if (areas[c].addr != areas[0].addr || areas[c].first != 32u * c ||
+		    areas[c].step != step)
+			return false;
+	}
+	return true;
+}
+
+/* Render and commit one block of up to block_frames. Returns frames committed or an error. */
+static snd_pcm_sframes_t write_block(struct flz_engine_audio *audio)
+{
+	const snd_pcm_channel_area_t *areas;
+	snd_pcm_uframes_t offset = 0;
+	snd_pcm_uframes_t n_frames = audio->block_frames;
+	int err = snd_pcm_mmap_begin(audio->pcm, &areas, &offset, &n_frames);
+	if (err < 0)
+		return err;
+	if (n_frames == 0)
+		return 0;
+
+	int64_t t0 = now_ns();
+	/* Interleaved access: channel 0's area describes the whole frame. */
+	unsigned char *base = (unsigned char *)areas[0].addr + areas[0].first / 8 +
+			      offset * (areas[0].step / 8);
+	if (area_is_plain_float(audio, areas)) {
+		err = flz_engine_core_process_rt(audio->core, (float *)(void *)base,
+						 (uint32_t)n_frames);
+	} else {
+		err = flz_engine_core_process_rt(audio->core, audio->scratch, (uint32_t)n_frames);
+		if (err == 0)
+			audio->convert(base, audio->scratch, n_frames * audio->n_channels);
+	}
+	if (err < 0) {
+		/* Cannot happen (n_frames <= block_frames): give the area back unused. */
+		snd_pcm_mmap_commit(audio->pcm, offset, 0);
+		return -EINVAL;
+	}
+	int64_t t1 = now_ns();
+
+	snd_pcm_sframes_t committed = snd_pcm_mmap_commit(audio->pcm, offset, n_frames);
+	if (committed < 0)
+		return committed;
+	if ((snd_pcm_uframes_t)committed != n_frames)
+		return -EPIPE;
+
+	/* Load: render time over the audio time it produced, per ~1 s window. */
+	audio->load_busy_ns += t1 - t0;
+	audio->load_window_frames += (int64_t)n_frames;
+	if (audio->load_window_frames >= (int64_t)audio->rate_hz) {
+		double audio_ns = (double)audio->load_window_frames * 1e9 / (double)audio->rate_hz;
+		union {
+			float f;
+			uint32_t u;
+		} load = { .f = (float)((double)audio->load_busy_ns / audio_ns) };
+		/* relaxed: a statistic read on its own. */
+		atomic_store_explicit(&audio->core->stat_load_bits, load.u, memory_order_relaxed);
+		audio->load_busy_ns = 0;
+		audio->load_window_frames = 0;
+	}
+	return committed;
+}
+
+static int audio_loop(struct flz_engine_audio *audio)
+{
+	snd_pcm_t *pcm = audio->pcm;
+	int64_t last_progress_ns = now_ns();
+
+	/* acquire: pairs with the control side's release store of quit. */
+	while (!atomic_load_explicit(&audio->quit, memory_order_acquire)) {
+		int err = 0;
+		snd_pcm_sframes_t avail = snd_pcm_avail_update(pcm);
+		if (avail < 0) {
+			err = (int)avail;
+		} else if ((snd_pcm_uframes_t)avail >= audio->block_frames) {
+			snd_pcm_sframes_t n = write_block(audio);
+			if (n > 0) {
+				last_progress_ns = now_ns();
+				continue;
+			}
+			err = (int)n;
+		} else if (snd_pcm_state(pcm) == SND_PCM_STATE_PREPARED) {
+			/* The buffer is as full as whole blocks make it, but below the
+			 * start threshold: start explicitly. */
+			err = snd_pcm_start(pcm);
+		} else {
+			int w = snd_pcm_wait(pcm, FLZ_ENGINE_WAIT_TIMEOUT_MS);
+			if (w < 0)
+				err = w;
+		}
+		if (err < 0) {
+			err = recover(audio, err);
+			if (err < 0)
+				return err;
+		}
+		if (now_ns() - last_progress_ns > FLZ_ENGINE_STALL_NS)
+			return -ENODEV;
+	}
+	return 0;
+}
+
+FLZ_RT void *flz_engine_audio_main(void *arg)
+{
+	struct flz_engine_audio *audio = arg;
+
+	/* Touch the stack the loop and ALSA will use, so its pages are mapped
+	 * before the first deadline. */
+	volatile unsigned char stack[64 * 1024];
+	for (size_t i = 0; i < sizeof(stack); i += 256)
+		stack[i] = 0;
+
+	int err = audio_loop(audio);
+	if (err < 0) {
+		struct flz_engine_core *core = audio->core;
+		/* relaxed: published by the release store of device_lost below. */
+		atomic_store_explicit(&core->lost_error, err, memory_order_relaxed);
+		/* release: lost_error is visible to whoever sees device_lost. */
+		atomic_store_explicit(&core->device_lost, true, memory_order_release);
+		post_simple(core, FLZ_MSG_DEVICE_LOST, err);
+	}
+	return NULL;
+}

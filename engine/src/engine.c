@@ -1,2 +1,788 @@
 /* SPDX-License-Identifier: MIT */
-typedef int flz_placeholder_engine;
+/*
+ * The engine's control side: the public API, the device and thread
+ * lifecycle, sample publication, and the housekeeping thread.
+ *
+ * One mutex (engine->lock) serialises every control call. It is never taken
+ * by the audio thread, nor by the housekeeping thread, so holding it while
+ * joining those threads cannot deadlock.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <flz/loader.h>
+
+#include "engine-private.h"
+
+struct flz_engine {
+	struct flz_engine_config config;
+	char *device_name;
+
+	/* Serialises every control call, and the producers of the command ring. */
+	pthread_mutex_t lock;
+
+	/* ---- Guarded by lock. ---- */
+	bool running;
+	/** Next sequence number for commands and parameters. */
+	uint32_t next_seq;
+	struct flz_alsa_device device;
+	struct flz_engine_core core;
+	struct flz_engine_audio audio;
+	uint32_t mixer_latency_frames;
+	pthread_t audio_thread;
+	pthread_t house_thread;
+	/** Started by flz_engine_start_offline(): no device, no audio thread. */
+	bool offline;
+	int rt_priority;
+	int rt_error;
+
+	/* Whether the engine is started; read without the lock by is_running().
+	 * Written under lock. */
+	atomic_bool started;
+
+	/** Samples handed to the audio side and not yet freed. Incremented under
+	 *  lock when a load is queued, decremented by whoever frees. */
+	atomic_int samples_in_flight;
+
+	/* ---- Housekeeping. ---- */
+	pthread_mutex_t house_lock;
+	pthread_cond_t house_cond;
+	bool house_quit; /* guarded by house_lock */
+	/* Housekeeping thread only. */
+	uint64_t house_xruns_reported;
+	bool house_lost_reported;
+};
+
+static void engine_log(struct flz_engine *engine, enum flz_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void engine_log(struct flz_engine *engine, enum flz_log_level level, const char *fmt, ...)
+{
+	if (engine->config.log == NULL)
+		return;
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	engine->config.log(engine->config.log_userdata, level, message);
+}
+
+static void set_why(char *why, size_t why_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_why(char *why, size_t why_size, const char *fmt, ...)
+{
+	if (why == NULL || why_size == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, why_size, fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------------
+ * The core (shared with the tests through engine-private.h)
+ * ------------------------------------------------------------------------ */
+
+static void *alloc_touched(size_t n_bytes)
+{
+	/* calloc, then write every page anyway: calloc may hand out fresh
+	 * zero pages that are mapped only on first write. */
+	unsigned char *p = calloc(1, n_bytes);
+	if (p)
+		memset(p, 0, n_bytes);
+	return p;
+}
+
+int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_config *mixer_config,
+			 bool trace_commands)
+{
+	memset(core, 0, sizeof(*core));
+	core->cmd_storage = alloc_touched(sizeof(struct flz_engine_cmd) * FLZ_QUEUE_CAPACITY);
+	core->msg_storage = alloc_touched(sizeof(struct flz_engine_msg) * FLZ_ENGINE_MSG_CAPACITY);
+	core->retire_storage =
+		alloc_touched(sizeof(struct flz_sample *) * FLZ_ENGINE_RETIRE_CAPACITY);
+	if (!core->cmd_storage || !core->msg_storage || !core->retire_storage) {
+		free(core->cmd_storage);
+		free(core->msg_storage);
+		free(core->retire_storage);
+		memset(core, 0, sizeof(*core));
+		return -ENOMEM;
+	}
+	int err = flz_ring_init(&core->cmd_ring, core->cmd_storage, sizeof(struct flz_engine_cmd),
+				FLZ_QUEUE_CAPACITY);
+	if (err == 0)
+		err = flz_ring_init(&core->msg_ring, core->msg_storage,
+				    sizeof(struct flz_engine_msg), FLZ_ENGINE_MSG_CAPACITY);
+	if (err == 0)
+		err = flz_ring_init(&core->retire_ring, core->retire_storage,
+				    sizeof(struct flz_sample *), FLZ_ENGINE_RETIRE_CAPACITY);
+
+	struct flz_mixer_config mc = *mixer_config;
+	mc.retire = flz_engine_core_retire_rt;
+	mc.event = flz_engine_core_event_rt;
+	mc.userdata = core;
+	if (err == 0)
+		err = flz_mixer_new(&mc, &core->mixer);
+	if (err < 0) {
+		free(core->cmd_storage);
+		free(core->msg_storage);
+		free(core->retire_storage);
+		memset(core, 0, sizeof(*core));
+		return err;
+	}
+	core->rate_hz = mc.rate_hz;
+	core->n_channels = mc.n_channels;
+	core->trace_commands = trace_commands;
+	/* Sequence 0 with the mixer's initial values: "nothing pending". The
+	 * control side numbers from 1. */
+	atomic_init(&core->volume.packed, flz_engine_param_pack(0, mc.master_gain));
+	atomic_init(&core->speed.packed, flz_engine_param_pack(0, (float)mc.speed));
+	core->volume.kind = FLZ_CMD_VOLUME;
+	core->speed.kind = FLZ_CMD_SPEED;
+	return 0;
+}
+
+int flz_engine_core_collect(struct flz_engine_core *core)
+{
+	int n = 0;
+	struct flz_sample *sample;
+	while (flz_ring_pop(&core->retire_ring, &sample)) {
+		flz_sample_unref(sample);
+		n++;
+	}
+	return n;
+}
+
+int flz_engine_core_deinit(struct flz_engine_core *core)
+{
+	if (core->mixer == NULL)
+		return 0;
+	flz_mixer_destroy(core->mixer);
+	core->mixer = NULL;
+	int n = 0;
+	struct flz_engine_cmd cmd;
+	while (flz_ring_pop(&core->cmd_ring, &cmd)) {
+		if (cmd.kind == FLZ_CMD_LOAD) {
+			flz_sample_unref(cmd.sample);
+			n++;
+		}
+	}
+	n += flz_engine_core_collect(core);
+	free(core->cmd_storage);
+	free(core->msg_storage);
+	free(core->retire_storage);
+	core->cmd_storage = core->msg_storage = core->retire_storage = NULL;
+	return n;
+}
+
+/* ------------------------------------------------------------------------
+ * Config, new, destroy
+ * ------------------------------------------------------------------------ */
+
+struct flz_engine_config flz_engine_config_init(void)
+{
+	struct flz_engine_config config = {
+		.device = NULL,
+		.rate_hz = 48000,
+		.n_channels = 2,
+		.period_frames = 128,
+		.n_periods = 2,
+		.format = FLZ_FORMAT_UNKNOWN,
+		.rt_priority = 70,
+		.trace_commands = false,
+		.log = NULL,
+		.log_userdata = NULL,
+	};
+	return config;
+}
+
+int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **out)
+{
+	if (config == NULL || out == NULL)
+		return -EINVAL;
+	if (config->rate_hz < FLZ_RATE_MIN_HZ || config->rate_hz > FLZ_RATE_MAX_HZ ||
+	    config->n_channels < 1 || config->n_channels > FLZ_MAX_CHANNELS ||
+	    config->period_frames < 16 || config->period_frames > FLZ_MAX_BLOCK_FRAMES ||
+	    config->n_periods < 2 || config->n_periods > 64 || config->rt_priority < 0 ||
+	    config->rt_priority > 99 || (int)config->format < FLZ_FORMAT_UNKNOWN ||
+	    (int)config->format > FLZ_FORMAT_S16_LE || (config->device && config->device[0] == '\0'))
+		return -EINVAL;
+
+	struct flz_engine *engine = calloc(1, sizeof(*engine));
+	if (engine == NULL)
+		return -ENOMEM;
+	engine->config = *config;
+	engine->device_name = strdup(config->device ? config->device : "default");
+	if (engine->device_name == NULL) {
+		free(engine);
+		return -ENOMEM;
+	}
+	engine->config.device = engine->device_name;
+	pthread_mutex_init(&engine->lock, NULL);
+	pthread_mutex_init(&engine->house_lock, NULL);
+	pthread_condattr_t cattr;
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&engine->house_cond, &cattr);
+	pthread_condattr_destroy(&cattr);
+	atomic_init(&engine->started, false);
+	atomic_init(&engine->samples_in_flight, 0);
+	*out = engine;
+	return 0;
+}
+
+void flz_engine_destroy(struct flz_engine *engine)
+{
+	if (engine == NULL)
+		return;
+	flz_engine_stop(engine);
+	pthread_cond_destroy(&engine->house_cond);
+	pthread_mutex_destroy(&engine->house_lock);
+	pthread_mutex_destroy(&engine->lock);
+	free(engine->device_name);
+	free(engine);
+}
+
+/* ------------------------------------------------------------------------
+ * Housekeeping
+ * ------------------------------------------------------------------------ */
+
+static void house_work(struct flz_engine *engine)
+{
+	struct flz_engine_core *core = &engine->core;
+	int n = flz_engine_core_collect(core);
+	if (n > 0) {
+		/* relaxed: a counter; the frees themselves need no ordering with it. */
+		atomic_fetch_sub_explicit(&engine->samples_in_flight, n, memory_order_relaxed);
+	}
+
+	/* relaxed: statistics, reported only. */
+	uint64_t xruns = atomic_load_explicit(&core->stat_xruns, memory_order_relaxed);
+	if (xruns != engine->house_xruns_reported) {
+		engine_log(engine, FLZ_LOG_WARNING, "audio underrun on \"%s\" (%llu so far)",
+			   engine->device_name, (unsigned long long)xruns);
+		engine->house_xruns_reported = xruns;
+	}
+	/* acquire: pairs with the audio thread's release store; lost_error is then valid. */
+	if (!engine->house_lost_reported &&
+	    atomic_load_explicit(&core->device_lost, memory_order_acquire)) {
+		int err = atomic_load_explicit(&core->lost_error, memory_order_relaxed);
+		engine_log(engine, FLZ_LOG_ERROR,
+			   "audio device \"%s\" lost (%s); playback has stopped",
+			   engine->device_name, snd_strerror(err));
+		engine->house_lost_reported = true;
+	}
+}
+
+static void *house_main(void *arg)
+{
+	struct flz_engine *engine = arg;
+	pthread_mutex_lock(&engine->house_lock);
+	while (!engine->house_quit) {
+		pthread_mutex_unlock(&engine->house_lock);
+		house_work(engine);
+		pthread_mutex_lock(&engine->house_lock);
+		if (engine->house_quit)
+			break;
+		struct timespec deadline;
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_nsec += FLZ_ENGINE_HOUSE_PERIOD_MS * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&engine->house_cond, &engine->house_lock, &deadline);
+	}
+	pthread_mutex_unlock(&engine->house_lock);
+	/* Report what happened during the last period too. */
+	house_work(engine);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Start, stop
+ * ------------------------------------------------------------------------ */
+
+static void stop_house(struct flz_engine *engine)
+{
+	pthread_mutex_lock(&engine->house_lock);
+	engine->house_quit = true;
+	pthread_cond_signal(&engine->house_cond);
+	pthread_mutex_unlock(&engine->house_lock);
+	pthread_join(engine->house_thread, NULL);
+}
+
+/* Ask for real-time scheduling; a refusal is reported, never fatal. The
+ * thread may run its first microseconds at normal priority: it has a full
+ * buffer of headroom before the device starts. */
+static void set_priority(struct flz_engine *engine)
+{
+	if (engine->config.rt_priority <= 0)
+		return;
+	struct sched_param param = { .sched_priority = engine->config.rt_priority };
+	int rc = pthread_setschedparam(engine->audio_thread, SCHED_FIFO, &param);
+	if (rc == 0) {
+		engine->rt_priority = engine->config.rt_priority;
+		return;
+	}
+	engine->rt_error = rc;
+	engine_log(engine, FLZ_LOG_WARNING,
+		   "real-time priority %d refused (%s): the audio thread runs at normal priority",
+		   engine->config.rt_priority, strerror(rc));
+}
+
+/* Release everything start() set up, in reverse; the threads are not running. */
+static void teardown(struct flz_engine *engine)
+{
+	flz_engine_core_deinit(&engine->core);
+	/* Every sample the engine held is gone now (the mixer dropped its own). */
+	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
+	free(engine->audio.scratch);
+	engine->audio.scratch = NULL;
+	flz_alsa_close(&engine->device);
+}
+
+/*
+ * Start with the device already open (engine->device; offline: only its
+ * format fields are set and no audio thread runs). Called under lock; on
+ * failure everything is released.
+ */
+static int start_locked(struct flz_engine *engine, bool offline, char *why, size_t why_size)
+{
+	struct flz_alsa_device *dev = &engine->device;
+	uint32_t block = dev->period_frames;
+	if (block > FLZ_MAX_BLOCK_FRAMES)
+		block = FLZ_MAX_BLOCK_FRAMES;
+	struct flz_mixer_config mc = flz_mixer_config_init();
+	mc.rate_hz = dev->rate_hz;
+	mc.n_channels = dev->n_channels;
+	mc.max_block_frames = block;
+	int err = flz_engine_core_init(&engine->core, &mc, engine->config.trace_commands);
+	if (err < 0) {
+		set_why(why, why_size, "cannot create the mixer for \"%s\" (%u Hz, %u channels): %s",
+			engine->device_name, dev->rate_hz, dev->n_channels, flz_strerror(err));
+		flz_alsa_close(dev);
+		return err;
+	}
+	engine->mixer_latency_frames = flz_mixer_latency_frames(engine->core.mixer);
+
+	struct flz_engine_audio *audio = &engine->audio;
+	memset(audio, 0, sizeof(*audio));
+	audio->scratch = alloc_touched(sizeof(float) * block * dev->n_channels);
+	if (audio->scratch == NULL) {
+		set_why(why, why_size, "out of memory");
+		teardown(engine);
+		return -ENOMEM;
+	}
+	audio->pcm = dev->pcm;
+	audio->core = &engine->core;
+	audio->format = dev->format;
+	audio->convert = flz_format_converter(dev->format);
+	audio->n_channels = dev->n_channels;
+	audio->rate_hz = dev->rate_hz;
+	audio->block_frames = block;
+	atomic_init(&audio->quit, false);
+	engine->next_seq = 1;
+	engine->offline = offline;
+	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
+
+	engine->house_quit = false;
+	engine->house_xruns_reported = 0;
+	engine->house_lost_reported = false;
+	err = -pthread_create(&engine->house_thread, NULL, house_main, engine);
+	if (err < 0) {
+		set_why(why, why_size, "cannot start the housekeeping thread: %s", strerror(-err));
+		teardown(engine);
+		return err;
+	}
+	pthread_setname_np(engine->house_thread, "flz-house");
+
+	engine->rt_priority = 0;
+	engine->rt_error = 0;
+	if (!offline) {
+		err = -pthread_create(&engine->audio_thread, NULL, flz_engine_audio_main, audio);
+		if (err < 0) {
+			set_why(why, why_size, "cannot start the audio thread: %s", strerror(-err));
+			stop_house(engine);
+			teardown(engine);
+			return err;
+		}
+		pthread_setname_np(engine->audio_thread, "flz-audio");
+		set_priority(engine);
+	}
+
+	engine->running = true;
+	/* release: is_running() readers see a fully started engine. */
+	atomic_store_explicit(&engine->started, true, memory_order_release);
+	engine_log(engine, FLZ_LOG_INFO,
+		   "playing on \"%s\": %s, %u Hz, %u channels, %u x %u frames, priority %d",
+		   engine->device_name, flz_device_format_name(dev->format), dev->rate_hz,
+		   dev->n_channels, dev->period_frames, dev->n_periods, engine->rt_priority);
+	return 0;
+}
+
+int flz_engine_start(struct flz_engine *engine, char *why, size_t why_size)
+{
+	if (engine == NULL)
+		return -EINVAL;
+	set_why(why, why_size, "%s", "");
+	pthread_mutex_lock(&engine->lock);
+	if (engine->running) {
+		pthread_mutex_unlock(&engine->lock);
+		set_why(why, why_size, "the engine is already running");
+		return -EBUSY;
+	}
+	struct flz_alsa_request req = {
+		.device = engine->device_name,
+		.rate_hz = engine->config.rate_hz,
+		.n_channels = engine->config.n_channels,
+		.period_frames = engine->config.period_frames,
+		.n_periods = engine->config.n_periods,
+		.format = engine->config.format,
+	};
+	int err = flz_alsa_open(&req, &engine->device, why, why_size);
+	if (err == 0)
+		err = start_locked(engine, false, why, why_size);
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+int flz_engine_start_offline(struct flz_engine *engine)
+{
+	if (engine == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int err = -EBUSY;
+	if (!engine->running) {
+		memset(&engine->device, 0, sizeof(engine->device));
+		engine->device.format = FLZ_FORMAT_FLOAT_LE;
+		engine->device.rate_hz = engine->config.rate_hz;
+		engine->device.n_channels = engine->config.n_channels;
+		engine->device.period_frames = engine->config.period_frames;
+		engine->device.n_periods = engine->config.n_periods;
+		engine->device.buffer_frames = engine->config.period_frames * engine->config.n_periods;
+		err = start_locked(engine, true, NULL, 0);
+	}
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine)
+{
+	return &engine->core;
+}
+
+void flz_engine_stop(struct flz_engine *engine)
+{
+	if (engine == NULL)
+		return;
+	pthread_mutex_lock(&engine->lock);
+	if (!engine->running) {
+		pthread_mutex_unlock(&engine->lock);
+		return;
+	}
+	/* release: pairs with the audio thread's acquire load of quit. The
+	 * thread notices within one snd_pcm_wait() timeout. */
+	atomic_store_explicit(&engine->audio.quit, true, memory_order_release);
+	if (!engine->offline)
+		pthread_join(engine->audio_thread, NULL);
+	stop_house(engine);
+
+	/* Both threads are gone: the mixer's samples, the queued loads and the
+	 * retired samples are all freed here. */
+	teardown(engine);
+	engine->running = false;
+	/* release: pairs with is_running()'s acquire. */
+	atomic_store_explicit(&engine->started, false, memory_order_release);
+	pthread_mutex_unlock(&engine->lock);
+}
+
+bool flz_engine_is_running(struct flz_engine *engine)
+{
+	/* acquire: pairs with the release stores in start/stop. */
+	return engine && atomic_load_explicit(&engine->started, memory_order_acquire);
+}
+
+/* ------------------------------------------------------------------------
+ * Commands
+ * ------------------------------------------------------------------------ */
+
+static bool slot_valid(int32_t slot)
+{
+	return slot >= 0 && slot < FLZ_NUM_SAMPLES;
+}
+
+static bool gain_valid(float gain)
+{
+	/* NaN fails both comparisons. */
+	return gain >= (float)FLZ_VOLUME_MIN && gain <= (float)FLZ_VOLUME_MAX;
+}
+
+/* Whether commands can reach the audio thread now. Called under lock. */
+static int check_live(struct flz_engine *engine)
+{
+	if (!engine->running)
+		return -ENOTCONN;
+	/* relaxed: a hint only; a loss racing with this call is caught the
+	 * next time, and a command queued to a dead thread is freed at stop. */
+	if (atomic_load_explicit(&engine->core.device_lost, memory_order_relaxed))
+		return -ENODEV;
+	return 0;
+}
+
+/* Assign the next sequence number and queue. Called under lock. */
+static int queue_locked(struct flz_engine *engine, enum flz_cmd_kind kind, int32_t slot,
+			float gain, struct flz_sample *sample)
+{
+	struct flz_engine_cmd cmd = {
+		.kind = kind,
+		.seq = engine->next_seq,
+		.slot = slot,
+		.gain_lin = gain,
+		.sample = sample,
+	};
+	if (!flz_ring_push(&engine->core.cmd_ring, &cmd))
+		return -EAGAIN;
+	engine->next_seq++;
+	return 0;
+}
+
+static int queue_cmd(struct flz_engine *engine, enum flz_cmd_kind kind, int32_t slot, float gain)
+{
+	if (engine == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int err = check_live(engine);
+	if (err == 0)
+		err = queue_locked(engine, kind, slot, gain, NULL);
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+int flz_engine_play(struct flz_engine *engine, int32_t slot, float gain)
+{
+	if (!slot_valid(slot) || !gain_valid(gain))
+		return -EINVAL;
+	return queue_cmd(engine, FLZ_CMD_PLAY, slot, gain);
+}
+
+int flz_engine_stop_slot(struct flz_engine *engine, int32_t slot)
+{
+	if (!slot_valid(slot))
+		return -EINVAL;
+	return queue_cmd(engine, FLZ_CMD_STOP, slot, 0.0f);
+}
+
+int flz_engine_stop_all(struct flz_engine *engine)
+{
+	return queue_cmd(engine, FLZ_CMD_STOP_ALL, -1, 0.0f);
+}
+
+int flz_engine_unload(struct flz_engine *engine, int32_t slot)
+{
+	if (!slot_valid(slot))
+		return -EINVAL;
+	return queue_cmd(engine, FLZ_CMD_UNLOAD, slot, 0.0f);
+}
+
+int flz_engine_ping(struct flz_engine *engine)
+{
+	return queue_cmd(engine, FLZ_CMD_PING, -1, 0.0f);
+}
+
+static int set_param(struct flz_engine *engine, struct flz_engine_param *param, float value)
+{
+	pthread_mutex_lock(&engine->lock);
+	int err = check_live(engine);
+	if (err == 0) {
+		/* The same counter as the commands, under the same lock: the audio
+		 * thread can place the value exactly among them. release: the
+		 * commands pushed before are visible to whoever sees this value. */
+		atomic_store_explicit(&param->packed, flz_engine_param_pack(engine->next_seq, value),
+				      memory_order_release);
+		engine->next_seq++;
+	}
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+int flz_engine_set_volume(struct flz_engine *engine, float gain)
+{
+	if (engine == NULL || !gain_valid(gain))
+		return -EINVAL;
+	return set_param(engine, &engine->core.volume, gain);
+}
+
+int flz_engine_set_speed(struct flz_engine *engine, double speed)
+{
+	if (engine == NULL || !(speed >= FLZ_SPEED_MIN && speed <= FLZ_SPEED_MAX))
+		return -EINVAL;
+	return set_param(engine, &engine->core.speed, (float)speed);
+}
+
+/* ------------------------------------------------------------------------
+ * Samples
+ * ------------------------------------------------------------------------ */
+
+/* Queue a LOAD taking over the caller's reference on success. Called under lock. */
+static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sample *sample)
+{
+	int err = check_live(engine);
+	if (err < 0)
+		return err;
+	if (sample->rate_hz != engine->core.rate_hz ||
+	    sample->n_channels != engine->core.n_channels)
+		return -EINVAL;
+	/* relaxed: only this (locked) path increments; housekeeping only
+	 * decrements, so the value read can only be too high: a safe refusal. */
+	if (atomic_load_explicit(&engine->samples_in_flight, memory_order_relaxed) >=
+	    FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT)
+		return -EAGAIN;
+	err = queue_locked(engine, FLZ_CMD_LOAD, slot, 0.0f, sample);
+	if (err == 0)
+		atomic_fetch_add_explicit(&engine->samples_in_flight, 1, memory_order_relaxed);
+	return err;
+}
+
+int flz_engine_load_sample(struct flz_engine *engine, int32_t slot, struct flz_sample *sample)
+{
+	if (engine == NULL || sample == NULL || !slot_valid(slot))
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int err = load_locked(engine, slot, sample);
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+static int load_any(struct flz_engine *engine, int32_t slot, const char *path, const void *data,
+		    size_t n_bytes, char *why, size_t why_size)
+{
+	set_why(why, why_size, "%s", "");
+	if (engine == NULL || !slot_valid(slot) || (path == NULL && data == NULL)) {
+		set_why(why, why_size, "%s", flz_strerror(-EINVAL));
+		return -EINVAL;
+	}
+
+	/* Read the format under the lock, decode without it. */
+	pthread_mutex_lock(&engine->lock);
+	int err = check_live(engine);
+	uint32_t rate_hz = engine->core.rate_hz;
+	uint32_t n_channels = engine->core.n_channels;
+	pthread_mutex_unlock(&engine->lock);
+	if (err < 0) {
+		set_why(why, why_size, "%s", flz_strerror(err));
+		return err;
+	}
+
+	struct flz_loader_config lc = flz_loader_config_init();
+	lc.rate_hz = rate_hz;
+	lc.n_channels = n_channels;
+	struct flz_loader *loader = NULL;
+	err = flz_loader_new(&lc, &loader);
+	if (err < 0) {
+		set_why(why, why_size, "%s", flz_strerror(err));
+		return err;
+	}
+	struct flz_sample *sample = NULL;
+	err = path ? flz_loader_load_file(loader, path, &sample)
+		   : flz_loader_load_memory(loader, data, n_bytes, &sample);
+	if (err < 0) {
+		set_why(why, why_size, "%s", flz_loader_strerror(loader));
+		flz_loader_destroy(loader);
+		return err;
+	}
+	flz_loader_destroy(loader);
+
+	pthread_mutex_lock(&engine->lock);
+	/* The engine may have been stopped (or restarted at another rate)
+	 * while decoding: load_locked() checks both. */
+	err = load_locked(engine, slot, sample);
+	pthread_mutex_unlock(&engine->lock);
+	if (err < 0) {
+		flz_sample_unref(sample);
+		if (err == -EINVAL)
+			err = -ENOTCONN; /* restarted with another format meanwhile */
+		set_why(why, why_size, "%s", flz_strerror(err));
+	}
+	return err;
+}
+
+int flz_engine_load_file(struct flz_engine *engine, int32_t slot, const char *path, char *why,
+			 size_t why_size)
+{
+	if (path == NULL) {
+		set_why(why, why_size, "%s", flz_strerror(-EINVAL));
+		return -EINVAL;
+	}
+	return load_any(engine, slot, path, NULL, 0, why, why_size);
+}
+
+int flz_engine_load_memory(struct flz_engine *engine, int32_t slot, const void *data,
+			   size_t n_bytes, char *why, size_t why_size)
+{
+	if (data == NULL) {
+		set_why(why, why_size, "%s", flz_strerror(-EINVAL));
+		return -EINVAL;
+	}
+	return load_any(engine, slot, NULL, data, n_bytes, why, why_size);
+}
+
+/* ------------------------------------------------------------------------
+ * Messages, stats
+ * ------------------------------------------------------------------------ */
+
+int flz_engine_poll_message(struct flz_engine *engine, struct flz_engine_msg *msg)
+{
+	if (engine == NULL || msg == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int ret = -ENOTCONN;
+	if (engine->running)
+		ret = flz_ring_pop(&engine->core.msg_ring, msg) ? 1 : 0;
+	pthread_mutex_unlock(&engine->lock);
+	return ret;
+}
+
+void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *stats)
+{
+	memset(stats, 0, sizeof(*stats));
+	if (engine == NULL)
+		return;
+	pthread_mutex_lock(&engine->lock);
+	if (engine->running) {
+		const struct flz_alsa_device *dev = &engine->device;
+		struct flz_engine_core *core = &engine->core;
+		stats->running = true;
+		stats->rate_hz = dev->rate_hz;
+		stats->n_channels = dev->n_channels;
+		stats->format = dev->format;
+		stats->period_frames = dev->period_frames;
+		stats->n_periods = dev->n_periods;
+		stats->latency_frames = dev->buffer_frames + engine->mixer_latency_frames;
+		stats->latency_ms = 1000.0 * stats->latency_frames / dev->rate_hz;
+		stats->rt_priority = engine->rt_priority;
+		stats->rt_error = engine->rt_error;
+		/* relaxed: independent statistics, each a plain snapshot; device_lost
+		 * uses acquire so that a true value comes with the final counters. */
+		stats->device_lost = atomic_load_explicit(&core->device_lost, memory_order_acquire);
+		stats->xruns = atomic_load_explicit(&core->stat_xruns, memory_order_relaxed);
+		stats->voices_playing = atomic_load_explicit(&core->stat_voices, memory_order_relaxed);
+		stats->frames = atomic_load_explicit(&core->stat_frames, memory_order_relaxed);
+		stats->messages_dropped =
+			atomic_load_explicit(&core->stat_messages_dropped, memory_order_relaxed);
+		union {
+			uint32_t u;
+			float f;
+		} load = { .u = atomic_load_explicit(&core->stat_load_bits, memory_order_relaxed) };
+		stats->load = load.f;
+	}
+	pthread_mutex_unlock(&engine->lock);
+}

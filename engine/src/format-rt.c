@@ -1,2 +1,115 @@
 /* SPDX-License-Identifier: MIT */
-typedef int flz_placeholder_format_rt;
+/*
+ * Float mix -> device sample format. One converter per format, chosen once
+ * when the device is configured. Integer formats clip to -1..1 and scale by
+ * the largest positive code (so +1.0 and -1.0 map to +max and -max, and the
+ * scale is symmetric); NaN becomes silence. FLOAT_LE is copied unchanged.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "engine-private.h"
+
+static inline float clip_unit(float x)
+{
+	/* Written so that NaN fails both tests and ends up as 0. */
+	if (x >= 1.0f)
+		return 1.0f;
+	if (x <= -1.0f)
+		return -1.0f;
+	return x == x ? x : 0.0f;
+}
+
+static void convert_float_le(void *dst, const float *src, size_t n_samples)
+{
+	memcpy(dst, src, n_samples * sizeof(float));
+}
+
+static void convert_s32_le(void *dst, const float *src, size_t n_samples)
+{
+	unsigned char *out = dst;
+	for (size_t i = 0; i < n_samples; i++) {
+		/* double, here and below: the product is exact before rounding
+		 * (float would round it first, and 2^31 - 1 is not even a float). */
+		int32_t v = (int32_t)lrint((double)clip_unit(src[i]) * 2147483647.0);
+		uint32_t u = (uint32_t)v;
+		out[4 * i + 0] = (unsigned char)u;
+		out[4 * i + 1] = (unsigned char)(u >> 8);
+		out[4 * i + 2] = (unsigned char)(u >> 16);
+		out[4 * i + 3] = (unsigned char)(u >> 24);
+	}
+}
+
+static void convert_s24_3le(void *dst, const float *src, size_t n_samples)
+{
+	unsigned char *out = dst;
+	for (size_t i = 0; i < n_samples; i++) {
+		int32_t v = (int32_t)lrint((double)clip_unit(src[i]) * 8388607.0);
+		uint32_t u = (uint32_t)v;
+		out[3 * i + 0] = (unsigned char)u;
+		out[3 * i + 1] = (unsigned char)(u >> 8);
+		out[3 * i + 2] = (unsigned char)(u >> 16);
+	}
+}
+
+static void convert_s16_le(void *dst, const float *src, size_t n_samples)
+{
+	unsigned char *out = dst;
+	for (size_t i = 0; i < n_samples; i++) {
+		int32_t v = (int32_t)lrint((double)clip_unit(src[i]) * 32767.0);
+		uint32_t u = (uint32_t)v;
+		out[2 * i + 0] = (unsigned char)u;
+		out[2 * i + 1] = (unsigned char)(u >> 8);
+	}
+}
+
+flz_format_convert_fn flz_format_converter(enum flz_device_format format)
+{
+	switch (format) {
+	case FLZ_FORMAT_FLOAT_LE:
+		return convert_float_le;
+	case FLZ_FORMAT_S32_LE:
+		return convert_s32_le;
+	case FLZ_FORMAT_S24_3LE:
+		return convert_s24_3le;
+	case FLZ_FORMAT_S16_LE:
+		return convert_s16_le;
+	case FLZ_FORMAT_UNKNOWN:
+		break;
+	}
+	return NULL;
+}
+
+uint32_t flz_format_sample_bytes(enum flz_device_format format)
+{
+	switch (format) {
+	case FLZ_FORMAT_FLOAT_LE:
+	case FLZ_FORMAT_S32_LE:
+		return 4;
+	case FLZ_FORMAT_S24_3LE:
+		return 3;
+	case FLZ_FORMAT_S16_LE:
+		return 2;
+	case FLZ_FORMAT_UNKNOWN:
+		break;
+	}
+	return 0;
+}
+
+const char *flz_device_format_name(enum flz_device_format format)
+{
+	switch (format) {
+	case FLZ_FORMAT_FLOAT_LE:
+		return "FLOAT_LE";
+	case FLZ_FORMAT_S32_LE:
+		return "S32_LE";
+	case FLZ_FORMAT_S24_3LE:
+		return "S24_3LE";
+	case FLZ_FORMAT_S16_LE:
+		return "S16_LE";
+	case FLZ_FORMAT_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}

@@ -23,6 +23,18 @@
  * latest-value parameters outside the ring: they are never refused and never
  * lost, and they take effect in call order with the commands around them.
  *
+ * Device loss: when the device fails in a way recovery cannot fix (-ENODEV,
+ * a dead sound server, or no progress for about one second), the audio
+ * thread ends by itself, posts FLZ_MSG_DEVICE_LOST and sets
+ * stats.device_lost; commands then return -ENODEV until flz_engine_stop().
+ * The engine stays "running" (flz_engine_is_running()) until that stop.
+ *
+ * Samples in flight: at most FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT (2048) loaded
+ * samples may be in the engine's hands at once (queued, in a slot, playing,
+ * or retired and not yet freed by the housekeeping thread); a load beyond
+ * that returns -EAGAIN. This bound is what keeps the return ring of retired
+ * samples from ever overflowing.
+ *
  * Lifetime: flz_engine_new() allocates nothing that plays;
  * flz_engine_start() opens the device and starts the threads;
  * flz_engine_stop() stops them, closes the device, frees every sample; the
@@ -45,6 +57,9 @@ extern "C" {
 #endif
 
 struct flz_engine;
+
+/** Loaded samples the engine holds at most at once (see above). */
+#define FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT 2048
 
 enum flz_log_level {
 	FLZ_LOG_ERROR = 0,
@@ -74,13 +89,17 @@ struct flz_engine_config {
 	uint32_t period_frames;
 	/** Periods in the ALSA buffer. Default 2. */
 	uint32_t n_periods;
+	/** Device sample format to insist on. FLZ_FORMAT_UNKNOWN (the default)
+	 *  takes the first the device offers of FLOAT_LE, S32_LE, S24_3LE, S16_LE. */
+	enum flz_device_format format;
 	/** SCHED_FIFO priority to ask for, 1..99; 0 runs at normal priority
 	 *  without asking. Default 70. */
 	int rt_priority;
 	/** When true, the audio thread reports each command it applies with a
 	 *  FLZ_MSG_APPLIED message (for tests that re-render offline). Default false. */
 	bool trace_commands;
-	/** Diagnostics; called on a control-side thread, never on flz-audio. May be NULL. */
+	/** Diagnostics; called on a control-side thread (flz-house, or the
+	 *  caller of flz_engine_start()), never on flz-audio. May be NULL. */
 	void (*log)(void *userdata, enum flz_log_level level, const char *message);
 	void *log_userdata;
 };
@@ -152,6 +171,11 @@ struct flz_engine_stats {
 /** Defaults as documented on each field. Thread: any. */
 struct flz_engine_config flz_engine_config_init(void);
 
+/* The audio thread is named "flz-audio", the housekeeping thread
+ * "flz-house". When SCHED_FIFO is refused (EPERM for an unprivileged user
+ * without RLIMIT_RTPRIO), the audio thread runs at normal priority, the log
+ * callback gets a warning and stats.rt_priority = 0, stats.rt_error = EPERM. */
+
 /**
  * Create an engine. Opens nothing, starts no thread.
  * @return 0, -EINVAL (a field out of range), -ENOMEM
@@ -176,7 +200,10 @@ FLZ_WARN_UNUSED int flz_engine_start(struct flz_engine *engine, char *why, size_
 
 /**
  * Stop the audio thread, close the device, free every sample. Idempotent.
- * Thread: control; blocks up to about one buffer time.
+ * Thread: control; blocks for at most about 50 ms (the audio thread's wait
+ * timeout), also when the device is gone. It joins flz-house, which may be
+ * inside the log callback: the caller must not hold anything that callback
+ * waits for (a Python caller releases the GIL around this call).
  */
 void flz_engine_stop(struct flz_engine *engine);
 
@@ -187,8 +214,10 @@ bool flz_engine_is_running(struct flz_engine *engine);
  * Decode a file at the engine's rate and channels and publish it to a slot.
  *
  * @param why on failure, the loader's exact reason; may be NULL
- * @return 0; -ENOTCONN not running; -EINVAL bad slot; -EAGAIN command buffer
- *         full; the loader's codes (see flz/loader.h). On failure the slot is unchanged.
+ * @return 0; -ENOTCONN not running (also when the engine stopped while the
+ *         file was decoding); -ENODEV device lost; -EINVAL bad slot or NULL
+ *         path; -EAGAIN command buffer full, or too many samples in flight;
+ *         the loader's codes (see flz/loader.h). On failure the slot is unchanged.
  * Thread: control; blocks while decoding (other callers are not held up
  * while it decodes).
  */
@@ -203,7 +232,10 @@ FLZ_WARN_UNUSED int flz_engine_load_memory(struct flz_engine *engine, int32_t sl
 /**
  * Publish an already decoded sample to a slot. Its rate and channels must
  * equal the engine's (see flz_engine_get_stats()).
- * @return 0, -ENOTCONN, -EINVAL, -EAGAIN
+ * @return 0, -ENOTCONN, -ENODEV (device lost), -EINVAL (slot, or rate or
+ *         channels differ from the engine's), -EAGAIN (command buffer full,
+ *         or too many samples in flight)
+ * Thread: control.
  * Ownership: on success the engine takes over one reference; on failure the caller keeps it.
  */
 FLZ_WARN_UNUSED int flz_engine_load_sample(struct flz_engine *engine, int32_t slot,
@@ -211,9 +243,15 @@ FLZ_WARN_UNUSED int flz_engine_load_sample(struct flz_engine *engine, int32_t sl
 
 /**
  * Queue commands for the audio thread.
- * @return 0; -ENOTCONN not running; -EINVAL bad slot, gain or speed (NaN
- *         included); -EAGAIN command buffer full (not applied)
+ * @return 0; -ENOTCONN not running; -ENODEV the device was lost (stop and
+ *         start again); -EINVAL bad slot, gain or speed (NaN included);
+ *         -EAGAIN command buffer full (not applied)
  * Thread: control. set_volume and set_speed never return -EAGAIN.
+ *
+ * With trace_commands each command, once applied, yields FLZ_MSG_APPLIED
+ * (a ping's trace comes just before its PONG). stop_slot, stop_all and
+ * unload yield one FLZ_MSG_STOPPED carrying the command's seq when they
+ * silenced at least one voice, once those voices are silent.
  */
 FLZ_WARN_UNUSED int flz_engine_play(struct flz_engine *engine, int32_t slot, float gain);
 FLZ_WARN_UNUSED int flz_engine_stop_slot(struct flz_engine *engine, int32_t slot);
@@ -230,7 +268,9 @@ FLZ_WARN_UNUSED int flz_engine_ping(struct flz_engine *engine);
  */
 FLZ_WARN_UNUSED int flz_engine_poll_message(struct flz_engine *engine, struct flz_engine_msg *msg);
 
-/** A snapshot of the engine's state; cheap (no system calls). Thread: control. */
+/** A snapshot of the engine's state; cheap (no system calls). When the
+ *  engine is not running, everything is zero (running = false).
+ *  Thread: control. */
 void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *stats);
 
 /** Name of a device format, e.g. "FLOAT_LE". Thread: any. */

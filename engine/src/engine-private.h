@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file engine-private.h
+ * Internals of the engine shared by its control side (engine.c, alsa.c), its
+ * audio side (engine-rt.c, format-rt.c) and its tests.
+ *
+ * The audio side is split in two layers so that it can be driven without a
+ * device:
+ *  - struct flz_engine_core: the mixer, the three rings, the latest-value
+ *    parameters and the statistics. flz_engine_core_process_rt() takes the
+ *    pending commands and renders one block; a test calls it directly.
+ *  - struct flz_engine_audio: the ALSA loop around the core (wait,
+ *    avail_update, mmap_begin, process, mmap_commit, recovery).
+ */
+#ifndef FLZ_ENGINE_PRIVATE_H
+#define FLZ_ENGINE_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <alsa/asoundlib.h>
+
+#include <flz/engine.h>
+#include <flz/mixer.h>
+#include <flz/ring.h>
+#include <flz/sample.h>
+
+/** Messages the audio thread can queue before the control side reads them. */
+#define FLZ_ENGINE_MSG_CAPACITY 4096
+/**
+ * Retired samples in the return ring. The control side refuses a load
+ * (-EAGAIN) while this many samples are in the engine's hands (queued, in a
+ * slot, playing, or retired and not yet freed), so the ring cannot overflow:
+ * every sample is retired at most once.
+ */
+#define FLZ_ENGINE_RETIRE_CAPACITY FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT
+/** snd_pcm_wait() timeout: bounds how long flz_engine_stop() waits for the thread. */
+#define FLZ_ENGINE_WAIT_TIMEOUT_MS 50
+/** Without a committed frame for this long, the device counts as lost. */
+#define FLZ_ENGINE_STALL_NS 1000000000LL
+/** Housekeeping period. */
+#define FLZ_ENGINE_HOUSE_PERIOD_MS 20
+
+/** One control -> audio command: a fixed-size ring element. */
+struct flz_engine_cmd {
+	/** enum flz_cmd_kind (PLAY, STOP, STOP_ALL, UNLOAD, LOAD, PING). */
+	uint32_t kind;
+	/** Sequence number, shared with the parameters (wrap-safe order). */
+	uint32_t seq;
+	int32_t slot;
+	float gain_lin;
+	/** LOAD: one reference, owned by the command until it is applied. */
+	struct flz_sample *sample;
+};
+
+/** A latest-value parameter: (seq << 32) | float bits, in one atomic word. */
+struct flz_engine_param {
+	/** Written by the control side under the engine mutex, read by the audio thread. */
+	_Atomic uint64_t packed;
+	/** Audio side only: sequence number of the value last applied. */
+	uint32_t applied_seq;
+	/** FLZ_CMD_VOLUME or FLZ_CMD_SPEED, for the trace. */
+	uint32_t kind;
+};
+
+static inline uint64_t flz_engine_param_pack(uint32_t seq, float value)
+{
+	union {
+		float f;
+		uint32_t u;
+	} bits = { .f = value };
+	return ((uint64_t)seq << 32) | bits.u;
+}
+
+static inline float flz_engine_param_value(uint64_t packed)
+{
+	union {
+		uint32_t u;
+		float f;
+	} bits = { .u = (uint32_t)packed };
+	return bits.f;
+}
+
+static inline uint32_t flz_engine_param_seq(uint64_t packed)
+{
+	return (uint32_t)(packed >> 32);
+}
+
+/** Whether sequence number @p a comes after @p b, across wrap-around. */
+static inline bool flz_engine_seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+struct flz_engine_core {
+	/* ---- Set up by the control side before the audio side runs. ---- */
+	struct flz_mixer *mixer;
+	/** control -> audio commands (producer: control, under the engine mutex). */
+	struct flz_ring cmd_ring;
+	/** audio -> control messages (struct flz_engine_msg). */
+	struct flz_ring msg_ring;
+	/** audio -> control retired samples (struct flz_sample *). */
+	struct flz_ring retire_ring;
+	void *cmd_storage;
+	void *msg_storage;
+	void *retire_storage;
+	uint32_t rate_hz;
+	uint32_t n_channels;
+	bool trace_commands;
+
+	/* ---- Shared: written by the control side, read by the audio side. ---- */
+	struct flz_engine_param volume;
+	struct flz_engine_param speed;
+
+	/* ---- Written by the audio side, read by the control side (stats). ---- */
+	_Atomic int64_t stat_frames;
+	_Atomic uint64_t stat_xruns;
+	_Atomic uint32_t stat_voices;
+	/** Float bits of the load figure. */
+	_Atomic uint32_t stat_load_bits;
+	_Atomic uint64_t stat_messages_dropped;
+	/** Retired samples that did not fit the return ring (a bug if ever > 0). */
+	_Atomic uint64_t stat_retire_lost;
+	_Atomic bool device_lost;
+	_Atomic int lost_error;
+};
+
+/**
+ * Allocate the rings (touched, so that no page faults on the audio thread)
+ * and create the mixer.
+ *
+ * @param mixer_config rate, channels, block size and ramps; its retire,
+ *        event and userdata fields are replaced by the core's
+ * @return 0, -EINVAL, -ENOMEM
+ * Thread: control.
+ */
+int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_config *mixer_config,
+			 bool trace_commands);
+
+/**
+ * Destroy the mixer (it drops its samples), free the samples still in the
+ * command and return rings, free the rings.
+ * @return the number of sample references dropped from the rings
+ * Thread: control, after the audio side has stopped.
+ */
+int flz_engine_core_deinit(struct flz_engine_core *core);
+
+/**
+ * Free the retired samples waiting in the return ring.
+ * @return how many were freed
+ * Thread: the one consumer of the return ring (housekeeping, or control after it stopped).
+ */
+int flz_engine_core_collect(struct flz_engine_core *core);
+
+/**
+ * Take the pending commands and parameters, then render one block.
+ *
+ * Parameters are applied in call order with the commands: before the first
+ * command whose sequence number is newer, else after the last one.
+ *
+ * @param out n_frames * n_channels floats
+ * @param n_frames 0..the mixer's max_block_frames
+ * @return 0, or -EINVAL when n_frames is too large
+ * Thread: rt (the core's one audio thread).
+ */
+FLZ_RT int flz_engine_core_process_rt(struct flz_engine_core *core, float *out, uint32_t n_frames);
+
+/**
+ * Only the command/parameter step of flz_engine_core_process_rt().
+ * Thread: rt.
+ */
+FLZ_RT void flz_engine_core_drain_rt(struct flz_engine_core *core);
+
+/** The mixer's retire callback (userdata: the core). Thread: rt. */
+FLZ_RT void flz_engine_core_retire_rt(void *userdata, struct flz_sample *sample);
+
+/** The mixer's event callback (userdata: the core). Thread: rt. */
+FLZ_RT void flz_engine_core_event_rt(void *userdata, const struct flz_mixer_event *event);
+
+/** Queue a message for the control side, counting it when the ring is full. Thread: rt. */
+FLZ_RT void flz_engine_core_post_rt(struct flz_engine_core *core, const struct flz_engine_msg *msg);
+
+/* ---- Sample format conversion (format-rt.c) ---- */
+
+/** Convert n_samples interleaved floats to the device format, clipping to -1..1. */
+typedef void (*flz_format_convert_fn)(void *dst, const float *src, size_t n_samples);
+
+/** The converter for a format, or NULL for FLZ_FORMAT_UNKNOWN. Thread: any. */
+flz_format_convert_fn flz_format_converter(enum flz_device_format format);
+
+/** Bytes per sample of a device format (0 for unknown). Thread: any. */
+uint32_t flz_format_sample_bytes(enum flz_device_format format);
+
+/* ---- The ALSA device (alsa.c, control side) ---- */
+
+struct flz_alsa_request {
+	const char *device;
+	uint32_t rate_hz;
+	uint32_t n_channels;
+	uint32_t period_frames;
+	uint32_t n_periods;
+	/** FLZ_FORMAT_UNKNOWN: the first supported of the preference list. */
+	enum flz_device_format format;
+};
+
+struct flz_alsa_device {
+	snd_pcm_t *pcm;
+	enum flz_device_format format;
+	uint32_t rate_hz;
+	uint32_t n_channels;
+	uint32_t period_frames;
+	uint32_t n_periods;
+	uint32_t buffer_frames;
+};
+
+/**
+ * Open a PCM for interleaved mmap playback and configure it. The device is
+ * left prepared, not started.
+ *
+ * @param why on failure, 'ALSA device "<name>": <what failed>: <snd_strerror>'
+ * @return 0 or an ALSA error code; on failure nothing stays open
+ * Thread: control.
+ */
+int flz_alsa_open(const struct flz_alsa_request *request, struct flz_alsa_device *device,
+		  char *why, size_t why_size);
+
+/** Close the PCM (dropping pending frames). Thread: control. */
+void flz_alsa_close(struct flz_alsa_device *device);
+
+/* ---- The audio thread (engine-rt.c) ---- */
+
+struct flz_engine_audio {
+	snd_pcm_t *pcm;
+	struct flz_engine_core *core;
+	/** Render target when the mmap area cannot take floats directly. */
+	float *scratch;
+	flz_format_convert_fn convert;
+	enum flz_device_format format;
+	uint32_t n_channels;
+	uint32_t rate_hz;
+	/** Frames rendered per block at most: the period, capped by the mixer's limit. */
+	uint32_t block_frames;
+	/** Set by the control side to end the thread. */
+	atomic_bool quit;
+
+	/* Audio thread only: the load measurement window. */
+	int64_t load_busy_ns;
+	int64_t load_window_frames;
+};
+
+/**
+ * The audio thread's body: prefaults its stack, then runs the ALSA loop
+ * until quit is set or the device is lost (then it sets core->device_lost
+ * and posts FLZ_MSG_DEVICE_LOST).
+ * @param arg struct flz_engine_audio *
+ * Thread: rt (it is the audio thread).
+ */
+FLZ_RT void *flz_engine_audio_main(void *arg);
+
+/* ---- Driving an engine without a device (tests) ---- */
+
+/**
+ * Start the engine without opening a device or starting the audio thread,
+ * at the configured rate, channels and period (the block size). The
+ * housekeeping thread runs. The caller stands in for the audio thread with
+ * flz_engine_core_process_rt(flz_engine_get_core(engine), ...) and must not
+ * do so concurrently with flz_engine_stop().
+ * @return 0, -EBUSY, -ENOMEM, -EINVAL
+ * Thread: control.
+ */
+int flz_engine_start_offline(struct flz_engine *engine);
+
+/** The engine's core (valid while it is started). Thread: any. */
+struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine);
+
+#endif /* FLZ_ENGINE_PRIVATE_H */

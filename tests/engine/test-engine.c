@@ -1,0 +1,1387 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Check suite 'engine': the rings, the command and parameter semantics
+ * (driven without a device), sample retirement, the format converters,
+ * the ALSA setup against the null PCM, and (with --rig, inside the JACK
+ * rig) real-time playback compared frame by frame with an offline render.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sndfile.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glob.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <flz/engine.h>
+#include <flz/mixer.h>
+#include <flz/ring.h>
+
+#include "engine-private.h"
+#include "flz-test.h"
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ * ------------------------------------------------------------------------ */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* A sample of deterministic noise (amplitude amp) at the given format. */
+static struct flz_sample *make_noise(int64_t n_frames, uint32_t n_channels, uint32_t rate_hz,
+				     double amp, uint32_t seed)
+{
+	struct flz_sample *s = flz_sample_new(n_frames, n_channels, rate_hz);
+	ck_assert_ptr_nonnull(s);
+	flz_test_noise(s->data, (size_t)n_frames * n_channels, amp, seed);
+	return s;
+}
+
+static int refcount(struct flz_sample *s)
+{
+	return atomic_load(&s->refcount);
+}
+
+/* Messages taken from an engine, in order. */
+struct msg_log {
+	struct flz_engine_msg msgs[8192];
+	size_t n;
+};
+
+static void collect(struct flz_engine *engine, struct msg_log *log)
+{
+	struct flz_engine_msg m;
+	int rc;
+	while ((rc = flz_engine_poll_message(engine, &m)) == 1) {
+		ck_assert_uint_lt(log->n, sizeof(log->msgs) / sizeof(log->msgs[0]));
+		log->msgs[log->n++] = m;
+	}
+	ck_assert_int_eq(rc, 0);
+}
+
+static struct flz_engine *offline_engine(uint32_t period_frames, bool trace)
+{
+	struct flz_engine_config config = flz_engine_config_init();
+	config.period_frames = period_frames;
+	config.trace_commands = trace;
+	struct flz_engine *engine = NULL;
+	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	ck_assert_int_eq(flz_engine_start_offline(engine), 0);
+	return engine;
+}
+
+/* The reference: a plain mixer driven with the commands the engine reported
+ * (FLZ_MSG_APPLIED) at the frames it reported them. */
+struct ref_retired {
+	struct flz_sample *samples[256];
+	size_t n;
+};
+
+static void ref_retire(void *userdata, struct flz_sample *sample)
+{
+	struct ref_retired *r = userdata;
+	ck_assert_uint_lt(r->n, 256);
+	r->samples[r->n++] = sample;
+}
+
+/*
+ * Render n_frames with a fresh mixer, applying each APPLIED message of @p log
+ * at its frame, in blocks of at most block_frames that also split at command
+ * frames. LOAD takes load_sample (a reference is taken here).
+ */
+static void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint32_t rate_hz,
+		       uint32_t n_channels, uint32_t block_frames, float *out, int64_t n_frames)
+{
+	struct ref_retired retired = { .n = 0 };
+	struct flz_mixer_config mc = flz_mixer_config_init();
+	mc.rate_hz = rate_hz;
+	mc.n_channels = n_channels;
+	mc.max_block_frames = block_frames;
+	mc.retire = ref_retire;
+	mc.userdata = &retired;
+	struct flz_mixer *mixer = NULL;
+	ck_assert_int_eq(flz_mixer_new(&mc, &mixer), 0);
+
+	size_t next = 0;
+	int64_t frame = 0;
+	while (frame < n_frames) {
+		while (next < log->n && (log->msgs[next].kind != FLZ_MSG_APPLIED ||
+					 log->msgs[next].frame <= frame)) {
+			const struct flz_engine_msg *m = &log->msgs[next++];
+			if (m->kind != FLZ_MSG_APPLIED)
+				continue;
+			ck_assert_int_eq(m->frame, frame);
+			switch (m->cmd) {
+			case FLZ_CMD_LOAD:
+				flz_sample_ref(load_sample);
+				ck_assert_int_eq(flz_mixer_load(mixer, m->slot, load_sample), 0);
+				break;
+			case FLZ_CMD_PLAY:
+				ck_assert_int_ge(flz_mixer_play(mixer, m->slot, (float)m->value), 0);
+				break;
+			case FLZ_CMD_STOP:
+				ck_assert_int_ge(flz_mixer_stop_slot(mixer, m->slot, m->seq), 0);
+				break;
+			case FLZ_CMD_STOP_ALL:
+				ck_assert_int_ge(flz_mixer_stop_all(mixer, m->seq), 0);
+				break;
+			case FLZ_CMD_UNLOAD:
+				ck_assert_int_ge(flz_mixer_unload(mixer, m->slot, m->seq), 0);
+				break;
+			case FLZ_CMD_VOLUME:
+				ck_assert_int_eq(flz_mixer_set_master_gain(mixer, (float)m->value), 0);
+				break;
+			case FLZ_CMD_SPEED:
+				ck_assert_int_eq(flz_mixer_set_speed(mixer, m->value), 0);
+				break;
+			case FLZ_CMD_PING:
+				break;
+			}
+		}
+		int64_t end = frame + block_frames;
+		if (end > n_frames)
+			end = n_frames;
+		for (size_t k = next; k < log->n; k++) {
+			if (log->msgs[k].kind == FLZ_MSG_APPLIED) {
+				if (log->msgs[k].frame < end)
+					end = log->msgs[k].frame;
+				break;
+			}
+		}
+		ck_assert_int_eq(flz_mixer_render(mixer, out + frame * n_channels,
+						  (uint32_t)(end - frame)),
+				 0);
+		frame = end;
+	}
+	flz_mixer_destroy(mixer);
+	for (size_t i = 0; i < retired.n; i++)
+		flz_sample_unref(retired.samples[i]);
+}
+
+/* ------------------------------------------------------------------------
+ * engine:ring
+ * ------------------------------------------------------------------------ */
+
+START_TEST(ring_order_capacity)
+{
+	uint32_t storage[8];
+	struct flz_ring ring;
+	ck_assert_int_eq(flz_ring_init(&ring, storage, sizeof(uint32_t), 6), -EINVAL);
+	ck_assert_int_eq(flz_ring_init(&ring, storage, sizeof(uint32_t), 8), 0);
+
+	uint32_t v, next_in = 0, next_out = 0;
+	/* Many rounds, so that the counters wrap around the storage often, with
+	 * fill levels 0, 1, odd and full. */
+	const unsigned fills[] = { 0, 1, 5, 8 };
+	for (int round = 0; round < 100; round++) {
+		unsigned fill = fills[round % 4];
+		for (unsigned i = 0; i < fill; i++) {
+			ck_assert(flz_ring_push(&ring, &next_in));
+			next_in++;
+		}
+		ck_assert_uint_eq(flz_ring_count(&ring), fill);
+		if (fill == 8) {
+			v = 12345;
+			ck_assert(!flz_ring_push(&ring, &v)); /* full: refused, nothing written */
+			ck_assert_uint_eq(flz_ring_count(&ring), 8);
+		}
+		for (unsigned i = 0; i < fill; i++) {
+			ck_assert(flz_ring_pop(&ring, &v));
+			ck_assert_uint_eq(v, next_out);
+			next_out++;
+		}
+		ck_assert(!flz_ring_pop(&ring, &v));
+	}
+	ck_assert_uint_eq(next_in, next_out);
+}
+END_TEST
+
+struct stress_msg {
+	uint64_t seq;
+	uint64_t value;
+};
+
+#define STRESS_COUNT 400000u
+
+struct stress {
+	struct flz_ring ring;
+	struct stress_msg storage[64];
+	uint64_t producer_sum;
+};
+
+static uint64_t stress_value(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static void *stress_producer(void *arg)
+{
+	struct stress *st = arg;
+	uint64_t sum = 0;
+	for (uint64_t i = 0; i < STRESS_COUNT; i++) {
+		struct stress_msg m = { i, stress_value(i) };
+		sum += m.value * (i + 1);
+		while (!flz_ring_push(&st->ring, &m))
+			sched_yield();
+	}
+	st->producer_sum = sum;
+	return NULL;
+}
+
+START_TEST(ring_two_thread_stress)
+{
+	struct stress *st = calloc(1, sizeof(*st));
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(flz_ring_init(&st->ring, st->storage, sizeof(struct stress_msg), 64), 0);
+	pthread_t producer;
+	ck_assert_int_eq(pthread_create(&producer, NULL, stress_producer, st), 0);
+
+	uint64_t sum = 0;
+	for (uint64_t i = 0; i < STRESS_COUNT; i++) {
+		struct stress_msg m;
+		while (!flz_ring_pop(&st->ring, &m))
+			sched_yield();
+		/* In order, nothing lost or duplicated, the payload intact. */
+		ck_assert_uint_eq(m.seq, i);
+		ck_assert_uint_eq(m.value, stress_value(i));
+		sum += m.value * (i + 1);
+	}
+	pthread_join(producer, NULL);
+	ck_assert_uint_eq(sum, st->producer_sum);
+	struct stress_msg extra;
+	ck_assert(!flz_ring_pop(&st->ring, &extra));
+	free(st);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * engine:seq
+ * ------------------------------------------------------------------------ */
+
+START_TEST(seq_wrap_and_pack)
+{
+	ck_assert(flz_engine_seq_after(2, 1));
+	ck_assert(!flz_engine_seq_after(1, 2));
+	ck_assert(!flz_engine_seq_after(7, 7));
+	/* Across the wrap: 0 and 5 come after 0xfffffff0. */
+	ck_assert(flz_engine_seq_after(0, 0xfffffff0u));
+	ck_assert(flz_engine_seq_after(5, 0xffffffffu));
+	ck_assert(!flz_engine_seq_after(0xffffffffu, 5));
+
+	uint64_t p = flz_engine_param_pack(0xdeadbeefu, 0.625f);
+	ck_assert_uint_eq(flz_engine_param_seq(p), 0xdeadbeefu);
+	ck_assert(flz_engine_param_value(p) == 0.625f);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * engine:format
+ * ------------------------------------------------------------------------ */
+
+static double clip_ref(float x)
+{
+	if (isnan(x))
+		return 0.0;
+	return x > 1.0f ? 1.0 : (x < -1.0f ? -1.0 : (double)x);
+}
+
+static void check_converter(enum flz_device_format format, size_t n_samples)
+{
+	flz_format_convert_fn fn = flz_format_converter(format);
+	ck_assert(fn != NULL);
+	uint32_t bytes = flz_format_sample_bytes(format);
+	float *src = malloc((n_samples + 1) * sizeof(float));
+	unsigned char *dst = malloc((n_samples + 1) * 4 + 1);
+	ck_assert(src && dst);
+	flz_test_noise(src, n_samples, 1.5, 77u + (uint32_t)n_samples);
+	/* Fixed points where present: silence, full scale both ways, clipping, NaN. */
+	const float special[] = { 0.0f, 1.0f, -1.0f, 2.0f, -3.0f, NAN, 0.5f, -0.25f };
+	for (size_t i = 0; i < n_samples && i < 8; i++)
+		src[i] = special[i];
+	memset(dst, 0xa5, (n_samples + 1) * 4 + 1);
+	fn(dst, src, n_samples);
+	/* The byte after the last sample is untouched. */
+	ck_assert_uint_eq(dst[n_samples * bytes], 0xa5);
+
+	for (size_t i = 0; i < n_samples; i++) {
+		const unsigned char *b = dst + i * bytes;
+		switch (format) {
+		case FLZ_FORMAT_FLOAT_LE: {
+			float f;
+			memcpy(&f, b, 4);
+			if (isnan(src[i]))
+				ck_assert(isnan(f));
+			else
+				ck_assert(f == src[i]); /* exact copy */
+			break;
+		}
+		case FLZ_FORMAT_S32_LE: {
+			int32_t v = (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 |
+					      (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
+			int64_t want = (int64_t)nearbyint(clip_ref(src[i]) * 2147483647.0);
+			ck_assert_int_eq(v, want); /* exact: round to nearest */
+			break;
+		}
+		case FLZ_FORMAT_S24_3LE: {
+			int32_t v = (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 |
+					      (uint32_t)b[2] << 16);
+			if (v & 0x800000)
+				v -= 0x1000000;
+			ck_assert_int_eq(v, (int64_t)nearbyint(clip_ref(src[i]) * 8388607.0));
+			break;
+		}
+		case FLZ_FORMAT_S16_LE: {
+			int16_t v = (int16_t)((uint16_t)b[0] | (uint16_t)b[1] << 8);
+			ck_assert_int_eq(v, (int64_t)nearbyint(clip_ref(src[i]) * 32767.0));
+			break;
+		}
+		case FLZ_FORMAT_UNKNOWN:
+			ck_abort();
+		}
+	}
+	if (n_samples >= 6) {
+		/* Full scale is symmetric and clipping holds. */
+		if (format == FLZ_FORMAT_S16_LE) {
+			int16_t v[6];
+			for (int k = 0; k < 6; k++)
+				v[k] = (int16_t)(dst[2 * k] | dst[2 * k + 1] << 8);
+			ck_assert_int_eq(v[0], 0);
+			ck_assert_int_eq(v[1], 32767);
+			ck_assert_int_eq(v[2], -32767);
+			ck_assert_int_eq(v[3], 32767);
+			ck_assert_int_eq(v[4], -32767);
+			ck_assert_int_eq(v[5], 0);
+		}
+	}
+	free(src);
+	free(dst);
+}
+
+START_TEST(format_converters)
+{
+	const enum flz_device_format formats[] = { FLZ_FORMAT_FLOAT_LE, FLZ_FORMAT_S32_LE,
+						   FLZ_FORMAT_S24_3LE, FLZ_FORMAT_S16_LE };
+	/* 0, 1, an odd count, and the largest block (8 channels). */
+	const size_t counts[] = { 0, 1, 7, (size_t)FLZ_MAX_BLOCK_FRAMES * FLZ_MAX_CHANNELS };
+	for (size_t f = 0; f < 4; f++)
+		for (size_t c = 0; c < 4; c++)
+			check_converter(formats[f], counts[c]);
+	ck_assert(flz_format_converter(FLZ_FORMAT_UNKNOWN) == NULL);
+	ck_assert_str_eq(flz_device_format_name(FLZ_FORMAT_S24_3LE), "S24_3LE");
+	ck_assert_str_eq(flz_device_format_name(FLZ_FORMAT_FLOAT_LE), "FLOAT_LE");
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * engine:api (arguments, states)
+ * ------------------------------------------------------------------------ */
+
+START_TEST(api_arguments_and_states)
+{
+	struct flz_engine_config config = flz_engine_config_init();
+	ck_assert_uint_eq(config.rate_hz, 48000);
+	ck_assert_uint_eq(config.n_channels, 2);
+	ck_assert_uint_eq(config.period_frames, 128);
+	ck_assert_uint_eq(config.n_periods, 2);
+	ck_assert_int_eq(config.rt_priority, 70);
+
+	struct flz_engine *engine = NULL;
+	struct flz_engine_config bad = config;
+	bad.n_channels = 0;
+	ck_assert_int_eq(flz_engine_new(&bad, &engine), -EINVAL);
+	bad = config;
+	bad.rate_hz = 1000;
+	ck_assert_int_eq(flz_engine_new(&bad, &engine), -EINVAL);
+	bad = config;
+	bad.n_periods = 1;
+	ck_assert_int_eq(flz_engine_new(&bad, &engine), -EINVAL);
+	bad = config;
+	bad.rt_priority = 100;
+	ck_assert_int_eq(flz_engine_new(&bad, &engine), -EINVAL);
+	ck_assert_ptr_null(engine);
+
+	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	/* Not running: every command says so. */
+	ck_assert(!flz_engine_is_running(engine));
+	ck_assert_int_eq(flz_engine_play(engine, 0, 0.5f), -ENOTCONN);
+	ck_assert_int_eq(flz_engine_stop_slot(engine, 0), -ENOTCONN);
+	ck_assert_int_eq(flz_engine_stop_all(engine), -ENOTCONN);
+	ck_assert_int_eq(flz_engine_unload(engine, 0), -ENOTCONN);
+	ck_assert_int_eq(flz_engine_set_volume(engine, 0.5f), -ENOTCONN);
+	ck_assert_int_eq(flz_engine_set_speed(engine, 1.0), -ENOTCONN);
+	ck_assert_int_eq(flz_engine_ping(engine), -ENOTCONN);
+	struct flz_engine_msg m;
+	ck_assert_int_eq(flz_engine_poll_message(engine, &m), -ENOTCONN);
+	char why[256];
+	ck_assert_int_eq(flz_engine_load_file(engine, 0, "/nonexistent.wav", why, sizeof(why)),
+			 -ENOTCONN);
+	flz_engine_stop(engine); /* idempotent when stopped */
+
+	ck_assert_int_eq(flz_engine_start_offline(engine), 0);
+	ck_assert(flz_engine_is_running(engine));
+	ck_assert_int_eq(flz_engine_start_offline(engine), -EBUSY);
+	ck_assert_int_eq(flz_engine_start(engine, why, sizeof(why)), -EBUSY);
+	/* Bad arguments, NaN and infinities included, change nothing. */
+	ck_assert_int_eq(flz_engine_play(engine, -1, 0.5f), -EINVAL);
+	ck_assert_int_eq(flz_engine_play(engine, FLZ_NUM_SAMPLES, 0.5f), -EINVAL);
+	ck_assert_int_eq(flz_engine_play(engine, 0, 1.5f), -EINVAL);
+	ck_assert_int_eq(flz_engine_play(engine, 0, NAN), -EINVAL);
+	ck_assert_int_eq(flz_engine_stop_slot(engine, 216), -EINVAL);
+	ck_assert_int_eq(flz_engine_unload(engine, -5), -EINVAL);
+	ck_assert_int_eq(flz_engine_set_volume(engine, -0.1f), -EINVAL);
+	ck_assert_int_eq(flz_engine_set_volume(engine, INFINITY), -EINVAL);
+	ck_assert_int_eq(flz_engine_set_speed(engine, 0.49), -EINVAL);
+	ck_assert_int_eq(flz_engine_set_speed(engine, NAN), -EINVAL);
+	ck_assert_int_eq(flz_engine_poll_message(engine, &m), 0);
+
+	struct flz_sample *wrong_rate = make_noise(10, 2, 44100, 0.5, 1);
+	ck_assert_int_eq(flz_engine_load_sample(engine, 0, wrong_rate), -EINVAL);
+	struct flz_sample *wrong_ch = make_noise(10, 1, 48000, 0.5, 1);
+	ck_assert_int_eq(flz_engine_load_sample(engine, 0, wrong_ch), -EINVAL);
+	/* The caller keeps its reference on failure. */
+	ck_assert_int_eq(refcount(wrong_rate), 1);
+	flz_sample_unref(wrong_rate);
+	flz_sample_unref(wrong_ch);
+
+	ck_assert_int_eq(flz_engine_load_file(engine, 0, "/nonexistent/x.wav", why, sizeof(why)),
+			 -ENOENT);
+	ck_assert_str_ne(why, "");
+
+	struct flz_engine_stats stats;
+	flz_engine_get_stats(engine, &stats);
+	ck_assert(stats.running);
+	ck_assert_uint_eq(stats.rate_hz, 48000);
+	ck_assert_uint_eq(stats.n_channels, 2);
+
+	flz_engine_stop(engine);
+	ck_assert(!flz_engine_is_running(engine));
+	flz_engine_get_stats(engine, &stats);
+	ck_assert(!stats.running);
+	flz_engine_destroy(engine);
+	flz_engine_destroy(NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * engine:commands
+ * ------------------------------------------------------------------------ */
+
+START_TEST(commands_order_and_content)
+{
+	const uint32_t block = 64;
+	struct flz_engine *engine = offline_engine(block, true);
+	struct flz_engine_core *core = flz_engine_get_core(engine);
+	struct flz_sample *sample = make_noise(1000, 2, 48000, 0.5, 42);
+	flz_sample_ref(sample); /* ours, for the reference render */
+
+	const int64_t n_frames = 64 * 60;
+	float *out = calloc((size_t)n_frames * 2, sizeof(float));
+	float *want = calloc((size_t)n_frames * 2, sizeof(float));
+	static struct msg_log log;
+	log.n = 0;
+
+	/* Commands are applied at the start of the next block, in call order. */
+	ck_assert_int_eq(flz_engine_load_sample(engine, 3, sample), 0);
+	ck_assert_int_eq(flz_engine_play(engine, 3, 0.5f), 0);
+	ck_assert_int_eq(flz_engine_play(engine, 7, 1.0f), 0); /* empty slot: ignored */
+	int64_t frame = 0;
+	for (int b = 0; b < 60; b++) {
+		if (b == 10)
+			ck_assert_int_eq(flz_engine_play(engine, 3, 0.25f), 0);
+		if (b == 20)
+			ck_assert_int_eq(flz_engine_set_volume(engine, 0.5f), 0);
+		if (b == 25) {
+			ck_assert_int_eq(flz_engine_stop_slot(engine, 3), 0);
+			ck_assert_int_eq(flz_engine_ping(engine), 0);
+		}
+		if (b == 40) {
+			ck_assert_int_eq(flz_engine_play(engine, 3, 1.0f), 0);
+			ck_assert_int_eq(flz_engine_set_speed(engine, 1.5), 0);
+		}
+		if (b == 50) {
+			ck_assert_int_eq(flz_engine_unload(engine, 3), 0);
+			ck_assert_int_eq(flz_engine_stop_all(engine), 0);
+		}
+		ck_assert_int_eq(flz_engine_core_process_rt(core, out + frame * 2, block), 0);
+		frame += block;
+	}
+	collect(engine, &log);
+
+	/* The applied commands, in order, with their frames. */
+	struct {
+		enum flz_cmd_kind cmd;
+		int32_t slot;
+		double value;
+		int64_t frame;
+	} expect[] = {
+		{ FLZ_CMD_LOAD, 3, 0.0, 0 },	   { FLZ_CMD_PLAY, 3, 0.5, 0 },
+		{ FLZ_CMD_PLAY, 7, 1.0, 0 },	   { FLZ_CMD_PLAY, 3, 0.25, 640 },
+		{ FLZ_CMD_VOLUME, -1, 0.5, 1280 }, { FLZ_CMD_STOP, 3, 0.0, 1600 },
+		{ FLZ_CMD_PING, -1, 0.0, 1600 },   { FLZ_CMD_PLAY, 3, 1.0, 2560 },
+		{ FLZ_CMD_SPEED, -1, 1.5, 2560 },  { FLZ_CMD_UNLOAD, 3, 0.0, 3200 },
+		{ FLZ_CMD_STOP_ALL, -1, 0.0, 3200 },
+	};
+	size_t n_expect = sizeof(expect) / sizeof(expect[0]);
+	size_t k = 0;
+	uint32_t last_seq = 0, stop_seq = 0, ping_seq = 0, unload_seq = 0;
+	int n_pong = 0, n_stopped = 0;
+	for (size_t i = 0; i < log.n; i++) {
+		const struct flz_engine_msg *m = &log.msgs[i];
+		if (m->kind == FLZ_MSG_APPLIED) {
+			ck_assert_uint_lt(k, n_expect);
+			ck_assert_int_eq(m->cmd, expect[k].cmd);
+			ck_assert_int_eq(m->slot, expect[k].slot);
+			ck_assert_double_eq_tol(m->value, expect[k].value, 1e-7);
+			ck_assert_int_eq(m->frame, expect[k].frame);
+			/* Sequence numbers rise in call order. */
+			ck_assert(flz_engine_seq_after(m->seq, last_seq));
+			last_seq = m->seq;
+			if (m->cmd == FLZ_CMD_STOP)
+				stop_seq = m->seq;
+			if (m->cmd == FLZ_CMD_PING)
+				ping_seq = m->seq;
+			if (m->cmd == FLZ_CMD_UNLOAD)
+				unload_seq = m->seq;
+			k++;
+		} else if (m->kind == FLZ_MSG_PONG) {
+			ck_assert_uint_eq(m->seq, ping_seq);
+			ck_assert_int_eq(m->frame, 1600);
+			n_pong++;
+		} else if (m->kind == FLZ_MSG_STOPPED) {
+			/* Once per stop that silenced a voice, after the fade (5 ms at
+			 * 48 kHz = 240 frames, plus the block it ends in). */
+			if (n_stopped == 0) {
+				ck_assert_uint_eq(m->seq, stop_seq);
+				ck_assert_int_eq(m->slot, 3);
+				ck_assert_int_gt(m->frame, 1600);
+				ck_assert_int_le(m->frame, 1600 + 240 + 2 * block);
+			} else {
+				/* The unload silenced the voice; stop_all found none playing. */
+				ck_assert_uint_eq(m->seq, unload_seq);
+				ck_assert_int_eq(m->slot, 3);
+			}
+			n_stopped++;
+		} else {
+			ck_abort_msg("unexpected message kind %d", m->kind);
+		}
+	}
+	ck_assert_uint_eq(k, n_expect);
+	ck_assert_int_eq(n_pong, 1);
+	ck_assert_int_eq(n_stopped, 2);
+
+	/* Content: the engine's output equals a plain mixer given the same
+	 * commands at the same frames (same arithmetic: tolerance 1e-6). */
+	ref_render(&log, sample, 48000, 2, block, want, n_frames);
+	size_t at = 0;
+	double diff = flz_test_max_diff(out, want, (size_t)n_frames * 2, &at);
+	ck_assert_msg(diff <= 1e-6, "engine vs reference: %g at sample %zu", diff, at);
+	/* And it is not silence (so the comparison means something). */
+	double peak = 0.0;
+	for (int64_t i = 0; i < n_frames * 2; i++)
+		peak = fmax(peak, fabs(out[i]));
+	ck_assert_double_gt(peak, 0.1);
+
+	flz_engine_destroy(engine);
+	ck_assert_int_eq(refcount(sample), 1);
+	flz_sample_unref(sample);
+	free(out);
+	free(want);
+}
+END_TEST
+
+/* Several control threads at once, the audio side draining concurrently:
+ * every command arrives once, each thread's commands in its call order. */
+#define MT_THREADS 4
+#define MT_PER_THREAD 3000
+
+struct mt_ctx {
+	struct flz_engine *engine;
+	int32_t slot;
+	atomic_bool *quit;
+};
+
+static void *mt_producer(void *arg)
+{
+	struct mt_ctx *ctx = arg;
+	for (int i = 0; i < MT_PER_THREAD; i++) {
+		float gain = (float)(i + 1) / (float)MT_PER_THREAD;
+		int err;
+		while ((err = flz_engine_play(ctx->engine, ctx->slot, gain)) == -EAGAIN) {
+			/* acquire: pairs with the main thread's release store. */
+			if (atomic_load_explicit(ctx->quit, memory_order_acquire))
+				return NULL; /* the test gave up; it reports why */
+			sched_yield();
+		}
+		if (err != 0)
+			return (void *)1;
+		if (i % 97 == 0 && flz_engine_set_volume(ctx->engine, gain) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void *mt_drainer(void *arg)
+{
+	struct mt_ctx *ctx = arg;
+	struct flz_engine_core *core = flz_engine_get_core(ctx->engine);
+	float out[64 * 2];
+	/* acquire: pairs with the main thread's release store. */
+	while (!atomic_load_explicit(ctx->quit, memory_order_acquire)) {
+		/* Stand in for a real-time pace: let the reader keep up, so that
+		 * no trace message is dropped (a block yields at most 1024 + 2). */
+		if (flz_ring_count(&core->msg_ring) > FLZ_ENGINE_MSG_CAPACITY - 1100) {
+			sched_yield();
+			continue;
+		}
+		if (flz_engine_core_process_rt(core, out, 64) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+START_TEST(commands_many_threads)
+{
+	struct flz_engine *engine = offline_engine(64, true);
+	atomic_bool quit;
+	atomic_init(&quit, false);
+	struct mt_ctx ctx[MT_THREADS + 1];
+	pthread_t threads[MT_THREADS + 1];
+	for (int t = 0; t <= MT_THREADS; t++) {
+		ctx[t] = (struct mt_ctx){ engine, 10 + t, &quit };
+		ck_assert_int_eq(pthread_create(&threads[t], NULL,
+						t == MT_THREADS ? mt_drainer : mt_producer,
+						&ctx[t]),
+				 0);
+	}
+
+	/* No assertion while the threads run (a failing one would leave them
+	 * running on this stack without fork mode): note the first problem. */
+	int32_t n_seen[MT_THREADS] = { 0 };
+	int n_total = 0;
+	uint32_t last_seq = 0;
+	char failure[160] = "";
+	/* Give up after a long stretch without messages (about a minute of
+	 * 100 us naps: generous for sanitizers and valgrind). */
+	int idle = 0;
+	while (n_total < MT_THREADS * MT_PER_THREAD && !failure[0]) {
+		struct flz_engine_msg m;
+		int rc = flz_engine_poll_message(engine, &m);
+		if (rc == 0) {
+			if (++idle > 600000) {
+				snprintf(failure, sizeof(failure), "only %d of %d commands arrived",
+					 n_total, MT_THREADS * MT_PER_THREAD);
+				break;
+			}
+			struct timespec nap = { 0, 100000 };
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		idle = 0;
+		if (rc < 0 || m.kind != FLZ_MSG_APPLIED) {
+			snprintf(failure, sizeof(failure), "poll %d kind %d", rc, (int)m.kind);
+			break;
+		}
+		/* Applied in one global order: sequence numbers only rise. */
+		if (n_total > 0 && !flz_engine_seq_after(m.seq, last_seq))
+			snprintf(failure, sizeof(failure), "seq %u after %u", m.seq, last_seq);
+		last_seq = m.seq;
+		if (m.cmd == FLZ_CMD_VOLUME)
+			continue;
+		int t = m.slot - 10;
+		if (m.cmd != FLZ_CMD_PLAY || t < 0 || t >= MT_THREADS) {
+			snprintf(failure, sizeof(failure), "cmd %d slot %d", (int)m.cmd, m.slot);
+			break;
+		}
+		/* Per thread: exactly its calls, in its order. */
+		n_seen[t]++;
+		if (fabs(m.value - (double)n_seen[t] / MT_PER_THREAD) > 1e-6)
+			snprintf(failure, sizeof(failure), "thread %d call %d has gain %g", t,
+				 n_seen[t], m.value);
+		n_total++;
+	}
+	atomic_store_explicit(&quit, true, memory_order_release);
+	for (int t = 0; t <= MT_THREADS; t++) {
+		void *ret = NULL;
+		pthread_join(threads[t], &ret);
+		ck_assert_ptr_null(ret);
+	}
+	ck_assert_msg(failure[0] == '\0', "%s", failure);
+	ck_assert_int_eq(n_total, MT_THREADS * MT_PER_THREAD);
+	struct flz_engine_stats stats;
+	flz_engine_get_stats(engine, &stats);
+	ck_assert_uint_eq(stats.messages_dropped, 0);
+	flz_engine_destroy(engine);
+}
+END_TEST
+
+/* Loading from a file and from memory: decoded at the engine's format,
+ * queued, applied; errors leave the slot unchanged and say why. */
+START_TEST(commands_load_file)
+{
+	const uint32_t block = 128;
+	struct flz_engine *engine = offline_engine(block, true);
+	struct flz_engine_core *core = flz_engine_get_core(engine);
+
+	/* A 48 kHz stereo float WAV of noise. */
+	char path[] = "/tmp/flz-test-engine-load-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	const int n_frames = 2000;
+	float *data = malloc(sizeof(float) * n_frames * 2);
+	flz_test_noise(data, (size_t)n_frames * 2, 0.5, 1234);
+	SF_INFO info = { .samplerate = 48000, .channels = 2,
+			 .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT };
+	SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &info, 1);
+	ck_assert_ptr_nonnull(sf);
+	ck_assert_int_eq(sf_writef_float(sf, data, n_frames), n_frames);
+	sf_close(sf);
+
+	char why[256];
+	ck_assert_int_eq(flz_engine_load_file(engine, 4, path, why, sizeof(why)), 0);
+	ck_assert_str_eq(why, "");
+	ck_assert_int_eq(flz_engine_load_file(engine, 216, path, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(flz_engine_load_file(engine, 5, "/nonexistent/a.wav", why, sizeof(why)),
+			 -ENOENT);
+	ck_assert_str_ne(why, "");
+	const char junk[] = "this is not audio at all, not even close";
+	int err = flz_engine_load_memory(engine, 6, junk, sizeof(junk), why, sizeof(why));
+	ck_assert_int_lt(err, 0);
+	ck_assert_str_ne(why, "");
+	ck_assert_int_eq(flz_engine_play(engine, 4, 1.0f), 0);
+	ck_assert_int_eq(flz_engine_play(engine, 5, 1.0f), 0); /* empty: silent */
+	ck_assert_int_eq(flz_engine_play(engine, 6, 1.0f), 0); /* empty: silent */
+
+	float *out = calloc((size_t)block * 10 * 2, sizeof(float));
+	for (int b = 0; b < 10; b++)
+		ck_assert_int_eq(flz_engine_core_process_rt(core, out + b * block * 2, block), 0);
+	static struct msg_log log;
+	log.n = 0;
+	collect(engine, &log);
+	ck_assert_uint_eq(log.n, 4);
+	ck_assert_int_eq(log.msgs[0].cmd, FLZ_CMD_LOAD);
+	ck_assert_int_eq(log.msgs[0].slot, 4);
+
+	/* The file's frames at the same rate: the output is the reference mix
+	 * of the original data (tolerance 1e-5 for the decode path). */
+	struct flz_sample *orig = flz_sample_new(n_frames, 2, 48000);
+	memcpy(orig->data, data, sizeof(float) * n_frames * 2);
+	float *want = calloc((size_t)block * 10 * 2, sizeof(float));
+	log.n = 2; /* LOAD and PLAY slot 4 */
+	ref_render(&log, orig, 48000, 2, block, want, block * 10);
+	size_t at = 0;
+	double diff = flz_test_max_diff(out, want, (size_t)block * 10 * 2, &at);
+	ck_assert_msg(diff <= 1e-5, "loaded file vs original: %g at %zu", diff, at);
+	double peak = 0.0;
+	for (uint32_t i = 0; i < block * 10 * 2; i++)
+		peak = fmax(peak, fabs(out[i]));
+	ck_assert_double_gt(peak, 0.1);
+
+	flz_engine_destroy(engine);
+	flz_sample_unref(orig);
+	unlink(path);
+	free(data);
+	free(out);
+	free(want);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * engine:params (latest value wins, in call order, even with a full queue)
+ * ------------------------------------------------------------------------ */
+
+START_TEST(params_full_queue)
+{
+	struct flz_engine *engine = offline_engine(128, true);
+	struct flz_engine_core *core = flz_engine_get_core(engine);
+	static struct msg_log log;
+	log.n = 0;
+
+	/* Fill the command queue exactly. */
+	int n_ok = 0;
+	while (flz_engine_play(engine, 1, 0.5f) == 0)
+		n_ok++;
+	ck_assert_int_eq(n_ok, FLZ_QUEUE_CAPACITY);
+	ck_assert_int_eq(flz_engine_ping(engine), -EAGAIN);
+	/* Parameters are never refused; the last value wins. */
+	ck_assert_int_eq(flz_engine_set_volume(engine, 0.1f), 0);
+	ck_assert_int_eq(flz_engine_set_speed(engine, 0.75), 0);
+	ck_assert_int_eq(flz_engine_set_volume(engine, 0.7f), 0);
+	ck_assert_int_eq(flz_engine_set_speed(engine, 1.5), 0);
+	ck_assert_int_eq(flz_engine_stop_all(engine), -EAGAIN); /* still full */
+
+	flz_engine_core_drain_rt(core);
+	collect(engine, &log);
+	ck_assert_uint_eq(log.n, FLZ_QUEUE_CAPACITY + 2);
+	for (size_t i = 0; i < FLZ_QUEUE_CAPACITY; i++)
+		ck_assert_int_eq(log.msgs[i].cmd, FLZ_CMD_PLAY);
+	/* After every queued command (they were older), older parameter first. */
+	ck_assert_int_eq(log.msgs[FLZ_QUEUE_CAPACITY].cmd, FLZ_CMD_VOLUME);
+	ck_assert_double_eq_tol(log.msgs[FLZ_QUEUE_CAPACITY].value, 0.7, 1e-7);
+	ck_assert_int_eq(log.msgs[FLZ_QUEUE_CAPACITY + 1].cmd, FLZ_CMD_SPEED);
+	ck_assert_double_eq_tol(log.msgs[FLZ_QUEUE_CAPACITY + 1].value, 1.5, 1e-7);
+
+	/* Nothing pending any more: a second drain applies nothing. */
+	log.n = 0;
+	flz_engine_core_drain_rt(core);
+	collect(engine, &log);
+	ck_assert_uint_eq(log.n, 0);
+
+	/* Interleaved: each parameter lands before the first newer command. */
+	ck_assert_int_eq(flz_engine_set_volume(engine, 0.2f), 0); /* superseded below */
+	ck_assert_int_eq(flz_engine_play(engine, 2, 0.5f), 0);
+	ck_assert_int_eq(flz_engine_set_speed(engine, 0.75), 0);
+	ck_assert_int_eq(flz_engine_play(engine, 3, 0.5f), 0);
+	ck_assert_int_eq(flz_engine_set_volume(engine, 0.9f), 0);
+	flz_engine_core_drain_rt(core);
+	collect(engine, &log);
+	ck_assert_uint_eq(log.n, 4);
+	ck_assert_int_eq(log.msgs[0].cmd, FLZ_CMD_PLAY);
+	ck_assert_int_eq(log.msgs[0].slot, 2);
+	ck_assert_int_eq(log.msgs[1].cmd, FLZ_CMD_SPEED);
+	ck_assert_double_eq_tol(log.msgs[1].value, 0.75, 1e-7);
+	ck_assert_int_eq(log.msgs[2].cmd, FLZ_CMD_PLAY);
+	ck_assert_int_eq(log.msgs[2].slot, 3);
+	ck_assert_int_eq(log.msgs[3].cmd, FLZ_CMD_VOLUME);
+	ck_assert_double_eq_tol(log.msgs[3].value, 0.9, 1e-7);
+
+	/* A parameter set before a command takes effect before it. */
+	log.n = 0;
+	ck_assert_int_eq(flz_engine_set_volume(engine, 0.3f), 0);
+	ck_assert_int_eq(flz_engine_stop_slot(engine, 4), 0);
+	flz_engine_core_drain_rt(core);
+	collect(engine, &log);
+	ck_assert_uint_eq(log.n, 2);
+	ck_assert_int_eq(log.msgs[0].cmd, FLZ_CMD_VOLUME);
+	ck_assert_double_eq_tol(log.msgs[0].value, 0.3, 1e-7);
+	ck_assert_int_eq(log.msgs[1].cmd, FLZ_CMD_STOP);
+	ck_assert_uint_eq(log.msgs[1].seq, log.msgs[0].seq + 1);
+
+	flz_engine_destroy(engine);
+}
+END_TEST
+
+/* The steady output gain follows the latest master volume. */
+START_TEST(params_volume_content)
+{
+	const uint32_t block = 128;
+	struct flz_engine *engine = offline_engine(block, false);
+	struct flz_engine_core *core = flz_engine_get_core(engine);
+	/* A constant (DC) sample: the output level is then the gain itself. */
+	struct flz_sample *dc = flz_sample_new(4800, 2, 48000);
+	for (int i = 0; i < 4800 * 2; i++)
+		dc->data[i] = 0.5f;
+	ck_assert_int_eq(flz_engine_load_sample(engine, 0, dc), 0);
+	ck_assert_int_eq(flz_engine_play(engine, 0, 1.0f), 0);
+	for (int v = 0; v < 50; v++)
+		ck_assert_int_eq(flz_engine_set_volume(engine, (float)v / 100.0f), 0);
+	ck_assert_int_eq(flz_engine_set_volume(engine, 0.25f), 0);
+	float out[128 * 2];
+	/* 100 ms: well past the voice and master ramps and the mixer's delay. */
+	for (int b = 0; b < 40; b++)
+		ck_assert_int_eq(flz_engine_core_process_rt(core, out, block), 0);
+	for (uint32_t i = 0; i < block * 2; i++)
+		ck_assert_float_eq_tol(out[i], 0.5f * 0.25f, 1e-4f);
+	flz_engine_destroy(engine);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * engine:memory (retired samples go back and are freed; nothing leaks)
+ * ------------------------------------------------------------------------ */
+
+static bool wait_refcount(struct flz_sample *s, int want)
+{
+	for (int i = 0; i < 400; i++) { /* the housekeeping thread runs every 20 ms */
+		if (refcount(s) == want)
+			return true;
+		sleep_ms(5);
+	}
+	return false;
+}
+
+START_TEST(memory_retire_and_free)
+{
+	const uint32_t block = 128;
+	struct flz_engine *engine = offline_engine(block, false);
+	struct flz_engine_core *core = flz_engine_get_core(engine);
+	float out[128 * 2];
+	struct flz_sample *s[6];
+	for (int i = 0; i < 6; i++) {
+		s[i] = make_noise(500 + i, 2, 48000, 0.3, 100 + (uint32_t)i);
+		flz_sample_ref(s[i]); /* the test's own reference: refcount 2 */
+	}
+
+	ck_assert_int_eq(flz_engine_load_sample(engine, 0, s[0]), 0);
+	ck_assert_int_eq(flz_engine_load_sample(engine, 0, s[1]), 0); /* replaces s0 */
+	ck_assert_int_eq(flz_engine_play(engine, 0, 1.0f), 0);
+	ck_assert_int_eq(flz_engine_load_sample(engine, 1, s[2]), 0);
+	ck_assert_int_eq(flz_engine_load_sample(engine, 2, s[3]), 0);
+	ck_assert_int_eq(flz_engine_play(engine, 2, 1.0f), 0);
+	ck_assert_int_eq(flz_engine_core_process_rt(core, out, block), 0);
+	/* s1 plays and is in slot 0 while s0 was never played: retired at once. */
+	ck_assert_msg(wait_refcount(s[0], 1), "s0 not freed: refcount %d", refcount(s[0]));
+
+	ck_assert_int_eq(flz_engine_load_sample(engine, 0, s[4]), 0); /* s1 keeps playing */
+	ck_assert_int_eq(flz_engine_unload(engine, 1), 0);	      /* s2: no voice */
+	ck_assert_int_eq(flz_engine_core_process_rt(core, out, block), 0);
+	ck_assert_msg(wait_refcount(s[2], 1), "s2 not freed");
+	/* s1 still plays (slot 0 now holds s4): the engine still holds it. */
+	ck_assert_int_ge(refcount(s[1]), 2);
+	ck_assert_int_eq(flz_engine_stop_slot(engine, 0), 0);
+	for (int b = 0; b < 10; b++) /* past the 5 ms fade */
+		ck_assert_int_eq(flz_engine_core_process_rt(core, out, block), 0);
+	ck_assert_msg(wait_refcount(s[1], 1), "s1 not freed after its voice ended");
+
+	/* Left in the engine at stop: s3 (slot, playing), s4 (slot), s5 (queued). */
+	ck_assert_int_eq(flz_engine_load_sample(engine, 5, s[5]), 0);
+	ck_assert_int_eq(refcount(s[3]), 3); /* test + slot + voice */
+	ck_assert_int_eq(refcount(s[4]), 2);
+	ck_assert_int_eq(refcount(s[5]), 2);
+	flz_engine_stop(engine);
+	for (int i = 0; i < 6; i++) {
+		ck_assert_msg(refcount(s[i]) == 1, "sample %d refcount %d after stop", i,
+			      refcount(s[i]));
+		flz_sample_unref(s[i]);
+	}
+	flz_engine_destroy(engine);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * engine:alsa-null and engine:alsa-missing
+ * ------------------------------------------------------------------------ */
+
+static struct flz_engine *null_engine(enum flz_device_format format, bool trace)
+{
+	struct flz_engine_config config = flz_engine_config_init();
+	config.device = "flznull";
+	config.format = format;
+	/* The null PCM is not paced: the audio thread spins; keep it ordinary. */
+	config.rt_priority = 0;
+	config.trace_commands = trace;
+	struct flz_engine *engine = NULL;
+	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	return engine;
+}
+
+START_TEST(alsa_null_open_configure_close)
+{
+	const enum flz_device_format formats[] = { FLZ_FORMAT_UNKNOWN, FLZ_FORMAT_FLOAT_LE,
+						   FLZ_FORMAT_S32_LE, FLZ_FORMAT_S24_3LE,
+						   FLZ_FORMAT_S16_LE };
+	for (size_t f = 0; f < 5; f++) {
+		struct flz_engine *engine = null_engine(formats[f], true);
+		char why[256] = "x";
+		int err = flz_engine_start(engine, why, sizeof(why));
+		ck_assert_msg(err == 0, "start: %s", why);
+		ck_assert_str_eq(why, "");
+		struct flz_engine_stats stats;
+		flz_engine_get_stats(engine, &stats);
+		ck_assert(stats.running);
+		ck_assert(!stats.device_lost);
+		ck_assert_int_eq(stats.format, formats[f] == FLZ_FORMAT_UNKNOWN
+						       ? FLZ_FORMAT_FLOAT_LE
+						       : formats[f]);
+		ck_assert_uint_eq(stats.rate_hz, 48000);
+		ck_assert_uint_eq(stats.n_channels, 2);
+		ck_assert_uint_eq(stats.period_frames, 128);
+		ck_assert_uint_eq(stats.n_periods, 2);
+		ck_assert_uint_ge(stats.latency_frames, 256);
+		ck_assert_int_eq(stats.rt_priority, 0);
+		ck_assert_int_eq(stats.rt_error, 0);
+
+		struct flz_sample *s = make_noise(300, 2, 48000, 0.5, 9);
+		ck_assert_int_eq(flz_engine_load_sample(engine, 0, s), 0);
+		ck_assert_int_eq(flz_engine_play(engine, 0, 0.5f), 0);
+		ck_assert_int_eq(flz_engine_ping(engine), 0);
+		/* The thread runs: a Pong comes back, frames advance. */
+		bool pong = false;
+		for (int i = 0; i < 400 && !pong; i++) {
+			struct flz_engine_msg m;
+			int rc;
+			while ((rc = flz_engine_poll_message(engine, &m)) == 1)
+				if (m.kind == FLZ_MSG_PONG)
+					pong = true;
+			ck_assert_int_eq(rc, 0);
+			if (!pong)
+				sleep_ms(5);
+		}
+		ck_assert(pong);
+		flz_engine_get_stats(engine, &stats);
+		ck_assert_int_gt(stats.frames, 0);
+		ck_assert_int_eq(stats.frames % 128, 0);
+		ck_assert(!stats.device_lost);
+		flz_engine_stop(engine);
+		ck_assert(!flz_engine_is_running(engine));
+		/* And again: start after stop works. */
+		err = flz_engine_start(engine, why, sizeof(why));
+		ck_assert_msg(err == 0, "restart: %s", why);
+		flz_engine_destroy(engine); /* stops it */
+	}
+}
+END_TEST
+
+START_TEST(alsa_missing_device)
+{
+	struct flz_engine_config config = flz_engine_config_init();
+	config.device = "flz_no_such_pcm";
+	struct flz_engine *engine = NULL;
+	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	char why[256];
+	int err = flz_engine_start(engine, why, sizeof(why));
+	ck_assert_int_lt(err, 0);
+	/* The message names the device and carries ALSA's reason. */
+	ck_assert_msg(strstr(why, "\"flz_no_such_pcm\"") != NULL, "why: %s", why);
+	ck_assert_msg(strstr(why, snd_strerror(err)) != NULL, "why: %s", why);
+	ck_assert(!flz_engine_is_running(engine));
+	ck_assert_int_eq(flz_engine_play(engine, 0, 0.5f), -ENOTCONN);
+	flz_engine_destroy(engine);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * engine:priority (SCHED_FIFO refused: runs anyway, reports EPERM)
+ * ------------------------------------------------------------------------ */
+
+/* In a child without the right to real-time scheduling: as root, drop to
+ * nobody (no CAP_SYS_NICE, RLIMIT_RTPRIO 0). Exit code = the failed step. */
+static int priority_child(void)
+{
+	struct rlimit none = { 0, 0 };
+	if (setrlimit(RLIMIT_RTPRIO, &none) != 0)
+		return 10;
+	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+			       setresuid(65534, 65534, 65534) != 0))
+		return 11;
+	struct flz_engine_config config = flz_engine_config_init();
+	config.device = "flznull";
+	config.rt_priority = 70;
+	struct flz_engine *engine = NULL;
+	if (flz_engine_new(&config, &engine) != 0)
+		return 12;
+	char why[256];
+	if (flz_engine_start(engine, why, sizeof(why)) != 0)
+		return 13;
+	struct flz_engine_stats stats;
+	flz_engine_get_stats(engine, &stats);
+	int rc = 0;
+	if (stats.rt_priority != 0)
+		rc = 14;
+	else if (stats.rt_error != EPERM)
+		rc = 15;
+	sleep_ms(20);
+	flz_engine_get_stats(engine, &stats);
+	if (rc == 0 && (stats.frames <= 0 || stats.device_lost))
+		rc = 16; /* it plays all the same */
+	flz_engine_destroy(engine);
+	return rc;
+}
+
+START_TEST(priority_refused)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(priority_child());
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * engine:rig-playback (only with --rig, inside pymodule/.../_rig.py --tee)
+ * ------------------------------------------------------------------------ */
+
+static void drain_into(struct flz_engine *engine, struct msg_log *log)
+{
+	collect(engine, log);
+}
+
+START_TEST(rig_playback)
+{
+	const char *tee = getenv("FLZ_RIG_TEE");
+	ck_assert_msg(tee != NULL, "run inside the rig with --tee");
+	struct flz_engine_config config = flz_engine_config_init();
+	config.device = getenv("FLITZIS_AUDIO_DEVICE");
+	config.trace_commands = true;
+	struct flz_engine *engine = NULL;
+	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	char why[256];
+	int err = flz_engine_start(engine, why, sizeof(why));
+	ck_assert_msg(err == 0, "start: %s", why);
+	struct flz_engine_stats stats;
+	flz_engine_get_stats(engine, &stats);
+	ck_assert_int_eq(stats.format, FLZ_FORMAT_FLOAT_LE);
+	ck_assert_uint_eq(stats.period_frames, 128);
+	ck_assert_uint_eq(stats.n_periods, 2);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(stats.rt_priority, 70);
+	} else {
+		ck_assert(stats.rt_priority == 70 || stats.rt_error != 0);
+	}
+
+	/* 0.3 s of a 440 Hz sine, looped. */
+	uint32_t rate = stats.rate_hz;
+	struct flz_sample *sine = flz_sample_new(rate * 3 / 10, 2, rate);
+	flz_test_sine(sine->data, rate * 3 / 10, 2, 440.0, rate, 0.8, 0.5);
+	flz_sample_ref(sine);
+	static struct msg_log log;
+	log.n = 0;
+
+	ck_assert_int_eq(flz_engine_load_sample(engine, 0, sine), 0);
+	sleep_ms(100);
+	ck_assert_int_eq(flz_engine_play(engine, 0, 0.5f), 0);
+	sleep_ms(600);
+	drain_into(engine, &log);
+	ck_assert_int_eq(flz_engine_set_volume(engine, 0.5f), 0);
+	ck_assert_int_eq(flz_engine_set_speed(engine, 1.25), 0);
+	sleep_ms(500);
+	ck_assert_int_eq(flz_engine_stop_slot(engine, 0), 0);
+	ck_assert_int_eq(flz_engine_ping(engine), 0);
+	sleep_ms(300);
+	drain_into(engine, &log);
+	flz_engine_get_stats(engine, &stats);
+	flz_engine_stop(engine);
+
+	/* Real time: ~1.5 s of audio went out, without an underrun. */
+	ck_assert_int_eq(stats.xruns, 0);
+	ck_assert(!stats.device_lost);
+	ck_assert_int_ge(stats.frames, (int64_t)rate * 13 / 10);
+	ck_assert_uint_eq(stats.messages_dropped, 0);
+	int n_applied = 0, n_pong = 0, n_stopped = 0;
+	for (size_t i = 0; i < log.n; i++) {
+		n_applied += log.msgs[i].kind == FLZ_MSG_APPLIED;
+		n_pong += log.msgs[i].kind == FLZ_MSG_PONG;
+		n_stopped += log.msgs[i].kind == FLZ_MSG_STOPPED;
+		ck_assert_int_ne(log.msgs[i].kind, FLZ_MSG_XRUN);
+	}
+	ck_assert_int_eq(n_applied, 6);
+	ck_assert_int_eq(n_pong, 1);
+	ck_assert_int_eq(n_stopped, 1);
+
+	/* What was committed (the tee in front of JACK) equals the offline render. */
+	FILE *f = fopen(tee, "rb");
+	ck_assert_ptr_nonnull(f);
+	size_t cap = (size_t)stats.frames * 2 + 1024;
+	float *heard = calloc(cap, sizeof(float));
+	size_t n_read = fread(heard, sizeof(float), cap, f);
+	fclose(f);
+	int64_t n_frames = (int64_t)(n_read / 2);
+	if (n_frames > stats.frames)
+		n_frames = stats.frames;
+	ck_assert_int_ge(n_frames, (int64_t)rate * 12 / 10);
+	float *want = calloc((size_t)n_frames * 2, sizeof(float));
+	ref_render(&log, sine, rate, 2, 128, want, n_frames);
+	size_t at = 0;
+	double diff = flz_test_max_diff(heard, want, (size_t)n_frames * 2, &at);
+	if (diff > 1e-6)
+		flz_test_dump("rig-heard.f32", heard, (size_t)n_frames * 2);
+	ck_assert_msg(diff <= 1e-6, "heard vs offline render: %g at sample %zu of %lld", diff,
+		      at, (long long)n_frames * 2);
+	double peak = 0.0;
+	for (int64_t i = 0; i < n_frames * 2; i++)
+		peak = fmax(peak, fabs(heard[i]));
+	ck_assert_double_gt(peak, 0.2);
+
+	flz_engine_destroy(engine);
+	ck_assert_int_eq(refcount(sine), 1);
+	flz_sample_unref(sine);
+	free(heard);
+	free(want);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * engine:device-lost (only with --rig: a private JACK server is killed)
+ * ------------------------------------------------------------------------ */
+
+START_TEST(rig_device_lost)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "flzlost%d", (int)getpid());
+	pid_t jackd = fork();
+	ck_assert_int_ge(jackd, 0);
+	if (jackd == 0) {
+		/* Never outlive the test, whatever happens to it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("jackd", "jackd", "-n", name, "-S", "-d", "dummy", "-r", "48000", "-p", "64",
+		       (char *)NULL);
+		_exit(127);
+	}
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "jack_wait -s %s -w -t 10 >/dev/null 2>&1", name);
+	ck_assert_int_eq(system(cmd), 0);
+	/* The ALSA jack plugin connects to the server named here. */
+	setenv("JACK_DEFAULT_SERVER", name, 1);
+
+	struct flz_engine_config config = flz_engine_config_init();
+	config.device = "flzjack";
+	struct flz_engine *engine = NULL;
+	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	char why[256];
+	int err = flz_engine_start(engine, why, sizeof(why));
+	ck_assert_msg(err == 0, "start: %s", why);
+	struct flz_sample *s = make_noise(4800, 2, 48000, 0.3, 5);
+	ck_assert_int_eq(flz_engine_load_sample(engine, 0, s), 0);
+	ck_assert_int_eq(flz_engine_play(engine, 0, 1.0f), 0);
+	sleep_ms(300);
+	struct flz_engine_stats stats;
+	flz_engine_get_stats(engine, &stats);
+	ck_assert_int_gt(stats.frames, 0);
+	ck_assert(!stats.device_lost);
+
+	/* SIGTERM, not SIGKILL: the server's clients see it vanish all the
+	 * same, and it leaves the JACK server registry clean (a killed server's
+	 * entry stays until its name is reused; eight block any new server). */
+	kill(jackd, SIGTERM);
+	waitpid(jackd, NULL, 0);
+
+	/* Within a few seconds the loss is reported: stats and a message. */
+	bool lost_msg = false;
+	for (int i = 0; i < 100 && !lost_msg; i++) {
+		struct flz_engine_msg m;
+		while (flz_engine_poll_message(engine, &m) == 1)
+			if (m.kind == FLZ_MSG_DEVICE_LOST) {
+				lost_msg = true;
+				ck_assert_int_lt(m.error, 0);
+			}
+		if (!lost_msg)
+			sleep_ms(50);
+	}
+	ck_assert(lost_msg);
+	flz_engine_get_stats(engine, &stats);
+	ck_assert(stats.device_lost);
+	ck_assert(flz_engine_is_running(engine));
+	/* Commands now say the device is gone; stop returns (the test timeout
+	 * would catch a hang) and frees everything. */
+	ck_assert_int_eq(flz_engine_play(engine, 0, 1.0f), -ENODEV);
+	flz_engine_stop(engine);
+	ck_assert(!flz_engine_is_running(engine));
+	flz_engine_destroy(engine);
+
+	/* The client side of a vanished server leaves its semaphore files. */
+	char pattern[128];
+	snprintf(pattern, sizeof(pattern), "/dev/shm/jack_sem.*_%s_*", name);
+	glob_t found;
+	if (glob(pattern, 0, NULL, &found) == 0) {
+		for (size_t i = 0; i < found.gl_pathc; i++)
+			unlink(found.gl_pathv[i]);
+		globfree(&found);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+
+static char alsa_conf_path[64];
+
+/* A hermetic ALSA configuration with only the null PCM (unless the rig has
+ * provided one), set before the first ALSA call. */
+static void setup_alsa_config(bool rig)
+{
+	if (rig && getenv("ALSA_CONFIG_PATH"))
+		return;
+	snprintf(alsa_conf_path, sizeof(alsa_conf_path), "/tmp/flz-test-engine-XXXXXX");
+	int fd = mkstemp(alsa_conf_path);
+	if (fd < 0) {
+		perror("mkstemp");
+		exit(1);
+	}
+	const char conf[] = "pcm.flznull { type null }\n";
+	if (write(fd, conf, sizeof(conf) - 1) != (ssize_t)(sizeof(conf) - 1)) {
+		perror("write");
+		exit(1);
+	}
+	/* Readable by the unprivileged child of engine:priority too. */
+	fchmod(fd, 0644);
+	close(fd);
+	setenv("ALSA_CONFIG_PATH", alsa_conf_path, 1);
+}
+
+static TCase *add_case(Suite *s, const char *name)
+{
+	TCase *tc = tcase_create(name);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+/* Without --rig: everything that needs no real-time device. With --rig
+ * (inside the JACK rig): the real-time cases only. */
+static Suite *engine_suite(bool rig)
+{
+	Suite *s = suite_create("engine");
+	TCase *tc;
+	if (rig) {
+		tc = add_case(s, "engine:rig-playback");
+		tcase_add_test(tc, rig_playback);
+		tc = add_case(s, "engine:device-lost");
+		tcase_add_test(tc, rig_device_lost);
+		return s;
+	}
+	tc = add_case(s, "engine:ring");
+	tcase_add_test(tc, ring_order_capacity);
+	tcase_add_test(tc, ring_two_thread_stress);
+	tc = add_case(s, "engine:seq");
+	tcase_add_test(tc, seq_wrap_and_pack);
+	tc = add_case(s, "engine:format");
+	tcase_add_test(tc, format_converters);
+	tc = add_case(s, "engine:api");
+	tcase_add_test(tc, api_arguments_and_states);
+	tc = add_case(s, "engine:commands");
+	tcase_add_test(tc, commands_order_and_content);
+	tcase_add_test(tc, commands_many_threads);
+	tcase_add_test(tc, commands_load_file);
+	tc = add_case(s, "engine:params");
+	tcase_add_test(tc, params_full_queue);
+	tcase_add_test(tc, params_volume_content);
+	tc = add_case(s, "engine:memory");
+	tcase_add_test(tc, memory_retire_and_free);
+	tc = add_case(s, "engine:alsa-null");
+	tcase_add_test(tc, alsa_null_open_configure_close);
+	tc = add_case(s, "engine:alsa-missing");
+	tcase_add_test(tc, alsa_missing_device);
+	tc = add_case(s, "engine:priority");
+	tcase_add_test(tc, priority_refused);
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	bool rig = argc > 1 && strcmp(argv[1], "--rig") == 0;
+	setup_alsa_config(rig);
+	SRunner *sr = srunner_create(engine_suite(rig));
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (alsa_conf_path[0])
+		unlink(alsa_conf_path);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
