@@ -20,6 +20,9 @@ Constants: ``NUM_SAMPLES`` (216 slots: 6 banks x 36 pads), ``MAX_VOICES``
 (32), ``SPEED_MIN``/``SPEED_MAX`` (0.5..2.0), ``VOLUME_MIN``/``VOLUME_MAX``
 (0.0..1.0).
 
+``AudioEngine.list_devices()`` lists the ALSA PCMs that can play, as
+:class:`Device` ``(name, description)`` named tuples.
+
 Diagnostics (a refused SCHED_FIFO, xruns, a lost device) go to the
 ``logging`` logger ``"flitzis_looper_rs"``.
 """
@@ -35,12 +38,14 @@ from ._native import (
     VOLUME_MIN,
     AudioEngine,
     AudioMessage,
+    Device,
 )
 from ._native import _shutdown_all
 
 __all__ = [
     "AudioEngine",
     "AudioMessage",
+    "Device",
     "NUM_SAMPLES",
     "MAX_VOICES",
     "SPEED_MIN",

@@ -3,11 +3,12 @@
 
 import os
 from types import TracebackType
-from typing import ClassVar, Dict, Literal, Optional, Type, Union, final
+from typing import ClassVar, Dict, List, Literal, Optional, Tuple, Type, Union, final
 
 __all__ = [
     "AudioEngine",
     "AudioMessage",
+    "Device",
     "NUM_SAMPLES",
     "MAX_VOICES",
     "SPEED_MIN",
@@ -27,6 +28,22 @@ VOLUME_MAX: float
 
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 _StatValue = Union[int, float, str, bool]
+
+@final
+class Device(Tuple[str, Optional[str]]):
+    """An ALSA PCM that can play, as returned by AudioEngine.list_devices().
+
+    A named tuple (a C struct sequence): index, unpack and compare it like
+    a tuple. Built from one 2-sequence: Device((name, description)).
+    """
+
+    def __new__(cls, sequence: Tuple[str, Optional[str]]) -> "Device": ...
+    @property
+    def name(self) -> str:
+        """The ALSA PCM name; pass it (or the record) as AudioEngine(device=...)."""
+    @property
+    def description(self) -> Optional[str]:
+        """ALSA's description (may span several lines), or None when it has none."""
 
 class AudioMessage:
     """A message from the audio thread, returned by AudioEngine.receive_msg()."""
@@ -114,7 +131,7 @@ class AudioEngine:
     def __new__(
         cls,
         *,
-        device: Optional[str] = None,
+        device: Union[str, Device, None] = None,
         sample_rate: int = 48000,
         channels: int = 2,
         period_frames: int = 128,
@@ -136,6 +153,8 @@ class AudioEngine:
     def periods(self) -> int: ...
     @property
     def rt_priority(self) -> int: ...
+    @staticmethod
+    def list_devices() -> List[Device]: ...
     def run(self) -> None: ...
     def shut_down(self) -> None: ...
     def load_sample(self, id: int, path: _Path) -> None: ...

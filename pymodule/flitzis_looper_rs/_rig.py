@@ -234,16 +234,19 @@ def _alsa_config(ports, tee_path, null_tee=False):
         "pcm.flzjack {",
         "    type jack",
         '    playback_ports { 0 "%s" 1 "%s" }' % sink,
+        '    hint.description "Rig: the JACK server, FLOAT_LE only"',
         "}",
         "pcm.flzint {",
         "    type lfloat",
         '    slave { pcm "flzjack" format FLOAT_LE }',
+        '    hint.description "Rig: JACK behind integer formats only"',
         "}",
         "pcm.flzs16 {",
         "    type plug",
         '    slave { pcm "flzint" format S16_LE }',
+        '    hint.description "Rig: JACK through 16-bit samples"',
         "}",
-        "pcm.flznull { type null }",
+        'pcm.flznull { type null hint.description "Rig: discards everything, not paced" }',
     ]
     if tee_path:
         lines += [
@@ -252,11 +255,13 @@ def _alsa_config(ports, tee_path, null_tee=False):
             '    slave.pcm "flzjack"',
             '    file "%s"' % tee_path.replace("\\", "\\\\").replace('"', '\\"'),
             '    format "raw"',
+            '    hint.description "Rig: JACK with a raw copy of every frame"',
             "}",
-            'pcm.!default { type plug slave.pcm "flztee" }',
+            'pcm.!default { type plug slave.pcm "flztee" hint.description "Rig: default output" }',
         ]
     else:
-        lines.append('pcm.!default { type plug slave.pcm "flzjack" }')
+        lines.append('pcm.!default { type plug slave.pcm "flzjack" '
+                     'hint.description "Rig: default output" }')
     return "\n".join(lines) + "\n"
 
 

@@ -85,6 +85,10 @@ static PyObject *raise_error(enum op op, int err, const char *detail, PyObject *
 	/* Codes that mean the same whatever the operation. */
 	switch (-err) {
 	case EBUSY:
+		/* At start with a detail, it is the device that is busy (opened by
+		 * another program), not this engine. */
+		if (op == OP_START && has_detail)
+			break;
 		PyErr_SetString(PyExc_RuntimeError, "AudioEngine already running");
 		return NULL;
 	case ENOTCONN:
@@ -683,6 +687,8 @@ struct engine_object {
 
 static PyTypeObject engine_type;
 static struct engine_object *g_engines;
+/* flitzis_looper_rs.Device: a named tuple (name, description) per ALSA PCM. */
+static PyTypeObject *g_device_type;
 
 /* --- argument conversion ------------------------------------------------ */
 
@@ -918,6 +924,9 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	}
 
 	const char *device_name;
+	/* A record from list_devices() stands for its name. */
+	if (g_device_type != NULL && Py_IS_TYPE(device, g_device_type))
+		device = PyStructSequence_GET_ITEM(device, 0);
 	if (device == Py_None) {
 		const char *env = getenv(DEVICE_ENV);
 		device_name = (env != NULL && env[0] != '\0') ? env : DEFAULT_DEVICE;
@@ -931,7 +940,7 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 					   "device must be a non-empty ALSA PCM name without NUL characters",
 					   NULL);
 	} else {
-		return type_error("device", "a str or None", device);
+		return type_error("device", "a str, a Device or None", device);
 	}
 
 	struct engine_object *self = (struct engine_object *)type->tp_alloc(type, 0);
@@ -1012,7 +1021,7 @@ static PyObject *engine_run(PyObject *obj, PyObject *unused)
 	Py_END_ALLOW_THREADS
 	log_queue_drain(self->logs);
 	if (err < 0) {
-		if (err == -EBUSY || err == -ENOMEM)
+		if (err == -ENOMEM || (err == -EBUSY && flz_engine_is_running(self->engine)))
 			return raise_error(OP_START, err, NULL, NULL);
 		char text[WHY_BYTES + 160];
 		if (why[0] != '\0' && strstr(why, self->device) != NULL)
@@ -1247,6 +1256,61 @@ static PyObject *engine_repr(PyObject *obj)
 		st.xruns == 1 ? "" : "s", st.device_lost ? ", device lost" : "");
 }
 
+/* --- device listing ------------------------------------------------------ */
+
+static PyStructSequence_Field device_fields[] = {
+	{ "name", "The ALSA PCM name; pass it (or the record) as AudioEngine(device=...)." },
+	{ "description", "ALSA's description (may span lines), or None when the PCM has none." },
+	{ NULL, NULL },
+};
+
+static PyStructSequence_Desc device_desc = {
+	"flitzis_looper_rs.Device",
+	"Device((name, description)) -- an ALSA PCM that can play, from\n"
+	"AudioEngine.list_devices(). A named tuple: d.name, d.description.",
+	device_fields,
+	2,
+};
+
+static PyObject *text_or_none(const char *text)
+{
+	if (text == NULL)
+		Py_RETURN_NONE;
+	return PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace");
+}
+
+static PyObject *engine_list_devices(PyObject *unused_self, PyObject *unused)
+{
+	struct flz_device *devices = NULL;
+	int64_t n;
+	/* ALSA reads its configuration and may probe cards: do not hold others up. */
+	Py_BEGIN_ALLOW_THREADS
+	n = flz_engine_list_devices(&devices);
+	Py_END_ALLOW_THREADS
+	if (n < 0) {
+		char why[160];
+		snprintf(why, sizeof why, "cannot list the ALSA devices: %s", strerror((int)-n));
+		return raise_error(OP_COMMAND, n == -ENOMEM ? -ENOMEM : -EIO, why, NULL);
+	}
+	PyObject *list = PyList_New((Py_ssize_t)n);
+	for (int64_t i = 0; list != NULL && i < n; i++) {
+		PyObject *rec = PyStructSequence_New(g_device_type);
+		PyObject *name = rec ? text_or_none(devices[i].name) : NULL;
+		PyObject *desc = name ? text_or_none(devices[i].description) : NULL;
+		if (desc == NULL) {
+			Py_XDECREF(name);
+			Py_XDECREF(rec);
+			Py_CLEAR(list);
+			break;
+		}
+		PyStructSequence_SET_ITEM(rec, 0, name);
+		PyStructSequence_SET_ITEM(rec, 1, desc);
+		PyList_SET_ITEM(list, (Py_ssize_t)i, rec);
+	}
+	flz_engine_free_devices(devices, (size_t)n);
+	return list;
+}
+
 /* --- properties --------------------------------------------------------- */
 
 static PyObject *get_device(PyObject *obj, void *c)
@@ -1343,6 +1407,12 @@ static PyMethodDef engine_methods[] = {
 	  "periods, latency_frames, latency_ms, xruns, rt_priority, rt_error (errno of a\n"
 	  "refused SCHED_FIFO, else 0), voices_playing, load (0..1), frames,\n"
 	  "messages_dropped, device_lost, running, device. Works when stopped too." },
+	{ "list_devices", engine_list_devices, METH_NOARGS | METH_STATIC,
+	  "list_devices()\n--\n\n"
+	  "The ALSA PCMs that can play, as a list of Device(name, description) named\n"
+	  "tuples in ALSA's order (its name hints; capture-only PCMs left out). Any\n"
+	  "name, or the record itself, can be passed as AudioEngine(device=...).\n"
+	  "Needs no running engine; releases the GIL while ALSA reads its configuration." },
 	{ "__enter__", engine_enter, METH_NOARGS, "Run the engine; return it." },
 	{ "__exit__", (PyCFunction)(void (*)(void))engine_exit, METH_FASTCALL,
 	  "Shut the engine down." },
@@ -1427,6 +1497,14 @@ PyMODINIT_FUNC PyInit__native(void)
 	}
 	if (create_message_types(m) < 0)
 		goto fail;
+	g_device_type = PyStructSequence_NewType(&device_desc);
+	if (g_device_type == NULL)
+		goto fail;
+	Py_INCREF(g_device_type);
+	if (PyModule_AddObject(m, "Device", (PyObject *)g_device_type) < 0) {
+		Py_DECREF(g_device_type);
+		goto fail;
+	}
 	if (PyModule_AddIntConstant(m, "NUM_SAMPLES", FLZ_NUM_SAMPLES) < 0 ||
 	    PyModule_AddIntConstant(m, "MAX_VOICES", FLZ_MAX_VOICES) < 0 ||
 	    PyModule_AddObject(m, "SPEED_MIN", PyFloat_FromDouble(FLZ_SPEED_MIN)) < 0 ||

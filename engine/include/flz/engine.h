@@ -276,6 +276,41 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
 /** Name of a device format, e.g. "FLOAT_LE". Thread: any. */
 const char *flz_device_format_name(enum flz_device_format format);
 
+/* ------------------------------------------------------------------------ */
+/* Device listing                                                           */
+
+/** One ALSA PCM that can play: what flz_engine_list_devices() returns. */
+struct flz_device {
+	/** The PCM name to put in flz_engine_config.device, e.g. "default",
+	 *  "hw:CARD=PCH,DEV=0", "plughw:CARD=PCH,DEV=0", "pulse". Never NULL. */
+	char *name;
+	/** ALSA's human-readable description, or NULL when the PCM has none.
+	 *  May span several lines ("HDA Intel PCH, ALC892 Analog\nFront speakers"). */
+	char *description;
+};
+
+/**
+ * List the ALSA PCMs that can play, as ALSA's name hints give them
+ * (snd_device_name_hint(-1, "pcm")): every PCM whose IOID hint is "Output"
+ * or absent (both directions); capture-only PCMs are left out. The order is
+ * ALSA's. A PCM defined in a configuration file is listed when it carries a
+ * `hint` section or when `defaults.namehint.showall` is on; cards' hw and
+ * plughw PCMs are listed when a card exists.
+ *
+ * @param out receives the array, or NULL when the count is 0
+ * @return the number of devices (0 included), or a negative code
+ * Errors: -EINVAL @p out is NULL; -ENOMEM; ALSA's codes when its
+ *         configuration cannot be read.
+ * Thread: any but flz-audio; blocks (ALSA reads its configuration and may
+ *         probe cards). Needs no engine.
+ * Ownership: the caller frees the array with flz_engine_free_devices().
+ */
+FLZ_WARN_UNUSED int64_t flz_engine_list_devices(struct flz_device **out);
+
+/** Free what flz_engine_list_devices() returned. NULL is accepted.
+ *  @param n_devices the count it returned. Thread: any but flz-audio. */
+void flz_engine_free_devices(struct flz_device *devices, size_t n_devices);
+
 #ifdef __cplusplus
 }
 #endif
