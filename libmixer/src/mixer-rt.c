@@ -1,2 +1,463 @@
 /* SPDX-License-Identifier: MIT */
-typedef int flz_placeholder_mixer_rt;
+/*
+ * The mixer's audio-thread functions: commands and render.
+ *
+ * Render, per block:
+ *  1. Work out the source position of every output frame of the block (the
+ *     speed glides per frame). At speed 1.0 with a whole-frame position and
+ *     no glide the positions are consecutive source frames: the fast path.
+ *  2. Render the source (all voices, frame for frame at the samples' rate)
+ *     up to (last position) + LOOKAHEAD + 1. The source head is therefore a
+ *     function of the output position only, which makes the output
+ *     independent of how it is split into render calls.
+ *  3. Produce the output: on the fast path, master gain times the source
+ *     frames (the interpolator's unit impulse would give the same values);
+ *     otherwise one interpolated frame per output frame.
+ *  4. Send the Stopped events whose voices have left the output.
+ */
+#include <string.h>
+
+#include "mixer-internal.h"
+
+#define POS_ONE ((uint64_t)1 << 32)
+
+/* Drop a reference on the audio thread; hand the last one to retire. */
+FLZ_RT static void release_sample(struct flz_mixer *m, struct flz_sample *s)
+{
+	if (s != NULL && flz_sample_release_rt(s))
+		m->config.retire(m->config.userdata, s);
+}
+
+FLZ_RT static void send_event(struct flz_mixer *m, struct flz_mixer_pending *p, int64_t frame)
+{
+	if (m->config.event != NULL) {
+		struct flz_mixer_event ev = {
+			.kind = FLZ_MIXER_EVENT_STOPPED,
+			.token = p->token,
+			.slot = p->slot,
+			.frame = frame,
+		};
+		m->config.event(m->config.userdata, &ev);
+	}
+	p->in_use = false;
+	m->n_pending--;
+}
+
+/* A pending-stop entry for a new stop command. */
+FLZ_RT static int32_t take_pending(struct flz_mixer *m, uint32_t token, int32_t slot)
+{
+	int32_t idx = -1;
+	for (int32_t i = 0; i < FLZ_MIXER_MAX_PENDING; i++) {
+		if (!m->pending[i].in_use) {
+			idx = i;
+			break;
+		}
+	}
+	if (idx < 0) {
+		/* Full: at most VOICE_STRUCTS entries still have fading voices, so
+		 * some entries are only waiting for the output to pass their last
+		 * frame. Send the oldest of those now (at most LOOKAHEAD frames
+		 * early) and reuse it. */
+		uint64_t best = UINT64_MAX;
+		for (int32_t i = 0; i < FLZ_MIXER_MAX_PENDING; i++) {
+			if (m->pending[i].n_voices == 0 && m->pending[i].serial < best) {
+				best = m->pending[i].serial;
+				idx = i;
+			}
+		}
+		send_event(m, &m->pending[idx], m->frame - 1);
+	}
+	struct flz_mixer_pending *p = &m->pending[idx];
+	p->in_use = true;
+	p->token = token;
+	p->slot = slot;
+	p->n_voices = 0;
+	p->silent_src = INT64_MIN;
+	p->serial = m->next_serial++;
+	m->n_pending++;
+	return idx;
+}
+
+/* A voice has gone silent from source frame @p silent_src on (or is cut
+ * there): account it to its stop and drop its sample reference. The caller
+ * removes it from the active list. */
+FLZ_RT static void finish_voice(struct flz_mixer *m, struct flz_mixer_voice *mv, int64_t silent_src)
+{
+	if (mv->pending >= 0) {
+		struct flz_mixer_pending *p = &m->pending[mv->pending];
+		p->n_voices--;
+		if (silent_src > p->silent_src)
+			p->silent_src = silent_src;
+		mv->pending = -1;
+	}
+	if (!mv->voice.stopping)
+		m->n_playing--;
+	struct flz_sample *s = mv->voice.sample;
+	mv->voice.sample = NULL;
+	mv->voice.slot = -1;
+	release_sample(m, s);
+}
+
+FLZ_RT static void remove_active_at(struct flz_mixer *m, uint32_t at)
+{
+	/* Keep start order: the steal policy and the summation order rely on it. */
+	memmove(&m->active[at], &m->active[at + 1], m->n_active - at - 1);
+	m->n_active--;
+}
+
+FLZ_RT int flz_mixer_load(struct flz_mixer *m, int32_t slot, struct flz_sample *sample)
+{
+	if (slot < 0 || slot >= FLZ_NUM_SAMPLES || sample == NULL)
+		return -EINVAL;
+	if (sample->rate_hz != m->config.rate_hz || sample->n_channels != m->n_channels ||
+	    sample->n_frames < 1)
+		return -EINVAL;
+	struct flz_sample *old = m->slots[slot];
+	m->slots[slot] = sample;
+	release_sample(m, old);
+	return 0;
+}
+
+FLZ_RT int flz_mixer_play(struct flz_mixer *m, int32_t slot, float gain)
+{
+	if (slot < 0 || slot >= FLZ_NUM_SAMPLES || !(gain >= 0.0f && gain <= 1.0f))
+		return -EINVAL;
+	struct flz_sample *s = m->slots[slot];
+	if (s == NULL)
+		return 0;
+
+	if (m->n_playing >= FLZ_MAX_VOICES) {
+		/* Steal the earliest-started playing voice: the first one in the
+		 * active list that is not already fading. It fades out without a
+		 * Stopped event. */
+		for (uint32_t i = 0; i < m->n_active; i++) {
+			struct flz_mixer_voice *mv = &m->voices[m->active[i]];
+			if (!mv->voice.stopping) {
+				flz_voice_stop(&mv->voice);
+				m->n_playing--;
+				break;
+			}
+		}
+	}
+	if (m->n_active >= FLZ_MIXER_VOICE_STRUCTS) {
+		/* Every fade slot is busy: cut the fading voice closest to silence
+		 * (the earliest started among equals). */
+		uint32_t cut = UINT32_MAX;
+		float quietest = 2.0f;
+		for (uint32_t i = 0; i < m->n_active; i++) {
+			struct flz_mixer_voice *mv = &m->voices[m->active[i]];
+			if (mv->voice.stopping && mv->voice.gain_lin < quietest) {
+				quietest = mv->voice.gain_lin;
+				cut = i;
+			}
+		}
+		finish_voice(m, &m->voices[m->active[cut]], m->src_head);
+		remove_active_at(m, cut);
+	}
+	uint32_t idx = 0;
+	while (m->voices[idx].voice.sample != NULL)
+		idx++;
+	struct flz_mixer_voice *mv = &m->voices[idx];
+	flz_sample_ref(s);
+	flz_voice_start(&mv->voice, slot, s, gain);
+	mv->serial = m->next_serial++;
+	mv->pending = -1;
+	m->active[m->n_active++] = (uint8_t)idx;
+	m->n_playing++;
+	return 1;
+}
+
+/* Fade out the playing voices of @p slot (all when slot < 0). */
+FLZ_RT static int stop_voices(struct flz_mixer *m, int32_t slot, uint32_t token)
+{
+	int32_t pending = -1;
+	int n = 0;
+	for (uint32_t i = 0; i < m->n_active; i++) {
+		struct flz_mixer_voice *mv = &m->voices[m->active[i]];
+		if (mv->voice.stopping || (slot >= 0 && mv->voice.slot != slot))
+			continue;
+		if (pending < 0)
+			pending = take_pending(m, token, slot);
+		flz_voice_stop(&mv->voice);
+		mv->pending = pending;
+		m->pending[pending].n_voices++;
+		m->n_playing--;
+		n++;
+	}
+	return n;
+}
+
+FLZ_RT int flz_mixer_stop_slot(struct flz_mixer *m, int32_t slot, uint32_t token)
+{
+	if (slot < 0 || slot >= FLZ_NUM_SAMPLES)
+		return -EINVAL;
+	return stop_voices(m, slot, token);
+}
+
+FLZ_RT int flz_mixer_stop_all(struct flz_mixer *m, uint32_t token)
+{
+	return stop_voices(m, -1, token);
+}
+
+FLZ_RT int flz_mixer_unload(struct flz_mixer *m, int32_t slot, uint32_t token)
+{
+	if (slot < 0 || slot >= FLZ_NUM_SAMPLES)
+		return -EINVAL;
+	int n = stop_voices(m, slot, token);
+	struct flz_sample *old = m->slots[slot];
+	m->slots[slot] = NULL;
+	release_sample(m, old);
+	return n;
+}
+
+FLZ_RT int flz_mixer_set_master_gain(struct flz_mixer *m, float gain)
+{
+	if (!(gain >= FLZ_VOLUME_MIN && gain <= FLZ_VOLUME_MAX))
+		return -EINVAL;
+	if (!m->master_glide.active && gain == m->master_lin)
+		return 0;
+	m->master_start_lin = m->master_lin;
+	m->master_target_lin = gain;
+	m->master_step_lin = (gain - m->master_lin) / (float)m->master_glide.n_frames;
+	m->master_glide.done_frames = 0;
+	m->master_glide.active = true;
+	return 0;
+}
+
+FLZ_RT int flz_mixer_set_speed(struct flz_mixer *m, double speed)
+{
+	if (!(speed >= FLZ_SPEED_MIN && speed <= FLZ_SPEED_MAX))
+		return -EINVAL;
+	/* Round to the 32.32 grid: speed 1.0 is exactly 2^32. */
+	uint64_t target = (uint64_t)(speed * 4294967296.0 + 0.5);
+	if (!m->speed_glide.active && target == m->inc_fp)
+		return 0;
+	m->inc_start_fp = m->inc_fp;
+	m->inc_target_fp = target;
+	m->speed_glide.done_frames = 0;
+	m->speed_glide.active = true;
+	return 0;
+}
+
+/* The speed increment of glide frame k (1-based); frame n_frames and later
+ * get the target exactly. */
+FLZ_RT static uint64_t speed_at(const struct flz_mixer *m, uint32_t k)
+{
+	if (!m->speed_glide.active || k >= m->speed_glide.n_frames)
+		return m->inc_target_fp;
+	double d = (double)m->inc_target_fp - (double)m->inc_start_fp;
+	return (uint64_t)((double)m->inc_start_fp + d * (double)k / (double)m->speed_glide.n_frames +
+			  0.5);
+}
+
+FLZ_RT static float master_at(const struct flz_mixer *m, uint32_t k)
+{
+	if (!m->master_glide.active || k >= m->master_glide.n_frames)
+		return m->master_target_lin;
+	return m->master_start_lin + m->master_step_lin * (float)k;
+}
+
+/* Render source frames [src_head, src_head + n_frames) into dst. */
+FLZ_RT static void render_source(struct flz_mixer *m, float *dst, uint32_t n_frames)
+{
+	const uint32_t n_channels = m->n_channels;
+	bool filled = false;
+	bool any_finished = false;
+	for (uint32_t i = 0; i < m->n_active; i++) {
+		struct flz_mixer_voice *mv = &m->voices[m->active[i]];
+		/* The first voice stores instead of adding into a cleared block. */
+		uint32_t done = flz_voice_render(&mv->voice, m->kernels, dst, n_frames, !filled);
+		if (!filled) {
+			if (done < n_frames)
+				memset(dst + (size_t)done * n_channels, 0,
+				       (size_t)(n_frames - done) * n_channels * sizeof(float));
+			filled = true;
+		}
+		if (flz_voice_is_silent(&mv->voice)) {
+			finish_voice(m, mv, m->src_head + done);
+			any_finished = true;
+		}
+	}
+	if (!filled)
+		memset(dst, 0, (size_t)n_frames * n_channels * sizeof(float));
+	if (any_finished) {
+		uint32_t w = 0;
+		for (uint32_t i = 0; i < m->n_active; i++)
+			if (m->voices[m->active[i]].voice.sample != NULL)
+				m->active[w++] = m->active[i];
+		m->n_active = w;
+	}
+}
+
+/* Send the Stopped events whose voices no longer reach the output. Output
+ * frame j of the block (source position n_j) reads source frames from
+ * n_j - LOOKAHEAD + 1 on, so it is clear of a stop once that is >= silent_src. */
+FLZ_RT static void send_ready_events(struct flz_mixer *m, uint32_t n_frames, bool fast,
+				     int64_t n_first)
+{
+	const int64_t n_last = fast ? n_first + n_frames - 1 : m->scratch_n[n_frames - 1];
+	/* Ready ones go out in command order. */
+	for (;;) {
+		struct flz_mixer_pending *next = NULL;
+		for (uint32_t i = 0; i < FLZ_MIXER_MAX_PENDING; i++) {
+			struct flz_mixer_pending *p = &m->pending[i];
+			if (!p->in_use || p->n_voices != 0 ||
+			    n_last < p->silent_src + FLZ_MIXER_LOOKAHEAD - 1)
+				continue;
+			if (next == NULL || p->serial < next->serial)
+				next = p;
+		}
+		if (next == NULL)
+			return;
+		int64_t clear_from = next->silent_src + FLZ_MIXER_LOOKAHEAD - 1;
+		uint32_t j = 0;
+		if (fast) {
+			j = clear_from > n_first ? (uint32_t)(clear_from - n_first) : 0;
+		} else {
+			while (m->scratch_n[j] < clear_from)
+				j++;
+		}
+		/* The event's frame is the last output frame that still had them. */
+		send_event(m, next, m->frame + (int64_t)j - 1);
+	}
+}
+
+FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
+{
+	if (n_frames > m->config.max_block_frames || (out == NULL && n_frames > 0))
+		return -EINVAL;
+	if (n_frames == 0)
+		return 0;
+	const uint32_t n_channels = m->n_channels;
+	const int64_t n_first = m->pos_int;
+	const bool fast = !m->speed_glide.active && m->inc_fp == POS_ONE && m->pos_frac == 0;
+
+	/* 1. Positions. */
+	int64_t n_last;
+	int64_t next_int = m->pos_int;
+	uint32_t next_frac = m->pos_frac;
+	if (fast) {
+		n_last = n_first + n_frames - 1;
+		next_int = n_first + n_frames;
+	} else {
+		for (uint32_t j = 0; j < n_frames; j++) {
+			uint64_t inc = speed_at(m, m->speed_glide.done_frames + j + 1);
+			m->scratch_n[j] = next_int;
+			m->scratch_frac[j] = next_frac;
+			m->scratch_inc[j] = inc;
+			uint64_t f = (uint64_t)next_frac + (inc & 0xffffffffu);
+			next_int += (int64_t)(inc >> 32) + (int64_t)(f >> 32);
+			next_frac = (uint32_t)f;
+		}
+		n_last = m->scratch_n[n_frames - 1];
+	}
+
+	/* 2. Source up to the look-ahead of the last position. */
+	int64_t need_head = n_last + FLZ_MIXER_LOOKAHEAD + 1;
+	if (need_head > m->src_head) {
+		if (need_head - m->src_base > (int64_t)m->src_cap_frames) {
+			/* Keep what the first frame of the block reads, and start the
+			 * buffer so that the source head stays on a 64-byte boundary
+			 * (for whole frames): the voices' vector stores then do not
+			 * straddle cache lines. */
+			int64_t new_base = n_first - FLZ_MIXER_LOOKAHEAD + 1;
+			new_base -= (m->src_head - new_base) % FLZ_MIXER_ALIGN_FRAMES;
+			memmove(m->src, m->src + (size_t)(new_base - m->src_base) * n_channels,
+				(size_t)(m->src_head - new_base) * n_channels * sizeof(float));
+			m->src_base = new_base;
+		}
+		uint32_t n_src = (uint32_t)(need_head - m->src_head);
+		render_source(m, m->src + (size_t)(m->src_head - m->src_base) * n_channels, n_src);
+		m->src_head = need_head;
+		/* The next block will most likely read as many frames again: ask
+		 * for them now, so memory fetches them while the output stage
+		 * below computes (long samples do not sit in the cache). */
+		for (uint32_t i = 0; i < m->n_active; i++)
+			flz_voice_prefetch(&m->voices[m->active[i]].voice, n_src);
+	}
+
+	/* 3. Output. */
+	if (fast) {
+		const float *s = m->src + (size_t)(n_first - m->src_base) * n_channels;
+		uint32_t j = 0;
+		if (m->master_glide.active) {
+			uint32_t done = m->master_glide.done_frames;
+			uint32_t ramp_left = m->master_glide.n_frames - 1 - done;
+			uint32_t nr = n_frames < ramp_left ? n_frames : ramp_left;
+			flz_voice_kernel_ramp(out, s, nr, n_channels, m->master_start_lin,
+					      m->master_step_lin, done + 1, true);
+			j = nr;
+		}
+		if (j < n_frames)
+			m->kernels->copy(out + (size_t)j * n_channels, s + (size_t)j * n_channels,
+					 (size_t)(n_frames - j) * n_channels, m->master_target_lin);
+	} else {
+		struct flz_resampler_speed *sp = &m->interp_speed;
+		/* Frames from steady_from on are past any speed glide: the speed
+		 * is constant there, and for a speed > 1 they read the stretch
+		 * table. Which frames those are depends on the glide alone, and
+		 * the table on the speed alone, so the output does not depend on
+		 * how it is split into blocks. */
+		uint32_t steady_from = 0;
+		if (m->speed_glide.active)
+			steady_from = m->speed_glide.n_frames - m->speed_glide.done_frames - 1;
+		if (steady_from < n_frames && m->inc_target_fp > POS_ONE &&
+		    m->stretch.inc_fp != m->inc_target_fp)
+			flz_resampler_stretch_build(&m->resampler, &m->stretch, m->inc_target_fp);
+		for (uint32_t j = 0; j < n_frames; j++) {
+			uint64_t inc = m->scratch_inc[j];
+			bool table = j >= steady_from && inc > POS_ONE;
+			if (inc != sp->inc_fp || table != (sp->mode == FLZ_RESAMPLER_STRETCH_TABLE))
+				flz_resampler_prepare(sp, inc, table ? &m->stretch : NULL);
+			float g = master_at(m, m->master_glide.done_frames + j + 1);
+			const float *center =
+				m->src + (size_t)(m->scratch_n[j] - m->src_base) * n_channels;
+			m->interp(&m->resampler, sp, center, n_channels, m->scratch_frac[j], g,
+				  out + (size_t)j * n_channels);
+		}
+	}
+
+	/* 4. Commit the glides and the position. */
+	if (m->master_glide.active) {
+		uint32_t done = m->master_glide.done_frames + n_frames;
+		if (done >= m->master_glide.n_frames) {
+			m->master_glide.active = false;
+			m->master_lin = m->master_target_lin;
+		} else {
+			m->master_glide.done_frames = done;
+			m->master_lin = master_at(m, done);
+		}
+	}
+	if (m->speed_glide.active) {
+		uint32_t done = m->speed_glide.done_frames + n_frames;
+		if (done >= m->speed_glide.n_frames) {
+			m->speed_glide.active = false;
+			m->inc_fp = m->inc_target_fp;
+		} else {
+			m->speed_glide.done_frames = done;
+			m->inc_fp = speed_at(m, done);
+		}
+	}
+	m->pos_int = next_int;
+	m->pos_frac = next_frac;
+
+	if (m->n_pending > 0)
+		send_ready_events(m, n_frames, fast, n_first);
+	m->frame += n_frames;
+	return 0;
+}
+
+FLZ_RT uint32_t flz_mixer_voices_playing(const struct flz_mixer *m)
+{
+	return m->n_playing;
+}
+
+FLZ_RT uint32_t flz_mixer_voices_fading(const struct flz_mixer *m)
+{
+	return m->n_active - m->n_playing;
+}
+
+FLZ_RT int64_t flz_mixer_frame(const struct flz_mixer *m)
+{
+	return m->frame;
+}

@@ -1,2 +1,129 @@
 /* SPDX-License-Identifier: MIT */
-typedef int flz_placeholder_resampler_rt;
+/* The interpolator's audio-thread part: one output frame from the source,
+ * and the stretch table for a constant speed > 1. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resampler.h"
+
+#define U_SHIFT 16
+#define ROW_FRAC_BITS (32 - FLZ_RESAMPLER_STRETCH_PHASE_BITS)
+
+FLZ_RT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp,
+				  const struct flz_resampler_stretch *stretch)
+{
+	const uint64_t one = (uint64_t)1 << 32;
+	/* Tap t (source frame n + t, t = 1-side .. side) sits at distance
+	 * x = frac - t from the output position; it reads the kernel at
+	 * y = x / max(speed, 1), i.e. at flat table position
+	 * (OFFSET + y) * PHASES, in 16.16 fixed point. Taps are visited in
+	 * increasing t, so the position decreases by step_u per tap. */
+	sp->inc_fp = inc_fp;
+	sp->stretch = NULL;
+	if (inc_fp <= one) {
+		sp->mode = FLZ_RESAMPLER_ONE_ROW;
+		sp->side = FLZ_RESAMPLER_HALF_TAPS;
+		sp->step_u = FLZ_RESAMPLER_PHASES << U_SHIFT;
+		sp->unit = (double)sp->step_u;
+		sp->norm = 1.0f;
+		return;
+	}
+	double speed = (double)inc_fp / (double)one;
+	sp->mode = FLZ_RESAMPLER_PER_TAP;
+	sp->side = (int32_t)(((uint64_t)FLZ_RESAMPLER_HALF_TAPS * inc_fp + one - 1) >> 32);
+	sp->unit = (double)FLZ_RESAMPLER_PHASES * FLZ_RESAMPLER_U_ONE / speed;
+	sp->step_u = (int32_t)(sp->unit + 0.5);
+	sp->norm = (float)(1.0 / speed);
+	if (stretch != NULL && stretch->inc_fp == inc_fp) {
+		sp->mode = FLZ_RESAMPLER_STRETCH_TABLE;
+		sp->stretch = stretch;
+	}
+}
+
+FLZ_RT void flz_resampler_stretch_build(const struct flz_resampler *r,
+					struct flz_resampler_stretch *t, uint64_t inc_fp)
+{
+	struct flz_resampler_speed sp;
+	flz_resampler_prepare(&sp, inc_fp, NULL);
+	const int32_t n_taps = 2 * sp.side;
+	/* Row q is the per-tap kernel at fraction q / PHASES, computed exactly
+	 * as the per-tap path would; row PHASES (fraction 1) only feeds the
+	 * last difference. Taps past n_taps stay zero (set at init). */
+	float prev[FLZ_RESAMPLER_STRETCH_ROW], cur[FLZ_RESAMPLER_STRETCH_ROW];
+	for (int32_t q = 0; q <= FLZ_RESAMPLER_STRETCH_PHASES; q++) {
+		int32_t u = flz_resampler_first_u_stretched(
+			&sp, (double)q / FLZ_RESAMPLER_STRETCH_PHASES);
+		for (int32_t i = 0; i < n_taps; i++, u -= sp.step_u)
+			cur[i] = flz_resampler_kernel_at(r, u);
+		if (q > 0) {
+			float *h = t->h + (size_t)(q - 1) * FLZ_RESAMPLER_STRETCH_ROW;
+			float *dh = t->dh + (size_t)(q - 1) * FLZ_RESAMPLER_STRETCH_ROW;
+			for (int32_t i = 0; i < n_taps; i++) {
+				h[i] = prev[i];
+				dh[i] = cur[i] - prev[i];
+			}
+			for (int32_t i = n_taps; i < FLZ_RESAMPLER_STRETCH_ROW; i++) {
+				h[i] = 0.0f;
+				dh[i] = 0.0f;
+			}
+		}
+		for (int32_t i = 0; i < n_taps; i++)
+			prev[i] = cur[i];
+	}
+	t->inc_fp = inc_fp;
+}
+
+FLZ_RT void flz_resampler_frame(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
+				const float *center, uint32_t n_channels, uint32_t frac,
+				float gain_lin, float *out)
+{
+	const int32_t side = sp->side;
+	const int32_t n_taps = 2 * side;
+	const float *x = center + (int32_t)(1 - side) * (int32_t)n_channels;
+	const float scale = gain_lin * sp->norm;
+	float c[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS];
+
+	if (sp->mode == FLZ_RESAMPLER_PER_TAP) {
+		int32_t u = flz_resampler_first_u(sp, frac);
+		for (int32_t i = 0; i < n_taps; i++, u -= sp->step_u)
+			c[i] = flz_resampler_kernel_at(r, u);
+	} else {
+		/* A row and its difference to the next, at a fraction a. */
+		const float *h, *dh;
+		float a;
+		if (sp->mode == FLZ_RESAMPLER_ONE_ROW) {
+			int32_t u = flz_resampler_first_u(sp, frac);
+			int32_t at = flz_resampler_at(u >> U_SHIFT);
+			h = r->h + at;
+			dh = r->dh + at;
+			a = (float)(u & 0xffff) * (1.0f / 65536.0f);
+		} else {
+			size_t row = (size_t)(frac >> ROW_FRAC_BITS) * FLZ_RESAMPLER_STRETCH_ROW;
+			h = sp->stretch->h + row;
+			dh = sp->stretch->dh + row;
+			a = (float)(frac & ((1u << ROW_FRAC_BITS) - 1)) *
+			    (1.0f / (float)(1u << ROW_FRAC_BITS));
+		}
+		for (int32_t i = 0; i < n_taps; i++)
+			c[i] = h[i] + a * dh[i];
+	}
+
+	if (n_channels == 2) {
+		float a0 = 0.0f, a1 = 0.0f;
+		for (int32_t i = 0; i < n_taps; i++) {
+			a0 += c[i] * x[2 * i];
+			a1 += c[i] * x[2 * i + 1];
+		}
+		out[0] = a0 * scale;
+		out[1] = a1 * scale;
+		return;
+	}
+	float acc[FLZ_MAX_CHANNELS] = { 0 };
+	for (int32_t i = 0; i < n_taps; i++) {
+		const float *xf = x + (size_t)i * n_channels;
+		for (uint32_t ch = 0; ch < n_channels; ch++)
+			acc[ch] += c[i] * xf[ch];
+	}
+	for (uint32_t ch = 0; ch < n_channels; ch++)
+		out[ch] = acc[ch] * scale;
+}

@@ -1,2 +1,98 @@
 /* SPDX-License-Identifier: MIT */
-typedef int flz_placeholder_resampler;
+/* Control side of the interpolator: building the kernel table. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "resampler.h"
+
+/* Modified Bessel function of the first kind, order 0 (power series). */
+static double bessel_i0(double x)
+{
+	double sum = 1.0, term = 1.0, q = x * x / 4.0;
+	for (int k = 1; k < 200; k++) {
+		term *= q / ((double)k * (double)k);
+		sum += term;
+		if (term < sum * 1e-17)
+			break;
+	}
+	return sum;
+}
+
+int flz_resampler_init(struct flz_resampler *r)
+{
+	const int half = FLZ_RESAMPLER_HALF_TAPS;
+	const int phases = FLZ_RESAMPLER_PHASES;
+	/* y runs over [-OFFSET, OFFSET]: two frames of zeros beyond the kernel
+	 * each side, so a stretched tap at the edge (plus rounding of the table
+	 * position) still reads zeros inside the table. */
+	const int offset = FLZ_RESAMPLER_OFFSET;
+	const int n_flat = 2 * offset * phases + 1;
+	const size_t n_table = (size_t)phases * FLZ_RESAMPLER_ROW;
+	double *flat = malloc((size_t)(n_flat + 1) * sizeof(double));
+	r->h = calloc(n_table, sizeof(float));
+	r->dh = calloc(n_table, sizeof(float));
+	if (flat == NULL || r->h == NULL || r->dh == NULL) {
+		free(flat);
+		flz_resampler_deinit(r);
+		return -ENOMEM;
+	}
+	const double i0_beta = bessel_i0(FLZ_RESAMPLER_KAISER_BETA);
+	for (int i = 0; i <= n_flat; i++) {
+		int rel = i - offset * phases; /* y * phases, exact */
+		double y = (double)rel / phases;
+		if (fabs(y) >= half) {
+			flat[i] = 0.0;
+		} else if (rel % phases == 0) {
+			/* Integer y: the sinc is exactly 1 at 0 and 0 elsewhere, so at
+			 * speed 1 with no fractional position the kernel is an exact
+			 * unit impulse and the mix passes through unchanged. */
+			flat[i] = rel == 0 ? 1.0 : 0.0;
+		} else {
+			double w = y / half;
+			double kaiser = bessel_i0(FLZ_RESAMPLER_KAISER_BETA * sqrt(1.0 - w * w)) / i0_beta;
+			flat[i] = sin(M_PI * y) / (M_PI * y) * kaiser;
+		}
+	}
+	for (int i = 0; i < n_flat; i++) {
+		int k = i >> FLZ_RESAMPLER_PHASE_BITS;
+		int p = i & (phases - 1);
+		size_t at = (size_t)p * FLZ_RESAMPLER_ROW + (size_t)(FLZ_RESAMPLER_ROW - 1 - k);
+		r->h[at] = (float)flat[i];
+		/* The difference is taken from the rounded values so that
+		 * h + 1.0 * dh reproduces the next point closely. */
+		r->dh[at] = (float)flat[i + 1] - (float)flat[i];
+	}
+	free(flat);
+	return 0;
+}
+
+void flz_resampler_deinit(struct flz_resampler *r)
+{
+	free(r->h);
+	free(r->dh);
+	r->h = NULL;
+	r->dh = NULL;
+}
+
+int flz_resampler_stretch_init(struct flz_resampler_stretch *t)
+{
+	const size_t n = (size_t)FLZ_RESAMPLER_STRETCH_PHASES * FLZ_RESAMPLER_STRETCH_ROW;
+	t->inc_fp = 0;
+	t->h = calloc(n, sizeof(float));
+	t->dh = calloc(n, sizeof(float));
+	if (t->h == NULL || t->dh == NULL) {
+		flz_resampler_stretch_deinit(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void flz_resampler_stretch_deinit(struct flz_resampler_stretch *t)
+{
+	free(t->h);
+	free(t->dh);
+	t->h = NULL;
+	t->dh = NULL;
+	t->inc_fp = 0;
+}

@@ -1,2 +1,78 @@
 /* SPDX-License-Identifier: MIT */
-typedef int flz_placeholder_kernels_avx2_rt;
+/* AVX2+FMA kernels, built with -mavx2 -mfma into their own object and only
+ * called after the control side has checked the CPU (flz_voice_kernels_get).
+ * The tail uses masked loads and stores with the same fused multiply-add as
+ * the body, so an element's value does not depend on where a block ends. */
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels.h"
+
+/* Lane masks for a tail of 0..7 floats: row n enables the first n lanes. */
+static const int32_t tail_masks[8][8] = {
+	{ 0, 0, 0, 0, 0, 0, 0, 0 },
+	{ -1, 0, 0, 0, 0, 0, 0, 0 },
+	{ -1, -1, 0, 0, 0, 0, 0, 0 },
+	{ -1, -1, -1, 0, 0, 0, 0, 0 },
+	{ -1, -1, -1, -1, 0, 0, 0, 0 },
+	{ -1, -1, -1, -1, -1, 0, 0, 0 },
+	{ -1, -1, -1, -1, -1, -1, 0, 0 },
+	{ -1, -1, -1, -1, -1, -1, -1, 0 },
+};
+
+FLZ_RT static void add_avx2(float *dst, const float *src, size_t n_samples, float gain)
+{
+	const __m256 g = _mm256_set1_ps(gain);
+	size_t i = 0;
+	for (; i + 32 <= n_samples; i += 32) {
+		__m256 a0 = _mm256_fmadd_ps(g, _mm256_loadu_ps(src + i), _mm256_loadu_ps(dst + i));
+		__m256 a1 = _mm256_fmadd_ps(g, _mm256_loadu_ps(src + i + 8),
+					    _mm256_loadu_ps(dst + i + 8));
+		__m256 a2 = _mm256_fmadd_ps(g, _mm256_loadu_ps(src + i + 16),
+					    _mm256_loadu_ps(dst + i + 16));
+		__m256 a3 = _mm256_fmadd_ps(g, _mm256_loadu_ps(src + i + 24),
+					    _mm256_loadu_ps(dst + i + 24));
+		_mm256_storeu_ps(dst + i, a0);
+		_mm256_storeu_ps(dst + i + 8, a1);
+		_mm256_storeu_ps(dst + i + 16, a2);
+		_mm256_storeu_ps(dst + i + 24, a3);
+	}
+	for (; i + 8 <= n_samples; i += 8)
+		_mm256_storeu_ps(dst + i, _mm256_fmadd_ps(g, _mm256_loadu_ps(src + i),
+							  _mm256_loadu_ps(dst + i)));
+	if (i < n_samples) {
+		__m256i m = _mm256_loadu_si256((const __m256i *)tail_masks[n_samples - i]);
+		__m256 s = _mm256_maskload_ps(src + i, m);
+		__m256 d = _mm256_maskload_ps(dst + i, m);
+		_mm256_maskstore_ps(dst + i, m, _mm256_fmadd_ps(g, s, d));
+	}
+}
+
+FLZ_RT static void copy_avx2(float *dst, const float *src, size_t n_samples, float gain)
+{
+	const __m256 g = _mm256_set1_ps(gain);
+	size_t i = 0;
+	for (; i + 32 <= n_samples; i += 32) {
+		__m256 a0 = _mm256_mul_ps(g, _mm256_loadu_ps(src + i));
+		__m256 a1 = _mm256_mul_ps(g, _mm256_loadu_ps(src + i + 8));
+		__m256 a2 = _mm256_mul_ps(g, _mm256_loadu_ps(src + i + 16));
+		__m256 a3 = _mm256_mul_ps(g, _mm256_loadu_ps(src + i + 24));
+		_mm256_storeu_ps(dst + i, a0);
+		_mm256_storeu_ps(dst + i + 8, a1);
+		_mm256_storeu_ps(dst + i + 16, a2);
+		_mm256_storeu_ps(dst + i + 24, a3);
+	}
+	for (; i + 8 <= n_samples; i += 8)
+		_mm256_storeu_ps(dst + i, _mm256_mul_ps(g, _mm256_loadu_ps(src + i)));
+	if (i < n_samples) {
+		__m256i m = _mm256_loadu_si256((const __m256i *)tail_masks[n_samples - i]);
+		_mm256_maskstore_ps(dst + i, m, _mm256_mul_ps(g, _mm256_maskload_ps(src + i, m)));
+	}
+}
+
+const struct flz_voice_kernels flz_voice_kernels_avx2_table = {
+	.add = add_avx2,
+	.copy = copy_avx2,
+	.name = "avx2+fma",
+};

@@ -1,2 +1,59 @@
 /* SPDX-License-Identifier: MIT */
-typedef int flz_placeholder_kernels_rt;
+/* Generic C kernels. Plain loops the compiler vectorises for the baseline
+ * instruction set; no FMA contraction differences between the body and the
+ * tail of a loop, because each element is computed by the same expression. */
+#include <stddef.h>
+
+#include "kernels.h"
+
+FLZ_RT static void add_generic(float *restrict dst, const float *restrict src, size_t n_samples,
+			       float gain)
+{
+	for (size_t i = 0; i < n_samples; i++)
+		dst[i] += gain * src[i];
+}
+
+FLZ_RT static void copy_generic(float *restrict dst, const float *restrict src, size_t n_samples,
+				float gain)
+{
+	for (size_t i = 0; i < n_samples; i++)
+		dst[i] = gain * src[i];
+}
+
+const struct flz_voice_kernels flz_voice_kernels_generic_table = {
+	.add = add_generic,
+	.copy = copy_generic,
+	.name = "generic",
+};
+
+FLZ_RT void flz_voice_kernel_ramp(float *dst, const float *src, uint32_t n_frames,
+				  uint32_t n_channels, float start_lin, float step_lin, uint32_t k0,
+				  bool overwrite)
+{
+	/* The gain of each frame comes from its index in the ramp, not from a
+	 * running sum, so a ramp split across blocks is bit-identical. */
+	if (n_channels == 2) {
+		for (uint32_t f = 0; f < n_frames; f++) {
+			float g = start_lin + step_lin * (float)(k0 + f);
+			if (overwrite) {
+				dst[2 * f] = g * src[2 * f];
+				dst[2 * f + 1] = g * src[2 * f + 1];
+			} else {
+				dst[2 * f] += g * src[2 * f];
+				dst[2 * f + 1] += g * src[2 * f + 1];
+			}
+		}
+		return;
+	}
+	for (uint32_t f = 0; f < n_frames; f++) {
+		float g = start_lin + step_lin * (float)(k0 + f);
+		float *d = dst + (size_t)f * n_channels;
+		const float *s = src + (size_t)f * n_channels;
+		for (uint32_t c = 0; c < n_channels; c++) {
+			if (overwrite)
+				d[c] = g * s[c];
+			else
+				d[c] += g * s[c];
+		}
+	}
+}

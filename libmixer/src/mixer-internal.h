@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal: the mixer's state, shared by mixer.c (control) and mixer-rt.c. */
+#ifndef FLZ_MIXER_INTERNAL_H
+#define FLZ_MIXER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <flz/mixer.h>
+#include <flz/voice.h>
+
+#include "resampler.h"
+
+/* Voice structs: MAX_VOICES that may play plus MAX_VOICES fade slots. */
+#define FLZ_MIXER_VOICE_STRUCTS (2 * FLZ_MAX_VOICES)
+/* Stop commands whose Stopped event is still to come. Each one either has
+ * voices still fading (at most VOICE_STRUCTS of them) or is waiting for the
+ * output to pass its last frame, so twice VOICE_STRUCTS is roomy; when it is
+ * full, the oldest waiting event is sent early (see take_pending()). */
+#define FLZ_MIXER_MAX_PENDING (2 * FLZ_MIXER_VOICE_STRUCTS)
+/* Source frames the mixer renders ahead of the interpolator's centre: the
+ * interpolator reads up to MAX_SIDE_TAPS frames past its position. This is
+ * also the constant delay at speed 1.0. */
+#define FLZ_MIXER_LOOKAHEAD FLZ_RESAMPLER_MAX_SIDE_TAPS
+
+/* The source buffer is moved in multiples of this many frames (see render). */
+#define FLZ_MIXER_ALIGN_FRAMES 16
+
+struct flz_mixer_voice {
+	struct flz_voice voice;
+	/* Start order, for stealing the earliest-started voice. */
+	uint64_t serial;
+	/* Index in pending[] of the stop this voice belongs to, or -1. */
+	int32_t pending;
+};
+
+struct flz_mixer_pending {
+	bool in_use;
+	uint32_t token;
+	int32_t slot;
+	/* Voices of this stop still fading. */
+	uint32_t n_voices;
+	/* Source frame from which none of its voices sounds any more. */
+	int64_t silent_src;
+	/* Order of the stop command, for sending events in command order. */
+	uint64_t serial;
+};
+
+/* A linear glide of a value, per output frame, computed from its frame
+ * index within the ramp so it does not depend on block boundaries. */
+struct flz_mixer_glide {
+	bool active;
+	uint32_t done_frames;
+	uint32_t n_frames;
+};
+
+struct flz_mixer {
+	/* ---- Set by flz_mixer_new(), read-only afterwards. ---- */
+	struct flz_mixer_config config;
+	const struct flz_voice_kernels *kernels;
+	struct flz_resampler resampler;
+	flz_resampler_frame_fn interp;
+	uint32_t n_channels;
+	uint32_t voice_ramp_frames;
+	uint32_t src_cap_frames;
+	float *src;          /* src_cap_frames interleaved frames */
+	int64_t *scratch_n;  /* per output frame of a block: integer source position */
+	uint32_t *scratch_frac;
+	uint64_t *scratch_inc;
+
+	/* ---- Audio-thread state: touched only by the rt functions. ---- */
+	struct flz_sample *slots[FLZ_NUM_SAMPLES];
+	struct flz_mixer_voice voices[FLZ_MIXER_VOICE_STRUCTS];
+	/* Indices into voices[] of the voices in use, in start order. */
+	uint8_t active[FLZ_MIXER_VOICE_STRUCTS];
+	uint32_t n_active;
+	uint32_t n_playing;
+	uint64_t next_serial;
+	struct flz_mixer_pending pending[FLZ_MIXER_MAX_PENDING];
+	uint32_t n_pending;
+
+	/* Source block: absolute source frames [src_base, src_head) are in src. */
+	int64_t src_base;
+	int64_t src_head;
+
+	/* Position of the next output frame in the source: pos_int + pos_frac / 2^32. */
+	int64_t pos_int;
+	uint32_t pos_frac;
+	/* Speed as a 32.32 position increment per output frame. */
+	uint64_t inc_fp;
+	uint64_t inc_start_fp;
+	uint64_t inc_target_fp;
+	struct flz_mixer_glide speed_glide;
+
+	float master_lin;
+	float master_start_lin;
+	float master_target_lin;
+	float master_step_lin;
+	struct flz_mixer_glide master_glide;
+
+	/* The interpolator prepared for the last speed it saw, and the
+	 * stretch table for the last constant speed > 1. */
+	struct flz_resampler_speed interp_speed;
+	struct flz_resampler_stretch stretch;
+
+	int64_t frame;
+};
+
+#endif /* FLZ_MIXER_INTERNAL_H */

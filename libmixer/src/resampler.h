@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal: the varispeed interpolator. A Kaiser-windowed sinc with its
+ * cutoff at the source Nyquist frequency, tabulated at FLZ_RESAMPLER_PHASES
+ * points per source frame, read with linear interpolation between adjacent
+ * points. For speed > 1 the kernel is stretched by the speed (cutoff scaled
+ * down by 1/speed, more taps) so nothing aliases into the output band.
+ */
+#ifndef FLZ_MIXER_RESAMPLER_H
+#define FLZ_MIXER_RESAMPLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <flz/constants.h>
+#include <flz/rt.h>
+
+/* Half the taps at speed <= 1: 32 taps. With a Kaiser window for 100 dB
+ * (beta 10.06) that gives a transition band of 0.207 x rate, centred on
+ * Nyquist: passband to 19.0 kHz and stopband from 29.0 kHz at 48 kHz (at
+ * speed s > 1 both scale by 1/s). 32 rather than 40 taps: the stretched
+ * kernel at speed > 1 costs in proportion to its taps, and 32 keeps 32
+ * voices at speed 1.37 above 0.5 G voice-frames/s. */
+#define FLZ_RESAMPLER_HALF_TAPS 16
+/* Table points per source frame. Linear interpolation between them keeps the
+ * kernel error near 1e-6 (about -120 dB). */
+#define FLZ_RESAMPLER_PHASES 512
+#define FLZ_RESAMPLER_KAISER_BETA 10.06
+/* The table starts at y = -OFFSET frames. */
+#define FLZ_RESAMPLER_OFFSET (FLZ_RESAMPLER_HALF_TAPS + 2)
+/* Fixed-point scale of the table position (16 fractional bits). */
+#define FLZ_RESAMPLER_U_ONE 65536
+/* Taps each side at the highest speed: ceil(HALF_TAPS * SPEED_MAX). */
+#define FLZ_RESAMPLER_MAX_SIDE_TAPS (2 * FLZ_RESAMPLER_HALF_TAPS)
+
+/* Table layout: phase-major. Row p (0 .. PHASES-1) holds the kernel at
+ * y = k - OFFSET + p / PHASES for k = 0 .. 2 * OFFSET, stored at column
+ * ROW - 1 - k (k reversed), so that the taps of one output frame, which at
+ * speed <= 1 all share one phase, are contiguous and in the order the
+ * source frames are read. */
+#define FLZ_RESAMPLER_PHASE_BITS 9
+#define FLZ_RESAMPLER_ROW 40
+_Static_assert(FLZ_RESAMPLER_PHASES == 1 << FLZ_RESAMPLER_PHASE_BITS, "phase bits");
+_Static_assert(FLZ_RESAMPLER_ROW >= 2 * FLZ_RESAMPLER_OFFSET + 1, "row too short");
+
+struct flz_resampler {
+	/* Kernel values, PHASES x ROW. Zero where |y| >= HALF_TAPS. */
+	float *h;
+	/* Difference to the point 1/PHASES further on in y, same layout. */
+	float *dh;
+};
+
+/* Index in h/dh of flat point @p flat = (y + OFFSET) * PHASES. */
+static inline int32_t flz_resampler_at(int32_t flat)
+{
+	return (flat & (FLZ_RESAMPLER_PHASES - 1)) * FLZ_RESAMPLER_ROW + FLZ_RESAMPLER_ROW - 1 -
+	       (flat >> FLZ_RESAMPLER_PHASE_BITS);
+}
+
+/* Build the table. Returns 0 or -ENOMEM. Thread: control. */
+int flz_resampler_init(struct flz_resampler *r);
+/* Free the table. Thread: control. */
+void flz_resampler_deinit(struct flz_resampler *r);
+
+/*
+ * A table of the stretched kernel for one speed > 1, laid out like a
+ * polyphase filter: STRETCH_PHASES + 1 rows (output fraction q / PHASES),
+ * each with the 2 * side taps of that fraction in source order, padded with
+ * zeros to STRETCH_ROW. Rows are read with linear interpolation between
+ * adjacent rows (dh holds row q+1 minus row q). While the speed is constant,
+ * this replaces the per-tap table look-ups of the stretched kernel.
+ */
+#define FLZ_RESAMPLER_STRETCH_PHASE_BITS 9
+#define FLZ_RESAMPLER_STRETCH_PHASES (1 << FLZ_RESAMPLER_STRETCH_PHASE_BITS)
+#define FLZ_RESAMPLER_STRETCH_ROW (2 * FLZ_RESAMPLER_MAX_SIDE_TAPS)
+
+struct flz_resampler_stretch {
+	/* The speed the rows are for (32.32), 0 when none. */
+	uint64_t inc_fp;
+	float *h;  /* STRETCH_PHASES x STRETCH_ROW */
+	float *dh; /* same layout */
+};
+
+/* Allocate an empty stretch table. Returns 0 or -ENOMEM. Thread: control. */
+int flz_resampler_stretch_init(struct flz_resampler_stretch *t);
+/* Free it. Thread: control. */
+void flz_resampler_stretch_deinit(struct flz_resampler_stretch *t);
+
+enum flz_resampler_mode {
+	/* Speed <= 1: all taps of a frame share one row of the kernel table. */
+	FLZ_RESAMPLER_ONE_ROW,
+	/* Speed > 1 with a stretch table for it: one row pair per frame. */
+	FLZ_RESAMPLER_STRETCH_TABLE,
+	/* Speed > 1 while it glides: each tap looked up on its own. */
+	FLZ_RESAMPLER_PER_TAP,
+};
+
+/* What depends on the speed only, worked out once per distinct speed. */
+struct flz_resampler_speed {
+	uint64_t inc_fp;
+	enum flz_resampler_mode mode;
+	/* Taps each side of the position. */
+	int32_t side;
+	/* Table step per tap (16.16 fixed point). */
+	int32_t step_u;
+	/* The same, unrounded, for placing the first tap. */
+	double unit;
+	/* 1 / max(speed, 1): the stretched kernel's area is the speed. */
+	float norm;
+	/* FLZ_RESAMPLER_STRETCH_TABLE: the table. */
+	const struct flz_resampler_stretch *stretch;
+};
+
+/*
+ * Prepare for speed @p inc_fp (32.32 fixed point). With @p stretch (built
+ * for this speed, which is > 1) frames use its rows; else ONE_ROW or PER_TAP.
+ * Thread: rt.
+ */
+FLZ_RT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp,
+				  const struct flz_resampler_stretch *stretch);
+
+/*
+ * Fill @p t for speed @p inc_fp > 1: about 30000 kernel look-ups, done once
+ * when a speed glide ends (a few tens of microseconds).
+ * Thread: rt (no allocation: the rows were allocated by _init).
+ */
+FLZ_RT void flz_resampler_stretch_build(const struct flz_resampler *r,
+					struct flz_resampler_stretch *t, uint64_t inc_fp);
+
+/* Flat table position of the first tap (16.16 fixed point) at fraction
+ * @p frac_norm (0 <= frac_norm <= 1) for speed > 1. */
+FLZ_RT static inline int32_t flz_resampler_first_u_stretched(const struct flz_resampler_speed *sp,
+							      double frac_norm)
+{
+	return (int32_t)((double)FLZ_RESAMPLER_OFFSET * FLZ_RESAMPLER_PHASES * FLZ_RESAMPLER_U_ONE +
+			 (frac_norm + (double)(sp->side - 1)) * sp->unit + 0.5);
+}
+
+/* Flat table position of the first tap (16.16 fixed point) for fraction
+ * @p frac (of 2^32). */
+FLZ_RT static inline int32_t flz_resampler_first_u(const struct flz_resampler_speed *sp,
+						   uint32_t frac)
+{
+	if (sp->mode == FLZ_RESAMPLER_ONE_ROW)
+		/* Exact in integers, so frac == 0 hits table points exactly. */
+		return ((FLZ_RESAMPLER_OFFSET + FLZ_RESAMPLER_HALF_TAPS - 1) * FLZ_RESAMPLER_PHASES
+			<< 16) +
+		       (int32_t)(((uint64_t)frac * FLZ_RESAMPLER_PHASES) >> 16);
+	return flz_resampler_first_u_stretched(sp, (double)frac * (1.0 / 4294967296.0));
+}
+
+/* One kernel value at flat position @p u (16.16), interpolated between
+ * table points. */
+FLZ_RT static inline float flz_resampler_kernel_at(const struct flz_resampler *r, int32_t u)
+{
+	int32_t at = flz_resampler_at(u >> 16);
+	return r->h[at] + (float)(u & 0xffff) * (1.0f / 65536.0f) * r->dh[at];
+}
+
+/* Signature of the per-frame interpolators. */
+typedef void (*flz_resampler_frame_fn)(const struct flz_resampler *r,
+				       const struct flz_resampler_speed *sp, const float *center,
+				       uint32_t n_channels, uint32_t frac, float gain_lin,
+				       float *out);
+
+/*
+ * Interpolate one output frame at source position n + frac / 2^32.
+ *
+ * @param sp prepared for the frame's speed by flz_resampler_prepare()
+ * @param center the source frame n; frames n - side + 1 .. n + side must be
+ *        readable, side = taps each side for this speed (<= MAX_SIDE_TAPS)
+ * @param gain_lin applied to the result
+ * @param out n_channels floats, overwritten
+ * Thread: rt.
+ */
+FLZ_RT void flz_resampler_frame(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
+				const float *center, uint32_t n_channels, uint32_t frac,
+				float gain_lin, float *out);
+
+#ifdef FLZ_HAVE_AVX2_RESAMPLER
+/* The same for n_channels == 2 only, with AVX2+FMA. Thread: rt. */
+FLZ_RT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *r,
+					    const struct flz_resampler_speed *sp,
+					    const float *center, uint32_t n_channels,
+					    uint32_t frac, float gain_lin, float *out);
+#endif
+
+#endif /* FLZ_MIXER_RESAMPLER_H */

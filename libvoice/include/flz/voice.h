@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file flz/voice.h
+ * libvoice: one voice playing one sample in a loop, and the add kernels it
+ * renders with.
+ *
+ * A voice knows which slot and sample it plays, its read position, its gain
+ * and whether it is stopping. flz_voice_render() adds `gain * sample` into an
+ * interleaved float block, frame for frame (the sample is already at the
+ * block's rate and channel count). At the end of the sample it continues at
+ * frame 0 in the same block: no gap and no repeated frame.
+ *
+ * Ramps. Gain changes and stops are linear per frame over ramp_frames frames
+ * (the owner chooses it; libmixer uses 5 ms = 240 frames at 48 kHz). Five
+ * milliseconds is long enough that the step between adjacent frames (at most
+ * gain / ramp_frames, -47.6 dB of full scale for 240 frames) does not click,
+ * and short enough that a stop still sounds immediate and the voice frees
+ * its place quickly. Frame k of a ramp (k = 1 .. ramp_frames) gets
+ * `start + (target - start) * k / ramp_frames`, computed from k, not
+ * accumulated, so a ramp is identical however the frames are split into
+ * blocks; frame ramp_frames gets exactly `target`. A stop ramps to exactly
+ * 0.0: the frame ramp_frames after the stop is the first silent one, and from
+ * then on flz_voice_is_silent() is true and the voice renders nothing.
+ *
+ * A start is immediate, at full gain, with no fade-in: a pad looper's trigger
+ * must land on the sample's first frame exactly (sample-accurate), and a
+ * sample's own attack is what the user wants to hear. A sample that does not
+ * start at zero clicks by its own content, not by the voice.
+ *
+ * A voice does not own its sample reference: the owner (libmixer) takes and
+ * drops references around flz_voice_start() and the end of the voice.
+ *
+ * Thread: a voice is caller storage used by one thread at a time. The
+ * functions below the banner are FLZ_RT (they never allocate, lock, or do
+ * I/O) and live in src/voice-rt.c and src/kernels*-rt.c.
+ */
+#ifndef FLZ_VOICE_H
+#define FLZ_VOICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <flz/constants.h>
+#include <flz/rt.h>
+#include <flz/sample.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * The block kernels, chosen once by flz_voice_kernels_get(). All work on
+ * contiguous floats (interleaved frames are just floats here). Results are
+ * the same for an element whether it falls in the middle or at the end of a
+ * call, so the split of a block never changes the output.
+ */
+struct flz_voice_kernels {
+	/** dst[i] += gain * src[i] for i < n_samples. Thread: rt. */
+	void (*add)(float *dst, const float *src, size_t n_samples, float gain);
+	/** dst[i] = gain * src[i] for i < n_samples. Thread: rt. */
+	void (*copy)(float *dst, const float *src, size_t n_samples, float gain);
+	/** "avx2+fma" or "generic". */
+	const char *name;
+};
+
+/** One voice. Fields are read-only for everyone but the voice functions. */
+struct flz_voice {
+	/** The sample played (not owned here), NULL when idle. */
+	struct flz_sample *sample;
+	/** The slot it was started from, or -1. */
+	int32_t slot;
+	/** Next frame of the sample to render, 0 .. n_frames-1. */
+	int64_t pos_frames;
+	/** Gain now (at the last rendered frame), and where the ramp goes. */
+	float gain_lin;
+	float target_gain_lin;
+	/** Ramp: gain at its start, step per frame, frames of it done. */
+	float ramp_start_lin;
+	float ramp_step_lin;
+	uint32_t ramp_done_frames;
+	/** A ramp is in progress. */
+	bool ramping;
+	/** Frames per ramp, >= 1. */
+	uint32_t ramp_frames;
+	/** Fading to silence after flz_voice_stop(). */
+	bool stopping;
+	/** Stopping and already at exact zero: renders nothing more. */
+	bool silent;
+};
+
+/**
+ * The kernels for this CPU: AVX2+FMA when the build has them and the CPU
+ * supports both, else generic C. FLZ_KERNELS=generic in the environment
+ * forces the generic ones (so tests can cover both on one machine); libmixer
+ * follows the same choice for its interpolator.
+ *
+ * @return a static table; never NULL
+ * Thread: control (reads the environment; call it before the audio thread
+ * starts and keep the result). Ownership: static.
+ */
+const struct flz_voice_kernels *flz_voice_kernels_get(void);
+
+/** The generic C kernels (for tests comparing the variants). Thread: any. */
+const struct flz_voice_kernels *flz_voice_kernels_generic(void);
+
+/**
+ * The AVX2+FMA kernels, or NULL when the build or the CPU lacks them.
+ * Thread: any.
+ */
+const struct flz_voice_kernels *flz_voice_kernels_avx2(void);
+
+/**
+ * Frames of a ramp of @p ramp_ms at @p rate_hz, rounded, at least 1.
+ * Thread: any.
+ */
+uint32_t flz_voice_ramp_frames(float ramp_ms, uint32_t rate_hz);
+
+/**
+ * Make @p voice idle.
+ *
+ * @param ramp_frames frames per gain/stop ramp; 0 is taken as 1
+ * Thread: any (touches only the voice). Ownership: caller storage.
+ */
+void flz_voice_init(struct flz_voice *voice, uint32_t ramp_frames);
+
+/* ======================================================================
+ * Audio-thread functions (FLZ_RT), in src/voice-rt.c.
+ * ====================================================================== */
+
+/**
+ * Start playing @p sample from its first frame at @p gain_lin, at once.
+ *
+ * @param slot recorded for the owner; not interpreted
+ * @param sample at least one frame; the caller keeps it alive while the voice plays
+ * @param gain_lin 0..1 (not checked here; the owner validates)
+ * Thread: rt. Ownership: the voice borrows the sample.
+ */
+FLZ_RT void flz_voice_start(struct flz_voice *voice, int32_t slot, struct flz_sample *sample,
+			    float gain_lin);
+
+/**
+ * Glide to a new gain over ramp_frames frames, starting from the gain now.
+ * Ignored while stopping.
+ * Thread: rt.
+ */
+FLZ_RT void flz_voice_set_gain(struct flz_voice *voice, float gain_lin);
+
+/**
+ * Fade to exact silence over ramp_frames frames.
+ *
+ * @return true when the voice was playing and is now stopping; false when it
+ *         was idle or already stopping (nothing changes)
+ * Thread: rt.
+ */
+FLZ_RT bool flz_voice_stop(struct flz_voice *voice);
+
+/**
+ * Render @p n_frames frames into @p out (interleaved, the sample's channel
+ * count): add `gain * sample` into it, or, with @p overwrite, store it. With
+ * @p overwrite only the returned number of frames is written; the caller
+ * clears the rest.
+ *
+ * @param kernels from flz_voice_kernels_get()
+ * @param out n_frames * n_channels floats
+ * @return frames the voice rendered before going silent (n_frames while it
+ *         sounds; fewer in the block where a stop reaches zero; 0 when idle)
+ * Thread: rt.
+ */
+FLZ_RT uint32_t flz_voice_render(struct flz_voice *voice, const struct flz_voice_kernels *kernels,
+				 float *out, uint32_t n_frames, bool overwrite);
+
+/**
+ * Whether the voice plays nothing: idle, or stopped and faded to exact zero.
+ * Thread: rt.
+ */
+FLZ_RT static inline bool flz_voice_is_silent(const struct flz_voice *voice)
+{
+	return voice->sample == NULL || voice->silent;
+}
+
+/**
+ * Hint the CPU to start fetching the next @p n_frames frames the voice will
+ * read (up to the loop point, at most 4 KiB), so that memory works while the
+ * caller does other things. Changes nothing else.
+ * Thread: rt.
+ */
+FLZ_RT static inline void flz_voice_prefetch(const struct flz_voice *voice, uint32_t n_frames)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	if (voice->sample == NULL)
+		return;
+	const struct flz_sample *s = voice->sample;
+	int64_t frames = s->n_frames - voice->pos_frames;
+	if (frames > (int64_t)n_frames)
+		frames = n_frames;
+	const char *p = (const char *)(s->data + (size_t)voice->pos_frames * s->n_channels);
+	size_t n_bytes = (size_t)frames * s->n_channels * sizeof(float);
+	if (n_bytes > 4096)
+		n_bytes = 4096;
+	for (size_t off = 0; off < n_bytes; off += 64)
+		__builtin_prefetch(p + off, 0, 3);
+#else
+	(void)voice;
+	(void)n_frames;
+#endif
+}
+
+/**
+ * The ramp kernel: frame f (f < n_frames) gets gain start + step * (k0 + f),
+ * added into (or, with @p overwrite, stored to) dst.
+ * Thread: rt.
+ */
+FLZ_RT void flz_voice_kernel_ramp(float *dst, const float *src, uint32_t n_frames,
+				  uint32_t n_channels, float start_lin, float step_lin, uint32_t k0,
+				  bool overwrite);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLZ_VOICE_H */
