@@ -927,6 +927,50 @@ START_TEST(test_growth)
 }
 END_TEST
 
+/* The fuzz target's contract, shared with the regression case below. */
+#include "../fuzz/fuzz-loader.h"
+
+START_TEST(test_fuzz_regressions)
+{
+	/* Every input the fuzzer ever found a fault with (kept in
+	 * tests/fuzz/regressions/) goes through the memory path with the fuzz
+	 * target's configuration and check: a clean error or a well-formed
+	 * sample, *out untouched on failure; leaks and invalid accesses are
+	 * the valgrind and sanitizer setups' to catch. */
+	const char *dir = FLZ_FUZZ_REGRESSIONS_DIR;
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort);
+	ck_assert_msg(n >= 0, "%s: %s", dir, strerror(errno));
+	int n_files = 0, n_ok = 0;
+	for (int i = 0; i < n; i++) {
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		struct stat st;
+		bool is_input = names[i]->d_name[0] != '.' && stat(path, &st) == 0 &&
+				S_ISREG(st.st_mode);
+		free(names[i]);
+		if (!is_input)
+			continue;
+		size_t n_bytes;
+		unsigned char *data = read_bytes(path, &n_bytes);
+		struct flz_loader *loader = flz_fuzz_loader_new();
+		ck_assert_ptr_nonnull(loader);
+		int result;
+		char why[1200];
+		ck_assert_msg(flz_fuzz_one(loader, data, n_bytes, &result, why, sizeof(why)) == 0,
+			      "%s: %s", path, why);
+		n_ok += result == 0;
+		n_files++;
+		flz_loader_destroy(loader);
+		free(data);
+	}
+	free(names);
+	printf("loader:fuzz-regressions %d inputs, %d decoded, %d refused\n", n_files, n_ok,
+	       n_files - n_ok);
+	ck_assert_int_ge(n_files, 1);
+}
+END_TEST
+
 static Suite *loader_suite(void)
 {
 	Suite *s = suite_create("loader");
@@ -949,6 +993,7 @@ static Suite *loader_suite(void)
 		{ "loader:growth", test_growth },
 		{ "loader:errors", test_errors },
 		{ "loader:fuzz", test_memory_fuzz },
+		{ "loader:fuzz-regressions", test_fuzz_regressions },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);
