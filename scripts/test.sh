@@ -15,7 +15,7 @@ bash scripts/setup.sh
 echo "== build and Check suites"
 rm -rf "$BUILD"
 meson setup "$BUILD" --buildtype=debugoptimized -Dtests=enabled -Dalsa=enabled -Drig=enabled \
-  -Dexamples=true >/dev/null
+  -Dexamples=true >"$ROOT/meson-setup.log" || { cat "$ROOT/meson-setup.log"; exit 1; }
 meson compile -C "$BUILD"
 
 echo "== Python module: build the wheel and install it (the e2e suite tests the installed module)"
