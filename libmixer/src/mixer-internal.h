@@ -26,6 +26,10 @@
 /* The source buffer is moved in multiples of this many frames (see render). */
 #define FLZ_MIXER_ALIGN_FRAMES 16
 
+/* Source frames one render call may need at most: the highest speed times
+ * the block, plus the fraction carried in, plus one. */
+#define FLZ_MIXER_MAX_SRC_BLOCK(max_block) (2 * (max_block) + 2)
+
 struct flz_mixer_voice {
 	struct flz_voice voice;
 	/* Start order, for stealing the earliest-started voice. */
@@ -64,6 +68,7 @@ struct flz_mixer {
 	uint32_t voice_ramp_frames;
 	uint32_t src_cap_frames;
 	float *src;          /* src_cap_frames interleaved frames */
+	float *mix;          /* the voices' scratch block: MIXER_MAX_SRC_BLOCK(max_block) frames */
 	int64_t *scratch_n;  /* per output frame of a block: integer source position */
 	uint32_t *scratch_frac;
 	uint64_t *scratch_inc;

@@ -257,6 +257,28 @@ FLZ_RT static float master_at(const struct flz_mixer *m, uint32_t k)
 	return m->master_start_lin + m->master_step_lin * (float)k;
 }
 
+/* Fast path: out = master gain x src for output frames j0 .. j0+n-1 of the
+ * block (the gain of frame j is that of glide frame done + j + 1). */
+FLZ_RT static void emit_master(const struct flz_mixer *m, float *out, const float *src,
+			       uint32_t j0, uint32_t n_frames)
+{
+	const uint32_t n_channels = m->n_channels;
+	uint32_t j = 0;
+	if (m->master_glide.active) {
+		uint32_t k0 = m->master_glide.done_frames + j0; /* glide frames before out[0] */
+		uint32_t last = m->master_glide.n_frames - 1;   /* glide frames on the ramp */
+		if (k0 < last) {
+			uint32_t nr = n_frames < last - k0 ? n_frames : last - k0;
+			flz_voice_kernel_ramp(out, src, nr, n_channels, m->master_start_lin,
+					      m->master_step_lin, k0 + 1, true);
+			j = nr;
+		}
+	}
+	if (j < n_frames)
+		m->kernels->copy(out + (size_t)j * n_channels, src + (size_t)j * n_channels,
+				 (size_t)(n_frames - j) * n_channels, m->master_target_lin);
+}
+
 /* Render source frames [src_head, src_head + n_frames) into dst. */
 FLZ_RT static void render_source(struct flz_mixer *m, float *dst, uint32_t n_frames)
 {
@@ -353,44 +375,51 @@ FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 	}
 
 	/* 2. Source up to the look-ahead of the last position. */
+	const int64_t head_before = m->src_head;
 	int64_t need_head = n_last + FLZ_MIXER_LOOKAHEAD + 1;
+	uint32_t n_src = 0;
 	if (need_head > m->src_head) {
 		if (need_head - m->src_base > (int64_t)m->src_cap_frames) {
-			/* Keep what the first frame of the block reads, and start the
-			 * buffer so that the source head stays on a 64-byte boundary
-			 * (for whole frames): the voices' vector stores then do not
-			 * straddle cache lines. */
+			/* Keep what the first frame of the block reads; move in whole
+			 * multiples of ALIGN_FRAMES so copies stay cache-line aligned. */
 			int64_t new_base = n_first - FLZ_MIXER_LOOKAHEAD + 1;
 			new_base -= (m->src_head - new_base) % FLZ_MIXER_ALIGN_FRAMES;
 			memmove(m->src, m->src + (size_t)(new_base - m->src_base) * n_channels,
 				(size_t)(m->src_head - new_base) * n_channels * sizeof(float));
 			m->src_base = new_base;
 		}
-		uint32_t n_src = (uint32_t)(need_head - m->src_head);
-		render_source(m, m->src + (size_t)(m->src_head - m->src_base) * n_channels, n_src);
+		/* The voices mix into a scratch block that stays at one address.
+		 * Mixing straight into the moving source buffer would keep the
+		 * store stream at a fixed distance from every voice's load stream,
+		 * and when that distance is a multiple of 4 KiB the CPU stalls each
+		 * load on a false store dependency for as long as the voices play. */
+		n_src = (uint32_t)(need_head - m->src_head);
+		render_source(m, m->mix, n_src);
+		/* Into the source buffer goes what later frames can read: all of
+		 * it for the interpolator, and on the fast path only the last
+		 * 2 x LOOKAHEAD frames (the next block reads from its first
+		 * position - LOOKAHEAD + 1 = need_head - 2 x LOOKAHEAD + 1 on). */
+		uint32_t keep = n_src;
+		if (fast && keep > 2 * FLZ_MIXER_LOOKAHEAD)
+			keep = 2 * FLZ_MIXER_LOOKAHEAD;
+		memcpy(m->src + (size_t)(need_head - keep - m->src_base) * n_channels,
+		       m->mix + (size_t)(n_src - keep) * n_channels,
+		       (size_t)keep * n_channels * sizeof(float));
 		m->src_head = need_head;
-		/* The next block will most likely read as many frames again: ask
-		 * for them now, so memory fetches them while the output stage
-		 * below computes (long samples do not sit in the cache). */
-		for (uint32_t i = 0; i < m->n_active; i++)
-			flz_voice_prefetch(&m->voices[m->active[i]].voice, n_src);
 	}
 
 	/* 3. Output. */
 	if (fast) {
-		const float *s = m->src + (size_t)(n_first - m->src_base) * n_channels;
-		uint32_t j = 0;
-		if (m->master_glide.active) {
-			uint32_t done = m->master_glide.done_frames;
-			uint32_t ramp_left = m->master_glide.n_frames - 1 - done;
-			uint32_t nr = n_frames < ramp_left ? n_frames : ramp_left;
-			flz_voice_kernel_ramp(out, s, nr, n_channels, m->master_start_lin,
-					      m->master_step_lin, done + 1, true);
-			j = nr;
-		}
-		if (j < n_frames)
-			m->kernels->copy(out + (size_t)j * n_channels, s + (size_t)j * n_channels,
-					 (size_t)(n_frames - j) * n_channels, m->master_target_lin);
+		/* Output frame j is source frame n_first + j: those before the old
+		 * head come from the source buffer, the rest from the new mix. */
+		uint32_t n_old = head_before - n_first < (int64_t)n_frames
+					 ? (uint32_t)(head_before - n_first)
+					 : n_frames;
+		const float *old_src = m->src + (size_t)(n_first - m->src_base) * n_channels;
+		emit_master(m, out, old_src, 0, n_old);
+		if (n_old < n_frames)
+			emit_master(m, out + (size_t)n_old * n_channels, m->mix, n_old,
+				    n_frames - n_old);
 	} else {
 		struct flz_resampler_speed *sp = &m->interp_speed;
 		/* Frames from steady_from on are past any speed glide: the speed

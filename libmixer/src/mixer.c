@@ -75,17 +75,23 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 
 	/* The source block holds the interpolator's history and look-ahead
 	 * (2 x LOOKAHEAD) plus the source frames of one block at the highest
-	 * speed (2 x max_block + 2); the same again as slack means the history
-	 * is moved back to the start only every few blocks. */
+	 * speed (2 x max_block + 2); at least as much again (and no less than
+	 * 8192 frames) as slack, so the history is moved back to the start
+	 * only every few (small: every hundred or so) blocks. */
 	uint32_t max_block = config->max_block_frames;
-	m->src_cap_frames = 4 * max_block + 4 * FLZ_MIXER_LOOKAHEAD + 2 * FLZ_MIXER_ALIGN_FRAMES;
+	uint32_t slack = 2 * max_block > 8192 ? 2 * max_block : 8192;
+	m->src_cap_frames = 2 * max_block + slack + 4 * FLZ_MIXER_LOOKAHEAD +
+			    2 * FLZ_MIXER_ALIGN_FRAMES;
 	size_t src_bytes = (size_t)m->src_cap_frames * m->n_channels * sizeof(float);
 	src_bytes = (src_bytes + 63) & ~(size_t)63;
 	m->src = aligned_alloc(64, src_bytes);
+	size_t mix_bytes = (size_t)FLZ_MIXER_MAX_SRC_BLOCK(max_block) * m->n_channels * sizeof(float);
+	mix_bytes = (mix_bytes + 63) & ~(size_t)63;
+	m->mix = aligned_alloc(64, mix_bytes);
 	m->scratch_n = calloc(max_block, sizeof(*m->scratch_n));
 	m->scratch_frac = calloc(max_block, sizeof(*m->scratch_frac));
 	m->scratch_inc = calloc(max_block, sizeof(*m->scratch_inc));
-	if (m->src == NULL || m->scratch_n == NULL || m->scratch_frac == NULL ||
+	if (m->src == NULL || m->mix == NULL || m->scratch_n == NULL || m->scratch_frac == NULL ||
 	    m->scratch_inc == NULL || flz_resampler_init(&m->resampler) < 0 ||
 	    flz_resampler_stretch_init(&m->stretch) < 0) {
 		flz_mixer_destroy(m);
@@ -131,6 +137,7 @@ void flz_mixer_destroy(struct flz_mixer *mixer)
 	flz_resampler_deinit(&mixer->resampler);
 	flz_resampler_stretch_deinit(&mixer->stretch);
 	free(mixer->src);
+	free(mixer->mix);
 	free(mixer->scratch_n);
 	free(mixer->scratch_frac);
 	free(mixer->scratch_inc);

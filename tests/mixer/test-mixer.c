@@ -725,6 +725,7 @@ START_TEST(test_args)
 	struct rec ra = { 0 }, rb = { 0 };
 	struct flz_mixer *a = new_mixer(&ra), *b = new_mixer(&rb);
 	struct flz_sample *s = noise_sample(700, 9, 0.4);
+	flz_sample_ref(s); /* one for each mixer, one kept here */
 	flz_sample_ref(s);
 	load(a, 0, s);
 	load(b, 0, s);

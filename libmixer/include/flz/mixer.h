@@ -15,8 +15,28 @@
  * summed into a source block; the sum is resampled once by the global speed
  * (varispeed: pitch follows speed) with a band-limited windowed-sinc
  * interpolator, then multiplied by the smoothed master gain. At speed 1.0
- * the output is the plain sum delayed by flz_mixer_latency_frames() frames;
- * that delay never changes, so changing speed never jumps in time.
+ * the output is the plain sum delayed by flz_mixer_latency_frames() frames
+ * (32: 0.67 ms at 48 kHz), sample for sample; that delay never changes, so
+ * changing speed never jumps in time.
+ *
+ * Interpolator: a 32-tap Kaiser-windowed sinc (100 dB stopband, passband to
+ * 0.396 x rate, stopband from 0.604 x rate: 19/29 kHz at 48 kHz), tabulated
+ * at 512 phases with linear interpolation between them. Its phase-0 row is
+ * an exact unit impulse. For speed s > 1 the kernel is stretched by s
+ * (cutoff / s, 2 x ceil(16 s) taps) so nothing aliases. While the speed
+ * stays constant above 1, the stretched kernel is read from a polyphase
+ * table built for that speed when its glide ends (once, on the thread that
+ * renders: about 40 us at speed 2 on a current x86-64 core).
+ *
+ * Ramps (all linear per frame): voices 5 ms for stops, steals and gain
+ * changes; master gain 10 ms; speed 20 ms (see flz/voice.h for why 5 ms).
+ * All are computed from the frame index within the ramp, so output never
+ * depends on how it is split into render calls: render(a) + render(b) is
+ * bit-identical to render(a + b) for the same commands at the same frames.
+ *
+ * Kernels: AVX2+FMA on x86-64 CPUs that have both, else portable C; chosen
+ * once in flz_mixer_new(). FLZ_KERNELS=generic in the environment forces
+ * the portable code (tests use it to cover both).
  *
  * Sample ownership: flz_mixer_load() takes over one reference. The mixer
  * keeps a reference for the slot and one for each voice playing the sample.
@@ -29,7 +49,12 @@
  * over the voice ramp in one of FLZ_MAX_VOICES extra fade slots while the new
  * voice starts at once. If every fade slot is busy too (more than
  * FLZ_MAX_VOICES steals or stops within one ramp), the fading voice closest
- * to silence is cut to make room. Stolen voices send no Stopped event.
+ * to silence (lowest gain; earliest started among equals) is cut to make
+ * room. Stolen voices send no Stopped event.
+ *
+ * Stopped events wait until the output has passed their voices' last frame.
+ * At most 128 may wait at once; a further stop command sends the oldest
+ * waiting one at once (at most the latency early) to make room.
  *
  * Thread: one mixer is used by one control thread (new/destroy) and one
  * audio thread (everything below the banner). It is not shared further.
@@ -66,7 +91,10 @@ struct flz_mixer_event {
 	/** The slot stopped, or -1 for stop-all. */
 	int32_t slot;
 	/** Output frame (counted from mixer creation) at whose end the last
-	 *  voice had gone silent. */
+	 *  voice had gone silent: the last output frame the interpolator could
+	 *  still draw any of their sound into (at speed 1 that is at most
+	 *  2 x latency frames after their last non-zero frame). The event is
+	 *  sent from the render call that produced the frame after it. */
 	int64_t frame;
 };
 
@@ -125,7 +153,8 @@ void flz_mixer_destroy(struct flz_mixer *mixer);
 
 /**
  * The constant delay, in output frames, between a voice's start and its
- * first frame in the output at speed 1.0.
+ * first frame in the output at speed 1.0 (32 frames; it is also how far
+ * ahead of the output the voices are rendered).
  * Thread: any.
  */
 uint32_t flz_mixer_latency_frames(const struct flz_mixer *mixer);
@@ -207,7 +236,8 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_speed(struct flz_mixer *mixer, double s
  *
  * @param out n_frames * n_channels floats, overwritten
  * @param n_frames 0..max_block_frames
- * @return 0, or -EINVAL when n_frames exceeds max_block_frames (out untouched)
+ * @return 0, or -EINVAL when n_frames exceeds max_block_frames or out is
+ *         NULL with n_frames > 0 (out untouched, nothing advances)
  * Thread: rt. Calls the retire and event callbacks from inside.
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_render(struct flz_mixer *mixer, float *out, uint32_t n_frames);

@@ -180,33 +180,6 @@ FLZ_RT static inline bool flz_voice_is_silent(const struct flz_voice *voice)
 }
 
 /**
- * Hint the CPU to start fetching the next @p n_frames frames the voice will
- * read (up to the loop point, at most 4 KiB), so that memory works while the
- * caller does other things. Changes nothing else.
- * Thread: rt.
- */
-FLZ_RT static inline void flz_voice_prefetch(const struct flz_voice *voice, uint32_t n_frames)
-{
-#if defined(__GNUC__) || defined(__clang__)
-	if (voice->sample == NULL)
-		return;
-	const struct flz_sample *s = voice->sample;
-	int64_t frames = s->n_frames - voice->pos_frames;
-	if (frames > (int64_t)n_frames)
-		frames = n_frames;
-	const char *p = (const char *)(s->data + (size_t)voice->pos_frames * s->n_channels);
-	size_t n_bytes = (size_t)frames * s->n_channels * sizeof(float);
-	if (n_bytes > 4096)
-		n_bytes = 4096;
-	for (size_t off = 0; off < n_bytes; off += 64)
-		__builtin_prefetch(p + off, 0, 3);
-#else
-	(void)voice;
-	(void)n_frames;
-#endif
-}
-
-/**
  * The ramp kernel: frame f (f < n_frames) gets gain start + step * (k0 + f),
  * added into (or, with @p overwrite, stored to) dst.
  * Thread: rt.
