@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Set everything up and run every test: the Check suites (voice, mixer,
-# loader, engine, rt; the engine's real-time playback through the headless
-# JACK rig), then the Python module from its installed wheel (pytest, inside
-# the rig), then the end-to-end comparison of captured audio with an offline
-# render.
+# Set everything up and run every test, in this order:
+#  1. the Check suites (voice, mixer, loader, engine, rt, fuzz seeds) and the
+#     suites that run inside the headless JACK rig against the installed wheel
+#     (engine-rig, e2e capture vs offline render, stress and faults);
+#  2. embedding from C (pkg-config install, Meson subproject);
+#  3. ASan+UBSan, ThreadSanitizer, valgrind, pytest under ASan, 60 s of
+#     fuzzing (skipped with FLZ_QUICK=1);
+#  4. pytest against the installed module, inside the rig (last, so its
+#     summary closes the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -22,6 +26,19 @@ echo "== Python module: build the wheel and install it (the e2e suite tests the 
 python3 -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps .
 
 meson test -C "$BUILD" --print-errorlogs --num-processes 2
+
+echo "== embedding from C: installed pkg-config files, and this tree as a Meson subproject"
+sh tests/embed/run.sh
+
+if [ "${FLZ_QUICK:-0}" != 1 ]; then
+  echo "== sanitizers and memory checkers (docs/reliability.md)"
+  bash scripts/sanitize.sh asan
+  bash scripts/sanitize.sh tsan
+  bash scripts/sanitize.sh valgrind
+  bash scripts/sanitize.sh pytest-asan
+  echo "== fuzzing libloader's memory path for 60 s"
+  bash scripts/fuzz.sh 60
+fi
 
 echo "== pytest against the installed module, inside the real-time rig"
 # Run from a directory without the sources so that the installed package is imported.
