@@ -64,11 +64,16 @@ struct flz_mixer {
 	const struct flz_voice_kernels *kernels;
 	struct flz_resampler resampler;
 	flz_resampler_frame_fn interp;
+	/* Whether the steady path may use flz_mixer_steady_avx2(). */
+	bool steady_avx2;
 	uint32_t n_channels;
 	uint32_t voice_ramp_frames;
 	uint32_t src_cap_frames;
 	float *src;          /* src_cap_frames interleaved frames */
 	float *mix;          /* the voices' scratch block: MIXER_MAX_SRC_BLOCK(max_block) frames */
+	/* The steady path's history: two buffers of 2 x LOOKAHEAD frames used in
+	 * turn (see render_steady() in mixer-rt.c). */
+	float *hist[2];
 	int64_t *scratch_n;  /* per output frame of a block: integer source position */
 	uint32_t *scratch_frac;
 	uint64_t *scratch_inc;
@@ -84,9 +89,13 @@ struct flz_mixer {
 	struct flz_mixer_pending pending[FLZ_MIXER_MAX_PENDING];
 	uint32_t n_pending;
 
-	/* Source block: absolute source frames [src_base, src_head) are in src. */
+	/* Source block: absolute source frames [src_base, src_head) are in src,
+	 * unless hist_valid: then hist[hist_cur] holds source frames
+	 * [src_head - 2 x LOOKAHEAD, src_head) and src is out of date. */
 	int64_t src_base;
 	int64_t src_head;
+	uint32_t hist_cur;
+	bool hist_valid;
 
 	/* Position of the next output frame in the source: pos_int + pos_frac / 2^32. */
 	int64_t pos_int;
@@ -110,5 +119,20 @@ struct flz_mixer {
 
 	int64_t frame;
 };
+
+#ifdef FLZ_HAVE_AVX2_RESAMPLER
+/*
+ * One steady block with AVX2+FMA (steady-avx2-rt.c): out[0 .. delay) =
+ * master x prev[0 .. delay); the sum S of the sources (srcs[v][i] x gains[v],
+ * v in order, over n_samples - delay samples from each source pointer) goes
+ * to out[delay ..] times master, and its last 2 x delay samples to next
+ * unscaled (the first delay of those to both). Requires n_samples >=
+ * 2 x delay_samples. Values equal the AVX2 voice kernels' copy/add/mix.
+ * Thread: rt.
+ */
+FLZ_RT void flz_mixer_steady_avx2(float *out, const float *prev, float *next, size_t n_samples,
+				  size_t delay_samples, const float *const *srcs,
+				  const float *gains, uint32_t n_src, float master_lin);
+#endif
 
 #endif /* FLZ_MIXER_INTERNAL_H */

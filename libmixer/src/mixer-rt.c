@@ -279,10 +279,56 @@ FLZ_RT static void emit_master(const struct flz_mixer *m, float *out, const floa
 				 (size_t)(n_frames - j) * n_channels, m->master_target_lin);
 }
 
+/* Whether every active voice plays at a constant gain (none ramping). */
+FLZ_RT static bool voices_steady(const struct flz_mixer *m)
+{
+	for (uint32_t i = 0; i < m->n_active; i++)
+		if (!flz_voice_is_steady(&m->voices[m->active[i]].voice))
+			return false;
+	return true;
+}
+
+/* The next n_frames source frames of the (all steady) voices, times
+ * @p scale, into dst, with one mix-kernel call per stretch between loop
+ * points. The values are bit-identical to what flz_voice_render() gives
+ * voice by voice into a block (the first voice stores, later ones add, and
+ * later voices at gain 0 are skipped, as there), times scale. */
+FLZ_RT static void mix_voices(struct flz_mixer *m, float *dst, uint32_t n_frames, float scale)
+{
+	const uint32_t n_channels = m->n_channels;
+	const float *srcs[FLZ_MIXER_VOICE_STRUCTS];
+	float gains[FLZ_MIXER_VOICE_STRUCTS];
+	uint32_t done = 0;
+	while (done < n_frames) {
+		uint32_t chunk = n_frames - done;
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < m->n_active; i++) {
+			const struct flz_voice *v = &m->voices[m->active[i]].voice;
+			int64_t left = v->sample->n_frames - v->pos_frames;
+			if (left < (int64_t)chunk)
+				chunk = (uint32_t)left;
+			if (k == 0 || v->gain_lin != 0.0f) {
+				srcs[k] = v->sample->data + (size_t)v->pos_frames * n_channels;
+				gains[k] = v->gain_lin;
+				k++;
+			}
+		}
+		m->kernels->mix(dst + (size_t)done * n_channels, srcs, gains, k,
+				(size_t)chunk * n_channels, scale);
+		for (uint32_t i = 0; i < m->n_active; i++)
+			flz_voice_advance(&m->voices[m->active[i]].voice, chunk);
+		done += chunk;
+	}
+}
+
 /* Render source frames [src_head, src_head + n_frames) into dst. */
 FLZ_RT static void render_source(struct flz_mixer *m, float *dst, uint32_t n_frames)
 {
 	const uint32_t n_channels = m->n_channels;
+	if (voices_steady(m)) {
+		mix_voices(m, dst, n_frames, 1.0f);
+		return;
+	}
 	bool filled = false;
 	bool any_finished = false;
 	for (uint32_t i = 0; i < m->n_active; i++) {
@@ -344,6 +390,88 @@ FLZ_RT static void send_ready_events(struct flz_mixer *m, uint32_t n_frames, boo
 	}
 }
 
+/*
+ * The steady path: speed exactly 1 with a whole-frame position, no speed or
+ * master glide, no voice ramping, n_frames >= 2 x LOOKAHEAD (D). Output
+ * frame j is master x source frame p + j (p the first position); the block
+ * renders source frames [p + D, p + n + D). The voices mix straight into the
+ * output for [p + D, p + n - D), and the last 2 x D frames into a history
+ * buffer; the output's first D frames come from the previous block's history
+ * and its last D from this one's. The two history buffers are used in turn,
+ * so no copy of the source is kept while the path repeats; the source buffer
+ * is brought up to date only when another path runs (sync_source()).
+ * Values are those of the general fast path bit for bit: the same sums, then
+ * one multiply by the master gain.
+ */
+FLZ_RT static void render_steady(struct flz_mixer *m, float *out, uint32_t n_frames)
+{
+	const uint32_t n_channels = m->n_channels;
+	const uint32_t lookahead = FLZ_MIXER_LOOKAHEAD;
+	const float master = m->master_target_lin;
+	const float *prev = m->hist_valid
+				    ? m->hist[m->hist_cur] + (size_t)lookahead * n_channels
+				    : m->src + (size_t)(m->pos_int - m->src_base) * n_channels;
+	float *next = m->hist[m->hist_cur ^ 1u];
+	const size_t delay_samples = (size_t)lookahead * n_channels;
+
+#ifdef FLZ_HAVE_AVX2_RESAMPLER
+	if (m->steady_avx2) {
+		/* The whole block in one call when no voice loops within it. */
+		const float *srcs[FLZ_MIXER_VOICE_STRUCTS];
+		float gains[FLZ_MIXER_VOICE_STRUCTS];
+		uint32_t k = 0;
+		bool whole = true;
+		for (uint32_t i = 0; i < m->n_active; i++) {
+			const struct flz_voice *v = &m->voices[m->active[i]].voice;
+			if (v->sample->n_frames - v->pos_frames < (int64_t)n_frames) {
+				whole = false;
+				break;
+			}
+			if (k == 0 || v->gain_lin != 0.0f) {
+				srcs[k] = v->sample->data + (size_t)v->pos_frames * n_channels;
+				gains[k] = v->gain_lin;
+				k++;
+			}
+		}
+		if (whole) {
+			flz_mixer_steady_avx2(out, prev, next, (size_t)n_frames * n_channels,
+					      delay_samples, srcs, gains, k, master);
+			for (uint32_t i = 0; i < m->n_active; i++)
+				flz_voice_advance(&m->voices[m->active[i]].voice, n_frames);
+			m->hist_cur ^= 1u;
+			m->hist_valid = true;
+			m->src_head += n_frames;
+			return;
+		}
+	}
+#endif
+	float *out_end = out + (size_t)(n_frames - lookahead) * n_channels;
+	if (n_frames > 2 * lookahead)
+		mix_voices(m, out + delay_samples, n_frames - 2 * lookahead, master);
+	mix_voices(m, next, 2 * lookahead, 1.0f);
+	if (master == 1.0f) {
+		/* 1 x s == s exactly: a plain copy gives the same values. */
+		memcpy(out, prev, delay_samples * sizeof(float));
+		memcpy(out_end, next, delay_samples * sizeof(float));
+	} else {
+		m->kernels->copy(out, prev, delay_samples, master);
+		m->kernels->copy(out_end, next, delay_samples, master);
+	}
+	m->hist_cur ^= 1u;
+	m->hist_valid = true;
+	m->src_head += n_frames;
+}
+
+/* After steady blocks: put their history into the source buffer, as the
+ * other paths expect it there. */
+FLZ_RT static void sync_source(struct flz_mixer *m)
+{
+	m->src_base = m->src_head - 2 * FLZ_MIXER_LOOKAHEAD;
+	memcpy(m->src, m->hist[m->hist_cur],
+	       (size_t)2 * FLZ_MIXER_LOOKAHEAD * m->n_channels * sizeof(float));
+	m->hist_valid = false;
+}
+
 FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 {
 	if (n_frames > m->config.max_block_frames || (out == NULL && n_frames > 0))
@@ -353,6 +481,18 @@ FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 	const uint32_t n_channels = m->n_channels;
 	const int64_t n_first = m->pos_int;
 	const bool fast = !m->speed_glide.active && m->inc_fp == POS_ONE && m->pos_frac == 0;
+
+	if (fast && !m->master_glide.active && n_frames >= 2 * FLZ_MIXER_LOOKAHEAD &&
+	    m->src_head == n_first + FLZ_MIXER_LOOKAHEAD && voices_steady(m)) {
+		render_steady(m, out, n_frames);
+		m->pos_int = n_first + n_frames;
+		if (m->n_pending > 0)
+			send_ready_events(m, n_frames, true, n_first);
+		m->frame += n_frames;
+		return 0;
+	}
+	if (m->hist_valid)
+		sync_source(m);
 
 	/* 1. Positions. */
 	int64_t n_last;

@@ -70,6 +70,7 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	/* Follow the voice kernels' choice (CPU check and test switch). */
 	if (m->n_channels == 2 && m->kernels == flz_voice_kernels_avx2())
 		m->interp = flz_resampler_frame_stereo_avx2;
+	m->steady_avx2 = m->kernels == flz_voice_kernels_avx2();
 #endif
 	m->voice_ramp_frames = flz_voice_ramp_frames(config->voice_ramp_ms, config->rate_hz);
 
@@ -88,10 +89,15 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	size_t mix_bytes = (size_t)FLZ_MIXER_MAX_SRC_BLOCK(max_block) * m->n_channels * sizeof(float);
 	mix_bytes = (mix_bytes + 63) & ~(size_t)63;
 	m->mix = aligned_alloc(64, mix_bytes);
+	size_t hist_bytes = (size_t)2 * FLZ_MIXER_LOOKAHEAD * m->n_channels * sizeof(float);
+	hist_bytes = (hist_bytes + 63) & ~(size_t)63;
+	m->hist[0] = aligned_alloc(64, hist_bytes);
+	m->hist[1] = aligned_alloc(64, hist_bytes);
 	m->scratch_n = calloc(max_block, sizeof(*m->scratch_n));
 	m->scratch_frac = calloc(max_block, sizeof(*m->scratch_frac));
 	m->scratch_inc = calloc(max_block, sizeof(*m->scratch_inc));
-	if (m->src == NULL || m->mix == NULL || m->scratch_n == NULL || m->scratch_frac == NULL ||
+	if (m->src == NULL || m->mix == NULL || m->hist[0] == NULL || m->hist[1] == NULL ||
+	    m->scratch_n == NULL || m->scratch_frac == NULL ||
 	    m->scratch_inc == NULL || flz_resampler_init(&m->resampler) < 0 ||
 	    flz_resampler_stretch_init(&m->stretch) < 0) {
 		flz_mixer_destroy(m);
@@ -138,6 +144,8 @@ void flz_mixer_destroy(struct flz_mixer *mixer)
 	flz_resampler_stretch_deinit(&mixer->stretch);
 	free(mixer->src);
 	free(mixer->mix);
+	free(mixer->hist[0]);
+	free(mixer->hist[1]);
 	free(mixer->scratch_n);
 	free(mixer->scratch_frac);
 	free(mixer->scratch_inc);

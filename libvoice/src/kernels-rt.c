@@ -20,9 +20,41 @@ FLZ_RT static void copy_generic(float *restrict dst, const float *restrict src, 
 		dst[i] = gain * src[i];
 }
 
+/* Sums are built in a small block on the stack, one source after another,
+ * so each element sees the same operations in the same order as
+ * copy_generic() followed by add_generic() per source. */
+#define MIX_CHUNK 64
+
+FLZ_RT static void mix_generic(float *restrict dst, const float *const *src, const float *gain,
+			       uint32_t n_src, size_t n_samples, float scale)
+{
+	float acc[MIX_CHUNK];
+	for (size_t i0 = 0; i0 < n_samples; i0 += MIX_CHUNK) {
+		const size_t n = n_samples - i0 < MIX_CHUNK ? n_samples - i0 : MIX_CHUNK;
+		if (n_src == 0) {
+			for (size_t i = 0; i < n; i++)
+				acc[i] = 0.0f;
+		} else {
+			const float *restrict s = src[0] + i0;
+			const float g = gain[0];
+			for (size_t i = 0; i < n; i++)
+				acc[i] = g * s[i];
+		}
+		for (uint32_t v = 1; v < n_src; v++) {
+			const float *restrict s = src[v] + i0;
+			const float g = gain[v];
+			for (size_t i = 0; i < n; i++)
+				acc[i] += g * s[i];
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[i0 + i] = scale * acc[i];
+	}
+}
+
 const struct flz_voice_kernels flz_voice_kernels_generic_table = {
 	.add = add_generic,
 	.copy = copy_generic,
+	.mix = mix_generic,
 	.name = "generic",
 };
 

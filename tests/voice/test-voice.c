@@ -313,6 +313,65 @@ START_TEST(test_kernels)
 }
 END_TEST
 
+/* ---- voice:mix ---- */
+
+/* mix() equals copy() of the first source followed by add() of each further
+ * one, then a multiply by the scale, bit for bit (tolerance 0: the kernel
+ * promises the same operations in the same order), for 0..9 and 33 sources,
+ * lengths 0..100 and a large one, sources at odd offsets; it writes nothing
+ * past the end. */
+START_TEST(test_mix)
+{
+	const struct flz_voice_kernels *variants[2] = { flz_voice_kernels_generic(),
+							flz_voice_kernels_avx2() };
+	enum { MAX_SRC = 33 };
+	const size_t big = 4099;
+	float *pool = alloc_floats(MAX_SRC * (big + 3));
+	float *dst = alloc_floats(big + 8);
+	float *ref = alloc_floats(big + 8);
+	flz_test_noise(pool, MAX_SRC * (big + 3), 1.0, 5);
+	const float *src[MAX_SRC];
+	float gain[MAX_SRC];
+	for (int v = 0; v < MAX_SRC; v++) {
+		src[v] = pool + (size_t)v * (big + 3) + (size_t)(v % 3);
+		gain[v] = 0.05f + 0.9f * (float)v / MAX_SRC;
+	}
+	const uint32_t counts[] = { 0, 1, 2, 3, 5, 9, MAX_SRC };
+	const float scales[] = { 1.0f, 0.37f };
+	for (int vi = 0; vi < 2; vi++) {
+		const struct flz_voice_kernels *k = variants[vi];
+		if (k == NULL)
+			continue; /* no AVX2 on this CPU or build */
+		for (size_t ci = 0; ci < sizeof(counts) / sizeof(counts[0]); ci++) {
+			const uint32_t n_src = counts[ci];
+			for (size_t n = 0; n <= 101; n = n == 100 ? big : n + 1) {
+				for (int si = 0; si < 2; si++) {
+					flz_test_noise(dst, big + 8, 1.0, 7);
+					memcpy(ref, dst, (big + 8) * sizeof(float));
+					if (n_src == 0)
+						memset(ref, 0, n * sizeof(float));
+					else
+						k->copy(ref, src[0], n, gain[0]);
+					for (uint32_t v = 1; v < n_src; v++)
+						k->add(ref, src[v], n, gain[v]);
+					for (size_t i = 0; i < n; i++)
+						ref[i] = scales[si] * ref[i];
+					k->mix(dst, src, gain, n_src, n, scales[si]);
+					for (size_t i = 0; i < n + 8; i++)
+						ck_assert_msg(dst[i] == ref[i], "%s sources %u n %zu at %zu",
+							      k->name, n_src, n, i);
+				}
+				if (n == big)
+					break;
+			}
+		}
+	}
+	free(pool);
+	free(dst);
+	free(ref);
+}
+END_TEST
+
 static Suite *voice_suite(void)
 {
 	Suite *s = suite_create("voice");
@@ -327,6 +386,7 @@ static Suite *voice_suite(void)
 		{ "voice:gain", test_gain },
 		{ "voice:sizes", test_sizes },
 		{ "voice:kernels", test_kernels },
+		{ "voice:mix", test_mix },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);

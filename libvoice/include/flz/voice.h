@@ -60,6 +60,19 @@ struct flz_voice_kernels {
 	void (*add)(float *dst, const float *src, size_t n_samples, float gain);
 	/** dst[i] = gain * src[i] for i < n_samples. Thread: rt. */
 	void (*copy)(float *dst, const float *src, size_t n_samples, float gain);
+	/**
+	 * Sum several sources into dst, then scale:
+	 * dst[i] = scale * (gain[0] * src[0][i] + gain[1] * src[1][i] + ...)
+	 * for i < n_samples. The sum is formed in source order with exactly
+	 * the operations of copy() for src[0] followed by add() for each
+	 * further source, rounded to float after each step, so it is
+	 * bit-identical to that sequence; the result is then multiplied by
+	 * scale (1.0f leaves it unchanged). With n_src == 0, dst gets zeros.
+	 * dst is written once per element; it must not overlap a source.
+	 * Thread: rt.
+	 */
+	void (*mix)(float *dst, const float *const *src, const float *gain, uint32_t n_src,
+		    size_t n_samples, float scale);
 	/** "avx2+fma" or "generic". */
 	const char *name;
 };
@@ -177,6 +190,33 @@ FLZ_RT uint32_t flz_voice_render(struct flz_voice *voice, const struct flz_voice
 FLZ_RT static inline bool flz_voice_is_silent(const struct flz_voice *voice)
 {
 	return voice->sample == NULL || voice->silent;
+}
+
+/**
+ * Whether the voice sounds at a constant gain: not idle, not ramping, not
+ * silent. Its next frames are then gain_lin times the sample's frames from
+ * pos_frames on (looping), which an owner may mix itself with the mix
+ * kernel and then account with flz_voice_advance().
+ * Thread: rt.
+ */
+FLZ_RT static inline bool flz_voice_is_steady(const struct flz_voice *voice)
+{
+	return voice->sample != NULL && !voice->ramping && !voice->silent;
+}
+
+/**
+ * Account @p n_frames frames of a steady voice rendered by its owner: the
+ * position moves on exactly as flz_voice_render() would move it.
+ *
+ * @param n_frames at most the frames left before the loop point
+ *        (sample->n_frames - pos_frames)
+ * Thread: rt.
+ */
+FLZ_RT static inline void flz_voice_advance(struct flz_voice *voice, uint32_t n_frames)
+{
+	voice->pos_frames += n_frames;
+	if (voice->pos_frames == voice->sample->n_frames)
+		voice->pos_frames = 0;
 }
 
 /**
