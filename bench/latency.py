@@ -22,6 +22,7 @@ FLZ_JACK_REC, else build*/tests/rig/flz-jack-rec is looked for).
 
 import argparse
 import array
+import json
 import math
 import os
 import sys
@@ -33,6 +34,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 import flitzis_looper_rs as fl  # noqa: E402
+
+import _benchlib  # noqa: E402
 
 try:
     from flitzis_looper_rs import _rig
@@ -124,6 +127,7 @@ def run_config(args, alsa_period, alsa_periods, jack_period, tmp):
                    recorder=_rig.find_recorder(args.recorder))
     rig.start()
     triggers = []
+    busy = []
     try:
         eng = fl.AudioEngine(sample_rate=rate, channels=2, period_frames=alsa_period,
                              periods=alsa_periods)
@@ -131,6 +135,8 @@ def run_config(args, alsa_period, alsa_periods, jack_period, tmp):
         try:
             eng.load_sample(0, click)
             time.sleep(0.3)
+            if args.busy:
+                busy = _benchlib.start_busy(args.busy, args.busy_pin)
             for _ in range(args.triggers):
                 t0 = now_ns()
                 eng.play_sample(0, 1.0)
@@ -161,6 +167,7 @@ def run_config(args, alsa_period, alsa_periods, jack_period, tmp):
         finally:
             eng.shut_down()
     finally:
+        _benchlib.stop_busy(busy)
         rig.stop()
 
     samples = _rig.read_raw(rec_path)
@@ -189,14 +196,29 @@ def run_config(args, alsa_period, alsa_periods, jack_period, tmp):
         else:
             missed += 1
     lat_ms.sort()
+    # What the device granted: the jack plugin, for one, raises a period
+    # below the server's to the server's period.
+    got_period = trigger_stats.get("period_frames", alsa_period)
+    got_periods = trigger_stats.get("periods", alsa_periods)
+    buffer_ms = 1000.0 * got_period * got_periods / rate
+    config = "%dx%d @ jack %d" % (alsa_period, alsa_periods, jack_period)
+    if (got_period, got_periods) != (alsa_period, alsa_periods):
+        config = "%dx%d (granted %dx%d) @ jack %d" % (alsa_period, alsa_periods, got_period,
+                                                      got_periods, jack_period)
     return {
-        "config": "%dx%d @ jack %d" % (alsa_period, alsa_periods, jack_period),
+        "config": config,
+        "granted_period_frames": got_period,
+        "granted_periods": got_periods,
         "n": len(lat_ms),
         "missed": missed,
         "median": percentile(lat_ms, 0.5),
         "p99": percentile(lat_ms, 0.99),
         "worst": lat_ms[-1] if lat_ms else float("nan"),
-        "buffer_ms": 1000.0 * alsa_period * alsa_periods / rate,
+        "buffer_ms": buffer_ms,
+        "jack_period_ms": 1000.0 * jack_period / rate,
+        # The target for p99: the ALSA buffer, one JACK period and 0.5 ms.
+        "target_ms": buffer_ms + 1000.0 * jack_period / rate + 0.5,
+        "busy": args.busy,
         "engine_latency_ms": trigger_stats.get("latency_ms", float("nan")),
         "rt_priority": trigger_stats.get("rt_priority"),
         "xruns_trigger": trigger_stats["xruns"],
@@ -225,6 +247,11 @@ def main():
                    help="length of the dense playback run that counts xruns (0: skip)")
     p.add_argument("--xrun-voices", type=int, default=fl.MAX_VOICES)
     p.add_argument("--recorder", help="path of flz-jack-rec")
+    p.add_argument("--busy", type=int, default=0,
+                   help="busy-loop processes to run during the triggers and the xrun run "
+                        "(1 loads the other core of a 2-core machine)")
+    p.add_argument("--busy-pin", type=int, default=None, help="pin the busy loops to this CPU")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON here")
     args = p.parse_args()
     configs = [parse_config(c) for c in (args.config or ["128x2@64", "64x2@64", "128x3@64",
                                                           "256x2@128"])]
@@ -234,18 +261,23 @@ def main():
             print("running %dx%d @ jack %d ..." % (period, count, jack), file=sys.stderr)
             results.append(run_config(args, period, count, jack, tmp))
 
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f)
     head = ("config", "n", "miss", "median ms", "p99 ms", "worst ms", "buffer ms",
-            "xruns (trig)", "xruns (run)", "max load")
+            "p99 target ms", "xruns (trig)", "xruns (run)", "max load")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in results:
         row = (r["config"], str(r["n"]), str(r["missed"]), "%.2f" % r["median"],
                "%.2f" % r["p99"], "%.2f" % r["worst"], "%.2f" % r["buffer_ms"],
-               str(r["xruns_trigger"]),
+               "%.2f" % r["target_ms"], str(r["xruns_trigger"]),
                "-" if r["xruns_run"] is None else "%d in %gs" % (r["xruns_run"], args.xrun_seconds),
                "-" if r["load_max"] is None else "%.3f" % r["load_max"])
         print("| " + " | ".join(row) + " |")
-    print("rt priority: %s; %d triggers each" % (results[0]["rt_priority"], args.triggers))
+    print("rt priority: %s; %d triggers each%s" % (
+        results[0]["rt_priority"], args.triggers,
+        "; %d busy-loop process(es) running" % args.busy if args.busy else ""))
     return 0
 
 

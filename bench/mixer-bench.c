@@ -4,7 +4,10 @@
  * rendered per second of CPU time), beside the reference loop of
  * reference.c measured in the same run.
  *
- *   mixer-bench [--quick] [--markdown]
+ *   mixer-bench [--quick] [--markdown] [--voices N] [--block N] [--seconds S]
+ *
+ * --voices and --block run only the matching cases (for profiling one of
+ * them); --seconds sets the minimum CPU time per measurement.
  *
  * Cases: 1, 8 and 32 voices; 64- and 512-frame blocks; 4096-frame and
  * 10-second samples (stereo, 48 kHz, each voice its own sample); speed 1.0
@@ -126,17 +129,27 @@ static double run_reference(struct flz_sample **samples, unsigned n_voices, uint
 int main(int argc, char **argv)
 {
 	bool quick = false, markdown = false;
+	unsigned only_voices = 0, only_block = 0;
+	double seconds = 0.0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0)
 			quick = true;
 		else if (strcmp(argv[i], "--markdown") == 0)
 			markdown = true;
+		else if (strcmp(argv[i], "--voices") == 0 && i + 1 < argc)
+			only_voices = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--block") == 0 && i + 1 < argc)
+			only_block = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			seconds = atof(argv[++i]);
 		else {
-			fprintf(stderr, "usage: %s [--quick] [--markdown]\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s [--quick] [--markdown] [--voices N] [--block N] [--seconds S]\n",
+				argv[0]);
 			return 2;
 		}
 	}
-	const double min_s = quick ? 0.05 : 0.3;
+	const double min_s = seconds > 0.0 ? seconds : quick ? 0.05 : 0.3;
 	const unsigned voice_counts[] = { 1, 8, 32 };
 	const uint32_t blocks[] = { 64, 512 };
 	const int64_t lengths[] = { 4096, 10 * RATE_HZ };
@@ -160,6 +173,8 @@ int main(int argc, char **argv)
 			for (size_t bi = 0; bi < 2; bi++) {
 				unsigned nv = voice_counts[vi];
 				uint32_t blk = blocks[bi];
+				if ((only_voices && nv != only_voices) || (only_block && blk != only_block))
+					continue;
 				double ref = run_reference(samples, nv, blk, min_s, out);
 				for (size_t si = 0; si < 2; si++) {
 					double mix = run_mixer(samples, nv, blk, speeds[si], min_s, out);

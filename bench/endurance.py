@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Xruns and audio-thread CPU of a busy engine through the headless rig.
+
+Plays --voices looping samples (one per slot, 1 s each, 48 kHz stereo noise
+and tones) at --speed for --seconds on an ALSA PERIODxN buffer over a JACK
+dummy server with period --jack-period, optionally with --busy processes
+spinning at normal priority (the other core fully loaded). Reports the
+engine's xruns (its own -EPIPEs), the highest and mean stats()['load']
+(render time over audio time), and the CPU time of the flz-audio thread
+(from /proc/self/task/<tid>/schedstat) as a percentage of one core; the
+latter includes ALSA's and the jack plugin's work on that thread.
+
+Prints one JSON object. Used by bench/run.sh (rows e and f).
+"""
+
+import argparse
+import array
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+import wave
+
+import flitzis_looper_rs as fl
+
+import _benchlib
+
+try:
+    from flitzis_looper_rs import _rig
+except ImportError:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "pymodule", "flitzis_looper_rs"))
+    import _rig
+
+
+def make_loop(path, rate_hz, seed):
+    n = rate_hz
+    x = seed
+    pcm = array.array("h")
+    for i in range(n):
+        x = (1103515245 * x + 12345) & 0x7FFFFFFF
+        v = 0.05 * (x / 1073741824.0 - 1.0) + 0.05 * math.sin(2 * math.pi * (110 + 7 * seed) * i / rate_hz)
+        pcm.append(int(v * 32767))
+        pcm.append(int(v * 32767))
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    with wave.open(path, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate_hz)
+        w.writeframes(pcm.tobytes())
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--voices", type=int, default=fl.MAX_VOICES)
+    p.add_argument("--speed", type=float, default=1.37)
+    p.add_argument("--period", type=int, default=64)
+    p.add_argument("--periods", type=int, default=2)
+    p.add_argument("--jack-period", type=int, default=64)
+    p.add_argument("--busy", type=int, default=0, help="busy-loop processes to run meanwhile")
+    p.add_argument("--busy-pin", type=int, default=None, help="pin them to this CPU")
+    args = p.parse_args()
+
+    rig = _rig.Rig(period_frames=args.jack_period).start()
+    tmp = tempfile.mkdtemp(prefix="flz-endurance-")
+    busy = []
+    try:
+        eng = fl.AudioEngine(period_frames=args.period, periods=args.periods)
+        eng.run()
+        try:
+            for k in range(args.voices):
+                path = os.path.join(tmp, "loop%d.wav" % k)
+                make_loop(path, 48000, k + 1)
+                eng.load_sample(k, path)
+            eng.set_speed(args.speed)
+            for k in range(args.voices):
+                eng.play_sample(k, 0.5)
+            time.sleep(1.0)  # let every voice start and the first load window fill
+            tids = _benchlib.thread_ids("flz-audio")
+            if len(tids) != 1:
+                raise SystemExit("expected one flz-audio thread, found %r" % tids)
+            tid = tids[0]
+            busy = _benchlib.start_busy(args.busy, args.busy_pin) if args.busy else []
+            st0 = eng.stats()
+            cpu0 = _benchlib.thread_cpu_ns(tid)
+            t0 = time.monotonic_ns()
+            loads = []
+            voices_min = args.voices
+            xrun_at = []      # seconds into the run of each new xrun
+            worst_gap_ms = 0.0  # largest shortfall of rendered audio vs wall time per poll
+            prev_t, prev_frames, prev_xruns = t0, st0["frames"], st0["xruns"]
+            end = time.monotonic() + args.seconds
+            while time.monotonic() < end:
+                time.sleep(0.5)
+                st = eng.stats()
+                now = time.monotonic_ns()
+                loads.append(st["load"])
+                voices_min = min(voices_min, st["voices_playing"])
+                if st["xruns"] != prev_xruns:
+                    xrun_at.append(round((now - t0) / 1e9, 1))
+                gap = (now - prev_t) / 1e6 - 1000.0 * (st["frames"] - prev_frames) / 48000
+                worst_gap_ms = max(worst_gap_ms, gap)
+                prev_t, prev_frames, prev_xruns = now, st["frames"], st["xruns"]
+                while eng.receive_msg() is not None:
+                    pass
+            cpu1 = _benchlib.thread_cpu_ns(tid)
+            t1 = time.monotonic_ns()
+            st1 = eng.stats()
+            _benchlib.stop_busy(busy)
+            busy = []
+        finally:
+            eng.shut_down()
+        # jackd's own lateness reports (on virtual machines the dummy
+        # driver's timer is sometimes late; see RIG.md).
+        server_xruns = 0
+        try:
+            with open(os.path.join(rig.tmpdir, "jackd.log"), errors="replace") as f:
+                server_xruns = sum(1 for line in f if "xrun" in line.lower())
+        except OSError:
+            pass
+    finally:
+        _benchlib.stop_busy(busy)
+        rig.stop()
+        for f in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, f))
+        os.rmdir(tmp)
+    out = {
+        "seconds": (t1 - t0) / 1e9,
+        "config": "%dx%d @ jack %d" % (args.period, args.periods, args.jack_period),
+        "voices": args.voices,
+        "voices_min": voices_min,
+        "speed": args.speed,
+        "busy": args.busy,
+        "xruns": st1["xruns"] - st0["xruns"],
+        "xrun_at_s": xrun_at,
+        "server_xrun_lines": server_xruns,
+        "worst_shortfall_ms": worst_gap_ms,
+        "frames": st1["frames"] - st0["frames"],
+        "load_max": max(loads) if loads else float("nan"),
+        "load_mean": sum(loads) / len(loads) if loads else float("nan"),
+        "thread_cpu_pct": 100.0 * (cpu1 - cpu0) / (t1 - t0),
+        "rt_priority": st1["rt_priority"],
+    }
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Every performance figure in one command:
+#
+#   bash bench/run.sh [--quick] [--install] [--xrun-seconds N]
+#
+# Builds the release binaries it needs (in $BUILD, default build-bench),
+# then runs bench/report.py, which prints one table and writes it to
+# docs/performance.md with the machine it ran on. The full run takes about
+# 25 minutes (10 of them the xrun endurance run); --quick takes about 4.
+# The Python figures use the installed flitzis_looper_rs; --install first
+# builds and installs it from this tree (pip, no build isolation).
+# Needs: jackd2, libasound2-plugins, sox, flac, lame (see docs/performance.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${BUILD:-$ROOT/build-bench}
+args=()
+install=0
+for a in "$@"; do
+  case "$a" in
+    --install) install=1 ;;
+    *) args+=("$a") ;;
+  esac
+done
+
+if [ ! -f "$BUILD/build.ninja" ]; then
+  meson setup "$BUILD" --buildtype=release -Drig=enabled >/dev/null
+fi
+ninja -C "$BUILD" -j2 bench/mixer-bench bench/load-bench bench/load-reference \
+  tests/rig/flz-jack-rec >/dev/null
+
+if [ "$install" = 1 ]; then
+  python3 -m pip install -q --disable-pip-version-check --no-build-isolation \
+    --force-reinstall --no-deps "$ROOT"
+fi
+# Import the installed module, not the source tree.
+cd /tmp
+python3 -c 'import flitzis_looper_rs' 2>/dev/null || {
+  echo "bench/run.sh: flitzis_looper_rs is not installed (use --install)" >&2
+  exit 1
+}
+exec python3 "$ROOT/bench/report.py" --build "$BUILD" \
+  --command "bash bench/run.sh${*:+ $*}" ${args[@]+"${args[@]}"}

@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: MIT
+"""Real playback under heavy command traffic, for the run-time real-time check.
+
+Run inside the rig with the interposer preloaded (test_rt_calls.py does
+that). For FLZ_RTCHECK_SECONDS seconds, several Python threads hammer one
+engine: triggers and stops, loads, replacements and unloads, volume and speed
+changes, pings and message reads. One more thread renames itself
+``flz-probe`` and loads and unloads samples: the positive control, whose
+calls into project code the interposer must see. Prints one JSON line with
+what was done.
+"""
+
+import ctypes
+import json
+import math
+import os
+import random
+import struct
+import sys
+import tempfile
+import threading
+import time
+import wave
+
+import flitzis_looper_rs as fl
+
+PR_SET_NAME = 15
+
+
+def write_wav(path, rate_hz, n_channels, n_frames, freq_hz):
+    frames = bytearray()
+    for i in range(n_frames):
+        v = int(12000 * math.sin(2 * math.pi * freq_hz * i / rate_hz))
+        frames += struct.pack("<" + "h" * n_channels, *([v] * n_channels))
+    with wave.open(path, "wb") as w:
+        w.setnchannels(n_channels)
+        w.setsampwidth(2)
+        w.setframerate(rate_hz)
+        w.writeframes(bytes(frames))
+
+
+def set_thread_name(name):
+    # Through the global symbol table, so that an interposed prctl sees it.
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME) failed")
+
+
+def main():
+    seconds = float(os.environ.get("FLZ_RTCHECK_SECONDS", "12"))
+    tmp = tempfile.mkdtemp(prefix="flz-rtcheck-")
+    files = []
+    for k, (rate, ch, n) in enumerate([(48000, 2, 4800), (44100, 2, 6000), (48000, 1, 2400),
+                                        (22050, 1, 3000), (96000, 2, 9600)]):
+        p = os.path.join(tmp, "s%d.wav" % k)
+        write_wav(p, rate, ch, n, 220 + 110 * k)
+        files.append(p)
+
+    eng = fl.AudioEngine(period_frames=64, periods=2)
+    eng.run()
+    for slot in range(16):
+        eng.load_sample(slot, files[slot % len(files)])
+
+    stop = threading.Event()
+    done = {"play": 0, "stop": 0, "stop_all": 0, "load": 0, "unload": 0, "volume": 0,
+            "speed": 0, "ping": 0, "msgs": 0, "full": 0, "probe_loads": 0}
+    lock = threading.Lock()
+    errors = []
+
+    def bump(key, n=1):
+        with lock:
+            done[key] += n
+
+    def guarded(fn):
+        def run(seed):
+            rnd = random.Random(seed)
+            try:
+                while not stop.is_set():
+                    try:
+                        fn(rnd)
+                    except RuntimeError as e:
+                        if "full" not in str(e):
+                            raise
+                        bump("full")
+                        time.sleep(0.002)
+            except BaseException as e:  # reported by the main thread
+                errors.append(repr(e))
+        return run
+
+    @guarded
+    def triggers(rnd):
+        slot = rnd.randrange(24)
+        r = rnd.random()
+        if r < 0.6:
+            eng.play_sample(slot, rnd.random())
+            bump("play")
+        elif r < 0.95:
+            eng.stop_sample(slot)
+            bump("stop")
+        else:
+            eng.stop_all()
+            bump("stop_all")
+        time.sleep(rnd.random() * 0.002)
+
+    @guarded
+    def loads(rnd):
+        slot = rnd.randrange(24)
+        if rnd.random() < 0.7:
+            eng.load_sample(slot, files[rnd.randrange(len(files))])
+            bump("load")
+        else:
+            eng.unload_sample(slot)
+            bump("unload")
+
+    @guarded
+    def params(rnd):
+        eng.set_volume(rnd.random())
+        eng.set_speed(rnd.uniform(fl.SPEED_MIN, fl.SPEED_MAX))
+        bump("volume")
+        bump("speed")
+        time.sleep(0.0005)
+
+    @guarded
+    def messages(rnd):
+        eng.ping()
+        bump("ping")
+        n = 0
+        while eng.receive_msg() is not None:
+            n += 1
+        bump("msgs", n)
+        time.sleep(0.001)
+
+    def probe():
+        # The positive control: a watched thread whose calls are known to
+        # reach project code (the loader allocates, opens and reads files).
+        set_thread_name("flz-probe")
+        try:
+            while not stop.is_set():
+                eng.load_sample(200, files[1])
+                eng.unload_sample(200)
+                bump("probe_loads")
+                time.sleep(0.01)
+        except BaseException as e:
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=triggers, args=(1,)),
+               threading.Thread(target=triggers, args=(2,)),
+               threading.Thread(target=loads, args=(3,)),
+               threading.Thread(target=loads, args=(4,)),
+               threading.Thread(target=params, args=(5,)),
+               threading.Thread(target=messages, args=(6,)),
+               threading.Thread(target=probe)]
+    for t in threads:
+        t.start()
+    max_voices = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not errors:
+        time.sleep(0.1)
+        max_voices = max(max_voices, eng.stats()["voices_playing"])
+    stop.set()
+    for t in threads:
+        t.join()
+    stats = eng.stats()
+    eng.shut_down()
+    for p in files:
+        os.unlink(p)
+    os.rmdir(tmp)
+    done.update(errors=errors, xruns=stats["xruns"], max_voices=max_voices,
+                rt_priority=stats["rt_priority"], seconds=seconds)
+    print(json.dumps(done))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: MIT
+"""rtcheck:audio-thread - the audio thread makes no forbidden call from project code.
+
+Runs rt_workload.py (real playback in the headless rig, heavy command
+traffic from several threads) with the interposer rt-interpose.c preloaded,
+watching the threads ``flz-audio``, ``flz-house`` and ``flz-probe`` (a
+workload thread that renames itself). Asserts:
+
+- rtcheck:interposer-sees - the positive controls: flz-probe's loads reach
+  project code that allocates and opens files, and flz-house frees retired
+  samples; both must show up, attributed to the project's module;
+- rtcheck:audio-thread - the flz-audio thread was seen and made no call to
+  an allocation, lock, I/O, sleep or poll function whose first caller outside
+  the C library is project code (or could not be attributed).
+
+Calls the ALSA library and its plugins make on the audio thread (inside
+snd_pcm_* while the engine waits for or commits to the device) are that
+device's own path; they are printed, not asserted.
+
+Needs the installed wheel, jackd2, libasound2-plugins and the interposer
+(FLZ_RT_INTERPOSE, set by meson); skips otherwise.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+fl = pytest.importorskip("flitzis_looper_rs")
+_rig = pytest.importorskip("flitzis_looper_rs._rig")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WATCH = ("flz-audio", "flz-house", "flz-probe")
+
+
+def interposer_path():
+    path = os.environ.get("FLZ_RT_INTERPOSE")
+    if not path or not os.path.exists(path):
+        pytest.skip("FLZ_RT_INTERPOSE does not name the built interposer (run through meson test)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    lib = interposer_path()
+    out = str(tmp_path_factory.mktemp("rtcheck") / "report.json")
+    try:
+        rig = _rig.Rig(period_frames=64, export_env=False).start()
+    except _rig.RigError as e:
+        pytest.skip(str(e))
+    try:
+        env = dict(os.environ)
+        env.update(rig.env)
+        env.update(LD_PRELOAD=lib, FLZ_RTCHECK_OUT=out, FLZ_RTCHECK_THREADS=",".join(WATCH),
+                   FLZ_RTCHECK_PROJECT="flitzis_looper_rs")
+        seconds = float(os.environ.get("FLZ_RTCHECK_SECONDS", "12"))
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "rt_workload.py")],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=seconds + 60, cwd="/")
+    finally:
+        rig.stop()
+    sys.stderr.write(proc.stderr.decode("utf-8", "replace"))
+    assert proc.returncode == 0, "workload failed: %s %s" % (proc.stdout, proc.stderr[-2000:])
+    summary = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    with open(out) as f:
+        data = json.load(f)
+    print("\nworkload:", json.dumps(summary))
+    for name in WATCH:
+        thread = data["threads"][name]
+        print("%s (seen %d):" % (name, thread["threads_seen"]))
+        for c in thread["calls"]:
+            print("  %-22s %8d  %s%s" % (c["function"], c["count"],
+                                         os.path.basename(c["object"]),
+                                         "  [project]" if c["project"] else ""))
+            if name == "flz-audio":
+                print("      first stack: " + " <- ".join(c["first_stack"][:8]))
+    return summary, data
+
+
+def count(data, thread, function=None, project=None):
+    return sum(c["count"] for c in data["threads"][thread]["calls"]
+               if (function is None or c["function"] == function)
+               and (project is None or c["project"] == project))
+
+
+def test_workload_did_its_work(report):
+    summary, _ = report
+    assert summary["errors"] == []
+    assert summary["play"] > 1000 and summary["stop"] > 500
+    assert summary["load"] > 50 and summary["unload"] > 20
+    assert summary["volume"] > 1000 and summary["speed"] > 1000
+    assert summary["ping"] > 500 and summary["msgs"] > 500
+    assert summary["max_voices"] > 0
+
+
+def test_interposer_sees_watched_threads(report):
+    """rtcheck:interposer-sees"""
+    _, data = report
+    for name in WATCH:
+        assert data["threads"][name]["threads_seen"] >= 1, name
+    probe_allocs = sum(count(data, "flz-probe", f, project=True)
+                       for f in ("malloc", "calloc", "posix_memalign", "aligned_alloc"))
+    probe_opens = sum(count(data, "flz-probe", f, project=True)
+                      for f in ("open", "open64", "openat", "__open_2", "__open64_2"))
+    assert probe_allocs > 0, "the loader's allocations in flz-probe were not seen"
+    assert probe_opens > 0, "the loader's open() in flz-probe was not seen"
+    assert count(data, "flz-house", "free", project=True) > 0, \
+        "flz-house freed no retired sample that the interposer saw"
+
+
+def test_audio_thread_makes_no_forbidden_call(report):
+    """rtcheck:audio-thread"""
+    _, data = report
+    audio = data["threads"]["flz-audio"]
+    assert audio["threads_seen"] >= 1
+    bad = [c for c in audio["calls"] if c["project"] or c["object"] == "?"]
+    assert bad == [], "forbidden calls on flz-audio from project code: %s" % json.dumps(
+        bad, indent=1)
