@@ -110,8 +110,10 @@ def make_load_files(tmp):
 def load_rows(args, table, details, files, engine_loads):
     bench = os.path.join(args.build, "bench", "load-bench")
     ref = os.path.join(args.build, "bench", "load-reference")
-    rounds = 3 if args.quick else 5
-    reps = 2 if args.quick else 4
+    # Loads are short (30-70 ms): many of them, so that the best of each
+    # program is not decided by a moment of other work on the machine.
+    rounds = 3 if args.quick else 8
+    reps = 2 if args.quick else 5
     lines = ["| file | libloader best s | reference best s | ratio | engine load_sample best s |"
              " peak growth MB | sample MB | peak / sample | reference peak / sample |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -7,7 +7,7 @@
 # Builds the release binaries it needs (in $BUILD, default build-bench),
 # then runs bench/report.py, which prints one table and writes it to
 # docs/performance.md with the machine it ran on. The full run takes about
-# 25 minutes (10 of them the xrun endurance run); --quick takes about 4.
+# 25 minutes (10 of them the xrun endurance run); --quick takes 2-4.
 # The Python figures use the installed flitzis_looper_rs; --install first
 # builds and installs it from this tree (pip, no build isolation).
 # Needs: jackd2, libasound2-plugins, sox, flac, lame (see docs/performance.md).
