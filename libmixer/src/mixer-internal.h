@@ -64,6 +64,8 @@ struct flz_mixer {
 	const struct flz_voice_kernels *kernels;
 	struct flz_resampler resampler;
 	flz_resampler_frame_fn interp;
+	/* The same over a run of frames at one speed and gain. */
+	flz_resampler_run_fn interp_run;
 	/* Whether the steady path may use flz_mixer_steady_avx2(). */
 	bool steady_avx2;
 	uint32_t n_channels;
@@ -97,6 +99,21 @@ struct flz_mixer {
 	uint32_t hist_cur;
 	bool hist_valid;
 
+	/* The steady path's cached block setup (AVX2 only; see
+	 * steady_begin() in mixer-rt.c). While steady_ready, every active
+	 * voice is steady, speed and master are constant, and the voices'
+	 * pos_frames lag steady_done_frames behind: voice data for the next
+	 * block starts at steady_srcs[v] + steady_done_frames x n_channels.
+	 * Any command that touches voices, speed or master first ends it
+	 * (steady_end()), which brings the voices' positions up to date. */
+	bool steady_ready;
+	uint32_t steady_n_src;
+	/* Frames the cached voices may still play before one reaches its loop point. */
+	uint32_t steady_left_frames;
+	uint32_t steady_done_frames;
+	const float *steady_srcs[FLZ_MIXER_VOICE_STRUCTS];
+	float steady_gains[FLZ_MIXER_VOICE_STRUCTS];
+
 	/* Position of the next output frame in the source: pos_int + pos_frac / 2^32. */
 	int64_t pos_int;
 	uint32_t pos_frac;
@@ -123,15 +140,15 @@ struct flz_mixer {
 #ifdef FLZ_HAVE_AVX2_RESAMPLER
 /*
  * One steady block with AVX2+FMA (steady-avx2-rt.c): out[0 .. delay) =
- * master x prev[0 .. delay); the sum S of the sources (srcs[v][i] x gains[v],
- * v in order, over n_samples - delay samples from each source pointer) goes
+ * master x prev[0 .. delay); the sum S of the sources (srcs[v][at + i] x
+ * gains[v], v in order, over n_samples - delay samples) goes
  * to out[delay ..] times master, and its last 2 x delay samples to next
  * unscaled (the first delay of those to both). Requires n_samples >=
  * 2 x delay_samples. Values equal the AVX2 voice kernels' copy/add/mix.
  * Thread: rt.
  */
 FLZ_RT void flz_mixer_steady_avx2(float *out, const float *prev, float *next, size_t n_samples,
-				  size_t delay_samples, const float *const *srcs,
+				  size_t delay_samples, const float *const *srcs, size_t at_samples,
 				  const float *gains, uint32_t n_src, float master_lin);
 #endif
 

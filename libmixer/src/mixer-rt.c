@@ -105,6 +105,20 @@ FLZ_RT static void remove_active_at(struct flz_mixer *m, uint32_t at)
 	m->n_active--;
 }
 
+/* End the cached steady setup, if any: the voices' positions catch up with
+ * the frames the cached blocks played. Every command that touches voices,
+ * the speed or the master gain calls it first. */
+FLZ_RT static void steady_end(struct flz_mixer *m)
+{
+	if (!m->steady_ready)
+		return;
+	m->steady_ready = false;
+	if (m->steady_done_frames == 0)
+		return;
+	for (uint32_t i = 0; i < m->n_active; i++)
+		flz_voice_advance(&m->voices[m->active[i]].voice, m->steady_done_frames);
+}
+
 FLZ_RT int flz_mixer_load(struct flz_mixer *m, int32_t slot, struct flz_sample *sample)
 {
 	if (slot < 0 || slot >= FLZ_NUM_SAMPLES || sample == NULL)
@@ -125,6 +139,7 @@ FLZ_RT int flz_mixer_play(struct flz_mixer *m, int32_t slot, float gain)
 	struct flz_sample *s = m->slots[slot];
 	if (s == NULL)
 		return 0;
+	steady_end(m);
 
 	if (m->n_playing >= FLZ_MAX_VOICES) {
 		/* Steal the earliest-started playing voice: the first one in the
@@ -172,6 +187,7 @@ FLZ_RT static int stop_voices(struct flz_mixer *m, int32_t slot, uint32_t token)
 {
 	int32_t pending = -1;
 	int n = 0;
+	steady_end(m);
 	for (uint32_t i = 0; i < m->n_active; i++) {
 		struct flz_mixer_voice *mv = &m->voices[m->active[i]];
 		if (mv->voice.stopping || (slot >= 0 && mv->voice.slot != slot))
@@ -216,6 +232,7 @@ FLZ_RT int flz_mixer_set_master_gain(struct flz_mixer *m, float gain)
 		return -EINVAL;
 	if (!m->master_glide.active && gain == m->master_lin)
 		return 0;
+	steady_end(m);
 	m->master_start_lin = m->master_lin;
 	m->master_target_lin = gain;
 	m->master_step_lin = (gain - m->master_lin) / (float)m->master_glide.n_frames;
@@ -232,6 +249,7 @@ FLZ_RT int flz_mixer_set_speed(struct flz_mixer *m, double speed)
 	uint64_t target = (uint64_t)(speed * 4294967296.0 + 0.5);
 	if (!m->speed_glide.active && target == m->inc_fp)
 		return 0;
+	steady_end(m);
 	m->inc_start_fp = m->inc_fp;
 	m->inc_target_fp = target;
 	m->speed_glide.done_frames = 0;
@@ -360,8 +378,9 @@ FLZ_RT static void render_source(struct flz_mixer *m, float *dst, uint32_t n_fra
 /* Send the Stopped events whose voices no longer reach the output. Output
  * frame j of the block (source position n_j) reads source frames from
  * n_j - LOOKAHEAD + 1 on, so it is clear of a stop once that is >= silent_src. */
-FLZ_RT static void send_ready_events(struct flz_mixer *m, uint32_t n_frames, bool fast,
-				     int64_t n_first)
+FLZ_RT static __attribute__((noinline)) void send_ready_events(struct flz_mixer *m,
+								 uint32_t n_frames, bool fast,
+								 int64_t n_first)
 {
 	const int64_t n_last = fast ? n_first + n_frames - 1 : m->scratch_n[n_frames - 1];
 	/* Ready ones go out in command order. */
@@ -401,7 +420,10 @@ FLZ_RT static void send_ready_events(struct flz_mixer *m, uint32_t n_frames, boo
  * so no copy of the source is kept while the path repeats; the source buffer
  * is brought up to date only when another path runs (sync_source()).
  * Values are those of the general fast path bit for bit: the same sums, then
- * one multiply by the master gain.
+ * one multiply by the master gain. With the AVX2 kernels a block without a
+ * loop point is instead one flz_mixer_steady_avx2() call from a setup kept
+ * across blocks (steady_begin(), steady_cached()); this function does the
+ * blocks with a loop point and the generic kernels' blocks.
  */
 FLZ_RT static void render_steady(struct flz_mixer *m, float *out, uint32_t n_frames)
 {
@@ -414,37 +436,6 @@ FLZ_RT static void render_steady(struct flz_mixer *m, float *out, uint32_t n_fra
 	float *next = m->hist[m->hist_cur ^ 1u];
 	const size_t delay_samples = (size_t)lookahead * n_channels;
 
-#ifdef FLZ_HAVE_AVX2_RESAMPLER
-	if (m->steady_avx2) {
-		/* The whole block in one call when no voice loops within it. */
-		const float *srcs[FLZ_MIXER_VOICE_STRUCTS];
-		float gains[FLZ_MIXER_VOICE_STRUCTS];
-		uint32_t k = 0;
-		bool whole = true;
-		for (uint32_t i = 0; i < m->n_active; i++) {
-			const struct flz_voice *v = &m->voices[m->active[i]].voice;
-			if (v->sample->n_frames - v->pos_frames < (int64_t)n_frames) {
-				whole = false;
-				break;
-			}
-			if (k == 0 || v->gain_lin != 0.0f) {
-				srcs[k] = v->sample->data + (size_t)v->pos_frames * n_channels;
-				gains[k] = v->gain_lin;
-				k++;
-			}
-		}
-		if (whole) {
-			flz_mixer_steady_avx2(out, prev, next, (size_t)n_frames * n_channels,
-					      delay_samples, srcs, gains, k, master);
-			for (uint32_t i = 0; i < m->n_active; i++)
-				flz_voice_advance(&m->voices[m->active[i]].voice, n_frames);
-			m->hist_cur ^= 1u;
-			m->hist_valid = true;
-			m->src_head += n_frames;
-			return;
-		}
-	}
-#endif
 	float *out_end = out + (size_t)(n_frames - lookahead) * n_channels;
 	if (n_frames > 2 * lookahead)
 		mix_voices(m, out + delay_samples, n_frames - 2 * lookahead, master);
@@ -462,6 +453,60 @@ FLZ_RT static void render_steady(struct flz_mixer *m, float *out, uint32_t n_fra
 	m->src_head += n_frames;
 }
 
+#ifdef FLZ_HAVE_AVX2_RESAMPLER
+/* Cache the steady AVX2 block's setup for the voices as they are now (all
+ * steady): their data pointers and gains (the first voice, and later ones
+ * whose gain is not 0, as mix_voices() takes them) and how many frames they
+ * play before the first loop point. It stays valid, with no check per block,
+ * until a command or a loop point ends it (steady_end()). */
+FLZ_RT static void steady_begin(struct flz_mixer *m)
+{
+	const uint32_t n_channels = m->n_channels;
+	int64_t left = UINT32_MAX;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < m->n_active; i++) {
+		const struct flz_voice *v = &m->voices[m->active[i]].voice;
+		if (v->sample->n_frames - v->pos_frames < left)
+			left = v->sample->n_frames - v->pos_frames;
+		if (k == 0 || v->gain_lin != 0.0f) {
+			m->steady_srcs[k] = v->sample->data + (size_t)v->pos_frames * n_channels;
+			m->steady_gains[k] = v->gain_lin;
+			k++;
+		}
+	}
+	m->steady_n_src = k;
+	m->steady_left_frames = (uint32_t)left;
+	m->steady_done_frames = 0;
+	m->steady_ready = true;
+}
+
+/* One steady block from the cached setup (render_steady()'s values, in one
+ * AVX2 call); the caller has checked 2 x LOOKAHEAD <= n_frames <=
+ * steady_left_frames. Also does the end of render: position, events, frame. */
+FLZ_RT static inline void steady_cached(struct flz_mixer *m, float *out, uint32_t n_frames)
+{
+	const uint32_t n_channels = m->n_channels;
+	const size_t delay_samples = (size_t)FLZ_MIXER_LOOKAHEAD * n_channels;
+	const int64_t n_first = m->pos_int;
+	const float *prev = m->hist_valid
+				    ? m->hist[m->hist_cur] + delay_samples
+				    : m->src + (size_t)(n_first - m->src_base) * n_channels;
+	flz_mixer_steady_avx2(out, prev, m->hist[m->hist_cur ^ 1u], (size_t)n_frames * n_channels,
+			      delay_samples, m->steady_srcs,
+			      (size_t)m->steady_done_frames * n_channels, m->steady_gains,
+			      m->steady_n_src, m->master_target_lin);
+	m->steady_done_frames += n_frames;
+	m->steady_left_frames -= n_frames;
+	m->hist_cur ^= 1u;
+	m->hist_valid = true;
+	m->src_head += n_frames;
+	m->pos_int = n_first + n_frames;
+	if (m->n_pending > 0)
+		send_ready_events(m, n_frames, true, n_first);
+	m->frame += n_frames;
+}
+#endif
+
 /* After steady blocks: put their history into the source buffer, as the
  * other paths expect it there. */
 FLZ_RT static void sync_source(struct flz_mixer *m)
@@ -472,10 +517,11 @@ FLZ_RT static void sync_source(struct flz_mixer *m)
 	m->hist_valid = false;
 }
 
-FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
+/* Every block but those of the cached steady setup (flz_mixer_render()). */
+FLZ_RT static __attribute__((noinline)) int render_block(struct flz_mixer *m, float *out,
+							  uint32_t n_frames)
 {
-	if (n_frames > m->config.max_block_frames || (out == NULL && n_frames > 0))
-		return -EINVAL;
+	steady_end(m);
 	if (n_frames == 0)
 		return 0;
 	const uint32_t n_channels = m->n_channels;
@@ -484,6 +530,17 @@ FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 
 	if (fast && !m->master_glide.active && n_frames >= 2 * FLZ_MIXER_LOOKAHEAD &&
 	    m->src_head == n_first + FLZ_MIXER_LOOKAHEAD && voices_steady(m)) {
+#ifdef FLZ_HAVE_AVX2_RESAMPLER
+		if (m->steady_avx2) {
+			steady_begin(m);
+			if (n_frames <= m->steady_left_frames) {
+				steady_cached(m, out, n_frames);
+				return 0;
+			}
+			/* A loop point within this block: the general steady code. */
+			steady_end(m);
+		}
+#endif
 		render_steady(m, out, n_frames);
 		m->pos_int = n_first + n_frames;
 		if (m->n_pending > 0)
@@ -501,6 +558,21 @@ FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 	if (fast) {
 		n_last = n_first + n_frames - 1;
 		next_int = n_first + n_frames;
+	} else if (!m->speed_glide.active) {
+		/* Constant speed: the same sums without the glide. */
+		const uint64_t inc = m->inc_fp;
+		int64_t *sn = m->scratch_n;
+		uint32_t *sf = m->scratch_frac;
+		uint64_t *si = m->scratch_inc;
+		for (uint32_t j = 0; j < n_frames; j++) {
+			sn[j] = next_int;
+			sf[j] = next_frac;
+			si[j] = inc;
+			uint64_t f = (uint64_t)next_frac + (inc & 0xffffffffu);
+			next_int += (int64_t)(inc >> 32) + (int64_t)(f >> 32);
+			next_frac = (uint32_t)f;
+		}
+		n_last = sn[n_frames - 1];
 	} else {
 		for (uint32_t j = 0; j < n_frames; j++) {
 			uint64_t inc = speed_at(m, m->speed_glide.done_frames + j + 1);
@@ -573,16 +645,28 @@ FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 		if (steady_from < n_frames && m->inc_target_fp > POS_ONE &&
 		    m->stretch.inc_fp != m->inc_target_fp)
 			flz_resampler_stretch_build(&m->resampler, &m->stretch, m->inc_target_fp);
-		for (uint32_t j = 0; j < n_frames; j++) {
-			uint64_t inc = m->scratch_inc[j];
-			bool table = j >= steady_from && inc > POS_ONE;
+		if (!m->speed_glide.active && !m->master_glide.active) {
+			/* One speed and one gain for the whole block: one call. */
+			const uint64_t inc = m->inc_fp;
+			const bool table = inc > POS_ONE;
 			if (inc != sp->inc_fp || table != (sp->mode == FLZ_RESAMPLER_STRETCH_TABLE))
 				flz_resampler_prepare(sp, inc, table ? &m->stretch : NULL);
-			float g = master_at(m, m->master_glide.done_frames + j + 1);
-			const float *center =
-				m->src + (size_t)(m->scratch_n[j] - m->src_base) * n_channels;
-			m->interp(&m->resampler, sp, center, n_channels, m->scratch_frac[j], g,
-				  out + (size_t)j * n_channels);
+			m->interp_run(&m->resampler, sp, m->src, m->src_base, m->scratch_n,
+				      m->scratch_frac, n_channels, n_frames, m->master_target_lin,
+				      out);
+		} else {
+			for (uint32_t j = 0; j < n_frames; j++) {
+				uint64_t inc = m->scratch_inc[j];
+				bool table = j >= steady_from && inc > POS_ONE;
+				if (inc != sp->inc_fp ||
+				    table != (sp->mode == FLZ_RESAMPLER_STRETCH_TABLE))
+					flz_resampler_prepare(sp, inc, table ? &m->stretch : NULL);
+				float g = master_at(m, m->master_glide.done_frames + j + 1);
+				const float *center = m->src + (size_t)(m->scratch_n[j] - m->src_base) *
+								       n_channels;
+				m->interp(&m->resampler, sp, center, n_channels,
+					  m->scratch_frac[j], g, out + (size_t)j * n_channels);
+			}
 		}
 	}
 
@@ -614,6 +698,22 @@ FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 		send_ready_events(m, n_frames, fast, n_first);
 	m->frame += n_frames;
 	return 0;
+}
+
+FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
+{
+	if (n_frames > m->config.max_block_frames || (out == NULL && n_frames > 0))
+		return -EINVAL;
+#ifdef FLZ_HAVE_AVX2_RESAMPLER
+	/* The common case, kept apart so it costs a few instructions besides
+	 * the mixing: the cached steady setup holds for this block. */
+	if (m->steady_ready && n_frames >= 2 * FLZ_MIXER_LOOKAHEAD &&
+	    n_frames <= m->steady_left_frames) {
+		steady_cached(m, out, n_frames);
+		return 0;
+	}
+#endif
+	return render_block(m, out, n_frames);
 }
 
 FLZ_RT uint32_t flz_mixer_voices_playing(const struct flz_mixer *m)

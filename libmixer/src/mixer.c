@@ -66,10 +66,13 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	m->n_channels = config->n_channels;
 	m->kernels = flz_voice_kernels_get();
 	m->interp = flz_resampler_frame;
+	m->interp_run = flz_resampler_run;
 #ifdef FLZ_HAVE_AVX2_RESAMPLER
 	/* Follow the voice kernels' choice (CPU check and test switch). */
-	if (m->n_channels == 2 && m->kernels == flz_voice_kernels_avx2())
+	if (m->n_channels == 2 && m->kernels == flz_voice_kernels_avx2()) {
 		m->interp = flz_resampler_frame_stereo_avx2;
+		m->interp_run = flz_resampler_run_stereo_avx2;
+	}
 	m->steady_avx2 = m->kernels == flz_voice_kernels_avx2();
 #endif
 	m->voice_ramp_frames = flz_voice_ramp_frames(config->voice_ramp_ms, config->rate_hz);

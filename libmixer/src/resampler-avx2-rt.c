@@ -36,12 +36,12 @@ FLZ_RT static inline void mac_group(__m256 c, const float *x, int32_t n_left, __
 	*acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(c, dup_hi), x1, *acc1);
 }
 
-FLZ_RT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *r,
-					    const struct flz_resampler_speed *sp,
-					    const float *center, uint32_t n_channels,
-					    uint32_t frac, float gain_lin, float *out)
+/* One stereo frame; inlined into both entry points below, so a frame gets
+ * the same operations whichever of them computes it. */
+FLZ_RT static inline __attribute__((always_inline)) void
+frame_stereo(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
+	     const float *center, uint32_t frac, float gain_lin, float *out)
 {
-	(void)n_channels; /* always 2 */
 	const int32_t side = sp->side;
 	const int32_t n_taps = 2 * side;
 	const float *x = center + (int32_t)(1 - side) * 2;
@@ -107,4 +107,25 @@ FLZ_RT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *r,
 	const float scale = gain_lin * sp->norm;
 	out[0] = _mm_cvtss_f32(s2) * scale;
 	out[1] = _mm_cvtss_f32(_mm_shuffle_ps(s2, s2, 1)) * scale;
+}
+
+FLZ_RT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *r,
+					    const struct flz_resampler_speed *sp,
+					    const float *center, uint32_t n_channels,
+					    uint32_t frac, float gain_lin, float *out)
+{
+	(void)n_channels; /* always 2 */
+	frame_stereo(r, sp, center, frac, gain_lin, out);
+}
+
+FLZ_RT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
+					  const struct flz_resampler_speed *sp, const float *src,
+					  int64_t base, const int64_t *pos, const uint32_t *frac,
+					  uint32_t n_channels, uint32_t n_frames, float gain_lin,
+					  float *out)
+{
+	(void)n_channels; /* always 2 */
+	for (uint32_t j = 0; j < n_frames; j++)
+		frame_stereo(r, sp, src + (size_t)(pos[j] - base) * 2, frac[j], gain_lin,
+			     out + (size_t)j * 2);
 }

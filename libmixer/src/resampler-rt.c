@@ -127,3 +127,13 @@ FLZ_RT void flz_resampler_frame(const struct flz_resampler *r, const struct flz_
 	for (uint32_t ch = 0; ch < n_channels; ch++)
 		out[ch] = acc[ch] * scale;
 }
+
+FLZ_RT void flz_resampler_run(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
+			      const float *src, int64_t base, const int64_t *pos,
+			      const uint32_t *frac, uint32_t n_channels, uint32_t n_frames,
+			      float gain_lin, float *out)
+{
+	for (uint32_t j = 0; j < n_frames; j++)
+		flz_resampler_frame(r, sp, src + (size_t)(pos[j] - base) * n_channels, n_channels,
+				    frac[j], gain_lin, out + (size_t)j * n_channels);
+}

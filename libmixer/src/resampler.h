@@ -177,7 +177,33 @@ FLZ_RT void flz_resampler_frame(const struct flz_resampler *r, const struct flz_
 				const float *center, uint32_t n_channels, uint32_t frac,
 				float gain_lin, float *out);
 
+/* Signature of the interpolators of a run of frames at one speed and gain. */
+typedef void (*flz_resampler_run_fn)(const struct flz_resampler *r,
+				     const struct flz_resampler_speed *sp, const float *src,
+				     int64_t base, const int64_t *pos, const uint32_t *frac,
+				     uint32_t n_channels, uint32_t n_frames, float gain_lin,
+				     float *out);
+
+/*
+ * Frame j < n_frames of @p out is flz_resampler_frame() at center
+ * src + (pos[j] - base) x n_channels and fraction frac[j], bit for bit:
+ * one call for a block at constant speed and gain.
+ * Thread: rt.
+ */
+FLZ_RT void flz_resampler_run(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
+			      const float *src, int64_t base, const int64_t *pos,
+			      const uint32_t *frac, uint32_t n_channels, uint32_t n_frames,
+			      float gain_lin, float *out);
+
 #ifdef FLZ_HAVE_AVX2_RESAMPLER
+/* The run for n_channels == 2 with AVX2+FMA: frame for frame the values of
+ * flz_resampler_frame_stereo_avx2(). Thread: rt. */
+FLZ_RT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
+					  const struct flz_resampler_speed *sp, const float *src,
+					  int64_t base, const int64_t *pos, const uint32_t *frac,
+					  uint32_t n_channels, uint32_t n_frames, float gain_lin,
+					  float *out);
+
 /* The same for n_channels == 2 only, with AVX2+FMA. Thread: rt. */
 FLZ_RT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *r,
 					    const struct flz_resampler_speed *sp,

@@ -90,33 +90,85 @@ mix_region(float *scaled, float *plain, const float *const *srcs, const float *g
 	}
 }
 
-FLZ_RT void flz_mixer_steady_avx2(float *out, const float *prev, float *next, size_t n_samples,
-				  size_t delay_samples, const float *const *srcs,
-				  const float *gains, uint32_t n_src, float master_lin)
+_Static_assert(FLZ_MIXER_LOOKAHEAD % 32 == 0, "history regions are whole 32-sample runs");
+
+/* mix_region() for a whole number of 32-sample runs (n % 32 == 0): the
+ * history regions, which are LOOKAHEAD x n_channels samples long. */
+FLZ_RT static inline __attribute__((always_inline)) void
+mix_region32(float *scaled, float *plain, const float *const *srcs, const float *gains,
+	     uint32_t n_src, size_t at, size_t n, __m256 master)
+{
+	for (size_t i = 0; i < n; i += 32) {
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		if (n_src > 0) {
+			const __m256 g0 = _mm256_set1_ps(gains[0]);
+			const float *s0 = srcs[0] + at + i;
+			a0 = _mm256_mul_ps(g0, _mm256_loadu_ps(s0));
+			a1 = _mm256_mul_ps(g0, _mm256_loadu_ps(s0 + 8));
+			a2 = _mm256_mul_ps(g0, _mm256_loadu_ps(s0 + 16));
+			a3 = _mm256_mul_ps(g0, _mm256_loadu_ps(s0 + 24));
+		}
+		for (uint32_t v = 1; v < n_src; v++) {
+			const __m256 g = _mm256_set1_ps(gains[v]);
+			const float *s = srcs[v] + at + i;
+			a0 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s), a0);
+			a1 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 8), a1);
+			a2 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 16), a2);
+			a3 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 24), a3);
+		}
+		if (plain != NULL) {
+			_mm256_storeu_ps(plain + i, a0);
+			_mm256_storeu_ps(plain + i + 8, a1);
+			_mm256_storeu_ps(plain + i + 16, a2);
+			_mm256_storeu_ps(plain + i + 24, a3);
+		}
+		if (scaled != NULL) {
+			_mm256_storeu_ps(scaled + i, _mm256_mul_ps(master, a0));
+			_mm256_storeu_ps(scaled + i + 8, _mm256_mul_ps(master, a1));
+			_mm256_storeu_ps(scaled + i + 16, _mm256_mul_ps(master, a2));
+			_mm256_storeu_ps(scaled + i + 24, _mm256_mul_ps(master, a3));
+		}
+	}
+}
+
+/* The whole block; inlined twice so the one-voice case (n_src a constant 1)
+ * loses its loops over the voices. The history regions are LOOKAHEAD x
+ * n_channels samples, a multiple of 32, so only the direct part has a tail. */
+FLZ_RT static inline __attribute__((always_inline)) void
+steady_block(float *out, const float *prev, float *next, size_t n_samples, size_t delay_samples,
+	     const float *const *srcs, size_t at, const float *gains, uint32_t n_src,
+	     float master_lin)
 {
 	const __m256 master = _mm256_set1_ps(master_lin);
 	/* out[0 .. delay) = master x the previous block's history. */
-	size_t i = 0;
-	for (; i + 32 <= delay_samples; i += 32) {
+	for (size_t i = 0; i < delay_samples; i += 32) {
 		const __m256 p0 = _mm256_loadu_ps(prev + i), p1 = _mm256_loadu_ps(prev + i + 8);
-		const __m256 p2 = _mm256_loadu_ps(prev + i + 16), p3 = _mm256_loadu_ps(prev + i + 24);
+		const __m256 p2 = _mm256_loadu_ps(prev + i + 16);
+		const __m256 p3 = _mm256_loadu_ps(prev + i + 24);
 		_mm256_storeu_ps(out + i, _mm256_mul_ps(master, p0));
 		_mm256_storeu_ps(out + i + 8, _mm256_mul_ps(master, p1));
 		_mm256_storeu_ps(out + i + 16, _mm256_mul_ps(master, p2));
 		_mm256_storeu_ps(out + i + 24, _mm256_mul_ps(master, p3));
 	}
-	for (; i + 8 <= delay_samples; i += 8)
-		_mm256_storeu_ps(out + i, _mm256_mul_ps(master, _mm256_loadu_ps(prev + i)));
-	if (i < delay_samples) {
-		const __m256i m = _mm256_loadu_si256((const __m256i *)tail_masks[delay_samples - i]);
-		_mm256_maskstore_ps(out + i, m, _mm256_mul_ps(master, _mm256_maskload_ps(prev + i, m)));
-	}
 	/* The block's source samples: straight to the output, then to both the
 	 * output and the history, then to the history only. */
 	const size_t direct = n_samples - 2 * delay_samples;
-	mix_region(out + delay_samples, NULL, srcs, gains, n_src, 0, direct, master);
-	mix_region(out + n_samples - delay_samples, next, srcs, gains, n_src, direct,
-		   delay_samples, master);
-	mix_region(NULL, next + delay_samples, srcs, gains, n_src, direct + delay_samples,
-		   delay_samples, master);
+	if (direct > 0)
+		mix_region(out + delay_samples, NULL, srcs, gains, n_src, at, direct, master);
+	mix_region32(out + n_samples - delay_samples, next, srcs, gains, n_src, at + direct,
+		     delay_samples, master);
+	mix_region32(NULL, next + delay_samples, srcs, gains, n_src, at + direct + delay_samples,
+		     delay_samples, master);
+}
+
+FLZ_RT void flz_mixer_steady_avx2(float *out, const float *prev, float *next, size_t n_samples,
+				  size_t delay_samples, const float *const *srcs, size_t at_samples,
+				  const float *gains, uint32_t n_src, float master_lin)
+{
+	if (n_src == 1)
+		steady_block(out, prev, next, n_samples, delay_samples, srcs, at_samples, gains, 1,
+			     master_lin);
+	else
+		steady_block(out, prev, next, n_samples, delay_samples, srcs, at_samples, gains,
+			     n_src, master_lin);
 }

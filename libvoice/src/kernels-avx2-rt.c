@@ -4,6 +4,7 @@
  * The tail uses masked loads and stores with the same fused multiply-add as
  * the body, so an element's value does not depend on where a block ends. */
 #include <immintrin.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,27 +72,39 @@ FLZ_RT static void copy_avx2(float *dst, const float *src, size_t n_samples, flo
 	}
 }
 
-/* The sum of all sources stays in registers over 32 floats at a time:
- * each source is read once and dst written once, instead of dst being read
- * and written again for every source. Per element the operations are those
- * of copy_avx2() then add_avx2() per source (a product, then one fused
- * multiply-add per further source), so the result is bit-identical. */
-FLZ_RT static void mix_avx2(float *dst, const float *const *src, const float *gain,
-			    uint32_t n_src, size_t n_samples, float scale)
+/* Sources per pass of mix_avx2(). */
+#define MIX_GROUP 8
+
+/* One pass of mix_avx2() over sources src[0 .. n_src): the running sum
+ * starts from a product (@p first) or from dst, and is stored times scale
+ * (@p last) or as it is. A float stored and loaded again is the same value,
+ * so passes give the sums of one pass bit for bit. */
+FLZ_RT static inline __attribute__((always_inline)) void
+mix_pass(float *dst, const float *const *src, const float *gain, uint32_t n_src, size_t n_samples,
+	 float scale, bool first, bool last)
 {
 	const __m256 sc = _mm256_set1_ps(scale);
 	size_t i = 0;
 	for (; i + 32 <= n_samples; i += 32) {
-		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-		if (n_src > 0) {
+		__m256 a0, a1, a2, a3;
+		uint32_t v = 0;
+		if (!first) {
+			a0 = _mm256_loadu_ps(dst + i);
+			a1 = _mm256_loadu_ps(dst + i + 8);
+			a2 = _mm256_loadu_ps(dst + i + 16);
+			a3 = _mm256_loadu_ps(dst + i + 24);
+		} else if (n_src > 0) {
 			const __m256 g = _mm256_set1_ps(gain[0]);
 			const float *s = src[0] + i;
 			a0 = _mm256_mul_ps(g, _mm256_loadu_ps(s));
 			a1 = _mm256_mul_ps(g, _mm256_loadu_ps(s + 8));
 			a2 = _mm256_mul_ps(g, _mm256_loadu_ps(s + 16));
 			a3 = _mm256_mul_ps(g, _mm256_loadu_ps(s + 24));
+			v = 1;
+		} else {
+			a0 = a1 = a2 = a3 = _mm256_setzero_ps();
 		}
-		for (uint32_t v = 1; v < n_src; v++) {
+		for (; v < n_src; v++) {
 			const __m256 g = _mm256_set1_ps(gain[v]);
 			const float *s = src[v] + i;
 			a0 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s), a0);
@@ -99,29 +112,65 @@ FLZ_RT static void mix_avx2(float *dst, const float *const *src, const float *ga
 			a2 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 16), a2);
 			a3 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 24), a3);
 		}
-		_mm256_storeu_ps(dst + i, _mm256_mul_ps(sc, a0));
-		_mm256_storeu_ps(dst + i + 8, _mm256_mul_ps(sc, a1));
-		_mm256_storeu_ps(dst + i + 16, _mm256_mul_ps(sc, a2));
-		_mm256_storeu_ps(dst + i + 24, _mm256_mul_ps(sc, a3));
+		if (last) {
+			a0 = _mm256_mul_ps(sc, a0);
+			a1 = _mm256_mul_ps(sc, a1);
+			a2 = _mm256_mul_ps(sc, a2);
+			a3 = _mm256_mul_ps(sc, a3);
+		}
+		_mm256_storeu_ps(dst + i, a0);
+		_mm256_storeu_ps(dst + i + 8, a1);
+		_mm256_storeu_ps(dst + i + 16, a2);
+		_mm256_storeu_ps(dst + i + 24, a3);
 	}
-	for (; i + 8 <= n_samples; i += 8) {
+	for (; i < n_samples; i += 8) {
+		const size_t left = n_samples - i;
+		const __m256i m =
+			_mm256_loadu_si256((const __m256i *)tail_masks[left < 8 ? left : 0]);
+		const bool whole = left >= 8;
 		__m256 a = _mm256_setzero_ps();
-		if (n_src > 0)
-			a = _mm256_mul_ps(_mm256_set1_ps(gain[0]), _mm256_loadu_ps(src[0] + i));
-		for (uint32_t v = 1; v < n_src; v++)
-			a = _mm256_fmadd_ps(_mm256_set1_ps(gain[v]), _mm256_loadu_ps(src[v] + i), a);
-		_mm256_storeu_ps(dst + i, _mm256_mul_ps(sc, a));
+		uint32_t v = 0;
+		if (!first) {
+			a = whole ? _mm256_loadu_ps(dst + i) : _mm256_maskload_ps(dst + i, m);
+		} else if (n_src > 0) {
+			const __m256 x = whole ? _mm256_loadu_ps(src[0] + i)
+					       : _mm256_maskload_ps(src[0] + i, m);
+			a = _mm256_mul_ps(_mm256_set1_ps(gain[0]), x);
+			v = 1;
+		}
+		for (; v < n_src; v++) {
+			const __m256 x = whole ? _mm256_loadu_ps(src[v] + i)
+					       : _mm256_maskload_ps(src[v] + i, m);
+			a = _mm256_fmadd_ps(_mm256_set1_ps(gain[v]), x, a);
+		}
+		if (last)
+			a = _mm256_mul_ps(sc, a);
+		if (whole)
+			_mm256_storeu_ps(dst + i, a);
+		else
+			_mm256_maskstore_ps(dst + i, m, a);
 	}
-	if (i < n_samples) {
-		const __m256i m = _mm256_loadu_si256((const __m256i *)tail_masks[n_samples - i]);
-		__m256 a = _mm256_setzero_ps();
-		if (n_src > 0)
-			a = _mm256_mul_ps(_mm256_set1_ps(gain[0]), _mm256_maskload_ps(src[0] + i, m));
-		for (uint32_t v = 1; v < n_src; v++)
-			a = _mm256_fmadd_ps(_mm256_set1_ps(gain[v]), _mm256_maskload_ps(src[v] + i, m),
-					    a);
-		_mm256_maskstore_ps(dst + i, m, _mm256_mul_ps(sc, a));
+}
+
+/* The sum of the sources stays in registers over 32 floats at a time, so
+ * each source is read once and dst written once per pass instead of once
+ * per source. Sources go in passes of MIX_GROUP: a block reads few streams
+ * at a time, which the hardware prefetcher follows, where 32 interleaved
+ * streams from memory defeat it. Per element the operations are those of
+ * copy_avx2() then add_avx2() per source (a product, then one fused
+ * multiply-add per further source), so the result is bit-identical. */
+FLZ_RT static void mix_avx2(float *dst, const float *const *src, const float *gain,
+			    uint32_t n_src, size_t n_samples, float scale)
+{
+	if (n_src <= MIX_GROUP) {
+		mix_pass(dst, src, gain, n_src, n_samples, scale, true, true);
+		return;
 	}
+	mix_pass(dst, src, gain, MIX_GROUP, n_samples, scale, true, false);
+	uint32_t v = MIX_GROUP;
+	for (; n_src - v > MIX_GROUP; v += MIX_GROUP)
+		mix_pass(dst, src + v, gain + v, MIX_GROUP, n_samples, scale, false, false);
+	mix_pass(dst, src + v, gain + v, n_src - v, n_samples, scale, false, true);
 }
 
 const struct flz_voice_kernels flz_voice_kernels_avx2_table = {

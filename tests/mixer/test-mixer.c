@@ -945,6 +945,73 @@ START_TEST(test_speed_glide)
 }
 END_TEST
 
+/* ---- mixer:steady ---- */
+
+/* Long runs of whole blocks at speed 1 (the steady path, which keeps its
+ * setup from block to block) across many loop points, with a voice at gain
+ * 0, then a start, a master change and a stop between such runs: the output
+ * and the events equal those of a twin rendering one frame at a time (which
+ * never takes the steady path) bit for bit, and before the start the output
+ * is the delayed sum of the voices (tolerance 1e-6). */
+START_TEST(test_steady)
+{
+	struct rec r = { 0 }, r2 = { 0 };
+	struct flz_mixer *m = new_mixer(&r), *twin = new_mixer(&r2);
+	const int64_t lens[4] = { 100, 257, 64, 333 };
+	const float gains[4] = { 0.7f, 0.0f, 0.5f, 0.9f };
+	struct flz_sample *smp[4];
+	for (int v = 0; v < 4; v++) {
+		smp[v] = noise_sample(lens[v], 20 + (uint32_t)v, 0.3);
+		flz_sample_ref(smp[v]); /* one for each mixer, one kept here */
+		flz_sample_ref(smp[v]);
+		load(m, v, smp[v]);
+		load(twin, v, smp[v]);
+	}
+	for (int v = 0; v < 3; v++) {
+		play(m, v, gains[v]);
+		play(twin, v, gains[v]);
+	}
+	enum { SEG = 1000 };
+	const uint32_t blocks[4] = { 64, 96, 64, 128 };
+	float *out = floats(4 * SEG), *ref = floats(4 * SEG);
+	for (int seg = 0; seg < 4; seg++) {
+		if (seg == 1) {
+			play(m, 3, gains[3]);
+			play(twin, 3, gains[3]);
+		} else if (seg == 2) {
+			ck_assert_int_eq(flz_mixer_set_master_gain(m, 0.5f), 0);
+			ck_assert_int_eq(flz_mixer_set_master_gain(twin, 0.5f), 0);
+		} else if (seg == 3) {
+			ck_assert_int_eq(flz_mixer_stop_slot(m, 0, 77), 1);
+			ck_assert_int_eq(flz_mixer_stop_slot(twin, 0, 77), 1);
+		}
+		render(m, out + (size_t)seg * SEG * CH, SEG, blocks[seg]);
+		render(twin, ref + (size_t)seg * SEG * CH, SEG, 1);
+	}
+	for (size_t i = 0; i < 4 * SEG * CH; i++)
+		ck_assert_msg(out[i] == ref[i], "differs at frame %zu", i / CH);
+	const uint32_t lat = flz_mixer_latency_frames(m);
+	for (uint32_t f = lat; f < SEG; f++) {
+		for (uint32_t c = 0; c < CH; c++) {
+			double expect = 0.0;
+			for (int v = 0; v < 3; v++)
+				expect += gains[v] * smp[v]->data[((f - lat) % lens[v]) * CH + c];
+			ck_assert_msg(fabs(out[f * CH + c] - expect) < 1e-6, "frame %u", f);
+		}
+	}
+	ck_assert_int_eq(r.n_events, 1);
+	ck_assert_int_eq(r2.n_events, 1);
+	ck_assert_uint_eq(r.events[0].token, 77);
+	ck_assert_int_eq(r.events[0].frame, r2.events[0].frame);
+	free(out);
+	free(ref);
+	flz_mixer_destroy(m);
+	flz_mixer_destroy(twin);
+	for (int v = 0; v < 4; v++)
+		flz_sample_unref(smp[v]);
+}
+END_TEST
+
 static Suite *mixer_suite(void)
 {
 	Suite *s = suite_create("mixer");
@@ -959,7 +1026,7 @@ static Suite *mixer_suite(void)
 		{ "mixer:steal-cut", test_steal_cut }, { "mixer:split", test_split },
 		{ "mixer:sizes", test_sizes },     { "mixer:args", test_args },
 		{ "mixer:master", test_master },   { "mixer:speed", test_speed },
-		{ "mixer:speed-glide", test_speed_glide },
+		{ "mixer:speed-glide", test_speed_glide }, { "mixer:steady", test_steady },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);

@@ -317,9 +317,9 @@ END_TEST
 
 /* mix() equals copy() of the first source followed by add() of each further
  * one, then a multiply by the scale, bit for bit (tolerance 0: the kernel
- * promises the same operations in the same order), for 0..9 and 33 sources,
- * lengths 0..100 and a large one, sources at odd offsets; it writes nothing
- * past the end. */
+ * promises the same operations in the same order), for 0-3, 5, 8, 9, 16, 17
+ * and 33 sources (the AVX2 kernel sums eight at a time), lengths 0..100 and
+ * a large one, sources at odd offsets; it writes nothing past the end. */
 START_TEST(test_mix)
 {
 	const struct flz_voice_kernels *variants[2] = { flz_voice_kernels_generic(),
@@ -336,7 +336,7 @@ START_TEST(test_mix)
 		src[v] = pool + (size_t)v * (big + 3) + (size_t)(v % 3);
 		gain[v] = 0.05f + 0.9f * (float)v / MAX_SRC;
 	}
-	const uint32_t counts[] = { 0, 1, 2, 3, 5, 9, MAX_SRC };
+	const uint32_t counts[] = { 0, 1, 2, 3, 5, 8, 9, 16, 17, MAX_SRC };
 	const float scales[] = { 1.0f, 0.37f };
 	for (int vi = 0; vi < 2; vi++) {
 		const struct flz_voice_kernels *k = variants[vi];
