@@ -224,7 +224,10 @@ bool flz_engine_is_running(struct flz_engine *engine);
 FLZ_WARN_UNUSED int flz_engine_load_file(struct flz_engine *engine, int32_t slot,
 					 const char *path, char *why, size_t why_size);
 
-/** As flz_engine_load_file(), from a file held in memory. */
+/**
+ * As flz_engine_load_file(), from a file held in memory (@p data is only
+ * read during the call). Thread, errors and ownership as flz_engine_load_file().
+ */
 FLZ_WARN_UNUSED int flz_engine_load_memory(struct flz_engine *engine, int32_t slot,
 					   const void *data, size_t n_bytes, char *why,
 					   size_t why_size);
@@ -242,7 +245,9 @@ FLZ_WARN_UNUSED int flz_engine_load_sample(struct flz_engine *engine, int32_t sl
 					   struct flz_sample *sample);
 
 /**
- * Queue commands for the audio thread.
+ * Queue commands for the audio thread. This block documents the seven
+ * functions below it (play, stop_slot, stop_all, unload, set_volume,
+ * set_speed, ping); each is Thread: control.
  * @return 0; -ENOTCONN not running; -ENODEV the device was lost (stop and
  *         start again); -EINVAL bad slot, gain or speed (NaN included);
  *         -EAGAIN command buffer full (not applied)
