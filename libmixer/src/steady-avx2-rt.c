@@ -26,6 +26,43 @@ static const int32_t tail_masks[8][8] = {
 	{ -1, -1, -1, -1, -1, -1, -1, 0 },
 };
 
+/* One run of 32 samples at offset @p i of mix_region(): the sources summed
+ * in four AVX registers, stored plain and/or times master. */
+FLZ_RT static inline __attribute__((always_inline)) void
+mix_run32(float *scaled, float *plain, const float *const *srcs, const float *gains,
+	  uint32_t n_src, size_t at, size_t i, __m256 master)
+{
+	__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+	if (n_src > 0) {
+		const __m256 g = _mm256_set1_ps(gains[0]);
+		const float *s = srcs[0] + at + i;
+		a0 = _mm256_mul_ps(g, _mm256_loadu_ps(s));
+		a1 = _mm256_mul_ps(g, _mm256_loadu_ps(s + 8));
+		a2 = _mm256_mul_ps(g, _mm256_loadu_ps(s + 16));
+		a3 = _mm256_mul_ps(g, _mm256_loadu_ps(s + 24));
+	}
+	for (uint32_t v = 1; v < n_src; v++) {
+		const __m256 g = _mm256_set1_ps(gains[v]);
+		const float *s = srcs[v] + at + i;
+		a0 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s), a0);
+		a1 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 8), a1);
+		a2 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 16), a2);
+		a3 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 24), a3);
+	}
+	if (plain != NULL) {
+		_mm256_storeu_ps(plain + i, a0);
+		_mm256_storeu_ps(plain + i + 8, a1);
+		_mm256_storeu_ps(plain + i + 16, a2);
+		_mm256_storeu_ps(plain + i + 24, a3);
+	}
+	if (scaled != NULL) {
+		_mm256_storeu_ps(scaled + i, _mm256_mul_ps(master, a0));
+		_mm256_storeu_ps(scaled + i + 8, _mm256_mul_ps(master, a1));
+		_mm256_storeu_ps(scaled + i + 16, _mm256_mul_ps(master, a2));
+		_mm256_storeu_ps(scaled + i + 24, _mm256_mul_ps(master, a3));
+	}
+}
+
 /* Sources' samples [at, at + n) summed: master x sum into @p scaled (when
  * not NULL), the plain sum into @p plain (when not NULL). */
 FLZ_RT static inline __attribute__((always_inline)) void
@@ -34,35 +71,7 @@ mix_region(float *scaled, float *plain, const float *const *srcs, const float *g
 {
 	size_t i = 0;
 	for (; i + 32 <= n; i += 32) {
-		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-		if (n_src > 0) {
-			const __m256 g = _mm256_set1_ps(gains[0]);
-			const float *s = srcs[0] + at + i;
-			a0 = _mm256_mul_ps(g, _mm256_loadu_ps(s));
-			a1 = _mm256_mul_ps(g, _mm256_loadu_ps(s + 8));
-			a2 = _mm256_mul_ps(g, _mm256_loadu_ps(s + 16));
-			a3 = _mm256_mul_ps(g, _mm256_loadu_ps(s + 24));
-		}
-		for (uint32_t v = 1; v < n_src; v++) {
-			const __m256 g = _mm256_set1_ps(gains[v]);
-			const float *s = srcs[v] + at + i;
-			a0 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s), a0);
-			a1 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 8), a1);
-			a2 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 16), a2);
-			a3 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 24), a3);
-		}
-		if (plain != NULL) {
-			_mm256_storeu_ps(plain + i, a0);
-			_mm256_storeu_ps(plain + i + 8, a1);
-			_mm256_storeu_ps(plain + i + 16, a2);
-			_mm256_storeu_ps(plain + i + 24, a3);
-		}
-		if (scaled != NULL) {
-			_mm256_storeu_ps(scaled + i, _mm256_mul_ps(master, a0));
-			_mm256_storeu_ps(scaled + i + 8, _mm256_mul_ps(master, a1));
-			_mm256_storeu_ps(scaled + i + 16, _mm256_mul_ps(master, a2));
-			_mm256_storeu_ps(scaled + i + 24, _mm256_mul_ps(master, a3));
-		}
+		mix_run32(scaled, plain, srcs, gains, n_src, at, i, master);
 	}
 	for (; i < n; i += 8) {
 		const size_t left = n - i;
@@ -98,37 +107,8 @@ FLZ_RT static inline __attribute__((always_inline)) void
 mix_region32(float *scaled, float *plain, const float *const *srcs, const float *gains,
 	     uint32_t n_src, size_t at, size_t n, __m256 master)
 {
-	for (size_t i = 0; i < n; i += 32) {
-		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-		if (n_src > 0) {
-			const __m256 g0 = _mm256_set1_ps(gains[0]);
-			const float *s0 = srcs[0] + at + i;
-			a0 = _mm256_mul_ps(g0, _mm256_loadu_ps(s0));
-			a1 = _mm256_mul_ps(g0, _mm256_loadu_ps(s0 + 8));
-			a2 = _mm256_mul_ps(g0, _mm256_loadu_ps(s0 + 16));
-			a3 = _mm256_mul_ps(g0, _mm256_loadu_ps(s0 + 24));
-		}
-		for (uint32_t v = 1; v < n_src; v++) {
-			const __m256 g = _mm256_set1_ps(gains[v]);
-			const float *s = srcs[v] + at + i;
-			a0 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s), a0);
-			a1 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 8), a1);
-			a2 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 16), a2);
-			a3 = _mm256_fmadd_ps(g, _mm256_loadu_ps(s + 24), a3);
-		}
-		if (plain != NULL) {
-			_mm256_storeu_ps(plain + i, a0);
-			_mm256_storeu_ps(plain + i + 8, a1);
-			_mm256_storeu_ps(plain + i + 16, a2);
-			_mm256_storeu_ps(plain + i + 24, a3);
-		}
-		if (scaled != NULL) {
-			_mm256_storeu_ps(scaled + i, _mm256_mul_ps(master, a0));
-			_mm256_storeu_ps(scaled + i + 8, _mm256_mul_ps(master, a1));
-			_mm256_storeu_ps(scaled + i + 16, _mm256_mul_ps(master, a2));
-			_mm256_storeu_ps(scaled + i + 24, _mm256_mul_ps(master, a3));
-		}
-	}
+	for (size_t i = 0; i < n; i += 32)
+		mix_run32(scaled, plain, srcs, gains, n_src, at, i, master);
 }
 
 /* The whole block; inlined twice so the one-voice case (n_src a constant 1)
