@@ -10,8 +10,8 @@
  *   frames 12000..35999  plus sample 1 (660 Hz, right channel inverted) at 0.25
  *   frames 36000..47999  stop_all: both fade out, then silence
  *
- * The mixer delays its output by flz_mixer_latency_frames(); the program
- * prints that delay so that a checker can line the output up.
+ * Commands act on the next output frame (flz_mixer_latency_frames() is 0);
+ * the program prints that delay so that a checker can line the output up.
  *
  * Build against an installed copy (see build-with-pkg-config.sh):
  *   cc offline-mix.c $(pkg-config --cflags --libs --static flz-mixer) -o offline-mix

@@ -19,8 +19,9 @@
  * full, the oldest waiting event is sent early (see take_pending()). */
 #define FLZ_MIXER_MAX_PENDING (2 * FLZ_MIXER_VOICE_STRUCTS)
 /* Source frames the mixer renders ahead of the interpolator's centre: the
- * interpolator reads up to MAX_SIDE_TAPS frames past its position. This is
- * also the constant delay at speed 1.0. */
+ * interpolator reads up to MAX_SIDE_TAPS frames past its position. It adds
+ * no delay: commands take effect inside it (lookahead_region() in
+ * mixer-rt.c). */
 #define FLZ_MIXER_LOOKAHEAD FLZ_RESAMPLER_MAX_SIDE_TAPS
 
 /* The source buffer is moved in multiples of this many frames (see render). */
@@ -72,7 +73,7 @@ struct flz_mixer {
 	uint32_t voice_ramp_frames;
 	uint32_t src_cap_frames;
 	float *src;          /* src_cap_frames interleaved frames */
-	float *mix;          /* the voices' scratch block: MIXER_MAX_SRC_BLOCK(max_block) frames */
+	float *mix;          /* the voices' scratch block: MIXER_MAX_SRC_BLOCK(max_block) frames, at least LOOKAHEAD + 1 */
 	/* The steady path's history: two buffers of 2 x LOOKAHEAD frames used in
 	 * turn (see render_steady() in mixer-rt.c). */
 	float *hist[2];

@@ -119,6 +119,81 @@ FLZ_RT static void steady_end(struct flz_mixer *m)
 		flz_voice_advance(&m->voices[m->active[i]].voice, m->steady_done_frames);
 }
 
+/* The first source frame at or after the next output frame's position. */
+FLZ_RT static int64_t command_src(const struct flz_mixer *m)
+{
+	return m->pos_int + (m->pos_frac != 0);
+}
+
+/*
+ * The look-ahead: source frames [command_src(), src_head), rendered ahead of
+ * the output for the interpolator but not yet reached by it. Commands take
+ * effect at its start, the first source frame the output has not passed,
+ * not at the head: a play adds its voice's first frames into the
+ * look-ahead, and a stop takes the voice's frames there back out and adds
+ * its fade in their place. So a trigger is heard from the next output frame
+ * on (at speed 1.0 its first frame is the next output frame), whatever the
+ * look-ahead. The region lies in the source buffer, or in the steady path's
+ * history while that is valid. Call after steady_end().
+ */
+FLZ_RT static float *lookahead_region(struct flz_mixer *m, uint32_t *n_frames)
+{
+	const int64_t from = command_src(m);
+	const uint32_t n = (uint32_t)(m->src_head - from);
+	*n_frames = n;
+	if (m->hist_valid)
+		return m->hist[m->hist_cur] + (size_t)(2 * FLZ_MIXER_LOOKAHEAD - n) * m->n_channels;
+	return m->src + (size_t)(from - m->src_base) * m->n_channels;
+}
+
+/*
+ * Take a voice's frames of the look-ahead back out: render them again into
+ * the scratch block and subtract them. The difference is exact when the
+ * voice is alone and within one rounding of the sum otherwise. The voice
+ * ends where it was, at src_head.
+ */
+FLZ_RT static void unrender_lookahead(struct flz_mixer *m, struct flz_voice *v, float *ahead,
+				      uint32_t n)
+{
+	if (n == 0 || (!v->ramping && v->gain_lin == 0.0f))
+		return;
+	flz_voice_rewind(v, n);
+	flz_voice_render(v, m->kernels, m->mix, n, true);
+	m->kernels->add(ahead, m->mix, (size_t)n * m->n_channels, -1.0f);
+}
+
+/*
+ * Stop a playing (steady) voice from source frame command_src() on: its frames of
+ * the look-ahead are replaced by the start of its fade. Returns false when
+ * the fade is shorter than the look-ahead and has already ended: then the
+ * voice is finished, and the caller takes it off the active list.
+ */
+FLZ_RT static bool stop_voice_now(struct flz_mixer *m, struct flz_mixer_voice *mv)
+{
+	struct flz_voice *v = &mv->voice;
+	uint32_t n;
+	float *ahead = lookahead_region(m, &n);
+	unrender_lookahead(m, v, ahead, n);
+	flz_voice_rewind(v, n);
+	flz_voice_stop(v);
+	uint32_t done = flz_voice_render(v, m->kernels, ahead, n, false);
+	if (flz_voice_is_silent(v)) {
+		finish_voice(m, mv, command_src(m) + done);
+		return false;
+	}
+	return true;
+}
+
+/* Take the finished voices (sample NULL) off the active list, keeping order. */
+FLZ_RT static void compact_active(struct flz_mixer *m)
+{
+	uint32_t w = 0;
+	for (uint32_t i = 0; i < m->n_active; i++)
+		if (m->voices[m->active[i]].voice.sample != NULL)
+			m->active[w++] = m->active[i];
+	m->n_active = w;
+}
+
 FLZ_RT int flz_mixer_load(struct flz_mixer *m, int32_t slot, struct flz_sample *sample)
 {
 	if (slot < 0 || slot >= FLZ_NUM_SAMPLES || sample == NULL)
@@ -148,8 +223,9 @@ FLZ_RT int flz_mixer_play(struct flz_mixer *m, int32_t slot, float gain)
 		for (uint32_t i = 0; i < m->n_active; i++) {
 			struct flz_mixer_voice *mv = &m->voices[m->active[i]];
 			if (!mv->voice.stopping) {
-				flz_voice_stop(&mv->voice);
 				m->n_playing--;
+				if (!stop_voice_now(m, mv))
+					remove_active_at(m, i);
 				break;
 			}
 		}
@@ -166,7 +242,11 @@ FLZ_RT int flz_mixer_play(struct flz_mixer *m, int32_t slot, float gain)
 				cut = i;
 			}
 		}
-		finish_voice(m, &m->voices[m->active[cut]], m->src_head);
+		struct flz_mixer_voice *mv = &m->voices[m->active[cut]];
+		uint32_t n;
+		float *ahead = lookahead_region(m, &n);
+		unrender_lookahead(m, &mv->voice, ahead, n);
+		finish_voice(m, mv, command_src(m));
 		remove_active_at(m, cut);
 	}
 	uint32_t idx = 0;
@@ -179,6 +259,11 @@ FLZ_RT int flz_mixer_play(struct flz_mixer *m, int32_t slot, float gain)
 	mv->pending = -1;
 	m->active[m->n_active++] = (uint8_t)idx;
 	m->n_playing++;
+	/* Sound from the next output frame on: the voice's first frames go into
+	 * the look-ahead, added after the voices already there (start order). */
+	uint32_t n;
+	float *ahead = lookahead_region(m, &n);
+	flz_voice_render(&mv->voice, m->kernels, ahead, n, false);
 	return 1;
 }
 
@@ -187,6 +272,7 @@ FLZ_RT static int stop_voices(struct flz_mixer *m, int32_t slot, uint32_t token)
 {
 	int32_t pending = -1;
 	int n = 0;
+	bool any_finished = false;
 	steady_end(m);
 	for (uint32_t i = 0; i < m->n_active; i++) {
 		struct flz_mixer_voice *mv = &m->voices[m->active[i]];
@@ -194,12 +280,15 @@ FLZ_RT static int stop_voices(struct flz_mixer *m, int32_t slot, uint32_t token)
 			continue;
 		if (pending < 0)
 			pending = take_pending(m, token, slot);
-		flz_voice_stop(&mv->voice);
 		mv->pending = pending;
 		m->pending[pending].n_voices++;
 		m->n_playing--;
+		if (!stop_voice_now(m, mv))
+			any_finished = true;
 		n++;
 	}
+	if (any_finished)
+		compact_active(m);
 	return n;
 }
 
@@ -366,13 +455,8 @@ FLZ_RT static void render_source(struct flz_mixer *m, float *dst, uint32_t n_fra
 	}
 	if (!filled)
 		memset(dst, 0, (size_t)n_frames * n_channels * sizeof(float));
-	if (any_finished) {
-		uint32_t w = 0;
-		for (uint32_t i = 0; i < m->n_active; i++)
-			if (m->voices[m->active[i]].voice.sample != NULL)
-				m->active[w++] = m->active[i];
-		m->n_active = w;
-	}
+	if (any_finished)
+		compact_active(m);
 }
 
 /* Send the Stopped events whose voices no longer reach the output. Output

@@ -89,7 +89,12 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	size_t src_bytes = (size_t)m->src_cap_frames * m->n_channels * sizeof(float);
 	src_bytes = (src_bytes + 63) & ~(size_t)63;
 	m->src = aligned_alloc(64, src_bytes);
-	size_t mix_bytes = (size_t)FLZ_MIXER_MAX_SRC_BLOCK(max_block) * m->n_channels * sizeof(float);
+	/* The scratch block takes one render call's source frames, or a
+	 * voice's frames of the look-ahead when a stop takes them back. */
+	uint32_t mix_frames = FLZ_MIXER_MAX_SRC_BLOCK(max_block);
+	if (mix_frames < FLZ_MIXER_LOOKAHEAD + 1)
+		mix_frames = FLZ_MIXER_LOOKAHEAD + 1;
+	size_t mix_bytes = (size_t)mix_frames * m->n_channels * sizeof(float);
 	mix_bytes = (mix_bytes + 63) & ~(size_t)63;
 	m->mix = aligned_alloc(64, mix_bytes);
 	size_t hist_bytes = (size_t)2 * FLZ_MIXER_LOOKAHEAD * m->n_channels * sizeof(float);
@@ -157,8 +162,10 @@ void flz_mixer_destroy(struct flz_mixer *mixer)
 
 uint32_t flz_mixer_latency_frames(const struct flz_mixer *mixer)
 {
+	/* Commands take effect at the next output frame (see
+	 * lookahead_region() in mixer-rt.c). */
 	(void)mixer;
-	return FLZ_MIXER_LOOKAHEAD;
+	return 0;
 }
 
 struct flz_mixer_config flz_mixer_get_config(const struct flz_mixer *mixer)

@@ -175,9 +175,8 @@ START_TEST(test_config)
 	struct flz_mixer_config got = flz_mixer_get_config(m);
 	ck_assert_uint_eq(got.n_channels, 1);
 	ck_assert_uint_eq(got.rate_hz, 44100);
-	/* A delay of a few frames: under 1 ms at 48 kHz. */
-	ck_assert_uint_gt(flz_mixer_latency_frames(m), 0);
-	ck_assert_uint_lt(flz_mixer_latency_frames(m), 48);
+	/* Commands take effect at the next output frame: no delay. */
+	ck_assert_uint_eq(flz_mixer_latency_frames(m), 0);
 	ck_assert_int_eq(flz_mixer_frame(m), 0);
 	flz_mixer_destroy(m);
 	flz_mixer_destroy(NULL);
@@ -206,6 +205,92 @@ START_TEST(test_latency)
 	}
 	free(out);
 	flz_mixer_destroy(m);
+}
+END_TEST
+
+/* ---- mixer:immediate ---- */
+
+/* Commands in the middle of playback take effect at the next output frame,
+ * whichever render path ran before (64-frame blocks take the steady path,
+ * 100 its general code, 7 and 1 the fast path without it, and a speed that
+ * glided away from 1.0 and back leaves a fractional position at first), and
+ * however many voices play: a play's first frame is the next output frame,
+ * and a stop's fade starts there. A DC voice at 0.5 plays; then one
+ * command batch plays an impulse at 0.25 and stops the DC voice. Output
+ * frame i after the batch is 0.25 x impulse[i] + 0.5 x (R - i - 1) / R
+ * (fade frames 1 .. R - 1, then 0), tolerance 1e-6 (the stop subtracts
+ * the DC voice from the rendered sum: one float rounding); from frame R - 1
+ * on it is exactly 0. A third voice at 0.125 keeps playing underneath in
+ * the second round. */
+START_TEST(test_immediate)
+{
+	static const uint32_t blocks[] = { 64, 100, 7, 1 };
+	const uint32_t ramp = 240, before = 1000, after = 600;
+	float *out = floats(before + after);
+	for (int extra = 0; extra < 2; extra++) {
+		for (size_t bi = 0; bi < sizeof(blocks) / sizeof(blocks[0]); bi++) {
+			struct rec r = { 0 };
+			struct flz_mixer *m = new_mixer(&r);
+			load(m, 0, dc_sample(333, 1.0f));
+			struct flz_sample *imp = dc_sample(5000, 0.0f);
+			imp->data[0] = 1.0f;
+			imp->data[1] = -0.5f;
+			imp->data[2] = 0.75f;
+			imp->data[3] = 0.25f;
+			load(m, 1, imp);
+			load(m, 2, dc_sample(100, 1.0f));
+			play(m, 0, 0.5f);
+			if (extra)
+				play(m, 2, 0.125f);
+			render(m, out, before, blocks[bi]);
+			const double under = extra ? 0.125 : 0.0;
+			for (uint32_t i = 0; i < before * CH; i++)
+				ck_assert_msg(out[i] == (float)(0.5 + under), "before: sample %u", i);
+			play(m, 1, 0.25f);
+			ck_assert_int_eq(flz_mixer_stop_slot(m, 0, 9), 1);
+			render(m, out, after, blocks[bi]);
+			for (uint32_t i = 0; i < after; i++)
+				for (uint32_t ch = 0; ch < CH; ch++) {
+					double fade = i + 1 < ramp ? 0.5 * (ramp - i - 1) / ramp : 0.0;
+					double impulse = i < 2 ? 0.25 * imp->data[i * CH + ch] : 0.0;
+					double expect = impulse + fade + under;
+					float x = out[i * CH + ch];
+					if (expect == 0.0)
+						ck_assert_msg(x == 0.0f, "block %u frame %u: %g", blocks[bi], i, x);
+					else
+						ck_assert_msg(fabs(x - expect) <= 1e-6,
+							      "block %u extra %d frame %u ch %u: %.8f vs %.8f",
+							      blocks[bi], extra, i, ch, x, expect);
+				}
+			ck_assert_int_eq(r.n_events, 1);
+			flz_mixer_destroy(m);
+		}
+	}
+
+	/* At another speed (0.73, after its glide), an impulse played between
+	 * blocks starts at the first source frame the output has not passed,
+	 * less than 1 / 0.73 output frames later: it peaks (> 0.5) in one of
+	 * the first two output frames after the command, at any phase. */
+	struct rec r = { 0 };
+	struct flz_mixer *m = new_mixer(&r);
+	struct flz_sample *imp = dc_sample(5000, 0.0f);
+	imp->data[0] = imp->data[1] = 1.0f;
+	load(m, 1, imp);
+	ck_assert_int_eq(flz_mixer_set_speed(m, 0.73), 0);
+	for (int round = 0; round < 12; round++) {
+		render(m, out, 997, 64);
+		play(m, 1, 1.0f);
+		render(m, out, 100, 64);
+		uint32_t peak = 0;
+		for (uint32_t i = 1; i < 100; i++)
+			if (fabsf(out[i * CH]) > fabsf(out[peak * CH]))
+				peak = i;
+		ck_assert_msg(peak <= 1 && out[peak * CH] > 0.5f, "round %d: peak at %u (%g)", round,
+			      peak, out[peak * CH]);
+		ck_assert_int_eq(flz_mixer_stop_all(m, 1), 1);
+	}
+	flz_mixer_destroy(m);
+	free(out);
 }
 END_TEST
 
@@ -355,10 +440,10 @@ START_TEST(test_stop)
 	ck_assert_uint_eq(r.events[0].token, 77);
 	ck_assert_int_eq(r.events[0].slot, 4);
 	/* Reported at or after the last non-zero output frame, within the
-	 * interpolator's reach (2 x latency) of it, and sent only once that
+	 * interpolator's reach (32 frames) of it, and sent only once that
 	 * frame had been rendered. */
 	ck_assert_int_ge(r.events[0].frame, last_nonzero);
-	ck_assert_int_le(r.events[0].frame, last_nonzero + 2 * lat);
+	ck_assert_int_le(r.events[0].frame, last_nonzero + 32);
 	ck_assert_int_gt(arrived_after, r.events[0].frame);
 	ck_assert_uint_eq(flz_mixer_voices_fading(m), 0);
 	free(out);
@@ -438,11 +523,12 @@ START_TEST(test_retire)
 	ck_assert_float_eq(out[1999 * CH], 0.5f);
 	play(m, 0, 1.0f); /* plays b */
 	ck_assert_int_eq(flz_mixer_stop_slot(m, 0, 5), 2);
-	/* The source runs ahead of the output by the latency, so the fade's
-	 * last frame (R - 1) is rendered with output frame R - 1 after the stop. */
-	render(m, out, ramp - 2, ramp);
+	/* The mixer renders its voices ahead of the output (the fade starts
+	 * at the next output frame, inside that look-ahead), so a is retired
+	 * during the render call that renders the fade's last frame: not by
+	 * the stop itself, and at the latest with output frame R - 1. */
 	ck_assert_int_eq(r.n_retired, 0);
-	render(m, out, 1, 1);
+	render(m, out, ramp - 1, 1);
 	ck_assert_int_eq(r.n_retired, 1);
 	ck_assert_ptr_eq(r.retired[0], a);
 	render(m, out, 1000, 100);
@@ -458,9 +544,9 @@ START_TEST(test_retire)
 	render(m, out, 50, 50);
 	ck_assert_int_eq(flz_mixer_unload(m, 3, 7), 1);
 	ck_assert_int_eq(r.n_retired, 2);
-	render(m, out, ramp - 2, ramp);
+	render(m, out, 1, 1);
 	ck_assert_int_eq(r.n_retired, 2);
-	render(m, out, 1000, 100);
+	render(m, out, ramp - 2, 1);
 	ck_assert_int_eq(r.n_retired, 3);
 	ck_assert_ptr_eq(r.retired[2], c);
 
@@ -1020,6 +1106,7 @@ static Suite *mixer_suite(void)
 		const TTest *fn;
 	} cases[] = {
 		{ "mixer:config", test_config },   { "mixer:latency", test_latency },
+		{ "mixer:immediate", test_immediate },
 		{ "mixer:gain", test_gain },       { "mixer:loop", test_loop },
 		{ "mixer:stop", test_stop },       { "mixer:events", test_events },
 		{ "mixer:retire", test_retire },   { "mixer:steal", test_steal },

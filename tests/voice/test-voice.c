@@ -122,6 +122,65 @@ START_TEST(test_loop)
 }
 END_TEST
 
+/* Rewind: after rendering some frames, rewinding n (even past the loop
+ * point, and by more than the sample's length) makes the voice render the
+ * frames it rendered n frames ago again, exactly; also inside a stop's fade. */
+START_TEST(test_rewind)
+{
+	const struct flz_voice_kernels *k = flz_voice_kernels_get();
+	static const int64_t lens[] = { 1, 2, 3, 31, 64, 1001 };
+	static const uint32_t backs[] = { 0, 1, 2, 3, 31, 32, 33, 64, 65, 1000 };
+	const uint32_t ch = 2, ahead = 1100, total = 1200;
+	float *ref = alloc_floats(total * ch);
+	float *out = alloc_floats(total * ch);
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		struct flz_sample *s = pattern_sample(lens[li], ch);
+		for (size_t bi = 0; bi < sizeof(backs) / sizeof(backs[0]); bi++) {
+			const uint32_t back = backs[bi];
+			struct flz_voice v;
+			flz_voice_init(&v, 240);
+			flz_voice_start(&v, 0, s, 0.5f);
+			ck_assert_uint_eq(flz_voice_render(&v, k, ref, total, true), total);
+			flz_voice_start(&v, 0, s, 0.5f);
+			ck_assert_uint_eq(flz_voice_render(&v, k, out, ahead, true), ahead);
+			flz_voice_rewind(&v, back);
+			ck_assert(v.pos_frames >= 0 && v.pos_frames < lens[li]);
+			const uint32_t from = ahead - back, n = total - from;
+			ck_assert_uint_eq(flz_voice_render(&v, k, out, n, true), n);
+			for (uint32_t i = 0; i < n * ch; i++)
+				ck_assert_msg(out[i] == ref[from * ch + i], "len %lld back %u sample %u",
+					      (long long)lens[li], back, i);
+		}
+		flz_sample_unref(s);
+	}
+	/* Within a stop's fade: the fade's frames come again, and it still
+	 * ends on the same frame. */
+	struct flz_sample *s = pattern_sample(37, ch);
+	for (size_t bi = 0; bi < sizeof(backs) / sizeof(backs[0]) && backs[bi] <= 100; bi++) {
+		const uint32_t back = backs[bi];
+		struct flz_voice v;
+		flz_voice_init(&v, 240);
+		flz_voice_start(&v, 0, s, 0.5f);
+		ck_assert_uint_eq(flz_voice_render(&v, k, ref, 50, true), 50);
+		flz_voice_stop(&v);
+		ck_assert_uint_eq(flz_voice_render(&v, k, ref + 50 * ch, 400, true), 239);
+		flz_voice_start(&v, 0, s, 0.5f);
+		ck_assert_uint_eq(flz_voice_render(&v, k, out, 50, true), 50);
+		flz_voice_stop(&v);
+		ck_assert_uint_eq(flz_voice_render(&v, k, out, 100, true), 100);
+		flz_voice_rewind(&v, back);
+		const uint32_t from = 150 - back;
+		ck_assert_uint_eq(flz_voice_render(&v, k, out, 400, true), 289 - from);
+		ck_assert(flz_voice_is_silent(&v));
+		for (uint32_t i = 0; i < (289 - from) * ch; i++)
+			ck_assert_msg(out[i] == ref[from * ch + i], "fade back %u sample %u", back, i);
+	}
+	flz_sample_unref(s);
+	free(out);
+	free(ref);
+}
+END_TEST
+
 /* Stop: with a DC sample of 1.0 and gain g, frame k after the stop
  * (k = 1 .. R-1) is g (R - k) / R (tolerance 1e-6), frame R and everything
  * after is exactly 0.0, and no step between adjacent frames exceeds g / R
@@ -382,6 +441,7 @@ static Suite *voice_suite(void)
 		{ "voice:ramp-frames", test_ramp_frames },
 		{ "voice:render", test_render_add },
 		{ "voice:loop", test_loop },
+		{ "voice:rewind", test_rewind },
 		{ "voice:stop", test_stop },
 		{ "voice:gain", test_gain },
 		{ "voice:sizes", test_sizes },

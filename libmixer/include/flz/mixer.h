@@ -15,9 +15,19 @@
  * summed into a source block; the sum is resampled once by the global speed
  * (varispeed: pitch follows speed) with a band-limited windowed-sinc
  * interpolator, then multiplied by the smoothed master gain. At speed 1.0
- * the output is the plain sum delayed by flz_mixer_latency_frames() frames
- * (32: 0.67 ms at 48 kHz), sample for sample; that delay never changes, so
- * changing speed never jumps in time.
+ * the output is the plain sum, sample for sample, with no delay
+ * (flz_mixer_latency_frames() is 0), and changing speed never jumps in time.
+ *
+ * Commands act on the next output frame. The interpolator reads 32 source
+ * frames past its position, so the voices are rendered that far ahead of
+ * the output; a command does not wait for that look-ahead to drain. A play
+ * adds its voice's first frames into the part already rendered, so at speed
+ * 1.0 the sample's first frame is the next output frame (at other speeds it
+ * starts at the first source frame the output has not passed: less than one
+ * output frame later). A stop takes the voice's frames there back out (one
+ * float rounding of the sum where other voices play) and starts its fade at
+ * the next output frame; a steal does the same, and a cut (below) silences
+ * its voice from the next output frame on.
  *
  * Interpolator: a 32-tap Kaiser-windowed sinc (100 dB stopband, passband to
  * 0.396 x rate, stopband from 0.604 x rate: 19/29 kHz at 48 kHz), tabulated
@@ -52,9 +62,10 @@
  * to silence (lowest gain; earliest started among equals) is cut to make
  * room. Stolen voices send no Stopped event.
  *
- * Stopped events wait until the output has passed their voices' last frame.
- * At most 128 may wait at once; a further stop command sends the oldest
- * waiting one at once (at most the latency early) to make room.
+ * Stopped events wait until the output has passed their voices' last frame
+ * and the interpolator no longer reads it (up to 32 frames more). At most
+ * 128 may wait at once; a further stop command sends the oldest waiting one
+ * at once (at most those 32 frames early) to make room.
  *
  * Thread: one mixer is used by one control thread (new/destroy) and one
  * audio thread (everything below the banner). It is not shared further.
@@ -152,9 +163,11 @@ FLZ_WARN_UNUSED int flz_mixer_new(const struct flz_mixer_config *config, struct 
 void flz_mixer_destroy(struct flz_mixer *mixer);
 
 /**
- * The constant delay, in output frames, between a voice's start and its
- * first frame in the output at speed 1.0 (32 frames; it is also how far
- * ahead of the output the voices are rendered).
+ * The delay, in output frames, between a command and its effect on the
+ * output at speed 1.0: 0, as commands act on the next output frame (a
+ * play's first frame is the first frame of the next render call). It was
+ * 32 before libmixer placed commands inside its look-ahead; programs that
+ * align a render with their commands should still add it.
  * Thread: any.
  */
 uint32_t flz_mixer_latency_frames(const struct flz_mixer *mixer);

@@ -220,6 +220,34 @@ FLZ_RT static inline void flz_voice_advance(struct flz_voice *voice, uint32_t n_
 }
 
 /**
+ * Move a voice back by @p n_frames frames, so that it renders those frames
+ * again exactly as before: its position moves back (looping backwards
+ * through the sample), and a ramp in progress moves back by as many of its
+ * frames. An owner that renders voices ahead of its output uses it to take
+ * frames back (libmixer, when a stop or a cut takes effect inside its
+ * look-ahead).
+ *
+ * Precondition: the last @p n_frames frames were rendered at one constant
+ * gain, or all of them within the ramp now in progress
+ * (ramp_done_frames >= n_frames); a ramp that ended within them is not
+ * restored.
+ * Thread: rt.
+ */
+FLZ_RT static inline void flz_voice_rewind(struct flz_voice *voice, uint32_t n_frames)
+{
+	const int64_t len = voice->sample->n_frames;
+	int64_t pos = voice->pos_frames - (int64_t)n_frames % len;
+	if (pos < 0)
+		pos += len;
+	voice->pos_frames = pos;
+	if (voice->ramping) {
+		voice->ramp_done_frames -= n_frames;
+		voice->gain_lin =
+			voice->ramp_start_lin + voice->ramp_step_lin * (float)voice->ramp_done_frames;
+	}
+}
+
+/**
  * The ramp kernel: frame f (f < n_frames) gets gain start + step * (k0 + f),
  * added into (or, with @p overwrite, stored to) dst.
  * Thread: rt.
