@@ -242,6 +242,8 @@ struct flz_engine_audio {
 	uint32_t rate_hz;
 	/** Frames rendered per block at most: the period, capped by the mixer's limit. */
 	uint32_t block_frames;
+	/** The device buffer as granted: more free than this is an underrun. */
+	uint32_t buffer_frames;
 	/** Set by the control side to end the thread. */
 	atomic_bool quit;
 

@@ -337,6 +337,13 @@ static int audio_loop(struct flz_engine_audio *audio)
 		snd_pcm_sframes_t avail = snd_pcm_avail_update(pcm);
 		if (avail < 0) {
 			err = (int)avail;
+		} else if ((snd_pcm_uframes_t)avail > audio->buffer_frames) {
+			/* More free than the whole buffer: the device has played
+			 * past what was written, an underrun it did not report.
+			 * Some plugins never stop on one (alsa-plugins' jack PCM
+			 * keeps running and replays the stale buffer), so count
+			 * and recover it like -EPIPE: prepare, refill, start. */
+			err = -EPIPE;
 		} else if ((snd_pcm_uframes_t)avail >= audio->block_frames) {
 			snd_pcm_sframes_t n = write_block(audio);
 			if (n > 0) {

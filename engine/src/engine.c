@@ -389,6 +389,7 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	audio->n_channels = dev->n_channels;
 	audio->rate_hz = dev->rate_hz;
 	audio->block_frames = block;
+	audio->buffer_frames = dev->buffer_frames;
 	atomic_init(&audio->quit, false);
 	engine->next_seq = 1;
 	engine->offline = offline;

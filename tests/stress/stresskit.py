@@ -107,13 +107,17 @@ def fault_rig():
 class FaultRig:
     """A Rig whose server can be signalled and replaced by one of the same name."""
 
-    def __init__(self):
+    def __init__(self, record=None, recorder=None):
         self.rig = None
+        self.record = record
+        self.recorder = recorder
 
     def start(self):
         # export_env: engines created now use this server; stop() restores
-        # the environment of the enclosing rig.
-        self.rig = _rig.Rig(name=FAULT_SERVER, export_env=True)
+        # the environment of the enclosing rig. With record, flz-jack-rec
+        # writes what the server hears there (see _rig.Rig).
+        self.rig = _rig.Rig(name=FAULT_SERVER, export_env=True, record=self.record,
+                            recorder=self.recorder)
         self.rig.start()
         return self
 

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""The audio server stalls or dies under a playing engine.
+"""The audio server stalls or dies under a playing engine, or the engine's
+audio thread loses its CPU.
 
 Each test runs its own JACK server (fixed name, see stresskit.FaultRig) so
 that it can SIGSTOP, SIGCONT or SIGKILL it and start a new one of the same
@@ -13,17 +14,23 @@ audio thread ends, posts DeviceLost and sets stats()['device_lost'];
 commands then raise RuntimeError until shut_down(), after which run() may
 be called again. So a stall shorter than that (here: about 0.1 s, enough
 to fill the queue many times over) must lose nothing, and a longer one is
-reported as a lost device.
+reported as a lost device. An audio thread held off its CPU long enough for
+the device to run dry must count and report the underrun, recover the device
+and play on.
 """
 
+import array
 import errno
 import os
 import signal
+import subprocess
+import sys
 import time
+import wave
 
 import pytest
 
-from stresskit import (LostWatch, applied, assert_frames_follow_seq,
+from stresskit import (FaultRig, LostWatch, _rig, applied, assert_frames_follow_seq,
                        call_with_timeout, drain, fl, pump, wait_until, write_wav)
 
 #: FLZ_QUEUE_CAPACITY (common/include/flz/constants.h): commands the queue holds.
@@ -234,3 +241,144 @@ def test_stress_killed_server_is_a_lost_device_then_run_again(fault_rig, tmp_pat
     assert stats1["voices_playing"] == 1, stats1
     assert isinstance(watch.message, fl.AudioMessage.DeviceLost), watch.receive_errors
     assert watch.message.error != 0 and watch.message.reason, watch.message
+
+
+# -- an underrun forced on the engine's own audio thread -----------------------------
+
+#: Run in a child process: pin itself to one CPU at SCHED_FIFO 99 (above the
+#: audio thread's 70) and spin for the given seconds. A child, not a thread,
+#: so that the GIL cannot hand the CPU back to this process.
+SPIN_CHILD = r"""
+import os, sys, time
+os.sched_setaffinity(0, {int(sys.argv[1])})
+os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(99))
+if float(sys.argv[2]) > 0:
+    end = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < end:
+        pass
+"""
+
+#: Frames of the capture checked before the starvation and after recovery (0.2 s).
+CHECK_FRAMES = 9600
+
+
+def thread_id(name):
+    """The kernel thread id of this process's thread called name, or None."""
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open("/proc/self/task/%s/comm" % tid) as f:
+                if f.read().strip() == name:
+                    return int(tid)
+        except OSError:
+            continue
+    return None
+
+
+def follows_loop(x, loop, start, end, tol=1e-6):
+    """Whether capture frames [start, end) are the loop, repeated from one phase.
+
+    x holds one channel of the capture. Returns (True, phase) or (False, the
+    first frame that breaks the loop)."""
+    n = len(loop)
+    for phase in range(n):
+        if all(abs(x[start + i] - loop[(phase + i) % n]) <= tol for i in range(n)):
+            break
+    else:
+        return False, start
+    for i in range(end - start):
+        if abs(x[start + i] - loop[(phase + i) % n]) > tol:
+            return False, start + i
+    return True, phase
+
+
+def test_stress_starved_audio_thread_underruns_then_plays_on(tmp_path):
+    """A higher-priority process takes the audio thread's CPU for 0.1-0.4 s.
+
+    The device runs dry: the engine must count the underrun, report it as an
+    XRun message, recover the device (prepare, refill, start) and play on
+    with the same content, and still apply commands. flz-jack-rec records
+    what the server heard; a 48-frame 1 kHz loop at gain 1 reaches it
+    unchanged (float end to end), so the capture is compared sample by sample
+    (tolerance 1e-6) with the loop before the starvation and after recovery,
+    and must break in between, where the underrun was heard.
+    """
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs 2 CPUs: the audio server runs on the one not taken")
+    recorder = _rig.find_recorder()
+    if not recorder:
+        pytest.skip("flz-jack-rec not found (build it; FLZ_JACK_REC names it)")
+    probe = subprocess.run([sys.executable, "-c", SPIN_CHILD, "0", "0"],
+                           stderr=subprocess.PIPE, text=True)
+    if probe.returncode != 0:
+        pytest.skip("cannot run a SCHED_FIFO 99 process here: %s"
+                    % probe.stderr.strip().splitlines()[-1:])
+    path = write_wav(tmp_path / "loop.wav", 48, 2, freq_hz=1000.0, amp=0.4)
+    with wave.open(path, "rb") as w:
+        pcm = array.array("h", w.readframes(48))
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    loop = [v / 32768.0 for v in pcm[0::2]]  # the left channel, as the loader converts it
+
+    cap_path = str(tmp_path / "capture.raw")
+    rig = FaultRig(record=cap_path, recorder=recorder)
+    rig.start()
+    msgs = []
+    try:
+        engine = fl.AudioEngine()
+        engine.run()
+        try:
+            engine.load_sample(0, path)
+            engine.play_sample(0, 1.0)
+            pump(engine, 0.4, msgs)
+            before_at = os.path.getsize(cap_path) // 8
+            tid = thread_id("flz-audio")
+            assert tid is not None, "no thread called flz-audio"
+            cpus = os.sched_getaffinity(tid)
+            cpu = min(cpus)
+            os.sched_setaffinity(tid, {cpu})
+            try:
+                spins = []
+                for spin_s in (0.1, 0.2, 0.4):  # each well under the 1 s of a lost device
+                    spins.append(spin_s)
+                    subprocess.run([sys.executable, "-c", SPIN_CHILD, str(cpu), str(spin_s)],
+                                   check=True)
+                    pump(engine, 0.1, msgs)
+                    if engine.stats()["xruns"] > 0:
+                        break
+            finally:
+                try:
+                    os.sched_setaffinity(tid, cpus)
+                except ProcessLookupError:
+                    pass  # the audio thread ended: device_lost tells below
+            pump(engine, 0.5, msgs)
+            after_at = os.path.getsize(cap_path) // 8
+            engine.stop_sample(0)
+            engine.ping()
+            wait_until(lambda: any(isinstance(m, fl.AudioMessage.Pong)
+                                   for m in drain(engine, msgs)), 3.0)
+            wait_until(lambda: any(isinstance(m, fl.AudioMessage.Stopped)
+                                   for m in msgs + drain(engine, msgs)), 3.0)
+            stats = engine.stats()
+        finally:
+            engine.shut_down()
+    finally:
+        rig.stop()
+
+    x = _rig.read_raw(cap_path)[0::2]
+    xrun_msgs = [m for m in msgs if isinstance(m, fl.AudioMessage.XRun)]
+    ok_before, where_before = follows_loop(x, loop, before_at - CHECK_FRAMES, before_at)
+    ok_after, where_after = follows_loop(x, loop, after_at - CHECK_FRAMES, after_at)
+    unbroken, first_break = follows_loop(x, loop, before_at - CHECK_FRAMES,
+                                         after_at - CHECK_FRAMES)
+    print("\nstarved for %s s: %d xruns, capture breaks at frame %s, %s"
+          % ("+".join(map(str, spins)), stats["xruns"], first_break, stats))
+    assert stats["xruns"] >= 1, "no underrun counted after %s s without the CPU" % spins
+    assert len(xrun_msgs) == stats["xruns"], (xrun_msgs, stats["xruns"])
+    assert not stats["device_lost"] and stats["messages_dropped"] == 0, stats
+    assert ok_before, "the capture did not follow the loop before: frame %d" % where_before
+    assert not unbroken, "the underrun was counted but not heard"
+    assert first_break >= before_at, (first_break, before_at)
+    assert ok_after, "not the loop after recovery: frame %d (underrun at %d)" % (
+        where_after, first_break)
+    assert any(isinstance(m, fl.AudioMessage.Stopped) for m in msgs), msgs[-5:]
+    assert any(isinstance(m, fl.AudioMessage.Pong) for m in msgs), msgs[-5:]
