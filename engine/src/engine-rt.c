@@ -339,10 +339,11 @@ static int audio_loop(struct flz_engine_audio *audio)
 			err = (int)avail;
 		} else if ((snd_pcm_uframes_t)avail > audio->buffer_frames) {
 			/* More free than the whole buffer: the device has played
-			 * past what was written, an underrun it did not report.
-			 * Some plugins never stop on one (alsa-plugins' jack PCM
-			 * keeps running and replays the stale buffer), so count
-			 * and recover it like -EPIPE: prepare, refill, start. */
+			 * past what was written, an underrun it did not report
+			 * (alsa-lib reports most as -EPIPE, but an I/O plugin's
+			 * pointer, such as the jack PCM's, may run on past the
+			 * application's without an error). Count and recover it
+			 * like -EPIPE: prepare, refill, start. */
 			err = -EPIPE;
 		} else if ((snd_pcm_uframes_t)avail >= audio->block_frames) {
 			snd_pcm_sframes_t n = write_block(audio);
