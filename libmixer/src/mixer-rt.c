@@ -56,8 +56,9 @@ FLZ_RT static int32_t take_pending(struct flz_mixer *m, uint32_t token, int32_t 
 	if (idx < 0) {
 		/* Full: at most VOICE_STRUCTS entries still have fading voices, so
 		 * some entries are only waiting for the output to pass their last
-		 * frame. Send the oldest of those now (at most LOOKAHEAD frames
-		 * early) and reuse it. */
+		 * frame. Send the oldest of those now (up to 2 x LOOKAHEAD source
+		 * frames early: its voices may have gone silent at src_head) and
+		 * reuse it. */
 		uint64_t best = UINT64_MAX;
 		for (int32_t i = 0; i < FLZ_MIXER_MAX_PENDING; i++) {
 			if (m->pending[i].n_voices == 0 && m->pending[i].serial < best) {
@@ -150,7 +151,11 @@ FLZ_RT static float *lookahead_region(struct flz_mixer *m, uint32_t *n_frames)
  * Take a voice's frames of the look-ahead back out: render them again into
  * the scratch block and subtract them. The difference is exact when the
  * voice is alone and within one rounding of the sum otherwise. The voice
- * ends where it was, at src_head.
+ * ends where it was, at src_head. Correct because a voice's gain only ever
+ * changes by a stop fade that started at or before the region (commands
+ * act at its start): a gain glide that ended inside the region could not
+ * be rewound (flz_voice_rewind()'s precondition), so one that libmixer
+ * might add later must be started the same way.
  */
 FLZ_RT static void unrender_lookahead(struct flz_mixer *m, struct flz_voice *v, float *ahead,
 				      uint32_t n)
