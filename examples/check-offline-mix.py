@@ -31,7 +31,7 @@ def loop(freq_hz, amp, k):
 
 def expected(t, lat):
     """(left, right) at output frame t, or None inside a ramp (not compared)."""
-    src = t - lat  # the mix before the mixer's constant delay
+    src = t - lat  # the mix before the mixer's delay (0 since commands act at once)
     if src < 0:
         return (0.0, 0.0)
     for event in (0, START_B_FRAME, STOP_ALL_FRAME):

@@ -149,7 +149,8 @@ struct flz_engine_stats {
 	enum flz_device_format format;
 	uint32_t period_frames;
 	uint32_t n_periods;
-	/** Buffer latency: period_frames * n_periods, plus the mixer's constant delay. */
+	/** Buffer latency: period_frames * n_periods, plus the mixer's delay
+	 *  (flz_mixer_latency_frames(), 0: commands act on the next block). */
 	uint32_t latency_frames;
 	double latency_ms;
 	uint64_t xruns;
