@@ -211,17 +211,16 @@ END_TEST
 /* ---- mixer:immediate ---- */
 
 /* Commands in the middle of playback take effect at the next output frame,
- * whichever render path ran before (64-frame blocks take the steady path,
- * 100 its general code, 7 and 1 the fast path without it, and a speed that
- * glided away from 1.0 and back leaves a fractional position at first), and
+ * whichever render path ran before (64-frame blocks take the cached steady
+ * path, 100 the general steady code, 7 and 1 the fast path without it), and
  * however many voices play: a play's first frame is the next output frame,
  * and a stop's fade starts there. A DC voice at 0.5 plays; then one
  * command batch plays an impulse at 0.25 and stops the DC voice. Output
  * frame i after the batch is 0.25 x impulse[i] + 0.5 x (R - i - 1) / R
  * (fade frames 1 .. R - 1, then 0), tolerance 1e-6 (the stop subtracts
- * the DC voice from the rendered sum: one float rounding); from frame R - 1
- * on it is exactly 0. A third voice at 0.125 keeps playing underneath in
- * the second round. */
+ * the DC voice from the rendered sum: one float rounding); where that is 0
+ * the output must be exactly 0. In the second round a third voice at 0.125
+ * keeps playing underneath. */
 START_TEST(test_immediate)
 {
 	static const uint32_t blocks[] = { 64, 100, 7, 1 };
