@@ -211,8 +211,10 @@ END_TEST
 /* ---- mixer:immediate ---- */
 
 /* Commands in the middle of playback take effect at the next output frame,
- * whichever render path ran before (64-frame blocks take the cached steady
- * path, 100 the general steady code, 7 and 1 the fast path without it), and
+ * whichever render path ran before (64- and 100-frame blocks take the
+ * steady path, its cached form or, where a loop point falls inside a block
+ * and with the generic kernels, its general code; 7 and 1 the fast path
+ * without it), and
  * however many voices play: a play's first frame is the next output frame,
  * and a stop's fade starts there. A DC voice at 0.5 plays; then one
  * command batch plays an impulse at 0.25 and stops the DC voice. Output
