@@ -11,7 +11,6 @@
 #include "resampler.h"
 
 #define U_SHIFT 16
-#define ROW_FRAC_BITS (32 - FLZ_RESAMPLER_STRETCH_PHASE_BITS)
 
 /* Add the coefficient group c (taps i .. i+7) times the stereo frames at x
  * into the accumulators; @p n_left taps of the group are valid (<= 8), the
@@ -51,20 +50,7 @@ frame_stereo(const struct flz_resampler *r, const struct flz_resampler_speed *sp
 		/* One row and its difference to the next, contiguous: no gathers.
 		 * Rows are zero-padded to whole groups of eight. */
 		const float *h, *dh;
-		float a;
-		if (sp->mode == FLZ_RESAMPLER_ONE_ROW) {
-			int32_t u = flz_resampler_first_u(sp, frac);
-			int32_t at = flz_resampler_at(u >> U_SHIFT);
-			h = r->h + at;
-			dh = r->dh + at;
-			a = (float)(u & 0xffff) * (1.0f / 65536.0f);
-		} else {
-			size_t row = (size_t)(frac >> ROW_FRAC_BITS) * FLZ_RESAMPLER_STRETCH_ROW;
-			h = sp->stretch->h + row;
-			dh = sp->stretch->dh + row;
-			a = (float)(frac & ((1u << ROW_FRAC_BITS) - 1)) *
-			    (1.0f / (float)(1u << ROW_FRAC_BITS));
-		}
+		const float a = flz_resampler_row(r, sp, frac, &h, &dh);
 		const __m256 av = _mm256_set1_ps(a);
 		for (int32_t i = 0; i < n_taps; i += 8) {
 			__m256 c = _mm256_fmadd_ps(av, _mm256_loadu_ps(dh + i), _mm256_loadu_ps(h + i));

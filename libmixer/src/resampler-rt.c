@@ -7,7 +7,6 @@
 #include "resampler.h"
 
 #define U_SHIFT 16
-#define ROW_FRAC_BITS (32 - FLZ_RESAMPLER_STRETCH_PHASE_BITS)
 
 FLZ_RT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp,
 				  const struct flz_resampler_stretch *stretch)
@@ -90,20 +89,7 @@ FLZ_RT void flz_resampler_frame(const struct flz_resampler *r, const struct flz_
 	} else {
 		/* A row and its difference to the next, at a fraction a. */
 		const float *h, *dh;
-		float a;
-		if (sp->mode == FLZ_RESAMPLER_ONE_ROW) {
-			int32_t u = flz_resampler_first_u(sp, frac);
-			int32_t at = flz_resampler_at(u >> U_SHIFT);
-			h = r->h + at;
-			dh = r->dh + at;
-			a = (float)(u & 0xffff) * (1.0f / 65536.0f);
-		} else {
-			size_t row = (size_t)(frac >> ROW_FRAC_BITS) * FLZ_RESAMPLER_STRETCH_ROW;
-			h = sp->stretch->h + row;
-			dh = sp->stretch->dh + row;
-			a = (float)(frac & ((1u << ROW_FRAC_BITS) - 1)) *
-			    (1.0f / (float)(1u << ROW_FRAC_BITS));
-		}
+		const float a = flz_resampler_row(r, sp, frac, &h, &dh);
 		for (int32_t i = 0; i < n_taps; i++)
 			c[i] = h[i] + a * dh[i];
 	}

@@ -10,6 +10,7 @@
 #define FLZ_MIXER_RESAMPLER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <flz/constants.h>
@@ -147,6 +148,31 @@ FLZ_RT static inline int32_t flz_resampler_first_u(const struct flz_resampler_sp
 			<< 16) +
 		       (int32_t)(((uint64_t)frac * FLZ_RESAMPLER_PHASES) >> 16);
 	return flz_resampler_first_u_stretched(sp, (double)frac * (1.0 / 4294967296.0));
+}
+
+/* Bits of a 32-bit fraction below a stretch table row's index. */
+#define FLZ_RESAMPLER_ROW_FRAC_BITS (32 - FLZ_RESAMPLER_STRETCH_PHASE_BITS)
+
+/* The coefficients for fraction @p frac when sp->mode is not PER_TAP: tap i
+ * (i = 0 .. 2 x side - 1) is h[i] + a x dh[i], from one row of the kernel
+ * table (ONE_ROW) or of the stretch table, and its difference to the next.
+ * Sets *h and *dh and returns a. */
+FLZ_RT static inline float flz_resampler_row(const struct flz_resampler *r,
+					     const struct flz_resampler_speed *sp, uint32_t frac,
+					     const float **h, const float **dh)
+{
+	if (sp->mode == FLZ_RESAMPLER_ONE_ROW) {
+		int32_t u = flz_resampler_first_u(sp, frac);
+		int32_t at = flz_resampler_at(u >> 16);
+		*h = r->h + at;
+		*dh = r->dh + at;
+		return (float)(u & 0xffff) * (1.0f / 65536.0f);
+	}
+	size_t row = (size_t)(frac >> FLZ_RESAMPLER_ROW_FRAC_BITS) * FLZ_RESAMPLER_STRETCH_ROW;
+	*h = sp->stretch->h + row;
+	*dh = sp->stretch->dh + row;
+	return (float)(frac & ((1u << FLZ_RESAMPLER_ROW_FRAC_BITS) - 1)) *
+	       (1.0f / (float)(1u << FLZ_RESAMPLER_ROW_FRAC_BITS));
 }
 
 /* One kernel value at flat position @p u (16.16), interpolated between
