@@ -141,6 +141,18 @@ class FaultRig:
 
 # -- helpers ---------------------------------------------------------------------
 
+def thread_names():
+    """{kernel thread id: name} of this process's threads."""
+    names = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open("/proc/self/task/%s/comm" % tid) as f:
+                names[int(tid)] = f.read().strip()
+        except OSError:  # the thread ended meanwhile
+            continue
+    return names
+
+
 def rss_bytes():
     """Resident set size of this process, from /proc/self/statm."""
     with open("/proc/self/statm") as f:

@@ -10,7 +10,6 @@ subprocess with a timeout) without an error on stderr.
 """
 
 import gc
-import os
 import subprocess
 import sys
 import tempfile
@@ -18,23 +17,14 @@ import time
 
 import pytest
 
-from stresskit import applied, fl, pump, wait_until, write_wav
+from stresskit import applied, fl, pump, thread_names, wait_until, write_wav
 
 EXIT_TIMEOUT_S = 30
 
 
 def engine_threads():
     """Names of this process's threads that belong to an engine."""
-    names = []
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            with open("/proc/self/task/%s/comm" % tid) as f:
-                name = f.read().strip()
-        except OSError:  # the thread ended meanwhile
-            continue
-        if name.startswith("flz-"):
-            names.append(name)
-    return sorted(names)
+    return sorted(name for name in thread_names().values() if name.startswith("flz-"))
 
 
 def test_stress_engine_dropped_without_shut_down(rig_env, tmp_path):

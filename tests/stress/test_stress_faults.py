@@ -31,7 +31,8 @@ import wave
 import pytest
 
 from stresskit import (FaultRig, LostWatch, _rig, applied, assert_frames_follow_seq,
-                       call_with_timeout, drain, fl, pump, wait_until, write_wav)
+                       call_with_timeout, drain, fl, pump, thread_names, wait_until,
+                       write_wav)
 
 #: FLZ_QUEUE_CAPACITY (common/include/flz/constants.h): commands the queue holds.
 QUEUE_CAPACITY = 1024
@@ -68,6 +69,20 @@ def play_briefly(engine, path, msgs):
     engine.play_sample(0, 0.3)
     pump(engine, 0.3, msgs)
     return engine.stats()
+
+
+def run_and_play_briefly(engine, path):
+    """run(), play_briefly(), 0.1 s more, shut_down(): (messages, stats after
+    play_briefly, stats at the end)."""
+    engine.run()
+    try:
+        msgs = []
+        stats0 = play_briefly(engine, path, msgs)
+        pump(engine, 0.1, msgs)
+        stats1 = engine.stats()
+    finally:
+        engine.shut_down()
+    return msgs, stats0, stats1
 
 
 def test_stress_stalled_server_fills_queue_then_applies_in_order(fault_rig, tmp_path):
@@ -186,14 +201,7 @@ def test_stress_long_stall_is_reported_as_lost_device(fault_rig, tmp_path):
     assert watch.stats_lost, "a stall of 5 s was not reported as a lost device"
 
     # run() works again on the resumed server.
-    engine.run()
-    try:
-        msgs2 = []
-        stats0 = play_briefly(engine, path, msgs2)
-        pump(engine, 0.1, msgs2)
-        stats1 = engine.stats()
-    finally:
-        engine.shut_down()
+    msgs2, stats0, stats1 = run_and_play_briefly(engine, path)
     print("\nlong stall: lost after %.2f s, shut_down %.3f s" % (watch.elapsed_s, took_s))
     assert [m.cmd for m in applied(msgs2)] == ["load", "play"]
     assert stats1["frames"] > stats0["frames"] > 0 and not stats1["device_lost"]
@@ -225,14 +233,7 @@ def test_stress_killed_server_is_a_lost_device_then_run_again(fault_rig, tmp_pat
 
     # A new server of the same name; the same engine object runs again.
     fault_rig.restart()
-    engine.run()
-    try:
-        msgs2 = []
-        stats0 = play_briefly(engine, path, msgs2)
-        pump(engine, 0.1, msgs2)
-        stats1 = engine.stats()
-    finally:
-        engine.shut_down()
+    msgs2, stats0, stats1 = run_and_play_briefly(engine, path)
     print("\nkilled server: lost after %s s, shut_down %.3f s, after restart %r"
           % (watch.elapsed_s, took_s, stats1))
     assert [m.cmd for m in applied(msgs2)] == ["load", "play"]
@@ -260,18 +261,6 @@ if float(sys.argv[2]) > 0:
 
 #: Frames of the capture checked before the starvation and after recovery (0.2 s).
 CHECK_FRAMES = 9600
-
-
-def thread_id(name):
-    """The kernel thread id of this process's thread called name, or None."""
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            with open("/proc/self/task/%s/comm" % tid) as f:
-                if f.read().strip() == name:
-                    return int(tid)
-        except OSError:
-            continue
-    return None
 
 
 def follows_loop(x, loop, start, end, tol=1e-6):
@@ -331,8 +320,9 @@ def test_stress_starved_audio_thread_underruns_then_plays_on(tmp_path):
             engine.play_sample(0, 1.0)
             pump(engine, 0.4, msgs)
             before_at = os.path.getsize(cap_path) // 8
-            tid = thread_id("flz-audio")
-            assert tid is not None, "no thread called flz-audio"
+            tids = [t for t, name in thread_names().items() if name == "flz-audio"]
+            assert len(tids) == 1, "flz-audio threads: %r" % tids
+            tid = tids[0]
             cpus = os.sched_getaffinity(tid)
             cpu = min(cpus)
             os.sched_setaffinity(tid, {cpu})
