@@ -1,15 +1,45 @@
 # SPDX-License-Identifier: MIT
-"""Helpers shared by the benchmark scripts: loading the other core, finding
-the engine's threads, and describing the machine."""
+"""Helpers shared by the benchmark scripts: test sounds, loading the other
+core, finding the engine's threads, and describing the machine."""
 
+import array
+import math
 import os
 import platform
 import re
 import subprocess
 import sys
 import time
+import wave
 
 BUSY_LOOP = "while True:\n    pass\n"
+
+
+def write_wav(path, rate_hz, frames_lr):
+    """Write stereo float frames [(left, right), ...] as a 16-bit WAV (x 32767, truncated)."""
+    pcm = array.array("h")
+    for left, right in frames_lr:
+        pcm.append(int(left * 32767))
+        pcm.append(int(right * 32767))
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    with wave.open(path, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate_hz)
+        w.writeframes(pcm.tobytes())
+
+
+def make_loop(path, rate_hz, seed, amp, tone_hz):
+    """One second of a quiet loop, the same on both channels: noise (a linear
+    congruential sequence from seed) plus a tone_hz sine, each at amp."""
+    x = seed
+    frames = []
+    for i in range(rate_hz):
+        x = (1103515245 * x + 12345) & 0x7FFFFFFF
+        v = amp * (x / 1073741824.0 - 1.0) + amp * math.sin(2 * math.pi * tone_hz * i / rate_hz)
+        frames.append((v, v))
+    write_wav(path, rate_hz, frames)
 
 
 def start_busy(n_procs=1, pin_cpu=None):

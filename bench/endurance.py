@@ -15,14 +15,11 @@ Prints one JSON object. Used by bench/run.sh (rows e and f).
 """
 
 import argparse
-import array
 import json
-import math
 import os
 import sys
 import tempfile
 import time
-import wave
 
 import flitzis_looper_rs as fl
 
@@ -34,24 +31,6 @@ except ImportError:
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                     "pymodule", "flitzis_looper_rs"))
     import _rig
-
-
-def make_loop(path, rate_hz, seed):
-    n = rate_hz
-    x = seed
-    pcm = array.array("h")
-    for i in range(n):
-        x = (1103515245 * x + 12345) & 0x7FFFFFFF
-        v = 0.05 * (x / 1073741824.0 - 1.0) + 0.05 * math.sin(2 * math.pi * (110 + 7 * seed) * i / rate_hz)
-        pcm.append(int(v * 32767))
-        pcm.append(int(v * 32767))
-    if sys.byteorder == "big":
-        pcm.byteswap()
-    with wave.open(path, "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate_hz)
-        w.writeframes(pcm.tobytes())
 
 
 def main():
@@ -75,7 +54,7 @@ def main():
         try:
             for k in range(args.voices):
                 path = os.path.join(tmp, "loop%d.wav" % k)
-                make_loop(path, 48000, k + 1)
+                _benchlib.make_loop(path, 48000, k + 1, 0.05, 110 + 7 * (k + 1))
                 eng.load_sample(k, path)
             eng.set_speed(args.speed)
             for k in range(args.voices):

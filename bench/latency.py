@@ -21,14 +21,12 @@ FLZ_JACK_REC, else build*/tests/rig/flz-jack-rec is looked for).
 """
 
 import argparse
-import array
 import json
 import math
 import os
 import sys
 import tempfile
 import time
-import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -50,37 +48,12 @@ def now_ns():
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 
 
-def write_wav(path, rate_hz, frames_lr):
-    pcm = array.array("h")
-    for left, right in frames_lr:
-        pcm.append(int(left * 32767))
-        pcm.append(int(right * 32767))
-    if sys.byteorder == "big":
-        pcm.byteswap()
-    with wave.open(path, "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate_hz)
-        w.writeframes(pcm.tobytes())
-
-
 def make_click(path, rate_hz):
     """20 ms: a full-scale first frame, then a decaying tone."""
     n = rate_hz // 50
     frames = [(0.5 * math.exp(-i / (0.004 * rate_hz)) * math.cos(2 * math.pi * 1000 * i / rate_hz),) * 2
               for i in range(n)]
-    write_wav(path, rate_hz, frames)
-
-
-def make_loop(path, rate_hz, seed):
-    n = rate_hz
-    x = seed
-    frames = []
-    for i in range(n):
-        x = (1103515245 * x + 12345) & 0x7FFFFFFF
-        v = 0.02 * (x / 1073741824.0 - 1.0) + 0.02 * math.sin(2 * math.pi * (110 + seed) * i / rate_hz)
-        frames.append((v, v))
-    write_wav(path, rate_hz, frames)
+    _benchlib.write_wav(path, rate_hz, frames)
 
 
 def percentile(sorted_values, q):
@@ -119,7 +92,7 @@ def run_config(args, alsa_period, alsa_periods, jack_period, tmp):
     for k in range(args.xrun_voices):
         p = os.path.join(tmp, "loop%d.wav" % k)
         if not os.path.exists(p):
-            make_loop(p, rate, k + 1)
+            _benchlib.make_loop(p, rate, k + 1, 0.02, 110 + k + 1)
         loops.append(p)
 
     rec_path = os.path.join(tmp, "rec-%d-%d-%d.raw" % (alsa_period, alsa_periods, jack_period))
