@@ -68,6 +68,12 @@ def align(out, ref, gain, search_from, search_len=64, check=(600, 1800)):
     return None
 
 
+def render_more(e, n_frames):
+    """Wait (5 s at most) until the engine has rendered n_frames more frames."""
+    f0 = e.stats()["frames"]
+    assert wait_for(lambda: e.stats()["frames"] > f0 + n_frames, 5.0)
+
+
 def first_nonzero(xs):
     for i, x in enumerate(xs):
         if x != 0.0:
@@ -103,11 +109,9 @@ def test_content_master_volume(tee_rig, loop_file):
     with AudioEngine() as e:
         e.load_sample(0, loop_file)
         e.play_sample(0, 1.0)
-        f0 = e.stats()["frames"]
-        assert wait_for(lambda: e.stats()["frames"] > f0 + 9600, 5.0)
+        render_more(e, 9600)
         e.set_volume(0.25)
-        f1 = e.stats()["frames"]
-        assert wait_for(lambda: e.stats()["frames"] > f1 + 48000 * 0.3, 5.0)
+        render_more(e, 48000 * 0.3)
     left, _ = capture(tee_rig)
     s = align(left, ref, 1.0, first_nonzero(left))
     assert s is not None
@@ -129,11 +133,9 @@ def test_content_speed_doubles_pitch(tee_rig, tmp_path):
     with AudioEngine() as e:
         e.load_sample(0, tone)
         e.play_sample(0, 1.0)
-        f0 = e.stats()["frames"]
-        assert wait_for(lambda: e.stats()["frames"] > f0 + 12000, 5.0)
+        render_more(e, 12000)
         e.set_speed(2.0)
-        f1 = e.stats()["frames"]
-        assert wait_for(lambda: e.stats()["frames"] > f1 + 24000, 5.0)
+        render_more(e, 24000)
     left, _ = capture(tee_rig)
     start = first_nonzero(left)
     # 0.1 s at speed 1 (600 Hz: 120 crossings) and the last 0.1 s at speed 2.
@@ -152,8 +154,7 @@ def test_content_stop_fades_to_silence(tee_rig, loop_file):
         stopped = wait_message(e, AudioMessage.Stopped)
         assert stopped is not None and stopped.id == 0
         f_stop = stopped.frame
-        f1 = e.stats()["frames"]
-        assert wait_for(lambda: e.stats()["frames"] > f1 + 9600, 5.0)
+        render_more(e, 9600)
     left, right = capture(tee_rig)
     assert any(x != 0.0 for x in left)
     # From the Stopped message's frame on, the output is exact silence.
