@@ -3,9 +3,18 @@
  * The engine's control side: the public API, the device and thread
  * lifecycle, sample publication, and the housekeeping thread.
  *
- * One mutex (engine->lock) serialises every control call. It is never taken
- * by the audio thread, nor by the housekeeping thread, so holding it while
- * joining those threads cannot deadlock.
+ * Two mutexes, neither ever taken by the audio or the housekeeping thread:
+ *  - engine->lifecycle serialises flz_engine_start() and flz_engine_stop().
+ *    It is held across the work that may block for long: opening and
+ *    configuring the device (a stalled sound server can hold that for
+ *    seconds), starting and joining the threads.
+ *  - engine->lock serialises every other control call and is the producers'
+ *    side of the command ring. It is only ever held for a bounded, short
+ *    section that does not block: no device call, no join, no decode. So a
+ *    caller that must not stall (a Python thread holding the GIL, a UI
+ *    thread) never waits behind a device. start and stop take it briefly to
+ *    publish "running" (after everything is set up) and to withdraw it
+ *    (before anything is torn down).
  */
 #include <math.h>
 #include <pthread.h>
@@ -24,10 +33,16 @@ struct flz_engine {
 	struct flz_engine_config config;
 	char *device_name;
 
-	/* Serialises every control call, and the producers of the command ring. */
+	/* Serialises start and stop; held while they block (see above). */
+	pthread_mutex_t lifecycle;
+	/* Serialises every other control call, and the producers of the command
+	 * ring; never held across blocking work. */
 	pthread_mutex_t lock;
 
-	/* ---- Guarded by lock. ---- */
+	/* ---- Written by start/stop under lifecycle; "running" is written under
+	 * both locks, so that either one suffices to read it. The rest is set up
+	 * before running becomes true and torn down after it became false, so a
+	 * holder of lock that sees running may use it. ---- */
 	bool running;
 	/** Next sequence number for commands and parameters. */
 	uint32_t next_seq;
@@ -226,6 +241,7 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 		return -ENOMEM;
 	}
 	engine->config.device = engine->device_name;
+	pthread_mutex_init(&engine->lifecycle, NULL);
 	pthread_mutex_init(&engine->lock, NULL);
 	pthread_mutex_init(&engine->house_lock, NULL);
 	pthread_condattr_t cattr;
@@ -247,6 +263,7 @@ void flz_engine_destroy(struct flz_engine *engine)
 	pthread_cond_destroy(&engine->house_cond);
 	pthread_mutex_destroy(&engine->house_lock);
 	pthread_mutex_destroy(&engine->lock);
+	pthread_mutex_destroy(&engine->lifecycle);
 	free(engine->device_name);
 	free(engine);
 }
@@ -352,8 +369,9 @@ static void teardown(struct flz_engine *engine)
 
 /*
  * Start with the device already open (engine->device; offline: only its
- * format fields are set and no audio thread runs). Called under lock; on
- * failure everything is released.
+ * format fields are set and no audio thread runs). Called under lifecycle,
+ * not lock: commands see the engine as not running until the end, where
+ * "running" is published under lock. On failure everything is released.
  */
 static int start_locked(struct flz_engine *engine, bool offline, char *why, size_t why_size)
 {
@@ -420,9 +438,11 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 		set_priority(engine);
 	}
 
+	pthread_mutex_lock(&engine->lock);
 	engine->running = true;
 	/* release: is_running() readers see a fully started engine. */
 	atomic_store_explicit(&engine->started, true, memory_order_release);
+	pthread_mutex_unlock(&engine->lock);
 	engine_log(engine, FLZ_LOG_INFO,
 		   "playing on \"%s\": %s, %u Hz, %u channels, %u x %u frames, priority %d",
 		   engine->device_name, flz_device_format_name(dev->format), dev->rate_hz,
@@ -435,10 +455,14 @@ int flz_engine_start(struct flz_engine *engine, char *why, size_t why_size)
 	if (engine == NULL)
 		return -EINVAL;
 	set_why(why, why_size, "%s", "");
-	pthread_mutex_lock(&engine->lock);
+	/* A concurrent start waits here; the engine lock stays free meanwhile.
+	 * If that start succeeded, this one finds the engine running; if it
+	 * failed, this one opens the device itself and reports its own error. */
+	pthread_mutex_lock(&engine->lifecycle);
 	if (engine->running) {
-		pthread_mutex_unlock(&engine->lock);
-		set_why(why, why_size, "the engine is already running");
+		/* why stays empty: -EBUSY says it all, and an empty why is how a
+		 * caller tells this from a busy device (which always names itself). */
+		pthread_mutex_unlock(&engine->lifecycle);
 		return -EBUSY;
 	}
 	struct flz_alsa_request req = {
@@ -452,7 +476,7 @@ int flz_engine_start(struct flz_engine *engine, char *why, size_t why_size)
 	int err = flz_alsa_open(&req, &engine->device, why, why_size);
 	if (err == 0)
 		err = start_locked(engine, false, why, why_size);
-	pthread_mutex_unlock(&engine->lock);
+	pthread_mutex_unlock(&engine->lifecycle);
 	return err;
 }
 
@@ -460,7 +484,7 @@ int flz_engine_start_offline(struct flz_engine *engine)
 {
 	if (engine == NULL)
 		return -EINVAL;
-	pthread_mutex_lock(&engine->lock);
+	pthread_mutex_lock(&engine->lifecycle);
 	int err = -EBUSY;
 	if (!engine->running) {
 		memset(&engine->device, 0, sizeof(engine->device));
@@ -472,7 +496,7 @@ int flz_engine_start_offline(struct flz_engine *engine)
 		engine->device.buffer_frames = engine->config.period_frames * engine->config.n_periods;
 		err = start_locked(engine, true, NULL, 0);
 	}
-	pthread_mutex_unlock(&engine->lock);
+	pthread_mutex_unlock(&engine->lifecycle);
 	return err;
 }
 
@@ -485,9 +509,18 @@ void flz_engine_stop(struct flz_engine *engine)
 {
 	if (engine == NULL)
 		return;
+	pthread_mutex_lock(&engine->lifecycle);
 	pthread_mutex_lock(&engine->lock);
-	if (!engine->running) {
-		pthread_mutex_unlock(&engine->lock);
+	bool was_running = engine->running;
+	/* Withdrawn first, under lock: from here on no control call touches
+	 * the rings, the mixer or the device, so the teardown below needs only
+	 * lifecycle and other callers never wait for the join. */
+	engine->running = false;
+	/* release: pairs with is_running()'s acquire. */
+	atomic_store_explicit(&engine->started, false, memory_order_release);
+	pthread_mutex_unlock(&engine->lock);
+	if (!was_running) {
+		pthread_mutex_unlock(&engine->lifecycle);
 		return;
 	}
 	/* release: pairs with the audio thread's acquire load of quit. The
@@ -500,10 +533,7 @@ void flz_engine_stop(struct flz_engine *engine)
 	/* Both threads are gone: the mixer's samples, the queued loads and the
 	 * retired samples are all freed here. */
 	teardown(engine);
-	engine->running = false;
-	/* release: pairs with is_running()'s acquire. */
-	atomic_store_explicit(&engine->started, false, memory_order_release);
-	pthread_mutex_unlock(&engine->lock);
+	pthread_mutex_unlock(&engine->lifecycle);
 }
 
 bool flz_engine_is_running(struct flz_engine *engine)

@@ -20,6 +20,10 @@ Constants: ``NUM_SAMPLES`` (216 slots: 6 banks x 36 pads), ``MAX_VOICES``
 (32), ``SPEED_MIN``/``SPEED_MAX`` (0.5..2.0), ``VOLUME_MIN``/``VOLUME_MAX``
 (0.0..1.0).
 
+Errors: ``QueueFullError`` (the command queue is full), ``NotRunningError``
+(the engine is not running) and ``DeviceError`` (the device cannot be opened
+or configured, or was lost) are subclasses of ``RuntimeError``.
+
 ``AudioEngine.list_devices()`` lists the ALSA PCMs that can play, as
 :class:`Device` ``(name, description)`` named tuples.
 
@@ -39,6 +43,9 @@ from ._native import (
     AudioEngine,
     AudioMessage,
     Device,
+    DeviceError,
+    NotRunningError,
+    QueueFullError,
 )
 from ._native import _shutdown_all
 
@@ -46,6 +53,9 @@ __all__ = [
     "AudioEngine",
     "AudioMessage",
     "Device",
+    "DeviceError",
+    "NotRunningError",
+    "QueueFullError",
     "NUM_SAMPLES",
     "MAX_VOICES",
     "SPEED_MIN",

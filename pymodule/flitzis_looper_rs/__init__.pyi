@@ -9,6 +9,9 @@ __all__ = [
     "AudioEngine",
     "AudioMessage",
     "Device",
+    "DeviceError",
+    "NotRunningError",
+    "QueueFullError",
     "NUM_SAMPLES",
     "MAX_VOICES",
     "SPEED_MIN",
@@ -25,6 +28,18 @@ SPEED_MIN: float
 SPEED_MAX: float
 VOLUME_MIN: float
 VOLUME_MAX: float
+
+class QueueFullError(RuntimeError):
+    """A command could not be queued: the command buffer is full because the
+    audio thread is not keeping up (the device stalled). Nothing was applied."""
+
+class NotRunningError(RuntimeError):
+    """The call needs a running engine ("Audio engine not initialized"): call
+    run() first, or again after shut_down()."""
+
+class DeviceError(RuntimeError):
+    """The audio device cannot be opened or configured (raised by run(), naming
+    the device and the reason), or it was lost while running."""
 
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 _StatValue = Union[int, float, str, bool]

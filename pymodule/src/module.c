@@ -49,6 +49,12 @@
 /* ------------------------------------------------------------------------ */
 /* Errors: the one mapping from (operation, code, detail) to an exception.  */
 
+/* The module's own exceptions, all subclasses of RuntimeError so that code
+ * written against Part 1 of the API (except RuntimeError) keeps working. */
+static PyObject *g_queue_full_error; /* the command queue is full */
+static PyObject *g_not_running_error; /* "Audio engine not initialized" */
+static PyObject *g_device_error; /* the device cannot be opened or configured, or was lost */
+
 enum op {
 	OP_TYPE,    /* an argument has the wrong type */
 	OP_ARG,     /* an argument has a bad value */
@@ -92,10 +98,10 @@ static PyObject *raise_error(enum op op, int err, const char *detail, PyObject *
 		PyErr_SetString(PyExc_RuntimeError, "AudioEngine already running");
 		return NULL;
 	case ENOTCONN:
-		PyErr_SetString(PyExc_RuntimeError, "Audio engine not initialized");
+		PyErr_SetString(g_not_running_error, "Audio engine not initialized");
 		return NULL;
 	case EAGAIN:
-		PyErr_SetString(PyExc_RuntimeError,
+		PyErr_SetString(g_queue_full_error,
 				"command buffer is full: the audio thread is not keeping up");
 		return NULL;
 	case ENOMEM:
@@ -103,7 +109,7 @@ static PyObject *raise_error(enum op op, int err, const char *detail, PyObject *
 		return NULL;
 	case ENODEV:
 		if (op != OP_START) {
-			PyErr_SetString(PyExc_RuntimeError,
+			PyErr_SetString(g_device_error,
 					"audio device lost: call shut_down() and run() again");
 			return NULL;
 		}
@@ -134,10 +140,32 @@ static PyObject *raise_error(enum op op, int err, const char *detail, PyObject *
 		PyErr_SetString(PyExc_RuntimeError, text);
 		return NULL;
 	case OP_START:
+		/* Everything run() reports past the cases above is the device's:
+		 * it cannot be opened, or refuses the configuration. */
+		PyErr_SetString(g_device_error, text);
+		return NULL;
 	default:
 		PyErr_SetString(PyExc_RuntimeError, text);
 		return NULL;
 	}
+}
+
+/* Create one exception class deriving from RuntimeError and add it to the module. */
+static PyObject *add_exception(PyObject *module, const char *name, const char *doc)
+{
+	char qualified[96];
+	snprintf(qualified, sizeof qualified, "flitzis_looper_rs.%s", name);
+	PyObject *exc = PyErr_NewExceptionWithDoc(qualified, doc, PyExc_RuntimeError, NULL);
+	if (exc == NULL)
+		return NULL;
+	/* One reference for the module (stolen on success), one for the global. */
+	Py_INCREF(exc);
+	if (PyModule_AddObject(module, name, exc) < 0) {
+		Py_DECREF(exc);
+		Py_DECREF(exc);
+		return NULL;
+	}
+	return exc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1021,7 +1049,11 @@ static PyObject *engine_run(PyObject *obj, PyObject *unused)
 	Py_END_ALLOW_THREADS
 	log_queue_drain(self->logs);
 	if (err < 0) {
-		if (err == -ENOMEM || (err == -EBUSY && flz_engine_is_running(self->engine)))
+		/* The engine's own "already running" comes without a why; a busy
+		 * device always names itself. (Asking is_running() instead would
+		 * race with another thread's run() succeeding meanwhile, and
+		 * report a busy device as "already running".) */
+		if (err == -ENOMEM || (err == -EBUSY && why[0] == '\0'))
 			return raise_error(OP_START, err, NULL, NULL);
 		char text[WHY_BYTES + 160];
 		if (why[0] != '\0' && strstr(why, self->device) != NULL)
@@ -1496,6 +1528,19 @@ PyMODINIT_FUNC PyInit__native(void)
 		goto fail;
 	}
 	if (create_message_types(m) < 0)
+		goto fail;
+	g_queue_full_error = add_exception(
+		m, "QueueFullError",
+		"A command could not be queued: the command buffer is full because the audio\n"
+		"thread is not keeping up (e.g. the device stalled). Nothing was applied.");
+	g_not_running_error = add_exception(
+		m, "NotRunningError",
+		"The call needs a running engine: call run() first (or again after shut_down()).");
+	g_device_error = add_exception(
+		m, "DeviceError",
+		"The audio device cannot be opened or configured (raised by run(), naming the\n"
+		"device and the reason), or it was lost while running.");
+	if (g_queue_full_error == NULL || g_not_running_error == NULL || g_device_error == NULL)
 		goto fail;
 	g_device_type = PyStructSequence_NewType(&device_desc);
 	if (g_device_type == NULL)

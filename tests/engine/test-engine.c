@@ -439,7 +439,10 @@ START_TEST(api_arguments_and_states)
 	ck_assert_int_eq(flz_engine_start_offline(engine), 0);
 	ck_assert(flz_engine_is_running(engine));
 	ck_assert_int_eq(flz_engine_start_offline(engine), -EBUSY);
+	snprintf(why, sizeof(why), "stale");
 	ck_assert_int_eq(flz_engine_start(engine, why, sizeof(why)), -EBUSY);
+	/* "Already running" leaves why empty; a busy device would name itself. */
+	ck_assert_str_eq(why, "");
 	/* Bad arguments, NaN and infinities included, change nothing. */
 	ck_assert_int_eq(flz_engine_play(engine, -1, 0.5f), -EINVAL);
 	ck_assert_int_eq(flz_engine_play(engine, FLZ_NUM_SAMPLES, 0.5f), -EINVAL);

@@ -314,9 +314,19 @@ NOT_RUNNING_CALLS = [
 
 @pytest.mark.parametrize("name, args", NOT_RUNNING_CALLS)
 def test_not_initialized(stopped, name, args):
-    with pytest.raises(RuntimeError) as info:
+    with pytest.raises(fl.NotRunningError) as info:
         getattr(stopped, name)(*args)
     assert str(info.value) == "Audio engine not initialized"
+
+
+def test_error_types_are_runtime_errors():
+    # API.md Part 2: subclasses, so that `except RuntimeError` keeps working.
+    for exc in (fl.QueueFullError, fl.NotRunningError, fl.DeviceError):
+        assert issubclass(exc, RuntimeError) and exc is not RuntimeError
+        assert exc.__module__ == "flitzis_looper_rs"
+        assert exc.__name__ in fl.__all__
+        assert exc.__doc__
+    assert len({fl.QueueFullError, fl.NotRunningError, fl.DeviceError}) == 3
 
 
 def test_shut_down_when_never_run(stopped):
@@ -338,19 +348,19 @@ def test_stats_when_stopped(stopped):
 
 def test_run_bad_device_names_device():
     e = AudioEngine(device="flz_no_such_pcm")
-    with pytest.raises(RuntimeError) as info:
+    with pytest.raises(fl.DeviceError) as info:
         e.run()
     text = str(info.value)
     assert "flz_no_such_pcm" in text
     # ALSA's reason follows the device name.
     assert len(text) > len("flz_no_such_pcm") + 10
     assert e.running is False
-    with pytest.raises(RuntimeError, match="^Audio engine not initialized$"):
+    with pytest.raises(fl.NotRunningError, match="^Audio engine not initialized$"):
         e.ping()
     e.shut_down()
 
 
 def test_context_manager_propagates_run_error():
-    with pytest.raises(RuntimeError, match="flz_no_such_pcm"):
+    with pytest.raises(fl.DeviceError, match="flz_no_such_pcm"):
         with AudioEngine(device="flz_no_such_pcm"):
             pytest.fail("the body must not run")  # pragma: no cover

@@ -573,6 +573,7 @@ def test_queue_full_refuses_and_applies_nothing():
                 e.play_sample(150, 0.5)  # empty slot: applied, plays nothing
                 ok += 1
             except RuntimeError as x:
+                assert type(x) is fl.QueueFullError
                 assert str(x) == "command buffer is full: the audio thread is not keeping up"
                 full += 1
         e.set_volume(0.3)  # never refused, even now
@@ -636,7 +637,7 @@ def test_device_lost(caplog):
             st = e.stats()
             assert st["device_lost"] is True and st["running"] is True
             assert "device lost" in repr(e)
-            with pytest.raises(RuntimeError, match="device lost"):
+            with pytest.raises(fl.DeviceError, match="device lost"):
                 e.play_sample(0, 0.5)
             e.shut_down()
             assert e.stats()["device_lost"] is False or not e.stats()["running"]

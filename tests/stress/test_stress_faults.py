@@ -157,7 +157,7 @@ def test_stress_stalled_server_fills_queue_then_applies_in_order(fault_rig, tmp_
     print("\nstall: %.3f s, %d commands queued before the refusal, xruns after resume %d"
           % (stall_s, n_queued, stats["xruns"]))
     assert frames_during == frames_at_stall, "the audio thread was not stalled"
-    assert isinstance(refusal, RuntimeError) and "buffer is full" in str(refusal), refusal
+    assert isinstance(refusal, fl.QueueFullError) and "buffer is full" in str(refusal), refusal
     assert n_queued == QUEUE_CAPACITY, "the queue took %d commands" % n_queued
     assert [c for c, _ in refused_more] == ["play", "stop", "stop_all", "unload", "ping",
                                             "load"], refused_more

@@ -9,7 +9,9 @@
  * Threads:
  *  - control: any application thread. Every function here is thread-safe;
  *    concurrent callers are serialised by a mutex on the control side, never
- *    on the audio side.
+ *    on the audio side. That mutex is never held across blocking work:
+ *    start and stop (device open, thread join) are serialised by a mutex of
+ *    their own, so no other call waits for a device.
  *  - flz-audio: the playback thread, SCHED_FIFO where the system permits. It
  *    waits for the device, applies the queued commands, renders, commits.
  *    It never allocates, frees, locks, logs or does file I/O.
@@ -193,9 +195,15 @@ void flz_engine_destroy(struct flz_engine *engine);
  *
  * @param why on failure, a message naming the device and ALSA's reason; may be NULL
  * @param why_size bytes at @p why
- * @return 0; -EBUSY already running; an ALSA or errno code when the device
- *         cannot be opened or configured (nothing is left running)
- * Thread: control; blocks.
+ * @return 0; -EBUSY with @p why left empty: already running; an ALSA or
+ *         errno code (-EBUSY too, for a device another program holds) with
+ *         @p why naming the device, when the device cannot be opened or
+ *         configured (nothing is left running)
+ * Thread: control; blocks (as long as the device takes to open). Concurrent
+ * starts run one after the other: the second finds the engine running
+ * (-EBUSY) if the first succeeded, else it tries the device itself and
+ * reports its own error. Meanwhile other calls do not wait: they see an
+ * engine that is not running (-ENOTCONN).
  */
 FLZ_WARN_UNUSED int flz_engine_start(struct flz_engine *engine, char *why, size_t why_size);
 
