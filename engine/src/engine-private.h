@@ -184,8 +184,17 @@ FLZ_RT void flz_engine_core_post_rt(struct flz_engine_core *core, const struct f
 
 /* ---- Sample format conversion (format-rt.c) ---- */
 
-/** Convert n_samples interleaved floats to the device format, clipping to -1..1. */
+/** Convert n_samples interleaved floats to the device format, clipping to
+ *  -1..1 (NaN to 0), FLOAT_LE included. Thread: rt. */
 typedef void (*flz_format_convert_fn)(void *dst, const float *src, size_t n_samples);
+
+/**
+ * Clip n_samples floats in place to -1..1 and replace NaN by 0: what the
+ * FLOAT_LE converter stores, for a mix rendered straight into the device's
+ * buffer. n_samples 0 is accepted.
+ * Thread: rt. Ownership: the caller's buffer, modified in place.
+ */
+FLZ_RT void flz_format_clamp_float_rt(float *samples, size_t n_samples);
 
 /** The converter for a format, or NULL for FLZ_FORMAT_UNKNOWN. Thread: any. */
 flz_format_convert_fn flz_format_converter(enum flz_device_format format);

@@ -291,6 +291,10 @@ static snd_pcm_sframes_t write_block(struct flz_engine_audio *audio)
 	if (area_is_plain_float(audio, areas)) {
 		err = flz_engine_core_process_rt(audio->core, (float *)(void *)base,
 						 (uint32_t)n_frames);
+		/* What convert_float_le() would do: full scale at most, no NaN. */
+		if (err == 0)
+			flz_format_clamp_float_rt((float *)(void *)base,
+						  n_frames * audio->n_channels);
 	} else {
 		err = flz_engine_core_process_rt(audio->core, audio->scratch, (uint32_t)n_frames);
 		if (err == 0)

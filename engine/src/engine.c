@@ -730,6 +730,8 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 		flz_loader_destroy(loader);
 		return err;
 	}
+	struct flz_loader_replaced bad;
+	flz_loader_get_replaced(loader, &bad);
 	flz_loader_destroy(loader);
 
 	pthread_mutex_lock(&engine->lock);
@@ -742,8 +744,22 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 		if (err == -EINVAL)
 			err = -ENOTCONN; /* restarted with another format meanwhile */
 		set_why(why, why_size, "%s", flz_strerror(err));
+		return err;
 	}
-	return err;
+	/* Said once the sample is in its slot, so a refused load says only why.
+	 * The name comes last: a long path may be cut, the counts are not. */
+	if (bad.n_nan + bad.n_pos_inf + bad.n_neg_inf + bad.n_overflow > 0)
+		engine_log(engine, FLZ_LOG_WARNING,
+			   "slot %d: %llu non-finite sample values replaced (NaN -> 0: %llu, "
+			   "+Inf -> +1: %llu, -Inf -> -1: %llu, rate-conversion overflow: %llu) "
+			   "in \"%s\"",
+			   (int)slot,
+			   (unsigned long long)(bad.n_nan + bad.n_pos_inf + bad.n_neg_inf +
+						bad.n_overflow),
+			   (unsigned long long)bad.n_nan, (unsigned long long)bad.n_pos_inf,
+			   (unsigned long long)bad.n_neg_inf, (unsigned long long)bad.n_overflow,
+			   path ? path : "memory buffer");
+	return 0;
 }
 
 int flz_engine_load_file(struct flz_engine *engine, int32_t slot, const char *path, char *why,

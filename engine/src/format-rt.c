@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Float mix -> device sample format. One converter per format, chosen once
- * when the device is configured. Integer formats clip to -1..1 and scale by
- * the largest positive code (so +1.0 and -1.0 map to +max and -max, and the
- * scale is symmetric); NaN becomes silence. FLOAT_LE is copied unchanged.
+ * when the device is configured. Every format clips to -1..1 and turns NaN
+ * into silence, so nothing beyond full scale or non-finite reaches a device
+ * (a NaN handed to JACK or PipeWire can poison every filter after it).
+ * Integer formats then scale by the largest positive code (so +1.0 and -1.0
+ * map to +max and -max, and the scale is symmetric); FLOAT_LE stores the
+ * clipped float.
  */
 #include <math.h>
 #include <stdint.h>
@@ -21,9 +24,51 @@ static inline float clip_unit(float x)
 	return x == x ? x : 0.0f;
 }
 
+/* The same mapping as clip_unit() in a form the compiler vectorises at -O2
+ * (GCC 12's very-cheap model takes a fixed-length inner loop; a bare loop of
+ * unknown length stays scalar). Three passes rather than one chain of
+ * selects: chained, GCC merges the conditions into twice the mask logic.
+ * A NaN passes the two comparisons as +1 then stays there; the last pass,
+ * src == src (false only for NaN), masks it to 0. */
+#define FLZ_CLAMP_LANES 8
+
+static inline void clamp_lanes(float *restrict dst, const float *restrict src)
+{
+	for (int k = 0; k < FLZ_CLAMP_LANES; k++)
+		dst[k] = src[k] < 1.0f ? src[k] : 1.0f;
+	for (int k = 0; k < FLZ_CLAMP_LANES; k++)
+		dst[k] = dst[k] > -1.0f ? dst[k] : -1.0f;
+	for (int k = 0; k < FLZ_CLAMP_LANES; k++)
+		dst[k] = src[k] == src[k] ? dst[k] : 0.0f;
+}
+
+FLZ_RT void flz_format_clamp_float_rt(float *samples, size_t n_samples)
+{
+	size_t i = 0;
+	for (; i + FLZ_CLAMP_LANES <= n_samples; i += FLZ_CLAMP_LANES) {
+		float block[FLZ_CLAMP_LANES];
+		clamp_lanes(block, samples + i);
+		memcpy(samples + i, block, sizeof(block));
+	}
+	for (; i < n_samples; i++)
+		samples[i] = clip_unit(samples[i]);
+}
+
 static void convert_float_le(void *dst, const float *src, size_t n_samples)
 {
-	memcpy(dst, src, n_samples * sizeof(float));
+	/* Stored as the host's floats: FLOAT_LE on the little-endian hosts the
+	 * engine runs on (as the plain-float path in write_block() assumes). */
+	unsigned char *out = dst;
+	size_t i = 0;
+	for (; i + FLZ_CLAMP_LANES <= n_samples; i += FLZ_CLAMP_LANES) {
+		float block[FLZ_CLAMP_LANES];
+		clamp_lanes(block, src + i);
+		memcpy(out + i * sizeof(float), block, sizeof(block));
+	}
+	for (; i < n_samples; i++) {
+		float x = clip_unit(src[i]);
+		memcpy(out + i * sizeof(float), &x, sizeof(x));
+	}
 }
 
 static void convert_s32_le(void *dst, const float *src, size_t n_samples)

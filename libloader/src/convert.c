@@ -6,11 +6,44 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "loader-private.h"
+
+void flz_sanitize_source(float *x, size_t n_samples, struct flz_loader_replaced *counts)
+{
+	for (size_t i = 0; i < n_samples; i++) {
+		if (FLZ_LIKELY(isfinite(x[i])))
+			continue;
+		if (isnan(x[i])) {
+			x[i] = 0.0f;
+			counts->n_nan++;
+		} else if (x[i] > 0.0f) {
+			x[i] = 1.0f;
+			counts->n_pos_inf++;
+		} else {
+			x[i] = -1.0f;
+			counts->n_neg_inf++;
+		}
+	}
+}
+
+/* The resampler's output is finite for finite input unless the input comes
+ * close to the float range's end; then the filter's overshoot can overflow
+ * (and an Inf next to an opposite Inf is a NaN). Rare enough that one pass
+ * over the finished sample costs less than checking every block. */
+static void sanitize_converted(float *x, size_t n_samples, uint64_t *n_overflow)
+{
+	for (size_t i = 0; i < n_samples; i++) {
+		if (FLZ_LIKELY(isfinite(x[i])))
+			continue;
+		x[i] = isnan(x[i]) ? 0.0f : (x[i] > 0.0f ? 1.0f : -1.0f);
+		(*n_overflow)++;
+	}
+}
 
 void flz_map_channels(const float *in, uint32_t n_in_channels, float *out,
 		      uint32_t n_out_channels, int64_t n_frames)
@@ -106,9 +139,11 @@ static int ensure_room(struct flz_pipeline *p, int64_t n_frames)
 
 int flz_pipeline_init(struct flz_pipeline *p, const struct flz_loader_config *config,
 		      uint32_t in_rate_hz, uint32_t n_in_channels, int64_t n_frames_hint,
-		      bool exact, char *msg, size_t msg_size)
+		      bool exact, struct flz_loader_replaced *replaced, char *msg,
+		      size_t msg_size)
 {
 	memset(p, 0, sizeof(*p));
+	p->replaced = replaced;
 	p->in_rate_hz = in_rate_hz;
 	p->out_rate_hz = config->rate_hz;
 	p->n_in_channels = n_in_channels;
@@ -310,6 +345,9 @@ int flz_pipeline_finish(struct flz_pipeline *p, struct flz_sample **out)
 		int ret = resample(p, NULL, 0);
 		if (ret < 0)
 			return ret;
+		sanitize_converted(p->sample->data,
+				   (size_t)p->n_frames_done * p->n_out_channels,
+				   &p->replaced->n_overflow);
 	}
 	if (p->n_frames_done == 0) {
 		flz_loader_format(p->msg, p->msg_size, "no audio frames");
@@ -341,6 +379,8 @@ int flz_loader_convert(struct flz_loader *loader, struct flz_frames in, uint32_t
 {
 	size_t msg_size;
 	char *msg = flz_loader_message_buffer(loader, &msg_size);
+	struct flz_loader_replaced *replaced = flz_loader_replaced_counts(loader);
+	memset(replaced, 0, sizeof(*replaced));
 	if (out == NULL || in.data == NULL || in.n_frames < 1 || in.n_channels < 1 ||
 	    in.n_channels > FLZ_MAX_CHANNELS || in_rate_hz < 1) {
 		flz_loader_format(msg, msg_size,
@@ -351,19 +391,32 @@ int flz_loader_convert(struct flz_loader *loader, struct flz_frames in, uint32_t
 	}
 	struct flz_pipeline p;
 	int ret = flz_pipeline_init(&p, flz_loader_get_config(loader), in_rate_hz, in.n_channels,
-				    in.n_frames, true, msg, msg_size);
+				    in.n_frames, true, replaced, msg, msg_size);
 	if (ret < 0)
 		return ret;
+	/* The caller's frames are const: each chunk is sanitised in a copy. */
+	float *chunk = malloc((size_t)FLZ_LOADER_CHUNK_FRAMES * in.n_channels * sizeof(float));
+	if (chunk == NULL) {
+		flz_pipeline_deinit(&p);
+		flz_loader_format(msg, msg_size, "out of memory for conversion buffers");
+		return -ENOMEM;
+	}
 	for (int64_t i = 0; i < in.n_frames && ret == 0; i += FLZ_LOADER_CHUNK_FRAMES) {
 		int64_t n = in.n_frames - i;
 		if (n > FLZ_LOADER_CHUNK_FRAMES)
 			n = FLZ_LOADER_CHUNK_FRAMES;
-		ret = flz_pipeline_push(&p, in.data + (size_t)i * in.n_channels, n);
+		size_t n_samples = (size_t)n * in.n_channels;
+		memcpy(chunk, in.data + (size_t)i * in.n_channels, n_samples * sizeof(float));
+		flz_sanitize_source(chunk, n_samples, replaced);
+		ret = flz_pipeline_push(&p, chunk, n);
 	}
+	free(chunk);
 	if (ret == 0)
 		ret = flz_pipeline_finish(&p, out);
 	flz_pipeline_deinit(&p);
 	if (ret == 0)
 		msg[0] = '\0';
+	else
+		memset(replaced, 0, sizeof(*replaced));
 	return ret;
 }

@@ -55,6 +55,9 @@ struct flz_pipeline {
 	/* Most output frames max_bytes allows. */
 	int64_t n_max_frames;
 	uint64_t max_bytes;
+	/* The loader's counts of replaced values (n_overflow is the
+	 * pipeline's; the source counts are the decoder's). */
+	struct flz_loader_replaced *replaced;
 	/* Where failures are described; the loader's message buffer. */
 	char *msg;
 	size_t msg_size;
@@ -66,6 +69,13 @@ void flz_loader_format(char *msg, size_t msg_size, const char *fmt, ...)
 
 /* The loader's message buffer, for the pipeline. */
 char *flz_loader_message_buffer(struct flz_loader *loader, size_t *msg_size);
+/* The loader's replacement counts, for the pipeline and flz_loader_convert(). */
+struct flz_loader_replaced *flz_loader_replaced_counts(struct flz_loader *loader);
+
+/* Replace the non-finite values among n_samples in place (NaN by 0, +Inf by
+ * +1, -Inf by -1), adding each kind to *counts. Finite values, beyond +-1
+ * included, are left alone. */
+void flz_sanitize_source(float *x, size_t n_samples, struct flz_loader_replaced *counts);
 const struct flz_loader_config *flz_loader_get_config(const struct flz_loader *loader);
 
 /*
@@ -78,7 +88,8 @@ const struct flz_loader_config *flz_loader_get_config(const struct flz_loader *l
  */
 int flz_pipeline_init(struct flz_pipeline *p, const struct flz_loader_config *config,
 		      uint32_t in_rate_hz, uint32_t n_in_channels, int64_t n_frames_hint,
-		      bool exact, char *msg, size_t msg_size);
+		      bool exact, struct flz_loader_replaced *replaced, char *msg,
+		      size_t msg_size);
 
 /* True when frames can be decoded straight into the output (no mapping, no
  * resampling); then use flz_pipeline_window()/flz_pipeline_commit(). */
@@ -89,7 +100,8 @@ bool flz_pipeline_is_passthrough(const struct flz_pipeline *p);
 int flz_pipeline_window(struct flz_pipeline *p, int64_t n_frames, float **dst);
 void flz_pipeline_commit(struct flz_pipeline *p, int64_t n_frames);
 
-/* Feed n_frames (<= FLZ_LOADER_CHUNK_FRAMES) interleaved input frames. */
+/* Feed n_frames (<= FLZ_LOADER_CHUNK_FRAMES) interleaved input frames,
+ * already passed through flz_sanitize_source(). */
 int flz_pipeline_push(struct flz_pipeline *p, const float *in, int64_t n_frames);
 
 /* Flush the resampler and hand over the finished sample (exactly the frames

@@ -33,6 +33,8 @@ struct flz_loader {
 	struct flz_loader_config config;
 	/* The reason of the last failure, "" after a success. */
 	char message[1024];
+	/* What the last successful call replaced; zeros after a failure. */
+	struct flz_loader_replaced replaced;
 };
 
 struct flz_loader_config flz_loader_config_init(void)
@@ -57,6 +59,21 @@ char *flz_loader_message_buffer(struct flz_loader *loader, size_t *msg_size)
 {
 	*msg_size = sizeof(loader->message);
 	return loader->message;
+}
+
+struct flz_loader_replaced *flz_loader_replaced_counts(struct flz_loader *loader)
+{
+	return &loader->replaced;
+}
+
+void flz_loader_get_replaced(const struct flz_loader *loader, struct flz_loader_replaced *replaced)
+{
+	if (replaced == NULL)
+		return;
+	if (loader == NULL)
+		memset(replaced, 0, sizeof(*replaced));
+	else
+		*replaced = loader->replaced;
 }
 
 const struct flz_loader_config *flz_loader_get_config(const struct flz_loader *loader)
@@ -93,9 +110,11 @@ const char *flz_loader_strerror(const struct flz_loader *loader)
 	return loader != NULL ? loader->message : "";
 }
 
-/* Prefix the reason with the source's name: "name: reason". */
+/* Prefix the reason with the source's name: "name: reason". Every failure
+ * passes here, so it also forgets the counts of the sample never handed out. */
 static int fail(struct flz_loader *loader, const char *name, int err)
 {
+	memset(&loader->replaced, 0, sizeof(loader->replaced));
 	char reason[sizeof(loader->message)];
 	memcpy(reason, loader->message, sizeof(reason));
 	reason[sizeof(reason) - 1] = '\0';
@@ -197,8 +216,8 @@ static int decode(struct flz_loader *loader, SNDFILE *sf, const SF_INFO *info,
 		info->frames > 0 && info->frames != SF_COUNT_MAX ? (int64_t)info->frames : -1;
 	struct flz_pipeline p;
 	ret = flz_pipeline_init(&p, &loader->config, (uint32_t)info->samplerate,
-				(uint32_t)info->channels, n_frames_hint, !estimate, loader->message,
-				sizeof(loader->message));
+				(uint32_t)info->channels, n_frames_hint, !estimate, &loader->replaced,
+				loader->message, sizeof(loader->message));
 	if (ret < 0)
 		return ret;
 
@@ -231,6 +250,10 @@ static int decode(struct flz_loader *loader, SNDFILE *sf, const SF_INFO *info,
 		sf_count_t n_got = sf_readf_float(sf, dst, n_want);
 		if (n_got <= 0)
 			break;
+		/* Here, before mapping and resampling: both would spread a NaN or
+		 * an Inf over its neighbours (an average, a filter's length). */
+		flz_sanitize_source(dst, (size_t)n_got * (size_t)info->channels,
+				    &loader->replaced);
 		if (passthrough)
 			flz_pipeline_commit(&p, n_got);
 		else
@@ -262,6 +285,7 @@ int flz_loader_load_file(struct flz_loader *loader, const char *path, struct flz
 {
 	if (loader == NULL)
 		return -EINVAL;
+	memset(&loader->replaced, 0, sizeof(loader->replaced));
 	if (path == NULL || out == NULL)
 		return set_reason(loader, -EINVAL, "no path or no result pointer");
 
@@ -386,6 +410,7 @@ int flz_loader_load_memory(struct flz_loader *loader, const void *data, size_t n
 	static const char name[] = "memory buffer";
 	if (loader == NULL)
 		return -EINVAL;
+	memset(&loader->replaced, 0, sizeof(loader->replaced));
 	if ((data == NULL && n_bytes > 0) || out == NULL) {
 		set_reason(loader, -EINVAL, "no data or no result pointer");
 		return fail(loader, name, -EINVAL);

@@ -8,11 +8,11 @@
  * file, joining the audio thread) runs with the GIL released.
  *
  * Logging: the engine's log callback fires on its housekeeping thread (or on
- * a control thread inside flz_engine_start()/stop(), while this module has
- * released the GIL). It never touches Python: it copies the line into a small
- * mutex-protected queue, and threads that hold the GIL drain the queue into
- * the "flitzis_looper_rs" logger (after run() and shut_down(), and in
- * receive_msg() and stats()). Taking the GIL in the callback instead would
+ * a control thread inside flz_engine_start()/stop()/load_file(), while this
+ * module has released the GIL). It never touches Python: it copies the line
+ * into a small mutex-protected queue, and threads that hold the GIL drain the
+ * queue into the "flitzis_looper_rs" logger (after run(), shut_down() and
+ * load_sample(), and in receive_msg() and stats()). Taking the GIL in the callback instead would
  * deadlock shut_down(), which joins that thread with the GIL released.
  *
  * Every failure becomes a Python exception in exactly one place:
@@ -1126,6 +1126,8 @@ static PyObject *engine_load_sample(PyObject *obj, PyObject *const *args, Py_ssi
 	err = flz_engine_load_file(self->engine, slot, path, why, sizeof why);
 	Py_END_ALLOW_THREADS
 	Py_DECREF(encoded);
+	/* A load that replaced bad values says so before it returns. */
+	log_queue_drain(self->logs);
 	if (err < 0) {
 		raise_error(OP_LOAD, err, why, fs_path);
 		Py_DECREF(fs_path);

@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <sndfile.h>
 #include <pthread.h>
@@ -313,10 +314,19 @@ static void check_converter(enum flz_device_format format, size_t n_samples)
 	unsigned char *dst = malloc((n_samples + 1) * 4 + 1);
 	ck_assert(src && dst);
 	flz_test_noise(src, n_samples, 1.5, 77u + (uint32_t)n_samples);
-	/* Fixed points where present: silence, full scale both ways, clipping, NaN. */
-	const float special[] = { 0.0f, 1.0f, -1.0f, 2.0f, -3.0f, NAN, 0.5f, -0.25f };
-	for (size_t i = 0; i < n_samples && i < 8; i++)
+	/* Fixed points where present: silence, full scale both ways, clipping,
+	 * NaN, the infinities, the largest floats, a NaN with its sign set. */
+	const float special[] = { 0.0f, 1.0f,      -1.0f,     2.0f,     -3.0f,    NAN,   0.5f,
+				  -0.25f, INFINITY, -INFINITY, FLT_MAX, -FLT_MAX, -NAN, 8.0f };
+	const size_t n_special = sizeof(special) / sizeof(special[0]);
+	for (size_t i = 0; i < n_samples && i < n_special; i++)
 		src[i] = special[i];
+	/* In the largest block, NaN also lands in the last vector lanes and the tail. */
+	if (n_samples > 64) {
+		src[n_samples - 1] = NAN;
+		src[n_samples - 9] = -NAN;
+		src[n_samples - 10] = INFINITY;
+	}
 	memset(dst, 0xa5, (n_samples + 1) * 4 + 1);
 	fn(dst, src, n_samples);
 	/* The byte after the last sample is untouched. */
@@ -328,10 +338,9 @@ static void check_converter(enum flz_device_format format, size_t n_samples)
 		case FLZ_FORMAT_FLOAT_LE: {
 			float f;
 			memcpy(&f, b, 4);
-			if (isnan(src[i]))
-				ck_assert(isnan(f));
-			else
-				ck_assert(f == src[i]); /* exact copy */
+			/* exact: the value itself within -1..1, else the bound; NaN 0 */
+			ck_assert_msg(f == (float)clip_ref(src[i]), "sample %zu: %g from %g", i,
+				      f, src[i]);
 			break;
 		}
 		case FLZ_FORMAT_S32_LE: {
@@ -376,15 +385,50 @@ static void check_converter(enum flz_device_format format, size_t n_samples)
 	free(dst);
 }
 
+/* The in-place clamp of the plain-float path stores what the FLOAT_LE
+ * converter stores, bit for bit (signed zeros included), and touches
+ * nothing past n_samples. */
+static void check_clamp(size_t n_samples)
+{
+	float *x = malloc((n_samples + 1) * sizeof(float));
+	float *want = malloc((n_samples + 1) * sizeof(float));
+	ck_assert(x && want);
+	flz_test_noise(x, n_samples + 1, 9.0, 5u + (uint32_t)n_samples);
+	const float special[] = { NAN, INFINITY, -INFINITY, 8.0f, -8.0f, -0.0f, 1.0f, -1.0f, -NAN };
+	for (size_t i = 0; i < n_samples && i < 9; i++)
+		x[i] = special[i];
+	if (n_samples > 16)
+		x[n_samples - 1] = NAN;
+	const float guard = x[n_samples];
+	flz_format_converter(FLZ_FORMAT_FLOAT_LE)(want, x, n_samples);
+	flz_format_clamp_float_rt(x, n_samples);
+	ck_assert_int_eq(memcmp(x, want, n_samples * sizeof(float)), 0);
+	ck_assert(x[n_samples] == guard);
+	for (size_t i = 0; i < n_samples; i++)
+		ck_assert(x[i] >= -1.0f && x[i] <= 1.0f); /* false for NaN */
+	if (n_samples >= 9) {
+		ck_assert(x[0] == 0.0f && x[1] == 1.0f && x[2] == -1.0f && x[3] == 1.0f &&
+			  x[4] == -1.0f && x[8] == 0.0f);
+		ck_assert(x[5] == 0.0f && signbit(x[5])); /* -0 stays -0 */
+	}
+	free(x);
+	free(want);
+}
+
 START_TEST(format_converters)
 {
 	const enum flz_device_format formats[] = { FLZ_FORMAT_FLOAT_LE, FLZ_FORMAT_S32_LE,
 						   FLZ_FORMAT_S24_3LE, FLZ_FORMAT_S16_LE };
-	/* 0, 1, an odd count, and the largest block (8 channels). */
-	const size_t counts[] = { 0, 1, 7, (size_t)FLZ_MAX_BLOCK_FRAMES * FLZ_MAX_CHANNELS };
+	/* 0, 1, an odd count, one vector block and a tail, and the largest
+	 * block (8 channels). */
+	const size_t counts[] = { 0, 1, 7, 13, (size_t)FLZ_MAX_BLOCK_FRAMES * FLZ_MAX_CHANNELS };
+	const size_t n_counts = sizeof(counts) / sizeof(counts[0]);
 	for (size_t f = 0; f < 4; f++)
-		for (size_t c = 0; c < 4; c++)
+		for (size_t c = 0; c < n_counts; c++)
 			check_converter(formats[f], counts[c]);
+	for (size_t c = 0; c < n_counts; c++)
+		check_clamp(counts[c]);
+	check_clamp(FLZ_MAX_BLOCK_FRAMES * FLZ_MAX_CHANNELS - 3);
 	ck_assert(flz_format_converter(FLZ_FORMAT_UNKNOWN) == NULL);
 	ck_assert_str_eq(flz_device_format_name(FLZ_FORMAT_S24_3LE), "S24_3LE");
 	ck_assert_str_eq(flz_device_format_name(FLZ_FORMAT_FLOAT_LE), "FLOAT_LE");
@@ -804,6 +848,100 @@ START_TEST(commands_load_file)
 	free(data);
 	free(out);
 	free(want);
+}
+END_TEST
+
+/* The engine's log lines, as its callback delivers them. */
+struct log_lines {
+	int n;
+	enum flz_log_level level[8];
+	char text[8][512];
+};
+
+static void log_collect(void *userdata, enum flz_log_level level, const char *message)
+{
+	struct log_lines *l = userdata;
+	if (l->n < 8) {
+		l->level[l->n] = level;
+		snprintf(l->text[l->n], sizeof(l->text[0]), "%s", message);
+	}
+	l->n++;
+}
+
+/* A file with NaN and infinities: it loads, and the load says what was
+ * replaced, per kind, naming the slot and the file; a clean file says nothing. */
+START_TEST(commands_load_nonfinite)
+{
+	static struct log_lines lines;
+	memset(&lines, 0, sizeof(lines));
+	struct flz_engine_config config = flz_engine_config_init();
+	config.log = log_collect;
+	config.log_userdata = &lines;
+	struct flz_engine *engine = NULL;
+	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	ck_assert_int_eq(flz_engine_start_offline(engine), 0);
+	int n_start = lines.n;
+
+	char path[] = "/tmp/flz-test-engine-bad-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	enum { N = 1000 };
+	float data[N * 2];
+	flz_test_noise(data, N * 2, 0.5, 99);
+	data[10] = NAN;
+	data[11] = NAN;
+	data[12] = INFINITY;
+	data[13] = -INFINITY;
+	data[14] = -INFINITY;
+	data[15] = 8.0f; /* finite: kept, not counted */
+	data[2 * N - 1] = NAN;
+	SF_INFO info = { .samplerate = 48000, .channels = 2,
+			 .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT };
+	SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &info, 1);
+	ck_assert_ptr_nonnull(sf);
+	ck_assert_int_eq(sf_writef_float(sf, data, N), N);
+	sf_close(sf);
+
+	char why[256];
+	ck_assert_int_eq(flz_engine_load_file(engine, 7, path, why, sizeof(why)), 0);
+	ck_assert_int_eq(lines.n, n_start + 1);
+	ck_assert_int_eq(lines.level[n_start], FLZ_LOG_WARNING);
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "slot 7: 6 non-finite sample values replaced (NaN -> 0: 3, +Inf -> +1: 1, "
+		 "-Inf -> -1: 2, rate-conversion overflow: 0) in \"%s\"",
+		 path);
+	ck_assert_str_eq(lines.text[n_start], want);
+
+	/* From memory: the same counts, the source named as such. */
+	int rfd = open(path, O_RDONLY);
+	ck_assert_int_ge(rfd, 0);
+	static unsigned char bytes[1 << 16];
+	ssize_t n_bytes = read(rfd, bytes, sizeof(bytes));
+	close(rfd);
+	ck_assert_int_gt(n_bytes, N * 8);
+	ck_assert_int_eq(flz_engine_load_memory(engine, 8, bytes, (size_t)n_bytes, why,
+						sizeof(why)),
+			 0);
+	ck_assert_int_eq(lines.n, n_start + 2);
+	ck_assert_str_eq(lines.text[n_start + 1],
+			 "slot 8: 6 non-finite sample values replaced (NaN -> 0: 3, +Inf -> +1: 1, "
+			 "-Inf -> -1: 2, rate-conversion overflow: 0) in \"memory buffer\"");
+
+	/* A refused load and a clean file: no line. */
+	flz_test_noise(data, N * 2, 0.5, 98);
+	ck_assert_int_eq(flz_engine_load_memory(engine, 9, bytes, 0, why, sizeof(why)) < 0, 1);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	sf = sf_open_fd(fd, SFM_WRITE, &info, 1);
+	ck_assert_ptr_nonnull(sf);
+	ck_assert_int_eq(sf_writef_float(sf, data, N), N);
+	sf_close(sf);
+	ck_assert_int_eq(flz_engine_load_file(engine, 9, path, why, sizeof(why)), 0);
+	ck_assert_int_eq(lines.n, n_start + 2);
+
+	flz_engine_destroy(engine);
+	unlink(path);
 }
 END_TEST
 
@@ -1362,6 +1500,7 @@ static Suite *engine_suite(bool rig)
 	tcase_add_test(tc, commands_order_and_content);
 	tcase_add_test(tc, commands_many_threads);
 	tcase_add_test(tc, commands_load_file);
+	tcase_add_test(tc, commands_load_nonfinite);
 	tc = add_case(s, "engine:params");
 	tcase_add_test(tc, params_full_queue);
 	tcase_add_test(tc, params_volume_content);

@@ -11,6 +11,7 @@
 #define FLZ_FUZZ_LOADER_H
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,11 +68,17 @@ static inline int flz_fuzz_one(struct flz_loader *loader, const uint8_t *data, s
 			 flz_loader_strerror(loader)[0] == '\0';
 		if (ok) {
 			/* Touch every sample, so that a short allocation shows
-			 * up under AddressSanitizer or valgrind. */
-			volatile float sum = 0.0f;
+			 * up under AddressSanitizer or valgrind; every one must
+			 * be finite (random bytes in a float file are full of
+			 * NaN, Inf and values near the float range's end). */
+			int64_t n_bad = 0;
 			for (int64_t i = 0; i < s->n_frames * (int64_t)s->n_channels; i++)
-				sum += s->data[i];
-			(void)sum;
+				n_bad += !isfinite(s->data[i]);
+			if (n_bad > 0) {
+				ok = 0;
+				snprintf(why, why_size, "success with %lld non-finite values",
+					 (long long)n_bad);
+			}
 		} else {
 			snprintf(why, why_size, "success with a malformed sample");
 		}

@@ -162,3 +162,99 @@ def test_content_stop_fades_to_silence(tee_rig, loop_file):
     assert all(x == 0.0 for x in left[f_stop:]) and all(x == 0.0 for x in right[f_stop:])
     # The fade is short: the sample was still sounding within ~50 ms before it.
     assert any(x != 0.0 for x in left[max(0, f_stop - 2400):f_stop])
+
+
+# --- Bad sample values never reach the device -------------------------------
+
+BAD_N = 9600                   # 0.2 s loop
+BAD_AT = {4800: math.nan, 4801: math.nan, 5400: math.inf, 6000: -math.inf,
+          6600: 8.0, 7200: -8.0}
+START_MARK = 0.0625            # frame 0: each voice's entry shows as a multiple of it
+
+
+def write_float_wav(path, samples, rate_hz=48000):
+    """A mono 32-bit float WAV (WAVE_FORMAT_IEEE_FLOAT) holding the values as given."""
+    import struct
+    data = struct.pack("<%df" % len(samples), *samples)
+    fmt = struct.pack("<HHIIHHH", 3, 1, rate_hz, rate_hz * 4, 4, 32, 0)
+    fact = struct.pack("<I", len(samples))
+    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"fact" + struct.pack("<I", len(fact)) + fact
+            + b"data" + struct.pack("<I", len(data)) + data)
+    with open(path, "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return str(path)
+
+
+def bad_source():
+    """Multiples of 1/65536 (|x| < 0.016): sums of eight are exact in float32."""
+    xs = [((i * 37) % 2001 - 1000) / 65536.0 for i in range(BAD_N)]
+    xs[0] = START_MARK
+    for i, v in BAD_AT.items():
+        xs[i] = v
+    return xs
+
+
+def sanitized(v):
+    if math.isnan(v):
+        return 0.0
+    if math.isinf(v):
+        return 1.0 if v > 0 else -1.0
+    return v
+
+
+def test_content_bad_values_are_clamped(tee_rig, tmp_path, caplog):
+    import logging
+    caplog.set_level(logging.WARNING, logger="flitzis_looper_rs")
+    src = bad_source()
+    ref = [sanitized(v) for v in src]
+    path = write_float_wav(tmp_path / "bad.wav", src)
+    with AudioEngine() as e:
+        assert e.stats()["format"] == "FLOAT_LE"
+        e.load_sample(0, path)
+        for _ in range(8):
+            e.play_sample(0, 1.0)
+        render_more(e, 3 * BAD_N)
+
+    # The load said what it replaced, with the counts, before it returned.
+    lines = [r.getMessage() for r in caplog.records
+             if r.name == "flitzis_looper_rs" and r.levelno == logging.WARNING
+             and "non-finite" in r.getMessage()]
+    assert lines == ['slot 0: 4 non-finite sample values replaced (NaN -> 0: 2, '
+                     '+Inf -> +1: 1, -Inf -> -1: 1, rate-conversion overflow: 0) '
+                     'in "%s"' % path], lines
+
+    left, right = capture(tee_rig)
+    n = len(left) - 512                 # leave out the tail the jack PCM may replay
+    assert n > 2 * BAD_N
+    # Nothing non-finite and nothing beyond full scale reached the device.
+    bad = [(j, v) for j, v in enumerate(left + right) if not (-1.0 <= v <= 1.0)]
+    assert not bad, bad[:10]
+
+    # Where each voice entered: voices start at full gain on frame 0 (START_MARK),
+    # so the first frame that the voices found so far do not explain is the
+    # next entry, and its value says how many voices entered together.
+    s1 = first_nonzero(left)
+    assert s1 is not None, "nothing was played"
+    starts = []
+    j = s1
+    while len(starts) < 8 and j < s1 + 4800:       # all entries precede frame 4800
+        have = sum(ref[(j - s) % BAD_N] for s in starts)
+        if left[j] != have:
+            m = (left[j] - have) / START_MARK
+            assert m == round(m) and 1 <= m <= 8 - len(starts), (j, left[j], have)
+            starts += [j] * int(round(m))
+        j += 1
+    assert len(starts) == 8, "voices entered at %s" % starts
+
+    # Every frame, sample by sample: the eight sanitised copies summed, then
+    # clipped to full scale. Only the 8.0 and -8.0 frames (and a +-1 from an
+    # infinity next to the others' sum) need the clip; everything else is exact.
+    for j in range(s1, n):
+        total = sum(ref[(j - s) % BAD_N] for s in starts if j >= s)
+        want = max(-1.0, min(1.0, total))
+        assert left[j] == want and right[j] == want, (j, left[j], right[j], want)
+    # Where a voice plays its 8.0 (or -8.0) the output is exactly full scale.
+    for s in starts:
+        assert left[s + 6600] == 1.0 and right[s + 6600] == 1.0, s
+        assert left[s + 7200] == -1.0 and right[s + 7200] == -1.0, s

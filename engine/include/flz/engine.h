@@ -101,7 +101,8 @@ struct flz_engine_config {
 	 *  FLZ_MSG_APPLIED message (for tests that re-render offline). Default false. */
 	bool trace_commands;
 	/** Diagnostics; called on a control-side thread (flz-house, or the
-	 *  caller of flz_engine_start()), never on flz-audio. May be NULL. */
+	 *  caller of flz_engine_start(), flz_engine_load_file() or
+	 *  flz_engine_load_memory()), never on flz-audio. May be NULL. */
 	void (*log)(void *userdata, enum flz_log_level level, const char *message);
 	void *log_userdata;
 };
@@ -221,6 +222,13 @@ bool flz_engine_is_running(struct flz_engine *engine);
 
 /**
  * Decode a file at the engine's rate and channels and publish it to a slot.
+ * Non-finite values in the file are replaced (NaN by 0, +-Inf by +-1; see
+ * flz/loader.h); when there were any, a published load logs one
+ * FLZ_LOG_WARNING on the caller's thread naming the slot, the counts and the
+ * file (last, so that a long path is what gets cut): 'slot 3: 5 non-finite
+ * sample values replaced (NaN -> 0: 3, +Inf -> +1: 1, -Inf -> -1: 1,
+ * rate-conversion overflow: 0) in "x.wav"' (flz_engine_load_memory():
+ * in "memory buffer").
  *
  * @param why on failure, the loader's exact reason; may be NULL
  * @return 0; -ENOTCONN not running (also when the engine stopped while the

@@ -20,7 +20,16 @@
  * delivers them); equal rates give exactly n frames, untouched.
  *
  * Integer PCM decodes to value / 2^(bits-1) (16-bit: x / 32768, exact);
- * float files decode bit-exact, without clipping.
+ * float files decode bit-exact, without clipping: finite values beyond +-1
+ * (a mixdown kept with headroom) are kept, the device output clips them.
+ *
+ * Non-finite values, which only float encodings can hold, are replaced as
+ * they are decoded, before channel mapping and rate conversion (the filter
+ * would spread one NaN over its whole length): NaN becomes 0, +Inf +1 and
+ * -Inf -1. The replacements are counted (flz_loader_get_replaced()). A
+ * finite source near the float range's end (|x| ~ 3e38) can overflow in
+ * the rate conversion; such results are replaced the same way and counted
+ * apart. A decoded sample therefore holds finite values only.
  *
  * Channel mapping, from the file's channels to the target's:
  *  - equal counts: copied;
@@ -62,6 +71,19 @@ extern "C" {
 #endif
 
 struct flz_loader;
+
+/** Values a load replaced because they were not finite (see above). */
+struct flz_loader_replaced {
+	/** NaN in the source, replaced by 0. */
+	uint64_t n_nan;
+	/** +Inf in the source, replaced by +1. */
+	uint64_t n_pos_inf;
+	/** -Inf in the source, replaced by -1. */
+	uint64_t n_neg_inf;
+	/** Results of the rate conversion beyond the float range (a finite
+	 *  source near +-3e38 can overflow), replaced by +-1 (NaN by 0). */
+	uint64_t n_overflow;
+};
 
 struct flz_loader_config {
 	/** Rate of the decoded sample. Default 48000. */
@@ -141,8 +163,24 @@ FLZ_WARN_UNUSED int flz_loader_load_memory(struct flz_loader *loader, const void
 const char *flz_loader_strerror(const struct flz_loader *loader);
 
 /**
+ * What the last load or conversion replaced, counted in samples (one
+ * channel of one frame) of the source, before channel mapping.
+ *
+ * @param[out] replaced the counts of the last successful
+ *             flz_loader_load_file(), flz_loader_load_memory() or
+ *             flz_loader_convert(); all zero before the first and after a
+ *             failed call (the failed sample was never handed out)
+ * Errors: none; a NULL @p loader gives zeros, a NULL @p replaced is ignored.
+ * Thread: the loader's thread.
+ * Ownership: the caller's struct, filled by value.
+ */
+void flz_loader_get_replaced(const struct flz_loader *loader, struct flz_loader_replaced *replaced);
+
+/**
  * Convert interleaved float frames between rates and channel counts with the
- * loader's resampler and channel rules. Exposed for tests and embedding.
+ * loader's resampler and channel rules, replacing non-finite values as a
+ * load does (the caller's frames are not modified). Exposed for tests and
+ * embedding.
  *
  * @param in source frames (rate @p in_rate_hz), n_frames >= 1, n_channels
  *           1..FLZ_MAX_CHANNELS
