@@ -71,6 +71,7 @@ __all__ = [
     "Rig",
     "RigError",
     "find_recorder",
+    "instrumented",
     "raw_to_wav",
     "read_raw",
     "read_times",
@@ -91,6 +92,20 @@ ENV_KEYS = (
     "FLZ_RIG_RECORD",
     "FLZ_RIG_RECORD_TIMES",
 )
+
+
+
+def instrumented():
+    """Whether this run is instrumented (a sanitizer, valgrind).
+
+    True when ``FLZ_INSTRUMENTED`` is set to anything but "" or "0"
+    (scripts/sanitize.sh sets it). Instrumented code is several times
+    slower, so one block may miss its deadline: such runs check
+    correctness, and a test asks this before it asserts that no xrun
+    happened.
+    """
+    return os.environ.get("FLZ_INSTRUMENTED", "") not in ("", "0")
+
 
 _INSTALL_HINT = (
     "the headless audio rig needs the JACK server and the ALSA jack plugin: "

@@ -8,6 +8,7 @@
 #define FLZ_TEST_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -125,6 +126,33 @@ static inline void flz_test_dump(const char *name, const float *x, size_t n)
 		fwrite(x, sizeof(float), n, f);
 		fclose(f);
 	}
+}
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define FLZ_TEST_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define FLZ_TEST_SANITIZED 1
+#endif
+
+/**
+ * Whether this run is instrumented: built with a sanitizer, or
+ * FLZ_INSTRUMENTED set to anything but "" or "0" (scripts/sanitize.sh sets
+ * it for every mode, valgrind included, which no compiler flag reveals).
+ * Instrumented code is several times slower, so such runs check
+ * correctness, never real-time deadlines: a rig test asks this before it
+ * asserts "no xrun".
+ */
+static inline bool flz_test_instrumented(void)
+{
+#ifdef FLZ_TEST_SANITIZED
+	return true;
+#else
+	const char *v = getenv("FLZ_INSTRUMENTED");
+	return v != NULL && v[0] != '\0' && !(v[0] == '0' && v[1] == '\0');
+#endif
 }
 
 #endif /* FLZ_TEST_H */

@@ -213,6 +213,13 @@ def renderer():
 # -- the test --------------------------------------------------------------------
 
 def test_e2e_capture_equals_offline_render(tmp_path, capture, renderer):
+    # Skipped instrumented: the capture is what JACK heard, so an underrun
+    # (silence where a slow instrumented block was due) would misalign it
+    # with the render. Content across a late block is what engine:rig-playback
+    # checks through the tee, which runs under the sanitizers.
+    if _rig.instrumented():
+        pytest.skip("compares what JACK heard in real time: not run instrumented "
+                    "(FLZ_INSTRUMENTED)")
     files = make_files(str(tmp_path))
     period_frames, n_periods = 128, 2
     engine = fl.AudioEngine(sample_rate=capture.rate_hz, channels=2,
@@ -262,6 +269,7 @@ def test_e2e_capture_equals_offline_render(tmp_path, capture, renderer):
         engine.shut_down()
     time.sleep(0.4)  # the last cycles reach the recorder
 
+    # A deadline: asserted here because this test never runs instrumented.
     assert stats["xruns"] == 0, "the engine reported xruns: %r" % (stats,)
     assert stats["messages_dropped"] == 0
     assert stats["sample_rate"] == capture.rate_hz and stats["channels"] == 2

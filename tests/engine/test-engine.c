@@ -1259,6 +1259,14 @@ static void drain_into(struct flz_engine *engine, struct msg_log *log)
 	collect(engine, log);
 }
 
+static int64_t first_xrun_frame(const struct msg_log *log)
+{
+	for (size_t i = 0; i < log->n; i++)
+		if (log->msgs[i].kind == FLZ_MSG_XRUN)
+			return log->msgs[i].frame;
+	return -1;
+}
+
 START_TEST(rig_playback)
 {
 	const char *tee = getenv("FLZ_RIG_TEE");
@@ -1305,18 +1313,39 @@ START_TEST(rig_playback)
 	flz_engine_get_stats(engine, &stats);
 	flz_engine_stop(engine);
 
-	/* Real time: ~1.5 s of audio went out, without an underrun. */
-	ck_assert_int_eq(stats.xruns, 0);
+	/* Real time: ~1.5 s of audio went out. Uninstrumented, without an
+	 * underrun: the normal build is where deadlines are checked.
+	 * Instrumented (sanitizers, valgrind), underruns are allowed, because
+	 * a sanitizer can make one block late: under ThreadSanitizer the block
+	 * in which the speed glide ends (it builds the stretch table: 0.14-0.17
+	 * ms natively) takes 3-6 ms of the audio thread's CPU, more than the
+	 * 2.7 ms of audio queued at 128 x 2. Each must then be counted
+	 * and reported once, and the content check below still holds in full:
+	 * the tee records every committed frame, and the engine renders every
+	 * frame once whatever the device did, so a late block cannot change
+	 * what was committed, only when JACK played it. */
+	const bool instrumented = flz_test_instrumented();
+	if (!instrumented)
+		ck_assert_int_eq(stats.xruns, 0);
 	ck_assert(!stats.device_lost);
 	ck_assert_int_ge(stats.frames, (int64_t)rate * 13 / 10);
 	ck_assert_uint_eq(stats.messages_dropped, 0);
-	int n_applied = 0, n_pong = 0, n_stopped = 0;
+	int n_applied = 0, n_pong = 0, n_stopped = 0, n_xrun = 0;
 	for (size_t i = 0; i < log.n; i++) {
 		n_applied += log.msgs[i].kind == FLZ_MSG_APPLIED;
 		n_pong += log.msgs[i].kind == FLZ_MSG_PONG;
 		n_stopped += log.msgs[i].kind == FLZ_MSG_STOPPED;
-		ck_assert_int_ne(log.msgs[i].kind, FLZ_MSG_XRUN);
+		if (log.msgs[i].kind == FLZ_MSG_XRUN) {
+			n_xrun++;
+			ck_assert_int_eq(log.msgs[i].error, -EPIPE);
+			ck_assert_int_ge(log.msgs[i].frame, 0);
+			ck_assert_int_le(log.msgs[i].frame, stats.frames);
+		}
 	}
+	ck_assert_int_eq(n_xrun, (int)stats.xruns);
+	if (n_xrun > 0)
+		fprintf(stderr, "rig-playback: %d xrun(s) under instrumentation, first at frame %lld\n",
+			n_xrun, (long long)first_xrun_frame(&log));
 	ck_assert_int_eq(n_applied, 6);
 	ck_assert_int_eq(n_pong, 1);
 	ck_assert_int_eq(n_stopped, 1);

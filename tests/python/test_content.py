@@ -3,6 +3,10 @@
 
 A second rig with a tee (the ALSA file PCM in front of JACK) captures every
 frame the engine commits, bit-exact, as raw FLOAT_LE at 48 kHz, 2 channels.
+It records frames as they are committed, so a block that misses its
+deadline (an underrun, as under pytest-asan) changes when they are played,
+never what the tee holds: these tests check content only, no deadline, and
+run the same instrumented.
 """
 
 import math

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from stresskit import applied, fl, pump, thread_names, wait_until, write_wav
+from stresskit import applied, assert_no_xrun, fl, pump, thread_names, wait_until, write_wav
 
 EXIT_TIMEOUT_S = 30
 
@@ -56,7 +56,9 @@ def test_stress_engine_dropped_without_shut_down(rig_env, tmp_path):
         stats = engine.stats()
     finally:
         engine.shut_down()
-    assert stats["voices_playing"] == 1 and stats["xruns"] == 0, stats
+    assert stats["voices_playing"] == 1, stats
+    # A deadline: asserted in the normal build, skipped instrumented.
+    assert_no_xrun(stats)
 
 
 EXIT_SCRIPT = r"""

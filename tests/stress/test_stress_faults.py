@@ -31,8 +31,8 @@ import wave
 import pytest
 
 from stresskit import (FaultRig, LostWatch, _rig, applied, assert_frames_follow_seq,
-                       call_with_timeout, drain, fl, pump, thread_names, wait_until,
-                       write_wav)
+                       assert_no_xrun, call_with_timeout, drain, fl, pump, thread_names,
+                       wait_until, write_wav)
 
 #: FLZ_QUEUE_CAPACITY (common/include/flz/constants.h): commands the queue holds.
 QUEUE_CAPACITY = 1024
@@ -238,7 +238,10 @@ def test_stress_killed_server_is_a_lost_device_then_run_again(fault_rig, tmp_pat
           % (watch.elapsed_s, took_s, stats1))
     assert [m.cmd for m in applied(msgs2)] == ["load", "play"]
     assert stats1["frames"] > stats0["frames"] > 0
-    assert not stats1["device_lost"] and stats1["xruns"] == 0, stats1
+    assert not stats1["device_lost"], stats1
+    # A deadline (the restarted engine plays in time): asserted in the
+    # normal build, skipped instrumented.
+    assert_no_xrun(stats1)
     assert stats1["voices_playing"] == 1, stats1
     assert isinstance(watch.message, fl.AudioMessage.DeviceLost), watch.receive_errors
     assert watch.message.error != 0 and watch.message.reason, watch.message
@@ -291,6 +294,11 @@ def test_stress_starved_audio_thread_underruns_then_plays_on(tmp_path):
     (tolerance 1e-6) with the loop before the starvation and after recovery,
     and must break in between, where the underrun was heard.
     """
+    # Skipped instrumented: the capture must follow the loop in the windows
+    # before and after the starvation, so an underrun of a slow instrumented
+    # block there would fail it; real-time recovery is the normal build's.
+    if _rig.instrumented():
+        pytest.skip("real-time fault test: not run instrumented (FLZ_INSTRUMENTED)")
     if (os.cpu_count() or 1) < 2:
         pytest.skip("needs 2 CPUs: the audio server runs on the one not taken")
     recorder = _rig.find_recorder()
