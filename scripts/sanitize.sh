@@ -111,7 +111,7 @@ pytest-asan)
   venv=$BUILD/venv
   mkdir -p "$BUILD"
   if [ ! -x "$venv/bin/python3" ]; then
-    "$(flz_base_python)" -m venv "$venv"
+    flz_new_venv "$venv"
     "$venv/bin/python3" -m pip install -q --disable-pip-version-check -r "$ROOT/scripts/requirements.txt"
   fi
   "$venv/bin/python3" -m pip install -q --disable-pip-version-check --no-build-isolation \

@@ -51,11 +51,7 @@ have=""
 if [ "$have" != "${want% *}" ]; then
   echo "setup: creating the virtual environment $FLZ_VENV from $base (${want% *})"
   rm -rf "$FLZ_VENV"
-  "$base" -m venv "$FLZ_VENV" || {
-    echo "setup: '$base -m venv' failed; on Debian/Ubuntu install python3-venv" >&2
-    exit 1
-  }
-  "$FLZ_VENV_PY" -m pip install -q --disable-pip-version-check --upgrade pip
+  flz_new_venv "$FLZ_VENV"
 fi
 echo "setup: installing the Python build and test tools into $FLZ_VENV"
 "$FLZ_VENV_PY" -m pip install -q --disable-pip-version-check -r "$FLZ_ROOT/scripts/requirements.txt"

@@ -23,6 +23,19 @@ flz_base_python() {
   fi
 }
 
+# A new virtual environment at $1 from the system's python3, with a current
+# pip: Debian 12's (23.0) has no -C/--config-settings, which the wheel builds
+# pass to meson-python.
+flz_new_venv() {
+  local base
+  base=$(flz_base_python)
+  "$base" -m venv "$1" || {
+    echo "$(basename "$0"): '$base -m venv' failed; on Debian/Ubuntu install python3-venv" >&2
+    exit 1
+  }
+  "$1/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+}
+
 # Put the venv first on PATH: meson's find_program('python3') and the rig
 # suites then run the venv's interpreter, which has the installed wheel.
 flz_use_venv() {
