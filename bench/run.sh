@@ -8,12 +8,15 @@
 # then runs bench/report.py, which prints one table and writes it to
 # docs/performance.md with the machine it ran on. The full run takes about
 # 25 minutes (10 of them the xrun endurance run); --quick takes 2-4.
-# The Python figures use the installed flitzis_looper_rs; --install first
-# builds and installs it from this tree (pip, no build isolation).
+# The Python figures use flitzis_looper_rs as installed in the project's
+# virtual environment (.venv, made by scripts/setup.sh); --install first
+# builds and installs it there from this tree (pip, no build isolation).
 # Needs: jackd2, libasound2-plugins, sox, flac, lame (see docs/performance.md).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/venv.sh"
+cd "$FLZ_ROOT"
 ROOT=$PWD
+flz_use_venv
 BUILD=${BUILD:-$ROOT/build-bench}
 args=()
 install=0
@@ -31,14 +34,13 @@ ninja -C "$BUILD" -j2 bench/mixer-bench bench/load-bench bench/load-reference \
   tests/rig/flz-jack-rec >/dev/null
 
 if [ "$install" = 1 ]; then
-  python3 -m pip install -q --disable-pip-version-check --no-build-isolation \
-    --force-reinstall --no-deps "$ROOT"
+  flz_install_wheel
 fi
 # Import the installed module, not the source tree.
 cd /tmp
-python3 -c 'import flitzis_looper_rs' 2>/dev/null || {
+"$FLZ_VENV_PY" -c 'import flitzis_looper_rs' 2>/dev/null || {
   echo "bench/run.sh: flitzis_looper_rs is not installed (use --install)" >&2
   exit 1
 }
-exec python3 "$ROOT/bench/report.py" --build "$BUILD" \
+exec "$FLZ_VENV_PY" "$ROOT/bench/report.py" --build "$BUILD" \
   --command "bash bench/run.sh${*:+ $*}" ${args[@]+"${args[@]}"}

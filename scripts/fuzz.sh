@@ -14,8 +14,11 @@
 # Environment: BUILD (default ./build-fuzz), JOBS (parallel fuzz jobs,
 # default 2), CC (default clang).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
+cd "$FLZ_ROOT"
 ROOT=$PWD
+# meson and ninja come from the project's venv (scripts/setup.sh).
+flz_use_venv
 SECONDS_TOTAL=${1:-60}
 shift $(( $# > 0 ? 1 : 0 ))
 [ "${1:-}" = "--" ] && shift

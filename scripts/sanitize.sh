@@ -18,7 +18,8 @@
 # default "voice mixer loader engine fuzz").
 # Reports are in BUILD/meson-logs/testlog.txt.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
+cd "$FLZ_ROOT"
 ROOT=$PWD
 MODE=${1:-}
 case "$MODE" in
@@ -35,6 +36,8 @@ BUILD=${BUILD:-$ROOT/build-$MODE}
 SUITES=${SUITES:-voice mixer loader engine fuzz}
 suite_args=()
 for s in $SUITES; do suite_args+=(--suite "$s"); done
+# meson, ninja and the rig cases' python3 come from the project's venv.
+flz_use_venv
 
 # Leaks inside system libraries that the project cannot fix; each entry is
 # documented in its file and has a regression input.
@@ -100,7 +103,9 @@ valgrind)
   ;;
 pytest-asan)
   # The wheel, built with ASan+UBSan, installed into a private virtual
-  # environment; python3 itself is not instrumented, so the ASan runtime is
+  # environment made like the project's (from the same system python3, the
+  # same scripts/requirements.txt), so that the project's venv keeps its
+  # normal build; python3 itself is not instrumented, so the ASan runtime is
   # preloaded (it must be first in the process) and leak checking is off
   # (the interpreter's own allocations at exit are not the module's).
   CC_NAME=${CC:-cc}
@@ -111,7 +116,10 @@ pytest-asan)
   fi
   venv=$BUILD/venv
   mkdir -p "$BUILD"
-  [ -x "$venv/bin/python3" ] || python3 -m venv --system-site-packages "$venv"
+  if [ ! -x "$venv/bin/python3" ]; then
+    flz_new_venv "$venv"
+    "$venv/bin/python3" -m pip install -q --disable-pip-version-check -r "$ROOT/scripts/requirements.txt"
+  fi
   "$venv/bin/python3" -m pip install -q --disable-pip-version-check --no-build-isolation \
     --no-deps --force-reinstall \
     -Cbuild-dir="$BUILD/wheel-build" \

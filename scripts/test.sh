@@ -9,12 +9,19 @@
 #     fuzzing (skipped with FLZ_QUICK=1);
 #  4. pytest against the installed module, inside the rig (last, so its
 #     summary closes the run).
+# Every Python tool and the installed wheel are those of the project's
+# virtual environment (.venv, made by scripts/setup.sh from the system's
+# python3), put first on PATH before meson is configured: meson's
+# find_program('python3') and the rig suites then get the venv's python3.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
+cd "$FLZ_ROOT"
 ROOT=$PWD
 BUILD=${BUILD:-$ROOT/build-test}
 
 bash scripts/setup.sh
+flz_use_venv
+echo "== Python: $(command -v python3) ($(python3 -c 'import sys; print(sys.version.split()[0])')), meson $(meson --version)"
 
 echo "== build and Check suites"
 rm -rf "$BUILD"
@@ -23,7 +30,7 @@ meson setup "$BUILD" --buildtype=debugoptimized -Dtests=enabled -Dalsa=enabled -
 meson compile -C "$BUILD"
 
 echo "== Python module: build the wheel and install it (the e2e suite tests the installed module)"
-python3 -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps .
+flz_install_wheel
 
 meson test -C "$BUILD" --print-errorlogs --num-processes 2
 

@@ -48,6 +48,7 @@ from ._native import (
     QueueFullError,
 )
 from ._native import _shutdown_all
+from ._version import __version__  # written by meson from VERSION
 
 __all__ = [
     "AudioEngine",
@@ -63,8 +64,6 @@ __all__ = [
     "VOLUME_MIN",
     "VOLUME_MAX",
 ]
-
-__version__ = "0.1.0"
 
 # An engine left running at interpreter exit is shut down before the
 # interpreter tears down (the audio thread must not outlive it).
