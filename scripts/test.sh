@@ -11,8 +11,8 @@
 #     summary closes the run).
 # Every Python tool and the installed wheel are those of the project's
 # virtual environment (.venv, made by scripts/setup.sh from the system's
-# python3), put first on PATH before meson is configured: meson's
-# find_program('python3') and the rig suites then get the venv's python3.
+# python3), put first on PATH before meson is configured: meson then runs
+# under the venv's python3, and so do the rig suites (tests/rig/meson.build).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 cd "$FLZ_ROOT"

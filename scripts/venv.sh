@@ -36,8 +36,8 @@ flz_new_venv() {
   "$1/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
 }
 
-# Put the venv first on PATH: meson's find_program('python3') and the rig
-# suites then run the venv's interpreter, which has the installed wheel.
+# Put the venv first on PATH: meson (the venv's) and the rig suites then run
+# the venv's interpreter, which has the installed wheel.
 flz_use_venv() {
   if [ ! -x "$FLZ_VENV_PY" ]; then
     echo "$(basename "$0"): no virtual environment at $FLZ_VENV (run: bash scripts/setup.sh)" >&2
