@@ -31,9 +31,11 @@
 #define FLZ_ENGINE_MSG_CAPACITY 4096
 /**
  * Retired samples in the return ring. The control side refuses a load
- * (-EAGAIN) while this many samples are in the engine's hands (queued, in a
- * slot, playing, or retired and not yet freed), so the ring cannot overflow:
- * every sample is retired at most once.
+ * (-EAGAIN) while this many loads are in the engine's hands (queued, in a
+ * slot, playing, or retired and not yet collected), so the ring cannot
+ * overflow: each load's reference enters it exactly once (the mixer retires
+ * it once, or a refused LOAD sends it back), and leaves the count when the
+ * control side collects it.
  */
 #define FLZ_ENGINE_RETIRE_CAPACITY FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT
 /** snd_pcm_wait() timeout: bounds how long flz_engine_stop() waits for the thread. */
@@ -276,5 +278,8 @@ int flz_engine_start_offline(struct flz_engine *engine);
 
 /** The engine's core (valid while it is started). Thread: any. */
 struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine);
+
+/** Loads counted in flight now (see FLZ_ENGINE_RETIRE_CAPACITY), a snapshot. Thread: any. */
+int flz_engine_samples_in_flight(struct flz_engine *engine);
 
 #endif /* FLZ_ENGINE_PRIVATE_H */

@@ -42,7 +42,9 @@ static void trace_applied(struct flz_engine_core *core, uint32_t cmd, int32_t sl
 	flz_engine_core_post_rt(core, &msg);
 }
 
-/* The mixer's retire callback: hand the last reference to the control side. */
+/* The mixer's retire callback: every load's reference comes back here
+ * exactly once (the last or not: others may hold the sample too), and goes
+ * to the control side, which drops it and counts the load as done. */
 FLZ_RT void flz_engine_core_retire_rt(void *userdata, struct flz_sample *sample)
 {
 	struct flz_engine_core *core = userdata;
@@ -88,7 +90,8 @@ static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd 
 	switch ((enum flz_cmd_kind)cmd->kind) {
 	case FLZ_CMD_LOAD:
 		if (flz_mixer_load(core->mixer, cmd->slot, cmd->sample) < 0) {
-			/* The mixer kept nothing: the reference goes back to be freed. */
+			/* The mixer kept nothing: the reference goes back like a retired
+			 * one, so this load, too, leaves the in-flight count. */
 			flz_engine_core_retire_rt(core, cmd->sample);
 			return;
 		}

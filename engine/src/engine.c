@@ -46,8 +46,9 @@ struct flz_engine {
 	 * Written under lock. */
 	atomic_bool started;
 
-	/** Samples handed to the audio side and not yet freed. Incremented under
-	 *  lock when a load is queued, decremented by whoever frees. */
+	/** Loads handed to the audio side whose reference has not come back yet.
+	 *  Incremented under lock when a load is queued, decremented when the
+	 *  return ring gives the reference back (each load's comes back once). */
 	atomic_int samples_in_flight;
 
 	/* ---- Housekeeping. ---- */
@@ -479,6 +480,12 @@ int flz_engine_start_offline(struct flz_engine *engine)
 struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine)
 {
 	return &engine->core;
+}
+
+int flz_engine_samples_in_flight(struct flz_engine *engine)
+{
+	/* relaxed: a snapshot for tests; it orders nothing. */
+	return atomic_load_explicit(&engine->samples_in_flight, memory_order_relaxed);
 }
 
 void flz_engine_stop(struct flz_engine *engine)
