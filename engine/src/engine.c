@@ -142,10 +142,9 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 	core->rate_hz = mc.rate_hz;
 	core->n_channels = mc.n_channels;
 	core->trace_commands = trace_commands;
-	/* Sequence 0 with the mixer's initial values: "nothing pending". The
-	 * control side numbers from 1. */
-	atomic_init(&core->volume.packed, flz_engine_param_pack(0, mc.master_gain));
-	atomic_init(&core->speed.packed, flz_engine_param_pack(0, (float)mc.speed));
+	/* The mixer starts at its configured values: nothing pending. */
+	atomic_init(&core->volume.packed, FLZ_ENGINE_PARAM_TAKEN);
+	atomic_init(&core->speed.packed, FLZ_ENGINE_PARAM_TAKEN);
 	core->volume.kind = FLZ_CMD_VOLUME;
 	core->speed.kind = FLZ_CMD_SPEED;
 	return 0;
@@ -482,6 +481,13 @@ struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine)
 	return &engine->core;
 }
 
+void flz_engine_set_next_seq_for_test(struct flz_engine *engine, uint32_t seq)
+{
+	pthread_mutex_lock(&engine->lock);
+	engine->next_seq = seq;
+	pthread_mutex_unlock(&engine->lock);
+}
+
 int flz_engine_samples_in_flight(struct flz_engine *engine)
 {
 	/* relaxed: a snapshot for tests; it orders nothing. */
@@ -612,8 +618,10 @@ static int set_param(struct flz_engine *engine, struct flz_engine_param *param, 
 	int err = check_live(engine);
 	if (err == 0) {
 		/* The same counter as the commands, under the same lock: the audio
-		 * thread can place the value exactly among them. release: the
-		 * commands pushed before are visible to whoever sees this value. */
+		 * thread can place the value exactly among them. Any number will
+		 * do, 0 included: newness is told by the word, not the number
+		 * (struct flz_engine_param). release: the commands pushed before
+		 * are visible to whoever takes this value. */
 		atomic_store_explicit(&param->packed, flz_engine_param_pack(engine->next_seq, value),
 				      memory_order_release);
 		engine->next_seq++;
