@@ -216,9 +216,16 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 	    (int)config->format > FLZ_FORMAT_S16_LE || (config->device && config->device[0] == '\0'))
 		return -EINVAL;
 
-	struct flz_engine *engine = calloc(1, sizeof(*engine));
+	/* The core's rings keep their counters on cache lines of their own
+	 * (FLZ_ALIGNAS(FLZ_CACHE_LINE) in flz/ring.h), so the struct must come
+	 * at its own alignment: calloc only promises max_align_t (16 bytes).
+	 * aligned_alloc wants the size a multiple of the alignment. */
+	const size_t align = _Alignof(struct flz_engine);
+	const size_t n_bytes = (sizeof(struct flz_engine) + align - 1) / align * align;
+	struct flz_engine *engine = aligned_alloc(align, n_bytes);
 	if (engine == NULL)
 		return -ENOMEM;
+	memset(engine, 0, n_bytes);
 	engine->config = *config;
 	engine->device_name = strdup(config->device ? config->device : "default");
 	if (engine->device_name == NULL) {
@@ -248,7 +255,7 @@ void flz_engine_destroy(struct flz_engine *engine)
 	pthread_mutex_destroy(&engine->house_lock);
 	pthread_mutex_destroy(&engine->lock);
 	free(engine->device_name);
-	free(engine);
+	free(engine); /* aligned_alloc's memory goes back with free() */
 }
 
 /* ------------------------------------------------------------------------

@@ -83,6 +83,10 @@ static struct flz_engine *offline_engine(uint32_t period_frames, bool trace)
 	struct flz_engine *engine = NULL;
 	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
 	ck_assert_int_eq(flz_engine_start_offline(engine), 0);
+	/* The rings' counters are cache-line aligned members: the engine (and
+	 * so its core) must be allocated at that alignment. */
+	ck_assert_uint_eq((uintptr_t)flz_engine_get_core(engine) % _Alignof(struct flz_engine_core),
+			  0);
 	return engine;
 }
 
@@ -249,8 +253,12 @@ static void *stress_producer(void *arg)
 
 START_TEST(ring_two_thread_stress)
 {
-	struct stress *st = calloc(1, sizeof(*st));
+	/* The ring's counters are cache-line aligned: calloc's 16 would not do. */
+	const size_t n_bytes = (sizeof(struct stress) + FLZ_CACHE_LINE - 1) / FLZ_CACHE_LINE *
+			       FLZ_CACHE_LINE;
+	struct stress *st = aligned_alloc(_Alignof(struct stress), n_bytes);
 	ck_assert_ptr_nonnull(st);
+	memset(st, 0, n_bytes);
 	ck_assert_int_eq(flz_ring_init(&st->ring, st->storage, sizeof(struct stress_msg), 64), 0);
 	pthread_t producer;
 	ck_assert_int_eq(pthread_create(&producer, NULL, stress_producer, st), 0);
