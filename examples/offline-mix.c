@@ -51,9 +51,10 @@ static struct flz_sample *make_loop(double freq_hz, double amp, float right_sign
 	return s;
 }
 
-/* The mixer hands back a sample it no longer plays. Offline there is no
- * audio thread, so the last reference can be dropped right here; an engine
- * would pass it to its control side instead. */
+/* The mixer hands back a load's reference once it no longer plays the
+ * sample. Offline there is no audio thread, so it can be dropped right here
+ * (freeing the sample if it was the last); an engine would pass it to its
+ * control side instead. */
 static void retire(void *userdata, struct flz_sample *sample)
 {
 	(void)userdata;

@@ -40,6 +40,7 @@ sh tests/embed/run.sh
 if [ "${FLZ_QUICK:-0}" != 1 ]; then
   echo "== sanitizers and memory checkers (docs/reliability.md)"
   bash scripts/sanitize.sh asan
+  bash scripts/sanitize.sh ubsan
   bash scripts/sanitize.sh tsan
   bash scripts/sanitize.sh valgrind
   bash scripts/sanitize.sh pytest-asan

@@ -31,9 +31,11 @@
 #define FLZ_ENGINE_MSG_CAPACITY 4096
 /**
  * Retired samples in the return ring. The control side refuses a load
- * (-EAGAIN) while this many samples are in the engine's hands (queued, in a
- * slot, playing, or retired and not yet freed), so the ring cannot overflow:
- * every sample is retired at most once.
+ * (-EAGAIN) while this many loads are in the engine's hands (queued, in a
+ * slot, playing, or retired and not yet collected), so the ring cannot
+ * overflow: each load's reference enters it exactly once (the mixer retires
+ * it once, or a refused LOAD sends it back), and leaves the count when the
+ * control side collects it.
  */
 #define FLZ_ENGINE_RETIRE_CAPACITY FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT
 /** snd_pcm_wait() timeout: bounds how long flz_engine_stop() waits for the thread. */
@@ -55,12 +57,33 @@ struct flz_engine_cmd {
 	struct flz_sample *sample;
 };
 
-/** A latest-value parameter: (seq << 32) | float bits, in one atomic word. */
+/**
+ * The word of a parameter that holds no new value: the audio side has taken
+ * the last one. Its value bits are a NaN, which the control side never
+ * stores (it refuses NaN), so no value is ever mistaken for it.
+ */
+#define FLZ_ENGINE_PARAM_TAKEN ((uint64_t)0x7fc00000u)
+
+/**
+ * A latest-value parameter: (seq << 32) | float bits, in one atomic word.
+ *
+ * Whether a value is new is never told from its sequence number: the audio
+ * side takes the word with an exchange that leaves FLZ_ENGINE_PARAM_TAKEN,
+ * so any other word it finds was set since it last looked, however often
+ * the 32-bit counter has wrapped meanwhile (a number compared with the one
+ * last applied would be "old" again after 2^32 calls, and 0 could not be
+ * told from the initial value). Sequence numbers only order a value among
+ * the commands and the other value taken since the audio side last drained
+ * (flz_engine_seq_after(), right while they are less than 2^31 apart: that
+ * is, unless 2^31 calls are made while the audio side does not drain at all).
+ */
 struct flz_engine_param {
-	/** Written by the control side under the engine mutex, read by the audio thread. */
+	/** Stored by the control side under the engine mutex; taken by the audio side. */
 	_Atomic uint64_t packed;
-	/** Audio side only: sequence number of the value last applied. */
-	uint32_t applied_seq;
+	/** Audio side only: a value taken but not yet applied (it came after
+	 *  the command being applied), valid when has_held. */
+	uint64_t held;
+	bool has_held;
 	/** FLZ_CMD_VOLUME or FLZ_CMD_SPEED, for the trace. */
 	uint32_t kind;
 };
@@ -285,5 +308,16 @@ int flz_engine_start_offline(struct flz_engine *engine);
 
 /** The engine's core (valid while it is started). Thread: any. */
 struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine);
+
+/**
+ * Make the next command or parameter take sequence number @p seq (the engine
+ * numbers from 1 at each start), so that a test can run across the wrap of
+ * the 32-bit counter without 2^32 calls.
+ * Thread: control, while started.
+ */
+void flz_engine_set_next_seq_for_test(struct flz_engine *engine, uint32_t seq);
+
+/** Loads counted in flight now (see FLZ_ENGINE_RETIRE_CAPACITY), a snapshot. Thread: any. */
+int flz_engine_samples_in_flight(struct flz_engine *engine);
 
 #endif /* FLZ_ENGINE_PRIVATE_H */

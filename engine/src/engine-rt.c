@@ -42,7 +42,9 @@ static void trace_applied(struct flz_engine_core *core, uint32_t cmd, int32_t sl
 	flz_engine_core_post_rt(core, &msg);
 }
 
-/* The mixer's retire callback: hand the last reference to the control side. */
+/* The mixer's retire callback: every load's reference comes back here
+ * exactly once (the last or not: others may hold the sample too), and goes
+ * to the control side, which drops it and counts the load as done. */
 FLZ_RT void flz_engine_core_retire_rt(void *userdata, struct flz_sample *sample)
 {
 	struct flz_engine_core *core = userdata;
@@ -77,7 +79,6 @@ static void apply_param(struct flz_engine_core *core, struct flz_engine_param *p
 	/* The control side validated the value; a refusal here changes nothing. */
 	int err = param->kind == FLZ_CMD_VOLUME ? flz_mixer_set_master_gain(core->mixer, value)
 						: flz_mixer_set_speed(core->mixer, (double)value);
-	param->applied_seq = seq;
 	if (err == 0)
 		trace_applied(core, param->kind, -1, (double)value, seq);
 }
@@ -88,7 +89,8 @@ static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd 
 	switch ((enum flz_cmd_kind)cmd->kind) {
 	case FLZ_CMD_LOAD:
 		if (flz_mixer_load(core->mixer, cmd->slot, cmd->sample) < 0) {
-			/* The mixer kept nothing: the reference goes back to be freed. */
+			/* The mixer kept nothing: the reference goes back like a retired
+			 * one, so this load, too, leaves the in-flight count. */
 			flz_engine_core_retire_rt(core, cmd->sample);
 			return;
 		}
@@ -128,34 +130,46 @@ static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd 
 }
 
 /*
- * Apply the parameters that are pending (set since last applied) and, when
+ * Apply the parameter values taken and not yet applied that are, when
  * @p before_seq is given, older than it; the older parameter first.
  */
-static void apply_params(struct flz_engine_core *core, const uint64_t packed[2],
-			 const uint32_t *before_seq)
+static void apply_params(struct flz_engine_core *core, const uint32_t *before_seq)
 {
 	struct flz_engine_param *params[2] = { &core->volume, &core->speed };
-	int first = flz_engine_seq_after(flz_engine_param_seq(packed[0]),
-					 flz_engine_param_seq(packed[1]))
+	int first = params[0]->has_held && params[1]->has_held &&
+				    flz_engine_seq_after(flz_engine_param_seq(params[0]->held),
+							 flz_engine_param_seq(params[1]->held))
 			    ? 1
 			    : 0;
 	for (int k = 0; k < 2; k++) {
-		int i = k == 0 ? first : 1 - first;
-		uint32_t seq = flz_engine_param_seq(packed[i]);
-		if (seq == params[i]->applied_seq)
-			continue; /* nothing new */
-		if (before_seq && !flz_engine_seq_after(*before_seq, seq))
+		struct flz_engine_param *param = params[k == 0 ? first : 1 - first];
+		if (!param->has_held)
+			continue;
+		if (before_seq &&
+		    !flz_engine_seq_after(*before_seq, flz_engine_param_seq(param->held)))
 			continue; /* set after this command: later */
-		apply_param(core, params[i], packed[i]);
+		param->has_held = false;
+		apply_param(core, param, param->held);
 	}
 }
 
-static void load_params(struct flz_engine_core *core, uint64_t packed[2])
+/* Take the values set since the last take; a newer one replaces a held one
+ * (latest value wins), which is why a held value is never applied late. */
+static void take_params(struct flz_engine_core *core)
 {
-	/* acquire: pairs with the control side's release store, so that the
-	 * commands queued before the value was set are visible in the ring. */
-	packed[0] = atomic_load_explicit(&core->volume.packed, memory_order_acquire);
-	packed[1] = atomic_load_explicit(&core->speed.packed, memory_order_acquire);
+	struct flz_engine_param *params[2] = { &core->volume, &core->speed };
+	for (int i = 0; i < 2; i++) {
+		/* acquire: pairs with the control side's release store, so that the
+		 * commands queued before the value was set are visible in the ring.
+		 * The TAKEN left behind publishes nothing: the control side never
+		 * reads the word. */
+		uint64_t w = atomic_exchange_explicit(&params[i]->packed, FLZ_ENGINE_PARAM_TAKEN,
+						      memory_order_acquire);
+		if (w != FLZ_ENGINE_PARAM_TAKEN) {
+			params[i]->held = w;
+			params[i]->has_held = true;
+		}
+	}
 }
 
 FLZ_RT void flz_engine_core_drain_rt(struct flz_engine_core *core)
@@ -164,32 +178,31 @@ FLZ_RT void flz_engine_core_drain_rt(struct flz_engine_core *core)
 	 * The control side numbers commands and parameter values from one
 	 * counter under one mutex, pushing a command or storing a value in that
 	 * order. Hence:
-	 *  - a value loaded after a command was popped (its release/acquire
+	 *  - a value taken after a command was popped (its release/acquire
 	 *    pair is then visible too) includes every value set before that
 	 *    command: apply those first;
-	 *  - a value loaded before the ring was found empty was set after
+	 *  - a value taken before the ring was found empty was set after
 	 *    every command still to come: apply it now.
-	 * A value overwritten before we saw it never takes effect; the latest
+	 * A value overwritten before we took it never takes effect; the latest
 	 * always does, in its place among the commands.
 	 */
-	uint64_t packed[2];
 	struct flz_engine_cmd cmd;
 	/* Bounded: commands queued while we drain may wait for the next block. */
 	for (size_t n = 0;; n++) {
-		load_params(core, packed);
+		take_params(core);
 		if (n == core->cmd_ring.capacity) {
 			/* An empty ring is as good as a failed pop; otherwise values
 			 * may be newer than what is left: next block. */
 			if (flz_ring_count(&core->cmd_ring) == 0)
-				apply_params(core, packed, NULL);
+				apply_params(core, NULL);
 			break;
 		}
 		if (!flz_ring_pop(&core->cmd_ring, &cmd)) {
-			apply_params(core, packed, NULL);
+			apply_params(core, NULL);
 			break;
 		}
-		load_params(core, packed);
-		apply_params(core, packed, &cmd.seq);
+		take_params(core);
+		apply_params(core, &cmd.seq);
 		apply_cmd(core, &cmd);
 	}
 }

@@ -61,8 +61,9 @@ struct flz_engine {
 	 * Written under lock. */
 	atomic_bool started;
 
-	/** Samples handed to the audio side and not yet freed. Incremented under
-	 *  lock when a load is queued, decremented by whoever frees. */
+	/** Loads handed to the audio side whose reference has not come back yet.
+	 *  Incremented under lock when a load is queued, decremented when the
+	 *  return ring gives the reference back (each load's comes back once). */
 	atomic_int samples_in_flight;
 
 	/* ---- Housekeeping. ---- */
@@ -156,10 +157,9 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 	core->rate_hz = mc.rate_hz;
 	core->n_channels = mc.n_channels;
 	core->trace_commands = trace_commands;
-	/* Sequence 0 with the mixer's initial values: "nothing pending". The
-	 * control side numbers from 1. */
-	atomic_init(&core->volume.packed, flz_engine_param_pack(0, mc.master_gain));
-	atomic_init(&core->speed.packed, flz_engine_param_pack(0, (float)mc.speed));
+	/* The mixer starts at its configured values: nothing pending. */
+	atomic_init(&core->volume.packed, FLZ_ENGINE_PARAM_TAKEN);
+	atomic_init(&core->speed.packed, FLZ_ENGINE_PARAM_TAKEN);
 	core->volume.kind = FLZ_CMD_VOLUME;
 	core->speed.kind = FLZ_CMD_SPEED;
 	return 0;
@@ -231,9 +231,16 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 	    (int)config->format > FLZ_FORMAT_S16_LE || (config->device && config->device[0] == '\0'))
 		return -EINVAL;
 
-	struct flz_engine *engine = calloc(1, sizeof(*engine));
+	/* The core's rings keep their counters on cache lines of their own
+	 * (FLZ_ALIGNAS(FLZ_CACHE_LINE) in flz/ring.h), so the struct must come
+	 * at its own alignment: calloc only promises max_align_t (16 bytes).
+	 * aligned_alloc wants the size a multiple of the alignment. */
+	const size_t align = _Alignof(struct flz_engine);
+	const size_t n_bytes = (sizeof(struct flz_engine) + align - 1) / align * align;
+	struct flz_engine *engine = aligned_alloc(align, n_bytes);
 	if (engine == NULL)
 		return -ENOMEM;
+	memset(engine, 0, n_bytes);
 	engine->config = *config;
 	engine->device_name = strdup(config->device ? config->device : "default");
 	if (engine->device_name == NULL) {
@@ -265,7 +272,7 @@ void flz_engine_destroy(struct flz_engine *engine)
 	pthread_mutex_destroy(&engine->lock);
 	pthread_mutex_destroy(&engine->lifecycle);
 	free(engine->device_name);
-	free(engine);
+	free(engine); /* aligned_alloc's memory goes back with free() */
 }
 
 /* ------------------------------------------------------------------------
@@ -505,6 +512,19 @@ struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine)
 	return &engine->core;
 }
 
+void flz_engine_set_next_seq_for_test(struct flz_engine *engine, uint32_t seq)
+{
+	pthread_mutex_lock(&engine->lock);
+	engine->next_seq = seq;
+	pthread_mutex_unlock(&engine->lock);
+}
+
+int flz_engine_samples_in_flight(struct flz_engine *engine)
+{
+	/* relaxed: a snapshot for tests; it orders nothing. */
+	return atomic_load_explicit(&engine->samples_in_flight, memory_order_relaxed);
+}
+
 void flz_engine_stop(struct flz_engine *engine)
 {
 	if (engine == NULL)
@@ -635,8 +655,10 @@ static int set_param(struct flz_engine *engine, struct flz_engine_param *param, 
 	int err = check_live(engine);
 	if (err == 0) {
 		/* The same counter as the commands, under the same lock: the audio
-		 * thread can place the value exactly among them. release: the
-		 * commands pushed before are visible to whoever sees this value. */
+		 * thread can place the value exactly among them. Any number will
+		 * do, 0 included: newness is told by the word, not the number
+		 * (struct flz_engine_param). release: the commands pushed before
+		 * are visible to whoever takes this value. */
 		atomic_store_explicit(&param->packed, flz_engine_param_pack(engine->next_seq, value),
 				      memory_order_release);
 		engine->next_seq++;

@@ -31,12 +31,32 @@
  * the block, plus the fraction carried in, plus one. */
 #define FLZ_MIXER_MAX_SRC_BLOCK(max_block) (2 * (max_block) + 2)
 
+/* Entries of the sample table: every entry in use is either some slot's
+ * sample (at most NUM_SAMPLES of those) or, replaced or unloaded, still
+ * played by at least one voice (at most one entry per voice struct). */
+#define FLZ_MIXER_SAMPLE_ENTRIES (FLZ_NUM_SAMPLES + FLZ_MIXER_VOICE_STRUCTS)
+
+/*
+ * One reference handed over by flz_mixer_load(): the mixer's only reference
+ * to that sample for that load. Voices do not take references of their own;
+ * they count as users of the entry, so starting and ending a voice is a
+ * counter change, never an atomic, and the reference goes to retire exactly
+ * once, when the last user is gone, whoever else still holds the sample.
+ */
+struct flz_mixer_sample {
+	struct flz_sample *sample; /* NULL when the entry is free */
+	/* The slot holding it (0 or 1) plus the voices playing it. */
+	uint32_t users;
+};
+
 struct flz_mixer_voice {
 	struct flz_voice voice;
 	/* Start order, for stealing the earliest-started voice. */
 	uint64_t serial;
 	/* Index in pending[] of the stop this voice belongs to, or -1. */
 	int32_t pending;
+	/* Index in samples[] of the entry whose sample the voice plays, or -1. */
+	int32_t entry;
 };
 
 struct flz_mixer_pending {
@@ -82,7 +102,12 @@ struct flz_mixer {
 	uint64_t *scratch_inc;
 
 	/* ---- Audio-thread state: touched only by the rt functions. ---- */
-	struct flz_sample *slots[FLZ_NUM_SAMPLES];
+	/* Per slot: index in samples[] of its sample, or -1 when empty. */
+	int16_t slots[FLZ_NUM_SAMPLES];
+	struct flz_mixer_sample samples[FLZ_MIXER_SAMPLE_ENTRIES];
+	/* Indices of the free entries of samples[], a stack of n_free_samples. */
+	uint16_t free_samples[FLZ_MIXER_SAMPLE_ENTRIES];
+	uint32_t n_free_samples;
 	struct flz_mixer_voice voices[FLZ_MIXER_VOICE_STRUCTS];
 	/* Indices into voices[] of the voices in use, in start order. */
 	uint8_t active[FLZ_MIXER_VOICE_STRUCTS];

@@ -21,11 +21,18 @@
 
 #define POS_ONE ((uint64_t)1 << 32)
 
-/* Drop a reference on the audio thread; hand the last one to retire. */
-FLZ_RT static void release_sample(struct flz_mixer *m, struct flz_sample *s)
+/* A slot or a voice stops using sample entry @p idx. The last user hands
+ * the entry's reference to retire: the mixer holds none of it any more,
+ * whatever other references exist, and it never drops one on this thread. */
+FLZ_RT static void drop_sample_use(struct flz_mixer *m, int32_t idx)
 {
-	if (s != NULL && flz_sample_release_rt(s))
-		m->config.retire(m->config.userdata, s);
+	struct flz_mixer_sample *e = &m->samples[idx];
+	if (--e->users > 0)
+		return;
+	struct flz_sample *s = e->sample;
+	e->sample = NULL;
+	m->free_samples[m->n_free_samples++] = (uint16_t)idx;
+	m->config.retire(m->config.userdata, s);
 }
 
 FLZ_RT static void send_event(struct flz_mixer *m, struct flz_mixer_pending *p, int64_t frame)
@@ -93,10 +100,11 @@ FLZ_RT static void finish_voice(struct flz_mixer *m, struct flz_mixer_voice *mv,
 	}
 	if (!mv->voice.stopping)
 		m->n_playing--;
-	struct flz_sample *s = mv->voice.sample;
+	int32_t entry = mv->entry;
+	mv->entry = -1;
 	mv->voice.sample = NULL;
 	mv->voice.slot = -1;
-	release_sample(m, s);
+	drop_sample_use(m, entry);
 }
 
 FLZ_RT static void remove_active_at(struct flz_mixer *m, uint32_t at)
@@ -206,9 +214,16 @@ FLZ_RT int flz_mixer_load(struct flz_mixer *m, int32_t slot, struct flz_sample *
 	if (sample->rate_hz != m->config.rate_hz || sample->n_channels != m->n_channels ||
 	    sample->n_frames < 1)
 		return -EINVAL;
-	struct flz_sample *old = m->slots[slot];
-	m->slots[slot] = sample;
-	release_sample(m, old);
+	/* The old sample's entry first: with it free (or still played), a new
+	 * entry is always there (see FLZ_MIXER_SAMPLE_ENTRIES). */
+	int32_t old = m->slots[slot];
+	m->slots[slot] = -1;
+	if (old >= 0)
+		drop_sample_use(m, old);
+	int32_t idx = m->free_samples[--m->n_free_samples];
+	m->samples[idx].sample = sample;
+	m->samples[idx].users = 1;
+	m->slots[slot] = (int16_t)idx;
 	return 0;
 }
 
@@ -216,8 +231,8 @@ FLZ_RT int flz_mixer_play(struct flz_mixer *m, int32_t slot, float gain)
 {
 	if (slot < 0 || slot >= FLZ_NUM_SAMPLES || !(gain >= 0.0f && gain <= 1.0f))
 		return -EINVAL;
-	struct flz_sample *s = m->slots[slot];
-	if (s == NULL)
+	const int32_t entry = m->slots[slot];
+	if (entry < 0)
 		return 0;
 	steady_end(m);
 
@@ -258,10 +273,12 @@ FLZ_RT int flz_mixer_play(struct flz_mixer *m, int32_t slot, float gain)
 	while (m->voices[idx].voice.sample != NULL)
 		idx++;
 	struct flz_mixer_voice *mv = &m->voices[idx];
-	flz_sample_ref(s);
-	flz_voice_start(&mv->voice, slot, s, gain);
+	/* The entry was not retired above: its slot still uses it. */
+	m->samples[entry].users++;
+	flz_voice_start(&mv->voice, slot, m->samples[entry].sample, gain);
 	mv->serial = m->next_serial++;
 	mv->pending = -1;
+	mv->entry = entry;
 	m->active[m->n_active++] = (uint8_t)idx;
 	m->n_playing++;
 	/* Sound from the next output frame on: the voice's first frames go into
@@ -314,9 +331,10 @@ FLZ_RT int flz_mixer_unload(struct flz_mixer *m, int32_t slot, uint32_t token)
 	if (slot < 0 || slot >= FLZ_NUM_SAMPLES)
 		return -EINVAL;
 	int n = stop_voices(m, slot, token);
-	struct flz_sample *old = m->slots[slot];
-	m->slots[slot] = NULL;
-	release_sample(m, old);
+	int32_t old = m->slots[slot];
+	m->slots[slot] = -1;
+	if (old >= 0)
+		drop_sample_use(m, old);
 	return n;
 }
 

@@ -116,7 +116,14 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	for (uint32_t i = 0; i < FLZ_MIXER_VOICE_STRUCTS; i++) {
 		flz_voice_init(&m->voices[i].voice, m->voice_ramp_frames);
 		m->voices[i].pending = -1;
+		m->voices[i].entry = -1;
 	}
+	for (uint32_t i = 0; i < FLZ_NUM_SAMPLES; i++)
+		m->slots[i] = -1;
+	/* Pushed in reverse so that entry 0 is taken first (only tidier to debug). */
+	for (uint32_t i = 0; i < FLZ_MIXER_SAMPLE_ENTRIES; i++)
+		m->free_samples[i] = (uint16_t)(FLZ_MIXER_SAMPLE_ENTRIES - 1 - i);
+	m->n_free_samples = FLZ_MIXER_SAMPLE_ENTRIES;
 
 	/* Output frame 0 sits at source frame 0; the frames before it and the
 	 * look-ahead up to it are silence already "rendered", so the source
@@ -144,10 +151,9 @@ void flz_mixer_destroy(struct flz_mixer *mixer)
 {
 	if (mixer == NULL)
 		return;
-	for (uint32_t i = 0; i < FLZ_NUM_SAMPLES; i++)
-		flz_sample_unref(mixer->slots[i]);
-	for (uint32_t i = 0; i < FLZ_MIXER_VOICE_STRUCTS; i++)
-		flz_sample_unref(mixer->voices[i].voice.sample);
+	/* One reference per entry in use, whatever slots and voices used it. */
+	for (uint32_t i = 0; i < FLZ_MIXER_SAMPLE_ENTRIES; i++)
+		flz_sample_unref(mixer->samples[i].sample);
 	flz_resampler_deinit(&mixer->resampler);
 	flz_resampler_stretch_deinit(&mixer->stretch);
 	free(mixer->src);

@@ -84,6 +84,10 @@ static struct flz_engine *offline_engine(uint32_t period_frames, bool trace)
 	struct flz_engine *engine = NULL;
 	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
 	ck_assert_int_eq(flz_engine_start_offline(engine), 0);
+	/* The rings' counters are cache-line aligned members: the engine (and
+	 * so its core) must be allocated at that alignment. */
+	ck_assert_uint_eq((uintptr_t)flz_engine_get_core(engine) % _Alignof(struct flz_engine_core),
+			  0);
 	return engine;
 }
 
@@ -250,8 +254,12 @@ static void *stress_producer(void *arg)
 
 START_TEST(ring_two_thread_stress)
 {
-	struct stress *st = calloc(1, sizeof(*st));
+	/* The ring's counters are cache-line aligned: calloc's 16 would not do. */
+	const size_t n_bytes = (sizeof(struct stress) + FLZ_CACHE_LINE - 1) / FLZ_CACHE_LINE *
+			       FLZ_CACHE_LINE;
+	struct stress *st = aligned_alloc(_Alignof(struct stress), n_bytes);
 	ck_assert_ptr_nonnull(st);
+	memset(st, 0, n_bytes);
 	ck_assert_int_eq(flz_ring_init(&st->ring, st->storage, sizeof(struct stress_msg), 64), 0);
 	pthread_t producer;
 	ck_assert_int_eq(pthread_create(&producer, NULL, stress_producer, st), 0);
@@ -1045,6 +1053,131 @@ START_TEST(params_volume_content)
 }
 END_TEST
 
+/*
+ * Across the wrap of the 32-bit sequence counter (started near UINT32_MAX
+ * through the test hook), every parameter value and command is applied, in
+ * call order: a value numbered 0 is not taken for "nothing new" (the volume
+ * was never set before it, which once made it look applied already), and
+ * values and commands queued into one block on both sides of the wrap keep
+ * their order. Content: the output equals a plain mixer given the traced
+ * commands, and ends at the level the last values set.
+ */
+START_TEST(params_seq_wrap)
+{
+	const uint32_t block = 64;
+	const int n_blocks = 40;
+	struct flz_engine *engine = offline_engine(block, true);
+	struct flz_engine_core *core = flz_engine_get_core(engine);
+	struct flz_sample *dc = flz_sample_new(4800, 2, 48000);
+	for (int i = 0; i < 4800 * 2; i++)
+		dc->data[i] = 0.5f;
+	flz_sample_ref(dc); /* ours, for the reference render */
+	float *out = calloc((size_t)block * n_blocks * 2, sizeof(float));
+	float *want = calloc((size_t)block * n_blocks * 2, sizeof(float));
+	static struct msg_log log;
+	log.n = 0;
+
+	ck_assert_int_eq(flz_engine_load_sample(engine, 0, dc), 0); /* seq 1 */
+	flz_engine_set_next_seq_for_test(engine, UINT32_MAX - 2);
+	for (int b = 0; b < n_blocks; b++) {
+		switch (b) {
+		case 1:
+			ck_assert_int_eq(flz_engine_set_speed(engine, 1.5), 0); /* MAX - 2 */
+			break;
+		case 2:
+			ck_assert_int_eq(flz_engine_play(engine, 0, 1.0f), 0); /* MAX - 1 */
+			break;
+		case 3:
+			ck_assert_int_eq(flz_engine_ping(engine), 0); /* MAX */
+			break;
+		case 4:
+			/* One block: a value numbered 0, then a command. */
+			ck_assert_int_eq(flz_engine_set_volume(engine, 0.25f), 0); /* 0 */
+			ck_assert_int_eq(flz_engine_play(engine, 0, 0.5f), 0);	    /* 1 */
+			break;
+		case 5:
+			ck_assert_int_eq(flz_engine_set_volume(engine, 0.5f), 0); /* 2 */
+			ck_assert_int_eq(flz_engine_set_speed(engine, 1.0), 0);   /* 3 */
+			ck_assert_int_eq(flz_engine_ping(engine), 0);		  /* 4 */
+			break;
+		case 8:
+			/* One block across the wrap itself: MAX - 1, MAX, 0, 1. */
+			flz_engine_set_next_seq_for_test(engine, UINT32_MAX - 1);
+			ck_assert_int_eq(flz_engine_set_speed(engine, 0.75), 0);
+			ck_assert_int_eq(flz_engine_play(engine, 0, 0.25f), 0);
+			ck_assert_int_eq(flz_engine_set_volume(engine, 0.75f), 0);
+			ck_assert_int_eq(flz_engine_set_speed(engine, 1.0), 0);
+			break;
+		default:
+			break;
+		}
+		ck_assert_int_eq(flz_engine_core_process_rt(core, out + (size_t)b * block * 2, block),
+				 0);
+	}
+	collect(engine, &log);
+
+	const uint32_t max = UINT32_MAX;
+	struct {
+		enum flz_cmd_kind cmd;
+		double value;
+		uint32_t seq;
+		int64_t frame;
+	} expect[] = {
+		{ FLZ_CMD_LOAD, 0.0, 1, 0 },
+		{ FLZ_CMD_SPEED, 1.5, max - 2, 1 * 64 },
+		{ FLZ_CMD_PLAY, 1.0, max - 1, 2 * 64 },
+		{ FLZ_CMD_PING, 0.0, max, 3 * 64 },
+		{ FLZ_CMD_VOLUME, 0.25, 0, 4 * 64 },
+		{ FLZ_CMD_PLAY, 0.5, 1, 4 * 64 },
+		{ FLZ_CMD_VOLUME, 0.5, 2, 5 * 64 },
+		{ FLZ_CMD_SPEED, 1.0, 3, 5 * 64 },
+		{ FLZ_CMD_PING, 0.0, 4, 5 * 64 },
+		/* Speed 0.75 (MAX - 1) was overwritten by speed 1.0 (1) before
+		 * the block: only the latest speed counts, in its own place. */
+		{ FLZ_CMD_PLAY, 0.25, max, 8 * 64 },
+		{ FLZ_CMD_VOLUME, 0.75, 0, 8 * 64 },
+		{ FLZ_CMD_SPEED, 1.0, 1, 8 * 64 },
+	};
+	const size_t n_expect = sizeof(expect) / sizeof(expect[0]);
+	size_t k = 0;
+	int n_pong = 0;
+	for (size_t i = 0; i < log.n; i++) {
+		const struct flz_engine_msg *m = &log.msgs[i];
+		if (m->kind == FLZ_MSG_PONG) {
+			n_pong++;
+			continue;
+		}
+		ck_assert_int_eq(m->kind, FLZ_MSG_APPLIED);
+		ck_assert_msg(k < n_expect, "unexpected trace: cmd %d seq %u", m->cmd, m->seq);
+		ck_assert_msg(m->cmd == expect[k].cmd && m->seq == expect[k].seq,
+			      "trace %zu: cmd %d seq %u, want cmd %d seq %u", k, m->cmd, m->seq,
+			      expect[k].cmd, expect[k].seq);
+		ck_assert_double_eq_tol(m->value, expect[k].value, 1e-7);
+		ck_assert_int_eq(m->frame, expect[k].frame);
+		k++;
+	}
+	ck_assert_uint_eq(k, n_expect);
+	ck_assert_int_eq(n_pong, 2);
+
+	/* The same commands at the same frames through a plain mixer (same
+	 * arithmetic: tolerance 1e-6), and the end level: DC 0.5 x voices
+	 * (1 + 0.5 + 0.25) x master 0.75, through the interpolator's unit DC
+	 * gain at speed 1 (tolerance 1e-4). */
+	const int64_t n_frames = (int64_t)block * n_blocks;
+	ref_render(&log, dc, 48000, 2, block, want, n_frames);
+	size_t at = 0;
+	double diff = flz_test_max_diff(out, want, (size_t)n_frames * 2, &at);
+	ck_assert_msg(diff <= 1e-6, "engine vs reference: %g at sample %zu", diff, at);
+	ck_assert_float_eq_tol(out[(n_frames - 1) * 2], 0.5f * 1.75f * 0.75f, 1e-4f);
+
+	flz_engine_destroy(engine);
+	ck_assert_int_eq(refcount(dc), 1);
+	flz_sample_unref(dc);
+	free(out);
+	free(want);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * engine:memory (retired samples go back and are freed; nothing leaks)
  * ------------------------------------------------------------------------ */
@@ -1094,7 +1227,7 @@ START_TEST(memory_retire_and_free)
 
 	/* Left in the engine at stop: s3 (slot, playing), s4 (slot), s5 (queued). */
 	ck_assert_int_eq(flz_engine_load_sample(engine, 5, s[5]), 0);
-	ck_assert_int_eq(refcount(s[3]), 3); /* test + slot + voice */
+	ck_assert_int_eq(refcount(s[3]), 2); /* test + the load's (its voice takes none) */
 	ck_assert_int_eq(refcount(s[4]), 2);
 	ck_assert_int_eq(refcount(s[5]), 2);
 	flz_engine_stop(engine);
@@ -1103,6 +1236,78 @@ START_TEST(memory_retire_and_free)
 			      refcount(s[i]));
 		flz_sample_unref(s[i]);
 	}
+	flz_engine_destroy(engine);
+}
+END_TEST
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Poll (1 ms naps, up to 20 s: the housekeeping thread may be slow to
+ * run on a loaded machine, but it runs) until at most @p most loads are in flight. */
+static bool wait_in_flight(struct flz_engine *engine, int most)
+{
+	const int64_t deadline = mono_ms() + 20000;
+	while (flz_engine_samples_in_flight(engine) > most) {
+		if (mono_ms() > deadline)
+			return false;
+		sleep_ms(1);
+	}
+	return true;
+}
+
+/*
+ * A C caller keeps its own reference and loads the same sample into a slot
+ * again and again, more often than FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT, some
+ * loads played: every replaced load leaves the in-flight count once nothing
+ * plays it, so every load is accepted (the test waits for housekeeping when
+ * the count reaches the bound; before the loads came back with the caller
+ * holding a reference, that wait never ended), and at the end the caller's
+ * reference is the only one left.
+ */
+START_TEST(memory_reload_shared)
+{
+	const uint32_t block = 64;
+	struct flz_engine *engine = offline_engine(block, false);
+	struct flz_engine_core *core = flz_engine_get_core(engine);
+	float out[64 * 2];
+	struct flz_sample *s = make_noise(300, 2, 48000, 0.3, 41); /* the test's reference */
+	const int n_loads = FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT + 300;
+	for (int i = 0; i < n_loads; i++) {
+		if (flz_engine_samples_in_flight(engine) >= FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT) {
+			/* Only the slot's load and those voices still play stay. */
+			ck_assert_msg(wait_in_flight(engine, FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT / 2),
+				      "load %d: %d loads still in flight after 20 s", i,
+				      flz_engine_samples_in_flight(engine));
+		}
+		flz_sample_ref(s); /* the one this load hands over */
+		int err = flz_engine_load_sample(engine, 0, s);
+		ck_assert_msg(err == 0, "load %d of the same sample: %s", i, flz_strerror(err));
+		if (i % 50 == 0)
+			ck_assert_int_eq(flz_engine_play(engine, 0, 0.5f), 0);
+		if (i % 50 == 25)
+			ck_assert_int_eq(flz_engine_stop_all(engine), 0);
+		ck_assert_int_eq(flz_engine_core_process_rt(core, out, block), 0);
+	}
+
+	/* Unload and let the fades end: every load comes back. */
+	ck_assert_int_eq(flz_engine_unload(engine, 0), 0);
+	for (int b = 0; b < 20; b++) /* 1280 frames: past the 240-frame fade and the look-ahead */
+		ck_assert_int_eq(flz_engine_core_process_rt(core, out, block), 0);
+	ck_assert_msg(wait_in_flight(engine, 0), "%d loads never came back",
+		      flz_engine_samples_in_flight(engine));
+	/* relaxed: a statistic, read after the count said everything is back. */
+	ck_assert_uint_eq(atomic_load_explicit(&core->stat_retire_lost, memory_order_relaxed), 0);
+	ck_assert_int_eq(refcount(s), 1);
+	flz_engine_stop(engine);
+	ck_assert_int_eq(refcount(s), 1);
+	/* Still the caller's, and readable. */
+	ck_assert(isfinite(s->data[0]) && isfinite(s->data[599]));
+	flz_sample_unref(s);
 	flz_engine_destroy(engine);
 }
 END_TEST
@@ -1533,8 +1738,10 @@ static Suite *engine_suite(bool rig)
 	tc = add_case(s, "engine:params");
 	tcase_add_test(tc, params_full_queue);
 	tcase_add_test(tc, params_volume_content);
+	tcase_add_test(tc, params_seq_wrap);
 	tc = add_case(s, "engine:memory");
 	tcase_add_test(tc, memory_retire_and_free);
+	tcase_add_test(tc, memory_reload_shared);
 	tc = add_case(s, "engine:alsa-null");
 	tcase_add_test(tc, alsa_null_open_configure_close);
 	tc = add_case(s, "engine:alsa-missing");

@@ -73,7 +73,7 @@ static FILE *events_file;
 static void on_retire(void *userdata, struct flz_sample *sample)
 {
 	(void)userdata;
-	/* Offline there is no audio thread: the last reference is dropped here. */
+	/* Offline there is no audio thread: the load's reference is dropped here. */
 	flz_sample_unref(sample);
 }
 

@@ -38,5 +38,6 @@ typedef atomic_size_t flz_atomic_size;
 	FLZ_ATOMIC_NS atomic_compare_exchange_weak_explicit(obj, expected, desired,   \
 							    FLZ_ATOMIC_NS success,    \
 							    FLZ_ATOMIC_NS failure)
+#define flz_atomic_thread_fence(order) FLZ_ATOMIC_NS atomic_thread_fence(FLZ_ATOMIC_NS order)
 
 #endif /* FLZ_ATOMIC_H */

@@ -126,8 +126,19 @@ FLZ_RT static inline bool flz_sample_release_rt(struct flz_sample *s)
 	/* relaxed load: only a starting value for the CAS loop. */
 	int n = flz_atomic_load(&s->refcount, memory_order_relaxed);
 	for (;;) {
-		if (n == 1)
+		if (n == 1) {
+			/* acquire fence: n == 1 was read by a relaxed load (or a failed
+			 * CAS), which orders nothing. Every other holder dropped its
+			 * reference with a release decrement (here, or the acq_rel one in
+			 * flz_sample_unref()); the fence makes those decrements, and so
+			 * everything their holders did with the sample before them,
+			 * happen before what this thread does next as the sole owner:
+			 * handing the sample to the control side through a ring, whose
+			 * release push then carries that order on to the free. Only this
+			 * path pays for it. */
+			flz_atomic_thread_fence(memory_order_acquire);
 			return true;
+		}
 		/* release on success: our reads of the frames happen before another
 		 * holder's final decrement frees them; relaxed on failure, we retry. */
 		if (flz_atomic_cas_weak(&s->refcount, &n, n - 1, memory_order_release,

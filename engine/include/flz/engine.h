@@ -31,10 +31,12 @@
  * stats.device_lost; commands then return -ENODEV until flz_engine_stop().
  * The engine stays "running" (flz_engine_is_running()) until that stop.
  *
- * Samples in flight: at most FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT (2048) loaded
- * samples may be in the engine's hands at once (queued, in a slot, playing,
- * or retired and not yet freed by the housekeeping thread); a load beyond
- * that returns -EAGAIN. This bound is what keeps the return ring of retired
+ * Samples in flight: at most FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT (2048) loads
+ * may be in the engine's hands at once (queued, in a slot, playing, or
+ * retired and not yet collected by the housekeeping thread); a load beyond
+ * that returns -EAGAIN. A load leaves that count once the engine no longer
+ * uses its sample, whether or not the caller (or another slot) still holds
+ * a reference to it. This bound is what keeps the return ring of retired
  * samples from ever overflowing.
  *
  * Lifetime: flz_engine_new() allocates nothing that plays;
@@ -257,6 +259,9 @@ FLZ_WARN_UNUSED int flz_engine_load_memory(struct flz_engine *engine, int32_t sl
  *         or too many samples in flight)
  * Thread: control.
  * Ownership: on success the engine takes over one reference; on failure the caller keeps it.
+ * The caller may keep references of its own (and load the same sample again): the engine
+ * drops the one it took, and the load stops counting in flight, once no slot or voice of
+ * this load uses the sample any more.
  */
 FLZ_WARN_UNUSED int flz_engine_load_sample(struct flz_engine *engine, int32_t slot,
 					   struct flz_sample *sample);

@@ -48,11 +48,17 @@
  * once in flz_mixer_new(). FLZ_KERNELS=generic in the environment forces
  * the portable code (tests use it to cover both).
  *
- * Sample ownership: flz_mixer_load() takes over one reference. The mixer
- * keeps a reference for the slot and one for each voice playing the sample.
- * A sample that is replaced or unloaded is handed to the `retire` callback
- * as soon as no voice plays it; the callback owns that last reference and
- * must get it to the control side, which calls flz_sample_unref().
+ * Sample ownership: each successful flz_mixer_load() hands the mixer one
+ * reference, and the mixer holds exactly that one for as long as the slot
+ * or any voice uses the sample (voices take no references of their own).
+ * Once the sample is replaced or unloaded and no voice plays it any more,
+ * that reference goes to the `retire` callback: exactly once per successful
+ * load, whoever else still holds the sample (the caller, another slot it
+ * was also loaded into). It need not be the last reference, and the mixer
+ * never drops one itself (it never frees on the audio thread): the callback
+ * gets it to the control side, which calls flz_sample_unref(), freeing the
+ * sample only if that was the last. flz_mixer_destroy() drops the ones it
+ * still holds without calling retire.
  *
  * Voice limit: at most FLZ_MAX_VOICES voices play at once. A trigger when
  * all of them play steals the voice that was started earliest: it fades out
@@ -129,9 +135,13 @@ struct flz_mixer_config {
 	/** Initial speed, FLZ_SPEED_MIN..FLZ_SPEED_MAX. Default 1. */
 	double speed;
 	/**
-	 * Receives a sample the mixer no longer uses, with its last reference.
-	 * Called on the thread that called the mixer function (the audio thread
-	 * in an engine). Must not block. Required.
+	 * Receives the reference of one successful flz_mixer_load() once the
+	 * mixer no longer uses it (see "Sample ownership" above): called exactly
+	 * once per such load, never from flz_mixer_destroy(). The callback owns
+	 * that reference, which may or may not be the last; it drops it with
+	 * flz_sample_unref() on a thread that may free (an engine passes it to
+	 * its control side). Called on the thread that called the mixer
+	 * function (the audio thread in an engine). Must not block. Required.
 	 */
 	void (*retire)(void *userdata, struct flz_sample *sample);
 	/** Receives events; called like @ref retire. May be NULL. */
@@ -186,8 +196,11 @@ struct flz_mixer_config flz_mixer_get_config(const struct flz_mixer *mixer);
  *
  * @param slot 0..FLZ_NUM_SAMPLES-1
  * @param sample rate and channels equal to the mixer's; the mixer takes over
- *        one reference. Voices already playing the slot's old sample keep
- *        playing it; the old sample is retired when no voice plays it.
+ *        one reference, which comes back through retire once the slot and
+ *        every voice of it are done with it (loading the same sample twice
+ *        hands over two references, and retire gets each). Voices already
+ *        playing the slot's old sample keep playing it; the old load's
+ *        reference is retired when no voice plays it.
  * @return 0; -EINVAL (slot out of range, NULL sample, or rate/channel
  *         mismatch: then the caller keeps its reference and nothing changes)
  * Thread: rt.
