@@ -201,8 +201,9 @@ FLZ_WARN_UNUSED int flz_engine_start(struct flz_engine *engine, char *why, size_
 
 /**
  * Stop the audio thread, close the device, free every sample. Idempotent.
- * Thread: control; blocks for at most about 50 ms (the audio thread's wait
- * timeout), also when the device is gone. It joins flz-house, which may be
+ * Thread: control; blocks while the audio thread finishes the block it is
+ * rendering (its wait for the device is woken at once), the device closes
+ * (a jack PCM: some tens of ms) and flz-house ends. It joins flz-house, which may be
  * inside the log callback: the caller must not hold anything that callback
  * waits for (a Python caller releases the GIL around this call).
  */
