@@ -10,6 +10,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +326,27 @@ static void stop_house(struct flz_engine *engine)
 	pthread_join(engine->house_thread, NULL);
 }
 
+/*
+ * Create an engine thread with every signal blocked (it inherits the mask of
+ * its creator), so that the host's signal handlers (Python's included) never
+ * run on the audio or housekeeping thread: a handler there could take a lock
+ * or allocate in the middle of a deadline, or find state it does not expect.
+ * The kernel then delivers process signals to one of the host's threads.
+ * SIGKILL and SIGSTOP cannot be blocked; glibc keeps its own two internal
+ * signals unblocked.
+ */
+static int create_thread(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	int rc = pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (rc != 0)
+		return rc;
+	rc = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 /* Ask for real-time scheduling; a refusal is reported, never fatal. The
  * thread may run its first microseconds at normal priority: it has a full
  * buffer of headroom before the device starts. */
@@ -457,7 +479,7 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	engine->house_quit = false;
 	engine->house_xruns_reported = 0;
 	engine->house_lost_reported = false;
-	err = -pthread_create(&engine->house_thread, NULL, house_main, engine);
+	err = -create_thread(&engine->house_thread, house_main, engine);
 	if (err < 0) {
 		set_why(why, why_size, "cannot start the housekeeping thread: %s", strerror(-err));
 		teardown(engine);
@@ -468,7 +490,7 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	engine->rt_priority = 0;
 	engine->rt_error = 0;
 	if (!offline) {
-		err = -pthread_create(&engine->audio_thread, NULL, flz_engine_audio_main, audio);
+		err = -create_thread(&engine->audio_thread, flz_engine_audio_main, audio);
 		if (err < 0) {
 			set_why(why, why_size, "cannot start the audio thread: %s", strerror(-err));
 			stop_house(engine);

@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1040,6 +1041,95 @@ START_TEST(alsa_null_open_configure_close)
 }
 END_TEST
 
+/* The thread id of this process's thread named @p name, or -1. */
+static pid_t thread_named(const char *name)
+{
+	glob_t found;
+	pid_t tid = -1;
+	if (glob("/proc/self/task/*/comm", 0, NULL, &found) != 0)
+		return -1;
+	for (size_t i = 0; i < found.gl_pathc && tid < 0; i++) {
+		char comm[32] = "";
+		FILE *f = fopen(found.gl_pathv[i], "r");
+		if (f == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+		if (strcmp(comm, name) == 0)
+			sscanf(found.gl_pathv[i], "/proc/self/task/%d/comm", &tid);
+	}
+	globfree(&found);
+	return tid;
+}
+
+/* The blocked-signal mask (SigBlk) of thread @p tid. */
+static unsigned long long thread_sigblk(pid_t tid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	unsigned long long mask = 0;
+	bool seen = false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigBlk: %llx", &mask) == 1) {
+			seen = true;
+			break;
+		}
+	fclose(f);
+	ck_assert_msg(seen, "no SigBlk in %s", path);
+	return mask;
+}
+
+static bool sig_in(unsigned long long mask, int sig)
+{
+	return (mask >> (sig - 1)) & 1;
+}
+
+/*
+ * engine:signals - flz-audio and flz-house block every signal that can be
+ * blocked (all but SIGKILL, SIGSTOP and glibc's two internal ones), so the
+ * host's handlers never run there; the thread that started the engine keeps
+ * its own mask.
+ */
+START_TEST(engine_threads_block_signals)
+{
+	sigset_t mine;
+	sigemptyset(&mine);
+	pthread_sigmask(SIG_SETMASK, &mine, NULL);
+	struct flz_engine *engine = null_engine(FLZ_FORMAT_UNKNOWN, false);
+	char why[256];
+	int err = flz_engine_start(engine, why, sizeof(why));
+	ck_assert_msg(err == 0, "start: %s", why);
+	const char *names[] = { "flz-audio", "flz-house" };
+	for (size_t i = 0; i < 2; i++) {
+		pid_t tid = -1;
+		/* Named right after creation: wait for it. */
+		for (int k = 0; k < 200 && tid < 0; k++) {
+			tid = thread_named(names[i]);
+			if (tid < 0)
+				sleep_ms(5);
+		}
+		ck_assert_msg(tid > 0, "no thread %s", names[i]);
+		unsigned long long mask = thread_sigblk(tid);
+		for (int sig = 1; sig <= SIGRTMAX; sig++) {
+			bool unblockable = sig == SIGKILL || sig == SIGSTOP ||
+					   (sig >= 32 && sig < SIGRTMIN);
+			if (unblockable)
+				continue;
+			ck_assert_msg(sig_in(mask, sig), "%s: signal %d not blocked (SigBlk %llx)",
+				      names[i], sig, mask);
+		}
+	}
+	/* The caller's mask is back as it was. */
+	unsigned long long caller = thread_sigblk((pid_t)syscall(SYS_gettid));
+	ck_assert_msg(!sig_in(caller, SIGINT) && !sig_in(caller, SIGTERM),
+		      "the starting thread's mask changed: %llx", caller);
+	flz_engine_destroy(engine);
+}
+END_TEST
+
 START_TEST(alsa_missing_device)
 {
 	struct flz_engine_config config = flz_engine_config_init();
@@ -1418,6 +1508,8 @@ static Suite *engine_suite(bool rig)
 	tcase_add_test(tc, memory_retire_and_free);
 	tc = add_case(s, "engine:alsa-null");
 	tcase_add_test(tc, alsa_null_open_configure_close);
+	tc = add_case(s, "engine:signals");
+	tcase_add_test(tc, engine_threads_block_signals);
 	tc = add_case(s, "engine:alsa-missing");
 	tcase_add_test(tc, alsa_missing_device);
 	tc = add_case(s, "engine:priority");

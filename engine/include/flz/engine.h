@@ -173,7 +173,8 @@ struct flz_engine_stats {
 struct flz_engine_config flz_engine_config_init(void);
 
 /* The audio thread is named "flz-audio", the housekeeping thread
- * "flz-house". When SCHED_FIFO is refused (EPERM for an unprivileged user
+ * "flz-house". Both block every signal (they are created with a full
+ * mask), so the host's signal handlers run on its own threads only. When SCHED_FIFO is refused (EPERM for an unprivileged user
  * without RLIMIT_RTPRIO), the audio thread runs at normal priority, the log
  * callback gets a warning and stats.rt_priority = 0, stats.rt_error = EPERM. */
 
