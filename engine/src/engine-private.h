@@ -261,6 +261,12 @@ struct flz_engine_audio {
 	/** pfds[0..n_pcm_fds) the PCM's (from snd_pcm_poll_descriptors()), then wake_fd. */
 	struct pollfd pfds[FLZ_ENGINE_MAX_PCM_FDS + 1];
 	uint32_t n_pcm_fds;
+	/** Whether the thread flushes subnormals (always, but for the
+	 *  comparison of bench/denormals.c: flz_engine_set_flush_denormals()). */
+	bool flush_denormals;
+	/** The floating-point control word the thread runs with (MXCSR, FPCR),
+	 *  written by it before its loop; read by tests after the start. */
+	_Atomic uint32_t fp_mode;
 	/** Whether the thread left the loop because it saw the wake descriptor
 	 *  (rather than quit at the top of the loop). Written by the audio
 	 *  thread before it ends, read by the control side after the join. */
@@ -300,6 +306,20 @@ int flz_engine_start_offline(struct flz_engine *engine);
  * Thread: control, after flz_engine_stop().
  */
 void flz_engine_last_stop(struct flz_engine *engine, bool *wake_written, bool *stopped_by_wake);
+
+/**
+ * For bench/denormals.c only: whether the next start's audio thread sets
+ * flush-to-zero (default true). The hook is read when the thread starts,
+ * never by render code.
+ * Thread: control, before flz_engine_start().
+ */
+void flz_engine_set_flush_denormals(struct flz_engine *engine, bool on);
+
+/**
+ * The floating-point control word the audio thread set for itself, or 0
+ * before it has. Thread: control, while started.
+ */
+uint32_t flz_engine_audio_fp_mode(struct flz_engine *engine);
 
 /** The engine's core (valid while it is started). Thread: any. */
 struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "denormals.h"
 #include "engine-private.h"
 
 static int64_t now_ns(void)
@@ -429,6 +430,11 @@ static int audio_loop(struct flz_engine_audio *audio)
 FLZ_RT void *flz_engine_audio_main(void *arg)
 {
 	struct flz_engine_audio *audio = arg;
+
+	/* Subnormal tails (fades, gains near 0) must not slow the render down
+	 * (see denormals.h). relaxed: read after the start, on its own. */
+	atomic_store_explicit(&audio->fp_mode, flz_fp_flush_denormals(audio->flush_denormals),
+			      memory_order_relaxed);
 
 	/* Touch the stack the loop and ALSA will use, so its pages are mapped
 	 * before the first deadline. */

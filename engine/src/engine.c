@@ -45,6 +45,8 @@ struct flz_engine {
 	bool offline;
 	int rt_priority;
 	int rt_error;
+	/** Cleared only by flz_engine_set_flush_denormals() (a bench hook). */
+	bool no_flush_denormals;
 	/** Whether the last stop wrote the audio thread's wake descriptor. */
 	bool wake_written;
 
@@ -417,6 +419,17 @@ static bool wake_audio(struct flz_engine_audio *audio)
 	return write(audio->wake_fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
 }
 
+void flz_engine_set_flush_denormals(struct flz_engine *engine, bool on)
+{
+	engine->no_flush_denormals = !on;
+}
+
+uint32_t flz_engine_audio_fp_mode(struct flz_engine *engine)
+{
+	/* relaxed: a plain snapshot for a test. */
+	return atomic_load_explicit(&engine->audio.fp_mode, memory_order_relaxed);
+}
+
 void flz_engine_last_stop(struct flz_engine *engine, bool *wake_written, bool *stopped_by_wake)
 {
 	*wake_written = engine->wake_written;
@@ -465,6 +478,8 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	audio->block_frames = block;
 	audio->buffer_frames = dev->buffer_frames;
 	atomic_init(&audio->quit, false);
+	audio->flush_denormals = !engine->no_flush_denormals;
+	atomic_init(&audio->fp_mode, 0);
 	if (!offline) {
 		err = wake_init(audio, why, why_size);
 		if (err < 0) {

@@ -30,6 +30,7 @@
 #include <flz/mixer.h>
 #include <flz/ring.h>
 
+#include "denormals.h"
 #include "engine-private.h"
 #include "flz-test.h"
 
@@ -1130,6 +1131,47 @@ START_TEST(engine_threads_block_signals)
 }
 END_TEST
 
+/*
+ * engine:denormals - the audio thread runs with flush-to-zero and
+ * denormals-are-zero (x86-64 MXCSR FTZ|DAZ, aarch64 FPCR FZ); the hook of
+ * bench/denormals.c turns it off; the starting thread's mode is untouched.
+ */
+START_TEST(audio_thread_flushes_denormals)
+{
+	const uint32_t mine = flz_fp_mode_get();
+	for (int on = 1; on >= 0; on--) {
+		struct flz_engine *engine = null_engine(FLZ_FORMAT_UNKNOWN, false);
+		flz_engine_set_flush_denormals(engine, on);
+		char why[256];
+		int err = flz_engine_start(engine, why, sizeof(why));
+		ck_assert_msg(err == 0, "start: %s", why);
+		uint32_t mode = 0;
+		for (int k = 0; k < 200 && mode == 0; k++) {
+			mode = flz_engine_audio_fp_mode(engine);
+			if (mode == 0)
+				sleep_ms(5);
+		}
+		ck_assert_uint_ne(mode, 0);
+		ck_assert_uint_eq(mode & FLZ_FP_FLUSH_BITS, on ? FLZ_FP_FLUSH_BITS : 0u);
+		flz_engine_destroy(engine);
+	}
+	/* (Compared on the flush bits: the rest holds sticky exception flags.) */
+	ck_assert_uint_eq(mine & FLZ_FP_FLUSH_BITS, 0u);
+	ck_assert_uint_eq(flz_fp_mode_get() & FLZ_FP_FLUSH_BITS, 0u);
+	/* And what the mode means, on this thread for a moment: 1e-40 is
+	 * subnormal; flushed, the product is 0. */
+	volatile float tiny = 1e-20f;
+	volatile float x = tiny * tiny;
+	ck_assert(x != 0.0f);
+	flz_fp_flush_denormals(true);
+	x = tiny * tiny;
+	volatile float y = x + 0.0f;
+	flz_fp_mode_set(mine);
+	if (FLZ_FP_FLUSH_BITS != 0)
+		ck_assert_msg(y == 0.0f, "flushed 1e-40 is %g", (double)y);
+}
+END_TEST
+
 START_TEST(alsa_missing_device)
 {
 	struct flz_engine_config config = flz_engine_config_init();
@@ -1510,6 +1552,8 @@ static Suite *engine_suite(bool rig)
 	tcase_add_test(tc, alsa_null_open_configure_close);
 	tc = add_case(s, "engine:signals");
 	tcase_add_test(tc, engine_threads_block_signals);
+	tc = add_case(s, "engine:denormals");
+	tcase_add_test(tc, audio_thread_flushes_denormals);
 	tc = add_case(s, "engine:alsa-missing");
 	tcase_add_test(tc, alsa_missing_device);
 	tc = add_case(s, "engine:priority");
