@@ -15,6 +15,7 @@
 #ifndef FLZ_ENGINE_PRIVATE_H
 #define FLZ_ENGINE_PRIVATE_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -38,8 +39,14 @@
  * control side collects it.
  */
 #define FLZ_ENGINE_RETIRE_CAPACITY FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT
-/** snd_pcm_wait() timeout: bounds how long flz_engine_stop() waits for the thread. */
+/**
+ * Longest wait for the device in one poll(). flz_engine_stop() does not wait
+ * for it (it wakes the thread through the wake descriptor); it bounds how
+ * late a device that stopped signalling is noticed by the stall check.
+ */
 #define FLZ_ENGINE_WAIT_TIMEOUT_MS 50
+/** The PCM's poll descriptors the audio thread can watch, beside its wake descriptor. */
+#define FLZ_ENGINE_MAX_PCM_FDS 15
 /** Without a committed frame for this long, the device counts as lost. */
 #define FLZ_ENGINE_STALL_NS 1000000000LL
 /** Housekeeping period. */
@@ -278,6 +285,24 @@ struct flz_engine_audio {
 	uint32_t buffer_frames;
 	/** Set by the control side to end the thread. */
 	atomic_bool quit;
+	/**
+	 * An eventfd the control side writes after setting quit, polled beside
+	 * the PCM's descriptors so that the thread leaves a wait at once.
+	 */
+	int wake_fd;
+	/** pfds[0..n_pcm_fds) the PCM's (from snd_pcm_poll_descriptors()), then wake_fd. */
+	struct pollfd pfds[FLZ_ENGINE_MAX_PCM_FDS + 1];
+	uint32_t n_pcm_fds;
+	/** Whether the thread flushes subnormals (always, but for the
+	 *  comparison of bench/denormals.c: flz_engine_set_flush_denormals()). */
+	bool flush_denormals;
+	/** The floating-point control word the thread runs with (MXCSR, FPCR),
+	 *  written by it before its loop; read by tests after the start. */
+	_Atomic uint32_t fp_mode;
+	/** Whether the thread left the loop because it saw the wake descriptor
+	 *  (rather than quit at the top of the loop). Written by the audio
+	 *  thread before it ends, read by the control side after the join. */
+	bool stopped_by_wake;
 
 	/* Audio thread only: the load measurement window. */
 	int64_t load_busy_ns;
@@ -305,6 +330,28 @@ FLZ_RT void *flz_engine_audio_main(void *arg);
  * Thread: control.
  */
 int flz_engine_start_offline(struct flz_engine *engine);
+
+/**
+ * Whether the last flz_engine_stop() of a device engine wrote its wake
+ * descriptor, and whether the audio thread left by it (see
+ * flz_engine_audio.stopped_by_wake). For tests.
+ * Thread: control, after flz_engine_stop().
+ */
+void flz_engine_last_stop(struct flz_engine *engine, bool *wake_written, bool *stopped_by_wake);
+
+/**
+ * For bench/denormals.c only: whether the next start's audio thread sets
+ * flush-to-zero (default true). The hook is read when the thread starts,
+ * never by render code.
+ * Thread: control, before flz_engine_start().
+ */
+void flz_engine_set_flush_denormals(struct flz_engine *engine, bool on);
+
+/**
+ * The floating-point control word the audio thread set for itself, or 0
+ * before it has. Thread: control, while started.
+ */
+uint32_t flz_engine_audio_fp_mode(struct flz_engine *engine);
 
 /** The engine's core (valid while it is started). Thread: any. */
 struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine);

@@ -3,11 +3,15 @@
  * The engine's audio side: taking commands, rendering, and the ALSA mmap
  * loop. Everything here runs on the audio thread (or a test standing in for
  * it): no allocation, no locks, no stdio, no sleeping. The only blocking
- * call is snd_pcm_wait() on the device itself, with a timeout.
+ * call is the poll() in wait_device(): on the device's descriptors and the
+ * engine's wake descriptor, with a timeout.
  */
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 
+#include "denormals.h"
 #include "engine-private.h"
 
 static int64_t now_ns(void)
@@ -343,6 +347,52 @@ static snd_pcm_sframes_t write_block(struct flz_engine_audio *audio)
 	return committed;
 }
 
+/* The error a PCM that flagged POLLERR is in, as snd_pcm_wait() reports it. */
+static int pcm_poll_error(snd_pcm_t *pcm)
+{
+	switch (snd_pcm_state(pcm)) {
+	case SND_PCM_STATE_XRUN:
+		return -EPIPE;
+	case SND_PCM_STATE_SUSPENDED:
+		return -ESTRPIPE;
+	case SND_PCM_STATE_DISCONNECTED:
+		return -ENODEV;
+	default:
+		return -EIO;
+	}
+}
+
+/*
+ * Wait until the device has room for a period, the wait times out, or the
+ * control side writes the wake descriptor. snd_pcm_wait() does the first two
+ * but cannot be interrupted, so the wait is spelled out here with the wake
+ * descriptor beside the PCM's: flz_engine_stop() then does not wait for a
+ * device that has stopped signalling. This poll() is the audio thread's one
+ * deliberate blocking call (tests/rt and tests/rtcheck allow exactly it).
+ * Returns 1 when woken, 0 when the device is ready or the wait timed out, or
+ * a negative error of the device.
+ */
+static int wait_device(struct flz_engine_audio *audio)
+{
+	int rc = poll(audio->pfds, audio->n_pcm_fds + 1, FLZ_ENGINE_WAIT_TIMEOUT_MS);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (rc == 0)
+		return 0;
+	if (audio->pfds[audio->n_pcm_fds].revents & POLLIN)
+		return 1;
+	/* A plugin's descriptors may be readable for a writable PCM (the
+	 * jack PCM's socket): only alsa-lib can say what they mean. */
+	unsigned short revents = 0;
+	int err = snd_pcm_poll_descriptors_revents(audio->pcm, audio->pfds, audio->n_pcm_fds,
+						   &revents);
+	if (err < 0)
+		return err;
+	if (revents & (POLLERR | POLLNVAL))
+		return pcm_poll_error(audio->pcm);
+	return 0;
+}
+
 static int audio_loop(struct flz_engine_audio *audio)
 {
 	snd_pcm_t *pcm = audio->pcm;
@@ -374,7 +424,12 @@ static int audio_loop(struct flz_engine_audio *audio)
 			 * start threshold: start explicitly. */
 			err = snd_pcm_start(pcm);
 		} else {
-			int w = snd_pcm_wait(pcm, FLZ_ENGINE_WAIT_TIMEOUT_MS);
+			int w = wait_device(audio);
+			if (w == 1) {
+				/* Written only after quit was set: the loop's test ends it. */
+				audio->stopped_by_wake = true;
+				continue;
+			}
 			if (w < 0)
 				err = w;
 		}
@@ -392,6 +447,11 @@ static int audio_loop(struct flz_engine_audio *audio)
 FLZ_RT void *flz_engine_audio_main(void *arg)
 {
 	struct flz_engine_audio *audio = arg;
+
+	/* Subnormal tails (fades, gains near 0) must not slow the render down
+	 * (see denormals.h). relaxed: read after the start, on its own. */
+	atomic_store_explicit(&audio->fp_mode, flz_fp_flush_denormals(audio->flush_denormals),
+			      memory_order_relaxed);
 
 	/* Touch the stack the loop and ALSA will use, so its pages are mapped
 	 * before the first deadline. */

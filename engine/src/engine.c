@@ -19,11 +19,15 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sys/eventfd.h>
 
 #include <flz/loader.h>
 
@@ -56,6 +60,10 @@ struct flz_engine {
 	bool offline;
 	int rt_priority;
 	int rt_error;
+	/** Cleared only by flz_engine_set_flush_denormals() (a bench hook). */
+	bool no_flush_denormals;
+	/** Whether the last stop wrote the audio thread's wake descriptor. */
+	bool wake_written;
 
 	/* Whether the engine is started; read without the lock by is_running().
 	 * Written under lock. */
@@ -344,6 +352,27 @@ static void stop_house(struct flz_engine *engine)
 	pthread_join(engine->house_thread, NULL);
 }
 
+/*
+ * Create an engine thread with every signal blocked (it inherits the mask of
+ * its creator), so that the host's signal handlers (Python's included) never
+ * run on the audio or housekeeping thread: a handler there could take a lock
+ * or allocate in the middle of a deadline, or find state it does not expect.
+ * The kernel then delivers process signals to one of the host's threads.
+ * SIGKILL and SIGSTOP cannot be blocked; glibc keeps its own two internal
+ * signals unblocked.
+ */
+static int create_thread(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	int rc = pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (rc != 0)
+		return rc;
+	rc = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 /* Ask for real-time scheduling; a refusal is reported, never fatal. The
  * thread may run its first microseconds at normal priority: it has a full
  * buffer of headroom before the device starts. */
@@ -371,7 +400,64 @@ static void teardown(struct flz_engine *engine)
 	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
 	free(engine->audio.scratch);
 	engine->audio.scratch = NULL;
+	if (engine->audio.wake_fd >= 0)
+		close(engine->audio.wake_fd);
+	engine->audio.wake_fd = -1;
 	flz_alsa_close(&engine->device);
+}
+
+/*
+ * The audio thread's wait set: the PCM's poll descriptors, then an eventfd
+ * that flz_engine_stop() writes. Control side, before the thread starts.
+ */
+static int wake_init(struct flz_engine_audio *audio, char *why, size_t why_size)
+{
+	int n = snd_pcm_poll_descriptors_count(audio->pcm);
+	if (n < 1 || n > FLZ_ENGINE_MAX_PCM_FDS) {
+		set_why(why, why_size, "the device has %d poll descriptors (1..%d supported)", n,
+			FLZ_ENGINE_MAX_PCM_FDS);
+		return -ENOTSUP;
+	}
+	n = snd_pcm_poll_descriptors(audio->pcm, audio->pfds, (unsigned int)n);
+	if (n < 1) {
+		set_why(why, why_size, "cannot read the device's poll descriptors: %s",
+			snd_strerror(n));
+		return n < 0 ? n : -EIO;
+	}
+	audio->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (audio->wake_fd < 0) {
+		int err = -errno;
+		set_why(why, why_size, "cannot create the wake descriptor: %s", strerror(-err));
+		return err;
+	}
+	audio->n_pcm_fds = (uint32_t)n;
+	audio->pfds[n] = (struct pollfd){ .fd = audio->wake_fd, .events = POLLIN };
+	return 0;
+}
+
+/* Wake the audio thread out of its wait; quit is already set. */
+static bool wake_audio(struct flz_engine_audio *audio)
+{
+	uint64_t one = 1;
+	/* Fails only when the counter would overflow: then it is readable anyway. */
+	return write(audio->wake_fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
+}
+
+void flz_engine_set_flush_denormals(struct flz_engine *engine, bool on)
+{
+	engine->no_flush_denormals = !on;
+}
+
+uint32_t flz_engine_audio_fp_mode(struct flz_engine *engine)
+{
+	/* relaxed: a plain snapshot for a test. */
+	return atomic_load_explicit(&engine->audio.fp_mode, memory_order_relaxed);
+}
+
+void flz_engine_last_stop(struct flz_engine *engine, bool *wake_written, bool *stopped_by_wake)
+{
+	*wake_written = engine->wake_written;
+	*stopped_by_wake = engine->audio.stopped_by_wake;
 }
 
 /*
@@ -401,6 +487,7 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 
 	struct flz_engine_audio *audio = &engine->audio;
 	memset(audio, 0, sizeof(*audio));
+	audio->wake_fd = -1;
 	audio->scratch = alloc_touched(sizeof(float) * block * dev->n_channels);
 	if (audio->scratch == NULL) {
 		set_why(why, why_size, "out of memory");
@@ -416,6 +503,15 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	audio->block_frames = block;
 	audio->buffer_frames = dev->buffer_frames;
 	atomic_init(&audio->quit, false);
+	audio->flush_denormals = !engine->no_flush_denormals;
+	atomic_init(&audio->fp_mode, 0);
+	if (!offline) {
+		err = wake_init(audio, why, why_size);
+		if (err < 0) {
+			teardown(engine);
+			return err;
+		}
+	}
 	engine->next_seq = 1;
 	engine->offline = offline;
 	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
@@ -423,7 +519,7 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	engine->house_quit = false;
 	engine->house_xruns_reported = 0;
 	engine->house_lost_reported = false;
-	err = -pthread_create(&engine->house_thread, NULL, house_main, engine);
+	err = -create_thread(&engine->house_thread, house_main, engine);
 	if (err < 0) {
 		set_why(why, why_size, "cannot start the housekeeping thread: %s", strerror(-err));
 		teardown(engine);
@@ -434,7 +530,7 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	engine->rt_priority = 0;
 	engine->rt_error = 0;
 	if (!offline) {
-		err = -pthread_create(&engine->audio_thread, NULL, flz_engine_audio_main, audio);
+		err = -create_thread(&engine->audio_thread, flz_engine_audio_main, audio);
 		if (err < 0) {
 			set_why(why, why_size, "cannot start the audio thread: %s", strerror(-err));
 			stop_house(engine);
@@ -543,11 +639,15 @@ void flz_engine_stop(struct flz_engine *engine)
 		pthread_mutex_unlock(&engine->lifecycle);
 		return;
 	}
-	/* release: pairs with the audio thread's acquire load of quit. The
-	 * thread notices within one snd_pcm_wait() timeout. */
+	/* release: pairs with the audio thread's acquire load of quit. Then
+	 * the wake descriptor ends its wait, or it sees quit at the top of its
+	 * loop after the block it is rendering. */
 	atomic_store_explicit(&engine->audio.quit, true, memory_order_release);
-	if (!engine->offline)
+	engine->wake_written = false;
+	if (!engine->offline) {
+		engine->wake_written = wake_audio(&engine->audio);
 		pthread_join(engine->audio_thread, NULL);
+	}
 	stop_house(engine);
 
 	/* Both threads are gone: the mixer's samples, the queued loads and the

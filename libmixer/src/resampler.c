@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "resampler.h"
 
@@ -85,6 +86,12 @@ int flz_resampler_stretch_init(struct flz_resampler_stretch *t)
 		flz_resampler_stretch_deinit(t);
 		return -ENOMEM;
 	}
+	/* Written here, on the control side: calloc may hand out pages that
+	 * are mapped only on first write, and the first write would otherwise
+	 * be flz_resampler_stretch_build() on the audio thread at the first
+	 * speed-up (64 page faults in one period). */
+	memset(t->h, 0, n * sizeof(float));
+	memset(t->dh, 0, n * sizeof(float));
 	return 0;
 }
 

@@ -178,7 +178,8 @@ struct flz_engine_stats {
 struct flz_engine_config flz_engine_config_init(void);
 
 /* The audio thread is named "flz-audio", the housekeeping thread
- * "flz-house". When SCHED_FIFO is refused (EPERM for an unprivileged user
+ * "flz-house". Both block every signal (they are created with a full
+ * mask), so the host's signal handlers run on its own threads only. When SCHED_FIFO is refused (EPERM for an unprivileged user
  * without RLIMIT_RTPRIO), the audio thread runs at normal priority, the log
  * callback gets a warning and stats.rt_priority = 0, stats.rt_error = EPERM. */
 
@@ -212,8 +213,9 @@ FLZ_WARN_UNUSED int flz_engine_start(struct flz_engine *engine, char *why, size_
 
 /**
  * Stop the audio thread, close the device, free every sample. Idempotent.
- * Thread: control; blocks for at most about 50 ms (the audio thread's wait
- * timeout), also when the device is gone. It joins flz-house, which may be
+ * Thread: control; blocks while the audio thread finishes the block it is
+ * rendering (its wait for the device is woken at once), the device closes
+ * (a jack PCM: some tens of ms) and flz-house ends. It joins flz-house, which may be
  * inside the log callback: the caller must not hold anything that callback
  * waits for (a Python caller releases the GIL around this call).
  */
