@@ -1745,7 +1745,11 @@ START_TEST(rig_device_lost)
 	char cmd[160];
 	snprintf(cmd, sizeof(cmd), "jack_wait -s %s -w -t 10 >/dev/null 2>&1", name);
 	ck_assert_int_eq(system(cmd), 0);
-	/* The ALSA jack plugin connects to the server named here. */
+	/* The ALSA jack plugin connects to the server named here. Put back at
+	 * the end: without CK_FORK (sanitizer runs) the cases after this one
+	 * share the process and need the rig's server. */
+	const char *rig_server = getenv("JACK_DEFAULT_SERVER");
+	char *saved_server = rig_server ? strdup(rig_server) : NULL;
 	setenv("JACK_DEFAULT_SERVER", name, 1);
 
 	struct flz_engine_config config = flz_engine_config_init();
@@ -1792,6 +1796,13 @@ START_TEST(rig_device_lost)
 	flz_engine_stop(engine);
 	ck_assert(!flz_engine_is_running(engine));
 	flz_engine_destroy(engine);
+
+	if (saved_server) {
+		setenv("JACK_DEFAULT_SERVER", saved_server, 1);
+		free(saved_server);
+	} else {
+		unsetenv("JACK_DEFAULT_SERVER");
+	}
 
 	/* The client side of a vanished server leaves its semaphore files. */
 	char pattern[128];
