@@ -11,7 +11,7 @@ client) per cycle adds up to far more than that over 500 cycles.
 
 import time
 
-from stresskit import (CYCLES, RATE_HZ, applied, assert_no_xrun, drain, fl, pump, rss_bytes,
+from stresskit import (CYCLES, RATE_HZ, applied, assert_xruns_recovered, drain, fl, pump, rss_bytes,
                        settle_memory, write_wav)
 
 WARMUP_CYCLES = 10
@@ -56,8 +56,8 @@ def test_stress_run_shut_down_cycles(rig_env, tmp_path):
           % (CYCLES, elapsed, growth))
     assert [m.cmd for m in applied(msgs)] == ["load", "play", "ping"], msgs
     assert stats["voices_playing"] == 1, stats
-    # A deadline: asserted in the normal build, skipped instrumented.
-    assert_no_xrun(stats)
+    # Content, not deadlines: see assert_xruns_recovered().
+    assert_xruns_recovered(stats)
     assert growth < MAX_GROWTH_BYTES, (
         "RSS grew by %d bytes over %d run/shut_down cycles" % (growth, CYCLES))
 
@@ -104,9 +104,8 @@ def test_stress_load_unload_cycles_large_sample(rig_env, tmp_path):
     n_stopped = sum(isinstance(m, fl.AudioMessage.Stopped) and m.id == 5 for m in msgs)
     assert n_stopped == (n_cycles + 1) // 2, n_stopped
     assert stats["voices_playing"] == 1, stats
-    # A deadline (loading 3.8 MB never delays the audio thread): asserted in
-    # the normal build, skipped instrumented.
-    assert_no_xrun(stats)
+    # Content, not deadlines: see assert_xruns_recovered().
+    assert_xruns_recovered(stats)
     assert stats["messages_dropped"] == 0, stats
     assert growth < MAX_GROWTH_BYTES, (
         "RSS grew by %d bytes over %d load/unload cycles of a %d-frame stereo sample"

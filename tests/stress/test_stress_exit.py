@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from stresskit import applied, assert_no_xrun, fl, pump, thread_names, wait_until, write_wav
+from stresskit import applied, assert_xruns_recovered, fl, pump, thread_names, wait_until, write_wav
 
 EXIT_TIMEOUT_S = 30
 
@@ -57,8 +57,8 @@ def test_stress_engine_dropped_without_shut_down(rig_env, tmp_path):
     finally:
         engine.shut_down()
     assert stats["voices_playing"] == 1, stats
-    # A deadline: asserted in the normal build, skipped instrumented.
-    assert_no_xrun(stats)
+    # Content, not deadlines: see assert_xruns_recovered().
+    assert_xruns_recovered(stats)
 
 
 EXIT_SCRIPT = r"""

@@ -31,7 +31,7 @@ import wave
 import pytest
 
 from stresskit import (FaultRig, LostWatch, _rig, applied, assert_frames_follow_seq,
-                       assert_no_xrun, call_with_timeout, drain, fl, pump, thread_names,
+                       assert_xruns_recovered, call_with_timeout, drain, fl, pump, thread_names,
                        wait_until, write_wav)
 
 #: FLZ_QUEUE_CAPACITY (common/include/flz/constants.h): commands the queue holds.
@@ -239,9 +239,8 @@ def test_stress_killed_server_is_a_lost_device_then_run_again(fault_rig, tmp_pat
     assert [m.cmd for m in applied(msgs2)] == ["load", "play"]
     assert stats1["frames"] > stats0["frames"] > 0
     assert not stats1["device_lost"], stats1
-    # A deadline (the restarted engine plays in time): asserted in the
-    # normal build, skipped instrumented.
-    assert_no_xrun(stats1)
+    # Content, not deadlines: see assert_xruns_recovered().
+    assert_xruns_recovered(stats1)
     assert stats1["voices_playing"] == 1, stats1
     assert isinstance(watch.message, fl.AudioMessage.DeviceLost), watch.receive_errors
     assert watch.message.error != 0 and watch.message.reason, watch.message

@@ -27,7 +27,7 @@ import struct
 import threading
 import time
 
-from stresskit import (STRESS_SECONDS, applied, assert_frames_follow_seq, assert_no_xrun, drain,
+from stresskit import (STRESS_SECONDS, applied, assert_frames_follow_seq, assert_xruns_recovered, drain,
                        fl, write_wav)
 
 N_THREADS = 8
@@ -193,9 +193,8 @@ def test_stress_eight_threads_random_calls(rig_env, tmp_path):
     print("\nstress: %d calls in %.0f s by %d threads: ok %r; refused %r; stats %r"
           % (n_calls, STRESS_SECONDS, N_THREADS, ok, refused, stats))
 
-    # A deadline: asserted in the normal build, skipped instrumented; the
-    # content of this test (no call lost, order kept) is checked either way.
-    assert_no_xrun(stats)
+    # Content, not deadlines: see assert_xruns_recovered().
+    assert_xruns_recovered(stats)
     assert stats["messages_dropped"] == 0, stats
     assert stats["device_lost"] is False, stats
     assert refused["volume"] == 0 and refused["speed"] == 0, \
