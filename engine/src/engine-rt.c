@@ -4,10 +4,12 @@
  * loop. Everything here runs on the audio thread (or a test standing in for
  * it): no allocation, no locks, no stdio, no sleeping. The only blocking
  * call is the poll() in wait_device(): on the device's descriptors and the
- * engine's wake descriptor, with a timeout.
+ * engine's wake descriptor, with a timeout. alsa-lib's messages on this
+ * thread reach flz_engine_alsa_error_rt(), which only records them.
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -223,6 +225,89 @@ FLZ_RT int flz_engine_core_process_rt(struct flz_engine_core *core, float *out, 
 	atomic_store_explicit(&core->stat_voices, flz_mixer_voices_playing(core->mixer),
 			      memory_order_relaxed);
 	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * alsa-lib's messages on the audio thread
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Which core an audio thread's messages belong to. A thread claims a free
+ * entry (thread == 0) with a compare-exchange, writes core, and is the only
+ * one to read core afterwards (the handler runs on the thread that alsa-lib
+ * calls it from); other threads only look at thread.
+ */
+static struct {
+	_Atomic uintptr_t thread;
+	struct flz_engine_core *core;
+} alsa_rt_threads[FLZ_ENGINE_ALSA_RT_THREADS];
+
+static uintptr_t self_id(void)
+{
+	/* pthread_self() reads the thread pointer: no system call. It is never
+	 * 0 for a live thread, which is what marks a free entry. */
+	return (uintptr_t)pthread_self();
+}
+
+FLZ_RT bool flz_engine_alsa_attach_rt(struct flz_engine_core *core)
+{
+	uintptr_t me = self_id();
+	for (size_t i = 0; i < FLZ_ENGINE_ALSA_RT_THREADS; i++) {
+		uintptr_t expected = 0;
+		/* acquire: after the previous owner's release in detach, its use of
+		 * core is over before we write it. */
+		if (atomic_compare_exchange_strong_explicit(&alsa_rt_threads[i].thread, &expected,
+							    me, memory_order_acquire,
+							    memory_order_relaxed)) {
+			alsa_rt_threads[i].core = core;
+			return true;
+		}
+	}
+	return false;
+}
+
+FLZ_RT void flz_engine_alsa_detach_rt(void)
+{
+	uintptr_t me = self_id();
+	for (size_t i = 0; i < FLZ_ENGINE_ALSA_RT_THREADS; i++) {
+		/* relaxed: only this thread can have stored its own id here. */
+		if (atomic_load_explicit(&alsa_rt_threads[i].thread, memory_order_relaxed) == me) {
+			alsa_rt_threads[i].core = NULL;
+			/* release: the entry is free only after our last use of core. */
+			atomic_store_explicit(&alsa_rt_threads[i].thread, 0, memory_order_release);
+			return;
+		}
+	}
+}
+
+FLZ_RT void flz_engine_alsa_error_rt(const char *file, int line, const char *func, int errcode,
+				     const char *fmt, va_list arg)
+{
+	(void)arg; /* formatting would need vsnprintf: not on this thread */
+	uintptr_t me = self_id();
+	struct flz_engine_core *core = NULL;
+	for (size_t i = 0; i < FLZ_ENGINE_ALSA_RT_THREADS && core == NULL; i++) {
+		/* relaxed: our own entry, written by this thread. */
+		if (atomic_load_explicit(&alsa_rt_threads[i].thread, memory_order_relaxed) == me)
+			core = alsa_rt_threads[i].core;
+	}
+	if (core == NULL)
+		return;
+	/* The seqlock: odd while writing. Only this thread writes. */
+	uint32_t seq = atomic_load_explicit(&core->alsa_last_seq, memory_order_relaxed);
+	atomic_store_explicit(&core->alsa_last_seq, seq + 1, memory_order_relaxed);
+	/* release fence: a reader that sees any field below sees the odd number. */
+	atomic_thread_fence(memory_order_release);
+	/* relaxed: ordered by the fence above and the release store below. */
+	atomic_store_explicit(&core->alsa_last_file, file, memory_order_relaxed);
+	atomic_store_explicit(&core->alsa_last_func, func, memory_order_relaxed);
+	atomic_store_explicit(&core->alsa_last_fmt, fmt, memory_order_relaxed);
+	atomic_store_explicit(&core->alsa_last_line, line, memory_order_relaxed);
+	atomic_store_explicit(&core->alsa_last_errcode, errcode, memory_order_relaxed);
+	/* release: the fields are complete for whoever sees the even number. */
+	atomic_store_explicit(&core->alsa_last_seq, seq + 2, memory_order_release);
+	/* release: a reader that sees the new count finds this message recorded. */
+	atomic_fetch_add_explicit(&core->stat_alsa_messages, 1, memory_order_release);
 }
 
 /* ------------------------------------------------------------------------
@@ -459,6 +544,13 @@ FLZ_RT void *flz_engine_audio_main(void *arg)
 	for (size_t i = 0; i < sizeof(stack); i += 256)
 		stack[i] = 0;
 
+	/* alsa-lib's messages on this thread are recorded, not printed (see
+	 * engine-private.h). Setting the local handler is a store into
+	 * libasound's thread-local storage, done here once, before the loop:
+	 * its first access on a thread may allocate that storage. */
+	bool attached = flz_engine_alsa_attach_rt(audio->core);
+	snd_local_error_handler_t prev_handler = snd_lib_error_set_local(flz_engine_alsa_error_rt);
+
 	int err = audio_loop(audio);
 	if (err < 0) {
 		struct flz_engine_core *core = audio->core;
@@ -468,5 +560,8 @@ FLZ_RT void *flz_engine_audio_main(void *arg)
 		atomic_store_explicit(&core->device_lost, true, memory_order_release);
 		post_simple(core, FLZ_MSG_DEVICE_LOST, err);
 	}
+	snd_lib_error_set_local(prev_handler);
+	if (attached)
+		flz_engine_alsa_detach_rt();
 	return NULL;
 }
