@@ -50,6 +50,11 @@
 #define FLZ_ENGINE_MAX_PCM_FDS 15
 /** Without a committed frame for this long, the device counts as lost. */
 #define FLZ_ENGINE_STALL_NS 1000000000LL
+/**
+ * Wait between two resume attempts of a suspended device: a poll() on the
+ * wake descriptor alone, so that flz_engine_stop() still ends it at once.
+ */
+#define FLZ_ENGINE_RESUME_WAIT_MS 10
 /** Housekeeping period. */
 #define FLZ_ENGINE_HOUSE_PERIOD_MS 20
 
@@ -385,6 +390,19 @@ void flz_alsa_close(struct flz_alsa_device *device);
 
 /* ---- The audio thread (engine-rt.c) ---- */
 
+/**
+ * The device calls and the clock of the audio thread's recovery
+ * (flz_engine_settle_rt()), for tests that play a device which suspends.
+ * NULL in flz_engine_audio.ops (always, but in tests): the real
+ * snd_pcm_resume(), snd_pcm_prepare() and CLOCK_MONOTONIC, called directly.
+ */
+struct flz_engine_pcm_ops {
+	int (*resume)(void *userdata);
+	int (*prepare)(void *userdata);
+	int64_t (*now_ns)(void *userdata);
+	void *userdata;
+};
+
 struct flz_engine_audio {
 	snd_pcm_t *pcm;
 	struct flz_engine_core *core;
@@ -422,7 +440,33 @@ struct flz_engine_audio {
 	/* Audio thread only: the load measurement window. */
 	int64_t load_busy_ns;
 	int64_t load_window_frames;
+	/** Audio thread only: when a frame was last committed, or the device
+	 *  last said it was suspended (the stall clock). */
+	int64_t last_progress_ns;
+	/** Audio thread only (read by tests after it): bounded waits made
+	 *  between resume attempts of a suspended device. */
+	uint64_t n_suspend_waits;
+	/** NULL but in tests (see struct flz_engine_pcm_ops). */
+	const struct flz_engine_pcm_ops *ops;
 };
+
+/**
+ * The end of each turn of the audio loop: recover from @p err (< 0) when
+ * there was one, then the stall check.
+ *
+ * Suspended (-ESTRPIPE): one snd_pcm_resume(); while it says -EAGAIN the
+ * thread waits FLZ_ENGINE_RESUME_WAIT_MS on the wake descriptor alone
+ * (bounded, ended at once by flz_engine_stop()), instead of trying again at
+ * once at SCHED_FIFO, and holds the stall clock: a suspended device is never
+ * counted as lost however long it stays suspended (a laptop's lid closed for
+ * an hour resumes). Another resume error: prepare.
+ *
+ * @return 0: go on; 1: the wake descriptor was written (quit is set); < 0:
+ *         the device is lost (that error, or -ENODEV for no progress for
+ *         FLZ_ENGINE_STALL_NS)
+ * Thread: rt.
+ */
+FLZ_RT int flz_engine_settle_rt(struct flz_engine_audio *audio, int err);
 
 /**
  * The audio thread's body: prefaults its stack, then runs the ALSA loop

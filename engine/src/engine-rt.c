@@ -3,8 +3,9 @@
  * The engine's audio side: taking commands, rendering, and the ALSA mmap
  * loop. Everything here runs on the audio thread (or a test standing in for
  * it): no allocation, no locks, no stdio, no sleeping. The only blocking
- * call is the poll() in wait_device(): on the device's descriptors and the
- * engine's wake descriptor, with a timeout. alsa-lib's messages on this
+ * call is poll(): in wait_device(), on the device's descriptors and the
+ * engine's wake descriptor, with a timeout; in wait_suspended(), on the
+ * wake descriptor alone, between resume attempts of a suspended device. alsa-lib's messages on this
  * thread reach flz_engine_alsa_error_rt(), which only records them.
  */
 #include <errno.h>
@@ -326,9 +327,39 @@ static void post_simple(struct flz_engine_core *core, enum flz_msg_kind kind, in
 	flz_engine_core_post_rt(core, &msg);
 }
 
+static int pcm_resume(struct flz_engine_audio *audio)
+{
+	return audio->ops ? audio->ops->resume(audio->ops->userdata) : snd_pcm_resume(audio->pcm);
+}
+
+static int pcm_prepare(struct flz_engine_audio *audio)
+{
+	return audio->ops ? audio->ops->prepare(audio->ops->userdata) : snd_pcm_prepare(audio->pcm);
+}
+
+/* The stall clock; the load measurement keeps the real clock. */
+static int64_t clock_ns(struct flz_engine_audio *audio)
+{
+	return audio->ops ? audio->ops->now_ns(audio->ops->userdata) : now_ns();
+}
+
+/*
+ * Between two resume attempts: wait on the wake descriptor alone (the PCM's
+ * would say at once what resume just said). Returns 1 when woken, else 0.
+ * The same poll() as wait_device()'s, on a subset of its descriptors.
+ */
+static int wait_suspended(struct flz_engine_audio *audio)
+{
+	audio->n_suspend_waits++;
+	struct pollfd *wake = &audio->pfds[audio->n_pcm_fds];
+	int rc = poll(wake, 1, FLZ_ENGINE_RESUME_WAIT_MS);
+	return rc > 0 && (wake->revents & POLLIN) ? 1 : 0;
+}
+
 /*
  * Recover from an error of the device. Returns 0 when the loop may go on,
- * or the error that ends it (the device is lost).
+ * 1 when woken while waiting for a suspended device, or the error that ends
+ * it (the device is lost).
  */
 static int recover(struct flz_engine_audio *audio, int err)
 {
@@ -341,13 +372,17 @@ static int recover(struct flz_engine_audio *audio, int err)
 		/* relaxed: a statistic; only this thread writes it. */
 		atomic_fetch_add_explicit(&core->stat_xruns, 1, memory_order_relaxed);
 		post_simple(core, FLZ_MSG_XRUN, -EPIPE);
-		return snd_pcm_prepare(audio->pcm);
+		return pcm_prepare(audio);
 	case -ESTRPIPE:
-		err = snd_pcm_resume(audio->pcm);
-		if (err == -EAGAIN)
-			return 0; /* still suspended: try again after the next wait */
+		err = pcm_resume(audio);
+		if (err == -EAGAIN) {
+			/* Still suspended: not stalled (the stall clock restarts), and
+			 * not worth trying again before a bounded wait. */
+			audio->last_progress_ns = clock_ns(audio);
+			return wait_suspended(audio);
+		}
 		if (err < 0)
-			err = snd_pcm_prepare(audio->pcm);
+			err = pcm_prepare(audio);
 		return err;
 	case -ENODEV:
 	case -EBADFD:
@@ -356,8 +391,20 @@ static int recover(struct flz_engine_audio *audio, int err)
 	default:
 		/* Anything else: one attempt to restart; if it fails, the device is
 		 * gone. Repeated failures are caught by the stall check. */
-		return snd_pcm_prepare(audio->pcm) < 0 ? err : 0;
+		return pcm_prepare(audio) < 0 ? err : 0;
 	}
+}
+
+FLZ_RT int flz_engine_settle_rt(struct flz_engine_audio *audio, int err)
+{
+	if (err < 0) {
+		err = recover(audio, err);
+		if (err != 0)
+			return err;
+	}
+	if (clock_ns(audio) - audio->last_progress_ns > FLZ_ENGINE_STALL_NS)
+		return -ENODEV;
+	return 0;
 }
 
 static bool area_is_plain_float(const struct flz_engine_audio *audio,
@@ -481,7 +528,7 @@ static int wait_device(struct flz_engine_audio *audio)
 static int audio_loop(struct flz_engine_audio *audio)
 {
 	snd_pcm_t *pcm = audio->pcm;
-	int64_t last_progress_ns = now_ns();
+	audio->last_progress_ns = clock_ns(audio);
 
 	/* acquire: pairs with the control side's release store of quit. */
 	while (!atomic_load_explicit(&audio->quit, memory_order_acquire)) {
@@ -500,7 +547,7 @@ static int audio_loop(struct flz_engine_audio *audio)
 		} else if ((snd_pcm_uframes_t)avail >= audio->block_frames) {
 			snd_pcm_sframes_t n = write_block(audio);
 			if (n > 0) {
-				last_progress_ns = now_ns();
+				audio->last_progress_ns = clock_ns(audio);
 				continue;
 			}
 			err = (int)n;
@@ -518,13 +565,14 @@ static int audio_loop(struct flz_engine_audio *audio)
 			if (w < 0)
 				err = w;
 		}
-		if (err < 0) {
-			err = recover(audio, err);
-			if (err < 0)
-				return err;
+		err = flz_engine_settle_rt(audio, err);
+		if (err == 1) {
+			/* Woken while the device was suspended: as in the wait above. */
+			audio->stopped_by_wake = true;
+			continue;
 		}
-		if (now_ns() - last_progress_ns > FLZ_ENGINE_STALL_NS)
-			return -ENODEV;
+		if (err < 0)
+			return err;
 	}
 	return 0;
 }

@@ -30,6 +30,11 @@
  * thread ends by itself, posts FLZ_MSG_DEVICE_LOST and sets
  * stats.device_lost; commands then return -ENODEV until flz_engine_stop().
  * The engine stays "running" (flz_engine_is_running()) until that stop.
+ * A suspended device (-ESTRPIPE: system suspend) is not lost, however long
+ * it stays suspended: the audio thread tries snd_pcm_resume() every 10 ms
+ * (waiting in between, not spinning; flz_engine_stop() ends the wait at
+ * once), and the stall clock does not run while resume says the device is
+ * still suspended. A device that cannot resume is prepared and restarted.
  *
  * Samples in flight: at most FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT (2048) loads
  * may be in the engine's hands at once (queued, in a slot, playing, or
