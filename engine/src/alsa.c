@@ -1,12 +1,59 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Opening and configuring the ALSA PCM for interleaved mmap playback.
- * Control side only.
+ * Opening and configuring the ALSA PCM for interleaved mmap playback, and
+ * where alsa-lib's messages go on a control thread. Control side only.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine-private.h"
+
+/* The sink of the innermost flz_alsa_log_begin() on this thread. */
+static _Thread_local const struct flz_alsa_log *alsa_log_sink;
+
+void flz_alsa_log_format(char *out, size_t out_size, const char *file, int line, const char *func,
+			 int errcode, const char *fmt, va_list arg)
+{
+	char text[384];
+	vsnprintf(text, sizeof(text), fmt ? fmt : "", arg);
+	if (errcode != 0)
+		snprintf(out, out_size, "alsa-lib: %s:%d (%s): %s: %s", file ? file : "?", line,
+			 func ? func : "?", text, snd_strerror(errcode));
+	else
+		snprintf(out, out_size, "alsa-lib: %s:%d (%s): %s", file ? file : "?", line,
+			 func ? func : "?", text);
+}
+
+/*
+ * INFO, not WARNING: a message on a control thread comes with a call of the
+ * engine's that fails (opening an unknown PCM, a configuration that does not
+ * parse), and that failure reaches the caller as its return code and a
+ * reason naming the device; the message is the detail behind it, for whoever
+ * asks for INFO. Nothing reaches stderr unasked.
+ */
+static void control_handler(const char *file, int line, const char *func, int errcode,
+			    const char *fmt, va_list arg)
+{
+	const struct flz_alsa_log *sink = alsa_log_sink;
+	if (sink == NULL || sink->log == NULL)
+		return;
+	char message[512];
+	flz_alsa_log_format(message, sizeof(message), file, line, func, errcode, fmt, arg);
+	sink->log(sink->userdata, FLZ_LOG_INFO, message);
+}
+
+void flz_alsa_log_begin(struct flz_alsa_log_scope *scope, const struct flz_alsa_log *sink)
+{
+	scope->prev_sink = alsa_log_sink;
+	alsa_log_sink = sink;
+	scope->prev_handler = snd_lib_error_set_local(control_handler);
+}
+
+void flz_alsa_log_end(const struct flz_alsa_log_scope *scope)
+{
+	snd_lib_error_set_local(scope->prev_handler);
+	alsa_log_sink = scope->prev_sink;
+}
 
 /* Preference order: float needs no conversion (and lets the audio thread
  * render straight into the mmap area); then the widest integer formats. */

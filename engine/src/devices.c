@@ -11,6 +11,8 @@
 
 #include <flz/engine.h>
 
+#include "engine-private.h"
+
 /* ALSA's IOID hint: NULL when the PCM does both directions, else "Input" or
  * "Output". Only capture-only PCMs are of no use to a playback engine. */
 static bool is_playback(const char *ioid)
@@ -31,6 +33,14 @@ void flz_engine_free_devices(struct flz_device *devices, size_t n_devices)
 
 int64_t flz_engine_list_devices(struct flz_device **out)
 {
+	return flz_engine_list_devices_log(out, NULL, NULL);
+}
+
+int64_t flz_engine_list_devices_log(struct flz_device **out,
+				    void (*log)(void *userdata, enum flz_log_level level,
+						const char *message),
+				    void *log_userdata)
+{
 	void **hints = NULL;
 	int err;
 
@@ -38,7 +48,13 @@ int64_t flz_engine_list_devices(struct flz_device **out)
 		return -EINVAL;
 	*out = NULL;
 
+	/* Only building the hints reads the configuration (and may complain
+	 * about it); the rest reads the list alsa-lib built. */
+	const struct flz_alsa_log sink = { .log = log, .userdata = log_userdata };
+	struct flz_alsa_log_scope scope;
+	flz_alsa_log_begin(&scope, &sink);
 	err = snd_device_name_hint(-1, "pcm", &hints);
+	flz_alsa_log_end(&scope);
 	if (err < 0)
 		return err;
 

@@ -17,6 +17,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,6 +50,11 @@
 #define FLZ_ENGINE_MAX_PCM_FDS 15
 /** Without a committed frame for this long, the device counts as lost. */
 #define FLZ_ENGINE_STALL_NS 1000000000LL
+/**
+ * Wait between two resume attempts of a suspended device: a poll() on the
+ * wake descriptor alone, so that flz_engine_stop() still ends it at once.
+ */
+#define FLZ_ENGINE_RESUME_WAIT_MS 10
 /** Housekeeping period. */
 #define FLZ_ENGINE_HOUSE_PERIOD_MS 20
 
@@ -155,6 +161,33 @@ struct flz_engine_core {
 	_Atomic uint64_t stat_retire_lost;
 	_Atomic bool device_lost;
 	_Atomic int lost_error;
+
+	/*
+	 * alsa-lib's messages on the audio thread (flz_engine_alsa_error_rt()):
+	 * how many, and where the last one came from, for the housekeeping
+	 * thread to log. Only pointers and numbers are kept (no formatting on
+	 * the audio thread): file, func and fmt point to string literals of
+	 * libasound or of a plugin it loaded for the open PCM, which stays
+	 * loaded until the PCM is closed, after the housekeeping thread ended.
+	 * The four fields are written under the seqlock alsa_last_seq (odd
+	 * while the audio thread writes them).
+	 */
+	_Atomic uint64_t stat_alsa_messages;
+	_Atomic uint32_t alsa_last_seq;
+	_Atomic(const char *) alsa_last_file;
+	_Atomic(const char *) alsa_last_func;
+	_Atomic(const char *) alsa_last_fmt;
+	_Atomic int alsa_last_line;
+	_Atomic int alsa_last_errcode;
+};
+
+/** The last alsa-lib message of the audio thread, as the seqlock gave it. */
+struct flz_engine_alsa_last {
+	const char *file;
+	const char *func;
+	const char *fmt;
+	int line;
+	int errcode;
 };
 
 /**
@@ -211,6 +244,93 @@ FLZ_RT void flz_engine_core_event_rt(void *userdata, const struct flz_mixer_even
 
 /** Queue a message for the control side, counting it when the ring is full. Thread: rt. */
 FLZ_RT void flz_engine_core_post_rt(struct flz_engine_core *core, const struct flz_engine_msg *msg);
+
+/**
+ * Read the last alsa-lib message of the audio thread (see
+ * flz_engine_core.stat_alsa_messages).
+ * @return false when none was recorded, or the audio thread was writing it
+ *         on every try (the next call will see it)
+ * Thread: any but the audio thread (housekeeping, tests).
+ */
+bool flz_engine_core_alsa_last(struct flz_engine_core *core, struct flz_engine_alsa_last *last);
+
+/* ---- alsa-lib's error messages ---- */
+
+/*
+ * alsa-lib prints its error messages through one process-wide handler
+ * (snd_lib_error_set_handler()), whose default writes to stderr. The engine
+ * never changes it: the host's own ALSA calls keep whatever it set. The
+ * default handler first asks the calling thread's local handler
+ * (snd_lib_error_set_local(), thread-local inside libasound), and the engine
+ * sets that one only on its own threads, for its own calls:
+ *  - on a control thread, around each ALSA call the engine makes
+ *    (flz_alsa_log_begin() .. flz_alsa_log_end()), the message is formatted
+ *    and given to the engine's log callback (FLZ_LOG_INFO);
+ *  - on the audio thread, for its whole life, flz_engine_alsa_error_rt()
+ *    only counts and records (flz_engine_core.stat_alsa_messages); the
+ *    housekeeping thread logs it (FLZ_LOG_WARNING).
+ * A host that installed its own process-wide handler gets every message,
+ * the engine's included, as before (alsa-lib then never asks the local one).
+ */
+
+/** Where alsa-lib's messages go on a control thread: the engine's log callback. */
+struct flz_alsa_log {
+	/** NULL: the messages are dropped (an engine without a log callback). */
+	void (*log)(void *userdata, enum flz_log_level level, const char *message);
+	void *userdata;
+};
+
+/** What flz_alsa_log_begin() replaced, for flz_alsa_log_end(). */
+struct flz_alsa_log_scope {
+	snd_local_error_handler_t prev_handler;
+	const struct flz_alsa_log *prev_sink;
+};
+
+/**
+ * Send alsa-lib's messages on the calling thread to @p sink (NULL or a
+ * NULL log: dropped) until flz_alsa_log_end(). Scopes nest; the thread's
+ * previous local handler (the host's, if it set one) comes back at the end.
+ * @p sink must stay valid until then.
+ * Thread: control.
+ */
+void flz_alsa_log_begin(struct flz_alsa_log_scope *scope, const struct flz_alsa_log *sink);
+
+/** End the scope begun by flz_alsa_log_begin(). Thread: the one that began it. */
+void flz_alsa_log_end(const struct flz_alsa_log_scope *scope);
+
+/** The text the control-side handler gives the log: 'alsa-lib: pcm.c:2666
+ *  (snd_pcm_open_noupdate): Unknown PCM x' (': <strerror>' when errcode is
+ *  set). Thread: control. */
+void flz_alsa_log_format(char *out, size_t out_size, const char *file, int line, const char *func,
+			 int errcode, const char *fmt, va_list arg);
+
+/** Audio threads whose alsa-lib messages can be told apart at once (engines
+ *  playing at the same time in one process); beyond that they are dropped. */
+#define FLZ_ENGINE_ALSA_RT_THREADS 16
+
+/**
+ * Attribute alsa-lib's messages on the calling thread to @p core, for
+ * flz_engine_alsa_error_rt(). The handler has no user data and the audio
+ * thread must not touch thread-local storage of its own (its first access
+ * in a dlopen()ed module may allocate), so threads are found in a fixed
+ * table by pthread_self().
+ * @return false when the table is full (the messages are then dropped)
+ * Thread: rt (the audio thread, before its loop; a test standing in for it).
+ */
+FLZ_RT bool flz_engine_alsa_attach_rt(struct flz_engine_core *core);
+
+/** Undo flz_engine_alsa_attach_rt() for the calling thread. Thread: rt. */
+FLZ_RT void flz_engine_alsa_detach_rt(void);
+
+/**
+ * The audio thread's local handler for alsa-lib (snd_local_error_handler_t):
+ * counts the message and records its file, line, function, format and code
+ * into the attached core. No formatting, no I/O, no lock, no allocation:
+ * alsa-lib calls it from inside the snd_pcm_*() calls of the audio thread.
+ * Thread: rt.
+ */
+FLZ_RT void flz_engine_alsa_error_rt(const char *file, int line, const char *func, int errcode,
+				     const char *fmt, va_list arg);
 
 /* ---- Sample format conversion (format-rt.c) ---- */
 
@@ -270,6 +390,19 @@ void flz_alsa_close(struct flz_alsa_device *device);
 
 /* ---- The audio thread (engine-rt.c) ---- */
 
+/**
+ * The device calls and the clock of the audio thread's recovery
+ * (flz_engine_settle_rt()), for tests that play a device which suspends.
+ * NULL in flz_engine_audio.ops (always, but in tests): the real
+ * snd_pcm_resume(), snd_pcm_prepare() and CLOCK_MONOTONIC, called directly.
+ */
+struct flz_engine_pcm_ops {
+	int (*resume)(void *userdata);
+	int (*prepare)(void *userdata);
+	int64_t (*now_ns)(void *userdata);
+	void *userdata;
+};
+
 struct flz_engine_audio {
 	snd_pcm_t *pcm;
 	struct flz_engine_core *core;
@@ -307,7 +440,33 @@ struct flz_engine_audio {
 	/* Audio thread only: the load measurement window. */
 	int64_t load_busy_ns;
 	int64_t load_window_frames;
+	/** Audio thread only: when a frame was last committed, or the device
+	 *  last said it was suspended (the stall clock). */
+	int64_t last_progress_ns;
+	/** Audio thread only (read by tests after it): bounded waits made
+	 *  between resume attempts of a suspended device. */
+	uint64_t n_suspend_waits;
+	/** NULL but in tests (see struct flz_engine_pcm_ops). */
+	const struct flz_engine_pcm_ops *ops;
 };
+
+/**
+ * The end of each turn of the audio loop: recover from @p err (< 0) when
+ * there was one, then the stall check.
+ *
+ * Suspended (-ESTRPIPE): one snd_pcm_resume(); while it says -EAGAIN the
+ * thread waits FLZ_ENGINE_RESUME_WAIT_MS on the wake descriptor alone
+ * (bounded, ended at once by flz_engine_stop()), instead of trying again at
+ * once at SCHED_FIFO, and holds the stall clock: a suspended device is never
+ * counted as lost however long it stays suspended (a laptop's lid closed for
+ * an hour resumes). Another resume error: prepare.
+ *
+ * @return 0: go on; 1: the wake descriptor was written (quit is set); < 0:
+ *         the device is lost (that error, or -ENODEV for no progress for
+ *         FLZ_ENGINE_STALL_NS)
+ * Thread: rt.
+ */
+FLZ_RT int flz_engine_settle_rt(struct flz_engine_audio *audio, int err);
 
 /**
  * The audio thread's body: prefaults its stack, then runs the ALSA loop

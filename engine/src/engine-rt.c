@@ -3,11 +3,14 @@
  * The engine's audio side: taking commands, rendering, and the ALSA mmap
  * loop. Everything here runs on the audio thread (or a test standing in for
  * it): no allocation, no locks, no stdio, no sleeping. The only blocking
- * call is the poll() in wait_device(): on the device's descriptors and the
- * engine's wake descriptor, with a timeout.
+ * call is poll(): in wait_device(), on the device's descriptors and the
+ * engine's wake descriptor, with a timeout; in wait_suspended(), on the
+ * wake descriptor alone, between resume attempts of a suspended device. alsa-lib's messages on this
+ * thread reach flz_engine_alsa_error_rt(), which only records them.
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -226,6 +229,89 @@ FLZ_RT int flz_engine_core_process_rt(struct flz_engine_core *core, float *out, 
 }
 
 /* ------------------------------------------------------------------------
+ * alsa-lib's messages on the audio thread
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Which core an audio thread's messages belong to. A thread claims a free
+ * entry (thread == 0) with a compare-exchange, writes core, and is the only
+ * one to read core afterwards (the handler runs on the thread that alsa-lib
+ * calls it from); other threads only look at thread.
+ */
+static struct {
+	_Atomic uintptr_t thread;
+	struct flz_engine_core *core;
+} alsa_rt_threads[FLZ_ENGINE_ALSA_RT_THREADS];
+
+static uintptr_t self_id(void)
+{
+	/* pthread_self() reads the thread pointer: no system call. It is never
+	 * 0 for a live thread, which is what marks a free entry. */
+	return (uintptr_t)pthread_self();
+}
+
+FLZ_RT bool flz_engine_alsa_attach_rt(struct flz_engine_core *core)
+{
+	uintptr_t me = self_id();
+	for (size_t i = 0; i < FLZ_ENGINE_ALSA_RT_THREADS; i++) {
+		uintptr_t expected = 0;
+		/* acquire: after the previous owner's release in detach, its use of
+		 * core is over before we write it. */
+		if (atomic_compare_exchange_strong_explicit(&alsa_rt_threads[i].thread, &expected,
+							    me, memory_order_acquire,
+							    memory_order_relaxed)) {
+			alsa_rt_threads[i].core = core;
+			return true;
+		}
+	}
+	return false;
+}
+
+FLZ_RT void flz_engine_alsa_detach_rt(void)
+{
+	uintptr_t me = self_id();
+	for (size_t i = 0; i < FLZ_ENGINE_ALSA_RT_THREADS; i++) {
+		/* relaxed: only this thread can have stored its own id here. */
+		if (atomic_load_explicit(&alsa_rt_threads[i].thread, memory_order_relaxed) == me) {
+			alsa_rt_threads[i].core = NULL;
+			/* release: the entry is free only after our last use of core. */
+			atomic_store_explicit(&alsa_rt_threads[i].thread, 0, memory_order_release);
+			return;
+		}
+	}
+}
+
+FLZ_RT void flz_engine_alsa_error_rt(const char *file, int line, const char *func, int errcode,
+				     const char *fmt, va_list arg)
+{
+	(void)arg; /* formatting would need vsnprintf: not on this thread */
+	uintptr_t me = self_id();
+	struct flz_engine_core *core = NULL;
+	for (size_t i = 0; i < FLZ_ENGINE_ALSA_RT_THREADS && core == NULL; i++) {
+		/* relaxed: our own entry, written by this thread. */
+		if (atomic_load_explicit(&alsa_rt_threads[i].thread, memory_order_relaxed) == me)
+			core = alsa_rt_threads[i].core;
+	}
+	if (core == NULL)
+		return;
+	/* The seqlock: odd while writing. Only this thread writes. */
+	uint32_t seq = atomic_load_explicit(&core->alsa_last_seq, memory_order_relaxed);
+	atomic_store_explicit(&core->alsa_last_seq, seq + 1, memory_order_relaxed);
+	/* release fence: a reader that sees any field below sees the odd number. */
+	atomic_thread_fence(memory_order_release);
+	/* relaxed: ordered by the fence above and the release store below. */
+	atomic_store_explicit(&core->alsa_last_file, file, memory_order_relaxed);
+	atomic_store_explicit(&core->alsa_last_func, func, memory_order_relaxed);
+	atomic_store_explicit(&core->alsa_last_fmt, fmt, memory_order_relaxed);
+	atomic_store_explicit(&core->alsa_last_line, line, memory_order_relaxed);
+	atomic_store_explicit(&core->alsa_last_errcode, errcode, memory_order_relaxed);
+	/* release: the fields are complete for whoever sees the even number. */
+	atomic_store_explicit(&core->alsa_last_seq, seq + 2, memory_order_release);
+	/* release: a reader that sees the new count finds this message recorded. */
+	atomic_fetch_add_explicit(&core->stat_alsa_messages, 1, memory_order_release);
+}
+
+/* ------------------------------------------------------------------------
  * The ALSA loop
  * ------------------------------------------------------------------------ */
 
@@ -241,9 +327,39 @@ static void post_simple(struct flz_engine_core *core, enum flz_msg_kind kind, in
 	flz_engine_core_post_rt(core, &msg);
 }
 
+static int pcm_resume(struct flz_engine_audio *audio)
+{
+	return audio->ops ? audio->ops->resume(audio->ops->userdata) : snd_pcm_resume(audio->pcm);
+}
+
+static int pcm_prepare(struct flz_engine_audio *audio)
+{
+	return audio->ops ? audio->ops->prepare(audio->ops->userdata) : snd_pcm_prepare(audio->pcm);
+}
+
+/* The stall clock; the load measurement keeps the real clock. */
+static int64_t clock_ns(struct flz_engine_audio *audio)
+{
+	return audio->ops ? audio->ops->now_ns(audio->ops->userdata) : now_ns();
+}
+
+/*
+ * Between two resume attempts: wait on the wake descriptor alone (the PCM's
+ * would say at once what resume just said). Returns 1 when woken, else 0.
+ * The same poll() as wait_device()'s, on a subset of its descriptors.
+ */
+static int wait_suspended(struct flz_engine_audio *audio)
+{
+	audio->n_suspend_waits++;
+	struct pollfd *wake = &audio->pfds[audio->n_pcm_fds];
+	int rc = poll(wake, 1, FLZ_ENGINE_RESUME_WAIT_MS);
+	return rc > 0 && (wake->revents & POLLIN) ? 1 : 0;
+}
+
 /*
  * Recover from an error of the device. Returns 0 when the loop may go on,
- * or the error that ends it (the device is lost).
+ * 1 when woken while waiting for a suspended device, or the error that ends
+ * it (the device is lost).
  */
 static int recover(struct flz_engine_audio *audio, int err)
 {
@@ -256,13 +372,17 @@ static int recover(struct flz_engine_audio *audio, int err)
 		/* relaxed: a statistic; only this thread writes it. */
 		atomic_fetch_add_explicit(&core->stat_xruns, 1, memory_order_relaxed);
 		post_simple(core, FLZ_MSG_XRUN, -EPIPE);
-		return snd_pcm_prepare(audio->pcm);
+		return pcm_prepare(audio);
 	case -ESTRPIPE:
-		err = snd_pcm_resume(audio->pcm);
-		if (err == -EAGAIN)
-			return 0; /* still suspended: try again after the next wait */
+		err = pcm_resume(audio);
+		if (err == -EAGAIN) {
+			/* Still suspended: not stalled (the stall clock restarts), and
+			 * not worth trying again before a bounded wait. */
+			audio->last_progress_ns = clock_ns(audio);
+			return wait_suspended(audio);
+		}
 		if (err < 0)
-			err = snd_pcm_prepare(audio->pcm);
+			err = pcm_prepare(audio);
 		return err;
 	case -ENODEV:
 	case -EBADFD:
@@ -271,8 +391,20 @@ static int recover(struct flz_engine_audio *audio, int err)
 	default:
 		/* Anything else: one attempt to restart; if it fails, the device is
 		 * gone. Repeated failures are caught by the stall check. */
-		return snd_pcm_prepare(audio->pcm) < 0 ? err : 0;
+		return pcm_prepare(audio) < 0 ? err : 0;
 	}
+}
+
+FLZ_RT int flz_engine_settle_rt(struct flz_engine_audio *audio, int err)
+{
+	if (err < 0) {
+		err = recover(audio, err);
+		if (err != 0)
+			return err;
+	}
+	if (clock_ns(audio) - audio->last_progress_ns > FLZ_ENGINE_STALL_NS)
+		return -ENODEV;
+	return 0;
 }
 
 static bool area_is_plain_float(const struct flz_engine_audio *audio,
@@ -396,7 +528,7 @@ static int wait_device(struct flz_engine_audio *audio)
 static int audio_loop(struct flz_engine_audio *audio)
 {
 	snd_pcm_t *pcm = audio->pcm;
-	int64_t last_progress_ns = now_ns();
+	audio->last_progress_ns = clock_ns(audio);
 
 	/* acquire: pairs with the control side's release store of quit. */
 	while (!atomic_load_explicit(&audio->quit, memory_order_acquire)) {
@@ -415,7 +547,7 @@ static int audio_loop(struct flz_engine_audio *audio)
 		} else if ((snd_pcm_uframes_t)avail >= audio->block_frames) {
 			snd_pcm_sframes_t n = write_block(audio);
 			if (n > 0) {
-				last_progress_ns = now_ns();
+				audio->last_progress_ns = clock_ns(audio);
 				continue;
 			}
 			err = (int)n;
@@ -433,13 +565,14 @@ static int audio_loop(struct flz_engine_audio *audio)
 			if (w < 0)
 				err = w;
 		}
-		if (err < 0) {
-			err = recover(audio, err);
-			if (err < 0)
-				return err;
+		err = flz_engine_settle_rt(audio, err);
+		if (err == 1) {
+			/* Woken while the device was suspended: as in the wait above. */
+			audio->stopped_by_wake = true;
+			continue;
 		}
-		if (now_ns() - last_progress_ns > FLZ_ENGINE_STALL_NS)
-			return -ENODEV;
+		if (err < 0)
+			return err;
 	}
 	return 0;
 }
@@ -459,6 +592,13 @@ FLZ_RT void *flz_engine_audio_main(void *arg)
 	for (size_t i = 0; i < sizeof(stack); i += 256)
 		stack[i] = 0;
 
+	/* alsa-lib's messages on this thread are recorded, not printed (see
+	 * engine-private.h). Setting the local handler is a store into
+	 * libasound's thread-local storage, done here once, before the loop:
+	 * its first access on a thread may allocate that storage. */
+	bool attached = flz_engine_alsa_attach_rt(audio->core);
+	snd_local_error_handler_t prev_handler = snd_lib_error_set_local(flz_engine_alsa_error_rt);
+
 	int err = audio_loop(audio);
 	if (err < 0) {
 		struct flz_engine_core *core = audio->core;
@@ -468,5 +608,8 @@ FLZ_RT void *flz_engine_audio_main(void *arg)
 		atomic_store_explicit(&core->device_lost, true, memory_order_release);
 		post_simple(core, FLZ_MSG_DEVICE_LOST, err);
 	}
+	snd_lib_error_set_local(prev_handler);
+	if (attached)
+		flz_engine_alsa_detach_rt();
 	return NULL;
 }

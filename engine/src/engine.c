@@ -81,6 +81,11 @@ struct flz_engine {
 	/* Housekeeping thread only. */
 	uint64_t house_xruns_reported;
 	bool house_lost_reported;
+	uint64_t house_alsa_reported;
+
+	/** Where alsa-lib's messages for the control side's ALSA calls go:
+	 *  config.log. */
+	struct flz_alsa_log alsa_log;
 };
 
 static void engine_log(struct flz_engine *engine, enum flz_log_level level, const char *fmt, ...)
@@ -256,6 +261,8 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 		return -ENOMEM;
 	}
 	engine->config.device = engine->device_name;
+	engine->alsa_log = (struct flz_alsa_log){ .log = config->log,
+						  .userdata = config->log_userdata };
 	pthread_mutex_init(&engine->lifecycle, NULL);
 	pthread_mutex_init(&engine->lock, NULL);
 	pthread_mutex_init(&engine->house_lock, NULL);
@@ -287,6 +294,58 @@ void flz_engine_destroy(struct flz_engine *engine)
  * Housekeeping
  * ------------------------------------------------------------------------ */
 
+bool flz_engine_core_alsa_last(struct flz_engine_core *core, struct flz_engine_alsa_last *last)
+{
+	/* The reader's side of the seqlock (the writer: flz_engine_alsa_error_rt()).
+	 * A few tries: the audio thread writes rarely and briefly. */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		/* acquire: pairs with the writer's release of the even number. */
+		uint32_t seq = atomic_load_explicit(&core->alsa_last_seq, memory_order_acquire);
+		if (seq == 0)
+			return false;
+		if (seq & 1)
+			continue;
+		/* relaxed: validated by the fence and the second read below. */
+		last->file = atomic_load_explicit(&core->alsa_last_file, memory_order_relaxed);
+		last->func = atomic_load_explicit(&core->alsa_last_func, memory_order_relaxed);
+		last->fmt = atomic_load_explicit(&core->alsa_last_fmt, memory_order_relaxed);
+		last->line = atomic_load_explicit(&core->alsa_last_line, memory_order_relaxed);
+		last->errcode = atomic_load_explicit(&core->alsa_last_errcode, memory_order_relaxed);
+		/* acquire fence: the field reads above happen before the re-read. */
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&core->alsa_last_seq, memory_order_relaxed) == seq)
+			return true;
+	}
+	return false;
+}
+
+/* The audio thread's alsa-lib messages since the last report, in one line.
+ * WARNING: on the audio thread alsa-lib speaks when the device misbehaves
+ * during playback (a recovery, a plugin's error), and nothing else reports
+ * that. The format is shown without its arguments (the audio thread does not
+ * format). */
+static void house_report_alsa(struct flz_engine *engine)
+{
+	struct flz_engine_core *core = &engine->core;
+	/* acquire: pairs with the handler's release increment; the record of
+	 * the message counted is then complete (or a newer one is being written). */
+	uint64_t n = atomic_load_explicit(&core->stat_alsa_messages, memory_order_acquire);
+	if (n == engine->house_alsa_reported)
+		return;
+	engine->house_alsa_reported = n;
+	struct flz_engine_alsa_last last;
+	if (!flz_engine_core_alsa_last(core, &last)) {
+		engine_log(engine, FLZ_LOG_WARNING, "alsa-lib on the audio thread: %llu messages so far",
+			   (unsigned long long)n);
+		return;
+	}
+	engine_log(engine, FLZ_LOG_WARNING,
+		   "alsa-lib on the audio thread: %llu messages so far, last: %s:%d (%s): %s%s%s",
+		   (unsigned long long)n, last.file ? last.file : "?", last.line,
+		   last.func ? last.func : "?", last.fmt ? last.fmt : "",
+		   last.errcode ? ": " : "", last.errcode ? snd_strerror(last.errcode) : "");
+}
+
 static void house_work(struct flz_engine *engine)
 {
 	struct flz_engine_core *core = &engine->core;
@@ -303,6 +362,7 @@ static void house_work(struct flz_engine *engine)
 			   engine->device_name, (unsigned long long)xruns);
 		engine->house_xruns_reported = xruns;
 	}
+	house_report_alsa(engine);
 	/* acquire: pairs with the audio thread's release store; lost_error is then valid. */
 	if (!engine->house_lost_reported &&
 	    atomic_load_explicit(&core->device_lost, memory_order_acquire)) {
@@ -519,6 +579,7 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	engine->house_quit = false;
 	engine->house_xruns_reported = 0;
 	engine->house_lost_reported = false;
+	engine->house_alsa_reported = 0;
 	err = -create_thread(&engine->house_thread, house_main, engine);
 	if (err < 0) {
 		set_why(why, why_size, "cannot start the housekeeping thread: %s", strerror(-err));
@@ -576,9 +637,14 @@ int flz_engine_start(struct flz_engine *engine, char *why, size_t why_size)
 		.n_periods = engine->config.n_periods,
 		.format = engine->config.format,
 	};
+	/* Every ALSA call of the start (open, configure, poll descriptors, a
+	 * close on failure) logs alsa-lib's messages instead of printing them. */
+	struct flz_alsa_log_scope alsa_scope;
+	flz_alsa_log_begin(&alsa_scope, &engine->alsa_log);
 	int err = flz_alsa_open(&req, &engine->device, why, why_size);
 	if (err == 0)
 		err = start_locked(engine, false, why, why_size);
+	flz_alsa_log_end(&alsa_scope);
 	pthread_mutex_unlock(&engine->lifecycle);
 	return err;
 }
@@ -651,8 +717,12 @@ void flz_engine_stop(struct flz_engine *engine)
 	stop_house(engine);
 
 	/* Both threads are gone: the mixer's samples, the queued loads and the
-	 * retired samples are all freed here. */
+	 * retired samples are all freed here. Closing the PCM logs alsa-lib's
+	 * messages instead of printing them. */
+	struct flz_alsa_log_scope alsa_scope;
+	flz_alsa_log_begin(&alsa_scope, &engine->alsa_log);
 	teardown(engine);
+	flz_alsa_log_end(&alsa_scope);
 	pthread_mutex_unlock(&engine->lifecycle);
 }
 

@@ -1313,14 +1313,37 @@ static PyObject *text_or_none(const char *text)
 	return PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace");
 }
 
+/* alsa-lib's messages during a listing: kept while the GIL is released,
+ * logged once it is held again. Thread: the caller's, inside the listing. */
+struct listing_log {
+	unsigned n;
+	struct log_entry entries[8];
+};
+
+static void listing_log_push(void *userdata, enum flz_log_level level, const char *message)
+{
+	struct listing_log *l = userdata;
+	if (l->n < sizeof(l->entries) / sizeof(l->entries[0])) {
+		l->entries[l->n].level = level;
+		snprintf(l->entries[l->n].text, sizeof l->entries[0].text, "%s",
+			 message ? message : "");
+		l->n++;
+	}
+}
+
 static PyObject *engine_list_devices(PyObject *unused_self, PyObject *unused)
 {
 	struct flz_device *devices = NULL;
+	struct listing_log logged = { .n = 0 };
 	int64_t n;
 	/* ALSA reads its configuration and may probe cards: do not hold others up. */
 	Py_BEGIN_ALLOW_THREADS
-	n = flz_engine_list_devices(&devices);
+	n = flz_engine_list_devices_log(&devices, listing_log_push, &logged);
 	Py_END_ALLOW_THREADS
+	/* A configuration that does not parse: what alsa-lib said, to logging
+	 * rather than stderr. */
+	for (unsigned i = 0; i < logged.n; i++)
+		emit_log(python_log_level(logged.entries[i].level), logged.entries[i].text);
 	if (n < 0) {
 		char why[160];
 		snprintf(why, sizeof why, "cannot list the ALSA devices: %s", strerror((int)-n));

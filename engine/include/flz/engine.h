@@ -30,6 +30,11 @@
  * thread ends by itself, posts FLZ_MSG_DEVICE_LOST and sets
  * stats.device_lost; commands then return -ENODEV until flz_engine_stop().
  * The engine stays "running" (flz_engine_is_running()) until that stop.
+ * A suspended device (-ESTRPIPE: system suspend) is not lost, however long
+ * it stays suspended: the audio thread tries snd_pcm_resume() every 10 ms
+ * (waiting in between, not spinning; flz_engine_stop() ends the wait at
+ * once), and the stall clock does not run while resume says the device is
+ * still suspended. A device that cannot resume is prepared and restarted.
  *
  * Samples in flight: at most FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT (2048) loads
  * may be in the engine's hands at once (queued, in a slot, playing, or
@@ -103,8 +108,18 @@ struct flz_engine_config {
 	 *  FLZ_MSG_APPLIED message (for tests that re-render offline). Default false. */
 	bool trace_commands;
 	/** Diagnostics; called on a control-side thread (flz-house, or the
-	 *  caller of flz_engine_start(), flz_engine_load_file() or
-	 *  flz_engine_load_memory()), never on flz-audio. May be NULL. */
+	 *  caller of flz_engine_start(), flz_engine_stop(), flz_engine_load_file()
+	 *  or flz_engine_load_memory()), never on flz-audio. May be NULL.
+	 *  alsa-lib's own error messages for the engine's ALSA calls come here
+	 *  instead of stderr: those of start and stop at FLZ_LOG_INFO, on the
+	 *  caller's thread, as 'alsa-lib: pcm.c:2666 (snd_pcm_open_noupdate):
+	 *  Unknown PCM x'; those of the audio thread only counted there, and
+	 *  logged by flz-house at FLZ_LOG_WARNING, without their arguments:
+	 *  'alsa-lib on the audio thread: 2 messages so far, last: pcm.c:8574
+	 *  (snd_pcm_recover): underrun occurred'. alsa-lib's
+	 *  process-wide handler is never changed: the host's own ALSA calls
+	 *  print as before, and a handler the host set gets the engine's
+	 *  messages too. Without a log they are dropped. */
 	void (*log)(void *userdata, enum flz_log_level level, const char *message);
 	void *log_userdata;
 };
@@ -335,6 +350,23 @@ struct flz_device {
  * Ownership: the caller frees the array with flz_engine_free_devices().
  */
 FLZ_WARN_UNUSED int64_t flz_engine_list_devices(struct flz_device **out);
+
+/**
+ * As flz_engine_list_devices(), with alsa-lib's messages (a configuration
+ * file that does not parse, for one) given to @p log at FLZ_LOG_INFO on the
+ * calling thread, during the call, as 'alsa-lib: conf.c:2007
+ * (_snd_config_load_with_include): _toplevel_:1:9:Unexpected char'.
+ * flz_engine_list_devices() drops them. Neither prints to stderr, and
+ * neither changes alsa-lib's process-wide error handler: a handler the
+ * host set gets them instead, as for its own ALSA calls.
+ * @param log may be NULL (the messages are dropped)
+ * Thread, errors and ownership as flz_engine_list_devices().
+ */
+FLZ_WARN_UNUSED int64_t flz_engine_list_devices_log(struct flz_device **out,
+						    void (*log)(void *userdata,
+								enum flz_log_level level,
+								const char *message),
+						    void *log_userdata);
 
 /** Free what flz_engine_list_devices() returned. NULL is accepted.
  *  @param n_devices the count it returned. Thread: any but flz-audio. */
