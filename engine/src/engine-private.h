@@ -25,6 +25,7 @@
 
 #include <flz/engine.h>
 #include <flz/mixer.h>
+#include <flz/pages.h>
 #include <flz/ring.h>
 #include <flz/sample.h>
 
@@ -49,6 +50,15 @@
 #define FLZ_ENGINE_MAX_PCM_FDS 15
 /** Without a committed frame for this long, the device counts as lost. */
 #define FLZ_ENGINE_STALL_NS 1000000000LL
+/**
+ * The audio thread's stack. The engine maps and writes all of it
+ * before the thread starts (engine.c, stack_init()), so it is a real size,
+ * not a guess at what the loop touches: the loop, alsa-lib's calls into
+ * its plugins (the jack PCM's included) and glibc's thread descriptor and
+ * static TLS at its top fit with a wide margin (the deepest path, a
+ * recovery through snd_pcm_prepare(), uses a few KiB).
+ */
+#define FLZ_ENGINE_AUDIO_STACK_BYTES (256u * 1024u)
 /** Housekeeping period. */
 #define FLZ_ENGINE_HOUSE_PERIOD_MS 20
 
@@ -310,7 +320,8 @@ struct flz_engine_audio {
 };
 
 /**
- * The audio thread's body: prefaults its stack, then runs the ALSA loop
+ * The audio thread's body (on the stack the control side mapped and wrote,
+ * see FLZ_ENGINE_AUDIO_STACK_BYTES): runs the ALSA loop
  * until quit is set or the device is lost (then it sets core->device_lost
  * and posts FLZ_MSG_DEVICE_LOST).
  * @param arg struct flz_engine_audio *
@@ -363,6 +374,21 @@ struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine);
  * Thread: control, while started.
  */
 void flz_engine_set_next_seq_for_test(struct flz_engine *engine, uint32_t seq);
+
+/** The most regions flz_engine_rt_regions() lists. */
+#define FLZ_ENGINE_MAX_RT_REGIONS (6 + FLZ_MIXER_MAX_MEMORY_REGIONS)
+
+/**
+ * The memory the audio thread works in, as the engine maps it: the engine
+ * struct (core and audio state), the three rings' storage, the conversion
+ * scratch, the audio thread's stack (device starts only) and the mixer's
+ * regions (flz_mixer_memory()). Each is whole pages of its own, written
+ * when allocated. Sample data is not listed.
+ * @return the number of regions; the first min(that, max_regions) are stored
+ * Thread: control, while started (under lifecycle, or in a test).
+ */
+int flz_engine_rt_regions(struct flz_engine *engine, struct flz_mem_region *regions,
+			  int max_regions);
 
 /** Loads counted in flight now (see FLZ_ENGINE_RETIRE_CAPACITY), a snapshot. Thread: any. */
 int flz_engine_samples_in_flight(struct flz_engine *engine);

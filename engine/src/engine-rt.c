@@ -453,11 +453,8 @@ FLZ_RT void *flz_engine_audio_main(void *arg)
 	atomic_store_explicit(&audio->fp_mode, flz_fp_flush_denormals(audio->flush_denormals),
 			      memory_order_relaxed);
 
-	/* Touch the stack the loop and ALSA will use, so its pages are mapped
-	 * before the first deadline. */
-	volatile unsigned char stack[64 * 1024];
-	for (size_t i = 0; i < sizeof(stack); i += 256)
-		stack[i] = 0;
+	/* The stack needs no touching here: the control side wrote all of
+	 * it before the thread started (FLZ_ENGINE_AUDIO_STACK_BYTES). */
 
 	int err = audio_loop(audio);
 	if (err < 0) {

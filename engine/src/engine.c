@@ -28,8 +28,10 @@
 #include <unistd.h>
 
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 
 #include <flz/loader.h>
+#include <flz/pages.h>
 
 #include "engine-private.h"
 
@@ -64,6 +66,13 @@ struct flz_engine {
 	bool no_flush_denormals;
 	/** Whether the last stop wrote the audio thread's wake descriptor. */
 	bool wake_written;
+
+	/* ---- The audio thread's own memory, set up by start (lifecycle). ---- */
+	/** Render target for converted formats (audio.scratch), scratch_bytes long. */
+	size_t scratch_bytes;
+	/** The audio thread's stack: a guard page, then FLZ_ENGINE_AUDIO_STACK_BYTES. */
+	unsigned char *stack_map;
+	size_t stack_map_bytes;
 
 	/* Whether the engine is started; read without the lock by is_running().
 	 * Written under lock. */
@@ -115,28 +124,29 @@ static void set_why(char *why, size_t why_size, const char *fmt, ...)
  * The core (shared with the tests through engine-private.h)
  * ------------------------------------------------------------------------ */
 
-static void *alloc_touched(size_t n_bytes)
+/* The rings' storage comes from flz_pages_alloc(): written before the audio
+ * thread runs, and on pages of their own that can be locked (flz/pages.h). */
+#define CMD_BYTES (sizeof(struct flz_engine_cmd) * FLZ_QUEUE_CAPACITY)
+#define MSG_BYTES (sizeof(struct flz_engine_msg) * FLZ_ENGINE_MSG_CAPACITY)
+#define RETIRE_BYTES (sizeof(struct flz_sample *) * FLZ_ENGINE_RETIRE_CAPACITY)
+
+static void free_rings(struct flz_engine_core *core)
 {
-	/* calloc, then write every page anyway: calloc may hand out fresh
-	 * zero pages that are mapped only on first write. */
-	unsigned char *p = calloc(1, n_bytes);
-	if (p)
-		memset(p, 0, n_bytes);
-	return p;
+	flz_pages_free(core->cmd_storage, CMD_BYTES);
+	flz_pages_free(core->msg_storage, MSG_BYTES);
+	flz_pages_free(core->retire_storage, RETIRE_BYTES);
+	core->cmd_storage = core->msg_storage = core->retire_storage = NULL;
 }
 
 int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_config *mixer_config,
 			 bool trace_commands)
 {
 	memset(core, 0, sizeof(*core));
-	core->cmd_storage = alloc_touched(sizeof(struct flz_engine_cmd) * FLZ_QUEUE_CAPACITY);
-	core->msg_storage = alloc_touched(sizeof(struct flz_engine_msg) * FLZ_ENGINE_MSG_CAPACITY);
-	core->retire_storage =
-		alloc_touched(sizeof(struct flz_sample *) * FLZ_ENGINE_RETIRE_CAPACITY);
+	core->cmd_storage = flz_pages_alloc(CMD_BYTES);
+	core->msg_storage = flz_pages_alloc(MSG_BYTES);
+	core->retire_storage = flz_pages_alloc(RETIRE_BYTES);
 	if (!core->cmd_storage || !core->msg_storage || !core->retire_storage) {
-		free(core->cmd_storage);
-		free(core->msg_storage);
-		free(core->retire_storage);
+		free_rings(core);
 		memset(core, 0, sizeof(*core));
 		return -ENOMEM;
 	}
@@ -156,9 +166,7 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 	if (err == 0)
 		err = flz_mixer_new(&mc, &core->mixer);
 	if (err < 0) {
-		free(core->cmd_storage);
-		free(core->msg_storage);
-		free(core->retire_storage);
+		free_rings(core);
 		memset(core, 0, sizeof(*core));
 		return err;
 	}
@@ -199,10 +207,7 @@ int flz_engine_core_deinit(struct flz_engine_core *core)
 		}
 	}
 	n += flz_engine_core_collect(core);
-	free(core->cmd_storage);
-	free(core->msg_storage);
-	free(core->retire_storage);
-	core->cmd_storage = core->msg_storage = core->retire_storage = NULL;
+	free_rings(core);
 	return n;
 }
 
@@ -239,20 +244,19 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 	    (int)config->format > FLZ_FORMAT_S16_LE || (config->device && config->device[0] == '\0'))
 		return -EINVAL;
 
-	/* The core's rings keep their counters on cache lines of their own
-	 * (FLZ_ALIGNAS(FLZ_CACHE_LINE) in flz/ring.h), so the struct must come
-	 * at its own alignment: calloc only promises max_align_t (16 bytes).
-	 * aligned_alloc wants the size a multiple of the alignment. */
-	const size_t align = _Alignof(struct flz_engine);
-	const size_t n_bytes = (sizeof(struct flz_engine) + align - 1) / align * align;
-	struct flz_engine *engine = aligned_alloc(align, n_bytes);
+	/* The audio thread works in the struct (the core, its own state), so
+	 * it comes from flz_pages_alloc(): written, and on pages of its own
+	 * that can be locked and unlocked without unlocking a neighbour
+	 * (another engine's struct, say). Page alignment also gives the
+	 * rings' counters the cache-line alignment they ask for (flz/ring.h). */
+	_Static_assert(_Alignof(struct flz_engine) <= 4096, "pages are aligned enough");
+	struct flz_engine *engine = flz_pages_alloc(sizeof(struct flz_engine));
 	if (engine == NULL)
 		return -ENOMEM;
-	memset(engine, 0, n_bytes);
 	engine->config = *config;
 	engine->device_name = strdup(config->device ? config->device : "default");
 	if (engine->device_name == NULL) {
-		free(engine);
+		flz_pages_free(engine, sizeof(*engine));
 		return -ENOMEM;
 	}
 	engine->config.device = engine->device_name;
@@ -280,7 +284,7 @@ void flz_engine_destroy(struct flz_engine *engine)
 	pthread_mutex_destroy(&engine->lock);
 	pthread_mutex_destroy(&engine->lifecycle);
 	free(engine->device_name);
-	free(engine); /* aligned_alloc's memory goes back with free() */
+	flz_pages_free(engine, sizeof(*engine));
 }
 
 /* ------------------------------------------------------------------------
@@ -361,14 +365,15 @@ static void stop_house(struct flz_engine *engine)
  * SIGKILL and SIGSTOP cannot be blocked; glibc keeps its own two internal
  * signals unblocked.
  */
-static int create_thread(pthread_t *thread, void *(*fn)(void *), void *arg)
+static int create_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
+			 void *arg)
 {
 	sigset_t all, old;
 	sigfillset(&all);
 	int rc = pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (rc != 0)
 		return rc;
-	rc = pthread_create(thread, NULL, fn, arg);
+	rc = pthread_create(thread, attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
@@ -392,14 +397,81 @@ static void set_priority(struct flz_engine *engine)
 		   engine->config.rt_priority, strerror(rc));
 }
 
+/*
+ * The audio thread's stack, mapped and written here rather than left to
+ * pthread_create(): glibc maps a thread's stack untouched, so each page
+ * would fault the first time the loop or ALSA reaches it, and only the
+ * control side can write all of it before the thread runs. Its size is
+ * set, so what is written is the whole stack. A
+ * guard page below it stops an overflow (glibc adds none to a stack it
+ * is given).
+ */
+static int stack_init(struct flz_engine *engine, char *why, size_t why_size)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	engine->stack_map_bytes = page + FLZ_ENGINE_AUDIO_STACK_BYTES;
+	engine->stack_map = flz_pages_alloc(engine->stack_map_bytes);
+	if (engine->stack_map == NULL || mprotect(engine->stack_map, page, PROT_NONE) != 0) {
+		set_why(why, why_size, "cannot map the audio thread's stack: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static unsigned char *stack_base(struct flz_engine *engine)
+{
+	return engine->stack_map + (engine->stack_map_bytes - FLZ_ENGINE_AUDIO_STACK_BYTES);
+}
+
+static int stack_attr(struct flz_engine *engine, pthread_attr_t *attr)
+{
+	int rc = pthread_attr_init(attr);
+	if (rc != 0)
+		return rc;
+	rc = pthread_attr_setstack(attr, stack_base(engine), FLZ_ENGINE_AUDIO_STACK_BYTES);
+	if (rc != 0)
+		pthread_attr_destroy(attr);
+	return rc;
+}
+
+int flz_engine_rt_regions(struct flz_engine *engine, struct flz_mem_region *regions,
+			  int max_regions)
+{
+	struct flz_mem_region all[FLZ_ENGINE_MAX_RT_REGIONS];
+	struct flz_engine_core *core = &engine->core;
+	int n = 0;
+	/* The core (rings' counters, parameters, statistics) and the audio
+	 * thread's state (wait set, load window) live in the struct. */
+	all[n++] = (struct flz_mem_region){ engine, sizeof(*engine) };
+	if (core->cmd_storage) {
+		all[n++] = (struct flz_mem_region){ core->cmd_storage, CMD_BYTES };
+		all[n++] = (struct flz_mem_region){ core->msg_storage, MSG_BYTES };
+		all[n++] = (struct flz_mem_region){ core->retire_storage, RETIRE_BYTES };
+	}
+	if (engine->audio.scratch)
+		all[n++] = (struct flz_mem_region){ engine->audio.scratch, engine->scratch_bytes };
+	if (engine->stack_map)
+		all[n++] = (struct flz_mem_region){ stack_base(engine),
+						    FLZ_ENGINE_AUDIO_STACK_BYTES };
+	if (core->mixer)
+		n += flz_mixer_memory(core->mixer, all + n, FLZ_ENGINE_MAX_RT_REGIONS - n);
+	for (int i = 0; i < n && i < max_regions; i++)
+		regions[i] = all[i];
+	return n;
+}
+
 /* Release everything start() set up, in reverse; the threads are not running. */
 static void teardown(struct flz_engine *engine)
 {
 	flz_engine_core_deinit(&engine->core);
 	/* Every sample the engine held is gone now (the mixer dropped its own). */
 	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
-	free(engine->audio.scratch);
+	flz_pages_free(engine->audio.scratch, engine->scratch_bytes);
 	engine->audio.scratch = NULL;
+	engine->scratch_bytes = 0;
+	flz_pages_free(engine->stack_map, engine->stack_map_bytes);
+	engine->stack_map = NULL;
+	engine->stack_map_bytes = 0;
 	if (engine->audio.wake_fd >= 0)
 		close(engine->audio.wake_fd);
 	engine->audio.wake_fd = -1;
@@ -488,7 +560,8 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	struct flz_engine_audio *audio = &engine->audio;
 	memset(audio, 0, sizeof(*audio));
 	audio->wake_fd = -1;
-	audio->scratch = alloc_touched(sizeof(float) * block * dev->n_channels);
+	engine->scratch_bytes = sizeof(float) * block * dev->n_channels;
+	audio->scratch = flz_pages_alloc(engine->scratch_bytes);
 	if (audio->scratch == NULL) {
 		set_why(why, why_size, "out of memory");
 		teardown(engine);
@@ -507,6 +580,8 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	atomic_init(&audio->fp_mode, 0);
 	if (!offline) {
 		err = wake_init(audio, why, why_size);
+		if (err == 0)
+			err = stack_init(engine, why, why_size);
 		if (err < 0) {
 			teardown(engine);
 			return err;
@@ -519,7 +594,7 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	engine->house_quit = false;
 	engine->house_xruns_reported = 0;
 	engine->house_lost_reported = false;
-	err = -create_thread(&engine->house_thread, house_main, engine);
+	err = -create_thread(&engine->house_thread, NULL, house_main, engine);
 	if (err < 0) {
 		set_why(why, why_size, "cannot start the housekeeping thread: %s", strerror(-err));
 		teardown(engine);
@@ -530,7 +605,13 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	engine->rt_priority = 0;
 	engine->rt_error = 0;
 	if (!offline) {
-		err = -create_thread(&engine->audio_thread, flz_engine_audio_main, audio);
+		pthread_attr_t attr;
+		err = -stack_attr(engine, &attr);
+		if (err == 0) {
+			err = -create_thread(&engine->audio_thread, &attr, flz_engine_audio_main,
+					     audio);
+			pthread_attr_destroy(&attr);
+		}
 		if (err < 0) {
 			set_why(why, why_size, "cannot start the audio thread: %s", strerror(-err));
 			stop_house(engine);
