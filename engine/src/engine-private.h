@@ -51,7 +51,7 @@
 /** Without a committed frame for this long, the device counts as lost. */
 #define FLZ_ENGINE_STALL_NS 1000000000LL
 /**
- * The audio thread's stack. The engine maps and writes all of it
+ * The audio thread's stack. The engine maps, writes and locks all of it
  * before the thread starts (engine.c, stack_init()), so it is a real size,
  * not a guess at what the loop touches: the loop, alsa-lib's calls into
  * its plugins (the jack PCM's included) and glibc's thread descriptor and
@@ -383,12 +383,21 @@ void flz_engine_set_next_seq_for_test(struct flz_engine *engine, uint32_t seq);
  * struct (core and audio state), the three rings' storage, the conversion
  * scratch, the audio thread's stack (device starts only) and the mixer's
  * regions (flz_mixer_memory()). Each is whole pages of its own, written
- * when allocated. Sample data is not listed.
+ * when allocated; start locks them (unless flz_engine_set_lock_memory()
+ * said not to) and teardown unlocks them. Sample data is not listed.
  * @return the number of regions; the first min(that, max_regions) are stored
  * Thread: control, while started (under lifecycle, or in a test).
  */
 int flz_engine_rt_regions(struct flz_engine *engine, struct flz_mem_region *regions,
 			  int max_regions);
+
+/**
+ * For tests only: whether the next start locks its memory (default true).
+ * Off, a test can see that every page was written by the engine itself
+ * (mlock would fault them in).
+ * Thread: control, before flz_engine_start().
+ */
+void flz_engine_set_lock_memory(struct flz_engine *engine, bool on);
 
 /** Loads counted in flight now (see FLZ_ENGINE_RETIRE_CAPACITY), a snapshot. Thread: any. */
 int flz_engine_samples_in_flight(struct flz_engine *engine);

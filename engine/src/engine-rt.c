@@ -453,8 +453,8 @@ FLZ_RT void *flz_engine_audio_main(void *arg)
 	atomic_store_explicit(&audio->fp_mode, flz_fp_flush_denormals(audio->flush_denormals),
 			      memory_order_relaxed);
 
-	/* The stack needs no touching here: the control side wrote all of
-	 * it before the thread started (FLZ_ENGINE_AUDIO_STACK_BYTES). */
+	/* The stack needs no touching here: the control side wrote (and
+	 * locked) all of it before the thread started (FLZ_ENGINE_AUDIO_STACK_BYTES). */
 
 	int err = audio_loop(audio);
 	if (err < 0) {

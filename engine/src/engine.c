@@ -29,6 +29,7 @@
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <flz/loader.h>
 #include <flz/pages.h>
@@ -73,6 +74,13 @@ struct flz_engine {
 	/** The audio thread's stack: a guard page, then FLZ_ENGINE_AUDIO_STACK_BYTES. */
 	unsigned char *stack_map;
 	size_t stack_map_bytes;
+	/** Cleared only by flz_engine_set_lock_memory() (a test hook). */
+	bool no_lock_memory;
+	/** Whether this start tried to lock its memory, whether all of it was
+	 *  locked, and how many bytes were (whole pages). */
+	bool lock_tried;
+	bool memory_locked;
+	uint64_t locked_bytes;
 
 	/* Whether the engine is started; read without the lock by is_running().
 	 * Written under lock. */
@@ -246,7 +254,7 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 
 	/* The audio thread works in the struct (the core, its own state), so
 	 * it comes from flz_pages_alloc(): written, and on pages of its own
-	 * that can be locked and unlocked without unlocking a neighbour
+	 * that start can lock and stop unlock without unlocking a neighbour
 	 * (another engine's struct, say). Page alignment also gives the
 	 * rings' counters the cache-line alignment they ask for (flz/ring.h). */
 	_Static_assert(_Alignof(struct flz_engine) <= 4096, "pages are aligned enough");
@@ -401,8 +409,8 @@ static void set_priority(struct flz_engine *engine)
  * The audio thread's stack, mapped and written here rather than left to
  * pthread_create(): glibc maps a thread's stack untouched, so each page
  * would fault the first time the loop or ALSA reaches it, and only the
- * control side can write all of it before the thread runs. Its size is
- * set, so what is written is the whole stack. A
+ * control side can write all of it (and lock it) before the thread runs.
+ * Its size is set, so what is written and locked is the whole stack. A
  * guard page below it stops an overflow (glibc adds none to a stack it
  * is given).
  */
@@ -460,9 +468,77 @@ int flz_engine_rt_regions(struct flz_engine *engine, struct flz_mem_region *regi
 	return n;
 }
 
+/*
+ * Lock the audio thread's memory (flz_engine_rt_regions()) in RAM, so that
+ * none of it is paged out and faults back in during a period. Each region
+ * on its own: mlockall() would lock the host's whole process, which an
+ * embedded engine has no business doing. Sample data is not locked (see
+ * flz_engine_stats.memory_locked). A refusal is reported, never fatal: the
+ * memory is written and mapped all the same.
+ */
+static void lock_memory(struct flz_engine *engine)
+{
+	engine->lock_tried = false;
+	engine->memory_locked = false;
+	engine->locked_bytes = 0;
+	if (engine->no_lock_memory)
+		return;
+	engine->lock_tried = true;
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct flz_mem_region regions[FLZ_ENGINE_MAX_RT_REGIONS];
+	int n = flz_engine_rt_regions(engine, regions, FLZ_ENGINE_MAX_RT_REGIONS);
+	uint64_t wanted = 0;
+	int first_error = 0;
+	for (int i = 0; i < n; i++) {
+		/* Whole pages: what the kernel locks, and what VmLck counts. */
+		uint64_t n_bytes = (regions[i].n_bytes + page - 1) / page * page;
+		wanted += n_bytes;
+		if (mlock(regions[i].addr, regions[i].n_bytes) == 0)
+			engine->locked_bytes += n_bytes;
+		else if (first_error == 0)
+			first_error = errno;
+	}
+	engine->memory_locked = first_error == 0;
+	if (first_error == 0)
+		return;
+	struct rlimit limit;
+	char limit_text[32] = "unknown";
+	if (getrlimit(RLIMIT_MEMLOCK, &limit) == 0) {
+		if (limit.rlim_cur == RLIM_INFINITY)
+			snprintf(limit_text, sizeof(limit_text), "unlimited");
+		else
+			snprintf(limit_text, sizeof(limit_text), "%llu bytes",
+				 (unsigned long long)limit.rlim_cur);
+	}
+	engine_log(engine, FLZ_LOG_WARNING,
+		   "cannot lock the audio thread's memory (%s; RLIMIT_MEMLOCK %s): %llu of %llu "
+		   "bytes locked; it may be paged out and fault back in during playback",
+		   strerror(first_error), limit_text, (unsigned long long)engine->locked_bytes,
+		   (unsigned long long)wanted);
+}
+
+/* Every region is pages of its own (flz/pages.h), so unlocking them leaves
+ * every other lock in the process as it was. */
+static void unlock_memory(struct flz_engine *engine)
+{
+	if (!engine->lock_tried)
+		return;
+	struct flz_mem_region regions[FLZ_ENGINE_MAX_RT_REGIONS];
+	int n = flz_engine_rt_regions(engine, regions, FLZ_ENGINE_MAX_RT_REGIONS);
+	for (int i = 0; i < n; i++)
+		munlock(regions[i].addr, regions[i].n_bytes);
+	engine->lock_tried = false;
+}
+
+void flz_engine_set_lock_memory(struct flz_engine *engine, bool on)
+{
+	engine->no_lock_memory = !on;
+}
+
 /* Release everything start() set up, in reverse; the threads are not running. */
 static void teardown(struct flz_engine *engine)
 {
+	unlock_memory(engine);
 	flz_engine_core_deinit(&engine->core);
 	/* Every sample the engine held is gone now (the mixer dropped its own). */
 	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
@@ -587,6 +663,7 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 			return err;
 		}
 	}
+	lock_memory(engine);
 	engine->next_seq = 1;
 	engine->offline = offline;
 	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
@@ -1033,6 +1110,8 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
 			float f;
 		} load = { .u = atomic_load_explicit(&core->stat_load_bits, memory_order_relaxed) };
 		stats->load = load.f;
+		stats->memory_locked = engine->memory_locked;
+		stats->locked_bytes = engine->locked_bytes;
 	}
 	pthread_mutex_unlock(&engine->lock);
 }

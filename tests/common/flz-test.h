@@ -162,7 +162,8 @@ static inline bool flz_test_instrumented(void)
  * Pages of [addr, addr + n_bytes) that are not resident (mincore()), or -1
  * when @p addr is not page-aligned or mincore() fails. A page of a fresh
  * anonymous mapping is resident only once it was touched, so on memory from
- * flz_pages_alloc() a non-zero count means a buffer nobody wrote yet.
+ * flz_pages_alloc() (and with mlock() not done, which would fault pages in)
+ * a non-zero count means a buffer nobody wrote yet.
  */
 static inline long flz_test_pages_not_resident(const void *addr, size_t n_bytes)
 {
