@@ -1948,7 +1948,13 @@ START_TEST(rig_device_lost)
 	char cmd[160];
 	snprintf(cmd, sizeof(cmd), "jack_wait -s %s -w -t 10 >/dev/null 2>&1", name);
 	ck_assert_int_eq(system(cmd), 0);
-	/* The ALSA jack plugin connects to the server named here. */
+	/* The ALSA jack plugin connects to the server named here. The rig's
+	 * own name is put back at the end: with CK_FORK=no (the sanitizers,
+	 * valgrind) the next cases run in this process and need it. */
+	const char *rig_server = getenv("JACK_DEFAULT_SERVER");
+	char saved_server[128] = "";
+	if (rig_server)
+		snprintf(saved_server, sizeof(saved_server), "%s", rig_server);
 	setenv("JACK_DEFAULT_SERVER", name, 1);
 
 	struct flz_engine_config config = flz_engine_config_init();
@@ -1995,6 +2001,10 @@ START_TEST(rig_device_lost)
 	flz_engine_stop(engine);
 	ck_assert(!flz_engine_is_running(engine));
 	flz_engine_destroy(engine);
+	if (rig_server)
+		setenv("JACK_DEFAULT_SERVER", saved_server, 1);
+	else
+		unsetenv("JACK_DEFAULT_SERVER");
 
 	/* The client side of a vanished server leaves its semaphore files. */
 	char pattern[128];
