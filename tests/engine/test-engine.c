@@ -1686,7 +1686,8 @@ END_TEST
  * Where mlock is allowed (as root: CAP_IPC_LOCK), start locks every region:
  * stats say so, VmLck grows by at least the regions' pages, and stop gives
  * them all back (VmLck as before: no page left locked, none unlocked that
- * was not the engine's).
+ * was not the engine's). Under ASan and TSan, mlock() is their interceptor,
+ * which locks nothing and returns 0: VmLck is not checked there.
  */
 START_TEST(mlock_locks_rt_memory)
 {
@@ -1714,8 +1715,12 @@ START_TEST(mlock_locks_rt_memory)
 		if (allowed) {
 			ck_assert(stats.memory_locked);
 			ck_assert_uint_eq(stats.locked_bytes, total);
+#ifndef FLZ_TEST_SANITIZED
 			ck_assert_msg(during - before >= (long long)total,
 				      "VmLck grew by %lld, %zu locked", during - before, total);
+#else
+			(void)during;
+#endif
 		} else {
 			ck_assert(stats.memory_locked || stats.locked_bytes < total);
 		}
@@ -1731,7 +1736,8 @@ END_TEST
 /* In a child that may not lock memory (RLIMIT_MEMLOCK 0 and, as root, drop
  * to nobody: no CAP_IPC_LOCK): start succeeds, reports nothing locked, warns
  * once through the log, plays, and the pages are written all the same.
- * Exit code = the failed step. */
+ * Under ASan and TSan nothing can refuse (their mlock() does nothing and
+ * succeeds), so only the rest is checked. Exit code = the failed step. */
 static int mlock_child(void)
 {
 	struct rlimit none = { 0, 0 };
@@ -1754,6 +1760,7 @@ static int mlock_child(void)
 		return 13;
 	struct flz_engine_stats stats;
 	flz_engine_get_stats(engine, &stats);
+#ifndef FLZ_TEST_SANITIZED
 	if (stats.memory_locked || stats.locked_bytes != 0)
 		return 14;
 	int n_warn = 0;
@@ -1764,6 +1771,7 @@ static int mlock_child(void)
 			n_warn++;
 	if (n_warn != 1)
 		return 15;
+#endif
 	struct flz_mem_region regions[FLZ_ENGINE_MAX_RT_REGIONS];
 	int n = flz_engine_rt_regions(engine, regions, FLZ_ENGINE_MAX_RT_REGIONS);
 	for (int i = 0; i < n; i++)
@@ -2132,6 +2140,15 @@ START_TEST(rig_no_page_faults)
 	flz_engine_get_stats(engine, &stats);
 	ck_assert(!stats.device_lost);
 	flz_engine_destroy(engine);
+	/* Instrumented, the faults are the tool's own (ASan's shadow pages
+	 * written on first poisoning, valgrind's translations; ASan's mlock()
+	 * locks nothing): counted, not asserted. */
+	if (flz_test_instrumented()) {
+		if (after != before)
+			fprintf(stderr, "engine:page-faults: %lld minor faults (instrumented)\n",
+				after - before);
+		return;
+	}
 	ck_assert_msg(after == before, "flz-audio took %lld minor page faults while playing",
 		      after - before);
 }

@@ -75,11 +75,15 @@ def test_stats_memory_locked():
         e.shut_down()
     assert type(st["memory_locked"]) is bool
     assert type(st["locked_bytes"]) is int
+    # Under ASan/TSan (scripts/sanitize.sh sets FLZ_INSTRUMENTED), mlock is
+    # the sanitizer's, which locks nothing and succeeds: VmLck stays put.
+    real_mlock = os.environ.get("FLZ_INSTRUMENTED", "") in ("", "0")
     if os.geteuid() == 0:
         assert st["memory_locked"] is True
         # rings, mixer buffers and tables, the 256 KiB stack
         assert st["locked_bytes"] > 256 * 1024
-        assert during - before >= st["locked_bytes"]
+        if real_mlock:
+            assert during - before >= st["locked_bytes"]
     if st["memory_locked"]:
         assert _vm_locked_bytes() == before
     stopped = e.stats()

@@ -27,6 +27,20 @@
 
 #include <sys/mman.h>
 
+/* LeakSanitizer looks for pointers in the heap, stacks and globals, not in
+ * mappings of one's own: a sample or a name reachable only through these
+ * pages would be reported as leaked. Such pages are registered as roots. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FLZ_PAGES_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FLZ_PAGES_LSAN 1
+#endif
+#endif
+#ifdef FLZ_PAGES_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -58,6 +72,9 @@ static inline void *flz_pages_alloc(size_t n_bytes)
 	/* A write, not a read: a read would map the shared zero page and the
 	 * first store would still fault (copy on write). */
 	memset(p, 0, n_bytes);
+#ifdef FLZ_PAGES_LSAN
+	__lsan_register_root_region(p, n_bytes);
+#endif
 	return p;
 }
 
@@ -67,8 +84,12 @@ static inline void *flz_pages_alloc(size_t n_bytes)
  */
 static inline void flz_pages_free(void *p, size_t n_bytes)
 {
-	if (p != NULL)
-		munmap(p, n_bytes);
+	if (p == NULL)
+		return;
+#ifdef FLZ_PAGES_LSAN
+	__lsan_unregister_root_region(p, n_bytes);
+#endif
+	munmap(p, n_bytes);
 }
 
 #ifdef __cplusplus
