@@ -26,6 +26,7 @@
 
 #include <flz/engine.h>
 #include <flz/mixer.h>
+#include <flz/pages.h>
 #include <flz/ring.h>
 #include <flz/sample.h>
 
@@ -55,6 +56,15 @@
  * wake descriptor alone, so that flz_engine_stop() still ends it at once.
  */
 #define FLZ_ENGINE_RESUME_WAIT_MS 10
+/**
+ * The audio thread's stack. The engine maps, writes and locks all of it
+ * before the thread starts (engine.c, stack_init()), so it is a real size,
+ * not a guess at what the loop touches: the loop, alsa-lib's calls into
+ * its plugins (the jack PCM's included) and glibc's thread descriptor and
+ * static TLS at its top fit with a wide margin (the deepest path, a
+ * recovery through snd_pcm_prepare(), uses a few KiB).
+ */
+#define FLZ_ENGINE_AUDIO_STACK_BYTES (256u * 1024u)
 /** Housekeeping period. */
 #define FLZ_ENGINE_HOUSE_PERIOD_MS 20
 
@@ -469,7 +479,8 @@ struct flz_engine_audio {
 FLZ_RT int flz_engine_settle_rt(struct flz_engine_audio *audio, int err);
 
 /**
- * The audio thread's body: prefaults its stack, then runs the ALSA loop
+ * The audio thread's body (on the stack the control side mapped and wrote,
+ * see FLZ_ENGINE_AUDIO_STACK_BYTES): runs the ALSA loop
  * until quit is set or the device is lost (then it sets core->device_lost
  * and posts FLZ_MSG_DEVICE_LOST).
  * @param arg struct flz_engine_audio *
@@ -522,6 +533,30 @@ struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine);
  * Thread: control, while started.
  */
 void flz_engine_set_next_seq_for_test(struct flz_engine *engine, uint32_t seq);
+
+/** The most regions flz_engine_rt_regions() lists. */
+#define FLZ_ENGINE_MAX_RT_REGIONS (6 + FLZ_MIXER_MAX_MEMORY_REGIONS)
+
+/**
+ * The memory the audio thread works in, as the engine maps it: the engine
+ * struct (core and audio state), the three rings' storage, the conversion
+ * scratch, the audio thread's stack (device starts only) and the mixer's
+ * regions (flz_mixer_memory()). Each is whole pages of its own, written
+ * when allocated; start locks them (unless flz_engine_set_lock_memory()
+ * said not to) and teardown unlocks them. Sample data is not listed.
+ * @return the number of regions; the first min(that, max_regions) are stored
+ * Thread: control, while started (under lifecycle, or in a test).
+ */
+int flz_engine_rt_regions(struct flz_engine *engine, struct flz_mem_region *regions,
+			  int max_regions);
+
+/**
+ * For tests only: whether the next start locks its memory (default true).
+ * Off, a test can see that every page was written by the engine itself
+ * (mlock would fault them in).
+ * Thread: control, before flz_engine_start().
+ */
+void flz_engine_set_lock_memory(struct flz_engine *engine, bool on);
 
 /** Loads counted in flight now (see FLZ_ENGINE_RETIRE_CAPACITY), a snapshot. Thread: any. */
 int flz_engine_samples_in_flight(struct flz_engine *engine);

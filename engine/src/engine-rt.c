@@ -586,11 +586,8 @@ FLZ_RT void *flz_engine_audio_main(void *arg)
 	atomic_store_explicit(&audio->fp_mode, flz_fp_flush_denormals(audio->flush_denormals),
 			      memory_order_relaxed);
 
-	/* Touch the stack the loop and ALSA will use, so its pages are mapped
-	 * before the first deadline. */
-	volatile unsigned char stack[64 * 1024];
-	for (size_t i = 0; i < sizeof(stack); i += 256)
-		stack[i] = 0;
+	/* The stack needs no touching here: the control side wrote (and
+	 * locked) all of it before the thread started (FLZ_ENGINE_AUDIO_STACK_BYTES). */
 
 	/* alsa-lib's messages on this thread are recorded, not printed (see
 	 * engine-private.h). Setting the local handler is a store into

@@ -28,8 +28,11 @@
 #include <unistd.h>
 
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <flz/loader.h>
+#include <flz/pages.h>
 
 #include "engine-private.h"
 
@@ -64,6 +67,20 @@ struct flz_engine {
 	bool no_flush_denormals;
 	/** Whether the last stop wrote the audio thread's wake descriptor. */
 	bool wake_written;
+
+	/* ---- The audio thread's own memory, set up by start (lifecycle). ---- */
+	/** Render target for converted formats (audio.scratch), scratch_bytes long. */
+	size_t scratch_bytes;
+	/** The audio thread's stack: a guard page, then FLZ_ENGINE_AUDIO_STACK_BYTES. */
+	unsigned char *stack_map;
+	size_t stack_map_bytes;
+	/** Cleared only by flz_engine_set_lock_memory() (a test hook). */
+	bool no_lock_memory;
+	/** Whether this start tried to lock its memory, whether all of it was
+	 *  locked, and how many bytes were (whole pages). */
+	bool lock_tried;
+	bool memory_locked;
+	uint64_t locked_bytes;
 
 	/* Whether the engine is started; read without the lock by is_running().
 	 * Written under lock. */
@@ -120,28 +137,29 @@ static void set_why(char *why, size_t why_size, const char *fmt, ...)
  * The core (shared with the tests through engine-private.h)
  * ------------------------------------------------------------------------ */
 
-static void *alloc_touched(size_t n_bytes)
+/* The rings' storage comes from flz_pages_alloc(): written before the audio
+ * thread runs, and on pages of their own that can be locked (flz/pages.h). */
+#define CMD_BYTES (sizeof(struct flz_engine_cmd) * FLZ_QUEUE_CAPACITY)
+#define MSG_BYTES (sizeof(struct flz_engine_msg) * FLZ_ENGINE_MSG_CAPACITY)
+#define RETIRE_BYTES (sizeof(struct flz_sample *) * FLZ_ENGINE_RETIRE_CAPACITY)
+
+static void free_rings(struct flz_engine_core *core)
 {
-	/* calloc, then write every page anyway: calloc may hand out fresh
-	 * zero pages that are mapped only on first write. */
-	unsigned char *p = calloc(1, n_bytes);
-	if (p)
-		memset(p, 0, n_bytes);
-	return p;
+	flz_pages_free(core->cmd_storage, CMD_BYTES);
+	flz_pages_free(core->msg_storage, MSG_BYTES);
+	flz_pages_free(core->retire_storage, RETIRE_BYTES);
+	core->cmd_storage = core->msg_storage = core->retire_storage = NULL;
 }
 
 int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_config *mixer_config,
 			 bool trace_commands)
 {
 	memset(core, 0, sizeof(*core));
-	core->cmd_storage = alloc_touched(sizeof(struct flz_engine_cmd) * FLZ_QUEUE_CAPACITY);
-	core->msg_storage = alloc_touched(sizeof(struct flz_engine_msg) * FLZ_ENGINE_MSG_CAPACITY);
-	core->retire_storage =
-		alloc_touched(sizeof(struct flz_sample *) * FLZ_ENGINE_RETIRE_CAPACITY);
+	core->cmd_storage = flz_pages_alloc(CMD_BYTES);
+	core->msg_storage = flz_pages_alloc(MSG_BYTES);
+	core->retire_storage = flz_pages_alloc(RETIRE_BYTES);
 	if (!core->cmd_storage || !core->msg_storage || !core->retire_storage) {
-		free(core->cmd_storage);
-		free(core->msg_storage);
-		free(core->retire_storage);
+		free_rings(core);
 		memset(core, 0, sizeof(*core));
 		return -ENOMEM;
 	}
@@ -161,9 +179,7 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 	if (err == 0)
 		err = flz_mixer_new(&mc, &core->mixer);
 	if (err < 0) {
-		free(core->cmd_storage);
-		free(core->msg_storage);
-		free(core->retire_storage);
+		free_rings(core);
 		memset(core, 0, sizeof(*core));
 		return err;
 	}
@@ -204,10 +220,7 @@ int flz_engine_core_deinit(struct flz_engine_core *core)
 		}
 	}
 	n += flz_engine_core_collect(core);
-	free(core->cmd_storage);
-	free(core->msg_storage);
-	free(core->retire_storage);
-	core->cmd_storage = core->msg_storage = core->retire_storage = NULL;
+	free_rings(core);
 	return n;
 }
 
@@ -244,20 +257,19 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 	    (int)config->format > FLZ_FORMAT_S16_LE || (config->device && config->device[0] == '\0'))
 		return -EINVAL;
 
-	/* The core's rings keep their counters on cache lines of their own
-	 * (FLZ_ALIGNAS(FLZ_CACHE_LINE) in flz/ring.h), so the struct must come
-	 * at its own alignment: calloc only promises max_align_t (16 bytes).
-	 * aligned_alloc wants the size a multiple of the alignment. */
-	const size_t align = _Alignof(struct flz_engine);
-	const size_t n_bytes = (sizeof(struct flz_engine) + align - 1) / align * align;
-	struct flz_engine *engine = aligned_alloc(align, n_bytes);
+	/* The audio thread works in the struct (the core, its own state), so
+	 * it comes from flz_pages_alloc(): written, and on pages of its own
+	 * that start can lock and stop unlock without unlocking a neighbour
+	 * (another engine's struct, say). Page alignment also gives the
+	 * rings' counters the cache-line alignment they ask for (flz/ring.h). */
+	_Static_assert(_Alignof(struct flz_engine) <= 4096, "pages are aligned enough");
+	struct flz_engine *engine = flz_pages_alloc(sizeof(struct flz_engine));
 	if (engine == NULL)
 		return -ENOMEM;
-	memset(engine, 0, n_bytes);
 	engine->config = *config;
 	engine->device_name = strdup(config->device ? config->device : "default");
 	if (engine->device_name == NULL) {
-		free(engine);
+		flz_pages_free(engine, sizeof(*engine));
 		return -ENOMEM;
 	}
 	engine->config.device = engine->device_name;
@@ -287,7 +299,7 @@ void flz_engine_destroy(struct flz_engine *engine)
 	pthread_mutex_destroy(&engine->lock);
 	pthread_mutex_destroy(&engine->lifecycle);
 	free(engine->device_name);
-	free(engine); /* aligned_alloc's memory goes back with free() */
+	flz_pages_free(engine, sizeof(*engine));
 }
 
 /* ------------------------------------------------------------------------
@@ -421,14 +433,15 @@ static void stop_house(struct flz_engine *engine)
  * SIGKILL and SIGSTOP cannot be blocked; glibc keeps its own two internal
  * signals unblocked.
  */
-static int create_thread(pthread_t *thread, void *(*fn)(void *), void *arg)
+static int create_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
+			 void *arg)
 {
 	sigset_t all, old;
 	sigfillset(&all);
 	int rc = pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (rc != 0)
 		return rc;
-	rc = pthread_create(thread, NULL, fn, arg);
+	rc = pthread_create(thread, attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
@@ -452,14 +465,149 @@ static void set_priority(struct flz_engine *engine)
 		   engine->config.rt_priority, strerror(rc));
 }
 
+/*
+ * The audio thread's stack, mapped and written here rather than left to
+ * pthread_create(): glibc maps a thread's stack untouched, so each page
+ * would fault the first time the loop or ALSA reaches it, and only the
+ * control side can write all of it (and lock it) before the thread runs.
+ * Its size is set, so what is written and locked is the whole stack. A
+ * guard page below it stops an overflow (glibc adds none to a stack it
+ * is given).
+ */
+static int stack_init(struct flz_engine *engine, char *why, size_t why_size)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	engine->stack_map_bytes = page + FLZ_ENGINE_AUDIO_STACK_BYTES;
+	engine->stack_map = flz_pages_alloc(engine->stack_map_bytes);
+	if (engine->stack_map == NULL || mprotect(engine->stack_map, page, PROT_NONE) != 0) {
+		set_why(why, why_size, "cannot map the audio thread's stack: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static unsigned char *stack_base(struct flz_engine *engine)
+{
+	return engine->stack_map + (engine->stack_map_bytes - FLZ_ENGINE_AUDIO_STACK_BYTES);
+}
+
+static int stack_attr(struct flz_engine *engine, pthread_attr_t *attr)
+{
+	int rc = pthread_attr_init(attr);
+	if (rc != 0)
+		return rc;
+	rc = pthread_attr_setstack(attr, stack_base(engine), FLZ_ENGINE_AUDIO_STACK_BYTES);
+	if (rc != 0)
+		pthread_attr_destroy(attr);
+	return rc;
+}
+
+int flz_engine_rt_regions(struct flz_engine *engine, struct flz_mem_region *regions,
+			  int max_regions)
+{
+	struct flz_mem_region all[FLZ_ENGINE_MAX_RT_REGIONS];
+	struct flz_engine_core *core = &engine->core;
+	int n = 0;
+	/* The core (rings' counters, parameters, statistics) and the audio
+	 * thread's state (wait set, load window) live in the struct. */
+	all[n++] = (struct flz_mem_region){ engine, sizeof(*engine) };
+	if (core->cmd_storage) {
+		all[n++] = (struct flz_mem_region){ core->cmd_storage, CMD_BYTES };
+		all[n++] = (struct flz_mem_region){ core->msg_storage, MSG_BYTES };
+		all[n++] = (struct flz_mem_region){ core->retire_storage, RETIRE_BYTES };
+	}
+	if (engine->audio.scratch)
+		all[n++] = (struct flz_mem_region){ engine->audio.scratch, engine->scratch_bytes };
+	if (engine->stack_map)
+		all[n++] = (struct flz_mem_region){ stack_base(engine),
+						    FLZ_ENGINE_AUDIO_STACK_BYTES };
+	if (core->mixer)
+		n += flz_mixer_memory(core->mixer, all + n, FLZ_ENGINE_MAX_RT_REGIONS - n);
+	for (int i = 0; i < n && i < max_regions; i++)
+		regions[i] = all[i];
+	return n;
+}
+
+/*
+ * Lock the audio thread's memory (flz_engine_rt_regions()) in RAM, so that
+ * none of it is paged out and faults back in during a period. Each region
+ * on its own: mlockall() would lock the host's whole process, which an
+ * embedded engine has no business doing. Sample data is not locked (see
+ * flz_engine_stats.memory_locked). A refusal is reported, never fatal: the
+ * memory is written and mapped all the same.
+ */
+static void lock_memory(struct flz_engine *engine)
+{
+	engine->lock_tried = false;
+	engine->memory_locked = false;
+	engine->locked_bytes = 0;
+	if (engine->no_lock_memory)
+		return;
+	engine->lock_tried = true;
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct flz_mem_region regions[FLZ_ENGINE_MAX_RT_REGIONS];
+	int n = flz_engine_rt_regions(engine, regions, FLZ_ENGINE_MAX_RT_REGIONS);
+	uint64_t wanted = 0;
+	int first_error = 0;
+	for (int i = 0; i < n; i++) {
+		/* Whole pages: what the kernel locks, and what VmLck counts. */
+		uint64_t n_bytes = (regions[i].n_bytes + page - 1) / page * page;
+		wanted += n_bytes;
+		if (mlock(regions[i].addr, regions[i].n_bytes) == 0)
+			engine->locked_bytes += n_bytes;
+		else if (first_error == 0)
+			first_error = errno;
+	}
+	engine->memory_locked = first_error == 0;
+	if (first_error == 0)
+		return;
+	struct rlimit limit;
+	char limit_text[32] = "unknown";
+	if (getrlimit(RLIMIT_MEMLOCK, &limit) == 0) {
+		if (limit.rlim_cur == RLIM_INFINITY)
+			snprintf(limit_text, sizeof(limit_text), "unlimited");
+		else
+			snprintf(limit_text, sizeof(limit_text), "%llu bytes",
+				 (unsigned long long)limit.rlim_cur);
+	}
+	engine_log(engine, FLZ_LOG_WARNING,
+		   "cannot lock the audio thread's memory (%s; RLIMIT_MEMLOCK %s): %llu of %llu "
+		   "bytes locked; it may be paged out and fault back in during playback",
+		   strerror(first_error), limit_text, (unsigned long long)engine->locked_bytes,
+		   (unsigned long long)wanted);
+}
+
+/* Every region is pages of its own (flz/pages.h), so unlocking them leaves
+ * every other lock in the process as it was. */
+static void unlock_memory(struct flz_engine *engine)
+{
+	if (!engine->lock_tried)
+		return;
+	struct flz_mem_region regions[FLZ_ENGINE_MAX_RT_REGIONS];
+	int n = flz_engine_rt_regions(engine, regions, FLZ_ENGINE_MAX_RT_REGIONS);
+	for (int i = 0; i < n; i++)
+		munlock(regions[i].addr, regions[i].n_bytes);
+	engine->lock_tried = false;
+}
+
+void flz_engine_set_lock_memory(struct flz_engine *engine, bool on)
+{
+	engine->no_lock_memory = !on;
+}
+
 /* Release everything start() set up, in reverse; the threads are not running. */
 static void teardown(struct flz_engine *engine)
 {
+	unlock_memory(engine);
 	flz_engine_core_deinit(&engine->core);
 	/* Every sample the engine held is gone now (the mixer dropped its own). */
 	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
-	free(engine->audio.scratch);
+	flz_pages_free(engine->audio.scratch, engine->scratch_bytes);
 	engine->audio.scratch = NULL;
+	engine->scratch_bytes = 0;
+	flz_pages_free(engine->stack_map, engine->stack_map_bytes);
+	engine->stack_map = NULL;
+	engine->stack_map_bytes = 0;
 	if (engine->audio.wake_fd >= 0)
 		close(engine->audio.wake_fd);
 	engine->audio.wake_fd = -1;
@@ -548,7 +696,8 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	struct flz_engine_audio *audio = &engine->audio;
 	memset(audio, 0, sizeof(*audio));
 	audio->wake_fd = -1;
-	audio->scratch = alloc_touched(sizeof(float) * block * dev->n_channels);
+	engine->scratch_bytes = sizeof(float) * block * dev->n_channels;
+	audio->scratch = flz_pages_alloc(engine->scratch_bytes);
 	if (audio->scratch == NULL) {
 		set_why(why, why_size, "out of memory");
 		teardown(engine);
@@ -567,11 +716,14 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	atomic_init(&audio->fp_mode, 0);
 	if (!offline) {
 		err = wake_init(audio, why, why_size);
+		if (err == 0)
+			err = stack_init(engine, why, why_size);
 		if (err < 0) {
 			teardown(engine);
 			return err;
 		}
 	}
+	lock_memory(engine);
 	engine->next_seq = 1;
 	engine->offline = offline;
 	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
@@ -580,7 +732,7 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	engine->house_xruns_reported = 0;
 	engine->house_lost_reported = false;
 	engine->house_alsa_reported = 0;
-	err = -create_thread(&engine->house_thread, house_main, engine);
+	err = -create_thread(&engine->house_thread, NULL, house_main, engine);
 	if (err < 0) {
 		set_why(why, why_size, "cannot start the housekeeping thread: %s", strerror(-err));
 		teardown(engine);
@@ -591,7 +743,13 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	engine->rt_priority = 0;
 	engine->rt_error = 0;
 	if (!offline) {
-		err = -create_thread(&engine->audio_thread, flz_engine_audio_main, audio);
+		pthread_attr_t attr;
+		err = -stack_attr(engine, &attr);
+		if (err == 0) {
+			err = -create_thread(&engine->audio_thread, &attr, flz_engine_audio_main,
+					     audio);
+			pthread_attr_destroy(&attr);
+		}
 		if (err < 0) {
 			set_why(why, why_size, "cannot start the audio thread: %s", strerror(-err));
 			stop_house(engine);
@@ -1022,6 +1180,8 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
 			float f;
 		} load = { .u = atomic_load_explicit(&core->stat_load_bits, memory_order_relaxed) };
 		stats->load = load.f;
+		stats->memory_locked = engine->memory_locked;
+		stats->locked_bytes = engine->locked_bytes;
 	}
 	pthread_mutex_unlock(&engine->lock);
 }

@@ -24,6 +24,10 @@
  * mixer-rt.c). */
 #define FLZ_MIXER_LOOKAHEAD FLZ_RESAMPLER_MAX_SIDE_TAPS
 
+/* Buffers the mixer allocates beside its struct and the interpolator's
+ * tables: src, mix, hist[0], hist[1], scratch_n, scratch_frac, scratch_inc. */
+#define FLZ_MIXER_BUFFERS 7
+
 /* The source buffer is moved in multiples of this many frames (see render). */
 #define FLZ_MIXER_ALIGN_FRAMES 16
 
@@ -100,6 +104,10 @@ struct flz_mixer {
 	int64_t *scratch_n;  /* per output frame of a block: integer source position */
 	uint32_t *scratch_frac;
 	uint64_t *scratch_inc;
+	/* The buffers above as allocated (flz_pages_alloc()), for
+	 * flz_mixer_memory() and flz_mixer_destroy(). */
+	struct flz_mem_region buffers[FLZ_MIXER_BUFFERS];
+	uint32_t n_buffers;
 
 	/* ---- Audio-thread state: touched only by the rt functions. ---- */
 	/* Per slot: index in samples[] of its sample, or -1 when empty. */

@@ -51,6 +51,20 @@ static int check_config(const struct flz_mixer_config *c)
 	return 0;
 }
 
+/* A buffer of whole pages, written (flz_pages_alloc()), recorded for
+ * flz_mixer_memory() and destroy. n_bytes is already a multiple of 64, so
+ * the buffer keeps the 64-byte alignment the kernels want (pages are more). */
+_Static_assert(1 + FLZ_MIXER_BUFFERS + 4 <= FLZ_MIXER_MAX_MEMORY_REGIONS,
+	       "the struct, its buffers and the four table arrays fit the list");
+
+static void *buffer_alloc(struct flz_mixer *m, size_t n_bytes)
+{
+	void *p = flz_pages_alloc(n_bytes);
+	if (p != NULL && m->n_buffers < FLZ_MIXER_BUFFERS)
+		m->buffers[m->n_buffers++] = (struct flz_mem_region){ p, n_bytes };
+	return p;
+}
+
 int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 {
 	if (config == NULL || out == NULL)
@@ -59,7 +73,9 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	if (err < 0)
 		return err;
 
-	struct flz_mixer *m = calloc(1, sizeof(*m));
+	/* The struct holds the voices and the audio thread's state: pages of
+	 * its own too, written, so it can be locked and listed. */
+	struct flz_mixer *m = flz_pages_alloc(sizeof(*m));
 	if (m == NULL)
 		return -ENOMEM;
 	m->config = *config;
@@ -88,7 +104,7 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 			    2 * FLZ_MIXER_ALIGN_FRAMES;
 	size_t src_bytes = (size_t)m->src_cap_frames * m->n_channels * sizeof(float);
 	src_bytes = (src_bytes + 63) & ~(size_t)63;
-	m->src = aligned_alloc(64, src_bytes);
+	m->src = buffer_alloc(m, src_bytes);
 	/* The scratch block takes one render call's source frames, or a
 	 * voice's frames of the look-ahead when a stop takes them back. */
 	uint32_t mix_frames = FLZ_MIXER_MAX_SRC_BLOCK(max_block);
@@ -96,14 +112,14 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 		mix_frames = FLZ_MIXER_LOOKAHEAD + 1;
 	size_t mix_bytes = (size_t)mix_frames * m->n_channels * sizeof(float);
 	mix_bytes = (mix_bytes + 63) & ~(size_t)63;
-	m->mix = aligned_alloc(64, mix_bytes);
+	m->mix = buffer_alloc(m, mix_bytes);
 	size_t hist_bytes = (size_t)2 * FLZ_MIXER_LOOKAHEAD * m->n_channels * sizeof(float);
 	hist_bytes = (hist_bytes + 63) & ~(size_t)63;
-	m->hist[0] = aligned_alloc(64, hist_bytes);
-	m->hist[1] = aligned_alloc(64, hist_bytes);
-	m->scratch_n = calloc(max_block, sizeof(*m->scratch_n));
-	m->scratch_frac = calloc(max_block, sizeof(*m->scratch_frac));
-	m->scratch_inc = calloc(max_block, sizeof(*m->scratch_inc));
+	m->hist[0] = buffer_alloc(m, hist_bytes);
+	m->hist[1] = buffer_alloc(m, hist_bytes);
+	m->scratch_n = buffer_alloc(m, max_block * sizeof(*m->scratch_n));
+	m->scratch_frac = buffer_alloc(m, max_block * sizeof(*m->scratch_frac));
+	m->scratch_inc = buffer_alloc(m, max_block * sizeof(*m->scratch_inc));
 	if (m->src == NULL || m->mix == NULL || m->hist[0] == NULL || m->hist[1] == NULL ||
 	    m->scratch_n == NULL || m->scratch_frac == NULL ||
 	    m->scratch_inc == NULL || flz_resampler_init(&m->resampler) < 0 ||
@@ -111,7 +127,6 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 		flz_mixer_destroy(m);
 		return -ENOMEM;
 	}
-	memset(m->src, 0, src_bytes);
 
 	for (uint32_t i = 0; i < FLZ_MIXER_VOICE_STRUCTS; i++) {
 		flz_voice_init(&m->voices[i].voice, m->voice_ramp_frames);
@@ -156,14 +171,26 @@ void flz_mixer_destroy(struct flz_mixer *mixer)
 		flz_sample_unref(mixer->samples[i].sample);
 	flz_resampler_deinit(&mixer->resampler);
 	flz_resampler_stretch_deinit(&mixer->stretch);
-	free(mixer->src);
-	free(mixer->mix);
-	free(mixer->hist[0]);
-	free(mixer->hist[1]);
-	free(mixer->scratch_n);
-	free(mixer->scratch_frac);
-	free(mixer->scratch_inc);
-	free(mixer);
+	for (uint32_t i = 0; i < mixer->n_buffers; i++)
+		flz_pages_free((void *)mixer->buffers[i].addr, mixer->buffers[i].n_bytes);
+	flz_pages_free(mixer, sizeof(*mixer));
+}
+
+int flz_mixer_memory(const struct flz_mixer *mixer, struct flz_mem_region *regions,
+		     int max_regions)
+{
+	struct flz_mem_region all[FLZ_MIXER_MAX_MEMORY_REGIONS];
+	int n = 0;
+	all[n++] = (struct flz_mem_region){ mixer, sizeof(*mixer) };
+	for (uint32_t i = 0; i < mixer->n_buffers; i++)
+		all[n++] = mixer->buffers[i];
+	all[n++] = (struct flz_mem_region){ mixer->resampler.h, FLZ_RESAMPLER_TABLE_BYTES };
+	all[n++] = (struct flz_mem_region){ mixer->resampler.dh, FLZ_RESAMPLER_TABLE_BYTES };
+	all[n++] = (struct flz_mem_region){ mixer->stretch.h, FLZ_RESAMPLER_STRETCH_BYTES };
+	all[n++] = (struct flz_mem_region){ mixer->stretch.dh, FLZ_RESAMPLER_STRETCH_BYTES };
+	for (int i = 0; i < n && i < max_regions; i++)
+		regions[i] = all[i];
+	return n;
 }
 
 uint32_t flz_mixer_latency_frames(const struct flz_mixer *mixer)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <flz/pages.h>
+
 #include "resampler.h"
 
 /* Modified Bessel function of the first kind, order 0 (power series). */
@@ -29,10 +31,9 @@ int flz_resampler_init(struct flz_resampler *r)
 	 * position) still reads zeros inside the table. */
 	const int offset = FLZ_RESAMPLER_OFFSET;
 	const int n_flat = 2 * offset * phases + 1;
-	const size_t n_table = (size_t)phases * FLZ_RESAMPLER_ROW;
 	double *flat = malloc((size_t)(n_flat + 1) * sizeof(double));
-	r->h = calloc(n_table, sizeof(float));
-	r->dh = calloc(n_table, sizeof(float));
+	r->h = flz_pages_alloc(FLZ_RESAMPLER_TABLE_BYTES);
+	r->dh = flz_pages_alloc(FLZ_RESAMPLER_TABLE_BYTES);
 	if (flat == NULL || r->h == NULL || r->dh == NULL) {
 		free(flat);
 		flz_resampler_deinit(r);
@@ -70,35 +71,32 @@ int flz_resampler_init(struct flz_resampler *r)
 
 void flz_resampler_deinit(struct flz_resampler *r)
 {
-	free(r->h);
-	free(r->dh);
+	flz_pages_free(r->h, FLZ_RESAMPLER_TABLE_BYTES);
+	flz_pages_free(r->dh, FLZ_RESAMPLER_TABLE_BYTES);
 	r->h = NULL;
 	r->dh = NULL;
 }
 
 int flz_resampler_stretch_init(struct flz_resampler_stretch *t)
 {
-	const size_t n = (size_t)FLZ_RESAMPLER_STRETCH_PHASES * FLZ_RESAMPLER_STRETCH_ROW;
 	t->inc_fp = 0;
-	t->h = calloc(n, sizeof(float));
-	t->dh = calloc(n, sizeof(float));
+	/* Written here, on the control side (flz_pages_alloc() writes every
+	 * page): else the first write would be flz_resampler_stretch_build()
+	 * on the audio thread at the first speed-up (64 page faults in one
+	 * period). */
+	t->h = flz_pages_alloc(FLZ_RESAMPLER_STRETCH_BYTES);
+	t->dh = flz_pages_alloc(FLZ_RESAMPLER_STRETCH_BYTES);
 	if (t->h == NULL || t->dh == NULL) {
 		flz_resampler_stretch_deinit(t);
 		return -ENOMEM;
 	}
-	/* Written here, on the control side: calloc may hand out pages that
-	 * are mapped only on first write, and the first write would otherwise
-	 * be flz_resampler_stretch_build() on the audio thread at the first
-	 * speed-up (64 page faults in one period). */
-	memset(t->h, 0, n * sizeof(float));
-	memset(t->dh, 0, n * sizeof(float));
 	return 0;
 }
 
 void flz_resampler_stretch_deinit(struct flz_resampler_stretch *t)
 {
-	free(t->h);
-	free(t->dh);
+	flz_pages_free(t->h, FLZ_RESAMPLER_STRETCH_BYTES);
+	flz_pages_free(t->dh, FLZ_RESAMPLER_STRETCH_BYTES);
 	t->h = NULL;
 	t->dh = NULL;
 	t->inc_fp = 0;

@@ -44,6 +44,13 @@
 _Static_assert(FLZ_RESAMPLER_PHASES == 1 << FLZ_RESAMPLER_PHASE_BITS, "phase bits");
 _Static_assert(FLZ_RESAMPLER_ROW >= 2 * FLZ_RESAMPLER_OFFSET + 1, "row too short");
 
+/* Bytes of each of the kernel table's arrays (h, dh). */
+#define FLZ_RESAMPLER_TABLE_BYTES \
+	((size_t)FLZ_RESAMPLER_PHASES * FLZ_RESAMPLER_ROW * sizeof(float))
+
+/* Both tables' arrays come from flz_pages_alloc() (flz/pages.h): written
+ * at init, on pages of their own, so that the mixer can list them in
+ * flz_mixer_memory(). */
 struct flz_resampler {
 	/* Kernel values, PHASES x ROW. Zero where |y| >= HALF_TAPS. */
 	float *h;
@@ -74,6 +81,10 @@ void flz_resampler_deinit(struct flz_resampler *r);
 #define FLZ_RESAMPLER_STRETCH_PHASE_BITS 9
 #define FLZ_RESAMPLER_STRETCH_PHASES (1 << FLZ_RESAMPLER_STRETCH_PHASE_BITS)
 #define FLZ_RESAMPLER_STRETCH_ROW (2 * FLZ_RESAMPLER_MAX_SIDE_TAPS)
+
+/* Bytes of each of the stretch table's arrays (h, dh). */
+#define FLZ_RESAMPLER_STRETCH_BYTES \
+	((size_t)FLZ_RESAMPLER_STRETCH_PHASES * FLZ_RESAMPLER_STRETCH_ROW * sizeof(float))
 
 struct flz_resampler_stretch {
 	/* The speed the rows are for (32.32), 0 when none. */

@@ -1257,7 +1257,8 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 	struct flz_engine_stats st;
 	log_queue_drain(self->logs);
 	flz_engine_get_stats(self->engine, &st);
-	return Py_BuildValue("{s:I,s:I,s:s,s:I,s:I,s:I,s:d,s:K,s:i,s:i,s:I,s:d,s:L,s:K,s:O,s:O,s:s}",
+	return Py_BuildValue("{s:I,s:I,s:s,s:I,s:I,s:I,s:d,s:K,s:i,s:i,s:I,s:d,s:L,s:K,s:O,s:O,s:s,s:O,"
+			     "s:K}",
 			     "sample_rate", st.rate_hz, "channels", st.n_channels, "format",
 			     flz_device_format_name(st.format), "period_frames", st.period_frames,
 			     "periods", st.n_periods, "latency_frames", st.latency_frames,
@@ -1267,7 +1268,9 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 			     (long long)st.frames, "messages_dropped",
 			     (unsigned long long)st.messages_dropped, "device_lost",
 			     st.device_lost ? Py_True : Py_False, "running",
-			     st.running ? Py_True : Py_False, "device", self->device);
+			     st.running ? Py_True : Py_False, "device", self->device,
+			     "memory_locked", st.memory_locked ? Py_True : Py_False, "locked_bytes",
+			     (unsigned long long)st.locked_bytes);
 }
 
 static PyObject *engine_repr(PyObject *obj)
@@ -1463,7 +1466,8 @@ static PyMethodDef engine_methods[] = {
 	  "A dict describing the engine: sample_rate, channels, format, period_frames,\n"
 	  "periods, latency_frames, latency_ms, xruns, rt_priority, rt_error (errno of a\n"
 	  "refused SCHED_FIFO, else 0), voices_playing, load (0..1), frames,\n"
-	  "messages_dropped, device_lost, running, device. Works when stopped too." },
+	  "messages_dropped, device_lost, running, device, memory_locked (the audio\n"
+	  "thread's memory is locked in RAM), locked_bytes. Works when stopped too." },
 	{ "list_devices", engine_list_devices, METH_NOARGS | METH_STATIC,
 	  "list_devices()\n--\n\n"
 	  "The ALSA PCMs that can play, as a list of Device(name, description) named\n"

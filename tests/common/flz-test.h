@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <sys/mman.h>
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -153,6 +156,31 @@ static inline bool flz_test_instrumented(void)
 	const char *v = getenv("FLZ_INSTRUMENTED");
 	return v != NULL && v[0] != '\0' && !(v[0] == '0' && v[1] == '\0');
 #endif
+}
+
+/**
+ * Pages of [addr, addr + n_bytes) that are not resident (mincore()), or -1
+ * when @p addr is not page-aligned or mincore() fails. A page of a fresh
+ * anonymous mapping is resident only once it was touched, so on memory from
+ * flz_pages_alloc() (and with mlock() not done, which would fault pages in)
+ * a non-zero count means a buffer nobody wrote yet.
+ */
+static inline long flz_test_pages_not_resident(const void *addr, size_t n_bytes)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if ((uintptr_t)addr % page != 0)
+		return -1;
+	size_t n_pages = (n_bytes + page - 1) / page;
+	unsigned char *vec = (unsigned char *)calloc(n_pages ? n_pages : 1, 1);
+	if (vec == NULL || mincore((void *)addr, n_bytes, vec) != 0) {
+		free(vec);
+		return -1;
+	}
+	long missing = 0;
+	for (size_t i = 0; i < n_pages; i++)
+		missing += (vec[i] & 1) == 0;
+	free(vec);
+	return missing;
 }
 
 #endif /* FLZ_TEST_H */

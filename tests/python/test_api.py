@@ -340,9 +340,10 @@ def test_stats_when_stopped(stopped):
     for key in ("sample_rate", "channels", "format", "period_frames", "periods",
                 "latency_frames", "latency_ms", "xruns", "rt_priority", "rt_error",
                 "voices_playing", "load", "frames", "messages_dropped", "device_lost",
-                "running"):
+                "running", "memory_locked", "locked_bytes"):
         assert key in st, key
     assert st["running"] is False and st["device_lost"] is False
+    assert st["memory_locked"] is False and st["locked_bytes"] == 0
     assert st["voices_playing"] == 0 and st["frames"] == 0 and st["xruns"] == 0
 
 

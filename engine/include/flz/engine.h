@@ -187,6 +187,16 @@ struct flz_engine_stats {
 	int64_t frames;
 	/** Messages the audio thread could not queue because nobody read them. */
 	uint64_t messages_dropped;
+	/** Whether all the memory the audio thread works in is locked in RAM
+	 *  (mlock): the engine's rings, the mixer's buffers and tables, the
+	 *  audio thread's stack. False when a lock was refused (EPERM or
+	 *  ENOMEM: RLIMIT_MEMLOCK too low, no CAP_IPC_LOCK); the engine runs
+	 *  all the same, and the log callback got a warning. Sample data is not
+	 *  locked (its size is the host's, and would outgrow a default 8 MiB
+	 *  RLIMIT_MEMLOCK), nor are alsa-lib's own buffers, nor the code. */
+	bool memory_locked;
+	/** Bytes locked of that memory (whole pages), 0 when none could be. */
+	uint64_t locked_bytes;
 };
 
 /** Defaults as documented on each field. Thread: any. */

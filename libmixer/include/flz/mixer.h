@@ -85,6 +85,7 @@
 
 #include <flz/constants.h>
 #include <flz/error.h>
+#include <flz/pages.h>
 #include <flz/rt.h>
 #include <flz/sample.h>
 
@@ -185,6 +186,26 @@ uint32_t flz_mixer_latency_frames(const struct flz_mixer *mixer);
 
 /** The configuration the mixer was created with. Thread: any. */
 struct flz_mixer_config flz_mixer_get_config(const struct flz_mixer *mixer);
+
+/** The most regions flz_mixer_memory() lists. */
+#define FLZ_MIXER_MAX_MEMORY_REGIONS 16
+
+/**
+ * The memory the audio-thread functions touch: the mixer itself (its voices
+ * included), its buffers and its interpolator's tables, not the samples
+ * (they are the caller's). Each region is whole pages of its own
+ * (flz/pages.h), written when the mixer was created, so that a host may
+ * lock them with mlock() and munlock() them without touching anything else.
+ * The list is fixed at creation.
+ *
+ * @param regions room for @p max_regions; may be NULL when it is 0
+ * @return the number of regions (at most FLZ_MIXER_MAX_MEMORY_REGIONS); the
+ *         first min(that, max_regions) are stored
+ * Thread: any. Ownership: the regions are the mixer's, valid until
+ * flz_mixer_destroy().
+ */
+int flz_mixer_memory(const struct flz_mixer *mixer, struct flz_mem_region *regions,
+		     int max_regions);
 
 /* ======================================================================
  * Audio-thread functions. Each is FLZ_RT and lives in src/mixer-rt.c.
