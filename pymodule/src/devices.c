@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* flitzis_looper_rs._native: Device and AudioEngine.list_devices(). */
+#include "module-private.h"
+
+/* --- device listing ------------------------------------------------------ */
+
+static PyStructSequence_Field device_fields[] = {
+	{ "name", "The ALSA PCM name; pass it (or the record) as AudioEngine(device=...)." },
+	{ "description", "ALSA's description (may span lines), or None when the PCM has none." },
+	{ NULL, NULL },
+};
+
+PyStructSequence_Desc device_desc = {
+	"flitzis_looper_rs.Device",
+	"Device((name, description)) -- an ALSA PCM that can play, from\n"
+	"AudioEngine.list_devices(). A named tuple: d.name, d.description.",
+	device_fields,
+	2,
+};
+
+static PyObject *text_or_none(const char *text)
+{
+	if (text == NULL)
+		Py_RETURN_NONE;
+	return PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace");
+}
+
+PyObject *engine_list_devices(PyObject *unused_self, PyObject *unused)
+{
+	struct flz_device *devices = NULL;
+	int64_t n;
+	/* ALSA reads its configuration and may probe cards: do not hold others up. */
+	Py_BEGIN_ALLOW_THREADS
+	n = flz_engine_list_devices(&devices);
+	Py_END_ALLOW_THREADS
+	if (n < 0) {
+		char why[160];
+		snprintf(why, sizeof why, "cannot list the ALSA devices: %s", strerror((int)-n));
+		return raise_error(OP_COMMAND, n == -ENOMEM ? -ENOMEM : -EIO, why, NULL);
+	}
+	PyObject *list = PyList_New((Py_ssize_t)n);
+	for (int64_t i = 0; list != NULL && i < n; i++) {
+		PyObject *rec = PyStructSequence_New(g_device_type);
+		PyObject *name = rec ? text_or_none(devices[i].name) : NULL;
+		PyObject *desc = name ? text_or_none(devices[i].description) : NULL;
+		if (desc == NULL) {
+			Py_XDECREF(name);
+			Py_XDECREF(rec);
+			Py_CLEAR(list);
+			break;
+		}
+		PyStructSequence_SET_ITEM(rec, 0, name);
+		PyStructSequence_SET_ITEM(rec, 1, desc);
+		PyList_SET_ITEM(list, (Py_ssize_t)i, rec);
+	}
+	flz_engine_free_devices(devices, (size_t)n);
+	return list;
+}
