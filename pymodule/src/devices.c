@@ -25,8 +25,9 @@ static PyObject *text_or_none(const char *text)
 	return PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace");
 }
 
-PyObject *engine_list_devices(PyObject *unused_self, PyObject *unused)
+static PyObject *engine_list_devices(PyObject *module, PyObject *unused)
 {
+	struct module_state *st = PyModule_GetState(module);
 	struct flz_device *devices = NULL;
 	int64_t n;
 	/* ALSA reads its configuration and may probe cards: do not hold others up. */
@@ -36,11 +37,11 @@ PyObject *engine_list_devices(PyObject *unused_self, PyObject *unused)
 	if (n < 0) {
 		char why[160];
 		snprintf(why, sizeof why, "cannot list the ALSA devices: %s", strerror((int)-n));
-		return raise_error(OP_COMMAND, n == -ENOMEM ? -ENOMEM : -EIO, why, NULL);
+		return raise_error(st, OP_COMMAND, n == -ENOMEM ? -ENOMEM : -EIO, why, NULL);
 	}
 	PyObject *list = PyList_New((Py_ssize_t)n);
 	for (int64_t i = 0; list != NULL && i < n; i++) {
-		PyObject *rec = PyStructSequence_New(g_device_type);
+		PyObject *rec = PyStructSequence_New(st->device_type);
 		PyObject *name = rec ? text_or_none(devices[i].name) : NULL;
 		PyObject *desc = name ? text_or_none(devices[i].description) : NULL;
 		if (desc == NULL) {
@@ -56,3 +57,12 @@ PyObject *engine_list_devices(PyObject *unused_self, PyObject *unused)
 	flz_engine_free_devices(devices, (size_t)n);
 	return list;
 }
+
+PyMethodDef list_devices_def = {
+	"list_devices", engine_list_devices, METH_NOARGS,
+	  "list_devices()\n--\n\n"
+	  "The ALSA PCMs that can play, as a list of Device(name, description) named\n"
+	  "tuples in ALSA's order (its name hints; capture-only PCMs left out). Any\n"
+	  "name, or the record itself, can be passed as AudioEngine(device=...).\n"
+	  "Needs no running engine; releases the GIL while ALSA reads its configuration."
+};

@@ -5,9 +5,6 @@
 /* ------------------------------------------------------------------------ */
 /* AudioEngine                                                              */
 
-struct engine_object *g_engines;
-/* flitzis_looper_rs.Device: a named tuple (name, description) per ALSA PCM. */
-PyTypeObject *g_device_type;
 
 /* --- argument conversion ------------------------------------------------ */
 
@@ -23,14 +20,14 @@ static PyObject *slot_range_error(PyObject *index)
 	snprintf(why, sizeof why, "id out of range (expected 0..%d, got %s)", FLZ_NUM_SAMPLES - 1,
 		 text);
 	Py_DECREF(s);
-	return raise_error(OP_ARG, -EINVAL, why, NULL);
+	return raise_error(NULL, OP_ARG, -EINVAL, why, NULL);
 }
 
 PyObject *type_error(const char *what, const char *expected, PyObject *got)
 {
 	char why[160];
 	snprintf(why, sizeof why, "%s must be %s, not %.60s", what, expected, Py_TYPE(got)->tp_name);
-	return raise_error(OP_TYPE, 0, why, NULL);
+	return raise_error(NULL, OP_TYPE, 0, why, NULL);
 }
 
 static int parse_slot_slow(PyObject *obj, int32_t *out)
@@ -93,7 +90,7 @@ static inline int parse_real(PyObject *obj, const char *what, double lo, double 
 		if (v == -1.0 && PyErr_Occurred()) {
 			if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
 				PyErr_Clear();
-				raise_error(OP_ARG, -EINVAL, range_msg, NULL);
+				raise_error(NULL, OP_ARG, -EINVAL, range_msg, NULL);
 			} else if (PyErr_ExceptionMatches(PyExc_TypeError)) {
 				PyErr_Clear();
 				type_error(what, "a float", obj);
@@ -103,7 +100,7 @@ static inline int parse_real(PyObject *obj, const char *what, double lo, double 
 	}
 	/* Written so that NaN fails the test. */
 	if (FLZ_UNLIKELY(!(v >= lo && v <= hi))) {
-		raise_error(OP_ARG, -EINVAL, range_msg, NULL);
+		raise_error(NULL, OP_ARG, -EINVAL, range_msg, NULL);
 		return -1;
 	}
 	*out = v;
@@ -127,7 +124,7 @@ static int bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
 	if (nargs > n_params) {
 		snprintf(why, sizeof why, "%s() takes %zd positional argument%s but %zd were given",
 			 fname, n_params, n_params == 1 ? "" : "s", nargs);
-		raise_error(OP_TYPE, 0, why, NULL);
+		raise_error(NULL, OP_TYPE, 0, why, NULL);
 		return -1;
 	}
 	for (Py_ssize_t i = 0; i < n_params; i++)
@@ -144,13 +141,13 @@ static int bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
 		if (i == n_params) {
 			snprintf(why, sizeof why, "%s() got an unexpected keyword argument '%.40s'",
 				 fname, name);
-			raise_error(OP_TYPE, 0, why, NULL);
+			raise_error(NULL, OP_TYPE, 0, why, NULL);
 			return -1;
 		}
 		if (out[i] != NULL) {
 			snprintf(why, sizeof why, "%s() got multiple values for argument '%s'",
 				 fname, names[i]);
-			raise_error(OP_TYPE, 0, why, NULL);
+			raise_error(NULL, OP_TYPE, 0, why, NULL);
 			return -1;
 		}
 		out[i] = args[nargs + k];
@@ -159,7 +156,7 @@ static int bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
 		if (out[i] == NULL) {
 			snprintf(why, sizeof why, "%s() missing required argument '%s'", fname,
 				 names[i]);
-			raise_error(OP_TYPE, 0, why, NULL);
+			raise_error(NULL, OP_TYPE, 0, why, NULL);
 			return -1;
 		}
 	}
@@ -188,7 +185,7 @@ static int parse_config_int(PyObject *obj, const char *name, long lo, long hi, l
 		snprintf(why, sizeof why, "%s out of range (expected %ld..%ld, got %.40s)", name, lo,
 			 hi, text);
 		Py_DECREF(s);
-		raise_error(OP_ARG, -EINVAL, why, NULL);
+		raise_error(NULL, OP_ARG, -EINVAL, why, NULL);
 		return -1;
 	}
 	*out = v;
@@ -244,7 +241,10 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 
 	const char *device_name;
 	/* A record from list_devices() stands for its name. */
-	if (g_device_type != NULL && Py_IS_TYPE(device, g_device_type))
+	struct module_state *st = PyType_GetModuleState(type);
+	if (st == NULL)
+		return NULL;
+	if (st->device_type != NULL && Py_IS_TYPE(device, st->device_type))
 		device = PyStructSequence_GET_ITEM(device, 0);
 	if (device == Py_None) {
 		const char *env = getenv(DEVICE_ENV);
@@ -255,7 +255,7 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 		if (device_name == NULL)
 			return NULL;
 		if (n_bytes == 0 || strlen(device_name) != (size_t)n_bytes)
-			return raise_error(OP_ARG, -EINVAL,
+			return raise_error(NULL, OP_ARG, -EINVAL,
 					   "device must be a non-empty ALSA PCM name without NUL characters",
 					   NULL);
 	} else {
@@ -265,6 +265,7 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	struct engine_object *self = (struct engine_object *)type->tp_alloc(type, 0);
 	if (self == NULL)
 		return NULL;
+	self->state = st;
 	self->device = PyMem_RawMalloc(strlen(device_name) + 1);
 	self->logs = PyMem_RawCalloc(1, sizeof *self->logs);
 	if (self->device == NULL || self->logs == NULL) {
@@ -285,7 +286,7 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	int err = flz_engine_new(&cfg, &self->engine);
 	if (err < 0) {
 		Py_DECREF(self);
-		return raise_error(err == -EINVAL ? OP_ARG : OP_COMMAND, err,
+		return raise_error(st, err == -EINVAL ? OP_ARG : OP_COMMAND, err,
 				   err == -EINVAL ? "the engine refused this configuration" : NULL,
 				   NULL);
 	}
@@ -296,10 +297,10 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	self->rt_priority = cfg.rt_priority;
 	self->trace_commands = cfg.trace_commands;
 
-	self->next = g_engines;
-	if (g_engines != NULL)
-		g_engines->prev = self;
-	g_engines = self;
+	self->next = st->engines;
+	if (st->engines != NULL)
+		st->engines->prev = self;
+	st->engines = self;
 	return (PyObject *)self;
 }
 
@@ -310,8 +311,8 @@ static void engine_dealloc(PyObject *obj)
 		PyObject_ClearWeakRefs(obj);
 	if (self->prev != NULL)
 		self->prev->next = self->next;
-	else if (g_engines == self)
-		g_engines = self->next;
+	else if (self->state != NULL && self->state->engines == self)
+		self->state->engines = self->next;
 	if (self->next != NULL)
 		self->next->prev = self->prev;
 	if (self->engine != NULL) {
@@ -327,7 +328,9 @@ static void engine_dealloc(PyObject *obj)
 		PyMem_RawFree(self->logs);
 	}
 	PyMem_RawFree(self->device);
-	Py_TYPE(obj)->tp_free(obj);
+	PyTypeObject *tp = Py_TYPE(obj);
+	tp->tp_free(obj);
+	Py_DECREF(tp); /* instances of heap types own a reference to their type */
 }
 
 static PyObject *engine_run(PyObject *obj, PyObject *unused)
@@ -338,21 +341,21 @@ static PyObject *engine_run(PyObject *obj, PyObject *unused)
 	Py_BEGIN_ALLOW_THREADS
 	err = flz_engine_start(self->engine, why, sizeof why);
 	Py_END_ALLOW_THREADS
-	log_queue_drain(self->logs);
+	log_queue_drain(self->logs, self->state->logger);
 	if (err < 0) {
 		/* The engine's own "already running" comes without a why; a busy
 		 * device always names itself. (Asking is_running() instead would
 		 * race with another thread's run() succeeding meanwhile, and
 		 * report a busy device as "already running".) */
 		if (err == -ENOMEM || (err == -EBUSY && why[0] == '\0'))
-			return raise_error(OP_START, err, NULL, NULL);
+			return raise_error(self->state, OP_START, err, NULL, NULL);
 		char text[WHY_BYTES + 160];
 		if (why[0] != '\0' && strstr(why, self->device) != NULL)
 			snprintf(text, sizeof text, "%s", why);
 		else
 			snprintf(text, sizeof text, "cannot open audio device '%s': %s", self->device,
 				 why[0] != '\0' ? why : flz_strerror(err));
-		return raise_error(OP_START, err, text, NULL);
+		return raise_error(self->state, OP_START, err, text, NULL);
 	}
 	/* A refused SCHED_FIFO arrives as the engine's warning, drained above. */
 	Py_RETURN_NONE;
@@ -364,7 +367,7 @@ PyObject *engine_shut_down(PyObject *obj, PyObject *unused)
 	Py_BEGIN_ALLOW_THREADS
 	flz_engine_stop(self->engine);
 	Py_END_ALLOW_THREADS
-	log_queue_drain(self->logs);
+	log_queue_drain(self->logs, self->state->logger);
 	Py_RETURN_NONE;
 }
 
@@ -418,9 +421,9 @@ static PyObject *engine_load_sample(PyObject *obj, PyObject *const *args, Py_ssi
 	Py_END_ALLOW_THREADS
 	Py_DECREF(encoded);
 	/* A load that replaced bad values says so before it returns. */
-	log_queue_drain(self->logs);
+	log_queue_drain(self->logs, self->state->logger);
 	if (err < 0) {
-		raise_error(OP_LOAD, err, why, fs_path);
+		raise_error(self->state, OP_LOAD, err, why, fs_path);
 		Py_DECREF(fs_path);
 		return NULL;
 	}
@@ -448,7 +451,7 @@ static PyObject *engine_play_sample(PyObject *obj, PyObject *const *args, Py_ssi
 		return NULL;
 	int err = flz_engine_play(self->engine, slot, (float)gain);
 	if (FLZ_UNLIKELY(err < 0))
-		return raise_error(OP_COMMAND, err, NULL, NULL);
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
 	Py_RETURN_NONE;
 }
 
@@ -465,7 +468,7 @@ static PyObject *slot_command(PyObject *obj, PyObject *const *args, Py_ssize_t n
 		return NULL;
 	int err = fn(self->engine, slot);
 	if (err < 0)
-		return raise_error(OP_COMMAND, err, NULL, NULL);
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
 	Py_RETURN_NONE;
 }
 
@@ -483,15 +486,17 @@ static PyObject *engine_unload_sample(PyObject *obj, PyObject *const *args, Py_s
 
 static PyObject *engine_stop_all(PyObject *obj, PyObject *unused)
 {
-	int err = flz_engine_stop_all(((struct engine_object *)obj)->engine);
+	struct engine_object *self = (struct engine_object *)obj;
+	int err = flz_engine_stop_all(self->engine);
 	if (err < 0)
-		return raise_error(OP_COMMAND, err, NULL, NULL);
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
 	Py_RETURN_NONE;
 }
 
 static PyObject *engine_set_volume(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
 				   PyObject *kwnames)
 {
+	struct engine_object *self = (struct engine_object *)obj;
 	static const char *const names[] = { "volume" };
 	PyObject *a[1];
 	double gain;
@@ -499,15 +504,16 @@ static PyObject *engine_set_volume(PyObject *obj, PyObject *const *args, Py_ssiz
 	    parse_real(a[0], "volume", FLZ_VOLUME_MIN, FLZ_VOLUME_MAX, "volume out of range",
 		       &gain) < 0)
 		return NULL;
-	int err = flz_engine_set_volume(((struct engine_object *)obj)->engine, (float)gain);
+	int err = flz_engine_set_volume(self->engine, (float)gain);
 	if (err < 0)
-		return raise_error(OP_COMMAND, err, NULL, NULL);
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
 	Py_RETURN_NONE;
 }
 
 static PyObject *engine_set_speed(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
 				  PyObject *kwnames)
 {
+	struct engine_object *self = (struct engine_object *)obj;
 	static const char *const names[] = { "speed" };
 	PyObject *a[1];
 	double speed;
@@ -515,17 +521,18 @@ static PyObject *engine_set_speed(PyObject *obj, PyObject *const *args, Py_ssize
 	    parse_real(a[0], "speed", FLZ_SPEED_MIN, FLZ_SPEED_MAX, "speed out of range", &speed) <
 		    0)
 		return NULL;
-	int err = flz_engine_set_speed(((struct engine_object *)obj)->engine, speed);
+	int err = flz_engine_set_speed(self->engine, speed);
 	if (err < 0)
-		return raise_error(OP_COMMAND, err, NULL, NULL);
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
 	Py_RETURN_NONE;
 }
 
 static PyObject *engine_ping(PyObject *obj, PyObject *unused)
 {
-	int err = flz_engine_ping(((struct engine_object *)obj)->engine);
+	struct engine_object *self = (struct engine_object *)obj;
+	int err = flz_engine_ping(self->engine);
 	if (err < 0)
-		return raise_error(OP_COMMAND, err, NULL, NULL);
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
 	Py_RETURN_NONE;
 }
 
@@ -533,20 +540,20 @@ static PyObject *engine_receive_msg(PyObject *obj, PyObject *unused)
 {
 	struct engine_object *self = (struct engine_object *)obj;
 	struct flz_engine_msg msg;
-	log_queue_drain(self->logs);
+	log_queue_drain(self->logs, self->state->logger);
 	int rc = flz_engine_poll_message(self->engine, &msg);
 	if (rc < 0)
-		return raise_error(OP_COMMAND, rc, NULL, NULL);
+		return raise_error(self->state, OP_COMMAND, rc, NULL, NULL);
 	if (rc == 0)
 		Py_RETURN_NONE;
-	return message_from_engine(&msg);
+	return message_from_engine(self->state, &msg);
 }
 
 static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 {
 	struct engine_object *self = (struct engine_object *)obj;
 	struct flz_engine_stats st;
-	log_queue_drain(self->logs);
+	log_queue_drain(self->logs, self->state->logger);
 	flz_engine_get_stats(self->engine, &st);
 	return Py_BuildValue("{s:I,s:I,s:s,s:I,s:I,s:I,s:d,s:K,s:i,s:i,s:I,s:d,s:L,s:K,s:O,s:O,s:s}",
 			     "sample_rate", st.rate_hz, "channels", st.n_channels, "format",
@@ -677,38 +684,50 @@ static PyMethodDef engine_methods[] = {
 	  "periods, latency_frames, latency_ms, xruns, rt_priority, rt_error (errno of a\n"
 	  "refused SCHED_FIFO, else 0), voices_playing, load (0..1), frames,\n"
 	  "messages_dropped, device_lost, running, device. Works when stopped too." },
-	{ "list_devices", engine_list_devices, METH_NOARGS | METH_STATIC,
-	  "list_devices()\n--\n\n"
-	  "The ALSA PCMs that can play, as a list of Device(name, description) named\n"
-	  "tuples in ALSA's order (its name hints; capture-only PCMs left out). Any\n"
-	  "name, or the record itself, can be passed as AudioEngine(device=...).\n"
-	  "Needs no running engine; releases the GIL while ALSA reads its configuration." },
 	{ "__enter__", engine_enter, METH_NOARGS, "Run the engine; return it." },
 	{ "__exit__", (PyCFunction)(void (*)(void))engine_exit, METH_FASTCALL,
 	  "Shut the engine down." },
 	{ NULL },
 };
 
-PyTypeObject engine_type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "flitzis_looper_rs.AudioEngine",
-	.tp_basicsize = sizeof(struct engine_object),
-	.tp_dealloc = engine_dealloc,
-	.tp_repr = engine_repr,
-	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "AudioEngine(*, device=None, sample_rate=48000, channels=2, period_frames=128, "
-		  "periods=2, rt_priority=70, _trace_commands=False)\n"
-		  "--\n\n"
-		  "A real-time sample player: up to MAX_VOICES looping voices over NUM_SAMPLES\n"
-		  "slots, mixed and played by a direct ALSA mmap thread.\n\n"
-		  "device is an ALSA PCM name; None means $FLITZIS_AUDIO_DEVICE, else\n"
-		  "'default'. The arguments are checked here (TypeError, ValueError naming\n"
-		  "the argument); constructing opens nothing and starts no thread. run()\n"
-		  "starts playback; 'with AudioEngine() as engine:' runs it and shuts it down.\n"
-		  "Every method may be called from any Python thread.\n\n"
-		  "Slot ids are ints 0..NUM_SAMPLES-1; bool and float ids raise TypeError.",
-	.tp_methods = engine_methods,
-	.tp_getset = engine_getset,
-	.tp_new = engine_new,
-	.tp_weaklistoffset = offsetof(struct engine_object, weakreflist),
+static PyMemberDef engine_members[] = {
+	/* A type from a spec declares its weak-reference slot as a member. */
+	{ "__weaklistoffset__", T_PYSSIZET, offsetof(struct engine_object, weakreflist), READONLY,
+	  NULL },
+	{ NULL },
+};
+
+static PyType_Slot engine_slots[] = {
+	{ Py_tp_dealloc, (void *)engine_dealloc },
+	{ Py_tp_repr, (void *)engine_repr },
+	{ Py_tp_doc, (void *)"AudioEngine(*, device=None, sample_rate=48000, channels=2, period_frames=128, "
+				  "periods=2, rt_priority=70, _trace_commands=False)\n"
+				  "--\n\n"
+				  "A real-time sample player: up to MAX_VOICES looping voices over NUM_SAMPLES\n"
+				  "slots, mixed and played by a direct ALSA mmap thread.\n\n"
+				  "device is an ALSA PCM name; None means $FLITZIS_AUDIO_DEVICE, else\n"
+				  "'default'. The arguments are checked here (TypeError, ValueError naming\n"
+				  "the argument); constructing opens nothing and starts no thread. run()\n"
+				  "starts playback; 'with AudioEngine() as engine:' runs it and shuts it down.\n"
+				  "Every method may be called from any Python thread.\n\n"
+				  "Slot ids are ints 0..NUM_SAMPLES-1; bool and float ids raise TypeError." },
+	{ Py_tp_methods, engine_methods },
+	{ Py_tp_getset, engine_getset },
+	{ Py_tp_members, engine_members },
+	{ Py_tp_new, (void *)engine_new },
+	{ 0, NULL },
+};
+
+/* A heap type per module object. Not subclassable, and (where Python has
+ * the flag) as immutable as the static type it replaces. Not a GC type: an
+ * engine holds no Python object. */
+PyType_Spec engine_spec = {
+	.name = "flitzis_looper_rs.AudioEngine",
+	.basicsize = sizeof(struct engine_object),
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+#else
+	.flags = Py_TPFLAGS_DEFAULT,
+#endif
+	.slots = engine_slots,
 };

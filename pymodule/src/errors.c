@@ -5,22 +5,32 @@
 /* ------------------------------------------------------------------------ */
 /* Errors: the one mapping from (operation, code, detail) to an exception.  */
 
-/* The module's own exceptions, all subclasses of RuntimeError so that code
- * written against Part 1 of the API (except RuntimeError) keeps working. */
-PyObject *g_queue_full_error; /* the command queue is full */
-PyObject *g_not_running_error; /* "Audio engine not initialized" */
-PyObject *g_device_error; /* the device cannot be opened or configured, or was lost */
+/* The module's own exceptions (in struct module_state) are all subclasses of
+ * RuntimeError, so that code written against Part 1 of the API (except
+ * RuntimeError) keeps working. */
+
+/* One of the module's exceptions, or RuntimeError when there is no state
+ * (a static method) or it was cleared (an engine outliving interpreter
+ * teardown). */
+static PyObject *own_exception(struct module_state *st, size_t offset)
+{
+	PyObject *exc = st ? *(PyObject **)((char *)st + offset) : NULL;
+	return exc ? exc : PyExc_RuntimeError;
+}
+#define OWN(st, field) own_exception((st), offsetof(struct module_state, field))
 
 /*
  * Set the Python exception for a failure and return NULL.
  *
+ * @param st the module's state (its exceptions); may be NULL with OP_TYPE/OP_ARG
  * @param op what failed (decides the exception type for codes whose meaning
  *        depends on it, e.g. -EINVAL from ALSA at start is a device problem)
  * @param err a negative errno value from the engine, or 0 with OP_TYPE/OP_ARG
  * @param detail the exact reason, or NULL/"" for the code's standard text
  * @param filename OP_LOAD: the path, for FileNotFoundError.filename; may be NULL
  */
-PyObject *raise_error(enum op op, int err, const char *detail, PyObject *filename)
+PyObject *raise_error(struct module_state *st, enum op op, int err, const char *detail,
+		      PyObject *filename)
 {
 	bool has_detail = detail != NULL && detail[0] != '\0';
 	const char *text = has_detail ? detail : flz_strerror(err);
@@ -46,10 +56,10 @@ PyObject *raise_error(enum op op, int err, const char *detail, PyObject *filenam
 		PyErr_SetString(PyExc_RuntimeError, "AudioEngine already running");
 		return NULL;
 	case ENOTCONN:
-		PyErr_SetString(g_not_running_error, "Audio engine not initialized");
+		PyErr_SetString(OWN(st, not_running_error), "Audio engine not initialized");
 		return NULL;
 	case EAGAIN:
-		PyErr_SetString(g_queue_full_error,
+		PyErr_SetString(OWN(st, queue_full_error),
 				"command buffer is full: the audio thread is not keeping up");
 		return NULL;
 	case ENOMEM:
@@ -57,7 +67,7 @@ PyObject *raise_error(enum op op, int err, const char *detail, PyObject *filenam
 		return NULL;
 	case ENODEV:
 		if (op != OP_START) {
-			PyErr_SetString(g_device_error,
+			PyErr_SetString(OWN(st, device_error),
 					"audio device lost: call shut_down() and run() again");
 			return NULL;
 		}
@@ -90,7 +100,7 @@ PyObject *raise_error(enum op op, int err, const char *detail, PyObject *filenam
 	case OP_START:
 		/* Everything run() reports past the cases above is the device's:
 		 * it cannot be opened, or refuses the configuration. */
-		PyErr_SetString(g_device_error, text);
+		PyErr_SetString(OWN(st, device_error), text);
 		return NULL;
 	default:
 		PyErr_SetString(PyExc_RuntimeError, text);
@@ -106,7 +116,7 @@ PyObject *add_exception(PyObject *module, const char *name, const char *doc)
 	PyObject *exc = PyErr_NewExceptionWithDoc(qualified, doc, PyExc_RuntimeError, NULL);
 	if (exc == NULL)
 		return NULL;
-	/* One reference for the module (stolen on success), one for the global. */
+	/* One reference for the module (stolen on success), one for the state. */
 	Py_INCREF(exc);
 	if (PyModule_AddObject(module, name, exc) < 0) {
 		Py_DECREF(exc);

@@ -5,8 +5,6 @@
 /* ------------------------------------------------------------------------ */
 /* The log queue between the engine's threads and Python's logging.        */
 
-PyObject *g_logger; /* logging.getLogger("flitzis_looper_rs") */
-
 /* The engine's log callback. Thread: engine control/housekeeping threads,
  * never the audio thread; never touches Python. */
 void log_queue_push(void *userdata, enum flz_log_level level, const char *message)
@@ -36,18 +34,18 @@ static int python_log_level(enum flz_log_level level)
 }
 
 /* Send one line to the logger; never lets an exception escape. GIL held. */
-static void emit_log(int py_level, const char *text)
+static void emit_log(PyObject *logger, int py_level, const char *text)
 {
-	if (g_logger == NULL)
+	if (logger == NULL)
 		return;
-	PyObject *r = PyObject_CallMethod(g_logger, "log", "iss", py_level, "%s", text);
+	PyObject *r = PyObject_CallMethod(logger, "log", "iss", py_level, "%s", text);
 	if (r == NULL)
-		PyErr_WriteUnraisable(g_logger);
+		PyErr_WriteUnraisable(logger);
 	Py_XDECREF(r);
 }
 
 /* Move queued lines to Python's logging. GIL held; keeps any pending exception. */
-void log_queue_drain(struct log_queue *q)
+void log_queue_drain(struct log_queue *q, PyObject *logger)
 {
 	if (q == NULL || atomic_load_explicit(&q->n_pending, memory_order_relaxed) == 0)
 		return;
@@ -72,12 +70,12 @@ void log_queue_drain(struct log_queue *q)
 	PyErr_Fetch(&type, &value, &tb);
 #endif
 	for (unsigned i = 0; i < n; i++)
-		emit_log(python_log_level(lines[i].level), lines[i].text);
+		emit_log(logger, python_log_level(lines[i].level), lines[i].text);
 	if (n_dropped > 0) {
 		char text[96];
 		snprintf(text, sizeof text, "%llu engine log messages were dropped",
 			 (unsigned long long)n_dropped);
-		emit_log(30, text);
+		emit_log(logger, 30, text);
 	}
 #if PY_VERSION_HEX >= 0x030C0000
 	PyErr_SetRaisedException(pending);

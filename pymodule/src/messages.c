@@ -7,18 +7,10 @@
 
 /*
  * The kinds, their fields, docs and conversion from struct flz_engine_msg
- * are generated from flz/vocabulary.h; Ping (a kind Python constructs, that
- * the engine never sends) and the base class are the only ones named here.
+ * are generated from flz/vocabulary.h; Ping and the base class (enum
+ * msg_type) are the only ones named here. The types live in the module's
+ * state; a type's methods find it through the type.
  */
-enum msg_type {
-	MSG_BASE,
-	MSG_PING,
-#define MSG_TYPE_ENUM(suffix, number, name, fields, doc) MSG_##suffix,
-	FLZ_MSG_KINDS(MSG_TYPE_ENUM)
-#undef MSG_TYPE_ENUM
-	MSG_N_TYPES,
-};
-
 /* One member per distinct field name of the vocabulary: a field added there
  * under a new name fails to compile until it has its member here. */
 struct message_object {
@@ -109,15 +101,17 @@ static const struct msg_def msg_defs[MSG_N_TYPES] = {
 #undef MSG_DEF
 };
 
-static PyTypeObject *g_msg_types[MSG_N_TYPES];
-
-/* The most derived known kind of a (possibly user-subclassed) message type. */
-static enum msg_type message_kind(PyTypeObject *tp)
+/* The fields of the most derived known kind of a (possibly user-subclassed)
+ * message type; NULL with an exception set when tp is none of ours. */
+static const struct field_def *message_fields(PyTypeObject *tp)
 {
+	struct module_state *st = module_state_of_type(tp);
+	if (st == NULL)
+		return NULL;
 	for (int k = MSG_N_TYPES - 1; k > MSG_BASE; k--)
-		if (g_msg_types[k] != NULL && PyType_IsSubtype(tp, g_msg_types[k]))
-			return (enum msg_type)k;
-	return MSG_BASE;
+		if (st->msg_types[k] != NULL && PyType_IsSubtype(tp, st->msg_types[k]))
+			return msg_defs[k].fields;
+	return msg_defs[MSG_BASE].fields;
 }
 
 static void message_dealloc(PyObject *self)
@@ -211,7 +205,9 @@ type_error:
 static int message_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
 	struct message_object *m = (struct message_object *)self;
-	const struct field_def *fields = msg_defs[message_kind(Py_TYPE(self))].fields;
+	const struct field_def *fields = message_fields(Py_TYPE(self));
+	if (fields == NULL)
+		return -1;
 	if (PyTuple_GET_SIZE(args) != 0) {
 		PyErr_Format(PyExc_TypeError, "%s takes keyword arguments only",
 			     Py_TYPE(self)->tp_name);
@@ -243,7 +239,9 @@ static int message_init(PyObject *self, PyObject *args, PyObject *kwds)
 static PyObject *message_repr(PyObject *self)
 {
 	struct message_object *m = (struct message_object *)self;
-	const struct field_def *fields = msg_defs[message_kind(Py_TYPE(self))].fields;
+	const struct field_def *fields = message_fields(Py_TYPE(self));
+	if (fields == NULL)
+		return NULL;
 	PyObject *parts = PyList_New(0);
 	if (parts == NULL)
 		return NULL;
@@ -276,7 +274,9 @@ static PyObject *message_richcompare(PyObject *a, PyObject *b, int op)
 {
 	if ((op != Py_EQ && op != Py_NE) || Py_TYPE(a) != Py_TYPE(b))
 		Py_RETURN_NOTIMPLEMENTED;
-	const struct field_def *fields = msg_defs[message_kind(Py_TYPE(a))].fields;
+	const struct field_def *fields = message_fields(Py_TYPE(a));
+	if (fields == NULL)
+		return NULL;
 	int equal = 1;
 	for (const struct field_def *f = fields; equal == 1 && f->name != NULL; f++) {
 		PyObject *va = field_value((struct message_object *)a, f);
@@ -293,7 +293,9 @@ static PyObject *message_richcompare(PyObject *a, PyObject *b, int op)
 /* (type, field values...): the identity of a message for hashing. */
 static PyObject *message_hash_fields(PyObject *self)
 {
-	const struct field_def *fields = msg_defs[message_kind(Py_TYPE(self))].fields;
+	const struct field_def *fields = message_fields(Py_TYPE(self));
+	if (fields == NULL)
+		return NULL;
 	Py_ssize_t n_fields = 0;
 	while (fields[n_fields].name != NULL)
 		n_fields++;
@@ -323,7 +325,7 @@ static Py_hash_t message_hash(PyObject *self)
 	return h;
 }
 
-int create_message_types(PyObject *module)
+int create_message_types(PyObject *module, struct module_state *st)
 {
 	char qualname[64], tp_name[80];
 	for (int k = 0; k < MSG_N_TYPES; k++) {
@@ -348,37 +350,37 @@ int create_message_types(PyObject *module)
 		};
 		PyObject *bases = NULL;
 		if (k != MSG_BASE) {
-			bases = PyTuple_Pack(1, (PyObject *)g_msg_types[MSG_BASE]);
+			bases = PyTuple_Pack(1, (PyObject *)st->msg_types[MSG_BASE]);
 			if (bases == NULL)
 				return -1;
 		}
-		PyObject *tp = PyType_FromSpecWithBases(&spec, bases);
+		PyObject *tp = PyType_FromModuleAndSpec(module, &spec, bases);
 		Py_XDECREF(bases);
 		if (tp == NULL)
 			return -1;
-		g_msg_types[k] = (PyTypeObject *)tp;
+		st->msg_types[k] = (PyTypeObject *)tp; /* the state's reference */
 		if (k != MSG_BASE) {
 			snprintf(qualname, sizeof qualname, "AudioMessage.%s", def->name);
 			PyObject *q = PyUnicode_FromString(qualname);
 			int rc = q ? PyObject_SetAttrString(tp, "__qualname__", q) : -1;
 			Py_XDECREF(q);
 			if (rc < 0 ||
-			    PyObject_SetAttrString((PyObject *)g_msg_types[MSG_BASE], def->name, tp) < 0)
+			    PyObject_SetAttrString((PyObject *)st->msg_types[MSG_BASE], def->name, tp) < 0)
 				return -1;
 		}
 	}
-	Py_INCREF(g_msg_types[MSG_BASE]);
-	if (PyModule_AddObject(module, "AudioMessage", (PyObject *)g_msg_types[MSG_BASE]) < 0) {
-		Py_DECREF(g_msg_types[MSG_BASE]);
+	Py_INCREF(st->msg_types[MSG_BASE]);
+	if (PyModule_AddObject(module, "AudioMessage", (PyObject *)st->msg_types[MSG_BASE]) < 0) {
+		Py_DECREF(st->msg_types[MSG_BASE]);
 		return -1;
 	}
 	return 0;
 }
 
 /* A new message of a kind; fields default to None/0. */
-static struct message_object *message_new(enum msg_type kind)
+static struct message_object *message_new(struct module_state *st, enum msg_type kind)
 {
-	PyTypeObject *tp = g_msg_types[kind];
+	PyTypeObject *tp = st->msg_types[kind];
 	return (struct message_object *)tp->tp_alloc(tp, 0);
 }
 
@@ -439,7 +441,7 @@ static int convert_CMDVALUE(PyObject **out, double value, const struct flz_engin
 	return *out ? 0 : -1;
 }
 
-PyObject *message_from_engine(const struct flz_engine_msg *em)
+PyObject *message_from_engine(struct module_state *st, const struct flz_engine_msg *em)
 {
 	enum msg_type kind;
 	switch (em->kind) {
@@ -454,7 +456,7 @@ PyObject *message_from_engine(const struct flz_engine_msg *em)
 		kind = MSG_BASE;
 		break;
 	}
-	struct message_object *m = message_new(kind);
+	struct message_object *m = message_new(st, kind);
 	if (m == NULL)
 		return NULL;
 	switch (em->kind) {

@@ -48,12 +48,10 @@ enum op {
 	OP_COMMAND, /* any other engine call */
 };
 
-PyObject *raise_error(enum op op, int err, const char *detail, PyObject *filename);
+struct module_state;
+PyObject *raise_error(struct module_state *st, enum op op, int err, const char *detail,
+		      PyObject *filename);
 PyObject *add_exception(PyObject *module, const char *name, const char *doc);
-
-extern PyObject *g_queue_full_error;
-extern PyObject *g_not_running_error;
-extern PyObject *g_device_error;
 
 /* --- log.c --------------------------------------------------------------- */
 
@@ -76,14 +74,24 @@ struct log_queue {
 	struct log_entry entries[LOG_QUEUE_LEN];
 };
 
-extern PyObject *g_logger;
 void log_queue_push(void *userdata, enum flz_log_level level, const char *message);
-void log_queue_drain(struct log_queue *q);
+void log_queue_drain(struct log_queue *q, PyObject *logger);
 
 /* --- messages.c ---------------------------------------------------------- */
 
-int create_message_types(PyObject *module);
-PyObject *message_from_engine(const struct flz_engine_msg *em);
+/* Ping (a kind Python constructs, that the engine never sends) and the base
+ * class, then the vocabulary's kinds. */
+enum msg_type {
+	MSG_BASE,
+	MSG_PING,
+#define MSG_TYPE_ENUM(suffix, number, name, fields, doc) MSG_##suffix,
+	FLZ_MSG_KINDS(MSG_TYPE_ENUM)
+#undef MSG_TYPE_ENUM
+	MSG_N_TYPES,
+};
+
+int create_message_types(PyObject *module, struct module_state *st);
+PyObject *message_from_engine(struct module_state *st, const struct flz_engine_msg *em);
 PyObject *module_vocabulary(PyObject *module, PyObject *unused);
 
 /* --- engine.c ------------------------------------------------------------ */
@@ -99,20 +107,47 @@ struct engine_object {
 	uint32_t n_periods;
 	int rt_priority;
 	bool trace_commands;
+	/* The module's state, alive as long as this engine: the engine holds
+	 * its type, the type its module. Read on every call that may raise. */
+	struct module_state *state;
 	/* Registry of live engines for the interpreter-exit hook; guarded by the GIL. */
 	struct engine_object *prev, *next;
 	PyObject *weakreflist;
 };
 
-extern PyTypeObject engine_type;
-extern struct engine_object *g_engines;
-extern PyTypeObject *g_device_type;
+extern PyType_Spec engine_spec;
 PyObject *engine_shut_down(PyObject *obj, PyObject *unused);
 PyObject *type_error(const char *what, const char *expected, PyObject *got);
 
 /* --- devices.c ----------------------------------------------------------- */
 
 extern PyStructSequence_Desc device_desc;
-PyObject *engine_list_devices(PyObject *unused_self, PyObject *unused);
+/* list_devices() as a function bound to the module (the static method of
+ * AudioEngine wraps it), so that it finds the Device type. */
+extern PyMethodDef list_devices_def;
+
+/* --- module.c ------------------------------------------------------------ */
+
+/* Everything the module owns, per module object (per interpreter): no
+ * process globals, so that the module can be imported into several
+ * interpreters and torn down with them. */
+struct module_state {
+	PyObject *logger; /* logging.getLogger("flitzis_looper_rs") */
+	PyObject *queue_full_error; /* the command queue is full */
+	PyObject *not_running_error; /* "Audio engine not initialized" */
+	PyObject *device_error; /* the device cannot be opened or configured, or was lost */
+	PyTypeObject *msg_types[MSG_N_TYPES];
+	PyTypeObject *engine_type;
+	PyTypeObject *device_type; /* a named tuple (name, description) per ALSA PCM */
+	/* Live engines, for _shutdown_all() at interpreter exit; guarded by the
+	 * GIL. Not references: an engine unlinks itself when it is freed. */
+	struct engine_object *engines;
+};
+
+extern struct PyModuleDef module_def;
+
+/* The state of the module that defined tp or one of its bases (a user may
+ * subclass the message types); NULL with TypeError set when there is none. */
+struct module_state *module_state_of_type(PyTypeObject *tp);
 
 #endif /* FLZ_PYMODULE_PRIVATE_H */

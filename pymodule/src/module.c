@@ -17,20 +17,52 @@
  *
  * Every failure becomes a Python exception in exactly one place:
  * raise_error().
+ *
+ * The module uses multi-phase initialisation: everything it owns (its
+ * types, exceptions, logger and the registry of live engines) lives in its
+ * state (struct module_state), made by module_exec() per module object, so
+ * that each interpreter that imports it has its own.
  */
 #include "module-private.h"
 
 /* ------------------------------------------------------------------------ */
 /* Module                                                                   */
 
+struct module_state *module_state_of_type(PyTypeObject *tp)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+	PyObject *module = PyType_GetModuleByDef(tp, &module_def);
+	return module ? PyModule_GetState(module) : NULL;
+#else
+	/* What PyType_GetModuleByDef() (3.11) does: the first type in the MRO
+	 * that this module defined. */
+	PyObject *mro = tp->tp_mro;
+	for (Py_ssize_t i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro); i++) {
+		PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+		if (!PyType_HasFeature(base, Py_TPFLAGS_HEAPTYPE))
+			continue;
+		PyObject *module = PyType_GetModule(base);
+		if (module == NULL) {
+			PyErr_Clear();
+			continue;
+		}
+		if (PyModule_GetDef(module) == &module_def)
+			return PyModule_GetState(module);
+	}
+	PyErr_Format(PyExc_TypeError, "%.100s is not a type of flitzis_looper_rs", tp->tp_name);
+	return NULL;
+#endif
+}
+
 static PyObject *module_shutdown_all(PyObject *module, PyObject *unused)
 {
+	struct module_state *st = PyModule_GetState(module);
 	/* Take references first: shut_down() releases the GIL, and an engine
 	 * could otherwise be freed (and unlinked) under our feet. */
 	PyObject *live = PyList_New(0);
 	if (live == NULL)
 		return NULL;
-	for (struct engine_object *e = g_engines; e != NULL; e = e->next) {
+	for (struct engine_object *e = st->engines; e != NULL; e = e->next) {
 		if (PyList_Append(live, (PyObject *)e) < 0) {
 			Py_DECREF(live);
 			return NULL;
@@ -52,51 +84,62 @@ static PyMethodDef module_methods[] = {
 	{ NULL },
 };
 
-static struct PyModuleDef module_def = {
-	PyModuleDef_HEAD_INIT,
-	.m_name = "flitzis_looper_rs._native",
-	.m_doc = "The C implementation of flitzis_looper_rs (see the package for the API).",
-	.m_size = -1,
-	.m_methods = module_methods,
-};
-
-PyMODINIT_FUNC PyInit__native(void);
-
-PyMODINIT_FUNC PyInit__native(void)
+/* Add obj to the module under name, keeping the caller's reference. */
+static int add_ref(PyObject *module, const char *name, PyObject *obj)
 {
-	PyObject *m = PyModule_Create(&module_def);
-	if (m == NULL)
-		return NULL;
-	if (PyType_Ready(&engine_type) < 0)
-		goto fail;
-	Py_INCREF(&engine_type);
-	if (PyModule_AddObject(m, "AudioEngine", (PyObject *)&engine_type) < 0) {
-		Py_DECREF(&engine_type);
-		goto fail;
+	Py_INCREF(obj);
+	if (PyModule_AddObject(module, name, obj) < 0) {
+		Py_DECREF(obj);
+		return -1;
 	}
-	if (create_message_types(m) < 0)
-		goto fail;
-	g_queue_full_error = add_exception(
+	return 0;
+}
+
+/* AudioEngine.list_devices: a static method whose function is bound to the
+ * module, so that it finds the module's Device type without a lookup. */
+static int add_list_devices(PyObject *module, PyTypeObject *engine_type)
+{
+	PyObject *name = PyModule_GetNameObject(module);
+	PyObject *fn = name ? PyCFunction_NewEx(&list_devices_def, module, name) : NULL;
+	PyObject *sm = fn ? PyStaticMethod_New(fn) : NULL;
+	int rc = sm ? PyDict_SetItemString(engine_type->tp_dict, "list_devices", sm) : -1;
+	Py_XDECREF(sm);
+	Py_XDECREF(fn);
+	Py_XDECREF(name);
+	if (rc == 0)
+		PyType_Modified(engine_type);
+	return rc;
+}
+
+static int module_exec(PyObject *m)
+{
+	struct module_state *st = PyModule_GetState(m);
+
+	PyObject *tp = PyType_FromModuleAndSpec(m, &engine_spec, NULL);
+	if (tp == NULL)
+		return -1;
+	st->engine_type = (PyTypeObject *)tp;
+	if (add_list_devices(m, st->engine_type) < 0 || add_ref(m, "AudioEngine", tp) < 0)
+		return -1;
+	if (create_message_types(m, st) < 0)
+		return -1;
+	st->queue_full_error = add_exception(
 		m, "QueueFullError",
 		"A command could not be queued: the command buffer is full because the audio\n"
 		"thread is not keeping up (e.g. the device stalled). Nothing was applied.");
-	g_not_running_error = add_exception(
+	st->not_running_error = add_exception(
 		m, "NotRunningError",
 		"The call needs a running engine: call run() first (or again after shut_down()).");
-	g_device_error = add_exception(
+	st->device_error = add_exception(
 		m, "DeviceError",
 		"The audio device cannot be opened or configured (raised by run(), naming the\n"
 		"device and the reason), or it was lost while running.");
-	if (g_queue_full_error == NULL || g_not_running_error == NULL || g_device_error == NULL)
-		goto fail;
-	g_device_type = PyStructSequence_NewType(&device_desc);
-	if (g_device_type == NULL)
-		goto fail;
-	Py_INCREF(g_device_type);
-	if (PyModule_AddObject(m, "Device", (PyObject *)g_device_type) < 0) {
-		Py_DECREF(g_device_type);
-		goto fail;
-	}
+	if (st->queue_full_error == NULL || st->not_running_error == NULL ||
+	    st->device_error == NULL)
+		return -1;
+	st->device_type = PyStructSequence_NewType(&device_desc);
+	if (st->device_type == NULL || add_ref(m, "Device", (PyObject *)st->device_type) < 0)
+		return -1;
 	if (PyModule_AddIntConstant(m, "NUM_SAMPLES", FLZ_NUM_SAMPLES) < 0 ||
 	    PyModule_AddIntConstant(m, "MAX_VOICES", FLZ_MAX_VOICES) < 0 ||
 	    PyModule_AddObject(m, "SPEED_MIN", PyFloat_FromDouble(FLZ_SPEED_MIN)) < 0 ||
@@ -104,17 +147,81 @@ PyMODINIT_FUNC PyInit__native(void)
 	    PyModule_AddObject(m, "VOLUME_MIN", PyFloat_FromDouble(FLZ_VOLUME_MIN)) < 0 ||
 	    PyModule_AddObject(m, "VOLUME_MAX", PyFloat_FromDouble(FLZ_VOLUME_MAX)) < 0 ||
 	    PyModule_AddIntConstant(m, "QUEUE_CAPACITY", FLZ_QUEUE_CAPACITY) < 0)
-		goto fail;
+		return -1;
 
 	PyObject *logging = PyImport_ImportModule("logging");
 	if (logging == NULL)
-		goto fail;
-	g_logger = PyObject_CallMethod(logging, "getLogger", "s", "flitzis_looper_rs");
+		return -1;
+	st->logger = PyObject_CallMethod(logging, "getLogger", "s", "flitzis_looper_rs");
 	Py_DECREF(logging);
-	if (g_logger == NULL)
-		goto fail;
-	return m;
-fail:
-	Py_DECREF(m);
-	return NULL;
+	return st->logger ? 0 : -1;
+}
+
+static int module_traverse(PyObject *m, visitproc visit, void *arg)
+{
+	struct module_state *st = PyModule_GetState(m);
+	if (st == NULL)
+		return 0;
+	Py_VISIT(st->logger);
+	Py_VISIT(st->queue_full_error);
+	Py_VISIT(st->not_running_error);
+	Py_VISIT(st->device_error);
+	for (int k = 0; k < MSG_N_TYPES; k++)
+		Py_VISIT(st->msg_types[k]);
+	Py_VISIT(st->engine_type);
+	Py_VISIT(st->device_type);
+	return 0;
+}
+
+static int module_clear(PyObject *m)
+{
+	struct module_state *st = PyModule_GetState(m);
+	if (st == NULL)
+		return 0;
+	Py_CLEAR(st->logger);
+	Py_CLEAR(st->queue_full_error);
+	Py_CLEAR(st->not_running_error);
+	Py_CLEAR(st->device_error);
+	for (int k = 0; k < MSG_N_TYPES; k++)
+		Py_CLEAR(st->msg_types[k]);
+	Py_CLEAR(st->engine_type);
+	Py_CLEAR(st->device_type);
+	/* st->engines holds no references; each engine keeps the module (and
+	 * so this memory) alive through its type until it unlinks itself. */
+	return 0;
+}
+
+static void module_free(void *m)
+{
+	module_clear((PyObject *)m);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+	{ Py_mod_exec, (void *)module_exec },
+#ifdef Py_mod_multiple_interpreters
+	/* Everything is per module object; the engine's own threads never
+	 * touch Python. (A GIL per interpreter is not claimed: the C engine and
+	 * ALSA are shared by the whole process.) */
+	{ Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED },
+#endif
+	{ 0, NULL },
+};
+
+struct PyModuleDef module_def = {
+	PyModuleDef_HEAD_INIT,
+	.m_name = "flitzis_looper_rs._native",
+	.m_doc = "The C implementation of flitzis_looper_rs (see the package for the API).",
+	.m_size = sizeof(struct module_state),
+	.m_methods = module_methods,
+	.m_slots = module_slots,
+	.m_traverse = module_traverse,
+	.m_clear = module_clear,
+	.m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__native(void);
+
+PyMODINIT_FUNC PyInit__native(void)
+{
+	return PyModuleDef_Init(&module_def);
 }

@@ -114,3 +114,66 @@ def test_source_header_is_the_compiled_one():
         assert body, suffix
         decl = re.findall(r"F\((\w+), (\w+), (\w+),", body.group(1))
         assert [(f, k) for f, _, k in decl] == [(f[0], f[1]) for f in fields]
+
+
+# -- the module in today's CPython style: state per module object --------------
+
+SUBINTERP_SCRIPT = r"""
+import os, sys
+import flitzis_looper_rs as fl
+try:
+    import _interpreters as si  # 3.13+
+except ImportError:
+    import _xxsubinterpreters as si
+rfd, wfd = os.pipe()
+interp = si.create()
+code = '''
+import os
+import flitzis_looper_rs._native as n
+e = n.AudioEngine(device="nonesuch")
+m = n.AudioMessage.Applied(cmd="stop_all", seq=3)
+os.write(%d, ("%%d|%%r|%%r" %% (id(n.AudioEngine), m, e)).encode())
+'''
+si.run_string(interp, code % wfd)
+si.destroy(interp)
+os.close(wfd)
+their_id, msg, engine = os.read(rfd, 4096).decode().split("|")
+print(int(their_id) != id(fl.AudioEngine), msg, engine, sep="|")
+"""
+
+
+def test_subinterpreter_has_its_own_module():
+    """Multi-phase init: a subinterpreter imports its own module object, types and
+    state, and tears them down with it (a single-phase module with process
+    globals would share one AudioEngine type between interpreters)."""
+    import subprocess
+    import sys
+    try:
+        import _interpreters  # noqa: F401
+    except ImportError:
+        pytest.importorskip("_xxsubinterpreters")
+    out = subprocess.run([sys.executable, "-c", SUBINTERP_SCRIPT], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    distinct, msg, engine = out.stdout.strip().split("|")
+    assert distinct == "True"
+    assert msg == "AudioMessage.Applied(cmd='stop_all', id=None, value=None, frame=0, seq=3)"
+    assert engine.startswith("<AudioEngine device='nonesuch' ") and engine.endswith(": stopped>")
+
+
+def test_reload_keeps_the_module_usable():
+    import importlib
+    before = _native.AudioEngine
+    assert importlib.reload(_native) is _native
+    assert _native.AudioEngine is before and fl.AudioEngine is before
+    assert AudioMessage.Pong(seq=1) == _native.AudioMessage.Pong(seq=1)
+
+
+def test_types_keep_their_static_behaviour():
+    import sys
+    if sys.version_info >= (3, 10):  # Py_TPFLAGS_IMMUTABLETYPE
+        with pytest.raises(TypeError):
+            fl.AudioEngine.nonesuch = 1  # immutable, as the static type was
+    with pytest.raises(TypeError):
+        type("Sub", (fl.AudioEngine,), {})
+    assert type(vars(fl.AudioEngine)["list_devices"]) is staticmethod
