@@ -3,7 +3,9 @@
 
 import os
 from types import TracebackType
-from typing import ClassVar, Dict, List, Literal, Optional, Tuple, Type, Union, final
+
+from typing_extensions import disjoint_base
+from typing import ClassVar, List, Literal, Optional, Tuple, Type, TypedDict, Union, final
 
 __all__ = [
     "AudioEngine",
@@ -42,7 +44,52 @@ class DeviceError(RuntimeError):
     the device and the reason), or it was lost while running."""
 
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
-_StatValue = Union[int, float, str, bool]
+
+class EngineStats(TypedDict):
+    """(For type checkers only: not importable at run time.) What AudioEngine.stats() returns: the engine's configuration as granted
+    by the device and its counters. Works when stopped too (then the counters
+    of the last run)."""
+
+    sample_rate: int
+    """The granted sample rate in Hz."""
+    channels: int
+    """The granted channel count."""
+    format: str
+    """The device's sample format, e.g. "S16_LE", "S32_LE", "FLOAT_LE"."""
+    period_frames: int
+    """The granted frames per ALSA period."""
+    periods: int
+    """The granted periods in the ALSA buffer."""
+    latency_frames: int
+    """Output latency in frames: period_frames * periods plus the mixer's delay."""
+    latency_ms: float
+    """latency_frames in milliseconds."""
+    xruns: int
+    """Underruns since run()."""
+    rt_priority: int
+    """The SCHED_FIFO priority the audio thread got; 0 at normal priority."""
+    rt_error: int
+    """The errno of a refused SCHED_FIFO (e.g. EPERM), else 0."""
+    voices_playing: int
+    """Voices playing now."""
+    load: float
+    """Share of the period spent rendering, 0..1, over the last second."""
+    frames: int
+    """Output frames rendered since run()."""
+    messages_dropped: int
+    """Messages the audio thread could not queue because nobody read them."""
+    device_lost: bool
+    """True once the device failed; call shut_down() and run() again."""
+    running: bool
+    """True between a successful run() and shut_down()."""
+    device: str
+    """The ALSA PCM name the engine opens."""
+    memory_locked: bool
+    """Whether every buffer the audio thread works in (and its stack) is locked
+    in RAM (mlock), so that the audio thread never waits for a page to be read
+    back; False when the system refused (RLIMIT_MEMLOCK, logged once)."""
+    locked_bytes: int
+    """Bytes the engine locked (0 when not running or refused)."""
 
 @final
 class Device(Tuple[str, Optional[str]]):
@@ -52,6 +99,10 @@ class Device(Tuple[str, Optional[str]]):
     a tuple. Built from one 2-sequence: Device((name, description)).
     """
 
+    n_fields: ClassVar[int]
+    n_sequence_fields: ClassVar[int]
+    n_unnamed_fields: ClassVar[int]
+    __match_args__: ClassVar[Tuple[Literal["name"], Literal["description"]]]
     def __new__(cls, sequence: Tuple[str, Optional[str]]) -> "Device": ...
     @property
     def name(self) -> str:
@@ -60,6 +111,7 @@ class Device(Tuple[str, Optional[str]]):
     def description(self) -> Optional[str]:
         """ALSA's description (may span several lines), or None when it has none."""
 
+@disjoint_base
 class AudioMessage:
     """A message from the audio thread, returned by AudioEngine.receive_msg()."""
 
@@ -181,14 +233,8 @@ class AudioEngine:
     def set_speed(self, speed: float) -> None: ...
     def ping(self) -> None: ...
     def receive_msg(self) -> Optional[AudioMessage]: ...
-    def stats(self) -> Dict[str, _StatValue]:
-        """A dict describing the engine (docs/python-api.md lists the keys):
-        sample_rate, channels, format, period_frames, periods, latency_frames,
-        latency_ms, xruns, rt_priority, rt_error, voices_playing, load, frames,
-        messages_dropped, device_lost, running, device, memory_locked (bool: the
-        audio thread's memory is locked in RAM), locked_bytes. Works when
-        stopped too."""
-        ...
+    def stats(self) -> EngineStats:
+        """A dict describing the engine (see EngineStats). Works when stopped too."""
     def __enter__(self) -> "AudioEngine": ...
     def __exit__(
         self,

@@ -51,8 +51,9 @@ TOLERANCE = 1e-6
 #: well below the test signals' first frames).
 SILENCE = 1e-4
 
-CMD_NAMES = {1: "load", 2: "play", 3: "stop", 4: "stopall", 5: "unload",
-             6: "volume", 7: "speed", 8: "ping"}
+#: Command number -> name, from the one vocabulary (flz/vocabulary.h) through
+#: the module: the names Applied.cmd carries and flz-render's script words.
+CMD_NAMES = {number: name for number, name, _, _ in fl._native._vocabulary()["commands"]}
 
 
 # -- helpers -----------------------------------------------------------------
@@ -145,7 +146,7 @@ def cmd_name(cmd):
     for prefix in ("flz_cmd_", "set_"):
         if name.startswith(prefix):
             name = name[len(prefix):]
-    name = name.replace("_sample", "").replace("stop_all", "stopall")
+    name = name.replace("_sample", "")
     return {"master_volume": "volume", "gain": "volume"}.get(name, name)
 
 
@@ -288,7 +289,7 @@ def test_e2e_capture_equals_offline_render(tmp_path, capture, renderer):
         frames.append(int(m.frame))
     kinds = [s.split()[1] for s in script]
     assert kinds == ["load", "load", "load", "play", "play", "volume", "play", "speed",
-                     "stop", "speed", "volume", "stopall"], script
+                     "stop", "speed", "volume", "stop_all"], script
     assert frames == sorted(frames), "commands applied out of order: %r" % script
 
     stopped = [m for m in messages if isinstance(m, fl.AudioMessage.Stopped)]

@@ -10,10 +10,12 @@
  *
  *   FRAME CMD SLOT VALUE [PATH]
  *
- * CMD is load, play, stop, stopall (or stop_all), unload, volume or speed. FRAME is the
+ * CMD is a command name of flz/vocabulary.h: load, play, stop, stop_all,
+ * unload, volume, speed or ping (which has no effect offline). FRAME is the
  * output frame (counted from 0) at whose start the command takes effect;
- * frames never decrease. SLOT is ignored by stopall/volume/speed, VALUE by
- * load/stop/stopall/unload; PATH (the rest of the line) only for load.
+ * frames never decrease. SLOT is ignored by stop_all/volume/speed/ping, VALUE
+ * by every command without a value (load/stop/stop_all/unload/ping); PATH
+ * (the rest of the line) only for load.
  *
  * The renderer does what the engine does with the same commands at the same
  * output frames: files are decoded by the loader at the output rate and
@@ -36,26 +38,11 @@
 
 #include <flz/loader.h>
 #include <flz/mixer.h>
-
-enum render_cmd {
-	CMD_LOAD,
-	CMD_PLAY,
-	CMD_STOP,
-	CMD_STOP_ALL,
-	CMD_UNLOAD,
-	CMD_VOLUME,
-	CMD_SPEED,
-};
-
-static const char *const cmd_names[] = {
-	[CMD_LOAD] = "load",	 [CMD_PLAY] = "play",	  [CMD_STOP] = "stop",
-	[CMD_STOP_ALL] = "stopall", [CMD_UNLOAD] = "unload", [CMD_VOLUME] = "volume",
-	[CMD_SPEED] = "speed",
-};
+#include <flz/vocabulary.h>
 
 struct render_line {
 	int64_t frame;
-	enum render_cmd cmd;
+	enum flz_cmd_kind cmd;
 	int32_t slot;
 	double value;
 	uint32_t line_no;
@@ -85,19 +72,17 @@ static void on_event(void *userdata, const struct flz_mixer_event *event)
 			(int)event->slot, (long long)event->frame);
 }
 
-static int parse_cmd(const char *word, enum render_cmd *out)
+/* The script words are the vocabulary's command names (flz/vocabulary.h),
+ * the spelling of the Python API's Applied.cmd. */
+static int parse_cmd(const char *word, enum flz_cmd_kind *out)
 {
-	for (size_t i = 0; i < sizeof cmd_names / sizeof cmd_names[0]; i++) {
-		if (strcmp(word, cmd_names[i]) == 0) {
-			*out = (enum render_cmd)i;
-			return 0;
-		}
+#define MATCH(suffix, number, name, has_value, doc) \
+	if (strcmp(word, name) == 0) {              \
+		*out = FLZ_CMD_##suffix;            \
+		return 0;                           \
 	}
-	/* The spelling the Python API's Applied messages use. */
-	if (strcmp(word, "stop_all") == 0) {
-		*out = CMD_STOP_ALL;
-		return 0;
-	}
+	FLZ_CMD_KINDS(MATCH)
+#undef MATCH
 	return -EINVAL;
 }
 
@@ -154,9 +139,9 @@ static int load_script(const char *path, struct flz_loader *loader, struct rende
 			break;
 		}
 		last_frame = frame;
-		if (line.cmd == CMD_STOP_ALL)
+		if (line.cmd == FLZ_CMD_STOP_ALL)
 			line.slot = -1;
-		if (line.cmd == CMD_LOAD) {
+		if (line.cmd == FLZ_CMD_LOAD) {
 			const char *file = s + consumed;
 			if (*file == '\0') {
 				fprintf(stderr, "flz-render: %s:%u: load needs a PATH\n", path, line_no);
@@ -193,33 +178,36 @@ static void apply(struct flz_mixer *mixer, struct render_line *line)
 {
 	int r = 0;
 	switch (line->cmd) {
-	case CMD_LOAD:
+	case FLZ_CMD_LOAD:
 		r = flz_mixer_load(mixer, line->slot, line->sample);
 		if (r == 0)
 			line->sample = NULL; /* the mixer owns the reference now */
 		break;
-	case CMD_PLAY:
+	case FLZ_CMD_PLAY:
 		r = flz_mixer_play(mixer, line->slot, (float)line->value);
 		break;
-	case CMD_STOP:
+	case FLZ_CMD_STOP:
 		r = flz_mixer_stop_slot(mixer, line->slot, line->line_no);
 		break;
-	case CMD_STOP_ALL:
+	case FLZ_CMD_STOP_ALL:
 		r = flz_mixer_stop_all(mixer, line->line_no);
 		break;
-	case CMD_UNLOAD:
+	case FLZ_CMD_UNLOAD:
 		r = flz_mixer_unload(mixer, line->slot, line->line_no);
 		break;
-	case CMD_VOLUME:
+	case FLZ_CMD_VOLUME:
 		r = flz_mixer_set_master_gain(mixer, (float)line->value);
 		break;
-	case CMD_SPEED:
+	case FLZ_CMD_SPEED:
 		r = flz_mixer_set_speed(mixer, line->value);
+		break;
+	case FLZ_CMD_PING:
+		/* Answered by the engine with a message; no effect on the audio. */
 		break;
 	}
 	if (r < 0)
 		fprintf(stderr, "flz-render: line %u: %s refused: %s\n", line->line_no,
-			cmd_names[line->cmd], flz_strerror(r));
+			flz_cmd_name(line->cmd), flz_strerror(r));
 }
 
 static void usage(FILE *f)

@@ -60,6 +60,7 @@
 #include <flz/error.h>
 #include <flz/rt.h>
 #include <flz/sample.h>
+#include <flz/vocabulary.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -124,26 +125,8 @@ struct flz_engine_config {
 	void *log_userdata;
 };
 
-/** Kinds of messages from the audio thread. */
-enum flz_msg_kind {
-	FLZ_MSG_PONG = 1,     /**< answers flz_engine_ping() */
-	FLZ_MSG_STOPPED,      /**< voices silenced by one stop/stop-all/unload are silent */
-	FLZ_MSG_XRUN,         /**< an underrun happened and was recovered */
-	FLZ_MSG_DEVICE_LOST,  /**< the device failed; the audio thread has ended */
-	FLZ_MSG_APPLIED,      /**< trace_commands: a command was applied */
-};
-
-/** Commands, as reported by FLZ_MSG_APPLIED. */
-enum flz_cmd_kind {
-	FLZ_CMD_LOAD = 1,
-	FLZ_CMD_PLAY,
-	FLZ_CMD_STOP,
-	FLZ_CMD_STOP_ALL,
-	FLZ_CMD_UNLOAD,
-	FLZ_CMD_VOLUME,
-	FLZ_CMD_SPEED,
-	FLZ_CMD_PING,
-};
+/* enum flz_msg_kind (FLZ_MSG_PONG ...) and enum flz_cmd_kind (FLZ_CMD_LOAD
+ * ...) come from the one vocabulary, flz/vocabulary.h. */
 
 struct flz_engine_msg {
 	enum flz_msg_kind kind;

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vocabulary.h
+ * The one definition of the engine's command kinds and message kinds.
+ *
+ * Everything that names a command or a message (the engine's enums in
+ * flz/engine.h, the Python module's AudioMessage types with their fields,
+ * docs, repr and equality, the offline renderer's script words, the
+ * end-to-end test through the module) is generated from the X-macros here,
+ * so that a kind added here appears everywhere or fails to compile.
+ *
+ * The numbers are ABI of the C API (struct flz_engine_msg carries them):
+ * never renumber a kind, only append.
+ *
+ * Thread: any (compile-time data only).
+ */
+#ifndef FLZ_VOCABULARY_H
+#define FLZ_VOCABULARY_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Command kinds: X(SUFFIX, number, "name", has_value, "doc").
+ *
+ * SUFFIX makes FLZ_CMD_<SUFFIX>; "name" is the one spelling everywhere (the
+ * Python AudioMessage.Applied.cmd, flz-render's script word); has_value is 1
+ * when the command carries a number (struct flz_engine_msg.value: the gain
+ * of play/volume, the speed of speed), 0 when Applied.value is None.
+ */
+#define FLZ_CMD_KINDS(X)                                                                 \
+	X(LOAD, 1, "load", 0, "publish a decoded sample to a slot")                      \
+	X(PLAY, 2, "play", 1, "start a looping voice on a slot at a gain")               \
+	X(STOP, 3, "stop", 0, "fade out every voice of a slot")                          \
+	X(STOP_ALL, 4, "stop_all", 0, "fade out every voice")                            \
+	X(UNLOAD, 5, "unload", 0, "stop a slot's voices and empty the slot")             \
+	X(VOLUME, 6, "volume", 1, "set the master gain")                                 \
+	X(SPEED, 7, "speed", 1, "set the global playback speed (varispeed)")             \
+	X(PING, 8, "ping", 0, "ask the audio thread for a pong")
+
+/**
+ * Message kinds: X(SUFFIX, number, "PythonName", FIELDS, "doc").
+ *
+ * SUFFIX makes FLZ_MSG_<SUFFIX>; "PythonName" is the AudioMessage subclass
+ * (AudioMessage.<PythonName>); "doc" is its Python docstring. FIELDS names
+ * an X-list of the Python attributes, in constructor and repr order:
+ * F(name, c_field, KIND, "doc") where c_field is the member of struct
+ * flz_engine_msg the attribute is made from and KIND one of:
+ *
+ *  - SLOT     int or None: the slot, None when the C field is negative
+ *  - SEQ      int: an unsigned sequence number
+ *  - FRAME    int: a signed frame count
+ *  - ERRNO    int: an error code
+ *  - ERRTEXT  str or None: the text of the (errno) C field
+ *  - CMD      str or None: the FLZ_CMD_KINDS name of the C field
+ *  - CMDVALUE float or None: the C field when the message's cmd has_value
+ */
+#define FLZ_MSG_KINDS(X)                                                                 \
+	X(PONG, 1, "Pong", FLZ_MSG_FIELDS_PONG,                                          \
+	  "Pong(*, seq=0, frame=0) -- the audio thread's answer to ping().")             \
+	X(STOPPED, 2, "Stopped", FLZ_MSG_FIELDS_STOPPED,                                 \
+	  "Stopped(*, id=None, seq=0, frame=0) -- the voices silenced by one\n"          \
+	  "stop_sample(), stop_all() or unload_sample() have gone silent (after the\n"   \
+	  "fade-out). Sent only for a stop that silenced at least one voice.")           \
+	X(XRUN, 3, "XRun", FLZ_MSG_FIELDS_XRUN,                                          \
+	  "XRun(*, frame=0) -- the device ran out of audio (underrun); the engine "      \
+	  "recovered.")                                                                  \
+	X(DEVICE_LOST, 4, "DeviceLost", FLZ_MSG_FIELDS_DEVICE_LOST,                      \
+	  "DeviceLost(*, error=0, reason=None) -- the device failed and the audio\n"     \
+	  "thread has ended; call shut_down() and run() again.")                         \
+	X(APPLIED, 5, "Applied", FLZ_MSG_FIELDS_APPLIED,                                 \
+	  "Applied(*, cmd=None, id=None, value=None, frame=0, seq=0) -- with\n"          \
+	  "AudioEngine(_trace_commands=True), one per command the audio thread applied.")
+
+#define FLZ_MSG_FIELDS_PONG(F)                                                           \
+	F(seq, seq, SEQ, "Sequence number of the ping this answers.")                    \
+	F(frame, frame, FRAME, "Output frame at which the audio thread answered.")
+
+#define FLZ_MSG_FIELDS_STOPPED(F)                                                        \
+	F(id, slot, SLOT, "The slot that was stopped or unloaded; None for stop_all().") \
+	F(seq, seq, SEQ, "Sequence number of the stop command.")                         \
+	F(frame, frame, FRAME, "Output frame at which the last voice fell silent.")
+
+#define FLZ_MSG_FIELDS_XRUN(F)                                                           \
+	F(frame, frame, FRAME, "Output frame at which the underrun was recovered.")
+
+#define FLZ_MSG_FIELDS_DEVICE_LOST(F)                                                    \
+	F(error, error, ERRNO, "ALSA's (negative errno) error code.")                    \
+	F(reason, error, ERRTEXT, "Text of the error code.")
+
+#define FLZ_MSG_FIELDS_APPLIED(F)                                                        \
+	F(cmd, cmd, CMD,                                                                 \
+	  "The command: 'load', 'play', 'stop', 'stop_all', 'unload', 'volume', "        \
+	  "'speed' or 'ping'.")                                                          \
+	F(id, slot, SLOT, "The command's slot, or None.")                                \
+	F(value, value, CMDVALUE, "Gain of 'play'/'volume', speed of 'speed'; else None.") \
+	F(frame, frame, FRAME, "Output frame before which the command took effect.")     \
+	F(seq, seq, SEQ, "Sequence number of the command.")
+
+#define FLZ_VOCAB_ENUM_CMD_(suffix, number, name, has_value, doc) FLZ_CMD_##suffix = number,
+#define FLZ_VOCAB_ENUM_MSG_(suffix, number, name, fields, doc) FLZ_MSG_##suffix = number,
+
+/** Commands, as reported by FLZ_MSG_APPLIED (see FLZ_CMD_KINDS). */
+enum flz_cmd_kind { FLZ_CMD_KINDS(FLZ_VOCAB_ENUM_CMD_) };
+
+/** Kinds of messages from the audio thread (see FLZ_MSG_KINDS). */
+enum flz_msg_kind { FLZ_MSG_KINDS(FLZ_VOCAB_ENUM_MSG_) };
+
+#undef FLZ_VOCAB_ENUM_CMD_
+#undef FLZ_VOCAB_ENUM_MSG_
+
+#define FLZ_VOCAB_NAME_CASE_(suffix, number, name, ...) \
+	case number:                                    \
+		return name;
+#define FLZ_VOCAB_VALUE_CASE_(suffix, number, name, has_value, doc) \
+	case number:                                                \
+		return has_value;
+
+/**
+ * The name of a command kind ("stop_all").
+ * @param kind a command number (any int)
+ * @return the name, or NULL when kind is no command
+ * Thread: any.
+ */
+static inline const char *flz_cmd_name(int kind)
+{
+	switch (kind) {
+		FLZ_CMD_KINDS(FLZ_VOCAB_NAME_CASE_)
+	default:
+		return 0;
+	}
+}
+
+/**
+ * Whether a command carries a number (struct flz_engine_msg.value).
+ * @param kind a command number (any int)
+ * @return 1 for play, volume and speed; 0 otherwise (also for no command)
+ * Thread: any.
+ */
+static inline int flz_cmd_has_value(int kind)
+{
+	switch (kind) {
+		FLZ_CMD_KINDS(FLZ_VOCAB_VALUE_CASE_)
+	default:
+		return 0;
+	}
+}
+
+/**
+ * The Python name of a message kind ("DeviceLost").
+ * @param kind a message number (any int)
+ * @return the name, or NULL when kind is no message
+ * Thread: any.
+ */
+static inline const char *flz_msg_name(int kind)
+{
+	switch (kind) {
+		FLZ_MSG_KINDS(FLZ_VOCAB_NAME_CASE_)
+	default:
+		return 0;
+	}
+}
+
+#undef FLZ_VOCAB_NAME_CASE_
+#undef FLZ_VOCAB_VALUE_CASE_
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLZ_VOCABULARY_H */

@@ -1,0 +1,737 @@
+/* SPDX-License-Identifier: MIT */
+/* flitzis_looper_rs._native: AudioEngine. */
+#include "module-private.h"
+
+/* ------------------------------------------------------------------------ */
+/* AudioEngine                                                              */
+
+
+/* --- argument conversion ------------------------------------------------ */
+
+static PyObject *slot_range_error(PyObject *index)
+{
+	char why[160];
+	PyObject *s = PyObject_Str(index);
+	const char *text = s ? PyUnicode_AsUTF8(s) : NULL;
+	if (text == NULL) {
+		Py_XDECREF(s);
+		return NULL;
+	}
+	snprintf(why, sizeof why, "id out of range (expected 0..%d, got %s)", FLZ_NUM_SAMPLES - 1,
+		 text);
+	Py_DECREF(s);
+	return raise_error(NULL, OP_ARG, -EINVAL, why, NULL);
+}
+
+PyObject *type_error(const char *what, const char *expected, PyObject *got)
+{
+	char why[160];
+	snprintf(why, sizeof why, "%s must be %s, not %.60s", what, expected, Py_TYPE(got)->tp_name);
+	return raise_error(NULL, OP_TYPE, 0, why, NULL);
+}
+
+static int parse_slot_slow(PyObject *obj, int32_t *out)
+{
+	/* bool is an int subclass, but a slot given as True is a bug. */
+	if (PyBool_Check(obj) || PyFloat_Check(obj) || !PyIndex_Check(obj)) {
+		type_error("id", "an int", obj);
+		return -1;
+	}
+	PyObject *index = PyNumber_Index(obj);
+	if (index == NULL)
+		return -1;
+	int overflow;
+	long v = PyLong_AsLongAndOverflow(index, &overflow);
+	if (v == -1 && PyErr_Occurred()) {
+		Py_DECREF(index);
+		return -1;
+	}
+	if (overflow || v < 0 || v >= FLZ_NUM_SAMPLES) {
+		slot_range_error(index);
+		Py_DECREF(index);
+		return -1;
+	}
+	Py_DECREF(index);
+	*out = (int32_t)v;
+	return 0;
+}
+
+/* A slot id: an int (or __index__ object), not bool or float, 0..215. */
+static inline int parse_slot(PyObject *obj, int32_t *out)
+{
+	if (FLZ_LIKELY(PyLong_CheckExact(obj))) {
+		int overflow;
+		long v = PyLong_AsLongAndOverflow(obj, &overflow);
+		if (FLZ_LIKELY(!overflow && v >= 0 && v < FLZ_NUM_SAMPLES)) {
+			*out = (int32_t)v;
+			return 0;
+		}
+		slot_range_error(obj);
+		return -1;
+	}
+	return parse_slot_slow(obj, out);
+}
+
+/* A real number in lo..hi (NaN and infinities refused); range_msg on failure. */
+static inline int parse_real(PyObject *obj, const char *what, double lo, double hi,
+			     const char *range_msg, double *out)
+{
+	double v;
+	if (FLZ_LIKELY(PyFloat_CheckExact(obj))) {
+		v = PyFloat_AS_DOUBLE(obj);
+	} else {
+		if (PyBool_Check(obj) || PyUnicode_Check(obj) || PyBytes_Check(obj) ||
+		    !(PyFloat_Check(obj) || PyLong_Check(obj) || PyIndex_Check(obj) ||
+		      Py_TYPE(obj)->tp_as_number != NULL)) {
+			type_error(what, "a float", obj);
+			return -1;
+		}
+		v = PyFloat_AsDouble(obj);
+		if (v == -1.0 && PyErr_Occurred()) {
+			if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+				PyErr_Clear();
+				raise_error(NULL, OP_ARG, -EINVAL, range_msg, NULL);
+			} else if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+				PyErr_Clear();
+				type_error(what, "a float", obj);
+			}
+			return -1;
+		}
+	}
+	/* Written so that NaN fails the test. */
+	if (FLZ_UNLIKELY(!(v >= lo && v <= hi))) {
+		raise_error(NULL, OP_ARG, -EINVAL, range_msg, NULL);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Bind vectorcall arguments to named parameters (all required).
+ * @return 0, or -1 with TypeError set
+ */
+static int bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+		     PyObject *kwnames, const char *const *names, Py_ssize_t n_params,
+		     PyObject **out)
+{
+	if (kwnames == NULL && nargs == n_params) {
+		for (Py_ssize_t i = 0; i < n_params; i++)
+			out[i] = args[i];
+		return 0;
+	}
+	char why[160];
+	if (nargs > n_params) {
+		snprintf(why, sizeof why, "%s() takes %zd positional argument%s but %zd were given",
+			 fname, n_params, n_params == 1 ? "" : "s", nargs);
+		raise_error(NULL, OP_TYPE, 0, why, NULL);
+		return -1;
+	}
+	for (Py_ssize_t i = 0; i < n_params; i++)
+		out[i] = i < nargs ? args[i] : NULL;
+	Py_ssize_t n_kw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+	for (Py_ssize_t k = 0; k < n_kw; k++) {
+		const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, k));
+		if (name == NULL)
+			return -1;
+		Py_ssize_t i;
+		for (i = 0; i < n_params; i++)
+			if (strcmp(name, names[i]) == 0)
+				break;
+		if (i == n_params) {
+			snprintf(why, sizeof why, "%s() got an unexpected keyword argument '%.40s'",
+				 fname, name);
+			raise_error(NULL, OP_TYPE, 0, why, NULL);
+			return -1;
+		}
+		if (out[i] != NULL) {
+			snprintf(why, sizeof why, "%s() got multiple values for argument '%s'",
+				 fname, names[i]);
+			raise_error(NULL, OP_TYPE, 0, why, NULL);
+			return -1;
+		}
+		out[i] = args[nargs + k];
+	}
+	for (Py_ssize_t i = 0; i < n_params; i++) {
+		if (out[i] == NULL) {
+			snprintf(why, sizeof why, "%s() missing required argument '%s'", fname,
+				 names[i]);
+			raise_error(NULL, OP_TYPE, 0, why, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* An int keyword argument of the constructor in lo..hi. */
+static int parse_config_int(PyObject *obj, const char *name, long lo, long hi, long *out)
+{
+	if (PyBool_Check(obj) || !PyLong_Check(obj)) {
+		type_error(name, "an int", obj);
+		return -1;
+	}
+	int overflow;
+	long v = PyLong_AsLongAndOverflow(obj, &overflow);
+	if (v == -1 && PyErr_Occurred())
+		return -1;
+	if (overflow || v < lo || v > hi) {
+		char why[160];
+		PyObject *s = PyObject_Str(obj);
+		const char *text = s ? PyUnicode_AsUTF8(s) : NULL;
+		if (text == NULL) {
+			Py_XDECREF(s);
+			return -1;
+		}
+		snprintf(why, sizeof why, "%s out of range (expected %ld..%ld, got %.40s)", name, lo,
+			 hi, text);
+		Py_DECREF(s);
+		raise_error(NULL, OP_ARG, -EINVAL, why, NULL);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+	static char *kwlist[] = { "device", "sample_rate", "channels", "period_frames",
+				  "periods", "rt_priority", "_trace_commands", NULL };
+	PyObject *device = Py_None, *rate = NULL, *channels = NULL, *period = NULL,
+		 *periods = NULL, *priority = NULL, *trace = NULL;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOO:AudioEngine", kwlist, &device,
+					 &rate, &channels, &period, &periods, &priority, &trace))
+		return NULL;
+
+	struct flz_engine_config cfg = flz_engine_config_init();
+	long v;
+	if (rate) {
+		if (parse_config_int(rate, "sample_rate", FLZ_RATE_MIN_HZ, FLZ_RATE_MAX_HZ, &v) < 0)
+			return NULL;
+		cfg.rate_hz = (uint32_t)v;
+	}
+	if (channels) {
+		if (parse_config_int(channels, "channels", 1, FLZ_MAX_CHANNELS, &v) < 0)
+			return NULL;
+		cfg.n_channels = (uint32_t)v;
+	}
+	if (period) {
+		if (parse_config_int(period, "period_frames", PERIOD_FRAMES_MIN,
+				     FLZ_MAX_BLOCK_FRAMES, &v) < 0)
+			return NULL;
+		cfg.period_frames = (uint32_t)v;
+	}
+	if (periods) {
+		if (parse_config_int(periods, "periods", PERIODS_MIN, PERIODS_MAX, &v) < 0)
+			return NULL;
+		cfg.n_periods = (uint32_t)v;
+	}
+	if (priority) {
+		if (parse_config_int(priority, "rt_priority", 0, RT_PRIORITY_MAX, &v) < 0)
+			return NULL;
+		cfg.rt_priority = (int)v;
+	}
+	if (trace) {
+		int t = PyObject_IsTrue(trace);
+		if (t < 0)
+			return NULL;
+		cfg.trace_commands = t != 0;
+	}
+
+	const char *device_name;
+	/* A record from list_devices() stands for its name. */
+	struct module_state *st = PyType_GetModuleState(type);
+	if (st == NULL)
+		return NULL;
+	if (st->device_type != NULL && Py_IS_TYPE(device, st->device_type))
+		device = PyStructSequence_GET_ITEM(device, 0);
+	if (device == Py_None) {
+		const char *env = getenv(DEVICE_ENV);
+		device_name = (env != NULL && env[0] != '\0') ? env : DEFAULT_DEVICE;
+	} else if (PyUnicode_Check(device)) {
+		Py_ssize_t n_bytes;
+		device_name = PyUnicode_AsUTF8AndSize(device, &n_bytes);
+		if (device_name == NULL)
+			return NULL;
+		if (n_bytes == 0 || strlen(device_name) != (size_t)n_bytes)
+			return raise_error(NULL, OP_ARG, -EINVAL,
+					   "device must be a non-empty ALSA PCM name without NUL characters",
+					   NULL);
+	} else {
+		return type_error("device", "a str, a Device or None", device);
+	}
+
+	struct engine_object *self = (struct engine_object *)type->tp_alloc(type, 0);
+	if (self == NULL)
+		return NULL;
+	self->state = st;
+	self->device = PyMem_RawMalloc(strlen(device_name) + 1);
+	self->logs = PyMem_RawCalloc(1, sizeof *self->logs);
+	if (self->device == NULL || self->logs == NULL) {
+		PyMem_RawFree(self->device);
+		PyMem_RawFree(self->logs);
+		self->device = NULL;
+		self->logs = NULL;
+		Py_DECREF(self);
+		return PyErr_NoMemory();
+	}
+	strcpy(self->device, device_name);
+	pthread_mutex_init(&self->logs->lock, NULL);
+	atomic_init(&self->logs->n_pending, 0);
+
+	cfg.device = self->device;
+	cfg.log = log_queue_push;
+	cfg.log_userdata = self->logs;
+	int err = flz_engine_new(&cfg, &self->engine);
+	if (err < 0) {
+		Py_DECREF(self);
+		return raise_error(st, err == -EINVAL ? OP_ARG : OP_COMMAND, err,
+				   err == -EINVAL ? "the engine refused this configuration" : NULL,
+				   NULL);
+	}
+	self->rate_hz = cfg.rate_hz;
+	self->n_channels = cfg.n_channels;
+	self->period_frames = cfg.period_frames;
+	self->n_periods = cfg.n_periods;
+	self->rt_priority = cfg.rt_priority;
+	self->trace_commands = cfg.trace_commands;
+
+	self->next = st->engines;
+	if (st->engines != NULL)
+		st->engines->prev = self;
+	st->engines = self;
+	return (PyObject *)self;
+}
+
+static void engine_dealloc(PyObject *obj)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	if (self->weakreflist != NULL)
+		PyObject_ClearWeakRefs(obj);
+	if (self->prev != NULL)
+		self->prev->next = self->next;
+	else if (self->state != NULL && self->state->engines == self)
+		self->state->engines = self->next;
+	if (self->next != NULL)
+		self->next->prev = self->prev;
+	if (self->engine != NULL) {
+		struct flz_engine *engine = self->engine;
+		self->engine = NULL;
+		/* Stopping joins the engine's threads: let other Python threads run. */
+		Py_BEGIN_ALLOW_THREADS
+		flz_engine_destroy(engine);
+		Py_END_ALLOW_THREADS
+	}
+	if (self->logs != NULL) {
+		pthread_mutex_destroy(&self->logs->lock);
+		PyMem_RawFree(self->logs);
+	}
+	PyMem_RawFree(self->device);
+	PyTypeObject *tp = Py_TYPE(obj);
+	tp->tp_free(obj);
+	Py_DECREF(tp); /* instances of heap types own a reference to their type */
+}
+
+static PyObject *engine_run(PyObject *obj, PyObject *unused)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	char why[WHY_BYTES] = "";
+	int err;
+	Py_BEGIN_ALLOW_THREADS
+	err = flz_engine_start(self->engine, why, sizeof why);
+	Py_END_ALLOW_THREADS
+	log_queue_drain(self->logs, self->state->logger);
+	if (err < 0) {
+		/* The engine's own "already running" comes without a why; a busy
+		 * device always names itself. (Asking is_running() instead would
+		 * race with another thread's run() succeeding meanwhile, and
+		 * report a busy device as "already running".) */
+		if (err == -ENOMEM || (err == -EBUSY && why[0] == '\0'))
+			return raise_error(self->state, OP_START, err, NULL, NULL);
+		char text[WHY_BYTES + 160];
+		if (why[0] != '\0' && strstr(why, self->device) != NULL)
+			snprintf(text, sizeof text, "%s", why);
+		else
+			snprintf(text, sizeof text, "cannot open audio device '%s': %s", self->device,
+				 why[0] != '\0' ? why : flz_strerror(err));
+		return raise_error(self->state, OP_START, err, text, NULL);
+	}
+	/* A refused SCHED_FIFO arrives as the engine's warning, drained above. */
+	Py_RETURN_NONE;
+}
+
+PyObject *engine_shut_down(PyObject *obj, PyObject *unused)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	Py_BEGIN_ALLOW_THREADS
+	flz_engine_stop(self->engine);
+	Py_END_ALLOW_THREADS
+	log_queue_drain(self->logs, self->state->logger);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_enter(PyObject *obj, PyObject *unused)
+{
+	PyObject *r = engine_run(obj, NULL);
+	if (r == NULL)
+		return NULL;
+	Py_DECREF(r);
+	Py_INCREF(obj);
+	return obj;
+}
+
+static PyObject *engine_exit(PyObject *obj, PyObject *const *args, Py_ssize_t nargs)
+{
+	PyObject *r = engine_shut_down(obj, NULL);
+	if (r == NULL)
+		return NULL;
+	Py_DECREF(r);
+	Py_RETURN_FALSE; /* never swallow the exception */
+}
+
+/* --- commands ----------------------------------------------------------- */
+
+static PyObject *engine_load_sample(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				    PyObject *kwnames)
+{
+	static const char *const names[] = { "id", "path" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[2];
+	int32_t slot;
+	if (bind_args("load_sample", args, nargs, kwnames, names, 2, a) < 0 ||
+	    parse_slot(a[0], &slot) < 0)
+		return NULL;
+	if (!PyUnicode_Check(a[1]) && !PyBytes_Check(a[1]) &&
+	    PyObject_HasAttrString(a[1], "__fspath__") == 0)
+		return type_error("path", "a str, bytes or os.PathLike", a[1]);
+	PyObject *fs_path = PyOS_FSPath(a[1]);
+	if (fs_path == NULL)
+		return NULL;
+	PyObject *encoded = NULL;
+	if (!PyUnicode_FSConverter(fs_path, &encoded)) {
+		Py_DECREF(fs_path);
+		return NULL;
+	}
+	char why[WHY_BYTES] = "";
+	int err;
+	const char *path = PyBytes_AS_STRING(encoded);
+	Py_BEGIN_ALLOW_THREADS
+	err = flz_engine_load_file(self->engine, slot, path, why, sizeof why);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(encoded);
+	/* A load that replaced bad values says so before it returns. */
+	log_queue_drain(self->logs, self->state->logger);
+	if (err < 0) {
+		raise_error(self->state, OP_LOAD, err, why, fs_path);
+		Py_DECREF(fs_path);
+		return NULL;
+	}
+	Py_DECREF(fs_path);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_play_sample(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				    PyObject *kwnames)
+{
+	static const char *const names[] = { "id", "volume" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[2];
+	int32_t slot;
+	double gain;
+	if (FLZ_LIKELY(kwnames == NULL && nargs == 2)) {
+		a[0] = args[0];
+		a[1] = args[1];
+	} else if (bind_args("play_sample", args, nargs, kwnames, names, 2, a) < 0) {
+		return NULL;
+	}
+	if (parse_slot(a[0], &slot) < 0 ||
+	    parse_real(a[1], "volume", FLZ_VOLUME_MIN, FLZ_VOLUME_MAX, "volume out of range",
+		       &gain) < 0)
+		return NULL;
+	int err = flz_engine_play(self->engine, slot, (float)gain);
+	if (FLZ_UNLIKELY(err < 0))
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+/* stop_sample(id) and unload_sample(id). */
+static PyObject *slot_command(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+			     PyObject *kwnames, const char *fname,
+			     int (*fn)(struct flz_engine *, int32_t))
+{
+	static const char *const names[] = { "id" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	int32_t slot;
+	if (bind_args(fname, args, nargs, kwnames, names, 1, a) < 0 || parse_slot(a[0], &slot) < 0)
+		return NULL;
+	int err = fn(self->engine, slot);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_stop_sample(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				    PyObject *kwnames)
+{
+	return slot_command(obj, args, nargs, kwnames, "stop_sample", flz_engine_stop_slot);
+}
+
+static PyObject *engine_unload_sample(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				      PyObject *kwnames)
+{
+	return slot_command(obj, args, nargs, kwnames, "unload_sample", flz_engine_unload);
+}
+
+static PyObject *engine_stop_all(PyObject *obj, PyObject *unused)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	int err = flz_engine_stop_all(self->engine);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_volume(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				   PyObject *kwnames)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	static const char *const names[] = { "volume" };
+	PyObject *a[1];
+	double gain;
+	if (bind_args("set_volume", args, nargs, kwnames, names, 1, a) < 0 ||
+	    parse_real(a[0], "volume", FLZ_VOLUME_MIN, FLZ_VOLUME_MAX, "volume out of range",
+		       &gain) < 0)
+		return NULL;
+	int err = flz_engine_set_volume(self->engine, (float)gain);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_speed(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				  PyObject *kwnames)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	static const char *const names[] = { "speed" };
+	PyObject *a[1];
+	double speed;
+	if (bind_args("set_speed", args, nargs, kwnames, names, 1, a) < 0 ||
+	    parse_real(a[0], "speed", FLZ_SPEED_MIN, FLZ_SPEED_MAX, "speed out of range", &speed) <
+		    0)
+		return NULL;
+	int err = flz_engine_set_speed(self->engine, speed);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_ping(PyObject *obj, PyObject *unused)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	int err = flz_engine_ping(self->engine);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_receive_msg(PyObject *obj, PyObject *unused)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	struct flz_engine_msg msg;
+	log_queue_drain(self->logs, self->state->logger);
+	int rc = flz_engine_poll_message(self->engine, &msg);
+	if (rc < 0)
+		return raise_error(self->state, OP_COMMAND, rc, NULL, NULL);
+	if (rc == 0)
+		Py_RETURN_NONE;
+	return message_from_engine(self->state, &msg);
+}
+
+static PyObject *engine_stats(PyObject *obj, PyObject *unused)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	struct flz_engine_stats st;
+	log_queue_drain(self->logs, self->state->logger);
+	flz_engine_get_stats(self->engine, &st);
+	return Py_BuildValue("{s:I,s:I,s:s,s:I,s:I,s:I,s:d,s:K,s:i,s:i,s:I,s:d,s:L,s:K,s:O,s:O,s:s,s:O,"
+			     "s:K}",
+			     "sample_rate", st.rate_hz, "channels", st.n_channels, "format",
+			     flz_device_format_name(st.format), "period_frames", st.period_frames,
+			     "periods", st.n_periods, "latency_frames", st.latency_frames,
+			     "latency_ms", st.latency_ms, "xruns", (unsigned long long)st.xruns,
+			     "rt_priority", st.rt_priority, "rt_error", st.rt_error,
+			     "voices_playing", st.voices_playing, "load", st.load, "frames",
+			     (long long)st.frames, "messages_dropped",
+			     (unsigned long long)st.messages_dropped, "device_lost",
+			     st.device_lost ? Py_True : Py_False, "running",
+			     st.running ? Py_True : Py_False, "device", self->device,
+			     "memory_locked", st.memory_locked ? Py_True : Py_False, "locked_bytes",
+			     (unsigned long long)st.locked_bytes);
+}
+
+static PyObject *engine_repr(PyObject *obj)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	struct flz_engine_stats st;
+	flz_engine_get_stats(self->engine, &st);
+	if (!st.running)
+		return PyUnicode_FromFormat(
+			"<AudioEngine device='%s' sample_rate=%u channels=%u period_frames=%u "
+			"periods=%u: stopped>",
+			self->device, self->rate_hz, self->n_channels, self->period_frames,
+			self->n_periods);
+	return PyUnicode_FromFormat(
+		"<AudioEngine device='%s' sample_rate=%u channels=%u period_frames=%u periods=%u: "
+		"running %s, %u voice%s, %llu xrun%s%s>",
+		self->device, st.rate_hz, st.n_channels, st.period_frames, st.n_periods,
+		flz_device_format_name(st.format), st.voices_playing,
+		st.voices_playing == 1 ? "" : "s", (unsigned long long)st.xruns,
+		st.xruns == 1 ? "" : "s", st.device_lost ? ", device lost" : "");
+}
+
+/* --- properties --------------------------------------------------------- */
+
+static PyObject *get_device(PyObject *obj, void *c)
+{
+	return PyUnicode_FromString(((struct engine_object *)obj)->device);
+}
+
+static PyObject *get_running(PyObject *obj, void *c)
+{
+	return PyBool_FromLong(flz_engine_is_running(((struct engine_object *)obj)->engine));
+}
+
+static PyObject *get_config_int(PyObject *obj, void *which)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	switch ((intptr_t)which) {
+	case 0: return PyLong_FromUnsignedLong(self->rate_hz);
+	case 1: return PyLong_FromUnsignedLong(self->n_channels);
+	case 2: return PyLong_FromUnsignedLong(self->period_frames);
+	case 3: return PyLong_FromUnsignedLong(self->n_periods);
+	default: return PyLong_FromLong(self->rt_priority);
+	}
+}
+
+static PyGetSetDef engine_getset[] = {
+	{ "device", get_device, NULL, "The ALSA PCM name the engine opens (str).", NULL },
+	{ "running", get_running, NULL,
+	  "True between a successful run() and shut_down() (also after the device was lost).",
+	  NULL },
+	{ "sample_rate", get_config_int, NULL,
+	  "The requested sample rate in Hz (stats() has the granted one).", (void *)0 },
+	{ "channels", get_config_int, NULL, "The requested channel count.", (void *)1 },
+	{ "period_frames", get_config_int, NULL, "The requested frames per ALSA period.",
+	  (void *)2 },
+	{ "periods", get_config_int, NULL, "The requested periods in the ALSA buffer.", (void *)3 },
+	{ "rt_priority", get_config_int, NULL,
+	  "The SCHED_FIFO priority asked for (0: normal priority).", (void *)4 },
+	{ NULL },
+};
+
+#define METH_FAST_KW (METH_FASTCALL | METH_KEYWORDS)
+
+static PyMethodDef engine_methods[] = {
+	{ "run", engine_run, METH_NOARGS,
+	  "run($self)\n--\n\n"
+	  "Open the device for interleaved mmap playback and start the audio thread\n"
+	  "(SCHED_FIFO where permitted; otherwise normal priority and a warning on the\n"
+	  "'flitzis_looper_rs' logger). Raises RuntimeError('AudioEngine already running')\n"
+	  "when running, and RuntimeError naming the device and ALSA's reason when the\n"
+	  "device cannot be opened or configured. Releases the GIL while it blocks." },
+	{ "shut_down", engine_shut_down, METH_NOARGS,
+	  "shut_down($self)\n--\n\n"
+	  "Stop the audio thread, close the device and free every sample. Idempotent;\n"
+	  "run() may be called again afterwards. Releases the GIL while it blocks." },
+	{ "load_sample", (PyCFunction)(void (*)(void))engine_load_sample, METH_FAST_KW,
+	  "load_sample($self, id, path)\n--\n\n"
+	  "Decode a file (anything libsndfile reads) with the GIL released, convert it\n"
+	  "to the device's rate and channels and publish it to slot id. Raises\n"
+	  "FileNotFoundError for a missing file and ValueError with the reason for an\n"
+	  "unreadable or undecodable one; on any error the slot is unchanged. Voices\n"
+	  "playing an older sample of the slot keep playing it until stopped." },
+	{ "play_sample", (PyCFunction)(void (*)(void))engine_play_sample, METH_FAST_KW,
+	  "play_sample($self, id, volume)\n--\n\n"
+	  "Start a new looping voice on slot id's sample, from its first frame, with\n"
+	  "gain volume in 0.0..1.0. An empty slot is ignored. When MAX_VOICES voices\n"
+	  "already play, the oldest voice is stolen (faded out) for the new one." },
+	{ "stop_sample", (PyCFunction)(void (*)(void))engine_stop_sample, METH_FAST_KW,
+	  "stop_sample($self, id)\n--\n\n"
+	  "Stop every voice of slot id. A Stopped message follows when at least one\n"
+	  "voice was playing, once they have gone silent." },
+	{ "stop_all", engine_stop_all, METH_NOARGS,
+	  "stop_all($self)\n--\n\n"
+	  "Stop every voice. Safe when nothing plays (then no Stopped message is sent)." },
+	{ "unload_sample", (PyCFunction)(void (*)(void))engine_unload_sample, METH_FAST_KW,
+	  "unload_sample($self, id)\n--\n\n"
+	  "Stop the slot's voices and empty the slot." },
+	{ "set_volume", (PyCFunction)(void (*)(void))engine_set_volume, METH_FAST_KW,
+	  "set_volume($self, volume)\n--\n\n"
+	  "Set the master gain, 0.0..1.0. Never refused for a full queue; the latest\n"
+	  "value always takes effect." },
+	{ "set_speed", (PyCFunction)(void (*)(void))engine_set_speed, METH_FAST_KW,
+	  "set_speed($self, speed)\n--\n\n"
+	  "Set the global playback speed, 0.5..2.0, as varispeed (pitch follows speed).\n"
+	  "Never refused for a full queue; the latest value always takes effect." },
+	{ "ping", engine_ping, METH_NOARGS,
+	  "ping($self)\n--\n\nAsk the audio thread for an AudioMessage.Pong." },
+	{ "receive_msg", engine_receive_msg, METH_NOARGS,
+	  "receive_msg($self)\n--\n\n"
+	  "Return the next AudioMessage from the audio thread, or None at once when\n"
+	  "there is none. Never blocks." },
+	{ "stats", engine_stats, METH_NOARGS,
+	  "stats($self)\n--\n\n"
+	  "A dict describing the engine: sample_rate, channels, format, period_frames,\n"
+	  "periods, latency_frames, latency_ms, xruns, rt_priority, rt_error (errno of a\n"
+	  "refused SCHED_FIFO, else 0), voices_playing, load (0..1), frames,\n"
+	  "messages_dropped, device_lost, running, device, memory_locked (the audio\n"
+	  "thread's memory is locked in RAM), locked_bytes. Works when stopped too." },
+	{ "__enter__", engine_enter, METH_NOARGS, "Run the engine; return it." },
+	{ "__exit__", (PyCFunction)(void (*)(void))engine_exit, METH_FASTCALL,
+	  "Shut the engine down." },
+	{ NULL },
+};
+
+static PyMemberDef engine_members[] = {
+	/* A type from a spec declares its weak-reference slot as a member. */
+	{ "__weaklistoffset__", T_PYSSIZET, offsetof(struct engine_object, weakreflist), READONLY,
+	  NULL },
+	{ NULL },
+};
+
+static PyType_Slot engine_slots[] = {
+	{ Py_tp_dealloc, (void *)engine_dealloc },
+	{ Py_tp_repr, (void *)engine_repr },
+	{ Py_tp_doc, (void *)"AudioEngine(*, device=None, sample_rate=48000, channels=2, period_frames=128, "
+				  "periods=2, rt_priority=70, _trace_commands=False)\n"
+				  "--\n\n"
+				  "A real-time sample player: up to MAX_VOICES looping voices over NUM_SAMPLES\n"
+				  "slots, mixed and played by a direct ALSA mmap thread.\n\n"
+				  "device is an ALSA PCM name; None means $FLITZIS_AUDIO_DEVICE, else\n"
+				  "'default'. The arguments are checked here (TypeError, ValueError naming\n"
+				  "the argument); constructing opens nothing and starts no thread. run()\n"
+				  "starts playback; 'with AudioEngine() as engine:' runs it and shuts it down.\n"
+				  "Every method may be called from any Python thread.\n\n"
+				  "Slot ids are ints 0..NUM_SAMPLES-1; bool and float ids raise TypeError." },
+	{ Py_tp_methods, engine_methods },
+	{ Py_tp_getset, engine_getset },
+	{ Py_tp_members, engine_members },
+	{ Py_tp_new, (void *)engine_new },
+	{ 0, NULL },
+};
+
+/* A heap type per module object. Not subclassable, and (where Python has
+ * the flag) as immutable as the static type it replaces. Not a GC type: an
+ * engine holds no Python object. */
+PyType_Spec engine_spec = {
+	.name = "flitzis_looper_rs.AudioEngine",
+	.basicsize = sizeof(struct engine_object),
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+#else
+	.flags = Py_TPFLAGS_DEFAULT,
+#endif
+	.slots = engine_slots,
+};

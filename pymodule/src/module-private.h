@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of flitzis_looper_rs._native share: errors.c (the one
+ * mapping from engine codes to exceptions), log.c (the engine's log lines to
+ * Python's logging), messages.c (AudioMessage and its kinds, generated from
+ * flz/vocabulary.h), engine.c (AudioEngine), devices.c (Device and
+ * list_devices()), module.c (the module itself).
+ */
+#ifndef FLZ_PYMODULE_PRIVATE_H
+#define FLZ_PYMODULE_PRIVATE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <flz/constants.h>
+#include <flz/engine.h>
+#include <flz/error.h>
+#include <flz/vocabulary.h>
+
+#define DEFAULT_DEVICE "default"
+#define DEVICE_ENV "FLITZIS_AUDIO_DEVICE"
+#define WHY_BYTES 512
+
+/* Limits of the constructor's keyword arguments. */
+#define PERIOD_FRAMES_MIN 16
+#define PERIODS_MIN 2
+#define PERIODS_MAX 64
+#define RT_PRIORITY_MAX 99
+
+/* --- errors.c ------------------------------------------------------------ */
+
+enum op {
+	OP_TYPE,    /* an argument has the wrong type */
+	OP_ARG,     /* an argument has a bad value */
+	OP_START,   /* run(): opening or configuring the device */
+	OP_LOAD,    /* load_sample(): reading or decoding a file */
+	OP_COMMAND, /* any other engine call */
+};
+
+struct module_state;
+PyObject *raise_error(struct module_state *st, enum op op, int err, const char *detail,
+		      PyObject *filename);
+PyObject *add_exception(PyObject *module, const char *name, const char *doc);
+
+/* --- log.c --------------------------------------------------------------- */
+
+#define LOG_QUEUE_LEN 32
+#define LOG_LINE_BYTES 256
+
+struct log_entry {
+	enum flz_log_level level;
+	char text[LOG_LINE_BYTES];
+};
+
+struct log_queue {
+	pthread_mutex_t lock;
+	/* Lines queued; read without the lock as a cheap "anything to do?" test.
+	 * relaxed: a stale zero only delays a line until the next drain; the
+	 * lines themselves are read under the lock. */
+	atomic_uint n_pending;
+	unsigned head;
+	uint64_t n_dropped;
+	struct log_entry entries[LOG_QUEUE_LEN];
+};
+
+void log_queue_push(void *userdata, enum flz_log_level level, const char *message);
+void log_queue_drain(struct log_queue *q, PyObject *logger);
+/** Send n lines to the logger, in order. GIL held. */
+void log_emit_entries(PyObject *logger, const struct log_entry *entries, unsigned n);
+
+/* --- messages.c ---------------------------------------------------------- */
+
+/* Ping (a kind Python constructs, that the engine never sends) and the base
+ * class, then the vocabulary's kinds. */
+enum msg_type {
+	MSG_BASE,
+	MSG_PING,
+#define MSG_TYPE_ENUM(suffix, number, name, fields, doc) MSG_##suffix,
+	FLZ_MSG_KINDS(MSG_TYPE_ENUM)
+#undef MSG_TYPE_ENUM
+	MSG_N_TYPES,
+};
+
+int create_message_types(PyObject *module, struct module_state *st);
+PyObject *message_from_engine(struct module_state *st, const struct flz_engine_msg *em);
+PyObject *module_vocabulary(PyObject *module, PyObject *unused);
+
+/* --- engine.c ------------------------------------------------------------ */
+
+struct engine_object {
+	PyObject_HEAD
+	struct flz_engine *engine;
+	struct log_queue *logs;
+	char *device;
+	uint32_t rate_hz;
+	uint32_t n_channels;
+	uint32_t period_frames;
+	uint32_t n_periods;
+	int rt_priority;
+	bool trace_commands;
+	/* The module's state, alive as long as this engine: the engine holds
+	 * its type, the type its module. Read on every call that may raise. */
+	struct module_state *state;
+	/* Registry of live engines for the interpreter-exit hook; guarded by the GIL. */
+	struct engine_object *prev, *next;
+	PyObject *weakreflist;
+};
+
+extern PyType_Spec engine_spec;
+PyObject *engine_shut_down(PyObject *obj, PyObject *unused);
+PyObject *type_error(const char *what, const char *expected, PyObject *got);
+
+/* --- devices.c ----------------------------------------------------------- */
+
+extern PyStructSequence_Desc device_desc;
+/* list_devices() as a function bound to the module (the static method of
+ * AudioEngine wraps it), so that it finds the Device type. */
+extern PyMethodDef list_devices_def;
+
+/* --- module.c ------------------------------------------------------------ */
+
+/* Everything the module owns, per module object (per interpreter): no
+ * process globals, so that the module can be imported into several
+ * interpreters and torn down with them. */
+struct module_state {
+	PyObject *logger; /* logging.getLogger("flitzis_looper_rs") */
+	PyObject *queue_full_error; /* the command queue is full */
+	PyObject *not_running_error; /* "Audio engine not initialized" */
+	PyObject *device_error; /* the device cannot be opened or configured, or was lost */
+	PyTypeObject *msg_types[MSG_N_TYPES];
+	PyTypeObject *engine_type;
+	PyTypeObject *device_type; /* a named tuple (name, description) per ALSA PCM */
+	/* Live engines, for _shutdown_all() at interpreter exit; guarded by the
+	 * GIL. Not references: an engine unlinks itself when it is freed. */
+	struct engine_object *engines;
+};
+
+extern struct PyModuleDef module_def;
+
+/* The state of the module that defined tp or one of its bases (a user may
+ * subclass the message types); NULL with TypeError set when there is none. */
+struct module_state *module_state_of_type(PyTypeObject *tp);
+
+#endif /* FLZ_PYMODULE_PRIVATE_H */
