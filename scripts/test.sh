@@ -4,7 +4,8 @@
 #  1. the Check suites (voice, mixer, loader, engine, rt, fuzz seeds) and the
 #     suites that run inside the headless JACK rig against the installed wheel
 #     (engine-rig, e2e capture vs offline render, stress and faults);
-#  2. embedding from C (pkg-config install, Meson subproject);
+#  2. embedding from C (pkg-config install, Meson subproject); the type
+#     stubs checked against the installed module (stubtest);
 #  3. ASan+UBSan, ThreadSanitizer, valgrind, pytest under ASan, 60 s of
 #     fuzzing (skipped with FLZ_QUICK=1);
 #  4. pytest against the installed module, inside the rig (last, so its
@@ -36,6 +37,9 @@ meson test -C "$BUILD" --print-errorlogs --num-processes 2
 
 echo "== embedding from C: installed pkg-config files, and this tree as a Meson subproject"
 sh tests/embed/run.sh
+
+echo "== the type stubs (.pyi) against the installed module (mypy's stubtest)"
+(cd /tmp && python3 -m mypy.stubtest flitzis_looper_rs --allowlist "$ROOT/pymodule/stubtest-allowlist.txt")
 
 if [ "${FLZ_QUICK:-0}" != 1 ]; then
   echo "== sanitizers and memory checkers (docs/reliability.md)"
