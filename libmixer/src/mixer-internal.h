@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <flz/mixer.h>
+#include <flz/pages.h>
 #include <flz/voice.h>
 
 #include "resampler.h"

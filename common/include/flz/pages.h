@@ -18,6 +18,11 @@
  *    (mincore() reports it not resident) from one that was, whatever the
  *    heap did before.
  * The cost is up to a page of slack per buffer.
+ *
+ * Internal to the project's libraries (libmixer, the engine), which build
+ * with _GNU_SOURCE for MAP_ANONYMOUS: not installed, not part of any public
+ * header. (A public header that included it would not compile in a
+ * strict -std=c11 program.)
  */
 #ifndef FLZ_PAGES_H
 #define FLZ_PAGES_H
@@ -44,15 +49,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/**
- * A range of memory the audio thread touches, as the engine and the mixer
- * list it for locking and for tests.
- */
-struct flz_mem_region {
-	const void *addr;
-	size_t n_bytes;
-};
 
 /**
  * Map @p n_bytes (rounded up to whole pages) of private anonymous memory

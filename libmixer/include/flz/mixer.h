@@ -81,17 +81,26 @@
 #define FLZ_MIXER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <flz/constants.h>
 #include <flz/error.h>
-#include <flz/pages.h>
 #include <flz/rt.h>
 #include <flz/sample.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+/**
+ * A range of memory the audio thread touches, as the mixer (flz_mixer_memory())
+ * and the engine list it for locking and for tests.
+ */
+struct flz_mem_region {
+	const void *addr;
+	size_t n_bytes;
+};
+
 
 struct flz_mixer;
 
