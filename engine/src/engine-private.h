@@ -48,7 +48,7 @@
  */
 #define FLZ_ENGINE_WAIT_TIMEOUT_MS 50
 /** The PCM's poll descriptors the audio thread can watch, beside its wake descriptor. */
-#define FLZ_ENGINE_MAX_PCM_FDS 15
+#define FLZ_ENGINE_MAX_PCM_FDS 63
 /** Without a committed frame for this long, the device counts as lost. */
 #define FLZ_ENGINE_STALL_NS 1000000000LL
 /**

@@ -190,8 +190,9 @@ FLZ_RT void flz_engine_core_drain_rt(struct flz_engine_core *core)
 	 *    command: apply those first;
 	 *  - a value taken before the ring was found empty was set after
 	 *    every command still to come: apply it now.
-	 * A value overwritten before we took it never takes effect; the latest
-	 * always does, in its place among the commands.
+	 * A value overwritten before we took it, or taken and held but replaced
+	 * by a newer one before its turn, never takes effect; the latest always
+	 * does, in its place among the commands.
 	 */
 	struct flz_engine_cmd cmd;
 	/* Bounded: commands queued while we drain may wait for the next block. */
@@ -236,7 +237,10 @@ FLZ_RT int flz_engine_core_process_rt(struct flz_engine_core *core, float *out, 
  * Which core an audio thread's messages belong to. A thread claims a free
  * entry (thread == 0) with a compare-exchange, writes core, and is the only
  * one to read core afterwards (the handler runs on the thread that alsa-lib
- * calls it from); other threads only look at thread.
+ * calls it from); other threads only look at thread. Static data, not among
+ * the prefaulted and locked regions: the thread writes its entry at its
+ * start, before its first block, and reads it only when alsa-lib reports an
+ * error (a recovery is under way then).
  */
 static struct {
 	_Atomic uintptr_t thread;
@@ -499,8 +503,9 @@ static int pcm_poll_error(snd_pcm_t *pcm)
  * control side writes the wake descriptor. snd_pcm_wait() does the first two
  * but cannot be interrupted, so the wait is spelled out here with the wake
  * descriptor beside the PCM's: flz_engine_stop() then does not wait for a
- * device that has stopped signalling. This poll() is the audio thread's one
- * deliberate blocking call (tests/rt and tests/rtcheck allow exactly it).
+ * device that has stopped signalling. This poll() and the bounded one of
+ * wait_suspended() are the audio thread's only deliberate blocking calls
+ * (tests/rt and tests/rtcheck allow poll() and nothing else that blocks).
  * Returns 1 when woken, 0 when the device is ready or the wait timed out, or
  * a negative error of the device.
  */

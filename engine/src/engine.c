@@ -425,8 +425,8 @@ static void stop_house(struct flz_engine *engine)
 }
 
 /*
- * Create an engine thread with every signal blocked (it inherits the mask of
- * its creator), so that the host's signal handlers (Python's included) never
+ * Create an engine thread with every signal blocked but its own faults (it
+ * inherits the mask of its creator), so that the host's signal handlers (Python's included) never
  * run on the audio or housekeeping thread: a handler there could take a lock
  * or allocate in the middle of a deadline, or find state it does not expect.
  * The kernel then delivers process signals to one of the host's threads.
@@ -438,6 +438,13 @@ static int create_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*
 {
 	sigset_t all, old;
 	sigfillset(&all);
+	/* Except the faults the thread itself raises: blocked, the kernel would
+	 * reset them to the default action and kill the process without running
+	 * the host's handler (a crash report, a sanitizer's, Python's
+	 * faulthandler). They are synchronous: no other thread's signal. */
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS };
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&all, faults[i]);
 	int rc = pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (rc != 0)
 		return rc;
@@ -1055,8 +1062,10 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	/* Read the format under the lock, decode without it. */
 	pthread_mutex_lock(&engine->lock);
 	int err = check_live(engine);
-	uint32_t rate_hz = engine->core.rate_hz;
-	uint32_t n_channels = engine->core.n_channels;
+	/* Only while running: a start in progress sets the core up under the
+	 * lifecycle mutex alone. */
+	uint32_t rate_hz = err == 0 ? engine->core.rate_hz : 0;
+	uint32_t n_channels = err == 0 ? engine->core.n_channels : 0;
 	pthread_mutex_unlock(&engine->lock);
 	if (err < 0) {
 		set_why(why, why_size, "%s", flz_strerror(err));

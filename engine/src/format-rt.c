@@ -42,33 +42,33 @@ static inline void clamp_lanes(float *restrict dst, const float *restrict src)
 		dst[k] = src[k] == src[k] ? dst[k] : 0.0f;
 }
 
-FLZ_RT void flz_format_clamp_float_rt(float *samples, size_t n_samples)
+/* Clip n_samples floats from src to dst (bytes: the mmap area need not be
+ * float-aligned), NaN to 0. In place (dst == src) too: each lane block goes
+ * through a temporary. */
+static void clamp_float(unsigned char *dst, const float *src, size_t n_samples)
 {
 	size_t i = 0;
 	for (; i + FLZ_CLAMP_LANES <= n_samples; i += FLZ_CLAMP_LANES) {
 		float block[FLZ_CLAMP_LANES];
-		clamp_lanes(block, samples + i);
-		memcpy(samples + i, block, sizeof(block));
+		clamp_lanes(block, src + i);
+		memcpy(dst + i * sizeof(float), block, sizeof(block));
 	}
-	for (; i < n_samples; i++)
-		samples[i] = clip_unit(samples[i]);
+	for (; i < n_samples; i++) {
+		float x = clip_unit(src[i]);
+		memcpy(dst + i * sizeof(float), &x, sizeof(x));
+	}
+}
+
+FLZ_RT void flz_format_clamp_float_rt(float *samples, size_t n_samples)
+{
+	clamp_float((unsigned char *)samples, samples, n_samples);
 }
 
 static void convert_float_le(void *dst, const float *src, size_t n_samples)
 {
 	/* Stored as the host's floats: FLOAT_LE on the little-endian hosts the
 	 * engine runs on (as the plain-float path in write_block() assumes). */
-	unsigned char *out = dst;
-	size_t i = 0;
-	for (; i + FLZ_CLAMP_LANES <= n_samples; i += FLZ_CLAMP_LANES) {
-		float block[FLZ_CLAMP_LANES];
-		clamp_lanes(block, src + i);
-		memcpy(out + i * sizeof(float), block, sizeof(block));
-	}
-	for (; i < n_samples; i++) {
-		float x = clip_unit(src[i]);
-		memcpy(out + i * sizeof(float), &x, sizeof(x));
-	}
+	clamp_float(dst, src, n_samples);
 }
 
 static void convert_s32_le(void *dst, const float *src, size_t n_samples)

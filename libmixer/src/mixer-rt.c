@@ -87,7 +87,7 @@ FLZ_RT static int32_t take_pending(struct flz_mixer *m, uint32_t token, int32_t 
 }
 
 /* A voice has gone silent from source frame @p silent_src on (or is cut
- * there): account it to its stop and drop its sample reference. The caller
+ * there): account it to its stop and end its use of its load's entry. The caller
  * removes it from the active list. */
 FLZ_RT static void finish_voice(struct flz_mixer *m, struct flz_mixer_voice *mv, int64_t silent_src)
 {

@@ -9,10 +9,13 @@
  * The frames are written once, by the creator, before the sample is handed
  * to anyone else, and never change afterwards.
  *
- * The audio thread never frees: it drops references with
- * flz_sample_release_rt(), which refuses to drop the last one and tells the
- * caller to hand the sample back to the control side, where
- * flz_sample_unref() frees it.
+ * The audio thread never frees. The project's mixer takes no references on
+ * the audio thread at all: it holds the one reference of each load and hands
+ * it back whole to the control side (its retire callback), where
+ * flz_sample_unref() drops it. Other audio-thread code that holds
+ * references of its own drops them with flz_sample_release_rt(), which
+ * refuses to drop the last one and tells the caller to hand the sample back
+ * to the control side in the same way.
  */
 #ifndef FLZ_SAMPLE_H
 #define FLZ_SAMPLE_H

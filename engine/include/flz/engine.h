@@ -15,7 +15,8 @@
  *  - flz-audio: the playback thread, SCHED_FIFO where the system permits. It
  *    waits for the device, applies the queued commands, renders, commits.
  *    It never allocates, frees, locks, logs or does file I/O.
- *  - flz-house: a housekeeping thread that frees retired samples and calls
+ *  - flz-house: a housekeeping thread that drops retired samples' references
+ *    (freeing a sample when it held the last one) and calls
  *    the log callback (xruns, device lost). The log callback is never called
  *    on the audio thread.
  *
