@@ -794,6 +794,42 @@ int flz_engine_start_offline(struct flz_engine *engine)
 	return err;
 }
 
+int flz_engine_render(struct flz_engine *engine, float *out, uint32_t n_frames)
+{
+	if (engine == NULL || out == NULL || n_frames == 0 ||
+	    n_frames > FLZ_ENGINE_MAX_RENDER_FRAMES)
+		return -EINVAL;
+	/* Lifecycle, not lock: a render is the one consumer of the command ring
+	 * (as the audio thread is on a device), so renders must not overlap, nor
+	 * run while start or stop sets up or tears down the core; commands from
+	 * other threads take only lock and queue meanwhile. */
+	pthread_mutex_lock(&engine->lifecycle);
+	int err = 0;
+	if (engine->backend != &flz_backend_offline)
+		err = -ENOTSUP;
+	else if (!engine->running)
+		err = -ENOTCONN;
+	if (err < 0) {
+		pthread_mutex_unlock(&engine->lifecycle);
+		return err;
+	}
+	/* The same steps as a device's audio thread: one block at a time, each
+	 * taking the commands queued so far, clipped as a FLOAT_LE device's
+	 * buffer is. */
+	uint32_t block = engine->audio.block_frames;
+	uint32_t n_channels = engine->audio.n_channels;
+	for (uint32_t done = 0; done < n_frames && err == 0;) {
+		uint32_t n = n_frames - done < block ? n_frames - done : block;
+		float *dst = out + (size_t)done * n_channels;
+		err = flz_engine_core_process_rt(&engine->core, dst, n);
+		if (err == 0)
+			flz_format_clamp_float_rt(dst, (size_t)n * n_channels);
+		done += n;
+	}
+	pthread_mutex_unlock(&engine->lifecycle);
+	return err;
+}
+
 struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine)
 {
 	return &engine->core;
