@@ -43,8 +43,8 @@ static int no_alsa_open(const struct flz_backend_request *request,
 {
 	if (why && why_size)
 		snprintf(why, why_size,
-			 "ALSA device \"%s\": this build has no ALSA backend (devices: \"offline\", "
-			 "\"wav:PATH\")",
+			 "ALSA device \"%s\": this build has no ALSA backend (device \"offline\" "
+			 "renders without one)",
 			 request->target[0] ? request->target : "default");
 	return -ENOTSUP;
 }

@@ -21,11 +21,8 @@
  * The backends:
  *  - "alsa" (backend-alsa.c, backend-alsa-rt.c): any ALSA PCM name; the
  *    mmap loop. Built only with ALSA.
- *  - "offline" (device "offline"): no device and no audio thread; the
- *    caller renders with flz_engine_render() on its own thread.
- *  - "wav" (device "wav:PATH", backend-wav.c, backend-wav-rt.c): paced by
- *    the monotonic clock one period at a time, every frame written to PATH
- *    by a writer thread as a 32-bit float WAV.
+ *  - "offline" (device "offline", backend.c): no device and no audio
+ *    thread; the caller renders with flz_engine_render() on its own thread.
  */
 #ifndef FLZ_BACKEND_H
 #define FLZ_BACKEND_H
@@ -47,8 +44,8 @@ struct flz_backend_log {
 
 /** What the engine asks a backend to open. */
 struct flz_backend_request {
-	/** The backend's part of the device string: the ALSA PCM name, the
-	 *  WAV path; "" for offline. */
+	/** The backend's part of the device string: the ALSA PCM name; "" for
+	 *  offline. */
 	const char *target;
 	uint32_t rate_hz;
 	uint32_t n_channels;
@@ -67,14 +64,14 @@ struct flz_backend_device {
 	uint32_t n_periods;
 	/** Frames the device holds ahead of what is heard: the latency. */
 	uint32_t buffer_frames;
-	/** The backend's own (the ALSA PCM, the WAV file), NULL when closed. */
+	/** The backend's own (the ALSA PCM), NULL when closed. */
 	void *handle;
 	/** Set by the engine before open, for the backend's diagnostics. */
 	struct flz_backend_log log;
 };
 
 struct flz_backend {
-	/** "alsa", "offline", "wav". */
+	/** "alsa", "offline". */
 	const char *name;
 	/**
 	 * Open the device as close to @p request as it allows.
@@ -102,10 +99,10 @@ struct flz_backend {
 };
 
 /**
- * The backend for a device string: "offline", "wav:PATH", else an ALSA PCM
- * name. @p target receives the backend's part of it.
- * @return the backend, or NULL when the string names one this build lacks
- *         (an ALSA name without ALSA) or is malformed ("wav:" without a path)
+ * The backend for a device string: "offline", else an ALSA PCM name (NULL:
+ * "default"). @p target receives the backend's part of it.
+ * @return the backend; in a build without ALSA, an ALSA name gets one whose
+ *         open fails with -ENOTSUP and says so
  * Thread: any.
  */
 const struct flz_backend *flz_backend_for(const char *device, const char **target);

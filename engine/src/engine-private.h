@@ -13,8 +13,7 @@
  *    backend (offline renders call it on the caller's thread).
  *  - struct flz_engine_audio: the audio thread's state around the core;
  *    each backend's loop (backend.h) drives it: the ALSA mmap loop (wait,
- *    avail_update, mmap_begin, process, mmap_commit, recovery), the WAV
- *    device's paced loop.
+ *    avail_update, mmap_begin, process, mmap_commit, recovery).
  */
 #ifndef FLZ_ENGINE_PRIVATE_H
 #define FLZ_ENGINE_PRIVATE_H
@@ -380,38 +379,6 @@ struct flz_engine_pcm_ops {
 	void *userdata;
 };
 
-/** Frames the WAV device's ring holds between its audio and writer threads
- *  (a power of two): 1 s at 48 kHz stereo, ~1.4 s of slack at 192 kHz / 8
- *  channels is not what it is for; see backend-wav.c for the sizing. */
-#define FLZ_WAV_RING_MIN_FRAMES 65536u
-
-/** The WAV device's state: the audio thread's half and the writer's. */
-struct flz_wav_state {
-	/** Float frames, interleaved; the ring's elements are whole frames. */
-	struct flz_ring ring;
-	void *ring_storage;
-	size_t ring_bytes;
-	/** Audio thread only: the next period's absolute deadline (CLOCK_MONOTONIC). */
-	int64_t next_deadline_ns;
-	/** Period length in ns (frames / rate, rounded: the deadline is
-	 *  recomputed from the frame count, so rounding never accumulates). */
-	int64_t start_ns;
-	/** Frames the audio thread could not hand over (ring full): written by
-	 *  it, read by stats. */
-	_Atomic uint64_t dropped_frames;
-	/** Writes that failed or were short (disk full): written by the writer
-	 *  thread, read by stats. */
-	_Atomic uint64_t write_errors;
-	/** Frames written to the file (writer thread). */
-	_Atomic uint64_t frames_written;
-	/** The writer thread; it ends when writer_quit is set and the ring is empty. */
-	pthread_t writer;
-	bool writer_started;
-	atomic_bool writer_quit;
-	/** Writer thread only: errors already logged. */
-	uint64_t errors_logged;
-};
-
 struct flz_engine_audio {
 	struct flz_engine_core *core;
 	/** Render target when the device cannot take floats directly. */
@@ -462,9 +429,6 @@ struct flz_engine_audio {
 	/** NULL but in tests (see struct flz_engine_pcm_ops). */
 	const struct flz_engine_pcm_ops *ops;
 #endif
-
-	/* ---- The WAV backend ---- */
-	struct flz_wav_state wav;
 };
 
 /** CLOCK_MONOTONIC in ns (the vDSO: no system call, no lock). Thread: any, rt included. */
