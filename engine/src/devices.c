@@ -7,18 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <alsa/asoundlib.h>
-
 #include <flz/engine.h>
 
 #include "engine-private.h"
 
+#if FLZ_HAVE_ALSA
 /* ALSA's IOID hint: NULL when the PCM does both directions, else "Input" or
  * "Output". Only capture-only PCMs are of no use to a playback engine. */
 static bool is_playback(const char *ioid)
 {
 	return ioid == NULL || strcmp(ioid, "Output") == 0;
 }
+
+#endif
 
 void flz_engine_free_devices(struct flz_device *devices, size_t n_devices)
 {
@@ -36,6 +37,21 @@ int64_t flz_engine_list_devices(struct flz_device **out)
 	return flz_engine_list_devices_log(out, NULL, NULL);
 }
 
+#if !FLZ_HAVE_ALSA
+/* Without ALSA there is nothing to list: "offline" and "wav:PATH" are not
+ * devices found on the system. */
+int64_t flz_engine_list_devices_log(struct flz_device **out,
+				    void (*log)(void *userdata, enum flz_log_level level,
+						const char *message),
+				    void *log_userdata)
+{
+	if (out == NULL)
+		return -EINVAL;
+	*out = NULL;
+	return 0;
+}
+#else
+
 int64_t flz_engine_list_devices_log(struct flz_device **out,
 				    void (*log)(void *userdata, enum flz_log_level level,
 						const char *message),
@@ -50,7 +66,7 @@ int64_t flz_engine_list_devices_log(struct flz_device **out,
 
 	/* Only building the hints reads the configuration (and may complain
 	 * about it); the rest reads the list alsa-lib built. */
-	const struct flz_alsa_log sink = { .log = log, .userdata = log_userdata };
+	const struct flz_backend_log sink = { .log = log, .userdata = log_userdata };
 	struct flz_alsa_log_scope scope;
 	flz_alsa_log_begin(&scope, &sink);
 	err = snd_device_name_hint(-1, "pcm", &hints);
@@ -96,3 +112,4 @@ int64_t flz_engine_list_devices_log(struct flz_device **out,
 	*out = devices;
 	return (int64_t)n_devices;
 }
+#endif /* FLZ_HAVE_ALSA */

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file engine-private.h
- * Internals of the engine shared by its control side (engine.c, alsa.c), its
- * audio side (engine-rt.c, format-rt.c) and its tests.
+ * Internals of the engine shared by its control side (engine.c, the
+ * backends' control files), its audio side (engine-rt.c, format-rt.c, the
+ * backends' *-rt.c files) and its tests.
  *
  * The audio side is split in two layers so that it can be driven without a
  * device:
  *  - struct flz_engine_core: the mixer, the three rings, the latest-value
  *    parameters and the statistics. flz_engine_core_process_rt() takes the
- *    pending commands and renders one block; a test calls it directly.
- *  - struct flz_engine_audio: the ALSA loop around the core (wait,
+ *    pending commands and renders one block; it is the same code on every
+ *    backend (offline renders call it on the caller's thread).
+ *  - struct flz_engine_audio: the audio thread's state around the core;
+ *    each backend's loop (backend.h) drives it: the ALSA mmap loop (wait,
  *    avail_update, mmap_begin, process, mmap_commit, recovery).
  */
 #ifndef FLZ_ENGINE_PRIVATE_H
@@ -22,13 +25,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#if FLZ_HAVE_ALSA
 #include <alsa/asoundlib.h>
+#endif
 
 #include <flz/engine.h>
 #include <flz/mixer.h>
 #include <flz/pages.h>
 #include <flz/ring.h>
 #include <flz/sample.h>
+
+#include "backend.h"
 
 /** Messages the audio thread can queue before the control side reads them. */
 #define FLZ_ENGINE_MSG_CAPACITY 4096
@@ -283,17 +290,11 @@ bool flz_engine_core_alsa_last(struct flz_engine_core *core, struct flz_engine_a
  * the engine's included, as before (alsa-lib then never asks the local one).
  */
 
-/** Where alsa-lib's messages go on a control thread: the engine's log callback. */
-struct flz_alsa_log {
-	/** NULL: the messages are dropped (an engine without a log callback). */
-	void (*log)(void *userdata, enum flz_log_level level, const char *message);
-	void *userdata;
-};
-
+#if FLZ_HAVE_ALSA
 /** What flz_alsa_log_begin() replaced, for flz_alsa_log_end(). */
 struct flz_alsa_log_scope {
 	snd_local_error_handler_t prev_handler;
-	const struct flz_alsa_log *prev_sink;
+	const struct flz_backend_log *prev_sink;
 };
 
 /**
@@ -303,7 +304,7 @@ struct flz_alsa_log_scope {
  * @p sink must stay valid until then.
  * Thread: control.
  */
-void flz_alsa_log_begin(struct flz_alsa_log_scope *scope, const struct flz_alsa_log *sink);
+void flz_alsa_log_begin(struct flz_alsa_log_scope *scope, const struct flz_backend_log *sink);
 
 /** End the scope begun by flz_alsa_log_begin(). Thread: the one that began it. */
 void flz_alsa_log_end(const struct flz_alsa_log_scope *scope);
@@ -341,6 +342,7 @@ FLZ_RT void flz_engine_alsa_detach_rt(void);
  */
 FLZ_RT void flz_engine_alsa_error_rt(const char *file, int line, const char *func, int errcode,
 				     const char *fmt, va_list arg);
+#endif /* FLZ_HAVE_ALSA */
 
 /* ---- Sample format conversion (format-rt.c) ---- */
 
@@ -362,46 +364,10 @@ flz_format_convert_fn flz_format_converter(enum flz_device_format format);
 /** Bytes per sample of a device format (0 for unknown). Thread: any. */
 uint32_t flz_format_sample_bytes(enum flz_device_format format);
 
-/* ---- The ALSA device (alsa.c, control side) ---- */
-
-struct flz_alsa_request {
-	const char *device;
-	uint32_t rate_hz;
-	uint32_t n_channels;
-	uint32_t period_frames;
-	uint32_t n_periods;
-	/** FLZ_FORMAT_UNKNOWN: the first supported of the preference list. */
-	enum flz_device_format format;
-};
-
-struct flz_alsa_device {
-	snd_pcm_t *pcm;
-	enum flz_device_format format;
-	uint32_t rate_hz;
-	uint32_t n_channels;
-	uint32_t period_frames;
-	uint32_t n_periods;
-	uint32_t buffer_frames;
-};
+/* ---- The audio thread (engine-rt.c and the backends' loops) ---- */
 
 /**
- * Open a PCM for interleaved mmap playback and configure it. The device is
- * left prepared, not started.
- *
- * @param why on failure, 'ALSA device "<name>": <what failed>: <snd_strerror>'
- * @return 0 or an ALSA error code; on failure nothing stays open
- * Thread: control.
- */
-int flz_alsa_open(const struct flz_alsa_request *request, struct flz_alsa_device *device,
-		  char *why, size_t why_size);
-
-/** Close the PCM (dropping pending frames). Thread: control. */
-void flz_alsa_close(struct flz_alsa_device *device);
-
-/* ---- The audio thread (engine-rt.c) ---- */
-
-/**
- * The device calls and the clock of the audio thread's recovery
+ * The device calls and the clock of the ALSA loop's recovery
  * (flz_engine_settle_rt()), for tests that play a device which suspends.
  * NULL in flz_engine_audio.ops (always, but in tests): the real
  * snd_pcm_resume(), snd_pcm_prepare() and CLOCK_MONOTONIC, called directly.
@@ -414,9 +380,8 @@ struct flz_engine_pcm_ops {
 };
 
 struct flz_engine_audio {
-	snd_pcm_t *pcm;
 	struct flz_engine_core *core;
-	/** Render target when the mmap area cannot take floats directly. */
+	/** Render target when the device cannot take floats directly. */
 	float *scratch;
 	flz_format_convert_fn convert;
 	enum flz_device_format format;
@@ -430,12 +395,10 @@ struct flz_engine_audio {
 	atomic_bool quit;
 	/**
 	 * An eventfd the control side writes after setting quit, polled beside
-	 * the PCM's descriptors so that the thread leaves a wait at once.
+	 * the PCM's descriptors so that the thread leaves a wait at once (the
+	 * ALSA backend; -1 for the others).
 	 */
 	int wake_fd;
-	/** pfds[0..n_pcm_fds) the PCM's (from snd_pcm_poll_descriptors()), then wake_fd. */
-	struct pollfd pfds[FLZ_ENGINE_MAX_PCM_FDS + 1];
-	uint32_t n_pcm_fds;
 	/** Whether the thread flushes subnormals (always, but for the
 	 *  comparison of bench/denormals.c: flz_engine_set_flush_denormals()). */
 	bool flush_denormals;
@@ -453,15 +416,45 @@ struct flz_engine_audio {
 	/** Audio thread only: when a frame was last committed, or the device
 	 *  last said it was suspended (the stall clock). */
 	int64_t last_progress_ns;
+
+#if FLZ_HAVE_ALSA
+	/* ---- The ALSA backend ---- */
+	snd_pcm_t *pcm;
+	/** pfds[0..n_pcm_fds) the PCM's (from snd_pcm_poll_descriptors()), then wake_fd. */
+	struct pollfd pfds[FLZ_ENGINE_MAX_PCM_FDS + 1];
+	uint32_t n_pcm_fds;
 	/** Audio thread only (read by tests after it): bounded waits made
 	 *  between resume attempts of a suspended device. */
 	uint64_t n_suspend_waits;
 	/** NULL but in tests (see struct flz_engine_pcm_ops). */
 	const struct flz_engine_pcm_ops *ops;
+#endif
 };
 
+/** CLOCK_MONOTONIC in ns (the vDSO: no system call, no lock). Thread: any, rt included. */
+FLZ_RT int64_t flz_engine_now_ns_rt(void);
+
 /**
- * The end of each turn of the audio loop: recover from @p err (< 0) when
+ * Count @p n_frames rendered in @p busy_ns towards the load figure
+ * (stats.load: render time over the audio time it produced, per ~1 s window).
+ * Thread: rt.
+ */
+FLZ_RT void flz_engine_account_load_rt(struct flz_engine_audio *audio, int64_t busy_ns,
+				       uint32_t n_frames);
+
+/** Post a message of @p kind with the current frame and @p error. Thread: rt. */
+FLZ_RT void flz_engine_post_simple_rt(struct flz_engine_core *core, enum flz_msg_kind kind,
+				      int error);
+
+/**
+ * Mark the device lost with @p err: core->device_lost, core->lost_error and
+ * FLZ_MSG_DEVICE_LOST. Thread: rt (the audio thread, as it ends).
+ */
+FLZ_RT void flz_engine_device_lost_rt(struct flz_engine_core *core, int err);
+
+#if FLZ_HAVE_ALSA
+/**
+ * The end of each turn of the ALSA loop: recover from @p err (< 0) when
  * there was one, then the stall check.
  *
  * Suspended (-ESTRPIPE): one snd_pcm_resume(); while it says -EAGAIN the
@@ -479,14 +472,15 @@ struct flz_engine_audio {
 FLZ_RT int flz_engine_settle_rt(struct flz_engine_audio *audio, int err);
 
 /**
- * The audio thread's body (on the stack the control side mapped and wrote,
- * see FLZ_ENGINE_AUDIO_STACK_BYTES): runs the ALSA loop
+ * The ALSA backend's audio thread body (on the stack the control side mapped
+ * and wrote, see FLZ_ENGINE_AUDIO_STACK_BYTES): runs the ALSA loop
  * until quit is set or the device is lost (then it sets core->device_lost
  * and posts FLZ_MSG_DEVICE_LOST).
  * @param arg struct flz_engine_audio *
  * Thread: rt (it is the audio thread).
  */
 FLZ_RT void *flz_engine_audio_main(void *arg);
+#endif
 
 /* ---- Driving an engine without a device (tests) ---- */
 

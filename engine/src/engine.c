@@ -53,14 +53,19 @@ struct flz_engine {
 	bool running;
 	/** Next sequence number for commands and parameters. */
 	uint32_t next_seq;
-	struct flz_alsa_device device;
+	/** The backend the device string names (flz_backend_for()), and the
+	 *  backend's part of the string. */
+	const struct flz_backend *backend;
+	const char *target;
+	/** The backend of the current start (flz_engine_start_offline() uses
+	 *  the offline one whatever the device) and what it granted. */
+	const struct flz_backend *active;
+	struct flz_backend_device device;
 	struct flz_engine_core core;
 	struct flz_engine_audio audio;
 	uint32_t mixer_latency_frames;
 	pthread_t audio_thread;
 	pthread_t house_thread;
-	/** Started by flz_engine_start_offline(): no device, no audio thread. */
-	bool offline;
 	int rt_priority;
 	int rt_error;
 	/** Cleared only by flz_engine_set_flush_denormals() (a bench hook). */
@@ -100,9 +105,9 @@ struct flz_engine {
 	bool house_lost_reported;
 	uint64_t house_alsa_reported;
 
-	/** Where alsa-lib's messages for the control side's ALSA calls go:
-	 *  config.log. */
-	struct flz_alsa_log alsa_log;
+	/** Where the backend's control-side diagnostics (alsa-lib's messages
+	 *  for the engine's ALSA calls) go: config.log. */
+	struct flz_backend_log log_sink;
 };
 
 static void engine_log(struct flz_engine *engine, enum flz_log_level level, const char *fmt, ...)
@@ -118,6 +123,16 @@ static void engine_log(struct flz_engine *engine, enum flz_log_level level, cons
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
 	engine->config.log(engine->config.log_userdata, level, message);
+}
+
+/* A device's error code as text: ALSA's codes beside errno's. */
+static const char *device_strerror(int err)
+{
+#if FLZ_HAVE_ALSA
+	return snd_strerror(err);
+#else
+	return strerror(err < 0 ? -err : err);
+#endif
 }
 
 static void set_why(char *why, size_t why_size, const char *fmt, ...)
@@ -273,8 +288,9 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 		return -ENOMEM;
 	}
 	engine->config.device = engine->device_name;
-	engine->alsa_log = (struct flz_alsa_log){ .log = config->log,
-						  .userdata = config->log_userdata };
+	engine->backend = flz_backend_for(engine->device_name, &engine->target);
+	engine->log_sink = (struct flz_backend_log){ .log = config->log,
+						     .userdata = config->log_userdata };
 	pthread_mutex_init(&engine->lifecycle, NULL);
 	pthread_mutex_init(&engine->lock, NULL);
 	pthread_mutex_init(&engine->house_lock, NULL);
@@ -355,7 +371,7 @@ static void house_report_alsa(struct flz_engine *engine)
 		   "alsa-lib on the audio thread: %llu messages so far, last: %s:%d (%s): %s%s%s",
 		   (unsigned long long)n, last.file ? last.file : "?", last.line,
 		   last.func ? last.func : "?", last.fmt ? last.fmt : "",
-		   last.errcode ? ": " : "", last.errcode ? snd_strerror(last.errcode) : "");
+		   last.errcode ? ": " : "", last.errcode ? device_strerror(last.errcode) : "");
 }
 
 static void house_work(struct flz_engine *engine)
@@ -381,7 +397,7 @@ static void house_work(struct flz_engine *engine)
 		int err = atomic_load_explicit(&core->lost_error, memory_order_relaxed);
 		engine_log(engine, FLZ_LOG_ERROR,
 			   "audio device \"%s\" lost (%s); playback has stopped",
-			   engine->device_name, snd_strerror(err));
+			   engine->device_name, device_strerror(err));
 		engine->house_lost_reported = true;
 	}
 }
@@ -615,47 +631,7 @@ static void teardown(struct flz_engine *engine)
 	flz_pages_free(engine->stack_map, engine->stack_map_bytes);
 	engine->stack_map = NULL;
 	engine->stack_map_bytes = 0;
-	if (engine->audio.wake_fd >= 0)
-		close(engine->audio.wake_fd);
-	engine->audio.wake_fd = -1;
-	flz_alsa_close(&engine->device);
-}
-
-/*
- * The audio thread's wait set: the PCM's poll descriptors, then an eventfd
- * that flz_engine_stop() writes. Control side, before the thread starts.
- */
-static int wake_init(struct flz_engine_audio *audio, char *why, size_t why_size)
-{
-	int n = snd_pcm_poll_descriptors_count(audio->pcm);
-	if (n < 1 || n > FLZ_ENGINE_MAX_PCM_FDS) {
-		set_why(why, why_size, "the device has %d poll descriptors (1..%d supported)", n,
-			FLZ_ENGINE_MAX_PCM_FDS);
-		return -ENOTSUP;
-	}
-	n = snd_pcm_poll_descriptors(audio->pcm, audio->pfds, (unsigned int)n);
-	if (n < 1) {
-		set_why(why, why_size, "cannot read the device's poll descriptors: %s",
-			snd_strerror(n));
-		return n < 0 ? n : -EIO;
-	}
-	audio->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (audio->wake_fd < 0) {
-		int err = -errno;
-		set_why(why, why_size, "cannot create the wake descriptor: %s", strerror(-err));
-		return err;
-	}
-	audio->n_pcm_fds = (uint32_t)n;
-	audio->pfds[n] = (struct pollfd){ .fd = audio->wake_fd, .events = POLLIN };
-	return 0;
-}
-
-/* Wake the audio thread out of its wait; quit is already set. */
-static bool wake_audio(struct flz_engine_audio *audio)
-{
-	uint64_t one = 1;
-	/* Fails only when the counter would overflow: then it is readable anyway. */
-	return write(audio->wake_fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
+	engine->active->close(&engine->audio, &engine->device);
 }
 
 void flz_engine_set_flush_denormals(struct flz_engine *engine, bool on)
@@ -676,14 +652,32 @@ void flz_engine_last_stop(struct flz_engine *engine, bool *wake_written, bool *s
 }
 
 /*
- * Start with the device already open (engine->device; offline: only its
- * format fields are set and no audio thread runs). Called under lifecycle,
- * not lock: commands see the engine as not running until the end, where
- * "running" is published under lock. On failure everything is released.
+ * Open engine->active's device and start. Called under lifecycle, not lock:
+ * commands see the engine as not running until the end, where "running" is
+ * published under lock. On failure everything is released.
  */
-static int start_locked(struct flz_engine *engine, bool offline, char *why, size_t why_size)
+static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 {
-	struct flz_alsa_device *dev = &engine->device;
+	const struct flz_backend *backend = engine->active;
+	struct flz_backend_device *dev = &engine->device;
+	struct flz_engine_audio *audio = &engine->audio;
+	/* Before anything can fail: close() finds no descriptor of a past start. */
+	memset(audio, 0, sizeof(*audio));
+	audio->wake_fd = -1;
+	memset(dev, 0, sizeof(*dev));
+	dev->log = engine->log_sink;
+	struct flz_backend_request req = {
+		.target = engine->active == engine->backend ? engine->target : "",
+		.rate_hz = engine->config.rate_hz,
+		.n_channels = engine->config.n_channels,
+		.period_frames = engine->config.period_frames,
+		.n_periods = engine->config.n_periods,
+		.format = engine->config.format,
+	};
+	int err = backend->open(&req, dev, why, why_size);
+	if (err < 0)
+		return err;
+	bool has_thread = backend->rt_main != NULL;
 	uint32_t block = dev->period_frames;
 	if (block > FLZ_MAX_BLOCK_FRAMES)
 		block = FLZ_MAX_BLOCK_FRAMES;
@@ -691,18 +685,15 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	mc.rate_hz = dev->rate_hz;
 	mc.n_channels = dev->n_channels;
 	mc.max_block_frames = block;
-	int err = flz_engine_core_init(&engine->core, &mc, engine->config.trace_commands);
+	err = flz_engine_core_init(&engine->core, &mc, engine->config.trace_commands);
 	if (err < 0) {
 		set_why(why, why_size, "cannot create the mixer for \"%s\" (%u Hz, %u channels): %s",
 			engine->device_name, dev->rate_hz, dev->n_channels, flz_strerror(err));
-		flz_alsa_close(dev);
+		backend->close(audio, dev);
 		return err;
 	}
 	engine->mixer_latency_frames = flz_mixer_latency_frames(engine->core.mixer);
 
-	struct flz_engine_audio *audio = &engine->audio;
-	memset(audio, 0, sizeof(*audio));
-	audio->wake_fd = -1;
 	engine->scratch_bytes = sizeof(float) * block * dev->n_channels;
 	audio->scratch = flz_pages_alloc(engine->scratch_bytes);
 	if (audio->scratch == NULL) {
@@ -710,7 +701,6 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 		teardown(engine);
 		return -ENOMEM;
 	}
-	audio->pcm = dev->pcm;
 	audio->core = &engine->core;
 	audio->format = dev->format;
 	audio->convert = flz_format_converter(dev->format);
@@ -721,18 +711,16 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 	atomic_init(&audio->quit, false);
 	audio->flush_denormals = !engine->no_flush_denormals;
 	atomic_init(&audio->fp_mode, 0);
-	if (!offline) {
-		err = wake_init(audio, why, why_size);
-		if (err == 0)
-			err = stack_init(engine, why, why_size);
-		if (err < 0) {
-			teardown(engine);
-			return err;
-		}
+	if (backend->start)
+		err = backend->start(audio, dev, why, why_size);
+	if (err == 0 && has_thread)
+		err = stack_init(engine, why, why_size);
+	if (err < 0) {
+		teardown(engine);
+		return err;
 	}
 	lock_memory(engine);
 	engine->next_seq = 1;
-	engine->offline = offline;
 	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
 
 	engine->house_quit = false;
@@ -749,12 +737,11 @@ static int start_locked(struct flz_engine *engine, bool offline, char *why, size
 
 	engine->rt_priority = 0;
 	engine->rt_error = 0;
-	if (!offline) {
+	if (has_thread) {
 		pthread_attr_t attr;
 		err = -stack_attr(engine, &attr);
 		if (err == 0) {
-			err = -create_thread(&engine->audio_thread, &attr, flz_engine_audio_main,
-					     audio);
+			err = -create_thread(&engine->audio_thread, &attr, backend->rt_main, audio);
 			pthread_attr_destroy(&attr);
 		}
 		if (err < 0) {
@@ -794,22 +781,8 @@ int flz_engine_start(struct flz_engine *engine, char *why, size_t why_size)
 		pthread_mutex_unlock(&engine->lifecycle);
 		return -EBUSY;
 	}
-	struct flz_alsa_request req = {
-		.device = engine->device_name,
-		.rate_hz = engine->config.rate_hz,
-		.n_channels = engine->config.n_channels,
-		.period_frames = engine->config.period_frames,
-		.n_periods = engine->config.n_periods,
-		.format = engine->config.format,
-	};
-	/* Every ALSA call of the start (open, configure, poll descriptors, a
-	 * close on failure) logs alsa-lib's messages instead of printing them. */
-	struct flz_alsa_log_scope alsa_scope;
-	flz_alsa_log_begin(&alsa_scope, &engine->alsa_log);
-	int err = flz_alsa_open(&req, &engine->device, why, why_size);
-	if (err == 0)
-		err = start_locked(engine, false, why, why_size);
-	flz_alsa_log_end(&alsa_scope);
+	engine->active = engine->backend;
+	int err = start_locked(engine, why, why_size);
 	pthread_mutex_unlock(&engine->lifecycle);
 	return err;
 }
@@ -821,14 +794,44 @@ int flz_engine_start_offline(struct flz_engine *engine)
 	pthread_mutex_lock(&engine->lifecycle);
 	int err = -EBUSY;
 	if (!engine->running) {
-		memset(&engine->device, 0, sizeof(engine->device));
-		engine->device.format = FLZ_FORMAT_FLOAT_LE;
-		engine->device.rate_hz = engine->config.rate_hz;
-		engine->device.n_channels = engine->config.n_channels;
-		engine->device.period_frames = engine->config.period_frames;
-		engine->device.n_periods = engine->config.n_periods;
-		engine->device.buffer_frames = engine->config.period_frames * engine->config.n_periods;
-		err = start_locked(engine, true, NULL, 0);
+		engine->active = &flz_backend_offline;
+		err = start_locked(engine, NULL, 0);
+	}
+	pthread_mutex_unlock(&engine->lifecycle);
+	return err;
+}
+
+int flz_engine_render(struct flz_engine *engine, float *out, uint32_t n_frames)
+{
+	if (engine == NULL || out == NULL || n_frames == 0 ||
+	    n_frames > FLZ_ENGINE_MAX_RENDER_FRAMES)
+		return -EINVAL;
+	/* Lifecycle, not lock: a render is the one consumer of the command ring
+	 * (as the audio thread is on a device), so renders must not overlap, nor
+	 * run while start or stop sets up or tears down the core; commands from
+	 * other threads take only lock and queue meanwhile. */
+	pthread_mutex_lock(&engine->lifecycle);
+	int err = 0;
+	if (engine->backend != &flz_backend_offline)
+		err = -ENOTSUP;
+	else if (!engine->running)
+		err = -ENOTCONN;
+	if (err < 0) {
+		pthread_mutex_unlock(&engine->lifecycle);
+		return err;
+	}
+	/* The same steps as a device's audio thread: one block at a time, each
+	 * taking the commands queued so far, clipped as a FLOAT_LE device's
+	 * buffer is. */
+	uint32_t block = engine->audio.block_frames;
+	uint32_t n_channels = engine->audio.n_channels;
+	for (uint32_t done = 0; done < n_frames && err == 0;) {
+		uint32_t n = n_frames - done < block ? n_frames - done : block;
+		float *dst = out + (size_t)done * n_channels;
+		err = flz_engine_core_process_rt(&engine->core, dst, n);
+		if (err == 0)
+			flz_format_clamp_float_rt(dst, (size_t)n * n_channels);
+		done += n;
 	}
 	pthread_mutex_unlock(&engine->lifecycle);
 	return err;
@@ -875,19 +878,16 @@ void flz_engine_stop(struct flz_engine *engine)
 	 * loop after the block it is rendering. */
 	atomic_store_explicit(&engine->audio.quit, true, memory_order_release);
 	engine->wake_written = false;
-	if (!engine->offline) {
-		engine->wake_written = wake_audio(&engine->audio);
+	if (engine->active->rt_main) {
+		if (engine->active->wake)
+			engine->wake_written = engine->active->wake(&engine->audio);
 		pthread_join(engine->audio_thread, NULL);
 	}
 	stop_house(engine);
 
 	/* Both threads are gone: the mixer's samples, the queued loads and the
-	 * retired samples are all freed here. Closing the PCM logs alsa-lib's
-	 * messages instead of printing them. */
-	struct flz_alsa_log_scope alsa_scope;
-	flz_alsa_log_begin(&alsa_scope, &engine->alsa_log);
+	 * retired samples are all freed here, and the backend closes its device. */
 	teardown(engine);
-	flz_alsa_log_end(&alsa_scope);
 	pthread_mutex_unlock(&engine->lifecycle);
 }
 
@@ -1164,7 +1164,7 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
 		return;
 	pthread_mutex_lock(&engine->lock);
 	if (engine->running) {
-		const struct flz_alsa_device *dev = &engine->device;
+		const struct flz_backend_device *dev = &engine->device;
 		struct flz_engine_core *core = &engine->core;
 		stats->running = true;
 		stats->rate_hz = dev->rate_hz;

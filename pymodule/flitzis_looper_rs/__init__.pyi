@@ -4,6 +4,9 @@
 import os
 from types import TracebackType
 
+import numpy
+import numpy.typing
+
 from typing_extensions import disjoint_base
 from typing import ClassVar, List, Literal, Optional, Tuple, Type, TypedDict, Union, final
 
@@ -233,6 +236,8 @@ class AudioEngine:
     def set_speed(self, speed: float) -> None: ...
     def ping(self) -> None: ...
     def receive_msg(self) -> Optional[AudioMessage]: ...
+    def render(self, n_frames: int) -> numpy.typing.NDArray[numpy.float32]:
+        """Offline engines only: the next n_frames as a (n_frames, channels) array."""
     def stats(self) -> EngineStats:
         """A dict describing the engine (see EngineStats). Works when stopped too."""
     def __enter__(self) -> "AudioEngine": ...

@@ -549,6 +549,73 @@ static PyObject *engine_receive_msg(PyObject *obj, PyObject *unused)
 	return message_from_engine(self->state, &msg);
 }
 
+/* render(n_frames) on an offline engine: a new (n_frames, channels) float32
+ * numpy array, rendered into with the GIL released. numpy is imported when
+ * first used, through its Python API (no build dependency on its C API). */
+static PyObject *engine_render(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+			       PyObject *kwnames)
+{
+	static const char *const names[] = { "n_frames" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	if (bind_args("render", args, nargs, kwnames, names, 1, a) < 0)
+		return NULL;
+	if (PyBool_Check(a[0]) || PyFloat_Check(a[0]) || !PyIndex_Check(a[0]))
+		return type_error("n_frames", "an int", a[0]);
+	PyObject *index = PyNumber_Index(a[0]);
+	if (index == NULL)
+		return NULL;
+	int overflow;
+	long long n = PyLong_AsLongLongAndOverflow(index, &overflow);
+	Py_DECREF(index);
+	if (n == -1 && PyErr_Occurred())
+		return NULL;
+	if (overflow || n <= 0 || n > (long long)FLZ_ENGINE_MAX_RENDER_FRAMES)
+		return raise_error(NULL, OP_ARG, -EINVAL, "n_frames out of range", NULL);
+	if (strcmp(self->device, "offline") != 0) {
+		PyErr_Format(PyExc_RuntimeError,
+			     "render() needs AudioEngine(device=\"offline\"); this engine plays on '%s'",
+			     self->device);
+		return NULL;
+	}
+	struct flz_engine_stats st;
+	flz_engine_get_stats(self->engine, &st);
+	if (!st.running)
+		return raise_error(self->state, OP_COMMAND, -ENOTCONN, NULL, NULL);
+
+	PyObject *numpy = PyImport_ImportModule("numpy");
+	if (numpy == NULL)
+		return NULL;
+	PyObject *array = PyObject_CallMethod(numpy, "empty", "((LI)s)", n, st.n_channels,
+					      "float32");
+	Py_DECREF(numpy);
+	if (array == NULL)
+		return NULL;
+	Py_buffer view;
+	if (PyObject_GetBuffer(array, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+		Py_DECREF(array);
+		return NULL;
+	}
+	if (view.len != (Py_ssize_t)(n * st.n_channels * (long long)sizeof(float))) {
+		PyBuffer_Release(&view);
+		Py_DECREF(array);
+		PyErr_SetString(PyExc_RuntimeError, "numpy.empty gave a buffer of another size");
+		return NULL;
+	}
+	int err;
+	Py_BEGIN_ALLOW_THREADS
+	err = flz_engine_render(self->engine, view.buf, (uint32_t)n);
+	Py_END_ALLOW_THREADS
+	PyBuffer_Release(&view);
+	log_queue_drain(self->logs, self->state->logger);
+	if (err < 0) {
+		Py_DECREF(array);
+		/* -ENOTCONN: stopped by another thread meanwhile. */
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	}
+	return array;
+}
+
 static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 {
 	struct engine_object *self = (struct engine_object *)obj;
@@ -681,6 +748,14 @@ static PyMethodDef engine_methods[] = {
 	  "receive_msg($self)\n--\n\n"
 	  "Return the next AudioMessage from the audio thread, or None at once when\n"
 	  "there is none. Never blocks." },
+	{ "render", (PyCFunction)(void (*)(void))engine_render, METH_FAST_KW,
+	  "render($self, n_frames)\n--\n\n"
+	  "Offline engines only (device=\"offline\"): apply every queued command and\n"
+	  "render the next n_frames on the calling thread (GIL released), through the\n"
+	  "same mixer and commands as a device. Returns a new (n_frames, channels)\n"
+	  "float32 numpy array; the same calls give bit-identical output. Raises\n"
+	  "ValueError('n_frames out of range') unless 1 <= n_frames <= 2**24,\n"
+	  "NotRunningError before run(), RuntimeError on any other device." },
 	{ "stats", engine_stats, METH_NOARGS,
 	  "stats($self)\n--\n\n"
 	  "A dict describing the engine: sample_rate, channels, format, period_frames,\n"

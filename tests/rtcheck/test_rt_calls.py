@@ -14,7 +14,7 @@ workload thread that renames itself). Asserts:
   the C library is project code (or could not be attributed).
 
 One project call is allowed: poll(), the engine's wait for the device and
-its wake descriptor (engine-rt.c wait_device(), which replaces
+its wake descriptor (backend-alsa-rt.c wait_device(), which replaces
 snd_pcm_wait()); it must be seen (a positive control on the audio thread).
 
 Calls the ALSA library and its plugins make on the audio thread (inside

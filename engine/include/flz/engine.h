@@ -89,7 +89,9 @@ enum flz_device_format {
 };
 
 struct flz_engine_config {
-	/** ALSA PCM name. NULL means "default". Copied by flz_engine_new(). */
+	/** The device: an ALSA PCM name; "offline" (no device and no audio
+	 *  thread: the caller renders with flz_engine_render()). NULL means
+	 *  "default". Copied by flz_engine_new(). */
 	const char *device;
 	/** Requested rate; the device may grant another, then samples load at
 	 *  the granted rate. Default 48000. */
@@ -310,6 +312,29 @@ FLZ_WARN_UNUSED int flz_engine_poll_message(struct flz_engine *engine, struct fl
  *  engine is not running, everything is zero (running = false).
  *  Thread: control. */
 void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *stats);
+
+/** Frames flz_engine_render() renders at most in one call (about 6 minutes
+ *  at 48 kHz): a bound on the caller's buffer, not on the engine. */
+#define FLZ_ENGINE_MAX_RENDER_FRAMES (1u << 24)
+
+/**
+ * Render the next @p n_frames of an engine whose device is "offline": apply
+ * every command and parameter queued so far, then render on the calling
+ * thread through the same core as a device's audio thread (block by block,
+ * at most period_frames each, every block taking the commands queued before
+ * it; samples clipped to -1..1, NaN to 0, as on a FLOAT_LE device). The same
+ * calls in the same order give bit-identical output. Messages (PONG,
+ * STOPPED, APPLIED) then come through flz_engine_poll_message().
+ *
+ * @param out n_frames * n_channels interleaved floats (stats.n_channels)
+ * @param n_frames 1..FLZ_ENGINE_MAX_RENDER_FRAMES
+ * @return 0; -EINVAL NULL engine or out, or n_frames out of range;
+ *         -ENOTSUP the engine's device is not "offline"; -ENOTCONN not running
+ * Thread: control. Renders run one at a time, and wait for a start or stop
+ * in progress; other control calls do not wait for a render.
+ * Ownership: @p out is the caller's, written in full on success.
+ */
+FLZ_WARN_UNUSED int flz_engine_render(struct flz_engine *engine, float *out, uint32_t n_frames);
 
 /** Name of a device format, e.g. "FLOAT_LE". Thread: any. */
 const char *flz_device_format_name(enum flz_device_format format);

@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Opening and configuring the ALSA PCM for interleaved mmap playback, and
- * where alsa-lib's messages go on a control thread. Control side only.
+ * The ALSA backend's control side: opening and configuring the PCM for
+ * interleaved mmap playback, the audio thread's wait set, and where
+ * alsa-lib's messages go on a control thread. Its loop is in
+ * backend-alsa-rt.c.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/eventfd.h>
 
 #include "engine-private.h"
 
 /* The sink of the innermost flz_alsa_log_begin() on this thread. */
-static _Thread_local const struct flz_alsa_log *alsa_log_sink;
+static _Thread_local const struct flz_backend_log *alsa_log_sink;
 
 void flz_alsa_log_format(char *out, size_t out_size, const char *file, int line, const char *func,
 			 int errcode, const char *fmt, va_list arg)
@@ -34,7 +40,7 @@ void flz_alsa_log_format(char *out, size_t out_size, const char *file, int line,
 static void control_handler(const char *file, int line, const char *func, int errcode,
 			    const char *fmt, va_list arg)
 {
-	const struct flz_alsa_log *sink = alsa_log_sink;
+	const struct flz_backend_log *sink = alsa_log_sink;
 	if (sink == NULL || sink->log == NULL)
 		return;
 	char message[512];
@@ -42,7 +48,7 @@ static void control_handler(const char *file, int line, const char *func, int er
 	sink->log(sink->userdata, FLZ_LOG_INFO, message);
 }
 
-void flz_alsa_log_begin(struct flz_alsa_log_scope *scope, const struct flz_alsa_log *sink)
+void flz_alsa_log_begin(struct flz_alsa_log_scope *scope, const struct flz_backend_log *sink)
 {
 	scope->prev_sink = alsa_log_sink;
 	alsa_log_sink = sink;
@@ -75,10 +81,10 @@ static int fail(char *why, size_t why_size, const char *what, const char *name, 
 	return err;
 }
 
-static int configure_hw(snd_pcm_t *pcm, const struct flz_alsa_request *req,
-			struct flz_alsa_device *dev, char *why, size_t why_size)
+static int configure_hw(snd_pcm_t *pcm, const struct flz_backend_request *req,
+			struct flz_backend_device *dev, char *why, size_t why_size)
 {
-	const char *name = req->device;
+	const char *name = req->target;
 	snd_pcm_hw_params_t *hw;
 	int err;
 
@@ -154,7 +160,7 @@ static int configure_hw(snd_pcm_t *pcm, const struct flz_alsa_request *req,
 	return 0;
 }
 
-static int configure_sw(snd_pcm_t *pcm, const struct flz_alsa_device *dev, const char *name,
+static int configure_sw(snd_pcm_t *pcm, const struct flz_backend_device *dev, const char *name,
 			char *why, size_t why_size)
 {
 	snd_pcm_sw_params_t *sw;
@@ -177,15 +183,14 @@ static int configure_sw(snd_pcm_t *pcm, const struct flz_alsa_device *dev, const
 	return 0;
 }
 
-int flz_alsa_open(const struct flz_alsa_request *request, struct flz_alsa_device *device,
-		  char *why, size_t why_size)
+static int alsa_open_scoped(const struct flz_backend_request *request,
+			    struct flz_backend_device *device, char *why, size_t why_size)
 {
-	const char *name = request->device ? request->device : "default";
-	struct flz_alsa_request req = *request;
-	req.device = name;
+	const char *name = request->target[0] ? request->target : "default";
+	struct flz_backend_request req = *request;
+	req.target = name;
 	snd_pcm_t *pcm = NULL;
 
-	memset(device, 0, sizeof(*device));
 	int err = snd_pcm_open(&pcm, name, SND_PCM_STREAM_PLAYBACK, 0);
 	if (err < 0)
 		return fail(why, why_size, "cannot open", name, err);
@@ -199,18 +204,108 @@ int flz_alsa_open(const struct flz_alsa_request *request, struct flz_alsa_device
 	}
 	if (err < 0) {
 		snd_pcm_close(pcm);
-		memset(device, 0, sizeof(*device));
 		return err;
 	}
-	device->pcm = pcm;
+	device->handle = pcm;
 	return 0;
 }
 
-void flz_alsa_close(struct flz_alsa_device *device)
+/* Every ALSA call of the backend (open, configure, poll descriptors, close)
+ * logs alsa-lib's messages instead of printing them. */
+static int alsa_open(const struct flz_backend_request *request, struct flz_backend_device *device,
+		     char *why, size_t why_size)
 {
-	if (device->pcm) {
-		snd_pcm_drop(device->pcm);
-		snd_pcm_close(device->pcm);
-	}
-	memset(device, 0, sizeof(*device));
+	struct flz_alsa_log_scope scope;
+	flz_alsa_log_begin(&scope, &device->log);
+	int err = alsa_open_scoped(request, device, why, why_size);
+	flz_alsa_log_end(&scope);
+	return err;
 }
+
+static void set_why(char *why, size_t why_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_why(char *why, size_t why_size, const char *fmt, ...)
+{
+	if (why == NULL || why_size == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, why_size, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The audio thread's wait set: the PCM's poll descriptors, then an eventfd
+ * that flz_engine_stop() writes.
+ */
+static int wake_init(struct flz_engine_audio *audio, char *why, size_t why_size)
+{
+	int n = snd_pcm_poll_descriptors_count(audio->pcm);
+	if (n < 1 || n > FLZ_ENGINE_MAX_PCM_FDS) {
+		set_why(why, why_size, "the device has %d poll descriptors (1..%d supported)", n,
+			FLZ_ENGINE_MAX_PCM_FDS);
+		return -ENOTSUP;
+	}
+	n = snd_pcm_poll_descriptors(audio->pcm, audio->pfds, (unsigned int)n);
+	if (n < 1) {
+		set_why(why, why_size, "cannot read the device's poll descriptors: %s",
+			snd_strerror(n));
+		return n < 0 ? n : -EIO;
+	}
+	audio->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (audio->wake_fd < 0) {
+		int err = -errno;
+		set_why(why, why_size, "cannot create the wake descriptor: %s", strerror(-err));
+		return err;
+	}
+	audio->n_pcm_fds = (uint32_t)n;
+	audio->pfds[n] = (struct pollfd){ .fd = audio->wake_fd, .events = POLLIN };
+	return 0;
+}
+
+static int alsa_start(struct flz_engine_audio *audio, struct flz_backend_device *device,
+		      char *why, size_t why_size)
+{
+	audio->pcm = device->handle;
+	struct flz_alsa_log_scope scope;
+	flz_alsa_log_begin(&scope, &device->log);
+	int err = wake_init(audio, why, why_size);
+	flz_alsa_log_end(&scope);
+	return err;
+}
+
+/* Wake the audio thread out of its wait; quit is already set. */
+static bool alsa_wake(struct flz_engine_audio *audio)
+{
+	uint64_t one = 1;
+	/* Fails only when the counter would overflow: then it is readable anyway. */
+	return write(audio->wake_fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
+}
+
+/* Closing the PCM logs alsa-lib's messages instead of printing them. */
+static void alsa_close(struct flz_engine_audio *audio, struct flz_backend_device *device)
+{
+	if (audio->wake_fd >= 0)
+		close(audio->wake_fd);
+	audio->wake_fd = -1;
+	audio->pcm = NULL;
+	snd_pcm_t *pcm = device->handle;
+	device->handle = NULL;
+	if (pcm == NULL)
+		return;
+	struct flz_alsa_log_scope scope;
+	flz_alsa_log_begin(&scope, &device->log);
+	snd_pcm_drop(pcm);
+	snd_pcm_close(pcm);
+	flz_alsa_log_end(&scope);
+}
+
+const struct flz_backend flz_backend_alsa = {
+	.name = "alsa",
+	.open = alsa_open,
+	.start = alsa_start,
+	.rt_main = flz_engine_audio_main,
+	.wake = alsa_wake,
+	.close = alsa_close,
+};
