@@ -1185,9 +1185,5 @@ static Suite *loader_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(loader_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int n_failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return n_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return flz_test_run_tap(loader_suite());
 }

@@ -458,9 +458,5 @@ static Suite *voice_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(voice_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return flz_test_run_tap(voice_suite());
 }
