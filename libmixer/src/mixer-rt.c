@@ -24,7 +24,7 @@
 /* A slot or a voice stops using sample entry @p idx. The last user hands
  * the entry's reference to retire: the mixer holds none of it any more,
  * whatever other references exist, and it never drops one on this thread. */
-FLZ_RT static void drop_sample_use(struct flz_mixer *m, int32_t idx)
+FLZ_RT FLZ_HOT static void drop_sample_use(struct flz_mixer *m, int32_t idx)
 {
 	struct flz_mixer_sample *e = &m->samples[idx];
 	if (--e->users > 0)
@@ -35,7 +35,7 @@ FLZ_RT static void drop_sample_use(struct flz_mixer *m, int32_t idx)
 	m->config.retire(m->config.userdata, s);
 }
 
-FLZ_RT static void send_event(struct flz_mixer *m, struct flz_mixer_pending *p, int64_t frame)
+FLZ_RT FLZ_HOT static void send_event(struct flz_mixer *m, struct flz_mixer_pending *p, int64_t frame)
 {
 	if (m->config.event != NULL) {
 		struct flz_mixer_event ev = {
@@ -51,7 +51,7 @@ FLZ_RT static void send_event(struct flz_mixer *m, struct flz_mixer_pending *p, 
 }
 
 /* A pending-stop entry for a new stop command. */
-FLZ_RT static int32_t take_pending(struct flz_mixer *m, uint32_t token, int32_t slot)
+FLZ_RT FLZ_HOT static int32_t take_pending(struct flz_mixer *m, uint32_t token, int32_t slot)
 {
 	int32_t idx = -1;
 	for (int32_t i = 0; i < FLZ_MIXER_MAX_PENDING; i++) {
@@ -89,7 +89,7 @@ FLZ_RT static int32_t take_pending(struct flz_mixer *m, uint32_t token, int32_t 
 /* A voice has gone silent from source frame @p silent_src on (or is cut
  * there): account it to its stop and end its use of its load's entry. The caller
  * removes it from the active list. */
-FLZ_RT static void finish_voice(struct flz_mixer *m, struct flz_mixer_voice *mv, int64_t silent_src)
+FLZ_RT FLZ_HOT static void finish_voice(struct flz_mixer *m, struct flz_mixer_voice *mv, int64_t silent_src)
 {
 	if (mv->pending >= 0) {
 		struct flz_mixer_pending *p = &m->pending[mv->pending];
@@ -107,7 +107,7 @@ FLZ_RT static void finish_voice(struct flz_mixer *m, struct flz_mixer_voice *mv,
 	drop_sample_use(m, entry);
 }
 
-FLZ_RT static void remove_active_at(struct flz_mixer *m, uint32_t at)
+FLZ_RT FLZ_HOT static void remove_active_at(struct flz_mixer *m, uint32_t at)
 {
 	/* Keep start order: the steal policy and the summation order rely on it. */
 	memmove(&m->active[at], &m->active[at + 1], m->n_active - at - 1);
@@ -117,7 +117,7 @@ FLZ_RT static void remove_active_at(struct flz_mixer *m, uint32_t at)
 /* End the cached steady setup, if any: the voices' positions catch up with
  * the frames the cached blocks played. Every command that touches voices,
  * the speed or the master gain calls it first. */
-FLZ_RT static void steady_end(struct flz_mixer *m)
+FLZ_RT FLZ_HOT static void steady_end(struct flz_mixer *m)
 {
 	if (!m->steady_ready)
 		return;
@@ -129,7 +129,7 @@ FLZ_RT static void steady_end(struct flz_mixer *m)
 }
 
 /* The first source frame at or after the next output frame's position. */
-FLZ_RT static int64_t command_src(const struct flz_mixer *m)
+FLZ_RT FLZ_HOT static int64_t command_src(const struct flz_mixer *m)
 {
 	return m->pos_int + (m->pos_frac != 0);
 }
@@ -145,7 +145,7 @@ FLZ_RT static int64_t command_src(const struct flz_mixer *m)
  * look-ahead. The region lies in the source buffer, or in the steady path's
  * history while that is valid. Call after steady_end().
  */
-FLZ_RT static float *lookahead_region(struct flz_mixer *m, uint32_t *n_frames)
+FLZ_RT FLZ_HOT static float *lookahead_region(struct flz_mixer *m, uint32_t *n_frames)
 {
 	const int64_t from = command_src(m);
 	const uint32_t n = (uint32_t)(m->src_head - from);
@@ -165,7 +165,7 @@ FLZ_RT static float *lookahead_region(struct flz_mixer *m, uint32_t *n_frames)
  * be rewound (flz_voice_rewind()'s precondition), so one that libmixer
  * might add later must be started the same way.
  */
-FLZ_RT static void unrender_lookahead(struct flz_mixer *m, struct flz_voice *v, float *ahead,
+FLZ_RT FLZ_HOT static void unrender_lookahead(struct flz_mixer *m, struct flz_voice *v, float *ahead,
 				      uint32_t n)
 {
 	if (n == 0 || (!v->ramping && v->gain_lin == 0.0f))
@@ -181,7 +181,7 @@ FLZ_RT static void unrender_lookahead(struct flz_mixer *m, struct flz_voice *v, 
  * the fade is shorter than the look-ahead and has already ended: then the
  * voice is finished, and the caller takes it off the active list.
  */
-FLZ_RT static bool stop_voice_now(struct flz_mixer *m, struct flz_mixer_voice *mv)
+FLZ_RT FLZ_HOT static bool stop_voice_now(struct flz_mixer *m, struct flz_mixer_voice *mv)
 {
 	struct flz_voice *v = &mv->voice;
 	uint32_t n;
@@ -198,7 +198,7 @@ FLZ_RT static bool stop_voice_now(struct flz_mixer *m, struct flz_mixer_voice *m
 }
 
 /* Take the finished voices (sample NULL) off the active list, keeping order. */
-FLZ_RT static void compact_active(struct flz_mixer *m)
+FLZ_RT FLZ_HOT static void compact_active(struct flz_mixer *m)
 {
 	uint32_t w = 0;
 	for (uint32_t i = 0; i < m->n_active; i++)
@@ -207,7 +207,7 @@ FLZ_RT static void compact_active(struct flz_mixer *m)
 	m->n_active = w;
 }
 
-FLZ_RT int flz_mixer_load(struct flz_mixer *m, int32_t slot, struct flz_sample *sample)
+FLZ_RT FLZ_HOT int flz_mixer_load(struct flz_mixer *m, int32_t slot, struct flz_sample *sample)
 {
 	if (slot < 0 || slot >= FLZ_NUM_SAMPLES || sample == NULL)
 		return -EINVAL;
@@ -227,7 +227,7 @@ FLZ_RT int flz_mixer_load(struct flz_mixer *m, int32_t slot, struct flz_sample *
 	return 0;
 }
 
-FLZ_RT int flz_mixer_play(struct flz_mixer *m, int32_t slot, float gain)
+FLZ_RT FLZ_HOT int flz_mixer_play(struct flz_mixer *m, int32_t slot, float gain)
 {
 	if (slot < 0 || slot >= FLZ_NUM_SAMPLES || !(gain >= 0.0f && gain <= 1.0f))
 		return -EINVAL;
@@ -290,7 +290,7 @@ FLZ_RT int flz_mixer_play(struct flz_mixer *m, int32_t slot, float gain)
 }
 
 /* Fade out the playing voices of @p slot (all when slot < 0). */
-FLZ_RT static int stop_voices(struct flz_mixer *m, int32_t slot, uint32_t token)
+FLZ_RT FLZ_HOT static int stop_voices(struct flz_mixer *m, int32_t slot, uint32_t token)
 {
 	int32_t pending = -1;
 	int n = 0;
@@ -314,19 +314,19 @@ FLZ_RT static int stop_voices(struct flz_mixer *m, int32_t slot, uint32_t token)
 	return n;
 }
 
-FLZ_RT int flz_mixer_stop_slot(struct flz_mixer *m, int32_t slot, uint32_t token)
+FLZ_RT FLZ_HOT int flz_mixer_stop_slot(struct flz_mixer *m, int32_t slot, uint32_t token)
 {
 	if (slot < 0 || slot >= FLZ_NUM_SAMPLES)
 		return -EINVAL;
 	return stop_voices(m, slot, token);
 }
 
-FLZ_RT int flz_mixer_stop_all(struct flz_mixer *m, uint32_t token)
+FLZ_RT FLZ_HOT int flz_mixer_stop_all(struct flz_mixer *m, uint32_t token)
 {
 	return stop_voices(m, -1, token);
 }
 
-FLZ_RT int flz_mixer_unload(struct flz_mixer *m, int32_t slot, uint32_t token)
+FLZ_RT FLZ_HOT int flz_mixer_unload(struct flz_mixer *m, int32_t slot, uint32_t token)
 {
 	if (slot < 0 || slot >= FLZ_NUM_SAMPLES)
 		return -EINVAL;
@@ -338,7 +338,7 @@ FLZ_RT int flz_mixer_unload(struct flz_mixer *m, int32_t slot, uint32_t token)
 	return n;
 }
 
-FLZ_RT int flz_mixer_set_master_gain(struct flz_mixer *m, float gain)
+FLZ_RT FLZ_HOT int flz_mixer_set_master_gain(struct flz_mixer *m, float gain)
 {
 	if (!(gain >= FLZ_VOLUME_MIN && gain <= FLZ_VOLUME_MAX))
 		return -EINVAL;
@@ -353,7 +353,7 @@ FLZ_RT int flz_mixer_set_master_gain(struct flz_mixer *m, float gain)
 	return 0;
 }
 
-FLZ_RT int flz_mixer_set_speed(struct flz_mixer *m, double speed)
+FLZ_RT FLZ_HOT int flz_mixer_set_speed(struct flz_mixer *m, double speed)
 {
 	if (!(speed >= FLZ_SPEED_MIN && speed <= FLZ_SPEED_MAX))
 		return -EINVAL;
@@ -371,7 +371,7 @@ FLZ_RT int flz_mixer_set_speed(struct flz_mixer *m, double speed)
 
 /* The speed increment of glide frame k (1-based); frame n_frames and later
  * get the target exactly. */
-FLZ_RT static uint64_t speed_at(const struct flz_mixer *m, uint32_t k)
+FLZ_RT FLZ_HOT static uint64_t speed_at(const struct flz_mixer *m, uint32_t k)
 {
 	if (!m->speed_glide.active || k >= m->speed_glide.n_frames)
 		return m->inc_target_fp;
@@ -380,7 +380,7 @@ FLZ_RT static uint64_t speed_at(const struct flz_mixer *m, uint32_t k)
 			  0.5);
 }
 
-FLZ_RT static float master_at(const struct flz_mixer *m, uint32_t k)
+FLZ_RT FLZ_HOT static float master_at(const struct flz_mixer *m, uint32_t k)
 {
 	if (!m->master_glide.active || k >= m->master_glide.n_frames)
 		return m->master_target_lin;
@@ -389,7 +389,7 @@ FLZ_RT static float master_at(const struct flz_mixer *m, uint32_t k)
 
 /* Fast path: out = master gain x src for output frames j0 .. j0+n-1 of the
  * block (the gain of frame j is that of glide frame done + j + 1). */
-FLZ_RT static void emit_master(const struct flz_mixer *m, float *out, const float *src,
+FLZ_RT FLZ_HOT static void emit_master(const struct flz_mixer *m, float *out, const float *src,
 			       uint32_t j0, uint32_t n_frames)
 {
 	const uint32_t n_channels = m->n_channels;
@@ -410,7 +410,7 @@ FLZ_RT static void emit_master(const struct flz_mixer *m, float *out, const floa
 }
 
 /* Whether every active voice plays at a constant gain (none ramping). */
-FLZ_RT static bool voices_steady(const struct flz_mixer *m)
+FLZ_RT FLZ_HOT static bool voices_steady(const struct flz_mixer *m)
 {
 	for (uint32_t i = 0; i < m->n_active; i++)
 		if (!flz_voice_is_steady(&m->voices[m->active[i]].voice))
@@ -423,7 +423,7 @@ FLZ_RT static bool voices_steady(const struct flz_mixer *m)
  * points. The values are bit-identical to what flz_voice_render() gives
  * voice by voice into a block (the first voice stores, later ones add, and
  * later voices at gain 0 are skipped, as there), times scale. */
-FLZ_RT static void mix_voices(struct flz_mixer *m, float *dst, uint32_t n_frames, float scale)
+FLZ_RT FLZ_HOT static void mix_voices(struct flz_mixer *m, float *dst, uint32_t n_frames, float scale)
 {
 	const uint32_t n_channels = m->n_channels;
 	const float *srcs[FLZ_MIXER_VOICE_STRUCTS];
@@ -452,7 +452,7 @@ FLZ_RT static void mix_voices(struct flz_mixer *m, float *dst, uint32_t n_frames
 }
 
 /* Render source frames [src_head, src_head + n_frames) into dst. */
-FLZ_RT static void render_source(struct flz_mixer *m, float *dst, uint32_t n_frames)
+FLZ_RT FLZ_HOT static void render_source(struct flz_mixer *m, float *dst, uint32_t n_frames)
 {
 	const uint32_t n_channels = m->n_channels;
 	if (voices_steady(m)) {
@@ -485,7 +485,7 @@ FLZ_RT static void render_source(struct flz_mixer *m, float *dst, uint32_t n_fra
 /* Send the Stopped events whose voices no longer reach the output. Output
  * frame j of the block (source position n_j) reads source frames from
  * n_j - LOOKAHEAD + 1 on, so it is clear of a stop once that is >= silent_src. */
-FLZ_RT static __attribute__((noinline)) void send_ready_events(struct flz_mixer *m,
+FLZ_RT FLZ_HOT static __attribute__((noinline)) void send_ready_events(struct flz_mixer *m,
 								 uint32_t n_frames, bool fast,
 								 int64_t n_first)
 {
@@ -532,7 +532,7 @@ FLZ_RT static __attribute__((noinline)) void send_ready_events(struct flz_mixer 
  * across blocks (steady_begin(), steady_cached()); this function does the
  * blocks with a loop point and the generic kernels' blocks.
  */
-FLZ_RT static void render_steady(struct flz_mixer *m, float *out, uint32_t n_frames)
+FLZ_RT FLZ_HOT static void render_steady(struct flz_mixer *m, float *out, uint32_t n_frames)
 {
 	const uint32_t n_channels = m->n_channels;
 	const uint32_t lookahead = FLZ_MIXER_LOOKAHEAD;
@@ -566,7 +566,7 @@ FLZ_RT static void render_steady(struct flz_mixer *m, float *out, uint32_t n_fra
  * whose gain is not 0, as mix_voices() takes them) and how many frames they
  * play before the first loop point. It stays valid, with no check per block,
  * until a command or a loop point ends it (steady_end()). */
-FLZ_RT static void steady_begin(struct flz_mixer *m)
+FLZ_RT FLZ_HOT static void steady_begin(struct flz_mixer *m)
 {
 	const uint32_t n_channels = m->n_channels;
 	int64_t left = UINT32_MAX;
@@ -590,7 +590,7 @@ FLZ_RT static void steady_begin(struct flz_mixer *m)
 /* One steady block from the cached setup (render_steady()'s values, in one
  * AVX2 call); the caller has checked 2 x LOOKAHEAD <= n_frames <=
  * steady_left_frames. Also does the end of render: position, events, frame. */
-FLZ_RT static inline void steady_cached(struct flz_mixer *m, float *out, uint32_t n_frames)
+FLZ_RT FLZ_HOT static inline void steady_cached(struct flz_mixer *m, float *out, uint32_t n_frames)
 {
 	const uint32_t n_channels = m->n_channels;
 	const size_t delay_samples = (size_t)FLZ_MIXER_LOOKAHEAD * n_channels;
@@ -616,7 +616,7 @@ FLZ_RT static inline void steady_cached(struct flz_mixer *m, float *out, uint32_
 
 /* After steady blocks: put their history into the source buffer, as the
  * other paths expect it there. */
-FLZ_RT static void sync_source(struct flz_mixer *m)
+FLZ_RT FLZ_HOT static void sync_source(struct flz_mixer *m)
 {
 	m->src_base = m->src_head - 2 * FLZ_MIXER_LOOKAHEAD;
 	memcpy(m->src, m->hist[m->hist_cur],
@@ -625,7 +625,7 @@ FLZ_RT static void sync_source(struct flz_mixer *m)
 }
 
 /* Every block but those of the cached steady setup (flz_mixer_render()). */
-FLZ_RT static __attribute__((noinline)) int render_block(struct flz_mixer *m, float *out,
+FLZ_RT FLZ_HOT static __attribute__((noinline)) int render_block(struct flz_mixer *m, float *out,
 							  uint32_t n_frames)
 {
 	steady_end(m);
@@ -807,7 +807,7 @@ FLZ_RT static __attribute__((noinline)) int render_block(struct flz_mixer *m, fl
 	return 0;
 }
 
-FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
+FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 {
 	if (n_frames > m->config.max_block_frames || (out == NULL && n_frames > 0))
 		return -EINVAL;
@@ -823,17 +823,17 @@ FLZ_RT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 	return render_block(m, out, n_frames);
 }
 
-FLZ_RT uint32_t flz_mixer_voices_playing(const struct flz_mixer *m)
+FLZ_RT FLZ_HOT uint32_t flz_mixer_voices_playing(const struct flz_mixer *m)
 {
 	return m->n_playing;
 }
 
-FLZ_RT uint32_t flz_mixer_voices_fading(const struct flz_mixer *m)
+FLZ_RT FLZ_HOT uint32_t flz_mixer_voices_fading(const struct flz_mixer *m)
 {
 	return m->n_active - m->n_playing;
 }
 
-FLZ_RT int64_t flz_mixer_frame(const struct flz_mixer *m)
+FLZ_RT FLZ_HOT int64_t flz_mixer_frame(const struct flz_mixer *m)
 {
 	return m->frame;
 }

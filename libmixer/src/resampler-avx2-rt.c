@@ -15,7 +15,7 @@
 /* Add the coefficient group c (taps i .. i+7) times the stereo frames at x
  * into the accumulators; @p n_left taps of the group are valid (<= 8), the
  * frames of the others are not read. */
-FLZ_RT static inline void mac_group(__m256 c, const float *x, int32_t n_left, __m256 *acc0,
+FLZ_RT FLZ_HOT static inline void mac_group(__m256 c, const float *x, int32_t n_left, __m256 *acc0,
 				    __m256 *acc1)
 {
 	const __m256i dup_lo = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
@@ -37,7 +37,7 @@ FLZ_RT static inline void mac_group(__m256 c, const float *x, int32_t n_left, __
 
 /* One stereo frame; inlined into both entry points below, so a frame gets
  * the same operations whichever of them computes it. */
-FLZ_RT static inline __attribute__((always_inline)) void
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
 frame_stereo(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
 	     const float *center, uint32_t frac, float gain_lin, float *out)
 {
@@ -95,7 +95,7 @@ frame_stereo(const struct flz_resampler *r, const struct flz_resampler_speed *sp
 	out[1] = _mm_cvtss_f32(_mm_shuffle_ps(s2, s2, 1)) * scale;
 }
 
-FLZ_RT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *r,
+FLZ_RT FLZ_HOT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *r,
 					    const struct flz_resampler_speed *sp,
 					    const float *center, uint32_t n_channels,
 					    uint32_t frac, float gain_lin, float *out)
@@ -104,7 +104,7 @@ FLZ_RT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *r,
 	frame_stereo(r, sp, center, frac, gain_lin, out);
 }
 
-FLZ_RT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
+FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
 					  const struct flz_resampler_speed *sp, const float *src,
 					  int64_t base, const int64_t *pos, const uint32_t *frac,
 					  uint32_t n_channels, uint32_t n_frames, float gain_lin,

@@ -8,7 +8,7 @@
 
 #define U_SHIFT 16
 
-FLZ_RT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp,
+FLZ_RT FLZ_HOT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp,
 				  const struct flz_resampler_stretch *stretch)
 {
 	const uint64_t one = (uint64_t)1 << 32;
@@ -39,7 +39,7 @@ FLZ_RT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_f
 	}
 }
 
-FLZ_RT void flz_resampler_stretch_build(const struct flz_resampler *r,
+FLZ_RT FLZ_HOT void flz_resampler_stretch_build(const struct flz_resampler *r,
 					struct flz_resampler_stretch *t, uint64_t inc_fp)
 {
 	struct flz_resampler_speed sp;
@@ -72,7 +72,7 @@ FLZ_RT void flz_resampler_stretch_build(const struct flz_resampler *r,
 	t->inc_fp = inc_fp;
 }
 
-FLZ_RT void flz_resampler_frame(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
+FLZ_RT FLZ_HOT void flz_resampler_frame(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
 				const float *center, uint32_t n_channels, uint32_t frac,
 				float gain_lin, float *out)
 {
@@ -114,7 +114,7 @@ FLZ_RT void flz_resampler_frame(const struct flz_resampler *r, const struct flz_
 		out[ch] = acc[ch] * scale;
 }
 
-FLZ_RT void flz_resampler_run(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
+FLZ_RT FLZ_HOT void flz_resampler_run(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
 			      const float *src, int64_t base, const int64_t *pos,
 			      const uint32_t *frac, uint32_t n_channels, uint32_t n_frames,
 			      float gain_lin, float *out)

@@ -28,7 +28,7 @@ static const int32_t tail_masks[8][8] = {
 
 /* One run of 32 samples at offset @p i of mix_region(): the sources summed
  * in four AVX registers, stored plain and/or times master. */
-FLZ_RT static inline __attribute__((always_inline)) void
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
 mix_run32(float *scaled, float *plain, const float *const *srcs, const float *gains,
 	  uint32_t n_src, size_t at, size_t i, __m256 master)
 {
@@ -65,7 +65,7 @@ mix_run32(float *scaled, float *plain, const float *const *srcs, const float *ga
 
 /* Sources' samples [at, at + n) summed: master x sum into @p scaled (when
  * not NULL), the plain sum into @p plain (when not NULL). */
-FLZ_RT static inline __attribute__((always_inline)) void
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
 mix_region(float *scaled, float *plain, const float *const *srcs, const float *gains,
 	   uint32_t n_src, size_t at, size_t n, __m256 master)
 {
@@ -103,7 +103,7 @@ _Static_assert(FLZ_MIXER_LOOKAHEAD % 32 == 0, "history regions are whole 32-samp
 
 /* mix_region() for a whole number of 32-sample runs (n % 32 == 0): the
  * history regions, which are LOOKAHEAD x n_channels samples long. */
-FLZ_RT static inline __attribute__((always_inline)) void
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
 mix_region32(float *scaled, float *plain, const float *const *srcs, const float *gains,
 	     uint32_t n_src, size_t at, size_t n, __m256 master)
 {
@@ -114,7 +114,7 @@ mix_region32(float *scaled, float *plain, const float *const *srcs, const float 
 /* The whole block; inlined twice so the one-voice case (n_src a constant 1)
  * loses its loops over the voices. The history regions are LOOKAHEAD x
  * n_channels samples, a multiple of 32, so only the direct part has a tail. */
-FLZ_RT static inline __attribute__((always_inline)) void
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
 steady_block(float *out, const float *prev, float *next, size_t n_samples, size_t delay_samples,
 	     const float *const *srcs, size_t at, const float *gains, uint32_t n_src,
 	     float master_lin)
@@ -141,7 +141,7 @@ steady_block(float *out, const float *prev, float *next, size_t n_samples, size_
 		     delay_samples, master);
 }
 
-FLZ_RT void flz_mixer_steady_avx2(float *out, const float *prev, float *next, size_t n_samples,
+FLZ_RT FLZ_HOT void flz_mixer_steady_avx2(float *out, const float *prev, float *next, size_t n_samples,
 				  size_t delay_samples, const float *const *srcs, size_t at_samples,
 				  const float *gains, uint32_t n_src, float master_lin)
 {

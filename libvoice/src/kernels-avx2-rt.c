@@ -22,7 +22,7 @@ static const int32_t tail_masks[8][8] = {
 	{ -1, -1, -1, -1, -1, -1, -1, 0 },
 };
 
-FLZ_RT static void add_avx2(float *dst, const float *src, size_t n_samples, float gain)
+FLZ_RT FLZ_HOT static void add_avx2(float *dst, const float *src, size_t n_samples, float gain)
 {
 	const __m256 g = _mm256_set1_ps(gain);
 	size_t i = 0;
@@ -50,7 +50,7 @@ FLZ_RT static void add_avx2(float *dst, const float *src, size_t n_samples, floa
 	}
 }
 
-FLZ_RT static void copy_avx2(float *dst, const float *src, size_t n_samples, float gain)
+FLZ_RT FLZ_HOT static void copy_avx2(float *dst, const float *src, size_t n_samples, float gain)
 {
 	const __m256 g = _mm256_set1_ps(gain);
 	size_t i = 0;
@@ -79,7 +79,7 @@ FLZ_RT static void copy_avx2(float *dst, const float *src, size_t n_samples, flo
  * starts from a product (@p first) or from dst, and is stored times scale
  * (@p last) or as it is. A float stored and loaded again is the same value,
  * so passes give the sums of one pass bit for bit. */
-FLZ_RT static inline __attribute__((always_inline)) void
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
 mix_pass(float *dst, const float *const *src, const float *gain, uint32_t n_src, size_t n_samples,
 	 float scale, bool first, bool last)
 {
@@ -159,7 +159,7 @@ mix_pass(float *dst, const float *const *src, const float *gain, uint32_t n_src,
  * streams from memory defeat it. Per element the operations are those of
  * copy_avx2() then add_avx2() per source (a product, then one fused
  * multiply-add per further source), so the result is bit-identical. */
-FLZ_RT static void mix_avx2(float *dst, const float *const *src, const float *gain,
+FLZ_RT FLZ_HOT static void mix_avx2(float *dst, const float *const *src, const float *gain,
 			    uint32_t n_src, size_t n_samples, float scale)
 {
 	if (n_src <= MIX_GROUP) {

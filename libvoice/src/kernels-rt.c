@@ -6,14 +6,14 @@
 
 #include "kernels.h"
 
-FLZ_RT static void add_generic(float *restrict dst, const float *restrict src, size_t n_samples,
+FLZ_RT FLZ_HOT static void add_generic(float *restrict dst, const float *restrict src, size_t n_samples,
 			       float gain)
 {
 	for (size_t i = 0; i < n_samples; i++)
 		dst[i] += gain * src[i];
 }
 
-FLZ_RT static void copy_generic(float *restrict dst, const float *restrict src, size_t n_samples,
+FLZ_RT FLZ_HOT static void copy_generic(float *restrict dst, const float *restrict src, size_t n_samples,
 				float gain)
 {
 	for (size_t i = 0; i < n_samples; i++)
@@ -25,7 +25,7 @@ FLZ_RT static void copy_generic(float *restrict dst, const float *restrict src, 
  * copy_generic() followed by add_generic() per source. */
 #define MIX_CHUNK 64
 
-FLZ_RT static void mix_generic(float *restrict dst, const float *const *src, const float *gain,
+FLZ_RT FLZ_HOT static void mix_generic(float *restrict dst, const float *const *src, const float *gain,
 			       uint32_t n_src, size_t n_samples, float scale)
 {
 	float acc[MIX_CHUNK];
@@ -58,7 +58,7 @@ const struct flz_voice_kernels flz_voice_kernels_generic_table = {
 	.name = "generic",
 };
 
-FLZ_RT void flz_voice_kernel_ramp(float *dst, const float *src, uint32_t n_frames,
+FLZ_RT FLZ_HOT void flz_voice_kernel_ramp(float *dst, const float *src, uint32_t n_frames,
 				  uint32_t n_channels, float start_lin, float step_lin, uint32_t k0,
 				  bool overwrite)
 {

@@ -4,7 +4,7 @@
 
 #include <flz/voice.h>
 
-FLZ_RT void flz_voice_start(struct flz_voice *voice, int32_t slot, struct flz_sample *sample,
+FLZ_RT FLZ_HOT void flz_voice_start(struct flz_voice *voice, int32_t slot, struct flz_sample *sample,
 			    float gain_lin)
 {
 	voice->sample = sample;
@@ -21,7 +21,7 @@ FLZ_RT void flz_voice_start(struct flz_voice *voice, int32_t slot, struct flz_sa
 }
 
 /* Begin a ramp from the gain now to @p target. */
-FLZ_RT static void begin_ramp(struct flz_voice *voice, float target)
+FLZ_RT FLZ_HOT static void begin_ramp(struct flz_voice *voice, float target)
 {
 	voice->ramp_start_lin = voice->gain_lin;
 	voice->target_gain_lin = target;
@@ -30,7 +30,7 @@ FLZ_RT static void begin_ramp(struct flz_voice *voice, float target)
 	voice->ramping = true;
 }
 
-FLZ_RT void flz_voice_set_gain(struct flz_voice *voice, float gain_lin)
+FLZ_RT FLZ_HOT void flz_voice_set_gain(struct flz_voice *voice, float gain_lin)
 {
 	if (voice->sample == NULL || voice->stopping)
 		return;
@@ -39,7 +39,7 @@ FLZ_RT void flz_voice_set_gain(struct flz_voice *voice, float gain_lin)
 	begin_ramp(voice, gain_lin);
 }
 
-FLZ_RT bool flz_voice_stop(struct flz_voice *voice)
+FLZ_RT FLZ_HOT bool flz_voice_stop(struct flz_voice *voice)
 {
 	if (voice->sample == NULL || voice->stopping)
 		return false;
@@ -48,7 +48,7 @@ FLZ_RT bool flz_voice_stop(struct flz_voice *voice)
 	return true;
 }
 
-FLZ_RT uint32_t flz_voice_render(struct flz_voice *voice, const struct flz_voice_kernels *kernels,
+FLZ_RT FLZ_HOT uint32_t flz_voice_render(struct flz_voice *voice, const struct flz_voice_kernels *kernels,
 				 float *out, uint32_t n_frames, bool overwrite)
 {
 	if (voice->sample == NULL || voice->silent)

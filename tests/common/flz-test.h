@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file flz-test.h
- * Helpers shared by the Check suites: signal generators, comparison with a
- * stated tolerance, and sine analysis. Header-only, test code only.
+ * Helpers shared by the Check suites: the TAP runner, signal generators,
+ * comparison with a stated tolerance, and sine analysis. Header-only, test
+ * code only.
  */
 #ifndef FLZ_TEST_H
 #define FLZ_TEST_H
@@ -15,7 +16,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <check.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -181,6 +184,44 @@ static inline long flz_test_pages_not_resident(const void *addr, size_t n_bytes)
 		missing += (vec[i] & 1) == 0;
 	free(vec);
 	return missing;
+}
+
+/**
+ * Run @p suite and report every case in TAP on standard output, one
+ * `ok N - FILE:AREA:TOPIC:FUNCTION: MESSAGE` line per test function (meson's
+ * `protocol : 'tap'` lists them by name, a failure with its message). Takes
+ * ownership of @p suite. Returns the process's exit status: EXIT_SUCCESS when
+ * no case failed.
+ *
+ * Standard output must stay pure TAP, also under the rig's launcher and
+ * valgrind, but the cases print their measured figures with printf() and
+ * libraries (libjack) print there too. So when standard output is a pipe or
+ * a terminal, Check writes TAP to a duplicate of it (reopened through
+ * /dev/fd, as Check takes a file name), and descriptor 1 itself is pointed at
+ * standard error for everything else, the cases' forked children included.
+ * On a file or a socket, where reopening would truncate or fail, TAP goes
+ * to standard output as it is. Check's own report is silenced: the TAP lines
+ * carry every result.
+ */
+static inline int flz_test_run_tap(Suite *suite)
+{
+	char tap_path[32] = "-";
+	int tap_fd = -1;
+	struct stat st;
+	fflush(stdout);
+	if (fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) {
+		tap_fd = dup(STDOUT_FILENO);
+		if (tap_fd >= 0 && dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
+			snprintf(tap_path, sizeof(tap_path), "/dev/fd/%d", tap_fd);
+	}
+	SRunner *sr = srunner_create(suite);
+	srunner_set_tap(sr, tap_path);
+	srunner_run_all(sr, CK_SILENT);
+	int n_failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (tap_fd >= 0)
+		close(tap_fd);
+	return n_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 #endif /* FLZ_TEST_H */

@@ -2844,11 +2844,8 @@ int main(int argc, char **argv)
 {
 	bool rig = argc > 1 && strcmp(argv[1], "--rig") == 0;
 	setup_alsa_config(rig);
-	SRunner *sr = srunner_create(engine_suite(rig));
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int status = flz_test_run_tap(engine_suite(rig));
 	if (alsa_conf_path[0])
 		unlink(alsa_conf_path);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return status;
 }

@@ -8,6 +8,13 @@
  * I/O, never sleeps or waits on another thread. Such functions live in
  * `*-rt.c` files, and the `rt-symbols` test inspects those objects' undefined
  * symbols to keep it that way.
+ *
+ * FLZ_RT is that contract and nothing else: it expands to nothing, so that
+ * marking a function changes no generated code and a compiler hint never
+ * passes for a promise. FLZ_HOT (GCC's and clang's `hot`: optimised harder,
+ * placed with the other hot code) is an optimisation choice, made where a
+ * function is defined; libvoice's and libmixer's `*-rt.c` definitions carry
+ * both.
  */
 #ifndef FLZ_RT_H
 #define FLZ_RT_H
@@ -16,13 +23,16 @@
 extern "C" {
 #endif
 
+/** Callable from the audio thread (see above); a mark, expands to nothing. */
+#define FLZ_RT
+
 #if defined(__GNUC__) || defined(__clang__)
-#define FLZ_RT __attribute__((hot))
+#define FLZ_HOT __attribute__((hot))
 #define FLZ_WARN_UNUSED __attribute__((warn_unused_result))
 #define FLZ_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FLZ_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
-#define FLZ_RT
+#define FLZ_HOT
 #define FLZ_WARN_UNUSED
 #define FLZ_LIKELY(x) (x)
 #define FLZ_UNLIKELY(x) (x)

@@ -95,21 +95,39 @@ struct flz_loader_config {
 	uint64_t max_bytes;
 };
 
-/** Defaults as documented on each field. Thread: any. */
+/**
+ * Defaults as documented on each field.
+ *
+ * @return the defaults, by value
+ * Errors: none.
+ * Thread: any.
+ * Ownership: a plain value; nothing to free.
+ */
 struct flz_loader_config flz_loader_config_init(void);
 
 /**
  * Create a loader.
  * @param config rate, channels and size limit; NULL for the defaults
  * @param[out] out the new loader; untouched on failure
- * @return 0, -EINVAL (rate outside FLZ_RATE_MIN_HZ..FLZ_RATE_MAX_HZ, channels
- *         outside 1..FLZ_MAX_CHANNELS, max_bytes 0, out NULL), -ENOMEM
- * Thread: control. Ownership: free it with flz_loader_destroy().
+ * @return 0 on success, a negative errno otherwise
+ * Errors: -EINVAL rate outside FLZ_RATE_MIN_HZ..FLZ_RATE_MAX_HZ, channels
+ *         outside 1..FLZ_MAX_CHANNELS, max_bytes 0, or out NULL;
+ *         -ENOMEM an allocation failed.
+ * Thread: control.
+ * Ownership: free it with flz_loader_destroy().
  */
 FLZ_WARN_UNUSED int flz_loader_new(const struct flz_loader_config *config,
 				   struct flz_loader **out);
 
-/** Free a loader. NULL is accepted. Thread: the loader's thread. */
+/**
+ * Free a loader.
+ *
+ * @param loader the loader, or NULL (nothing happens)
+ * Errors: none.
+ * Thread: the loader's thread.
+ * Ownership: frees the loader and its message; samples it made are the
+ *         callers' and stay valid.
+ */
 void flz_loader_destroy(struct flz_loader *loader);
 
 /**
@@ -118,7 +136,8 @@ void flz_loader_destroy(struct flz_loader *loader);
  * @param path file name
  * @param[out] out on success a new sample with one reference (the caller's);
  *             untouched on failure
- * @return 0, or:
+ * @return 0 on success, a negative errno otherwise
+ * Errors:
  *   -EINVAL  path or out is NULL;
  *   -ENOENT  no such file;
  *   -EISDIR  path is a directory;
@@ -147,9 +166,12 @@ FLZ_WARN_UNUSED int flz_loader_load_file(struct flz_loader *loader, const char *
  *
  * @param data the file's bytes; only read, not kept after return
  * @param n_bytes length of @p data; 0 is an empty file (-EBADMSG)
- * @return as flz_loader_load_file(), with -EINVAL for data NULL (n_bytes > 0)
- *         and no -ENOENT, -EISDIR or -EACCES
- * Thread and ownership as flz_loader_load_file().
+ * @return 0 on success, a negative errno otherwise
+ * Errors: as flz_loader_load_file(), with -EINVAL for data NULL (n_bytes > 0)
+ *         and no -ENOENT, -EISDIR or -EACCES.
+ * Thread: the loader's thread (control).
+ * Ownership: the caller owns *out and drops it with flz_sample_unref();
+ *         @p data stays the caller's.
  */
 FLZ_WARN_UNUSED int flz_loader_load_memory(struct flz_loader *loader, const void *data,
 					   size_t n_bytes, struct flz_sample **out);
@@ -157,8 +179,10 @@ FLZ_WARN_UNUSED int flz_loader_load_memory(struct flz_loader *loader, const void
 /**
  * The exact reason of the last failure, e.g.
  * "truncated.wav: truncated or corrupt audio data (read 1200 of 48000 frames)".
- * @return a string owned by the loader, valid until its next call; "" after a success.
+ * @return the message; "" after a success
+ * Errors: none.
  * Thread: the loader's thread.
+ * Ownership: the string is the loader's, valid until its next call.
  */
 const char *flz_loader_strerror(const struct flz_loader *loader);
 
@@ -186,9 +210,12 @@ void flz_loader_get_replaced(const struct flz_loader *loader, struct flz_loader_
  *           1..FLZ_MAX_CHANNELS
  * @param in_rate_hz the source's rate, >= 1
  * @param[out] out a new sample at the loader's rate and channels; untouched on failure
- * @return 0, -EINVAL (bad view or rate), -EFBIG (over max_bytes), -ENOMEM,
- *         -ENOTSUP (ratio refused by the resampler)
- * Thread and ownership as flz_loader_load_file().
+ * @return 0 on success, a negative errno otherwise
+ * Errors: -EINVAL bad view or rate; -EFBIG over max_bytes; -ENOMEM out of
+ *         memory; -ENOTSUP a ratio the resampler refuses.
+ * Thread: the loader's thread (control).
+ * Ownership: the caller owns *out and drops it with flz_sample_unref();
+ *         @p in stays the caller's.
  */
 FLZ_WARN_UNUSED int flz_loader_convert(struct flz_loader *loader, struct flz_frames in,
 				       uint32_t in_rate_hz, struct flz_sample **out);

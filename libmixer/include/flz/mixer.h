@@ -162,7 +162,11 @@ struct flz_mixer_config {
 /**
  * Defaults: 48000 Hz, 2 channels, 4096-frame blocks, ramps 5/10/20 ms,
  * master gain 1, speed 1, no callbacks.
+ *
+ * @return the defaults, by value
+ * Errors: none.
  * Thread: any.
+ * Ownership: a plain value; nothing to free.
  */
 struct flz_mixer_config flz_mixer_config_init(void);
 
@@ -171,15 +175,22 @@ struct flz_mixer_config flz_mixer_config_init(void);
  *
  * @param config settings; copied
  * @param[out] out the new mixer
- * @return 0, -EINVAL (a config field out of range, or retire is NULL), -ENOMEM
- * Thread: control. Ownership: the caller destroys the mixer with flz_mixer_destroy().
+ * @return 0 on success, a negative errno otherwise (*out is then untouched)
+ * Errors: -EINVAL a config field out of range, or retire is NULL;
+ *         -ENOMEM an allocation failed.
+ * Thread: control.
+ * Ownership: the caller destroys the mixer with flz_mixer_destroy().
  */
 FLZ_WARN_UNUSED int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out);
 
 /**
  * Destroy a mixer and drop every sample reference it holds (slots, voices,
  * fading voices) with flz_sample_unref(); the retire callback is not called.
- * Thread: control, never concurrently with an audio-thread call. NULL is accepted.
+ *
+ * @param mixer the mixer, or NULL (nothing happens)
+ * Errors: none.
+ * Thread: control, never concurrently with an audio-thread call.
+ * Ownership: frees the mixer and all its memory; the pointer is dangling after.
  */
 void flz_mixer_destroy(struct flz_mixer *mixer);
 
@@ -189,11 +200,22 @@ void flz_mixer_destroy(struct flz_mixer *mixer);
  * play's first frame is the first frame of the next render call). It was
  * 32 before libmixer placed commands inside its look-ahead; programs that
  * align a render with their commands should still add it.
+ *
+ * @return the latency in frames (0)
+ * Errors: none.
  * Thread: any.
+ * Ownership: reads only the mixer.
  */
 uint32_t flz_mixer_latency_frames(const struct flz_mixer *mixer);
 
-/** The configuration the mixer was created with. Thread: any. */
+/**
+ * The configuration the mixer was created with.
+ *
+ * @return a copy, by value
+ * Errors: none.
+ * Thread: any.
+ * Ownership: a plain value; its userdata pointer is still the caller's.
+ */
 struct flz_mixer_config flz_mixer_get_config(const struct flz_mixer *mixer);
 
 /** The most regions flz_mixer_memory() lists. */
@@ -210,8 +232,9 @@ struct flz_mixer_config flz_mixer_get_config(const struct flz_mixer *mixer);
  * @param regions room for @p max_regions; may be NULL when it is 0
  * @return the number of regions (at most FLZ_MIXER_MAX_MEMORY_REGIONS); the
  *         first min(that, max_regions) are stored
- * Thread: any. Ownership: the regions are the mixer's, valid until
- * flz_mixer_destroy().
+ * Errors: none (a max_regions below the count stores fewer, it does not fail).
+ * Thread: any.
+ * Ownership: the regions are the mixer's, valid until flz_mixer_destroy().
  */
 int flz_mixer_memory(const struct flz_mixer *mixer, struct flz_mem_region *regions,
 		     int max_regions);
@@ -231,9 +254,12 @@ int flz_mixer_memory(const struct flz_mixer *mixer, struct flz_mem_region *regio
  *        hands over two references, and retire gets each). Voices already
  *        playing the slot's old sample keep playing it; the old load's
  *        reference is retired when no voice plays it.
- * @return 0; -EINVAL (slot out of range, NULL sample, or rate/channel
- *         mismatch: then the caller keeps its reference and nothing changes)
+ * @return 0 on success, a negative errno otherwise
+ * Errors: -EINVAL slot out of range, NULL sample, or rate/channel mismatch
+ *         (then the caller keeps its reference and nothing changes).
  * Thread: rt.
+ * Ownership: on success one reference of @p sample passes to the mixer and
+ *         comes back through the retire callback.
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_load(struct flz_mixer *mixer, int32_t slot,
 					  struct flz_sample *sample);
@@ -242,9 +268,12 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_load(struct flz_mixer *mixer, int32_t slot,
  * Start a new voice on the slot's sample at its first frame. It loops until stopped.
  *
  * @param gain 0..1
- * @return 1 when a voice started, 0 when the slot is empty (ignored),
- *         -EINVAL (slot or gain out of range, NaN)
+ * @return 1 when a voice started, 0 when the slot is empty (ignored), or a
+ *         negative errno
+ * Errors: -EINVAL slot or gain out of range, or NaN gain (nothing changes).
+ *         A full voice table is no error: a voice is stolen (see above).
  * Thread: rt.
+ * Ownership: the voice borrows the slot's load; no reference changes hands.
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_play(struct flz_mixer *mixer, int32_t slot, float gain);
 
@@ -252,39 +281,55 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_play(struct flz_mixer *mixer, int32_t slot,
  * Fade out every voice of the slot. When at least one voice was silenced,
  * a FLZ_MIXER_EVENT_STOPPED event with @p token follows once they are silent.
  *
- * @return number of voices silenced (>= 0), or -EINVAL for a bad slot
+ * @return number of voices silenced (>= 0), or a negative errno
+ * Errors: -EINVAL slot out of range (nothing changes).
  * Thread: rt.
+ * Ownership: references are retired through the callback, as always.
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_stop_slot(struct flz_mixer *mixer, int32_t slot,
 					       uint32_t token);
 
 /**
  * Fade out every voice; a STOPPED event with @p token follows as for a slot.
+ *
  * @return number of voices silenced (>= 0)
+ * Errors: none.
  * Thread: rt.
+ * Ownership: references are retired through the callback, as always.
  */
 FLZ_RT int flz_mixer_stop_all(struct flz_mixer *mixer, uint32_t token);
 
 /**
  * Fade out the slot's voices and empty the slot; its sample is retired once
  * silent. A STOPPED event with @p token follows as for flz_mixer_stop_slot().
- * @return number of voices silenced (>= 0), or -EINVAL for a bad slot
+ *
+ * @return number of voices silenced (>= 0), or a negative errno
+ * Errors: -EINVAL slot out of range (nothing changes).
  * Thread: rt.
+ * Ownership: the slot's reference comes back through the retire callback
+ *         once no voice plays it.
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_unload(struct flz_mixer *mixer, int32_t slot,
 					    uint32_t token);
 
 /**
  * Set the master gain; the output glides to it over master_ramp_ms.
- * @return 0, or -EINVAL when out of 0..1 or NaN (nothing changes)
+ *
+ * @return 0 on success, a negative errno otherwise
+ * Errors: -EINVAL gain out of 0..1 or NaN (nothing changes).
  * Thread: rt.
+ * Ownership: touches only the mixer.
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_master_gain(struct flz_mixer *mixer, float gain);
 
 /**
  * Set the global speed; it glides there over speed_ramp_ms.
- * @return 0, or -EINVAL when out of FLZ_SPEED_MIN..FLZ_SPEED_MAX or NaN
+ *
+ * @return 0 on success, a negative errno otherwise
+ * Errors: -EINVAL speed out of FLZ_SPEED_MIN..FLZ_SPEED_MAX or NaN (nothing
+ *         changes).
  * Thread: rt.
+ * Ownership: touches only the mixer.
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_speed(struct flz_mixer *mixer, double speed);
 
@@ -293,19 +338,40 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_speed(struct flz_mixer *mixer, double s
  *
  * @param out n_frames * n_channels floats, overwritten
  * @param n_frames 0..max_block_frames
- * @return 0, or -EINVAL when n_frames exceeds max_block_frames or out is
- *         NULL with n_frames > 0 (out untouched, nothing advances)
+ * @return 0 on success, a negative errno otherwise
+ * Errors: -EINVAL n_frames exceeds max_block_frames, or out is NULL with
+ *         n_frames > 0 (out untouched, nothing advances).
  * Thread: rt. Calls the retire and event callbacks from inside.
+ * Ownership: @p out is the caller's; retired references pass to the retire
+ *         callback, which owns them from then on.
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_render(struct flz_mixer *mixer, float *out, uint32_t n_frames);
 
-/** Voices playing now (not counting fading ones). Thread: rt. */
+/**
+ * Voices playing now (not counting fading ones).
+ *
+ * Errors: none.
+ * Thread: rt.
+ * Ownership: reads only the mixer.
+ */
 FLZ_RT uint32_t flz_mixer_voices_playing(const struct flz_mixer *mixer);
 
-/** Voices fading out now. Thread: rt. */
+/**
+ * Voices fading out now.
+ *
+ * Errors: none.
+ * Thread: rt.
+ * Ownership: reads only the mixer.
+ */
 FLZ_RT uint32_t flz_mixer_voices_fading(const struct flz_mixer *mixer);
 
-/** Output frames rendered since creation. Thread: rt. */
+/**
+ * Output frames rendered since creation.
+ *
+ * Errors: none.
+ * Thread: rt.
+ * Ownership: reads only the mixer.
+ */
 FLZ_RT int64_t flz_mixer_frame(const struct flz_mixer *mixer);
 
 #ifdef __cplusplus

@@ -109,23 +109,41 @@ struct flz_voice {
  * follows the same choice for its interpolator.
  *
  * @return a static table; never NULL
+ * Errors: none.
  * Thread: control (reads the environment; call it before the audio thread
- * starts and keep the result). Ownership: static.
+ * starts and keep the result).
+ * Ownership: static; never freed.
  */
 const struct flz_voice_kernels *flz_voice_kernels_get(void);
 
-/** The generic C kernels (for tests comparing the variants). Thread: any. */
+/**
+ * The generic C kernels (for tests comparing the variants).
+ *
+ * @return a static table; never NULL
+ * Errors: none.
+ * Thread: any.
+ * Ownership: static; never freed.
+ */
 const struct flz_voice_kernels *flz_voice_kernels_generic(void);
 
 /**
- * The AVX2+FMA kernels, or NULL when the build or the CPU lacks them.
+ * The AVX2+FMA kernels.
+ *
+ * @return a static table, or NULL when the build or the CPU lacks them
+ * Errors: none (NULL is the answer "not here", not a failure).
  * Thread: any.
+ * Ownership: static; never freed.
  */
 const struct flz_voice_kernels *flz_voice_kernels_avx2(void);
 
 /**
  * Frames of a ramp of @p ramp_ms at @p rate_hz, rounded, at least 1.
+ *
+ * @return the frame count: 1 for a zero, negative or NaN ramp_ms, at most
+ *         UINT32_MAX / 2
+ * Errors: none.
  * Thread: any.
+ * Ownership: nothing is allocated.
  */
 uint32_t flz_voice_ramp_frames(float ramp_ms, uint32_t rate_hz);
 
@@ -133,7 +151,9 @@ uint32_t flz_voice_ramp_frames(float ramp_ms, uint32_t rate_hz);
  * Make @p voice idle.
  *
  * @param ramp_frames frames per gain/stop ramp; 0 is taken as 1
- * Thread: any (touches only the voice). Ownership: caller storage.
+ * Errors: none.
+ * Thread: any (touches only the voice).
+ * Ownership: caller storage; no deinit is needed.
  */
 void flz_voice_init(struct flz_voice *voice, uint32_t ramp_frames);
 
@@ -147,7 +167,9 @@ void flz_voice_init(struct flz_voice *voice, uint32_t ramp_frames);
  * @param slot recorded for the owner; not interpreted
  * @param sample at least one frame; the caller keeps it alive while the voice plays
  * @param gain_lin 0..1 (not checked here; the owner validates)
- * Thread: rt. Ownership: the voice borrows the sample.
+ * Errors: none (the owner validates every argument).
+ * Thread: rt.
+ * Ownership: the voice borrows the sample; no reference is taken.
  */
 FLZ_RT void flz_voice_start(struct flz_voice *voice, int32_t slot, struct flz_sample *sample,
 			    float gain_lin);
@@ -155,7 +177,10 @@ FLZ_RT void flz_voice_start(struct flz_voice *voice, int32_t slot, struct flz_sa
 /**
  * Glide to a new gain over ramp_frames frames, starting from the gain now.
  * Ignored while stopping.
+ *
+ * Errors: none (the owner validates @p gain_lin).
  * Thread: rt.
+ * Ownership: touches only the voice.
  */
 FLZ_RT void flz_voice_set_gain(struct flz_voice *voice, float gain_lin);
 
@@ -164,7 +189,9 @@ FLZ_RT void flz_voice_set_gain(struct flz_voice *voice, float gain_lin);
  *
  * @return true when the voice was playing and is now stopping; false when it
  *         was idle or already stopping (nothing changes)
+ * Errors: none.
  * Thread: rt.
+ * Ownership: the sample stays borrowed until the owner ends the voice.
  */
 FLZ_RT bool flz_voice_stop(struct flz_voice *voice);
 
@@ -178,14 +205,19 @@ FLZ_RT bool flz_voice_stop(struct flz_voice *voice);
  * @param out n_frames * n_channels floats
  * @return frames the voice rendered before going silent (n_frames while it
  *         sounds; fewer in the block where a stop reaches zero; 0 when idle)
+ * Errors: none.
  * Thread: rt.
+ * Ownership: @p out is the caller's; nothing is allocated.
  */
 FLZ_RT uint32_t flz_voice_render(struct flz_voice *voice, const struct flz_voice_kernels *kernels,
 				 float *out, uint32_t n_frames, bool overwrite);
 
 /**
  * Whether the voice plays nothing: idle, or stopped and faded to exact zero.
+ *
+ * Errors: none.
  * Thread: rt.
+ * Ownership: reads only the voice.
  */
 FLZ_RT static inline bool flz_voice_is_silent(const struct flz_voice *voice)
 {
@@ -197,7 +229,10 @@ FLZ_RT static inline bool flz_voice_is_silent(const struct flz_voice *voice)
  * silent. Its next frames are then gain_lin times the sample's frames from
  * pos_frames on (looping), which an owner may mix itself with the mix
  * kernel and then account with flz_voice_advance().
+ *
+ * Errors: none.
  * Thread: rt.
+ * Ownership: reads only the voice.
  */
 FLZ_RT static inline bool flz_voice_is_steady(const struct flz_voice *voice)
 {
@@ -210,7 +245,9 @@ FLZ_RT static inline bool flz_voice_is_steady(const struct flz_voice *voice)
  *
  * @param n_frames at most the frames left before the loop point
  *        (sample->n_frames - pos_frames)
+ * Errors: none (the precondition is the caller's).
  * Thread: rt.
+ * Ownership: touches only the voice.
  */
 FLZ_RT static inline void flz_voice_advance(struct flz_voice *voice, uint32_t n_frames)
 {
@@ -231,7 +268,10 @@ FLZ_RT static inline void flz_voice_advance(struct flz_voice *voice, uint32_t n_
  * gain, or all of them within the ramp now in progress
  * (ramp_done_frames >= n_frames); a ramp that ended within them is not
  * restored.
+ *
+ * Errors: none (the precondition is the caller's).
  * Thread: rt.
+ * Ownership: touches only the voice.
  */
 FLZ_RT static inline void flz_voice_rewind(struct flz_voice *voice, uint32_t n_frames)
 {
@@ -250,7 +290,11 @@ FLZ_RT static inline void flz_voice_rewind(struct flz_voice *voice, uint32_t n_f
 /**
  * The ramp kernel: frame f (f < n_frames) gets gain start + step * (k0 + f),
  * added into (or, with @p overwrite, stored to) dst.
+ *
+ * @param dst, src n_frames * n_channels floats each
+ * Errors: none.
  * Thread: rt.
+ * Ownership: both buffers are the caller's; nothing is allocated.
  */
 FLZ_RT void flz_voice_kernel_ramp(float *dst, const float *src, uint32_t n_frames,
 				  uint32_t n_channels, float start_lin, float step_lin, uint32_t k0,

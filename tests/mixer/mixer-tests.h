@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmixer tests. Every check compares content sample by sample with what
+ * it must be; each tolerance is stated where it is used. Retired samples are
+ * freed inside the retire callback, as a control side would, so under
+ * valgrind any later read of them is reported.
+ */
+#ifndef MIXER_TESTS_H
+#define MIXER_TESTS_H
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <flz/mixer.h>
+
+#include "flz-test.h"
+
+#define RATE 48000
+#define CH 2
+#define MAX_REC 512
+
+/* ---- Fixture: a mixer with recording callbacks ---- */
+
+struct rec {
+	const struct flz_sample *retired[MAX_REC];
+	/* The sample's reference count when it arrived (the callback's one included). */
+	int refs_at_retire[MAX_REC];
+	int n_retired;
+	struct flz_mixer_event events[MAX_REC];
+	int n_events;
+	/* When a sample arrives with this many references (the test's own and
+	 * the retired one), fill its frames with NaN: the mixer must never read
+	 * a retired load's frames again, and a NaN would show in the output. */
+	int poison_at_refs;
+};
+
+/* Fixture helpers (mixer-main.c). */
+void on_retire(void *userdata, struct flz_sample *s);
+void on_event(void *userdata, const struct flz_mixer_event *ev);
+struct flz_mixer_config mk_config(struct rec *r);
+struct flz_mixer *new_mixer_cfg(const struct flz_mixer_config *c);
+struct flz_mixer *new_mixer(struct rec *r);
+struct flz_sample *noise_sample(int64_t n_frames, uint32_t seed, double amp);
+struct flz_sample *dc_sample(int64_t n_frames, float value);
+struct flz_sample *pattern_sample(int64_t n_frames);
+void load(struct flz_mixer *m, int32_t slot, struct flz_sample *s);
+void play(struct flz_mixer *m, int32_t slot, float gain);
+void render(struct flz_mixer *m, float *out, uint32_t n_frames, uint32_t block);
+float *floats(size_t n_frames);
+
+/* One Check case: created as every case of the suite is (mixer-main.c). */
+TCase *mixer_tcase(const char *name, const TTest *test);
+
+/* The cases, one per function, each defined in the file of its topic. */
+TCase *mixer_case_config(void);
+TCase *mixer_case_latency(void);
+TCase *mixer_case_immediate(void);
+TCase *mixer_case_gain(void);
+TCase *mixer_case_loop(void);
+TCase *mixer_case_stop(void);
+TCase *mixer_case_events(void);
+TCase *mixer_case_retire(void);
+TCase *mixer_case_retire_shared(void);
+TCase *mixer_case_steal(void);
+TCase *mixer_case_steal_cut(void);
+TCase *mixer_case_split(void);
+TCase *mixer_case_sizes(void);
+TCase *mixer_case_args(void);
+TCase *mixer_case_master(void);
+TCase *mixer_case_speed(void);
+TCase *mixer_case_speed_glide(void);
+TCase *mixer_case_steady(void);
+TCase *mixer_case_memory(void);
+
+#endif /* MIXER_TESTS_H */

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/* voice:sizes, voice:kernels, voice:mix: frame counts and the kernel table. */
+#include "voice-tests.h"
+
+/* Render with 0, 1, an odd count and the largest block: the content is the
+ * sample times the gain, exactly; nothing beyond the block is written. */
+START_TEST(test_sizes)
+{
+	const struct flz_voice_kernels *k = flz_voice_kernels_get();
+	static const uint32_t sizes[] = { 0, 1, 37, FLZ_MAX_BLOCK_FRAMES };
+	const uint32_t ch = 2;
+	struct flz_sample *s = pattern_sample(5000, ch);
+	for (size_t si = 0; si < 4; si++) {
+		uint32_t n = sizes[si];
+		float *out = alloc_floats((n + 4) * ch);
+		for (uint32_t i = 0; i < (n + 4) * ch; i++)
+			out[i] = 7.0f;
+		struct flz_voice v;
+		flz_voice_init(&v, 240);
+		flz_voice_start(&v, 0, s, 0.5f);
+		ck_assert_uint_eq(flz_voice_render(&v, k, out, n, true), n);
+		for (uint32_t i = 0; i < n; i++)
+			for (uint32_t c = 0; c < ch; c++)
+				ck_assert_float_eq(out[i * ch + c],
+						   0.5f * s->data[(i % 5000) * ch + c]);
+		for (uint32_t i = n * ch; i < (n + 4) * ch; i++)
+			ck_assert_float_eq(out[i], 7.0f);
+		ck_assert_int_eq(v.pos_frames, n % 5000);
+		free(out);
+	}
+	/* An idle voice renders nothing. */
+	struct flz_voice idle;
+	flz_voice_init(&idle, 240);
+	float x = 3.0f;
+	ck_assert_uint_eq(flz_voice_render(&idle, k, &x, 1, true), 0);
+	ck_assert_float_eq(x, 3.0f);
+	ck_assert(flz_voice_is_silent(&idle));
+	ck_assert(!flz_voice_stop(&idle));
+	flz_sample_unref(s);
+}
+END_TEST
+
+/* The generic and AVX2 kernels agree for every length 0..100 and a large
+ * one (tolerance: 1 ulp of the result, from FMA rounding once), and never
+ * write past the end. */
+START_TEST(test_kernels)
+{
+	const struct flz_voice_kernels *gen = flz_voice_kernels_generic();
+	const struct flz_voice_kernels *avx = flz_voice_kernels_avx2();
+	ck_assert_ptr_nonnull(gen);
+	ck_assert_ptr_nonnull(flz_voice_kernels_get());
+	const struct flz_voice_kernels *variants[2] = { gen, avx };
+	const size_t big = 4099;
+	float *src = alloc_floats(big);
+	float *dst0 = alloc_floats(big + 8);
+	float *ref = alloc_floats(big + 8);
+	flz_test_noise(src, big, 1.0, 3);
+	for (int vi = 0; vi < 2; vi++) {
+		const struct flz_voice_kernels *k = variants[vi];
+		if (k == NULL)
+			continue; /* this CPU or build has no AVX2: nothing to compare */
+		for (size_t n = 0; n <= 101; n = n == 100 ? big : n + 1) {
+			for (int op = 0; op < 2; op++) {
+				flz_test_noise(dst0, big + 8, 1.0, 11);
+				memcpy(ref, dst0, (big + 8) * sizeof(float));
+				for (size_t i = 0; i < n; i++)
+					ref[i] = op ? 0.3f * src[i] : (float)(ref[i] + 0.3 * (double)src[i]);
+				if (op)
+					k->copy(dst0, src, n, 0.3f);
+				else
+					k->add(dst0, src, n, 0.3f);
+				for (size_t i = 0; i < n; i++)
+					ck_assert_msg(fabsf(dst0[i] - ref[i]) <= 2.4e-7f,
+						      "%s op %d n %zu at %zu", k->name, op, n, i);
+				for (size_t i = n; i < n + 8; i++)
+					ck_assert_msg(dst0[i] == ref[i], "%s wrote past %zu", k->name, n);
+			}
+			if (n == big)
+				break;
+		}
+	}
+	free(src);
+	free(dst0);
+	free(ref);
+}
+END_TEST
+
+/* ---- voice:mix ---- */
+
+/* mix() equals copy() of the first source followed by add() of each further
+ * one, then a multiply by the scale, bit for bit (tolerance 0: the kernel
+ * promises the same operations in the same order), for 0-3, 5, 8, 9, 16, 17
+ * and 33 sources (the AVX2 kernel sums eight at a time), lengths 0..100 and
+ * a large one, sources at odd offsets; it writes nothing past the end. */
+START_TEST(test_mix)
+{
+	const struct flz_voice_kernels *variants[2] = { flz_voice_kernels_generic(),
+							flz_voice_kernels_avx2() };
+	enum { MAX_SRC = 33 };
+	const size_t big = 4099;
+	float *pool = alloc_floats(MAX_SRC * (big + 3));
+	float *dst = alloc_floats(big + 8);
+	float *ref = alloc_floats(big + 8);
+	flz_test_noise(pool, MAX_SRC * (big + 3), 1.0, 5);
+	const float *src[MAX_SRC];
+	float gain[MAX_SRC];
+	for (int v = 0; v < MAX_SRC; v++) {
+		src[v] = pool + (size_t)v * (big + 3) + (size_t)(v % 3);
+		gain[v] = 0.05f + 0.9f * (float)v / MAX_SRC;
+	}
+	const uint32_t counts[] = { 0, 1, 2, 3, 5, 8, 9, 16, 17, MAX_SRC };
+	const float scales[] = { 1.0f, 0.37f };
+	for (int vi = 0; vi < 2; vi++) {
+		const struct flz_voice_kernels *k = variants[vi];
+		if (k == NULL)
+			continue; /* no AVX2 on this CPU or build */
+		for (size_t ci = 0; ci < sizeof(counts) / sizeof(counts[0]); ci++) {
+			const uint32_t n_src = counts[ci];
+			for (size_t n = 0; n <= 101; n = n == 100 ? big : n + 1) {
+				for (int si = 0; si < 2; si++) {
+					flz_test_noise(dst, big + 8, 1.0, 7);
+					memcpy(ref, dst, (big + 8) * sizeof(float));
+					if (n_src == 0)
+						memset(ref, 0, n * sizeof(float));
+					else
+						k->copy(ref, src[0], n, gain[0]);
+					for (uint32_t v = 1; v < n_src; v++)
+						k->add(ref, src[v], n, gain[v]);
+					for (size_t i = 0; i < n; i++)
+						ref[i] = scales[si] * ref[i];
+					k->mix(dst, src, gain, n_src, n, scales[si]);
+					for (size_t i = 0; i < n + 8; i++)
+						ck_assert_msg(dst[i] == ref[i], "%s sources %u n %zu at %zu",
+							      k->name, n_src, n, i);
+				}
+				if (n == big)
+					break;
+			}
+		}
+	}
+	free(pool);
+	free(dst);
+	free(ref);
+}
+END_TEST
+
+TCase *voice_case_sizes(void)
+{
+	return voice_tcase("voice:sizes", test_sizes);
+}
+
+TCase *voice_case_kernels(void)
+{
+	return voice_tcase("voice:kernels", test_kernels);
+}
+
+TCase *voice_case_mix(void)
+{
+	return voice_tcase("voice:mix", test_mix);
+}
