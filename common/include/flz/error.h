@@ -40,7 +40,9 @@ extern "C" {
  *
  * @param err a negative (or positive) errno value
  * @return a static string; never NULL
- * Thread: any. Ownership: the string is static.
+ * Errors: none (an unknown code gives "unknown error").
+ * Thread: any.
+ * Ownership: the string is static.
  */
 static inline const char *flz_strerror(int err)
 {

@@ -53,10 +53,11 @@ extern "C" {
 /**
  * Map @p n_bytes (rounded up to whole pages) of private anonymous memory
  * and write every page of it (to zero).
- * @return page-aligned zeroed memory, or NULL when @p n_bytes is 0 or the
- *         mapping fails
- * Thread: control. Ownership: the caller frees it with flz_pages_free() and
- * the same @p n_bytes.
+ * @return page-aligned zeroed memory, or NULL on an error
+ * Errors (NULL): @p n_bytes is 0; the mapping fails (no memory, a mapping
+ * limit).
+ * Thread: control (maps and writes memory).
+ * Ownership: the caller frees it with flz_pages_free() and the same @p n_bytes.
  */
 static inline void *flz_pages_alloc(size_t n_bytes)
 {
@@ -75,8 +76,11 @@ static inline void *flz_pages_alloc(size_t n_bytes)
 }
 
 /**
- * Unmap memory from flz_pages_alloc() (which unlocks it too). NULL is
- * accepted. Thread: control.
+ * Unmap memory from flz_pages_alloc() (which unlocks it too).
+ * @param n_bytes the size it was allocated with
+ * Errors: none (NULL is accepted and ignored).
+ * Thread: control.
+ * Ownership: the memory is gone.
  */
 static inline void flz_pages_free(void *p, size_t n_bytes)
 {

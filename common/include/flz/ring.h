@@ -53,8 +53,11 @@ struct flz_ring {
  * @param storage capacity * elem_size bytes, alive as long as the ring
  * @param elem_size bytes per message, > 0
  * @param capacity messages, a power of two
- * @return 0, or -EINVAL when capacity is not a power of two or elem_size is 0
+ * @return 0, or an error
+ * Errors: -EINVAL: capacity is not a power of two, or elem_size is 0.
  * Thread: control, before either side uses the ring.
+ * Ownership: @p ring and @p storage stay the caller's; the ring keeps a
+ * pointer to @p storage, which must outlive it. Nothing to deinit.
  */
 static inline int flz_ring_init(struct flz_ring *ring, void *storage, size_t elem_size,
 				size_t capacity)
@@ -74,8 +77,12 @@ static inline int flz_ring_init(struct flz_ring *ring, void *storage, size_t ele
 
 /**
  * Append one message.
+ * @param elem elem_size bytes, copied into the ring
  * @return true when queued, false when the ring is full (nothing written)
+ * Errors: none besides a full ring (the false return).
  * Thread: the one producer; rt-safe.
+ * Ownership: the bytes are copied; @p elem stays the caller's. A message
+ * that carries a pointer hands over whatever that pointer owns.
  */
 FLZ_RT static inline bool flz_ring_push(struct flz_ring *ring, const void *elem)
 {
@@ -97,8 +104,11 @@ FLZ_RT static inline bool flz_ring_push(struct flz_ring *ring, const void *elem)
 
 /**
  * Remove the oldest message.
+ * @param elem elem_size bytes of caller storage
  * @return true when a message was copied to @p elem, false when the ring is empty
+ * Errors: none besides an empty ring (the false return).
  * Thread: the one consumer; rt-safe.
+ * Ownership: the message (and what a pointer in it owns) is now the caller's.
  */
 FLZ_RT static inline bool flz_ring_pop(struct flz_ring *ring, void *elem)
 {
@@ -120,7 +130,11 @@ FLZ_RT static inline bool flz_ring_pop(struct flz_ring *ring, void *elem)
 
 /**
  * Messages queued now (a snapshot).
- * Thread: any; exact only on the consumer side.
+ * @return 0..capacity
+ * Errors: none.
+ * Thread: any; exact only on the consumer side (others see a value that may
+ * be stale by the time it is used).
+ * Ownership: nothing changes hands.
  */
 static inline size_t flz_ring_count(struct flz_ring *ring)
 {

@@ -62,8 +62,11 @@ struct flz_frames {
  * @param n_frames frames, >= 1
  * @param n_channels 1..FLZ_MAX_CHANNELS
  * @param rate_hz frame rate
- * @return the sample, or NULL when an argument is out of range or memory is short
- * Thread: control. Ownership: the caller owns the one reference.
+ * @return the sample, or NULL on an error
+ * Errors (NULL): n_frames < 1, n_channels outside 1..FLZ_MAX_CHANNELS, a size
+ * that overflows size_t, or no memory.
+ * Thread: control (allocates).
+ * Ownership: the caller owns the one reference; flz_sample_unref() drops it.
  */
 static inline struct flz_sample *flz_sample_new(int64_t n_frames, uint32_t n_channels,
 						uint32_t rate_hz)
@@ -91,7 +94,9 @@ static inline struct flz_sample *flz_sample_new(int64_t n_frames, uint32_t n_cha
 
 /**
  * Take another reference.
- * Thread: any (rt-safe: one atomic add). Ownership: the caller owns the new reference.
+ * Errors: none.
+ * Thread: any (rt-safe: one atomic add).
+ * Ownership: the caller owns the new reference.
  */
 FLZ_RT static inline void flz_sample_ref(struct flz_sample *s)
 {
@@ -103,7 +108,9 @@ FLZ_RT static inline void flz_sample_ref(struct flz_sample *s)
 
 /**
  * Drop a reference; free the sample when it was the last.
- * Thread: control (may free). Ownership: the caller's reference is gone.
+ * Errors: none (NULL is accepted and ignored).
+ * Thread: control (may free).
+ * Ownership: the caller's reference is gone; the sample is freed with the last.
  */
 static inline void flz_sample_unref(struct flz_sample *s)
 {
@@ -122,7 +129,9 @@ static inline void flz_sample_unref(struct flz_sample *s)
  * @return false when the reference was dropped; true when it is the last
  *         reference, which the caller still holds and must pass to the
  *         control side (through a ring) for flz_sample_unref().
- * Thread: rt. Ownership: see return value.
+ * Errors: none.
+ * Thread: rt.
+ * Ownership: see the return value.
  */
 FLZ_RT static inline bool flz_sample_release_rt(struct flz_sample *s)
 {
@@ -150,7 +159,13 @@ FLZ_RT static inline bool flz_sample_release_rt(struct flz_sample *s)
 	}
 }
 
-/** A view of the sample's frames. Thread: any. */
+/**
+ * A view of the sample's frames.
+ * @return data, n_frames and n_channels of @p s
+ * Errors: none.
+ * Thread: any (rt-safe).
+ * Ownership: the view owns nothing: valid while the caller holds a reference.
+ */
 FLZ_RT static inline struct flz_frames flz_sample_frames(const struct flz_sample *s)
 {
 	struct flz_frames f = { s->data, s->n_frames, s->n_channels };

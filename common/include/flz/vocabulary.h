@@ -121,7 +121,9 @@ enum flz_msg_kind { FLZ_MSG_KINDS(FLZ_VOCAB_ENUM_MSG_) };
  * The name of a command kind ("stop_all").
  * @param kind a command number (any int)
  * @return the name, or NULL when kind is no command
- * Thread: any.
+ * Errors: none (an unknown kind gives NULL).
+ * Thread: any (rt-safe).
+ * Ownership: the string is static.
  */
 static inline const char *flz_cmd_name(int kind)
 {
@@ -136,7 +138,9 @@ static inline const char *flz_cmd_name(int kind)
  * Whether a command carries a number (struct flz_engine_msg.value).
  * @param kind a command number (any int)
  * @return 1 for play, volume and speed; 0 otherwise (also for no command)
- * Thread: any.
+ * Errors: none.
+ * Thread: any (rt-safe).
+ * Ownership: nothing changes hands.
  */
 static inline int flz_cmd_has_value(int kind)
 {
