@@ -71,7 +71,20 @@
  * static TLS at its top fit with a wide margin (the deepest path, a
  * recovery through snd_pcm_prepare(), uses a few KiB).
  */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define FLZ_ENGINE_SANITIZED_STACK 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define FLZ_ENGINE_SANITIZED_STACK 1
+#endif
+#endif
+#ifdef FLZ_ENGINE_SANITIZED_STACK
+/* The sanitizers keep large per-thread state at a thread's stack top
+ * (ThreadSanitizer asks for about 900 KiB): their builds get room for it. */
+#define FLZ_ENGINE_AUDIO_STACK_BYTES (2048u * 1024u)
+#else
 #define FLZ_ENGINE_AUDIO_STACK_BYTES (256u * 1024u)
+#endif
 /** Housekeeping period. */
 #define FLZ_ENGINE_HOUSE_PERIOD_MS 20
 

@@ -744,6 +744,22 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 			err = -create_thread(&engine->audio_thread, &attr, backend->rt_main, audio);
 			pthread_attr_destroy(&attr);
 		}
+		if (err == -EINVAL) {
+			/* A thread library that refuses a caller's stack
+			 * (ThreadSanitizer's pthread_create does): the thread runs
+			 * on a default stack, which is then not prefaulted or
+			 * locked by the engine. Said, and no longer listed. */
+			engine_log(engine, FLZ_LOG_WARNING,
+				   "the audio thread's own stack was refused (%s): it runs on a "
+				   "default stack, not prefaulted or locked",
+				   strerror(EINVAL));
+			if (engine->lock_tried && engine->locked_bytes >= FLZ_ENGINE_AUDIO_STACK_BYTES)
+				engine->locked_bytes -= FLZ_ENGINE_AUDIO_STACK_BYTES; /* unmapped: unlocked */
+			flz_pages_free(engine->stack_map, engine->stack_map_bytes);
+			engine->stack_map = NULL;
+			engine->stack_map_bytes = 0;
+			err = -create_thread(&engine->audio_thread, NULL, backend->rt_main, audio);
+		}
 		if (err < 0) {
 			set_why(why, why_size, "cannot start the audio thread: %s", strerror(-err));
 			stop_house(engine);
