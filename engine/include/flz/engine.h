@@ -185,24 +185,40 @@ struct flz_engine_stats {
 	uint64_t locked_bytes;
 };
 
-/** Defaults as documented on each field. Thread: any. */
+/**
+ * Defaults as documented on each field.
+ * Errors: none.
+ * Thread: any.
+ * Ownership: returned by value; nothing to free.
+ */
 struct flz_engine_config flz_engine_config_init(void);
 
 /* The audio thread is named "flz-audio", the housekeeping thread
- * "flz-house". Both block every signal (they are created with a full
- * mask), so the host's signal handlers run on its own threads only. When SCHED_FIFO is refused (EPERM for an unprivileged user
- * without RLIMIT_RTPRIO), the audio thread runs at normal priority, the log
- * callback gets a warning and stats.rt_priority = 0, stats.rt_error = EPERM. */
+ * "flz-house". Both block every signal but the faults they raise themselves
+ * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), so the host's signal
+ * handlers run on its own threads only. When SCHED_FIFO is refused (EPERM
+ * for an unprivileged user without RLIMIT_RTPRIO), the audio thread runs at
+ * normal priority, the log callback gets a warning and stats.rt_priority =
+ * 0, stats.rt_error = EPERM. */
 
 /**
  * Create an engine. Opens nothing, starts no thread.
- * @return 0, -EINVAL (a field out of range), -ENOMEM
- * Thread: any. Ownership: free it with flz_engine_destroy().
+ * @param config copied; its device string too
+ * @param out receives the engine
+ * @return 0 or an error
+ * Errors: -EINVAL a field out of range (or NULL arguments); -ENOMEM.
+ * Thread: any.
+ * Ownership: the caller frees the engine with flz_engine_destroy().
  */
 FLZ_WARN_UNUSED int flz_engine_new(const struct flz_engine_config *config,
 				   struct flz_engine **out);
 
-/** Stop if running, then free. NULL is accepted. Thread: any but flz-audio. */
+/**
+ * Stop if running (as flz_engine_stop()), then free.
+ * Errors: none (NULL is accepted and ignored).
+ * Thread: any but flz-audio; blocks like flz_engine_stop().
+ * Ownership: the engine and every sample it held are gone.
+ */
 void flz_engine_destroy(struct flz_engine *engine);
 
 /**
@@ -210,10 +226,12 @@ void flz_engine_destroy(struct flz_engine *engine);
  *
  * @param why on failure, a message naming the device and ALSA's reason; may be NULL
  * @param why_size bytes at @p why
- * @return 0; -EBUSY with @p why left empty: already running; an ALSA or
- *         errno code (-EBUSY too, for a device another program holds) with
- *         @p why naming the device, when the device cannot be opened or
- *         configured (nothing is left running)
+ * @return 0 or an error
+ * Errors: -EBUSY with @p why left empty: already running; an ALSA or errno
+ *         code (-EBUSY too, for a device another program holds) with @p why
+ *         naming the device, when the device cannot be opened or configured
+ *         (nothing is left running); -ENOMEM.
+ * Ownership: @p why is the caller's.
  * Thread: control; blocks (as long as the device takes to open). Concurrent
  * starts run one after the other: the second finds the engine running
  * (-EBUSY) if the first succeeded, else it tries the device itself and
@@ -224,6 +242,8 @@ FLZ_WARN_UNUSED int flz_engine_start(struct flz_engine *engine, char *why, size_
 
 /**
  * Stop the audio thread, close the device, free every sample. Idempotent.
+ * Errors: none.
+ * Ownership: every sample reference the engine held is dropped.
  * Thread: control; blocks while the audio thread finishes the block it is
  * rendering (its wait for the device is woken at once), the device closes
  * (a jack PCM: some tens of ms) and flz-house ends. It joins flz-house, which may be
@@ -232,7 +252,12 @@ FLZ_WARN_UNUSED int flz_engine_start(struct flz_engine *engine, char *why, size_
  */
 void flz_engine_stop(struct flz_engine *engine);
 
-/** Whether the engine is started (true also after the device was lost, until stop). Thread: any. */
+/**
+ * Whether the engine is started (true also after the device was lost, until stop).
+ * Errors: none (false for NULL).
+ * Thread: any (one atomic load).
+ * Ownership: nothing changes hands.
+ */
 bool flz_engine_is_running(struct flz_engine *engine);
 
 /**
@@ -250,15 +275,22 @@ bool flz_engine_is_running(struct flz_engine *engine);
  *         file was decoding); -ENODEV device lost; -EINVAL bad slot or NULL
  *         path; -EAGAIN command buffer full, or too many samples in flight;
  *         the loader's codes (see flz/loader.h). On failure the slot is unchanged.
+ * Errors: as @return.
  * Thread: control; blocks while decoding (other callers are not held up
  * while it decodes).
+ * Ownership: @p path is only read during the call; the decoded sample is
+ * the engine's.
  */
 FLZ_WARN_UNUSED int flz_engine_load_file(struct flz_engine *engine, int32_t slot,
 					 const char *path, char *why, size_t why_size);
 
 /**
- * As flz_engine_load_file(), from a file held in memory (@p data is only
- * read during the call). Thread, errors and ownership as flz_engine_load_file().
+ * As flz_engine_load_file(), from a file held in memory.
+ * @param data n_bytes of an encoded file (WAV, FLAC, Ogg, MP3...)
+ * @return 0 or an error
+ * Errors: as flz_engine_load_file() (-EINVAL also for NULL @p data).
+ * Thread: control; blocks while decoding.
+ * Ownership: @p data is only read during the call.
  */
 FLZ_WARN_UNUSED int flz_engine_load_memory(struct flz_engine *engine, int32_t slot,
 					   const void *data, size_t n_bytes, char *why,
@@ -267,9 +299,10 @@ FLZ_WARN_UNUSED int flz_engine_load_memory(struct flz_engine *engine, int32_t sl
 /**
  * Publish an already decoded sample to a slot. Its rate and channels must
  * equal the engine's (see flz_engine_get_stats()).
- * @return 0, -ENOTCONN, -ENODEV (device lost), -EINVAL (slot, or rate or
- *         channels differ from the engine's), -EAGAIN (command buffer full,
- *         or too many samples in flight)
+ * @return 0 or an error
+ * Errors: -ENOTCONN not running; -ENODEV device lost; -EINVAL bad slot, NULL
+ *         sample, or rate or channels differ from the engine's; -EAGAIN
+ *         command buffer full, or too many samples in flight.
  * Thread: control.
  * Ownership: on success the engine takes over one reference; on failure the caller keeps it.
  * The caller may keep references of its own (and load the same sample again): the engine
@@ -279,38 +312,106 @@ FLZ_WARN_UNUSED int flz_engine_load_memory(struct flz_engine *engine, int32_t sl
 FLZ_WARN_UNUSED int flz_engine_load_sample(struct flz_engine *engine, int32_t slot,
 					   struct flz_sample *sample);
 
+/*
+ * Commands for the audio thread. Each is queued in call order (the ring of
+ * FLZ_QUEUE_CAPACITY) and applied at the start of the next block. With
+ * trace_commands each command, once applied, yields FLZ_MSG_APPLIED (a
+ * ping's trace comes just before its PONG).
+ */
+
 /**
- * Queue commands for the audio thread. This block documents the seven
- * functions below it (play, stop_slot, stop_all, unload, set_volume,
- * set_speed, ping); each is Thread: control.
- * @return 0; -ENOTCONN not running; -ENODEV the device was lost (stop and
- *         start again); -EINVAL bad slot, gain or speed (NaN included);
- *         -EAGAIN command buffer full (not applied)
- * Thread: control. set_volume and set_speed never return -EAGAIN.
- *
- * With trace_commands each command, once applied, yields FLZ_MSG_APPLIED
- * (a ping's trace comes just before its PONG). stop_slot, stop_all and
- * unload yield one FLZ_MSG_STOPPED carrying the command's seq when they
- * silenced at least one voice, once those voices are silent.
+ * Start a new voice on the slot's sample at its first frame; it loops until
+ * stopped. An empty slot is a no-op. Beyond FLZ_MAX_VOICES the voice
+ * started earliest is stolen (faded out, no FLZ_MSG_STOPPED).
+ * @param gain 0..1
+ * @return 0 or an error
+ * Errors: -ENOTCONN not running; -ENODEV the device was lost (stop and start
+ *         again); -EINVAL bad slot or gain (NaN included); -EAGAIN command
+ *         buffer full (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
  */
 FLZ_WARN_UNUSED int flz_engine_play(struct flz_engine *engine, int32_t slot, float gain);
+
+/**
+ * Fade out every voice of the slot (5 ms). One FLZ_MSG_STOPPED, carrying the
+ * command's seq, follows once they are silent, if it silenced any voice.
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
 FLZ_WARN_UNUSED int flz_engine_stop_slot(struct flz_engine *engine, int32_t slot);
+
+/**
+ * Fade out every voice; FLZ_MSG_STOPPED (slot -1) as for flz_engine_stop_slot().
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
 FLZ_WARN_UNUSED int flz_engine_stop_all(struct flz_engine *engine);
+
+/**
+ * Fade out the slot's voices and empty it; FLZ_MSG_STOPPED as for
+ * flz_engine_stop_slot(). The sample goes back to the control side once
+ * nothing plays it.
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: the engine's reference of the slot's load is dropped later, on
+ * flz-house.
+ */
 FLZ_WARN_UNUSED int flz_engine_unload(struct flz_engine *engine, int32_t slot);
+
+/**
+ * Master gain, a latest-value parameter (a 10 ms glide): never refused for
+ * a full queue, never lost, applied in call order among the commands.
+ * @param gain 0..1
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL gain out of range (NaN included).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
 FLZ_WARN_UNUSED int flz_engine_set_volume(struct flz_engine *engine, float gain);
+
+/**
+ * Global varispeed, a latest-value parameter like flz_engine_set_volume()
+ * (a 20 ms glide).
+ * @param speed FLZ_SPEED_MIN..FLZ_SPEED_MAX
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL speed out of range (NaN included).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
 FLZ_WARN_UNUSED int flz_engine_set_speed(struct flz_engine *engine, double speed);
+
+/**
+ * Ask the audio thread for a FLZ_MSG_PONG carrying this command's seq.
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
 FLZ_WARN_UNUSED int flz_engine_ping(struct flz_engine *engine);
 
 /**
  * Take the next message from the audio thread. Never blocks.
- * @return 1 when @p msg was filled, 0 when there is none, -ENOTCONN when not running
+ * @param msg caller storage, filled when a message was there
+ * @return 1 when @p msg was filled, 0 when there is none, or an error
+ * Errors: -ENOTCONN not running; -EINVAL NULL arguments.
  * Thread: control.
+ * Ownership: the message is a plain copy.
  */
 FLZ_WARN_UNUSED int flz_engine_poll_message(struct flz_engine *engine, struct flz_engine_msg *msg);
 
-/** A snapshot of the engine's state; cheap (no system calls). When the
- *  engine is not running, everything is zero (running = false).
- *  Thread: control. */
+/**
+ * A snapshot of the engine's state; cheap (no system calls). When the
+ * engine is not running, everything is zero (running = false).
+ * Errors: none (a NULL engine gives zeros).
+ * Thread: control.
+ * Ownership: @p stats is the caller's, written in full.
+ */
 void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *stats);
 
 /** Frames flz_engine_render() renders at most in one call (about 6 minutes
@@ -328,15 +429,21 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
  *
  * @param out n_frames * n_channels interleaved floats (stats.n_channels)
  * @param n_frames 1..FLZ_ENGINE_MAX_RENDER_FRAMES
- * @return 0; -EINVAL NULL engine or out, or n_frames out of range;
- *         -ENOTSUP the engine's device is not "offline"; -ENOTCONN not running
+ * @return 0 or an error
+ * Errors: -EINVAL NULL engine or out, or n_frames out of range; -ENOTSUP the
+ *         engine's device is not "offline"; -ENOTCONN not running.
  * Thread: control. Renders run one at a time, and wait for a start or stop
  * in progress; other control calls do not wait for a render.
  * Ownership: @p out is the caller's, written in full on success.
  */
 FLZ_WARN_UNUSED int flz_engine_render(struct flz_engine *engine, float *out, uint32_t n_frames);
 
-/** Name of a device format, e.g. "FLOAT_LE". Thread: any. */
+/**
+ * Name of a device format, e.g. "FLOAT_LE".
+ * Errors: none ("unknown" for a value that is no format).
+ * Thread: any.
+ * Ownership: the string is static.
+ */
 const char *flz_device_format_name(enum flz_device_format format);
 
 /* ------------------------------------------------------------------------ */
@@ -379,7 +486,11 @@ FLZ_WARN_UNUSED int64_t flz_engine_list_devices(struct flz_device **out);
  * neither changes alsa-lib's process-wide error handler: a handler the
  * host set gets them instead, as for its own ALSA calls.
  * @param log may be NULL (the messages are dropped)
- * Thread, errors and ownership as flz_engine_list_devices().
+ * @return the number of devices, or a negative code
+ * Errors: as flz_engine_list_devices().
+ * Thread: any but flz-audio; blocks; @p log is called on the calling thread.
+ * Ownership: as flz_engine_list_devices(); the message strings are only
+ * valid during the @p log call.
  */
 FLZ_WARN_UNUSED int64_t flz_engine_list_devices_log(struct flz_device **out,
 						    void (*log)(void *userdata,
@@ -387,8 +498,13 @@ FLZ_WARN_UNUSED int64_t flz_engine_list_devices_log(struct flz_device **out,
 								const char *message),
 						    void *log_userdata);
 
-/** Free what flz_engine_list_devices() returned. NULL is accepted.
- *  @param n_devices the count it returned. Thread: any but flz-audio. */
+/**
+ * Free what flz_engine_list_devices() returned.
+ * @param n_devices the count it returned
+ * Errors: none (NULL is accepted and ignored).
+ * Thread: any but flz-audio.
+ * Ownership: the array and its strings are gone.
+ */
 void flz_engine_free_devices(struct flz_device *devices, size_t n_devices);
 
 #ifdef __cplusplus
