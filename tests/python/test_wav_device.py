@@ -9,7 +9,6 @@ loop used starts with a non-zero frame, so the first non-zero frame of the
 file is where the play landed, and from there the file must equal the
 offline render from frame 0, sample by sample."""
 
-import struct
 import time
 
 import numpy
@@ -17,7 +16,7 @@ import pytest
 
 from flitzis_looper_rs import AudioEngine, DeviceError
 
-from conftest import RATE_HZ, run_python, write_wav
+from conftest import RATE_HZ, read_float_wav, run_python, write_wav
 
 N_FRAMES = 4800  # a 0.1 s loop
 PERIOD = 128
@@ -33,31 +32,6 @@ def pattern():
 def loop_wav(tmp_path_factory):
     d = tmp_path_factory.mktemp("wavdev")
     return write_wav(d / "pattern.wav", pattern())
-
-
-def read_float_wav(path):
-    """(rate, channels, frames as an (n, channels) float32 array, riff_size,
-    file_size), checking the RIFF structure by hand: the stdlib wave module
-    reads no float WAVs."""
-    blob = open(path, "rb").read()
-    assert blob[:4] == b"RIFF" and blob[8:12] == b"WAVE"
-    riff_size = struct.unpack_from("<I", blob, 4)[0]
-    pos = 12
-    fmt = data = None
-    while pos + 8 <= len(blob):
-        cid, size = struct.unpack_from("<4sI", blob, pos)
-        body = blob[pos + 8:pos + 8 + size]
-        if cid == b"fmt ":
-            fmt = struct.unpack_from("<HHIIHH", body)
-        elif cid == b"data":
-            data = body
-            assert len(body) == size, "data chunk size past the end of the file"
-        pos += 8 + size + (size & 1)
-    assert fmt is not None and data is not None
-    tag, channels, rate, _, block_align, bits = fmt
-    assert tag in (3, 0xFFFE) and bits == 32 and block_align == 4 * channels
-    frames = numpy.frombuffer(data, dtype="<f4").reshape(-1, channels)
-    return rate, channels, frames, riff_size, len(blob)
 
 
 def test_wav_equals_offline_render(tmp_path, loop_wav):
