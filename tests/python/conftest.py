@@ -5,7 +5,7 @@ The suite tests the INSTALLED package (pip install .), never the source tree.
 Tests that need a running engine need a real-time audio device: run the
 suite inside the headless rig, which points ALSA at a private JACK server:
 
-    python3 pymodule/flitzis_looper_rs/_rig.py -- python -m pytest tests/python
+    python3 tests/rig/rig.py -- python -m pytest tests/python
 
 Outside the rig those tests are skipped with the reason.
 """
@@ -24,6 +24,9 @@ import wave
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The rig (tests/rig/rig.py) is part of the test tree, not of the package:
+# the tests that start one import it as `rig`.
+sys.path.insert(0, os.path.join(REPO, "tests", "rig"))
 
 import flitzis_looper_rs  # noqa: E402  (after REPO: the check below needs both)
 
@@ -38,7 +41,7 @@ IN_RIG = all(os.environ.get(k) for k in RIG_KEYS)
 NEEDS_RIG = pytest.mark.skipif(
     not IN_RIG,
     reason="needs a real-time audio device: run the suite inside the rig "
-           "(python3 pymodule/flitzis_looper_rs/_rig.py -- python -m pytest tests/python); "
+           "(python3 tests/rig/rig.py -- python -m pytest tests/python); "
            "FLITZIS_AUDIO_DEVICE and ALSA_CONFIG_PATH are not set")
 
 RATE_HZ = 48000
