@@ -3,7 +3,7 @@
  * The audio thread's load on subnormal material, with and without
  * flush-to-zero. Run inside the rig (a private JACK server):
  *
- *   python3 pymodule/flitzis_looper_rs/_rig.py -- build/bench/denormals [SECONDS]
+ *   python3 tests/rig/rig.py -- build/bench/denormals [SECONDS]
  *
  * Each case starts an engine on the rig's default PCM, loads one second of
  * stereo material, plays FLZ_MAX_VOICES voices of it at gain 0.25 and speed

@@ -25,12 +25,9 @@ import flitzis_looper_rs as fl
 
 import _benchlib
 
-try:
-    from flitzis_looper_rs import _rig
-except ImportError:
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                    "pymodule", "flitzis_looper_rs"))
-    import _rig
+# The rig lives in the source tree (tests/rig), not in the package.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "rig"))
+import rig as _rig  # noqa: E402
 
 
 def main():

@@ -4,7 +4,7 @@
 
 For each configuration (ALSA period x count on a JACK period) this starts a
 rig with the recorder (a private JACK dummy server, see
-pymodule/flitzis_looper_rs/_rig.py), runs an engine on its ``default`` PCM,
+tests/rig/rig.py), runs an engine on its ``default`` PCM,
 and repeats N times: take CLOCK_MONOTONIC, play_sample() a short click, let
 it sound, stop it, wait. The recorder stamps every JACK cycle with
 CLOCK_MONOTONIC at the entry of its process callback, so a frame's arrival
@@ -35,11 +35,9 @@ import flitzis_looper_rs as fl  # noqa: E402
 
 import _benchlib  # noqa: E402
 
-try:
-    from flitzis_looper_rs import _rig
-except ImportError:
-    sys.path.insert(0, os.path.join(ROOT, "pymodule", "flitzis_looper_rs"))
-    import _rig
+# The rig lives in the source tree (tests/rig), not in the package.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "rig"))
+import rig as _rig  # noqa: E402
 
 SILENCE = 1e-4
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Cost of the Python calls of a running engine, as a ratio to dict.get(k, v).
 
-Starts a rig (private JACK dummy server, see flitzis_looper_rs/_rig.py) and an
+Starts a rig (private JACK dummy server, see tests/rig/rig.py) and an
 engine on it, then times each call with timeit: batches of --number calls,
 --repeat batches, the best batch counts (the minimum is the figure least
 disturbed by other work on the machine). dict.get(k, v) is timed the same way
@@ -31,12 +31,9 @@ import wave
 
 import flitzis_looper_rs as fl
 
-try:
-    from flitzis_looper_rs import _rig
-except ImportError:
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                    "pymodule", "flitzis_looper_rs"))
-    import _rig
+# The rig lives in the source tree (tests/rig), not in the package.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "rig"))
+import rig as _rig  # noqa: E402
 
 
 def write_tone(path, rate_hz, n_frames):

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """How long AudioEngine.shut_down() takes, at a short and at a long period.
 
-Starts a rig (private JACK dummy server, see flitzis_looper_rs/_rig.py), then
+Starts a rig (private JACK dummy server, see tests/rig/rig.py), then
 for each ALSA period given, --cycles times: run(), play a loop for a moment,
 and time shut_down() with time.perf_counter() (the audio thread's join, the
 device's close and the frees). With a 128-frame period the audio thread
@@ -27,12 +27,9 @@ import time
 
 import flitzis_looper_rs as fl
 
-try:
-    from flitzis_looper_rs import _rig
-except ImportError:
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                    "pymodule", "flitzis_looper_rs"))
-    import _rig
+# The rig lives in the source tree (tests/rig), not in the package.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "rig"))
+import rig as _rig  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _benchlib import make_loop  # noqa: E402

@@ -32,7 +32,7 @@ esac
 # Instrumented code is several times slower than the normal build (and
 # valgrind ~20x): these runs check correctness, not real-time deadlines.
 # Tests that would assert "no xrun" or a latency read this (the C suites
-# through flz_test_instrumented(), Python through _rig.instrumented()) and
+# through flz_test_instrumented(), Python through tests/rig/rig.py's instrumented()) and
 # check content instead; the normal build's suites keep the deadlines.
 export FLZ_INSTRUMENTED=$MODE
 BUILD=${BUILD:-$ROOT/build-$MODE}
@@ -144,7 +144,7 @@ pytest-asan)
     -Csetup-args=-Dc_args=-fno-sanitize-recover=all "$ROOT"
   cd /tmp
   # Only pytest's interpreter gets the runtime, not the rig's jackd.
-  "$venv/bin/python3" "$ROOT/pymodule/flitzis_looper_rs/_rig.py" -- \
+  "$venv/bin/python3" "$ROOT/tests/rig/rig.py" -- \
     env LD_PRELOAD="$libasan" \
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}" \
     UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \

@@ -55,5 +55,5 @@ fi
 echo "== pytest against the installed module, inside the real-time rig"
 # Run from a directory without the sources so that the installed package is imported.
 cd /tmp
-FLZ_BUILD_DIR="$BUILD" python3 "$ROOT/pymodule/flitzis_looper_rs/_rig.py" -- \
+FLZ_BUILD_DIR="$BUILD" python3 "$ROOT/tests/rig/rig.py" -- \
   python3 -m pytest -q -p no:cacheprovider "$ROOT/tests/python"

@@ -68,6 +68,10 @@ const struct flz_backend *flz_backend_for(const char *device, const char **targe
 		*target = "";
 		return &flz_backend_offline;
 	}
+	if (strncmp(device, "wav:", 4) == 0) {
+		*target = device + 4;
+		return &flz_backend_wav;
+	}
 #if FLZ_HAVE_ALSA
 	*target = device;
 	return &flz_backend_alsa;

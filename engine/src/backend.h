@@ -23,6 +23,9 @@
  *    mmap loop. Built only with ALSA.
  *  - "offline" (device "offline", backend.c): no device and no audio
  *    thread; the caller renders with flz_engine_render() on its own thread.
+ *  - "wav" (device "wav:PATH", backend-wav.c, backend-wav-rt.c): an audio
+ *    thread paced by the monotonic clock, and a writer thread that writes
+ *    every frame it played to PATH (32-bit float WAV).
  */
 #ifndef FLZ_BACKEND_H
 #define FLZ_BACKEND_H
@@ -44,8 +47,8 @@ struct flz_backend_log {
 
 /** What the engine asks a backend to open. */
 struct flz_backend_request {
-	/** The backend's part of the device string: the ALSA PCM name; "" for
-	 *  offline. */
+	/** The backend's part of the device string: the ALSA PCM name, the
+	 *  path after "wav:"; "" for offline. */
 	const char *target;
 	uint32_t rate_hz;
 	uint32_t n_channels;
@@ -71,7 +74,7 @@ struct flz_backend_device {
 };
 
 struct flz_backend {
-	/** "alsa", "offline". */
+	/** "alsa", "offline", "wav". */
 	const char *name;
 	/**
 	 * Open the device as close to @p request as it allows.
@@ -99,8 +102,8 @@ struct flz_backend {
 };
 
 /**
- * The backend for a device string: "offline", else an ALSA PCM name (NULL:
- * "default"). @p target receives the backend's part of it.
+ * The backend for a device string: "offline", "wav:PATH", else an ALSA PCM
+ * name (NULL: "default"). @p target receives the backend's part of it.
  * @return the backend; in a build without ALSA, an ALSA name gets one whose
  *         open fails with -ENOTSUP and says so
  * Thread: any.
@@ -111,5 +114,6 @@ const struct flz_backend *flz_backend_for(const char *device, const char **targe
 extern const struct flz_backend flz_backend_alsa;
 #endif
 extern const struct flz_backend flz_backend_offline;
+extern const struct flz_backend flz_backend_wav;
 
 #endif /* FLZ_BACKEND_H */

@@ -392,6 +392,8 @@ struct flz_engine_pcm_ops {
 	void *userdata;
 };
 
+struct flz_wav_out;
+
 struct flz_engine_audio {
 	struct flz_engine_core *core;
 	/** Render target when the device cannot take floats directly. */
@@ -442,7 +444,72 @@ struct flz_engine_audio {
 	/** NULL but in tests (see struct flz_engine_pcm_ops). */
 	const struct flz_engine_pcm_ops *ops;
 #endif
+
+	/* ---- The wav backend (NULL for the others) ---- */
+	struct flz_wav_out *wav;
 };
+
+/*
+ * The wav backend's state (backend-wav.c, backend-wav-rt.c): the audio
+ * thread renders in real time, paced by CLOCK_MONOTONIC, and pushes every
+ * frame into a single-producer single-consumer frame ring; the writer thread
+ * takes them out and writes them to the file. Allocated with
+ * flz_pages_alloc() (the audio thread reads it) by open, freed by close.
+ */
+struct flz_wav_out {
+	/* ---- Set up by the control side before either thread starts. ---- */
+	/** n_frames * n_channels floats of flz_pages_alloc(), frames_bytes long. */
+	float *frames;
+	size_t frames_bytes;
+	/** The ring's capacity in frames: a power of two, >= 2 s of audio. */
+	uint32_t capacity;
+	uint32_t n_channels;
+
+	/* ---- The ring's counters: frames pushed and frames taken, free-running. ---- */
+	/** Written by the audio thread only. */
+	_Alignas(64) _Atomic uint64_t head;
+	/** Written by the writer thread only. */
+	_Alignas(64) _Atomic uint64_t tail;
+
+	/* ---- Statistics (stats.file_dropped_frames, stats.file_write_errors). ---- */
+	/** Frames the audio thread could not push because the ring was full. */
+	_Alignas(64) _Atomic uint64_t dropped_frames;
+	/** Failed or short writes (the writer thread). */
+	_Atomic uint64_t write_errors;
+
+	/* ---- Control side and writer thread (never the audio thread). ---- */
+	_Alignas(64) void *file; /* SNDFILE * */
+	char *path;
+	struct flz_backend_log log;
+	pthread_t writer;
+	bool writer_started;
+	/** Set by close after the audio thread ended: drain and leave. */
+	atomic_bool writer_quit;
+	/** Writer thread only: what it has logged already. */
+	bool write_error_logged;
+	uint64_t drops_logged;
+};
+
+/**
+ * The wav backend's audio thread body: render one block, hand it to the
+ * writer's ring (or count the frames dropped when it is full: never wait
+ * for the writer), then sleep until the block's absolute deadline, until
+ * quit is set. A deadline missed by more than a period is an xrun (counted
+ * in stat_xruns, FLZ_MSG_XRUN): the clock skips ahead instead of catching
+ * up in a burst.
+ * @param arg struct flz_engine_audio *
+ * Thread: rt (it is the audio thread).
+ */
+FLZ_RT void *flz_engine_wav_main(void *arg);
+
+/**
+ * Create an engine thread with the host's signals blocked (as the audio and
+ * housekeeping threads): the wav backend's writer thread.
+ * @return 0 or a positive errno
+ * Thread: control.
+ */
+int flz_engine_create_thread(pthread_t *thread, const pthread_attr_t *attr,
+			     void *(*fn)(void *), void *arg);
 
 /** CLOCK_MONOTONIC in ns (the vDSO: no system call, no lock). Thread: any, rt included. */
 FLZ_RT int64_t flz_engine_now_ns_rt(void);
@@ -542,7 +609,7 @@ struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine);
 void flz_engine_set_next_seq_for_test(struct flz_engine *engine, uint32_t seq);
 
 /** The most regions flz_engine_rt_regions() lists. */
-#define FLZ_ENGINE_MAX_RT_REGIONS (6 + FLZ_MIXER_MAX_MEMORY_REGIONS)
+#define FLZ_ENGINE_MAX_RT_REGIONS (8 + FLZ_MIXER_MAX_MEMORY_REGIONS)
 
 /**
  * The memory the audio thread works in, as the engine maps it: the engine

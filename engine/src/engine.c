@@ -269,7 +269,8 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 	    config->period_frames < 16 || config->period_frames > FLZ_MAX_BLOCK_FRAMES ||
 	    config->n_periods < 2 || config->n_periods > 64 || config->rt_priority < 0 ||
 	    config->rt_priority > 99 || (int)config->format < FLZ_FORMAT_UNKNOWN ||
-	    (int)config->format > FLZ_FORMAT_S16_LE || (config->device && config->device[0] == '\0'))
+	    (int)config->format > FLZ_FORMAT_S16_LE || (config->device && config->device[0] == '\0') ||
+	    (config->device && strcmp(config->device, "wav:") == 0))
 		return -EINVAL;
 
 	/* The audio thread works in the struct (the core, its own state), so
@@ -449,8 +450,8 @@ static void stop_house(struct flz_engine *engine)
  * SIGKILL and SIGSTOP cannot be blocked; glibc keeps its own two internal
  * signals unblocked.
  */
-static int create_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
-			 void *arg)
+int flz_engine_create_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
+			     void *arg)
 {
 	sigset_t all, old;
 	sigfillset(&all);
@@ -541,6 +542,11 @@ int flz_engine_rt_regions(struct flz_engine *engine, struct flz_mem_region *regi
 	}
 	if (engine->audio.scratch)
 		all[n++] = (struct flz_mem_region){ engine->audio.scratch, engine->scratch_bytes };
+	if (engine->audio.wav) {
+		all[n++] = (struct flz_mem_region){ engine->audio.wav, sizeof(struct flz_wav_out) };
+		all[n++] = (struct flz_mem_region){ engine->audio.wav->frames,
+						    engine->audio.wav->frames_bytes };
+	}
 	if (engine->stack_map)
 		all[n++] = (struct flz_mem_region){ stack_base(engine),
 						    FLZ_ENGINE_AUDIO_STACK_BYTES };
@@ -727,7 +733,7 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 	engine->house_xruns_reported = 0;
 	engine->house_lost_reported = false;
 	engine->house_alsa_reported = 0;
-	err = -create_thread(&engine->house_thread, NULL, house_main, engine);
+	err = -flz_engine_create_thread(&engine->house_thread, NULL, house_main, engine);
 	if (err < 0) {
 		set_why(why, why_size, "cannot start the housekeeping thread: %s", strerror(-err));
 		teardown(engine);
@@ -741,7 +747,7 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 		pthread_attr_t attr;
 		err = -stack_attr(engine, &attr);
 		if (err == 0) {
-			err = -create_thread(&engine->audio_thread, &attr, backend->rt_main, audio);
+			err = -flz_engine_create_thread(&engine->audio_thread, &attr, backend->rt_main, audio);
 			pthread_attr_destroy(&attr);
 		}
 		if (err == -EINVAL) {
@@ -758,7 +764,8 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 			flz_pages_free(engine->stack_map, engine->stack_map_bytes);
 			engine->stack_map = NULL;
 			engine->stack_map_bytes = 0;
-			err = -create_thread(&engine->audio_thread, NULL, backend->rt_main, audio);
+			err = -flz_engine_create_thread(&engine->audio_thread, NULL, backend->rt_main,
+						       audio);
 		}
 		if (err < 0) {
 			set_why(why, why_size, "cannot start the audio thread: %s", strerror(-err));
@@ -1200,6 +1207,12 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
 		stats->frames = atomic_load_explicit(&core->stat_frames, memory_order_relaxed);
 		stats->messages_dropped =
 			atomic_load_explicit(&core->stat_messages_dropped, memory_order_relaxed);
+		if (engine->audio.wav) {
+			stats->file_dropped_frames = atomic_load_explicit(
+				&engine->audio.wav->dropped_frames, memory_order_relaxed);
+			stats->file_write_errors = atomic_load_explicit(
+				&engine->audio.wav->write_errors, memory_order_relaxed);
+		}
 		union {
 			uint32_t u;
 			float f;

@@ -93,6 +93,13 @@ class EngineStats(TypedDict):
     back; False when the system refused (RLIMIT_MEMLOCK, logged once)."""
     locked_bytes: int
     """Bytes the engine locked (0 when not running or refused)."""
+    file_dropped_frames: int
+    """Device "wav:PATH": frames played but not written to the file because the
+    writer thread fell behind (its ring of about 2 s was full); 0 on other
+    devices."""
+    file_write_errors: int
+    """Device "wav:PATH": failed or short writes to the file (a full disk; the
+    first is logged); 0 on other devices."""
 
 @final
 class Device(Tuple[str, Optional[str]]):

@@ -7,10 +7,10 @@ files it writes a small demo loop set (drums, a chord, a bass line) to a
 temporary directory and plays that.
 
 On a machine without a sound card (``/dev/snd`` missing or no entry in
-``/proc/asound/cards``) and without ``--device``, it says so and plays through
-the headless real-time rig instead (a private JACK dummy server behind a
-hermetic ALSA configuration, see ``_rig.py``), writing what would have been
-heard to a WAV file (``--out``, default ``flitzis-demo.wav``).
+``/proc/asound/cards``) and without ``--device``, it says so and plays on the
+engine's ``wav:PATH`` device instead: in real time, paced by the clock, every
+frame written to a 32-bit float WAV file (``--out``, default
+``flitzis-demo.wav`` in the current directory), and says where it went.
 """
 
 import argparse
@@ -132,6 +132,30 @@ def have_sound_card():
                for line in text.splitlines())
 
 
+def wav_frames(path):
+    """Frames in the data chunk of the WAV file at path (what the wav device
+    wrote), from its RIFF header."""
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise ValueError("%s is not a WAV file" % path)
+        block_align = 0
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                raise ValueError("%s has no data chunk" % path)
+            cid, size = struct.unpack("<4sI", chunk)
+            if cid == b"fmt ":
+                body = f.read(size)
+                block_align = struct.unpack_from("<H", body, 12)[0]
+                f.seek(size & 1, os.SEEK_CUR)
+            elif cid == b"data":
+                return size // block_align if block_align else 0
+            else:
+                f.seek(size + (size & 1), os.SEEK_CUR)
+
+
 # -- playing -------------------------------------------------------------------
 
 class _Status:
@@ -237,12 +261,13 @@ def _parse_args(argv):
         "play", help="loop audio files together (a demo set when none are given)",
         description="Load FILEs into slots 0, 1, ... and loop them together until "
                     "Ctrl-C. Without FILEs a synthesised demo loop set plays. Without a "
-                    "sound card (and without --device) playback goes through the headless "
-                    "real-time rig and is written to a WAV file.")
+                    "sound card (and without --device) it plays in real time into a WAV "
+                    "file instead (the engine's wav:PATH device).")
     pp.add_argument("files", nargs="*", metavar="FILE",
                     help="audio files (WAV, FLAC, Ogg, MP3, ... anything libsndfile reads)")
     pp.add_argument("--device", metavar="NAME",
-                    help="ALSA PCM name (default: $FLITZIS_AUDIO_DEVICE, else 'default')")
+                    help="ALSA PCM name, or wav:PATH (default: $FLITZIS_AUDIO_DEVICE, "
+                         "else 'default'; without a sound card wav:%s)" % DEFAULT_OUT)
     pp.add_argument("--volume", type=float, default=0.8, metavar="V",
                     help="gain of each voice, %.1f..%.1f (default 0.8)"
                     % (VOLUME_MIN, VOLUME_MAX))
@@ -251,10 +276,12 @@ def _parse_args(argv):
     pp.add_argument("--seconds", type=float, metavar="N",
                     help="stop after N seconds (default: play until Ctrl-C)")
     pp.add_argument("--out", metavar="WAV",
-                    help="when playing through the rig, write what would have been heard "
-                         "here (default %s)" % DEFAULT_OUT)
-    pp.add_argument("--rig", action="store_true",
-                    help="play through the headless rig even when there is a sound card")
+                    help="when playing into a WAV file (no sound card, or --wav), write it "
+                         "here (default %s in the current directory)" % DEFAULT_OUT)
+    pp.add_argument("--wav", action="store_true",
+                    help="play into the WAV file even when there is a sound card")
+    # The flag's old name, from when a JACK rig stood in for the sound card.
+    pp.add_argument("--rig", action="store_true", dest="wav", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if not VOLUME_MIN <= args.volume <= VOLUME_MAX:
         p.error("--volume must be in %.1f..%.1f" % (VOLUME_MIN, VOLUME_MAX))
@@ -270,8 +297,8 @@ def _interrupt(signum, frame):
 
 
 def _stop_on_signals():
-    """Ctrl-C and SIGTERM/SIGHUP end playback cleanly (the rig's server and the
-    capture are cleaned up on the way out). SIGINT is re-armed explicitly: a
+    """Ctrl-C and SIGTERM/SIGHUP end playback cleanly (the WAV file's header is
+    finalised on the way out). SIGINT is re-armed explicitly: a
     shell starts background jobs with it ignored."""
     global _cli_signals
     _cli_signals = True
@@ -305,10 +332,10 @@ def _main(args):
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
     out = sys.stdout
 
-    use_rig = args.rig or (args.device is None and "FLITZIS_AUDIO_DEVICE" not in os.environ
+    use_wav = args.wav or (args.device is None and "FLITZIS_AUDIO_DEVICE" not in os.environ
                            and not have_sound_card())
-    if args.out and not use_rig:
-        out.write("note: --out is written only when playing through the rig (add --rig)\n")
+    if args.out and not use_wav:
+        out.write("note: --out is written only when playing into a WAV file (add --wav)\n")
 
     with tempfile.TemporaryDirectory(prefix="flitzis-") as tmp:
         files = args.files
@@ -316,44 +343,32 @@ def _main(args):
             files = write_demo_loops(tmp)
             out.write("no files given: playing a demo loop set (%s)\n"
                       % ", ".join(os.path.basename(f) for f in files))
-        rig = None
+        device = args.device
         wav_path = None
-        if use_rig:
-            from . import _rig
-            if not args.rig:
-                out.write("No sound card found (/dev/snd is missing or /proc/asound/cards "
-                          "lists none): playing through the headless real-time rig "
-                          "(a JACK dummy server) instead.\n")
+        if use_wav:
             wav_path = os.path.abspath(args.out or DEFAULT_OUT)
-            rig = _rig.Rig(tee=os.path.join(tmp, "heard.raw"), export_env=True)
-            try:
-                rig.start()
-            except _rig.RigError as e:
-                sys.stderr.write("error: %s\n" % e)
-                return 69
+            device = "wav:" + wav_path
+            if not args.wav:
+                out.write("No sound card found (/dev/snd is missing or /proc/asound/cards "
+                          "lists none): playing in real time into a WAV file instead.\n")
         try:
-            try:
-                stats = play(files, device=args.device, volume=args.volume,
-                             speed=args.speed, seconds=args.seconds, out=out)
-            except FileNotFoundError as e:
-                sys.stderr.write("error: no such file: %s\n" % (e.filename or e))
-                return 1
-            except (ValueError, RuntimeError) as e:
-                sys.stderr.write("error: %s\n" % e)
-                return 1
-            if rig is not None:
-                # The file PCM writes its last frames when the device closes,
-                # which play() has done; only then is the capture complete.
-                if os.path.exists(rig.tee_path):
-                    n_frames = rig.tee_to_wav(wav_path, rate_hz=rig.rate_hz, n_channels=2)
-                    out.write("what would have been heard: %s (%.1f s)\n"
-                              % (wav_path, n_frames / float(rig.rate_hz)))
-                else:
-                    sys.stderr.write("error: the rig wrote no capture\n")
-                    return 1
-            out.write("played %d frames, %d xrun%s\n"
-                      % (stats["frames"], stats["xruns"], "" if stats["xruns"] == 1 else "s"))
-        finally:
-            if rig is not None:
-                rig.stop()
+            stats = play(files, device=device, volume=args.volume,
+                         speed=args.speed, seconds=args.seconds, out=out)
+        except FileNotFoundError as e:
+            sys.stderr.write("error: no such file: %s\n" % (e.filename or e))
+            return 1
+        except (ValueError, RuntimeError) as e:
+            sys.stderr.write("error: %s\n" % e)
+            return 1
+        if wav_path is not None:
+            # play() has shut the engine down: the file's header is final.
+            n_frames = wav_frames(wav_path)
+            out.write("what would have been heard: %s (%.1f s)\n"
+                      % (wav_path, n_frames / float(stats["sample_rate"])))
+            if stats["file_dropped_frames"] or stats["file_write_errors"]:
+                sys.stderr.write("warning: the file misses frames: %d dropped, %d failed "
+                                 "writes\n" % (stats["file_dropped_frames"],
+                                                stats["file_write_errors"]))
+        out.write("played %d frames, %d xrun%s\n"
+                  % (stats["frames"], stats["xruns"], "" if stats["xruns"] == 1 else "s"))
     return 0

@@ -258,6 +258,9 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 			return raise_error(NULL, OP_ARG, -EINVAL,
 					   "device must be a non-empty ALSA PCM name without NUL characters",
 					   NULL);
+		if (strcmp(device_name, "wav:") == 0)
+			return raise_error(NULL, OP_ARG, -EINVAL,
+					   "device 'wav:' needs a path: 'wav:PATH'", NULL);
 	} else {
 		return type_error("device", "a str, a Device or None", device);
 	}
@@ -623,7 +626,7 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 	log_queue_drain(self->logs, self->state->logger);
 	flz_engine_get_stats(self->engine, &st);
 	return Py_BuildValue("{s:I,s:I,s:s,s:I,s:I,s:I,s:d,s:K,s:i,s:i,s:I,s:d,s:L,s:K,s:O,s:O,s:s,s:O,"
-			     "s:K}",
+			     "s:K,s:K,s:K}",
 			     "sample_rate", st.rate_hz, "channels", st.n_channels, "format",
 			     flz_device_format_name(st.format), "period_frames", st.period_frames,
 			     "periods", st.n_periods, "latency_frames", st.latency_frames,
@@ -635,7 +638,9 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 			     st.device_lost ? Py_True : Py_False, "running",
 			     st.running ? Py_True : Py_False, "device", self->device,
 			     "memory_locked", st.memory_locked ? Py_True : Py_False, "locked_bytes",
-			     (unsigned long long)st.locked_bytes);
+			     (unsigned long long)st.locked_bytes, "file_dropped_frames",
+			     (unsigned long long)st.file_dropped_frames, "file_write_errors",
+			     (unsigned long long)st.file_write_errors);
 }
 
 static PyObject *engine_repr(PyObject *obj)
@@ -762,7 +767,9 @@ static PyMethodDef engine_methods[] = {
 	  "periods, latency_frames, latency_ms, xruns, rt_priority, rt_error (errno of a\n"
 	  "refused SCHED_FIFO, else 0), voices_playing, load (0..1), frames,\n"
 	  "messages_dropped, device_lost, running, device, memory_locked (the audio\n"
-	  "thread's memory is locked in RAM), locked_bytes. Works when stopped too." },
+	  "thread's memory is locked in RAM), locked_bytes, file_dropped_frames and\n"
+	  "file_write_errors (device 'wav:PATH': frames the file writer fell behind on,\n"
+	  "failed writes; 0 elsewhere). Works when stopped too." },
 	{ "__enter__", engine_enter, METH_NOARGS, "Run the engine; return it." },
 	{ "__exit__", (PyCFunction)(void (*)(void))engine_exit, METH_FASTCALL,
 	  "Shut the engine down." },
@@ -784,7 +791,9 @@ static PyType_Slot engine_slots[] = {
 				  "--\n\n"
 				  "A real-time sample player: up to MAX_VOICES looping voices over NUM_SAMPLES\n"
 				  "slots, mixed and played by a direct ALSA mmap thread.\n\n"
-				  "device is an ALSA PCM name; None means $FLITZIS_AUDIO_DEVICE, else\n"
+				  "device is an ALSA PCM name, 'offline' (render() on the calling thread)\n"
+				  "or 'wav:PATH' (real time, paced by the clock, every frame played written\n"
+				  "to PATH as a 32-bit float WAV); None means $FLITZIS_AUDIO_DEVICE, else\n"
 				  "'default'. The arguments are checked here (TypeError, ValueError naming\n"
 				  "the argument); constructing opens nothing and starts no thread. run()\n"
 				  "starts playback; 'with AudioEngine() as engine:' runs it and shuts it down.\n"

@@ -13,7 +13,7 @@ the two are bit-identical).
 
 Run inside the rig with a recorder (what ``meson test --suite e2e`` does)::
 
-    python3 pymodule/flitzis_looper_rs/_rig.py --record /tmp/e2e.raw -- \\
+    python3 tests/rig/rig.py --record /tmp/e2e.raw -- \\
         python3 -m pytest tests/e2e
 
 or alone, in which case the test starts its own rig in this process.
@@ -35,12 +35,9 @@ import pytest
 
 fl = pytest.importorskip("flitzis_looper_rs", reason="install the flitzis_looper_rs wheel first")
 
-try:
-    from flitzis_looper_rs import _rig
-except ImportError:  # an older wheel without the rig: use the source tree's
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pymodule",
-                                    "flitzis_looper_rs"))
-    import _rig
+# The rig lives in the source tree (tests/rig), not in the package.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
+import rig as _rig  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -192,7 +189,7 @@ def capture(tmp_path):
         return
     recorder = _rig.find_recorder(find_tool("FLZ_JACK_REC", "tests/rig/flz-jack-rec"))
     if not recorder or not shutil.which("jackd"):
-        pytest.skip("not inside `_rig.py --record` and no jackd/flz-jack-rec to start a rig")
+        pytest.skip("not inside `tests/rig/rig.py --record` and no jackd/flz-jack-rec to start a rig")
     rig = _rig.Rig(record=str(tmp_path / "capture.raw"), recorder=recorder)
     rig.start()
     try:

@@ -5,7 +5,7 @@ The suite tests the INSTALLED package (pip install .), never the source tree.
 Tests that need a running engine need a real-time audio device: run the
 suite inside the headless rig, which points ALSA at a private JACK server:
 
-    python3 pymodule/flitzis_looper_rs/_rig.py -- python -m pytest tests/python
+    python3 tests/rig/rig.py -- python -m pytest tests/python
 
 Outside the rig those tests are skipped with the reason.
 """
@@ -24,6 +24,9 @@ import wave
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The rig (tests/rig/rig.py) is part of the test tree, not of the package:
+# the tests that start one import it as `rig`.
+sys.path.insert(0, os.path.join(REPO, "tests", "rig"))
 
 import flitzis_looper_rs  # noqa: E402  (after REPO: the check below needs both)
 
@@ -38,7 +41,7 @@ IN_RIG = all(os.environ.get(k) for k in RIG_KEYS)
 NEEDS_RIG = pytest.mark.skipif(
     not IN_RIG,
     reason="needs a real-time audio device: run the suite inside the rig "
-           "(python3 pymodule/flitzis_looper_rs/_rig.py -- python -m pytest tests/python); "
+           "(python3 tests/rig/rig.py -- python -m pytest tests/python); "
            "FLITZIS_AUDIO_DEVICE and ALSA_CONFIG_PATH are not set")
 
 RATE_HZ = 48000
@@ -176,3 +179,29 @@ def run_python(code, env=None, timeout=60, **kwargs):
 
 def unpack_f32(blob):
     return struct.unpack("<%df" % (len(blob) // 4), blob[: len(blob) - len(blob) % 4])
+
+
+def read_float_wav(path):
+    """(rate, channels, frames as an (n, channels) float32 array, riff_size,
+    file_size), checking the RIFF structure by hand: the stdlib wave module
+    reads no float WAVs."""
+    blob = open(path, "rb").read()
+    assert blob[:4] == b"RIFF" and blob[8:12] == b"WAVE"
+    riff_size = struct.unpack_from("<I", blob, 4)[0]
+    pos = 12
+    fmt = data = None
+    while pos + 8 <= len(blob):
+        cid, size = struct.unpack_from("<4sI", blob, pos)
+        body = blob[pos + 8:pos + 8 + size]
+        if cid == b"fmt ":
+            fmt = struct.unpack_from("<HHIIHH", body)
+        elif cid == b"data":
+            data = body
+            assert len(body) == size, "data chunk size past the end of the file"
+        pos += 8 + size + (size & 1)
+    assert fmt is not None and data is not None
+    tag, channels, rate, _, block_align, bits = fmt
+    assert tag in (3, 0xFFFE) and bits == 32 and block_align == 4 * channels
+    import numpy
+    frames = numpy.frombuffer(data, dtype="<f4").reshape(-1, channels)
+    return rate, channels, frames, riff_size, len(blob)

@@ -36,7 +36,7 @@ def pattern():
 def tee_rig():
     if not IN_RIG:
         pytest.skip("not in the rig")
-    from flitzis_looper_rs import _rig
+    import rig as _rig  # tests/rig (conftest puts it on sys.path)
     rig = _rig.Rig(tee=True, export_env=True)
     try:
         rig.start()
@@ -52,7 +52,7 @@ def loop_file(tmp_path_factory):
 
 
 def capture(tee_rig):
-    from flitzis_looper_rs import _rig
+    import rig as _rig  # tests/rig (conftest puts it on sys.path)
     data = _rig.read_raw(tee_rig.tee_path)
     left = data[0::2]
     right = data[1::2]

@@ -166,7 +166,7 @@ def ramp_pattern():
 def test_devices_listed_tee_plays_the_sample(tmp_path):
     """A rig with a tee adds flztee to the listing; the engine on that listed
     name writes, frame by frame, the sample it was told to play."""
-    from flitzis_looper_rs import _rig
+    import rig as _rig  # tests/rig (conftest puts it on sys.path)
 
     wav = write_wav(tmp_path / "ramp.wav", ramp_pattern())
     rig = _rig.Rig(tee=True, export_env=True)

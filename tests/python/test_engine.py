@@ -655,7 +655,7 @@ def test_device_lost(caplog):
     """The audio server dies under a running engine: a DeviceLost message, a
     logged error, stats() says so, commands fail with RuntimeError, and
     shut_down()/run() recover."""
-    from flitzis_looper_rs import _rig
+    import rig as _rig  # tests/rig (conftest puts it on sys.path)
     rig = _rig.Rig(export_env=True)
     try:
         rig.start()

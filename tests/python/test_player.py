@@ -11,7 +11,7 @@ import pytest
 
 from flitzis_looper_rs import player
 
-from conftest import IN_RIG, NEEDS_RIG, write_wav, sine
+from conftest import NEEDS_RIG, read_float_wav, write_wav, sine
 
 
 def run_cli(args, env=None, timeout=120):
@@ -27,18 +27,17 @@ def run_cli(args, env=None, timeout=120):
 
 
 def wav_peak(path):
-    import array
-    with wave.open(path, "rb") as w:
-        assert w.getnchannels() == 2 and w.getsampwidth() == 2
-        n_frames = w.getnframes()
-        data = array.array("h", w.readframes(n_frames))
-    return n_frames, max(abs(x) for x in data) if data else 0
+    """Frames and peak of the float WAV the wav device wrote (header final)."""
+    rate, channels, frames, riff_size, file_size = read_float_wav(path)
+    assert rate == 48000 and channels == 2 and riff_size == file_size - 8
+    assert player.wav_frames(path) == len(frames)
+    return len(frames), float(abs(frames).max()) if len(frames) else 0.0
 
 
 def test_player_help():
     p = run_cli(["play", "--help"])
     assert p.returncode == 0
-    for opt in ("--device", "--volume", "--speed", "--seconds", "--out"):
+    for opt in ("--device", "--volume", "--speed", "--seconds", "--out", "--wav"):
         assert opt in p.stdout
 
 
@@ -85,27 +84,42 @@ def test_player_plays_files_on_device(tmp_path):
     assert "played" in p.stdout
 
 
-@NEEDS_RIG
-def test_player_through_rig_writes_wav(tmp_path):
+def test_player_without_sound_card_writes_wav(tmp_path):
     out = str(tmp_path / "heard.wav")
     # No device in the environment: on a machine without a sound card the
-    # player must fall back to the rig by itself; --rig forces it elsewhere.
+    # player must play into the WAV file by itself; --wav forces it elsewhere.
     env = {"FLITZIS_AUDIO_DEVICE": None, "ALSA_CONFIG_PATH": None}
     args = ["play", "--seconds", "1.5", "--out", out]
-    if os.path.isdir("/dev/snd"):
-        args.append("--rig")
+    if player.have_sound_card():
+        args.append("--wav")
     p = run_cli(args, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
-    if not os.path.isdir("/dev/snd"):
+    if not player.have_sound_card():
         assert "No sound card" in p.stdout
     assert "demo loop set" in p.stdout
-    assert out in p.stdout
+    assert "playing on wav:%s" % out in p.stdout
+    assert "what would have been heard: %s" % out in p.stdout
     n_frames, peak = wav_peak(out)
-    assert n_frames >= 48000  # at least 1 s of the 1.5 s was captured
-    assert peak > 1000, "the capture is silent"
+    # Paced by the clock: at least 1 s of the 1.5 s, and not much more.
+    assert 48000 <= n_frames <= 3 * 48000
+    assert peak > 0.03, "the file is silent"
 
 
-@NEEDS_RIG
+def test_player_default_out_in_current_directory(tmp_path):
+    env = {"FLITZIS_AUDIO_DEVICE": None, "ALSA_CONFIG_PATH": None}
+    full_env = dict(os.environ)
+    for k in env:
+        full_env.pop(k, None)
+    args = [sys.executable, "-m", "flitzis_looper_rs", "play", "--wav", "--seconds", "0.3"]
+    p = subprocess.run(args, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=120, cwd=str(tmp_path))
+    assert p.returncode == 0, p.stdout + p.stderr
+    path = str(tmp_path / player.DEFAULT_OUT)
+    assert "what would have been heard: %s" % path in p.stdout
+    n_frames, _ = wav_peak(path)
+    assert n_frames > 0
+
+
 def test_player_ctrl_c_stops_cleanly(tmp_path):
     import signal
     import time
@@ -113,7 +127,7 @@ def test_player_ctrl_c_stops_cleanly(tmp_path):
     env = dict(os.environ)
     env.pop("FLITZIS_AUDIO_DEVICE", None)
     env.pop("ALSA_CONFIG_PATH", None)
-    args = [sys.executable, "-m", "flitzis_looper_rs", "play", "--rig", "--out", out]
+    args = [sys.executable, "-m", "flitzis_looper_rs", "play", "--wav", "--out", out]
     p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, cwd=tempfile.gettempdir())
     try:
@@ -137,4 +151,4 @@ def test_player_ctrl_c_stops_cleanly(tmp_path):
     assert p.returncode == 0, err
     assert out in rest
     n_frames, peak = wav_peak(out)
-    assert n_frames > 24000 and peak > 1000
+    assert n_frames > 24000 and peak > 0.03

@@ -2,10 +2,10 @@
 """Fixtures and helpers of the stress and fault suite (conftest.py registers the fixtures).
 
 The suite drives the INSTALLED flitzis_looper_rs (pip install .) through the
-headless real-time rig (pymodule/flitzis_looper_rs/_rig.py). It runs inside
+headless real-time rig (tests/rig/rig.py). It runs inside
 the rig, which is what ``meson test --suite stress`` does::
 
-    python3 pymodule/flitzis_looper_rs/_rig.py -- python3 -m pytest tests/stress
+    python3 tests/rig/rig.py -- python3 -m pytest tests/stress
 
 Outside a rig, a session rig is started in this process under a fixed JACK
 server name. Tests that stop or kill the audio server start a private server
@@ -42,11 +42,9 @@ if _pkg_dir.startswith(os.path.join(ROOT, "pymodule")):
         "flitzis_looper_rs was imported from the source tree (%s); the suite tests the "
         "installed wheel: pip install . and run pytest from elsewhere" % _pkg_dir)
 
-try:
-    from flitzis_looper_rs import _rig
-except ImportError:  # an older wheel without the rig: use the source tree's
-    sys.path.insert(0, os.path.join(ROOT, "pymodule", "flitzis_looper_rs"))
-    import _rig
+# The rig lives in the source tree (tests/rig), not in the package.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
+import rig as _rig  # noqa: E402
 
 RATE_HZ = 48000
 #: JACK server names of this suite: fixed, so that a server killed by a

@@ -90,8 +90,11 @@ enum flz_device_format {
 
 struct flz_engine_config {
 	/** The device: an ALSA PCM name; "offline" (no device and no audio
-	 *  thread: the caller renders with flz_engine_render()). NULL means
-	 *  "default". Copied by flz_engine_new(). */
+	 *  thread: the caller renders with flz_engine_render()); "wav:PATH"
+	 *  (plays in real time, paced by CLOCK_MONOTONIC one period at a time,
+	 *  writing every frame it plays to PATH as a 32-bit float WAV, whose
+	 *  header is finalised at stop; "wav:" without a path is -EINVAL from
+	 *  flz_engine_new()). NULL means "default". Copied by flz_engine_new(). */
 	const char *device;
 	/** Requested rate; the device may grant another, then samples load at
 	 *  the granted rate. Default 48000. */
@@ -183,6 +186,13 @@ struct flz_engine_stats {
 	bool memory_locked;
 	/** Bytes locked of that memory (whole pages), 0 when none could be. */
 	uint64_t locked_bytes;
+	/** Device "wav:PATH": frames played but not written to the file because
+	 *  the writer thread fell behind (its ring, about 2 s, was full). 0 on
+	 *  other devices. */
+	uint64_t file_dropped_frames;
+	/** Device "wav:PATH": failed or short writes to the file (a full disk);
+	 *  the first is logged. 0 on other devices. */
+	uint64_t file_write_errors;
 };
 
 /**

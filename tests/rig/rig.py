@@ -40,7 +40,7 @@ Use as a script (runs CMD inside the rig and exits with its status; SIGTERM
 and SIGHUP are passed on to CMD, a terminal's SIGINT reaches CMD by itself;
 the server is stopped in every case)::
 
-    python3 _rig.py [--period 64] [--rate 48000] [--tee FILE]
+    python3 tests/rig/rig.py [--period 64] [--rate 48000] [--tee FILE]
                     [--record FILE] [--ports rec] -- CMD ARGS...
 
 Environment given to CMD (and, with export_env, to this process):
@@ -605,7 +605,7 @@ def main(argv=None):
     else:
         own, cmd = argv, []
     p = argparse.ArgumentParser(
-        prog="_rig.py",
+        prog="rig.py",
         description="Run CMD with ALSA pointed at a private JACK dummy server "
                     "(headless, paced in real time).",
         usage="%(prog)s [options] -- CMD [ARGS...]")
@@ -657,14 +657,14 @@ def main(argv=None):
         try:
             rig.start()
         except RigError as e:
-            sys.stderr.write("_rig.py: %s\n" % e)
+            sys.stderr.write("rig.py: %s\n" % e)
             return 69  # EX_UNAVAILABLE
         env = dict(os.environ)
         env.update(rig.env)
         try:
             child[0] = subprocess.Popen(cmd, env=env)
         except OSError as e:
-            sys.stderr.write("_rig.py: cannot run %s: %s\n" % (cmd[0], e))
+            sys.stderr.write("rig.py: cannot run %s: %s\n" % (cmd[0], e))
             return 127
         while True:
             try:

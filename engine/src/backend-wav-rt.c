@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wav backend's audio thread: the engine's core rendered in real time,
+ * paced by CLOCK_MONOTONIC, every frame handed to the writer thread
+ * (backend-wav.c) through a frame ring. Everything here runs on the audio
+ * thread: no allocation, no locks, no file I/O. The one blocking call is
+ * clock_nanosleep() until the next block's absolute deadline: the pacing
+ * itself, as poll() on the device is for the ALSA backend (tests/rt and
+ * tests/rtcheck allow exactly that call here).
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "denormals.h"
+#include "engine-private.h"
+
+static struct timespec to_timespec(int64_t ns)
+{
+	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000LL),
+				  .tv_nsec = (long)(ns % 1000000000LL) };
+}
+
+/* Nanoseconds that n_frames take at rate_hz, without overflowing int64 for
+ * any run length (frames * 1e9 would after about 53 hours at 48 kHz). */
+static int64_t frames_ns(uint64_t n_frames, uint32_t rate_hz)
+{
+	return (int64_t)(n_frames / rate_hz) * 1000000000LL +
+	       (int64_t)((n_frames % rate_hz) * 1000000000ULL / rate_hz);
+}
+
+/* Hand n_frames of audio->scratch to the writer, all or nothing: a block
+ * split between the file and the floor would hide where the gap is. */
+static void push_block(struct flz_engine_audio *audio, uint32_t n_frames)
+{
+	struct flz_wav_out *wav = audio->wav;
+	/* relaxed: only this thread writes head. */
+	uint64_t head = atomic_load_explicit(&wav->head, memory_order_relaxed);
+	/* acquire: the writer has finished reading the frames it released. */
+	uint64_t tail = atomic_load_explicit(&wav->tail, memory_order_acquire);
+	if (wav->capacity - (head - tail) < n_frames) {
+		/* relaxed: a statistic; only this thread writes it. */
+		atomic_fetch_add_explicit(&wav->dropped_frames, n_frames,
+					  memory_order_relaxed);
+		return;
+	}
+	uint32_t at = (uint32_t)(head & (wav->capacity - 1));
+	uint32_t first = wav->capacity - at < n_frames ? wav->capacity - at : n_frames;
+	size_t ch = wav->n_channels;
+	memcpy(wav->frames + (size_t)at * ch, audio->scratch, sizeof(float) * first * ch);
+	if (first < n_frames)
+		memcpy(wav->frames, audio->scratch + (size_t)first * ch,
+		       sizeof(float) * (n_frames - first) * ch);
+	/* release: the frames are written before the writer sees them counted. */
+	atomic_store_explicit(&wav->head, head + n_frames, memory_order_release);
+}
+
+static void wav_loop(struct flz_engine_audio *audio)
+{
+	struct flz_engine_core *core = audio->core;
+	uint32_t block = audio->block_frames;
+	int64_t period_ns = frames_ns(block, audio->rate_hz);
+	/* Deadlines are absolute, from a base and the frames rendered since: no
+	 * rounding accumulates, so the pace never drifts from the clock. */
+	int64_t base_ns = flz_engine_now_ns_rt();
+	uint64_t since_base = 0;
+
+	/* acquire: pairs with the control side's release store of quit. */
+	while (!atomic_load_explicit(&audio->quit, memory_order_acquire)) {
+		int64_t t0 = flz_engine_now_ns_rt();
+		if (flz_engine_core_process_rt(core, audio->scratch, block) < 0)
+			return; /* cannot happen: block is the mixer's own limit */
+		flz_format_clamp_float_rt(audio->scratch, (size_t)block * audio->n_channels);
+		int64_t t1 = flz_engine_now_ns_rt();
+		flz_engine_account_load_rt(audio, t1 - t0, block);
+		push_block(audio, block);
+
+		since_base += block;
+		int64_t deadline = base_ns + frames_ns(since_base, audio->rate_hz);
+		if (t1 - deadline > period_ns) {
+			/* More than a period late (the machine stalled the thread): a
+			 * device would have underrun. Count it as one, and restart the
+			 * clock from now rather than rendering the missed blocks in a
+			 * burst; the file simply has fewer frames than the wall clock. */
+			/* relaxed: a statistic; only this thread writes it. */
+			atomic_fetch_add_explicit(&core->stat_xruns, 1, memory_order_relaxed);
+			flz_engine_post_simple_rt(core, FLZ_MSG_XRUN, -EPIPE);
+			base_ns = t1;
+			since_base = 0;
+			continue;
+		}
+		struct timespec ts = to_timespec(deadline);
+		/* EINTR (no signal reaches this thread but its own faults) only
+		 * ends the sleep early: the next turn's deadline is absolute. */
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
+FLZ_RT void *flz_engine_wav_main(void *arg)
+{
+	struct flz_engine_audio *audio = arg;
+	/* As on every device (denormals.h). relaxed: read after the start, on its own. */
+	atomic_store_explicit(&audio->fp_mode, flz_fp_flush_denormals(audio->flush_denormals),
+			      memory_order_relaxed);
+	wav_loop(audio);
+	return NULL;
+}
