@@ -222,18 +222,6 @@ static int alsa_open(const struct flz_backend_request *request, struct flz_backe
 	return err;
 }
 
-static void set_why(char *why, size_t why_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_size, const char *fmt, ...)
-{
-	if (why == NULL || why_size == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, why_size, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * The audio thread's wait set: the PCM's poll descriptors, then an eventfd
@@ -243,20 +231,20 @@ static int wake_init(struct flz_engine_audio *audio, char *why, size_t why_size)
 {
 	int n = snd_pcm_poll_descriptors_count(audio->pcm);
 	if (n < 1 || n > FLZ_ENGINE_MAX_PCM_FDS) {
-		set_why(why, why_size, "the device has %d poll descriptors (1..%d supported)", n,
+		flz_engine_set_why(why, why_size, "the device has %d poll descriptors (1..%d supported)", n,
 			FLZ_ENGINE_MAX_PCM_FDS);
 		return -ENOTSUP;
 	}
 	n = snd_pcm_poll_descriptors(audio->pcm, audio->pfds, (unsigned int)n);
 	if (n < 1) {
-		set_why(why, why_size, "cannot read the device's poll descriptors: %s",
+		flz_engine_set_why(why, why_size, "cannot read the device's poll descriptors: %s",
 			snd_strerror(n));
 		return n < 0 ? n : -EIO;
 	}
 	audio->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (audio->wake_fd < 0) {
 		int err = -errno;
-		set_why(why, why_size, "cannot create the wake descriptor: %s", strerror(-err));
+		flz_engine_set_why(why, why_size, "cannot create the wake descriptor: %s", strerror(-err));
 		return err;
 	}
 	audio->n_pcm_fds = (uint32_t)n;

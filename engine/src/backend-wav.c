@@ -55,8 +55,7 @@ static int wav_open(const struct flz_backend_request *request, struct flz_backen
 {
 	const char *path = request->target;
 	if (path[0] == '\0') {
-		if (why && why_size)
-			snprintf(why, why_size, "device \"wav:\" needs a path: wav:PATH");
+		flz_engine_set_why(why, why_size, "device \"wav:\" needs a path: wav:PATH");
 		return -EINVAL;
 	}
 	struct flz_wav_out *wav = flz_pages_alloc(sizeof(*wav));
@@ -89,8 +88,7 @@ static int wav_open(const struct flz_backend_request *request, struct flz_backen
 	};
 	SNDFILE *file = sf_open(path, SFM_WRITE, &info);
 	if (file == NULL) {
-		if (why && why_size)
-			snprintf(why, why_size, "cannot open \"%s\" for writing (device \"wav:%s\"): %s",
+		flz_engine_set_why(why, why_size, "cannot open \"%s\" for writing (device \"wav:%s\"): %s",
 				 path, path, sf_strerror(NULL));
 		wav_free(wav);
 		return -EIO;
@@ -177,8 +175,7 @@ static int wav_start(struct flz_engine_audio *audio, struct flz_backend_device *
 	audio->wav = wav;
 	int rc = flz_engine_create_thread(&wav->writer, NULL, wav_writer_main, wav);
 	if (rc != 0) {
-		if (why && why_size)
-			snprintf(why, why_size, "device \"wav:%s\": cannot start the writer thread: %s",
+		flz_engine_set_why(why, why_size, "device \"wav:%s\": cannot start the writer thread: %s",
 				 wav->path, strerror(rc));
 		return -rc;
 	}

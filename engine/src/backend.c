@@ -41,8 +41,7 @@ const struct flz_backend flz_backend_offline = {
 static int no_alsa_open(const struct flz_backend_request *request,
 			struct flz_backend_device *device, char *why, size_t why_size)
 {
-	if (why && why_size)
-		snprintf(why, why_size,
+	flz_engine_set_why(why, why_size,
 			 "ALSA device \"%s\": this build has no ALSA backend (device \"offline\" "
 			 "renders without one)",
 			 request->target[0] ? request->target : "default");

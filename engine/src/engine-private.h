@@ -357,6 +357,14 @@ FLZ_RT void flz_engine_alsa_error_rt(const char *file, int line, const char *fun
 				     const char *fmt, va_list arg);
 #endif /* FLZ_HAVE_ALSA */
 
+/**
+ * Write a failure's reason into a caller's why buffer (the control side's
+ * "why" out-parameters). NULL or 0 bytes: nothing is written.
+ * Thread: control.
+ */
+void flz_engine_set_why(char *why, size_t why_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* ---- Sample format conversion (format-rt.c) ---- */
 
 /** Convert n_samples interleaved floats to the device format, clipping to

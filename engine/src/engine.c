@@ -135,10 +135,7 @@ static const char *device_strerror(int err)
 #endif
 }
 
-static void set_why(char *why, size_t why_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_size, const char *fmt, ...)
+void flz_engine_set_why(char *why, size_t why_size, const char *fmt, ...)
 {
 	if (why == NULL || why_size == 0)
 		return;
@@ -504,7 +501,7 @@ static int stack_init(struct flz_engine *engine, char *why, size_t why_size)
 	engine->stack_map_bytes = page + FLZ_ENGINE_AUDIO_STACK_BYTES;
 	engine->stack_map = flz_pages_alloc(engine->stack_map_bytes);
 	if (engine->stack_map == NULL || mprotect(engine->stack_map, page, PROT_NONE) != 0) {
-		set_why(why, why_size, "cannot map the audio thread's stack: %s", strerror(errno));
+		flz_engine_set_why(why, why_size, "cannot map the audio thread's stack: %s", strerror(errno));
 		return -ENOMEM;
 	}
 	return 0;
@@ -693,7 +690,7 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 	mc.max_block_frames = block;
 	err = flz_engine_core_init(&engine->core, &mc, engine->config.trace_commands);
 	if (err < 0) {
-		set_why(why, why_size, "cannot create the mixer for \"%s\" (%u Hz, %u channels): %s",
+		flz_engine_set_why(why, why_size, "cannot create the mixer for \"%s\" (%u Hz, %u channels): %s",
 			engine->device_name, dev->rate_hz, dev->n_channels, flz_strerror(err));
 		backend->close(audio, dev);
 		return err;
@@ -703,7 +700,7 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 	engine->scratch_bytes = sizeof(float) * block * dev->n_channels;
 	audio->scratch = flz_pages_alloc(engine->scratch_bytes);
 	if (audio->scratch == NULL) {
-		set_why(why, why_size, "out of memory");
+		flz_engine_set_why(why, why_size, "out of memory");
 		teardown(engine);
 		return -ENOMEM;
 	}
@@ -735,7 +732,7 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 	engine->house_alsa_reported = 0;
 	err = -flz_engine_create_thread(&engine->house_thread, NULL, house_main, engine);
 	if (err < 0) {
-		set_why(why, why_size, "cannot start the housekeeping thread: %s", strerror(-err));
+		flz_engine_set_why(why, why_size, "cannot start the housekeeping thread: %s", strerror(-err));
 		teardown(engine);
 		return err;
 	}
@@ -768,7 +765,7 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 						       audio);
 		}
 		if (err < 0) {
-			set_why(why, why_size, "cannot start the audio thread: %s", strerror(-err));
+			flz_engine_set_why(why, why_size, "cannot start the audio thread: %s", strerror(-err));
 			stop_house(engine);
 			teardown(engine);
 			return err;
@@ -793,7 +790,7 @@ int flz_engine_start(struct flz_engine *engine, char *why, size_t why_size)
 {
 	if (engine == NULL)
 		return -EINVAL;
-	set_why(why, why_size, "%s", "");
+	flz_engine_set_why(why, why_size, "%s", "");
 	/* A concurrent start waits here; the engine lock stays free meanwhile.
 	 * If that start succeeded, this one finds the engine running; if it
 	 * failed, this one opens the device itself and reports its own error. */
@@ -1076,9 +1073,9 @@ int flz_engine_load_sample(struct flz_engine *engine, int32_t slot, struct flz_s
 static int load_any(struct flz_engine *engine, int32_t slot, const char *path, const void *data,
 		    size_t n_bytes, char *why, size_t why_size)
 {
-	set_why(why, why_size, "%s", "");
+	flz_engine_set_why(why, why_size, "%s", "");
 	if (engine == NULL || !slot_valid(slot) || (path == NULL && data == NULL)) {
-		set_why(why, why_size, "%s", flz_strerror(-EINVAL));
+		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
 
@@ -1091,7 +1088,7 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	uint32_t n_channels = err == 0 ? engine->core.n_channels : 0;
 	pthread_mutex_unlock(&engine->lock);
 	if (err < 0) {
-		set_why(why, why_size, "%s", flz_strerror(err));
+		flz_engine_set_why(why, why_size, "%s", flz_strerror(err));
 		return err;
 	}
 
@@ -1101,14 +1098,14 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	struct flz_loader *loader = NULL;
 	err = flz_loader_new(&lc, &loader);
 	if (err < 0) {
-		set_why(why, why_size, "%s", flz_strerror(err));
+		flz_engine_set_why(why, why_size, "%s", flz_strerror(err));
 		return err;
 	}
 	struct flz_sample *sample = NULL;
 	err = path ? flz_loader_load_file(loader, path, &sample)
 		   : flz_loader_load_memory(loader, data, n_bytes, &sample);
 	if (err < 0) {
-		set_why(why, why_size, "%s", flz_loader_strerror(loader));
+		flz_engine_set_why(why, why_size, "%s", flz_loader_strerror(loader));
 		flz_loader_destroy(loader);
 		return err;
 	}
@@ -1125,7 +1122,7 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 		flz_sample_unref(sample);
 		if (err == -EINVAL)
 			err = -ENOTCONN; /* restarted with another format meanwhile */
-		set_why(why, why_size, "%s", flz_strerror(err));
+		flz_engine_set_why(why, why_size, "%s", flz_strerror(err));
 		return err;
 	}
 	/* Said once the sample is in its slot, so a refused load says only why.
@@ -1148,7 +1145,7 @@ int flz_engine_load_file(struct flz_engine *engine, int32_t slot, const char *pa
 			 size_t why_size)
 {
 	if (path == NULL) {
-		set_why(why, why_size, "%s", flz_strerror(-EINVAL));
+		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
 	return load_any(engine, slot, path, NULL, 0, why, why_size);
@@ -1158,7 +1155,7 @@ int flz_engine_load_memory(struct flz_engine *engine, int32_t slot, const void *
 			   size_t n_bytes, char *why, size_t why_size)
 {
 	if (data == NULL) {
-		set_why(why, why_size, "%s", flz_strerror(-EINVAL));
+		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
 	return load_any(engine, slot, NULL, data, n_bytes, why, why_size);

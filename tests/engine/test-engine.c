@@ -2282,7 +2282,7 @@ START_TEST(mlock_refused)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * engine:rig-playback (only with --rig, inside pymodule/.../_rig.py --tee)
+ * engine:rig-playback (only with --rig, inside tests/rig/rig.py --tee)
  * ------------------------------------------------------------------------ */
 
 static void drain_into(struct flz_engine *engine, struct msg_log *log)
