@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/* test-engine: the shared helpers, the suite in its order, and main(). */
+#include "engine-tests.h"
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ * ------------------------------------------------------------------------ */
+
+void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* A sample of deterministic noise (amplitude amp) at the given format. */
+struct flz_sample *make_noise(int64_t n_frames, uint32_t n_channels, uint32_t rate_hz,
+			      double amp, uint32_t seed)
+{
+	struct flz_sample *s = flz_sample_new(n_frames, n_channels, rate_hz);
+	ck_assert_ptr_nonnull(s);
+	flz_test_noise(s->data, (size_t)n_frames * n_channels, amp, seed);
+	return s;
+}
+
+int refcount(struct flz_sample *s)
+{
+	return atomic_load(&s->refcount);
+}
+
+void collect(struct flz_engine *engine, struct msg_log *log)
+{
+	struct flz_engine_msg m;
+	int rc;
+	while ((rc = flz_engine_poll_message(engine, &m)) == 1) {
+		ck_assert_uint_lt(log->n, sizeof(log->msgs) / sizeof(log->msgs[0]));
+		log->msgs[log->n++] = m;
+	}
+	ck_assert_int_eq(rc, 0);
+}
+
+struct flz_engine *offline_engine(uint32_t period_frames, bool trace)
+{
+	struct flz_engine_config config = flz_engine_config_init();
+	config.device = "offline";
+	config.period_frames = period_frames;
+	config.trace_commands = trace;
+	struct flz_engine *engine = NULL;
+	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	char why[256] = "";
+	ck_assert_int_eq(flz_engine_start(engine, why, sizeof(why)), 0);
+	/* The rings' counters are cache-line aligned members: the engine (and
+	 * so its core) must be allocated at that alignment. */
+	ck_assert_uint_eq((uintptr_t)flz_engine_get_core(engine) % _Alignof(struct flz_engine_core),
+			  0);
+	return engine;
+}
+
+void ref_retire(void *userdata, struct flz_sample *sample)
+{
+	struct ref_retired *r = userdata;
+	ck_assert_uint_lt(r->n, 256);
+	r->samples[r->n++] = sample;
+}
+
+/*
+ * Render n_frames with a fresh mixer, applying each APPLIED message of @p log
+ * at its frame, in blocks of at most block_frames that also split at command
+ * frames. LOAD takes load_sample (a reference is taken here).
+ */
+void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint32_t rate_hz,
+		uint32_t n_channels, uint32_t block_frames, float *out, int64_t n_frames)
+{
+	struct ref_retired retired = { .n = 0 };
+	struct flz_mixer_config mc = flz_mixer_config_init();
+	mc.rate_hz = rate_hz;
+	mc.n_channels = n_channels;
+	mc.max_block_frames = block_frames;
+	mc.retire = ref_retire;
+	mc.userdata = &retired;
+	struct flz_mixer *mixer = NULL;
+	ck_assert_int_eq(flz_mixer_new(&mc, &mixer), 0);
+
+	size_t next = 0;
+	int64_t frame = 0;
+	while (frame < n_frames) {
+		while (next < log->n && (log->msgs[next].kind != FLZ_MSG_APPLIED ||
+					 log->msgs[next].frame <= frame)) {
+			const struct flz_engine_msg *m = &log->msgs[next++];
+			if (m->kind != FLZ_MSG_APPLIED)
+				continue;
+			ck_assert_int_eq(m->frame, frame);
+			switch (m->cmd) {
+			case FLZ_CMD_LOAD:
+				flz_sample_ref(load_sample);
+				ck_assert_int_eq(flz_mixer_load(mixer, m->slot, load_sample), 0);
+				break;
+			case FLZ_CMD_PLAY:
+				ck_assert_int_ge(flz_mixer_play(mixer, m->slot, (float)m->value), 0);
+				break;
+			case FLZ_CMD_STOP:
+				ck_assert_int_ge(flz_mixer_stop_slot(mixer, m->slot, m->seq), 0);
+				break;
+			case FLZ_CMD_STOP_ALL:
+				ck_assert_int_ge(flz_mixer_stop_all(mixer, m->seq), 0);
+				break;
+			case FLZ_CMD_UNLOAD:
+				ck_assert_int_ge(flz_mixer_unload(mixer, m->slot, m->seq), 0);
+				break;
+			case FLZ_CMD_VOLUME:
+				ck_assert_int_eq(flz_mixer_set_master_gain(mixer, (float)m->value), 0);
+				break;
+			case FLZ_CMD_SPEED:
+				ck_assert_int_eq(flz_mixer_set_speed(mixer, m->value), 0);
+				break;
+			case FLZ_CMD_PING:
+				break;
+			}
+		}
+		int64_t end = frame + block_frames;
+		if (end > n_frames)
+			end = n_frames;
+		for (size_t k = next; k < log->n; k++) {
+			if (log->msgs[k].kind == FLZ_MSG_APPLIED) {
+				if (log->msgs[k].frame < end)
+					end = log->msgs[k].frame;
+				break;
+			}
+		}
+		ck_assert_int_eq(flz_mixer_render(mixer, out + frame * n_channels,
+						  (uint32_t)(end - frame)),
+				 0);
+		frame = end;
+	}
+	flz_mixer_destroy(mixer);
+	for (size_t i = 0; i < retired.n; i++)
+		flz_sample_unref(retired.samples[i]);
+}
+
+void log_collect(void *userdata, enum flz_log_level level, const char *message)
+{
+	struct log_lines *l = userdata;
+	if (l->n < 8) {
+		l->level[l->n] = level;
+		snprintf(l->text[l->n], sizeof(l->text[0]), "%s", message);
+	}
+	l->n++;
+}
+
+struct flz_engine *null_engine(enum flz_device_format format, bool trace)
+{
+	struct flz_engine_config config = flz_engine_config_init();
+	config.device = "flznull";
+	config.format = format;
+	/* The null PCM is not paced: the audio thread spins; keep it ordinary. */
+	config.rt_priority = 0;
+	config.trace_commands = trace;
+	struct flz_engine *engine = NULL;
+	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	return engine;
+}
+
+/* The thread id of this process's thread named @p name, or -1. */
+pid_t thread_named(const char *name)
+{
+	glob_t found;
+	pid_t tid = -1;
+	if (glob("/proc/self/task/*/comm", 0, NULL, &found) != 0)
+		return -1;
+	for (size_t i = 0; i < found.gl_pathc && tid < 0; i++) {
+		char comm[32] = "";
+		FILE *f = fopen(found.gl_pathv[i], "r");
+		if (f == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+		if (strcmp(comm, name) == 0)
+			sscanf(found.gl_pathv[i], "/proc/self/task/%d/comm", &tid);
+	}
+	globfree(&found);
+	return tid;
+}
+
+
+/* ------------------------------------------------------------------------ */
+
+static char alsa_conf_path[64];
+
+/* A hermetic ALSA configuration with only the null PCM (unless the rig has
+ * provided one), set before the first ALSA call. */
+static void setup_alsa_config(bool rig)
+{
+	if (rig && getenv("ALSA_CONFIG_PATH"))
+		return;
+	snprintf(alsa_conf_path, sizeof(alsa_conf_path), "/tmp/flz-test-engine-XXXXXX");
+	int fd = mkstemp(alsa_conf_path);
+	if (fd < 0) {
+		perror("mkstemp");
+		exit(1);
+	}
+	const char conf[] = "pcm.flznull { type null }\n";
+	if (write(fd, conf, sizeof(conf) - 1) != (ssize_t)(sizeof(conf) - 1)) {
+		perror("write");
+		exit(1);
+	}
+	/* Readable by the unprivileged child of engine:priority too. */
+	fchmod(fd, 0644);
+	close(fd);
+	setenv("ALSA_CONFIG_PATH", alsa_conf_path, 1);
+}
+
+TCase *engine_tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+	tcase_set_timeout(tc, 60);
+	return tc;
+}
+
+/* Without --rig: everything that needs no real-time device (without ALSA,
+ * the cases that need no ALSA device). With --rig (inside the JACK rig):
+ * the real-time cases only. */
+static Suite *engine_suite(bool rig)
+{
+	Suite *s = suite_create("engine");
+	if (rig) {
+#if FLZ_HAVE_ALSA
+		suite_add_tcase(s, engine_case_rig_playback());
+		suite_add_tcase(s, engine_case_device_lost());
+		suite_add_tcase(s, engine_case_wake_stop());
+		suite_add_tcase(s, engine_case_page_faults());
+#endif
+		return s;
+	}
+	TCase *(*const cases[])(void) = {
+		engine_case_ring,
+		engine_case_seq,
+		engine_case_format,
+		engine_case_api,
+		engine_case_offline,
+		engine_case_commands,
+		engine_case_params,
+		engine_case_memory,
+#if FLZ_HAVE_ALSA
+		engine_case_alsa_null,
+		engine_case_signals,
+		engine_case_denormals,
+		engine_case_alsa_missing,
+		engine_case_alsa_messages,
+		engine_case_suspend,
+		engine_case_priority,
+		engine_case_prefault,
+		engine_case_mlock,
+#endif
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		suite_add_tcase(s, cases[i]());
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	bool rig = argc > 1 && strcmp(argv[1], "--rig") == 0;
+	setup_alsa_config(rig);
+	int status = flz_test_run_tap(engine_suite(rig));
+	if (alsa_conf_path[0])
+		unlink(alsa_conf_path);
+	return status;
+}

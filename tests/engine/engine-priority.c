@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* test-engine: SCHED_FIFO refused, on the null PCM (ALSA builds only). */
+#include "engine-tests.h"
+
+/* ------------------------------------------------------------------------
+ * engine:priority (SCHED_FIFO refused: runs anyway, reports EPERM)
+ * ------------------------------------------------------------------------ */
+
+/* In a child without the right to real-time scheduling: as root, drop to
+ * nobody (no CAP_SYS_NICE, RLIMIT_RTPRIO 0). Exit code = the failed step. */
+static int priority_child(void)
+{
+	struct rlimit none = { 0, 0 };
+	if (setrlimit(RLIMIT_RTPRIO, &none) != 0)
+		return 10;
+	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+			       setresuid(65534, 65534, 65534) != 0))
+		return 11;
+	struct flz_engine_config config = flz_engine_config_init();
+	config.device = "flznull";
+	config.rt_priority = 70;
+	struct flz_engine *engine = NULL;
+	if (flz_engine_new(&config, &engine) != 0)
+		return 12;
+	char why[256];
+	if (flz_engine_start(engine, why, sizeof(why)) != 0)
+		return 13;
+	struct flz_engine_stats stats;
+	flz_engine_get_stats(engine, &stats);
+	int rc = 0;
+	if (stats.rt_priority != 0)
+		rc = 14;
+	else if (stats.rt_error != EPERM)
+		rc = 15;
+	sleep_ms(20);
+	flz_engine_get_stats(engine, &stats);
+	if (rc == 0 && (stats.frames <= 0 || stats.device_lost))
+		rc = 16; /* it plays all the same */
+	flz_engine_destroy(engine);
+	return rc;
+}
+
+START_TEST(priority_refused)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(priority_child());
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+TCase *engine_case_priority(void)
+{
+	TCase *tc = engine_tcase("engine:priority");
+	tcase_add_test(tc, priority_refused);
+	return tc;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Check suite 'engine': the rings, the command and parameter semantics
+ * (driven without a device), sample retirement, the format converters,
+ * the offline device; with ALSA, the ALSA setup against the null PCM, and
+ * (with --rig, inside the JACK rig) real-time playback compared frame by
+ * frame with an offline render. One file per topic, each exporting its
+ * cases; the files of the ALSA cases are built only with ALSA.
+ */
+#ifndef ENGINE_TESTS_H
+#define ENGINE_TESTS_H
+
+#include <check.h>
+#include <fcntl.h>
+#include <float.h>
+#include <math.h>
+#include <sndfile.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glob.h>
+#include <grp.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <flz/engine.h>
+#include <flz/mixer.h>
+#include <flz/ring.h>
+
+#include "denormals.h"
+#include "engine-private.h"
+#include "flz-test.h"
+
+/* Messages taken from an engine, in order. */
+struct msg_log {
+	struct flz_engine_msg msgs[8192];
+	size_t n;
+};
+
+/* The reference: a plain mixer driven with the commands the engine reported
+ * (FLZ_MSG_APPLIED) at the frames it reported them. */
+struct ref_retired {
+	struct flz_sample *samples[256];
+	size_t n;
+};
+
+/* The engine's log lines, as its callback delivers them. */
+struct log_lines {
+	int n;
+	enum flz_log_level level[8];
+	char text[8][512];
+};
+
+/* Shared helpers (engine-main.c). */
+void sleep_ms(int ms);
+/* A sample of deterministic noise (amplitude amp) at the given format. */
+struct flz_sample *make_noise(int64_t n_frames, uint32_t n_channels, uint32_t rate_hz,
+			      double amp, uint32_t seed);
+int refcount(struct flz_sample *s);
+void collect(struct flz_engine *engine, struct msg_log *log);
+struct flz_engine *offline_engine(uint32_t period_frames, bool trace);
+void ref_retire(void *userdata, struct flz_sample *sample);
+void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint32_t rate_hz,
+		uint32_t n_channels, uint32_t block_frames, float *out, int64_t n_frames);
+void log_collect(void *userdata, enum flz_log_level level, const char *message);
+/* An engine on the null PCM "flznull" of the test's ALSA configuration. */
+struct flz_engine *null_engine(enum flz_device_format format, bool trace);
+pid_t thread_named(const char *name);
+
+/* One Check case: created as every case of the suite is (engine-main.c). */
+TCase *engine_tcase(const char *name);
+
+/* The cases, one per function, each defined in the file of its topic. */
+TCase *engine_case_ring(void);
+TCase *engine_case_seq(void);
+TCase *engine_case_format(void);
+TCase *engine_case_api(void);
+TCase *engine_case_offline(void);
+TCase *engine_case_commands(void);
+TCase *engine_case_params(void);
+TCase *engine_case_memory(void);
+#if FLZ_HAVE_ALSA
+TCase *engine_case_alsa_null(void);
+TCase *engine_case_signals(void);
+TCase *engine_case_denormals(void);
+TCase *engine_case_alsa_missing(void);
+TCase *engine_case_alsa_messages(void);
+TCase *engine_case_suspend(void);
+TCase *engine_case_priority(void);
+TCase *engine_case_prefault(void);
+TCase *engine_case_mlock(void);
+TCase *engine_case_rig_playback(void);
+TCase *engine_case_device_lost(void);
+TCase *engine_case_wake_stop(void);
+TCase *engine_case_page_faults(void);
+#endif
+
+#endif /* ENGINE_TESTS_H */
