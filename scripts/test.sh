@@ -4,8 +4,9 @@
 #  1. the Check suites (voice, mixer, loader, engine, rt, fuzz seeds) and the
 #     suites that run inside the headless JACK rig against the installed wheel
 #     (engine-rig, e2e capture vs offline render, stress and faults);
-#  2. embedding from C (pkg-config install, Meson subproject); the type
-#     stubs checked against the installed module (stubtest);
+#  2. embedding from C (pkg-config install, Meson subproject); the engine
+#     built without ALSA running its offline suites; the type stubs checked
+#     against the installed module (stubtest);
 #  3. ASan+UBSan, ThreadSanitizer, valgrind, pytest under ASan, 60 s of
 #     fuzzing (skipped with FLZ_QUICK=1);
 #  4. pytest against the installed module, inside the rig (last, so its
@@ -37,6 +38,21 @@ meson test -C "$BUILD" --print-errorlogs --num-processes 2
 
 echo "== embedding from C: installed pkg-config files, and this tree as a Meson subproject"
 sh tests/embed/run.sh
+
+echo "== the engine without ALSA: offline and wav backends only"
+NOALSA=$ROOT/build-noalsa
+rm -rf "$NOALSA"
+meson setup "$NOALSA" --buildtype=debugoptimized -Dalsa=disabled -Drig=disabled -Dpython=disabled \
+  -Dexamples=false -Dtests=enabled >"$ROOT/meson-setup-noalsa.log" \
+  || { cat "$ROOT/meson-setup-noalsa.log"; exit 1; }
+meson compile -C "$NOALSA"
+# Nothing of alsa-lib may reach that build: no library, no symbol.
+if ldd "$NOALSA/tests/engine/test-engine" | grep -q libasound \
+  || nm "$NOALSA/tests/engine/test-engine" | grep -q ' snd_'; then
+  echo "the build without ALSA links alsa-lib" >&2
+  exit 1
+fi
+meson test -C "$NOALSA" --print-errorlogs --suite voice --suite mixer --suite loader --suite engine
 
 echo "== the type stubs (.pyi) against the installed module (mypy's stubtest)"
 (cd /tmp && python3 -m mypy.stubtest flitzis_looper_rs --allowlist "$ROOT/pymodule/stubtest-allowlist.txt")
