@@ -35,6 +35,11 @@ static bool sig_in(unsigned long long mask, int sig)
  */
 START_TEST(engine_threads_block_signals)
 {
+	if (flz_test_under_valgrind()) {
+		/* Valgrind keeps each guest thread's signal mask itself; the
+		 * kernel's SigBlk of its threads is valgrind's own. */
+		return;
+	}
 	sigset_t mine;
 	sigemptyset(&mine);
 	pthread_sigmask(SIG_SETMASK, &mine, NULL);
@@ -91,6 +96,11 @@ END_TEST
  */
 START_TEST(audio_thread_flushes_denormals)
 {
+	if (flz_test_under_valgrind()) {
+		/* Valgrind emulates SSE arithmetic without MXCSR's FTZ/DAZ (it
+		 * warns and computes subnormals): nothing here can be checked. */
+		return;
+	}
 	const uint32_t mine = flz_fp_mode_get();
 	for (int on = 1; on >= 0; on--) {
 		struct flz_engine *engine = null_engine(FLZ_FORMAT_UNKNOWN, false);
