@@ -26,21 +26,6 @@
 /* The ring holds at least this much audio. */
 #define WAV_RING_SECONDS 2
 
-static void wav_log(struct flz_wav_out *wav, enum flz_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void wav_log(struct flz_wav_out *wav, enum flz_log_level level, const char *fmt, ...)
-{
-	if (wav->log.log == NULL)
-		return;
-	char message[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	wav->log.log(wav->log.userdata, level, message);
-}
-
 static void wav_free(struct flz_wav_out *wav)
 {
 	if (wav->file)
@@ -128,7 +113,7 @@ static uint64_t wav_drain(struct flz_wav_out *wav)
 			atomic_fetch_add_explicit(&wav->write_errors, 1,
 						  memory_order_relaxed);
 			if (!wav->write_error_logged) {
-				wav_log(wav, FLZ_LOG_ERROR,
+				flz_backend_logf(&wav->log, FLZ_LOG_ERROR,
 					"cannot write to \"%s\" (wrote %lld of %llu frames): %s; "
 					"the frames that failed are lost (stats: file_write_errors)",
 					wav->path, (long long)(written < 0 ? 0 : written),
@@ -145,7 +130,7 @@ static uint64_t wav_drain(struct flz_wav_out *wav)
 	uint64_t dropped =
 		atomic_load_explicit(&wav->dropped_frames, memory_order_relaxed);
 	if (dropped != wav->drops_logged && wav->drops_logged == 0)
-		wav_log(wav, FLZ_LOG_WARNING,
+		flz_backend_logf(&wav->log, FLZ_LOG_WARNING,
 			"the writer of \"%s\" fell behind: %llu frames played but not written so far "
 			"(stats: file_dropped_frames)",
 			wav->path, (unsigned long long)dropped);
@@ -197,7 +182,7 @@ static void wav_close(struct flz_engine_audio *audio, struct flz_backend_device 
 	}
 	/* sf_close() writes the header's final sizes. */
 	if (wav->file && sf_close(wav->file) != 0)
-		wav_log(wav, FLZ_LOG_ERROR, "cannot finish \"%s\": %s", wav->path,
+		flz_backend_logf(&wav->log, FLZ_LOG_ERROR, "cannot finish \"%s\": %s", wav->path,
 			sf_strerror(NULL));
 	wav->file = NULL;
 	audio->wav = NULL;

@@ -365,6 +365,14 @@ FLZ_RT void flz_engine_alsa_error_rt(const char *file, int line, const char *fun
 void flz_engine_set_why(char *why, size_t why_size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/**
+ * Format one line and give it to a log sink (the host's log callback, as a
+ * backend gets it). A NULL sink or callback drops it.
+ * Thread: control (never the audio thread: it formats).
+ */
+void flz_backend_logf(const struct flz_backend_log *sink, enum flz_log_level level,
+		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* ---- Sample format conversion (format-rt.c) ---- */
 
 /** Convert n_samples interleaved floats to the device format, clipping to

@@ -113,16 +113,34 @@ struct flz_engine {
 static void engine_log(struct flz_engine *engine, enum flz_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void engine_log(struct flz_engine *engine, enum flz_log_level level, const char *fmt, ...)
+static void vlogf(const struct flz_backend_log *sink, enum flz_log_level level, const char *fmt,
+		  va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void vlogf(const struct flz_backend_log *sink, enum flz_log_level level, const char *fmt,
+		  va_list ap)
 {
-	if (engine->config.log == NULL)
+	if (sink == NULL || sink->log == NULL)
 		return;
 	char message[512];
+	vsnprintf(message, sizeof(message), fmt, ap);
+	sink->log(sink->userdata, level, message);
+}
+
+void flz_backend_logf(const struct flz_backend_log *sink, enum flz_log_level level,
+		      const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	vlogf(sink, level, fmt, ap);
 	va_end(ap);
-	engine->config.log(engine->config.log_userdata, level, message);
+}
+
+static void engine_log(struct flz_engine *engine, enum flz_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlogf(&engine->log_sink, level, fmt, ap);
+	va_end(ap);
 }
 
 /* A device's error code as text: ALSA's codes beside errno's. */

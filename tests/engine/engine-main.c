@@ -13,6 +13,18 @@ void sleep_ms(int ms)
 		;
 }
 
+void run_in_child(int (*child)(void))
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(child());
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+
 /* A sample of deterministic noise (amplitude amp) at the given format. */
 struct flz_sample *make_noise(int64_t n_frames, uint32_t n_channels, uint32_t rate_hz,
 			      double amp, uint32_t seed)

@@ -202,14 +202,7 @@ static int mlock_child(void)
 
 START_TEST(mlock_refused)
 {
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(mlock_child());
-	int status = 0;
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	run_in_child(mlock_child);
 }
 END_TEST
 

@@ -42,14 +42,7 @@ static int priority_child(void)
 
 START_TEST(priority_refused)
 {
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(priority_child());
-	int status = 0;
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	run_in_child(priority_child);
 }
 END_TEST
 

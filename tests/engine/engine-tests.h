@@ -64,6 +64,10 @@ struct log_lines {
 
 /* Shared helpers (engine-main.c). */
 void sleep_ms(int ms);
+/* Run child() in a forked process (which may drop privileges or lower its
+ * limits without touching the test's); fail unless it exits with 0. Its
+ * exit code names the step that failed. */
+void run_in_child(int (*child)(void));
 /* A sample of deterministic noise (amplitude amp) at the given format. */
 struct flz_sample *make_noise(int64_t n_frames, uint32_t n_channels, uint32_t rate_hz,
 			      double amp, uint32_t seed);
