@@ -253,6 +253,7 @@ static Suite *engine_suite(bool rig)
 		engine_case_commands,
 		engine_case_params,
 		engine_case_memory,
+		engine_case_wav_drops,
 #if FLZ_HAVE_ALSA
 		engine_case_alsa_null,
 		engine_case_signals,
