@@ -202,6 +202,27 @@ int engine_regions(struct flz_engine *engine, struct flz_mem_region *regions, si
 	return n;
 }
 
+int child_start(const struct flz_engine_config *config, struct flz_engine **engine)
+{
+	if (flz_engine_new(config, engine) != 0)
+		return 12;
+	char why[256];
+	if (flz_engine_start(*engine, why, sizeof(why)) != 0)
+		return 13;
+	return 0;
+}
+
+int drop_privileges(int resource)
+{
+	struct rlimit none = { 0, 0 };
+	if (setrlimit(resource, &none) != 0)
+		return 10;
+	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+			       setresuid(65534, 65534, 65534) != 0))
+		return 11;
+	return 0;
+}
+
 /* The thread id of this process's thread named @p name, or -1. */
 pid_t thread_named(const char *name)
 {

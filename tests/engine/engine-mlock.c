@@ -79,12 +79,9 @@ END_TEST
  * succeeds), so only the rest is checked. Exit code = the failed step. */
 static int mlock_child(void)
 {
-	struct rlimit none = { 0, 0 };
-	if (setrlimit(RLIMIT_MEMLOCK, &none) != 0)
-		return 10;
-	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
-			       setresuid(65534, 65534, 65534) != 0))
-		return 11;
+	int step = drop_privileges(RLIMIT_MEMLOCK);
+	if (step != 0)
+		return step;
 	static struct log_lines lines;
 	struct flz_engine_config config = flz_engine_config_init();
 	config.device = "flznull";
@@ -92,11 +89,9 @@ static int mlock_child(void)
 	config.log = log_collect;
 	config.log_userdata = &lines;
 	struct flz_engine *engine = NULL;
-	if (flz_engine_new(&config, &engine) != 0)
-		return 12;
-	char why[256];
-	if (flz_engine_start(engine, why, sizeof(why)) != 0)
-		return 13;
+	step = child_start(&config, &engine);
+	if (step != 0)
+		return step;
 	struct flz_engine_stats stats;
 	flz_engine_get_stats(engine, &stats);
 #ifndef FLZ_TEST_SANITIZED

@@ -89,6 +89,13 @@ int thread_devices(const char *devices[2]);
 /* A started engine's real-time regions (flz_engine_rt_regions()): their
  * count, and in *total their size in whole pages. */
 int engine_regions(struct flz_engine *engine, struct flz_mem_region *regions, size_t *total);
+/* In a forked child: lower @p resource (RLIMIT_*) to 0 and, as root, become
+ * nobody (no capabilities, no groups), so that what the limit guards is
+ * refused. Returns 0, or the step that failed (10, 11) as an exit code. */
+int drop_privileges(int resource);
+/* In a forked child: create and start an engine with @p config. Returns 0,
+ * or the step that failed (12 new, 13 start) as an exit code. */
+int child_start(const struct flz_engine_config *config, struct flz_engine **engine);
 pid_t thread_named(const char *name);
 
 /* One Check case: created as every case of the suite is (engine-main.c). */
