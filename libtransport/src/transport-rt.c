@@ -230,6 +230,39 @@ FLZ_RT FLZ_HOT int flz_transport_locked_init(struct flz_transport_locked *l, int
 	return 0;
 }
 
+/* Wrap an unwrapped 32.32 position into the loop once it reached the end. */
+static uint64_t wrap_position(const struct flz_transport_locked *l, flz_u128 u)
+{
+	flz_u128 end = (flz_u128)l->loop_end << 32;
+	if (u >= end) {
+		flz_u128 len = (flz_u128)(l->loop_end - l->loop_start) << 32;
+		u = ((flz_u128)l->loop_start << 32) + (u - end) % len;
+	}
+	return (uint64_t)u;
+}
+
+FLZ_RT FLZ_HOT int flz_transport_locked_start(struct flz_transport_locked *l,
+					      const struct flz_transport *t, int64_t frame0,
+					      uint64_t pad_downbeat_fp, const struct flz_transport_lock *lock,
+					      int64_t loop_start, int64_t loop_end)
+{
+	struct flz_transport_locked start;
+	if (t == NULL || flz_transport_locked_init(&start, frame0, pad_downbeat_fp, lock, loop_start,
+						   loop_end) < 0)
+		return -EINVAL;
+	/* The beats since the bar's start are rest / q (flz_transport_position());
+	 * in 2^-32 frames that is rest / bpm_micro, and the voice has moved
+	 * num / den times as far: rest x num / (bpm_micro x den), with rest
+	 * below 2^81 and num below 2^31. */
+	flz_i128 n = ((flz_i128)frame0 * FLZ_FP_ONE - downbeat_fp(t)) * (flz_i128)t->bpm_micro;
+	flz_i128 bar_q = FLZ_FP_ONE * t->rate_hz * 60 * FLZ_BPM_SCALE * t->beats_per_bar;
+	flz_i128 rest = n - flz_floor_div(n, bar_q) * bar_q;
+	flz_u128 moved = (flz_u128)rest * lock->num / ((flz_u128)t->bpm_micro * lock->den);
+	start.pos0_fp = wrap_position(&start, (flz_u128)pad_downbeat_fp + moved);
+	*l = start;
+	return 0;
+}
+
 FLZ_RT FLZ_HOT int flz_transport_locked_position(const struct flz_transport_locked *l,
 						 int64_t frame, uint64_t *out)
 {
@@ -237,13 +270,7 @@ FLZ_RT FLZ_HOT int flz_transport_locked_position(const struct flz_transport_lock
 		return -EINVAL;
 	/* (frame - frame0) < 2^54, num < 2^31: the product is below 2^117. */
 	flz_u128 delta = (flz_u128)(frame - l->frame0);
-	flz_u128 u = l->pos0_fp + delta * l->lock.num * ((flz_u128)1 << 32) / l->lock.den;
-	flz_u128 end = (flz_u128)l->loop_end << 32;
-	if (u >= end) {
-		flz_u128 len = (flz_u128)(l->loop_end - l->loop_start) << 32;
-		u = ((flz_u128)l->loop_start << 32) + (u - end) % len;
-	}
-	*out = (uint64_t)u;
+	*out = wrap_position(l, l->pos0_fp + delta * l->lock.num * ((flz_u128)1 << 32) / l->lock.den);
 	return 0;
 }
 

@@ -141,10 +141,11 @@ END_TEST
 
 /* Checks that at each master beat frame from `from` on for n_beats, the
  * pad's position is on the pad beat of the same number (mod the loop's 4
- * beats of pad_fpb frames) within one output frame's worth of pad motion
- * (inc_fp). Returns the worst distance in sample frames. */
+ * beats of pad_fpb frames, the pad's downbeat at sample frame offset)
+ * within one output frame's worth of pad motion (inc_fp). Returns the
+ * worst distance in sample frames. */
 static double check_beats(const struct flz_transport *t, const struct flz_transport_locked *l,
-			  int64_t from, int64_t n_beats, int64_t pad_fpb)
+			  int64_t from, int64_t n_beats, int64_t pad_fpb, int64_t offset)
 {
 	const uint64_t len_fp = (uint64_t)(4 * pad_fpb) * FP_ONE;
 	double worst = 0.0;
@@ -154,7 +155,7 @@ static double check_beats(const struct flz_transport *t, const struct flz_transp
 		struct flz_transport_position p;
 		ck_assert_int_eq(flz_transport_position(t, g, &p), 0);
 		int64_t beat = p.bar * 4 + (int64_t)floor(p.beat + 0.5);
-		uint64_t want = (uint64_t)(((beat % 4) + 4) % 4 * pad_fpb) * FP_ONE;
+		uint64_t want = (uint64_t)((((beat % 4) + 4) % 4 * pad_fpb + offset) % (4 * pad_fpb)) * FP_ONE;
 		uint64_t got;
 		ck_assert_int_eq(flz_transport_locked_position(l, g, &got), 0);
 		uint64_t d = loop_distance(got, want, len_fp);
@@ -187,7 +188,7 @@ START_TEST(test_locked_drift)
 		struct flz_transport_locked l;
 		ck_assert_int_eq(flz_transport_locked_init(&l, 0, 0, &lock, 0, 4 * pad_fpb), 0);
 		const int64_t beats_10min = (int64_t)(runs[r].master * 10.0);
-		double worst = check_beats(&t, &l, 0, beats_10min, pad_fpb);
+		double worst = check_beats(&t, &l, 0, beats_10min, pad_fpb, 0);
 
 		/* The change: mid-way between two beats, 10 minutes in. */
 		int64_t fc = 600LL * rate + 7777;
@@ -199,7 +200,7 @@ START_TEST(test_locked_drift)
 		ck_assert_int_eq(flz_transport_locked_position(&l, fc, &after), 0);
 		ck_assert_uint_eq(after, before);
 		ck_assert_int_eq(l.frame0, fc);
-		double worst_after = check_beats(&t, &l, fc, (int64_t)(runs[r].after * 5.0), pad_fpb);
+		double worst_after = check_beats(&t, &l, fc, (int64_t)(runs[r].after * 5.0), pad_fpb, 0);
 		printf("locked-drift %u Hz: 90 BPM pad under %.1f BPM, worst %.4f frames over 10 min, "
 		       "%.4f frames over 5 min at %.1f BPM after re-anchoring\n",
 		       rate, runs[r].master, worst, worst_after, runs[r].after);
@@ -265,6 +266,69 @@ START_TEST(test_locked_bad_input)
 }
 END_TEST
 
+/* flz_transport_locked_start(): a pad whose downbeat is 1000 frames into
+ * its sample, started mid-bar (bar 10, 3 beats and 1234 frames in) and on
+ * a bar's grid frame, is in phase from its first frame: every master beat
+ * for 10 minutes finds it on its own beat within one output frame. Started
+ * on the bar frame it starts at its downbeat within the rounding of that
+ * frame (half an output frame of pad motion). */
+START_TEST(test_locked_start)
+{
+	static const struct {
+		uint32_t rate;
+		double master;
+	} runs[] = { { 48000, 128.0 }, { 44100, 97.3 }, { 48000, 97.3 } };
+	for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
+		const uint32_t rate = runs[r].rate;
+		const int64_t pad_fpb = rate * 60 / 90, offset = 1000;
+		struct flz_transport t = make_transport(rate, runs[r].master, 777);
+		/* A tempo change first, so the downbeat lies between frames. */
+		ck_assert_int_eq(flz_transport_set_bpm(&t, 5555, runs[r].master * 0.75), 0);
+		ck_assert_int_eq(flz_transport_set_bpm(&t, 99999, runs[r].master), 0);
+		struct flz_transport_lock lock;
+		ck_assert_int_eq(flz_transport_lock_ratio(runs[r].master, 90.0, &lock), 0);
+		int64_t bar10, beat3;
+		ck_assert_int_eq(flz_transport_grid_frame(&t, FLZ_QUANTIZE_BAR, 10, &bar10), 0);
+		ck_assert_int_eq(flz_transport_grid_frame(&t, FLZ_QUANTIZE_1_4, 43, &beat3), 0);
+		double worst = 0.0;
+		const int64_t starts[] = { beat3 + 1234, bar10 };
+		for (size_t s = 0; s < 2; s++) {
+			struct flz_transport_locked l;
+			ck_assert_int_eq(flz_transport_locked_start(&l, &t, starts[s], (uint64_t)offset * FP_ONE,
+								    &lock, 0, 4 * pad_fpb),
+					 0);
+			ck_assert_int_eq(l.frame0, starts[s]);
+			if (starts[s] == bar10)
+				ck_assert_uint_le(loop_distance(l.pos0_fp, (uint64_t)offset * FP_ONE,
+								(uint64_t)(4 * pad_fpb) * FP_ONE),
+						  lock.inc_fp / 2 + 1);
+			double w = check_beats(&t, &l, starts[s], (int64_t)(runs[r].master * 10.0), pad_fpb,
+					       offset);
+			worst = fmax(worst, w);
+		}
+		printf("locked-start %u Hz %.1f BPM: worst %.4f frames from a mid-bar and a bar start\n", rate,
+		       runs[r].master, worst);
+	}
+	/* Bad input: as locked_init, and no transport. */
+	struct flz_transport t = make_transport(48000, 120.0, 0);
+	struct flz_transport_lock lock, bad;
+	ck_assert_int_eq(flz_transport_lock_ratio(120.0, 90.0, &lock), 0);
+	bad = lock;
+	bad.inc_fp--;
+	struct flz_transport_locked l, saved;
+	memset(&l, 0x3c, sizeof(l));
+	saved = l;
+	ck_assert_int_eq(flz_transport_locked_start(&l, NULL, 0, 0, &lock, 0, 100), -EINVAL);
+	ck_assert_int_eq(flz_transport_locked_start(&l, &t, 0, 0, &bad, 0, 100), -EINVAL);
+	ck_assert_int_eq(flz_transport_locked_start(&l, &t, 0, 100 * FP_ONE, &lock, 0, 100), -EINVAL);
+	ck_assert_int_eq(flz_transport_locked_start(&l, &t, 0, 0, &lock, 50, 50), -EINVAL);
+	ck_assert_int_eq(flz_transport_locked_start(&l, &t, FLZ_TRANSPORT_FRAME_MAX + 1, 0, &lock, 0, 100),
+			 -EINVAL);
+	ck_assert_mem_eq(&l, &saved, sizeof(l));
+}
+END_TEST
+
+TCase *transport_case_locked_start(void) { return transport_tcase("transport:locked-start", test_locked_start); }
 TCase *transport_case_lock_ratio(void) { return transport_tcase("transport:lock-ratio", test_lock_ratio); }
 TCase *transport_case_locked_wrap(void) { return transport_tcase("transport:locked-wrap", test_locked_wrap); }
 TCase *transport_case_locked_drift(void) { return transport_tcase("transport:locked-drift", test_locked_drift); }

@@ -67,6 +67,7 @@ static Suite *transport_suite(void)
 		transport_case_lock_ratio,
 		transport_case_locked_wrap,
 		transport_case_locked_drift,
+		transport_case_locked_start,
 		transport_case_locked_bad_input,
 		transport_case_schedule_order,
 		transport_case_schedule_full,

@@ -51,6 +51,7 @@ TCase *transport_case_bad_input(void);
 TCase *transport_case_lock_ratio(void);
 TCase *transport_case_locked_wrap(void);
 TCase *transport_case_locked_drift(void);
+TCase *transport_case_locked_start(void);
 TCase *transport_case_locked_bad_input(void);
 TCase *transport_case_schedule_order(void);
 TCase *transport_case_schedule_full(void);

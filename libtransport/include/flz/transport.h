@@ -393,6 +393,34 @@ FLZ_RT FLZ_WARN_UNUSED int flz_transport_locked_init(struct flz_transport_locked
 						     int64_t loop_start, int64_t loop_end);
 
 /**
+ * Anchor a tempo-locked voice started at @p frame0 in phase with the
+ * transport: as if it had been playing since the downbeat of the bar that
+ * holds @p frame0 (the bar's exact, unrounded start), from sample position
+ * @p pad_downbeat_fp there. So the pad's downbeat lies on the transport's bar
+ * downbeats (to within 2^-32 frame), whichever frame of the bar it starts
+ * on; started on a bar's grid frame, it starts at @p pad_downbeat_fp give or
+ * take the half frame that grid frame was rounded by.
+ *
+ * @param[out] l the anchor's storage
+ * @param t the transport
+ * @param frame0 the output frame the voice starts on
+ * @param pad_downbeat_fp the sample position of the pad's downbeat, 32.32,
+ *        < loop_end x 2^32
+ * @param lock the ratio (flz_transport_lock_ratio() of the transport's tempo)
+ * @param loop_start first frame of the loop
+ * @param loop_end one past its last frame
+ * @return 0, or a negative errno
+ * Errors: -EINVAL as flz_transport_locked_init(), or t NULL (*l untouched).
+ * Thread: rt.
+ * Ownership: none.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_transport_locked_start(struct flz_transport_locked *l,
+						      const struct flz_transport *t, int64_t frame0,
+						      uint64_t pad_downbeat_fp,
+						      const struct flz_transport_lock *lock,
+						      int64_t loop_start, int64_t loop_end);
+
+/**
  * The locked voice's sample position at output frame @p frame, 32.32:
  * pos0 + floor((frame - frame0) x num x 2^32 / den), wrapped into the loop
  * once it reached loop_end. A pure function of the frame, exact (no
