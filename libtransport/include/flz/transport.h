@@ -15,8 +15,11 @@
  *
  * Downbeat: held in 32.32 fixed point (frames x 2^32), because a tempo change
  * that keeps the position within the bar (flz_transport_set_bpm()) moves the
- * downbeat to a point between frames in general. flz_transport_anchor() and
- * flz_transport_init() put it on a whole frame.
+ * downbeat to a point between frames in general (a whole-frame downbeat
+ * would shift the bar phase by up to half a frame at each change, and the
+ * shifts would add up). flz_transport_anchor() and flz_transport_init() put
+ * it on a whole frame; the API's downbeat_frame is the rounded value,
+ * flz_transport_downbeat_frame().
  *
  * Grid: the k-th grid frame of a mode is
  *     floor(downbeat + k x frames_per_step + 1/2)
@@ -327,7 +330,8 @@ FLZ_RT FLZ_WARN_UNUSED int flz_transport_anchor(struct flz_transport *t, int64_t
  * @param t the transport
  * @param mode the grid
  * @param frame the earliest frame acceptable
- * @param[out] out the grid frame, >= frame
+ * @param[out] out the grid frame, >= frame (for @p frame near
+ *        FLZ_TRANSPORT_FRAME_MAX it may lie up to one step beyond it)
  * @return 0, or a negative errno
  * Errors: -EINVAL mode not a mode, frame out of range, or out is NULL.
  * Thread: rt.
