@@ -33,6 +33,7 @@ static void sift_down(struct flz_schedule *s, uint32_t i)
 FLZ_RT FLZ_HOT void flz_schedule_init(struct flz_schedule *s)
 {
 	s->n_entries = 0;
+	s->reserved = 0;
 }
 
 FLZ_RT FLZ_HOT uint32_t flz_schedule_count(const struct flz_schedule *s)

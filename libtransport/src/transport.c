@@ -6,6 +6,14 @@
 
 #include "transport-internal.h"
 
+/* The public structures have no padding (flz/transport.h), so tests and
+ * hosts may compare them byte for byte. */
+_Static_assert(sizeof(struct flz_transport) == 32, "struct flz_transport has padding");
+_Static_assert(sizeof(struct flz_schedule_entry) == 32, "struct flz_schedule_entry has padding");
+_Static_assert(sizeof(struct flz_schedule) == 8 + 32 * FLZ_SCHEDULE_CAPACITY,
+	       "struct flz_schedule has padding");
+_Static_assert(sizeof(struct flz_transport_locked) == 56, "struct flz_transport_locked has padding");
+
 static const char *const mode_names[FLZ_QUANTIZE_N_MODES] = {
 	[FLZ_QUANTIZE_OFF] = "off",   [FLZ_QUANTIZE_1_64] = "1/64", [FLZ_QUANTIZE_1_32] = "1/32",
 	[FLZ_QUANTIZE_1_16] = "1/16", [FLZ_QUANTIZE_1_8] = "1/8",   [FLZ_QUANTIZE_1_4] = "1/4",
@@ -21,6 +29,7 @@ int flz_transport_init(struct flz_transport *t, uint32_t rate_hz)
 	t->bpm_micro = flz_bpm_to_micro(FLZ_TRANSPORT_BPM_DEFAULT);
 	t->downbeat_whole = 0;
 	t->downbeat_frac = 0;
+	t->reserved = 0;
 	return 0;
 }
 

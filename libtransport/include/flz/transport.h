@@ -105,6 +105,9 @@ struct flz_transport {
 	/* Downbeat = downbeat_whole + downbeat_frac / 2^32 frames. */
 	int64_t downbeat_whole;
 	uint32_t downbeat_frac;
+	/* Zero. Spelled out so that the structure has no padding: every byte
+	 * is defined and two transports compare with memcmp(). */
+	uint32_t reserved;
 };
 
 /** A position on the transport (flz_transport_position()). */
@@ -169,6 +172,8 @@ struct flz_schedule_entry {
  */
 struct flz_schedule {
 	uint32_t n_entries;
+	/* Zero; the padding before heap[], spelled out (as in flz_transport). */
+	uint32_t reserved;
 	struct flz_schedule_entry heap[FLZ_SCHEDULE_CAPACITY];
 };
 
