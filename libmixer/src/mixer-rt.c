@@ -335,14 +335,18 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 	}
 
 	struct flz_resampler_speed sp;
-	sp.inc_fp = 0;
-	if (constant)
+	if (constant) {
+		/* One call for the block: the frame kernel inlined in a loop. */
 		flz_resampler_prepare(&sp, inc);
-	for (uint32_t j = 0; j < n_frames; j++) {
-		if (!constant && m->scratch_inc[j] != sp.inc_fp)
-			flz_resampler_prepare(&sp, m->scratch_inc[j]);
-		m->interp(&m->resampler, &sp, base + off[j] * (int64_t)ch, ch, frac[j], 1.0f,
-			  x + (size_t)j * ch);
+		m->interp_run(&m->resampler, &sp, base, 0, off, frac, ch, n_frames, 1.0f, x);
+	} else {
+		sp.inc_fp = 0;
+		for (uint32_t j = 0; j < n_frames; j++) {
+			if (m->scratch_inc[j] != sp.inc_fp)
+				flz_resampler_prepare(&sp, m->scratch_inc[j]);
+			m->interp(&m->resampler, &sp, base + off[j] * (int64_t)ch, ch, frac[j],
+				  1.0f, x + (size_t)j * ch);
+		}
 	}
 	reader_advance(v, rd, (int64_t)(acc >> 32), (uint32_t)acc);
 }
