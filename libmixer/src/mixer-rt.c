@@ -42,9 +42,11 @@ FLZ_RT FLZ_HOT static void emit(struct flz_mixer *m, enum flz_mixer_event_kind k
 	m->config.event(m->config.userdata, &ev);
 }
 
+/* The event's frame is the first output frame from which none of the
+ * stop's voices sounds. */
 FLZ_RT FLZ_HOT static void send_stopped(struct flz_mixer *m, struct flz_mixer_pending *p)
 {
-	emit(m, FLZ_MIXER_EVENT_STOPPED, p->token, p->slot, p->last_frame);
+	emit(m, FLZ_MIXER_EVENT_STOPPED, p->token, p->slot, p->last_frame + 1);
 	p->in_use = false;
 	m->n_pending--;
 }
@@ -914,14 +916,17 @@ FLZ_RT FLZ_HOT static void apply_master(struct flz_mixer *m, float *out, uint32_
 
 /* Send the ready events in command order: Started ones (their voices
  * sounded from this block's first frame) and Stopped ones whose voices are
- * all silent. */
-FLZ_RT FLZ_HOT static __attribute__((noinline)) void send_events(struct flz_mixer *m)
+ * all silent within this block. */
+FLZ_RT FLZ_HOT static __attribute__((noinline)) void send_events(struct flz_mixer *m,
+								int64_t end_frame)
 {
 	for (;;) {
+		/* A stop is ready once its voices are silent and the render call
+		 * has produced its first silent frame (before end_frame). */
 		struct flz_mixer_pending *next = NULL;
 		for (uint32_t i = 0; i < FLZ_MIXER_MAX_PENDING && m->n_pending > 0; i++) {
 			struct flz_mixer_pending *p = &m->pending[i];
-			if (!p->in_use || p->n_voices != 0)
+			if (!p->in_use || p->n_voices != 0 || p->last_frame + 1 >= end_frame)
 				continue;
 			if (next == NULL || p->serial < next->serial)
 				next = p;
@@ -1038,7 +1043,7 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 		m->n_pad_ramps = still;
 	}
 	if (m->n_pending > 0 || m->n_started > 0)
-		send_events(m);
+		send_events(m, m->frame + n_frames);
 	m->frame += n_frames;
 	return 0;
 }
