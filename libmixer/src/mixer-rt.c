@@ -174,14 +174,6 @@ FLZ_RT FLZ_HOT static inline uint64_t rate_mul(uint64_t a_fp, uint64_t b_fp)
 	return (uint64_t)(((flz_u128)a_fp * b_fp + ((uint64_t)1 << 31)) >> 32);
 }
 
-/* Taps each side of the interpolator at a rate. */
-FLZ_RT FLZ_HOT static inline int32_t side_taps(uint64_t inc_fp)
-{
-	if (inc_fp <= FLZ_MIXER_POS_ONE)
-		return FLZ_RESAMPLER_HALF_TAPS;
-	return (int32_t)(((uint64_t)FLZ_RESAMPLER_HALF_TAPS * inc_fp + FLZ_MIXER_POS_ONE - 1) >> 32);
-}
-
 /* ---- Readers ---- */
 
 FLZ_RT FLZ_HOT static inline void reader_at(struct flz_mixer_reader *rd, int64_t frame)
@@ -316,13 +308,13 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 			frac[j] = (uint32_t)p;
 		}
 		acc += (uint64_t)n_frames * inc;
-		side = side_taps(inc);
+		side = flz_resampler_side(&m->resampler, inc);
 	} else {
 		for (uint32_t j = 0; j < n_frames; j++) {
 			off[j] = (int64_t)(acc >> 32);
 			frac[j] = (uint32_t)acc;
 			acc += m->scratch_inc[j];
-			int32_t s = side_taps(m->scratch_inc[j]);
+			int32_t s = flz_resampler_side(&m->resampler, m->scratch_inc[j]);
 			side = s > side ? s : side;
 		}
 	}
@@ -339,13 +331,13 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 	struct flz_resampler_speed sp;
 	if (constant) {
 		/* One call for the block: the frame kernel inlined in a loop. */
-		flz_resampler_prepare(&sp, inc);
+		flz_resampler_prepare_table(&m->resampler, &sp, inc);
 		m->interp_run(&m->resampler, &sp, base, 0, off, frac, ch, n_frames, 1.0f, x);
 	} else {
 		sp.inc_fp = 0;
 		for (uint32_t j = 0; j < n_frames; j++) {
 			if (m->scratch_inc[j] != sp.inc_fp)
-				flz_resampler_prepare(&sp, m->scratch_inc[j]);
+				flz_resampler_prepare_table(&m->resampler, &sp, m->scratch_inc[j]);
 			m->interp(&m->resampler, &sp, base + off[j] * (int64_t)ch, ch, frac[j],
 				  1.0f, x + (size_t)j * ch);
 		}

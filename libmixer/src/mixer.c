@@ -70,8 +70,8 @@ static int check_config(const struct flz_mixer_config *c)
  * flz_mixer_memory() and destroy. n_bytes is rounded up to a multiple of
  * 64, so the buffer keeps the 64-byte alignment the kernels want (pages
  * are more). */
-_Static_assert(1 + FLZ_MIXER_BUFFERS + 2 <= FLZ_MIXER_MAX_MEMORY_REGIONS,
-	       "the struct, its buffers and the two table arrays fit the list");
+_Static_assert(1 + FLZ_MIXER_BUFFERS + 3 <= FLZ_MIXER_MAX_MEMORY_REGIONS,
+	       "the struct, its buffers and the three table arrays fit the list");
 
 static void *buffer_alloc(struct flz_mixer *m, size_t n_bytes)
 {
@@ -185,6 +185,8 @@ int flz_mixer_memory(const struct flz_mixer *mixer, struct flz_mem_region *regio
 		all[n++] = mixer->buffers[i];
 	all[n++] = (struct flz_mem_region){ mixer->resampler.h, FLZ_RESAMPLER_TABLE_BYTES };
 	all[n++] = (struct flz_mem_region){ mixer->resampler.dh, FLZ_RESAMPLER_TABLE_BYTES };
+	all[n++] = (struct flz_mem_region){ mixer->resampler.stretch_mem,
+					    mixer->resampler.stretch_bytes };
 	for (int i = 0; i < n && i < max_regions; i++)
 		regions[i] = all[i];
 	return n;

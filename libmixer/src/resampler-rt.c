@@ -16,6 +16,7 @@ FLZ_RT FLZ_HOT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64
 	 * (OFFSET + y) * PHASES, in 16.16 fixed point. Taps are visited in
 	 * increasing t, so the position decreases by step_u per tap. */
 	sp->inc_fp = inc_fp;
+	sp->table = NULL;
 	if (inc_fp <= one) {
 		sp->mode = FLZ_RESAMPLER_ONE_ROW;
 		sp->side = FLZ_RESAMPLER_HALF_TAPS;
@@ -30,6 +31,23 @@ FLZ_RT FLZ_HOT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64
 	sp->unit = (double)FLZ_RESAMPLER_PHASES * FLZ_RESAMPLER_U_ONE / speed;
 	sp->step_u = (int32_t)(sp->unit + 0.5);
 	sp->norm = (float)(1.0 / speed);
+}
+
+FLZ_RT FLZ_HOT void flz_resampler_prepare_table(const struct flz_resampler *r,
+					struct flz_resampler_speed *sp, uint64_t inc_fp)
+{
+	if (inc_fp <= ((uint64_t)1 << 32)) {
+		flz_resampler_prepare(sp, inc_fp);
+		return;
+	}
+	const struct flz_resampler_stretch *t = flz_resampler_table_for(r, inc_fp);
+	sp->inc_fp = inc_fp;
+	sp->mode = FLZ_RESAMPLER_STRETCH_TABLE;
+	sp->side = t->side;
+	sp->step_u = 0;
+	sp->unit = 0.0;
+	sp->norm = t->norm;
+	sp->table = t;
 }
 
 FLZ_RT FLZ_HOT void flz_resampler_frame(const struct flz_resampler *r, const struct flz_resampler_speed *sp,

@@ -3,11 +3,15 @@
  * Internal: the varispeed interpolator. A Kaiser-windowed sinc with its
  * cutoff at the source Nyquist frequency, tabulated at FLZ_RESAMPLER_PHASES
  * points per source frame, read with linear interpolation between adjacent
- * points. For a rate > 1 the kernel is stretched by the rate (cutoff scaled
- * down by 1/rate, 2 x ceil(16 x rate) taps) so nothing aliases into the
- * output band; each tap is then looked up on its own (PER_TAP), as every
- * voice has a rate of its own that may glide, and no table may be built on
- * the audio thread.
+ * points. For a rate > 1 the kernel is stretched (cutoff scaled down,
+ * 2 x ceil(16 x stretch) taps) so nothing aliases into the output band. As
+ * every voice has its own rate, which may glide, and no table may be built
+ * on the audio thread, the stretched kernels are tabulated at creation for
+ * a grid of stretches (FLZ_RESAMPLER_N_STRETCH, a sixth of an octave
+ * apart, 2^(1/6) .. 4) as polyphase rows, and a rate uses the smallest
+ * stretch at or above it: never less than the rate, so nothing aliases;
+ * the passband is at most 2^(1/6) (12%) narrower than the rate alone
+ * would make it, just above a grid point, and exact at 2^(k/6) (2, 4...).
  */
 #ifndef FLZ_MIXER_RESAMPLER_H
 #define FLZ_MIXER_RESAMPLER_H
@@ -55,11 +59,35 @@ _Static_assert(FLZ_RESAMPLER_ROW >= 2 * FLZ_RESAMPLER_OFFSET + 1, "row too short
 /* Both tables' arrays come from flz_pages_alloc() (flz/pages.h): written
  * at init, on pages of their own, so that the mixer can list them in
  * flz_mixer_memory(). */
+/* The stretched kernels: N_STRETCH tables, stretch 2^(k/6), k = 1 .. 12. */
+#define FLZ_RESAMPLER_N_STRETCH 12
+/* Rows per stretched table: output fractions q / STRETCH_PHASES. The
+ * stretched kernel is smoother by its stretch, so half the base table's
+ * phases keep linear interpolation between rows near 1e-6. */
+#define FLZ_RESAMPLER_STRETCH_PHASE_BITS 8
+#define FLZ_RESAMPLER_STRETCH_PHASES (1 << FLZ_RESAMPLER_STRETCH_PHASE_BITS)
+
+/* One stretched kernel as polyphase rows: row q holds the 2 x side taps at
+ * fraction q / STRETCH_PHASES in source order, padded with zeros to
+ * stride (a multiple of 8); dh holds row q + 1 minus row q. */
+struct flz_resampler_stretch {
+	uint64_t inc_fp; /* the stretch, 32.32 */
+	int32_t side;
+	uint32_t stride;
+	float norm; /* 1 / stretch */
+	float *h;
+	float *dh;
+};
+
 struct flz_resampler {
 	/* Kernel values, PHASES x ROW. Zero where |y| >= HALF_TAPS. */
 	float *h;
 	/* Difference to the point 1/PHASES further on in y, same layout. */
 	float *dh;
+	struct flz_resampler_stretch stretch[FLZ_RESAMPLER_N_STRETCH];
+	/* All the stretched tables, one allocation (flz_pages_alloc()). */
+	float *stretch_mem;
+	size_t stretch_bytes;
 };
 
 /* Index in h/dh of flat point @p flat = (y + OFFSET) * PHASES. */
@@ -77,8 +105,11 @@ void flz_resampler_deinit(struct flz_resampler *r);
 enum flz_resampler_mode {
 	/* Rate <= 1: all taps of a frame share one row of the kernel table. */
 	FLZ_RESAMPLER_ONE_ROW,
-	/* Rate > 1: each tap of the stretched kernel looked up on its own. */
+	/* Rate > 1: each tap of the stretched kernel looked up on its own
+	 * (used to build the stretched tables). */
 	FLZ_RESAMPLER_PER_TAP,
+	/* Rate > 1: one row pair of a stretched table per frame. */
+	FLZ_RESAMPLER_STRETCH_TABLE,
 };
 
 /* What depends on the speed only, worked out once per distinct speed. */
@@ -91,8 +122,10 @@ struct flz_resampler_speed {
 	int32_t step_u;
 	/* The same, unrounded, for placing the first tap. */
 	double unit;
-	/* 1 / max(rate, 1): the stretched kernel's area is the rate. */
+	/* 1 / max(stretch, 1): the stretched kernel's area is the stretch. */
 	float norm;
+	/* STRETCH_TABLE: the table. */
+	const struct flz_resampler_stretch *table;
 };
 
 /*
@@ -100,6 +133,33 @@ struct flz_resampler_speed {
  * Thread: rt.
  */
 FLZ_RT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp);
+
+/* The stretched table a rate > 1 uses: the smallest stretch at or above
+ * it (the last is FLZ_RATE_MAX). */
+FLZ_RT static inline const struct flz_resampler_stretch *
+flz_resampler_table_for(const struct flz_resampler *r, uint64_t inc_fp)
+{
+	int k = 0;
+	while (k < FLZ_RESAMPLER_N_STRETCH - 1 && r->stretch[k].inc_fp < inc_fp)
+		k++;
+	return &r->stretch[k];
+}
+
+/* Taps each side of the position at rate @p inc_fp with the tables. */
+FLZ_RT static inline int32_t flz_resampler_side(const struct flz_resampler *r, uint64_t inc_fp)
+{
+	if (inc_fp <= ((uint64_t)1 << 32))
+		return FLZ_RESAMPLER_HALF_TAPS;
+	return flz_resampler_table_for(r, inc_fp)->side;
+}
+
+/*
+ * Prepare for rate @p inc_fp with @p r's stretched tables: ONE_ROW at
+ * rates <= 1, else STRETCH_TABLE with the smallest stretch >= the rate.
+ * Thread: rt.
+ */
+FLZ_RT void flz_resampler_prepare_table(const struct flz_resampler *r,
+					struct flz_resampler_speed *sp, uint64_t inc_fp);
 
 /* Flat table position of the first tap (16.16 fixed point) at fraction
  * @p frac_norm (0 <= frac_norm <= 1) for speed > 1. */
@@ -115,7 +175,7 @@ FLZ_RT static inline int32_t flz_resampler_first_u_stretched(const struct flz_re
 FLZ_RT static inline int32_t flz_resampler_first_u(const struct flz_resampler_speed *sp,
 						   uint32_t frac)
 {
-	if (sp->mode == FLZ_RESAMPLER_ONE_ROW)
+	if (sp->mode != FLZ_RESAMPLER_PER_TAP)
 		/* Exact in integers, so frac == 0 hits table points exactly. */
 		return ((FLZ_RESAMPLER_OFFSET + FLZ_RESAMPLER_HALF_TAPS - 1) * FLZ_RESAMPLER_PHASES
 			<< 16) +
@@ -123,13 +183,25 @@ FLZ_RT static inline int32_t flz_resampler_first_u(const struct flz_resampler_sp
 	return flz_resampler_first_u_stretched(sp, (double)frac * (1.0 / 4294967296.0));
 }
 
-/* The coefficients for fraction @p frac in ONE_ROW mode: tap i
- * (i = 0 .. 2 x side - 1) is h[i] + a x dh[i], from one row of the kernel
- * table and its difference to the next. Sets *h and *dh and returns a. */
+/* Bits of a 32-bit fraction below a stretched table's row index. */
+#define FLZ_RESAMPLER_ROW_FRAC_BITS (32 - FLZ_RESAMPLER_STRETCH_PHASE_BITS)
+
+/* The coefficients for fraction @p frac in ONE_ROW or STRETCH_TABLE mode:
+ * tap i (i = 0 .. 2 x side - 1) is h[i] + a x dh[i], from one row of the
+ * kernel table or a stretched table and its difference to the next (a
+ * stretched row is zero up to a multiple of 8 taps). Sets *h and *dh and
+ * returns a. */
 FLZ_RT static inline float flz_resampler_row(const struct flz_resampler *r,
 					     const struct flz_resampler_speed *sp, uint32_t frac,
 					     const float **h, const float **dh)
 {
+	if (sp->mode == FLZ_RESAMPLER_STRETCH_TABLE) {
+		const size_t row = (size_t)(frac >> FLZ_RESAMPLER_ROW_FRAC_BITS) * sp->table->stride;
+		*h = sp->table->h + row;
+		*dh = sp->table->dh + row;
+		return (float)(frac & ((1u << FLZ_RESAMPLER_ROW_FRAC_BITS) - 1)) *
+		       (1.0f / (float)(1u << FLZ_RESAMPLER_ROW_FRAC_BITS));
+	}
 	int32_t u = flz_resampler_first_u(sp, frac);
 	int32_t at = flz_resampler_at(u >> 16);
 	*h = r->h + at;

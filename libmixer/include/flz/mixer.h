@@ -24,9 +24,12 @@
  * Interpolator: a 32-tap Kaiser-windowed sinc (100 dB stopband, passband to
  * 0.396 x rate, stopband from 0.604 x rate: 19/29 kHz at 48 kHz), tabulated
  * at 512 phases with linear interpolation between them. Its phase-0 row is
- * an exact unit impulse. For a rate s > 1 the kernel is stretched by s
- * (cutoff / s, 2 x ceil(16 s) taps, 128 at rate 4) so nothing aliases; its
- * taps are looked up one by one, as every voice has its own, gliding rate.
+ * an exact unit impulse. For a rate s > 1 the kernel is stretched so
+ * nothing aliases: by the smallest of 2^(k/6), k = 1..12, at or above s
+ * (cutoff / stretch, 2 x ceil(16 x stretch) taps, 128 at rate 4), read as
+ * polyphase rows built in flz_mixer_new() (a voice's rate glides, and no
+ * table is built on the audio thread); the passband is then up to 12%
+ * narrower than s alone would make it, exact at 2^(k/6) (2, 4).
  * Positions are exact 32.32 fixed point.
  *
  * The loop: a voice plays s[start .. loop end) and then the slot's loop
