@@ -950,27 +950,28 @@ FLZ_RT FLZ_HOT static inline bool plain_block(const struct flz_mixer *m, const s
 struct plain_group {
 	const float *src[FLZ_MIXER_VOICE_STRUCTS];
 	float gain[FLZ_MIXER_VOICE_STRUCTS];
+	struct flz_mixer_voice *voice[FLZ_MIXER_VOICE_STRUCTS];
+	float peak[FLZ_MIXER_VOICE_STRUCTS];
 	uint32_t n;
 	/* The block holds a sum already (else it is still to be cleared). */
 	bool written;
 };
 
-/* Sum the group into the block: the mix kernel stores where the block has
- * nothing yet, mix_add adds otherwise; per element both are the add
- * kernel's operations in voice order, so the values are those of adding
- * voice by voice into a cleared block. */
+/* Sum the group into the block in one pass that also finds each source's
+ * peak: it stores where the block has nothing yet and adds otherwise; per
+ * element both are the add kernel's operations in voice order, so the
+ * values are those of adding voice by voice into a cleared block. */
 FLZ_RT FLZ_HOT static void flush_group(struct flz_mixer *m, struct plain_group *g, float *out,
 			       uint32_t n_frames)
 {
-	const size_t n = (size_t)n_frames * m->n_channels;
-	if (g->n > 0) {
-		if (g->written)
-			m->kernels->mix_add(out, g->src, g->gain, g->n, n);
-		else
-			m->kernels->mix(out, g->src, g->gain, g->n, n, 1.0f);
-		g->written = true;
-		g->n = 0;
-	}
+	if (g->n == 0)
+		return;
+	m->kernels->mix_add(out, g->src, g->gain, g->n, (size_t)n_frames * m->n_channels,
+			    !g->written, g->peak);
+	for (uint32_t k = 0; k < g->n; k++)
+		g->voice[k]->peak_lin = g->peak[k] * (g->gain[k] < 0.0f ? -g->gain[k] : g->gain[k]);
+	g->written = true;
+	g->n = 0;
 }
 
 FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
@@ -993,8 +994,8 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 			const float *src = v->sample->data + (size_t)v->rd.pos_frames * ch;
 			if (g != 0.0f) {
 				group.src[group.n] = src;
-				group.gain[group.n++] = g;
-				v->peak_lin = m->kernels->peak(src, n_samples) * (g < 0.0f ? -g : g);
+				group.gain[group.n] = g;
+				group.voice[group.n++] = v;
 			} else {
 				v->peak_lin = 0.0f;
 			}

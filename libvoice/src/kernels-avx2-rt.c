@@ -173,14 +173,92 @@ FLZ_RT FLZ_HOT static void mix_avx2(float *dst, const float *const *src, const f
 	mix_pass(dst, src + v, gain + v, n_src - v, n_samples, scale, false, true);
 }
 
-/* mix_pass() from dst: per element one fused multiply-add per source, as
- * add_avx2() does, with dst read and written once per group of sources. */
-FLZ_RT FLZ_HOT static void mix_add_avx2(float *dst, const float *const *src, const float *gain,
-				uint32_t n_src, size_t n_samples)
+/* One pass of mix_add_avx2() over up to MIX_GROUP sources, 16 floats at a
+ * time: the sum starts from a product (@p first: copy_avx2()'s operation)
+ * or from dst, then one fused multiply-add per source (add_avx2()'s), so
+ * passes give the values of one sequence bit for bit. Each source's
+ * |x| maximum is kept in a register of its own on the way. */
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
+mix_add_pass(float *dst, const float *const *src, const float *gain, uint32_t n_src,
+	     size_t n_samples, bool first, float *src_peak)
 {
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256 pk[MIX_GROUP];
+	for (uint32_t v = 0; v < MIX_GROUP; v++)
+		pk[v] = _mm256_setzero_ps();
+	size_t i = 0;
+	for (; i < n_samples; i += 16) {
+		const size_t left = n_samples - i;
+		__m256i m0 = _mm256_set1_epi32(-1), m1 = m0;
+		if (left < 16) {
+			m0 = _mm256_loadu_si256((const __m256i *)tail_masks[left < 8 ? left : 0]);
+			m1 = _mm256_loadu_si256((const __m256i *)tail_masks[left > 8 ? left - 8 : 0]);
+			if (left >= 8)
+				m0 = _mm256_set1_epi32(-1);
+		}
+		const bool whole = left >= 16;
+		__m256 a0, a1;
+		uint32_t v = 0;
+		if (!first) {
+			a0 = whole ? _mm256_loadu_ps(dst + i) : _mm256_maskload_ps(dst + i, m0);
+			a1 = whole ? _mm256_loadu_ps(dst + i + 8) : _mm256_maskload_ps(dst + i + 8, m1);
+		} else if (n_src > 0) {
+			const __m256 g = _mm256_set1_ps(gain[0]);
+			const __m256 x0 = whole ? _mm256_loadu_ps(src[0] + i)
+						: _mm256_maskload_ps(src[0] + i, m0);
+			const __m256 x1 = whole ? _mm256_loadu_ps(src[0] + i + 8)
+						: _mm256_maskload_ps(src[0] + i + 8, m1);
+			a0 = _mm256_mul_ps(g, x0);
+			a1 = _mm256_mul_ps(g, x1);
+			/* max() returns its second operand for a NaN: nested so, it
+			 * skips a NaN and keeps everything else. */
+			pk[0] = _mm256_max_ps(_mm256_and_ps(abs_mask, x0),
+					      _mm256_max_ps(_mm256_and_ps(abs_mask, x1), pk[0]));
+			v = 1;
+		} else {
+			a0 = a1 = _mm256_setzero_ps();
+		}
+		for (; v < n_src; v++) {
+			const __m256 g = _mm256_set1_ps(gain[v]);
+			const __m256 x0 = whole ? _mm256_loadu_ps(src[v] + i)
+						: _mm256_maskload_ps(src[v] + i, m0);
+			const __m256 x1 = whole ? _mm256_loadu_ps(src[v] + i + 8)
+						: _mm256_maskload_ps(src[v] + i + 8, m1);
+			a0 = _mm256_fmadd_ps(g, x0, a0);
+			a1 = _mm256_fmadd_ps(g, x1, a1);
+			pk[v] = _mm256_max_ps(_mm256_and_ps(abs_mask, x0),
+					      _mm256_max_ps(_mm256_and_ps(abs_mask, x1), pk[v]));
+		}
+		if (whole) {
+			_mm256_storeu_ps(dst + i, a0);
+			_mm256_storeu_ps(dst + i + 8, a1);
+		} else {
+			_mm256_maskstore_ps(dst + i, m0, a0);
+			_mm256_maskstore_ps(dst + i + 8, m1, a1);
+		}
+	}
+	if (src_peak == NULL)
+		return;
+	for (uint32_t v = 0; v < n_src; v++) {
+		__m128 q = _mm_max_ps(_mm256_castps256_ps128(pk[v]), _mm256_extractf128_ps(pk[v], 1));
+		q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+		q = _mm_max_ps(q, _mm_shuffle_ps(q, q, 1));
+		src_peak[v] = _mm_cvtss_f32(q);
+	}
+}
+
+FLZ_RT FLZ_HOT static void mix_add_avx2(float *dst, const float *const *src, const float *gain,
+				uint32_t n_src, size_t n_samples, bool overwrite, float *src_peak)
+{
+	if (n_src == 0) {
+		if (overwrite)
+			mix_add_pass(dst, src, gain, 0, n_samples, true, NULL);
+		return;
+	}
 	for (uint32_t v = 0; v < n_src; v += MIX_GROUP) {
 		uint32_t k = n_src - v < MIX_GROUP ? n_src - v : MIX_GROUP;
-		mix_pass(dst, src + v, gain + v, k, n_samples, 1.0f, false, false);
+		mix_add_pass(dst, src + v, gain + v, k, n_samples, overwrite && v == 0,
+			     src_peak != NULL ? src_peak + v : NULL);
 	}
 }
 

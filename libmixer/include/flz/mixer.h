@@ -458,7 +458,10 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_resume_slot(struct flz_mixer *mixer, int32_
  * Move every voice of the slot to sample frame @p frame, crossfaded over
  * the voice ramp: the old position fades out while the new one fades in.
  * A frame outside the loop region plays on until it reaches the region
- * (then loops in it).
+ * (then loops in it); a frame past the region's end plays on to the
+ * sample's end and then continues at the region's start. A paused voice
+ * moves at once (it is silent) and resumes from there. Voices still
+ * playing a sample the slot no longer holds are not moved.
  *
  * @param frame 0 <= frame < the slot's sample's n_frames
  * @return voices moved (>= 0), or a negative errno

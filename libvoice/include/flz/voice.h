@@ -79,14 +79,19 @@ struct flz_voice_kernels {
 	void (*mix)(float *dst, const float *const *src, const float *gain, uint32_t n_src,
 		    size_t n_samples, float scale);
 	/**
-	 * Add several sources into dst:
-	 * dst[i] += gain[0] * src[0][i] + gain[1] * src[1][i] + ... with
-	 * exactly the operations of add() per source in source order, so it is
-	 * bit-identical to that sequence, reading and writing dst once. It
+	 * Sum several sources into dst:
+	 * dst[i] (+)= gain[0] * src[0][i] + gain[1] * src[1][i] + ...
+	 * Without @p overwrite dst's values are added to, with exactly the
+	 * operations of add() per source in source order; with it dst is
+	 * overwritten, with the operations of copy() for src[0] then add() for
+	 * the others (mix() with scale 1). Bit-identical to those sequences
+	 * either way, reading and writing dst once. With @p src_peak (n_src
+	 * floats, may be NULL) src_peak[v] receives max |src[v][i]| (NaN
+	 * skipped; 0 for none), found while the sources are read anyway. dst
 	 * must not overlap a source. Thread: rt.
 	 */
 	void (*mix_add)(float *dst, const float *const *src, const float *gain, uint32_t n_src,
-			size_t n_samples);
+			size_t n_samples, bool overwrite, float *src_peak);
 	/** max |src[i]| for i < n_samples (0 for none; NaN is skipped). Thread: rt. */
 	float (*peak)(const float *src, size_t n_samples);
 	/** "avx2+fma" or "generic". */
