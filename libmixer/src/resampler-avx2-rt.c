@@ -34,22 +34,33 @@ FLZ_RT FLZ_HOT static inline void mac_group(__m256 c, const float *x, int32_t n_
 	*acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(c, dup_hi), x1, *acc1);
 }
 
-/* One stereo frame; inlined into both entry points below, so a frame gets
- * the same operations whichever of them computes it. */
+/* One stereo frame with @p side taps each side in @p mode (sp's, passed
+ * apart so that a caller can make them constants); inlined into both entry
+ * points below, so a frame gets the same operations whichever of them
+ * computes it. */
 FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
-frame_stereo(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
-	     const float *center, uint32_t frac, float gain_lin, float *out)
+frame_stereo_k(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
+	       int32_t side, enum flz_resampler_mode mode, const float *center, uint32_t frac,
+	       float gain_lin, float *out)
 {
-	const int32_t side = sp->side;
 	const int32_t n_taps = 2 * side;
 	const float *x = center + (int32_t)(1 - side) * 2;
 	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
 
-	if (sp->mode != FLZ_RESAMPLER_PER_TAP) {
+	if (mode != FLZ_RESAMPLER_PER_TAP) {
 		/* One row and its difference to the next, contiguous: no gathers.
 		 * Rows are zero-padded to whole groups of eight. */
 		const float *h, *dh;
-		const float a = flz_resampler_row(r, sp, frac, &h, &dh);
+		float a;
+		if (mode == FLZ_RESAMPLER_ONE_ROW) {
+			int32_t u = flz_resampler_first_u(sp, frac);
+			int32_t at = flz_resampler_at(u >> 16);
+			h = r->h + at;
+			dh = r->dh + at;
+			a = (float)(u & 0xffff) * (1.0f / 65536.0f);
+		} else {
+			a = flz_resampler_row(r, sp, frac, &h, &dh);
+		}
 		const __m256 av = _mm256_set1_ps(a);
 		for (int32_t i = 0; i < n_taps; i += 8) {
 			__m256 c = _mm256_fmadd_ps(av, _mm256_loadu_ps(dh + i), _mm256_loadu_ps(h + i));
@@ -85,7 +96,7 @@ FLZ_RT FLZ_HOT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *
 					    uint32_t frac, float gain_lin, float *out)
 {
 	(void)n_channels; /* always 2 */
-	frame_stereo(r, sp, center, frac, gain_lin, out);
+	frame_stereo_k(r, sp, sp->side, sp->mode, center, frac, gain_lin, out);
 }
 
 FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
@@ -95,7 +106,16 @@ FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
 					  float *out)
 {
 	(void)n_channels; /* always 2 */
+	if (sp->mode == FLZ_RESAMPLER_ONE_ROW) {
+		/* Rates <= 1: 32 taps, known here, so the taps' loop unrolls with
+		 * no partial group. */
+		for (uint32_t j = 0; j < n_frames; j++)
+			frame_stereo_k(r, sp, FLZ_RESAMPLER_HALF_TAPS, FLZ_RESAMPLER_ONE_ROW,
+				       src + (size_t)(pos[j] - base) * 2, frac[j], gain_lin,
+				       out + (size_t)j * 2);
+		return;
+	}
 	for (uint32_t j = 0; j < n_frames; j++)
-		frame_stereo(r, sp, src + (size_t)(pos[j] - base) * 2, frac[j], gain_lin,
-			     out + (size_t)j * 2);
+		frame_stereo_k(r, sp, sp->side, sp->mode, src + (size_t)(pos[j] - base) * 2,
+			       frac[j], gain_lin, out + (size_t)j * 2);
 }
