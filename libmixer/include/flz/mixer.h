@@ -5,8 +5,9 @@
  *
  * A mixer owns FLZ_NUM_SAMPLES slots, each empty or holding a reference to a
  * decoded sample, and a pool of voices. Its audio-thread functions perform
- * the operations of the Python API (load, play, stop, stop all, unload,
- * master volume, speed) and render interleaved float blocks. Everything the
+ * the operations of the Python API (load, play and trigger, stop, stop all,
+ * unload, pause, resume, seek, pad gain, pad speed, loop region, master
+ * volume, speed) and render interleaved float blocks. Everything the
  * mixer needs is allocated by flz_mixer_new(); the audio-thread functions
  * never allocate, free, lock, or do I/O.
  *
@@ -59,7 +60,8 @@
  * sample only if that was the last. flz_mixer_destroy() drops the ones it
  * still holds without calling retire.
  *
- * Voice limit: at most FLZ_MAX_VOICES voices play at once. A trigger when
+ * Voice limit: at most FLZ_MAX_VOICES voices play at once (paused ones
+ * count; a paused one that is stolen goes at once). A trigger when
  * all of them play steals the voice that was started earliest: it fades out
  * over the voice ramp in one of FLZ_MAX_VOICES extra fade slots while the new
  * voice starts at once. If every fade slot is busy too (more than
@@ -69,8 +71,9 @@
  *
  * Events: a Stopped event is sent from the render call that renders the
  * first frame in which none of its voices sounds (nothing sounds after a
- * fade: there is no look-ahead and no interpolator tail). A Started event is sent from the
- * render call whose first frame is its voice's first. Both in command order.
+ * fade: there is no look-ahead and no interpolator tail). A Started event
+ * is sent from the render call whose first frame is its voice's first.
+ * Both go in command order.
  *
  * Thread: one mixer is used by one control thread (new/destroy) and one
  * audio thread (everything below the banner). It is not shared further.
