@@ -467,6 +467,7 @@ START_TEST(test_pad_args)
 	struct rec r = { 0 }, r2 = { 0 };
 	struct flz_mixer *m = new_mixer(&r), *twin = new_mixer(&r2);
 	struct flz_sample *s = pattern_sample(400);
+	flz_sample_ref(s); /* one for each mixer, one kept here */
 	flz_sample_ref(s);
 	load(m, 0, s);
 	load(twin, 0, s);
