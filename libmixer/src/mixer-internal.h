@@ -126,6 +126,21 @@ struct flz_mixer_voice {
 	float peak_lin;
 };
 
+/* Every kernel the render code calls, in one table chosen once in
+ * flz_mixer_new() from the explicit config.cpu_flags: AVX2+FMA or
+ * portable C, each from its own *-rt.c file; render code has no #ifdef. */
+struct flz_mixer_ops {
+	void (*add)(float *dst, const float *src, size_t n_samples, float gain);
+	void (*mix_add)(float *dst, const float *const *src, const float *gain, uint32_t n_src,
+			size_t n_samples, bool overwrite, float *src_peak);
+	float (*peak)(const float *src, size_t n_samples);
+	flz_resampler_frame_fn interp;
+	/* The same over a block at one rate (frame for frame the same values). */
+	flz_resampler_run_fn interp_run;
+	/* "avx2+fma" or "generic". */
+	const char *name;
+};
+
 /* A pad: gain and speed that persist across loads and triggers. */
 struct flz_mixer_pad {
 	struct flz_mixer_ramp gain;
@@ -157,11 +172,8 @@ struct flz_mixer_started {
 struct flz_mixer {
 	/* ---- Set by flz_mixer_new(), read-only afterwards. ---- */
 	struct flz_mixer_config config;
-	const struct flz_voice_kernels *kernels;
+	struct flz_mixer_ops ops;
 	struct flz_resampler resampler;
-	flz_resampler_frame_fn interp;
-	/* The same over a block at one rate (frame for frame the same values). */
-	flz_resampler_run_fn interp_run;
 	/* The per-voice chain's stages (copied from the config). */
 	uint32_t n_stages;
 	struct flz_mixer_stage stages[FLZ_MIXER_MAX_STAGES];

@@ -332,13 +332,13 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 	if (constant) {
 		/* One call for the block: the frame kernel inlined in a loop. */
 		flz_resampler_prepare_table(&m->resampler, &sp, inc);
-		m->interp_run(&m->resampler, &sp, base, 0, off, frac, ch, n_frames, 1.0f, x);
+		m->ops.interp_run(&m->resampler, &sp, base, 0, off, frac, ch, n_frames, 1.0f, x);
 	} else {
 		sp.inc_fp = 0;
 		for (uint32_t j = 0; j < n_frames; j++) {
 			if (m->scratch_inc[j] != sp.inc_fp)
 				flz_resampler_prepare_table(&m->resampler, &sp, m->scratch_inc[j]);
-			m->interp(&m->resampler, &sp, base + off[j] * (int64_t)ch, ch, frac[j],
+			m->ops.interp(&m->resampler, &sp, base + off[j] * (int64_t)ch, ch, frac[j],
 				  1.0f, x + (size_t)j * ch);
 		}
 	}
@@ -385,8 +385,8 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 			uint32_t k = left < (int64_t)(n_frames - done) ? (uint32_t)left : n_frames - done;
 			const float *src = data + (size_t)v->rd.pos_frames * ch;
 			if (g_const != 0.0f) {
-				m->kernels->add(out + (size_t)done * ch, src, (size_t)k * ch, g_const);
-				float p = m->kernels->peak(src, (size_t)k * ch);
+				m->ops.add(out + (size_t)done * ch, src, (size_t)k * ch, g_const);
+				float p = m->ops.peak(src, (size_t)k * ch);
 				peak = p > peak ? p : peak;
 			}
 			reader_advance(v, &v->rd, k, 0);
@@ -428,8 +428,8 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 		}
 		for (uint32_t s = 0; s < m->n_stages; s++)
 			m->stages[s].ops->process(m->stages[s].states[vi], x, n_frames, ch);
-		peak = m->kernels->peak(x, (size_t)n_frames * ch);
-		m->kernels->add(out, x, (size_t)n_frames * ch, 1.0f);
+		peak = m->ops.peak(x, (size_t)n_frames * ch);
+		m->ops.add(out, x, (size_t)n_frames * ch, 1.0f);
 		v->peak_lin = peak;
 		return;
 	}
@@ -444,8 +444,8 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 	}
 	if (n_ramp < n_frames && g_const != 0.0f) {
 		const size_t at = (size_t)n_ramp * ch, n = (size_t)(n_frames - n_ramp) * ch;
-		m->kernels->add(out + at, x + at, n, g_const);
-		float p = m->kernels->peak(x + at, n) * (g_const < 0.0f ? -g_const : g_const);
+		m->ops.add(out + at, x + at, n, g_const);
+		float p = m->ops.peak(x + at, n) * (g_const < 0.0f ? -g_const : g_const);
 		peak = p > peak ? p : peak;
 	}
 	v->peak_lin = peak;
@@ -966,7 +966,7 @@ FLZ_RT FLZ_HOT static void flush_group(struct flz_mixer *m, struct plain_group *
 {
 	if (g->n == 0)
 		return;
-	m->kernels->mix_add(out, g->src, g->gain, g->n, (size_t)n_frames * m->n_channels,
+	m->ops.mix_add(out, g->src, g->gain, g->n, (size_t)n_frames * m->n_channels,
 			    !g->written, g->peak);
 	for (uint32_t k = 0; k < g->n; k++)
 		g->voice[k]->peak_lin = g->peak[k] * (g->gain[k] < 0.0f ? -g->gain[k] : g->gain[k]);
@@ -1017,7 +1017,7 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 	if (any_finished)
 		compact_active(m);
 	apply_master(m, out, n_frames);
-	m->master_peak_lin = m->kernels->peak(out, n_samples);
+	m->master_peak_lin = m->ops.peak(out, n_samples);
 
 	ramp_commit(&m->master, n_frames);
 	m->master_lin = ramp_now(&m->master);

@@ -82,6 +82,27 @@ static void *buffer_alloc(struct flz_mixer *m, size_t n_bytes)
 	return p;
 }
 
+/* The one choice of kernels, from the explicit flags alone. */
+static void mixer_ops_init(struct flz_mixer_ops *ops, uint32_t cpu_flags, uint32_t n_channels)
+{
+	const struct flz_voice_kernels *k = flz_voice_kernels_for(cpu_flags);
+	ops->add = k->add;
+	ops->mix_add = k->mix_add;
+	ops->peak = k->peak;
+	ops->interp = flz_resampler_frame;
+	ops->interp_run = flz_resampler_run;
+	ops->name = k->name;
+#ifdef FLZ_HAVE_AVX2_RESAMPLER
+	const uint32_t want = FLZ_CPU_AVX2 | FLZ_CPU_FMA;
+	if (n_channels == 2 && (cpu_flags & want) == want) {
+		ops->interp = flz_resampler_frame_stereo_avx2;
+		ops->interp_run = flz_resampler_run_stereo_avx2;
+	}
+#else
+	(void)n_channels;
+#endif
+}
+
 int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 {
 	if (config == NULL || out == NULL)
@@ -101,18 +122,7 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	for (uint32_t i = 0; i < config->n_stages; i++)
 		m->stages[i] = config->stages[i];
 	m->n_channels = config->n_channels;
-	/* One choice from the explicit flags, for the kernels and the
-	 * interpolator alike. */
-	m->kernels = flz_voice_kernels_for(config->cpu_flags);
-	m->interp = flz_resampler_frame;
-	m->interp_run = flz_resampler_run;
-#ifdef FLZ_HAVE_AVX2_RESAMPLER
-	if (m->n_channels == 2 && (config->cpu_flags & (FLZ_CPU_AVX2 | FLZ_CPU_FMA)) ==
-					  (FLZ_CPU_AVX2 | FLZ_CPU_FMA)) {
-		m->interp = flz_resampler_frame_stereo_avx2;
-		m->interp_run = flz_resampler_run_stereo_avx2;
-	}
-#endif
+	mixer_ops_init(&m->ops, config->cpu_flags, m->n_channels);
 	m->voice_ramp_frames = flz_voice_ramp_frames(config->voice_ramp_ms, config->rate_hz);
 	/* The pad gain glides over a fixed 10 ms (the API's contract). */
 	m->pad_gain_ramp_frames = flz_voice_ramp_frames(10.0f, config->rate_hz);
