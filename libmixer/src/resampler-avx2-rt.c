@@ -115,6 +115,35 @@ FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
 				       out + (size_t)j * 2);
 		return;
 	}
+	if (sp->mode == FLZ_RESAMPLER_STRETCH_TABLE) {
+		/* The stretched tables' sides (ceil(16 x 2^(k/6)), resampler.c), as
+		 * constants for the same reason; another side takes the loop below,
+		 * with the same values. */
+#define FLZ_STRETCH_RUN(n_side)                                                                  \
+	case n_side:                                                                             \
+		for (uint32_t j = 0; j < n_frames; j++)                                          \
+			frame_stereo_k(r, sp, n_side, FLZ_RESAMPLER_STRETCH_TABLE,               \
+				       src + (size_t)(pos[j] - base) * 2, frac[j], gain_lin,     \
+				       out + (size_t)j * 2);                                     \
+		return;
+		switch (sp->side) {
+			FLZ_STRETCH_RUN(18)
+			FLZ_STRETCH_RUN(21)
+			FLZ_STRETCH_RUN(23)
+			FLZ_STRETCH_RUN(26)
+			FLZ_STRETCH_RUN(29)
+			FLZ_STRETCH_RUN(32)
+			FLZ_STRETCH_RUN(36)
+			FLZ_STRETCH_RUN(41)
+			FLZ_STRETCH_RUN(46)
+			FLZ_STRETCH_RUN(51)
+			FLZ_STRETCH_RUN(58)
+			FLZ_STRETCH_RUN(64)
+		default:
+			break;
+		}
+#undef FLZ_STRETCH_RUN
+	}
 	for (uint32_t j = 0; j < n_frames; j++)
 		frame_stereo_k(r, sp, sp->side, sp->mode, src + (size_t)(pos[j] - base) * 2,
 			       frac[j], gain_lin, out + (size_t)j * 2);
