@@ -185,8 +185,9 @@ mix_add_step8(float *dst, const float *const *src, const float *gain, uint32_t n
 	if (!first) {
 		a = whole ? _mm256_loadu_ps(dst + i) : _mm256_maskload_ps(dst + i, m);
 	} else if (n_src > 0) {
+		/* From zeros: add_avx2()'s operation into a cleared block. */
 		const __m256 x = whole ? _mm256_loadu_ps(src[0] + i) : _mm256_maskload_ps(src[0] + i, m);
-		a = _mm256_mul_ps(_mm256_set1_ps(gain[0]), x);
+		a = _mm256_fmadd_ps(_mm256_set1_ps(gain[0]), x, _mm256_setzero_ps());
 		/* max() returns its second operand for a NaN: NaN is skipped. */
 		pk[0] = _mm256_max_ps(_mm256_and_ps(abs_mask, x), pk[0]);
 		v = 1;
@@ -205,9 +206,8 @@ mix_add_step8(float *dst, const float *const *src, const float *gain, uint32_t n
 }
 
 /* One pass of mix_add_avx2() over up to MIX_GROUP sources: the sum starts
- * from a product (@p first: copy_avx2()'s operation) or from dst, then one
- * fused multiply-add per source (add_avx2()'s), so passes give the values
- * of one sequence bit for bit. Each source's |x| maximum is kept on the
+ * from zeros (@p first) or from dst, then one fused multiply-add per source
+ * (add_avx2()'s), so passes give the values of one sequence bit for bit. Each source's |x| maximum is kept on the
  * way. The body has no masks; only the tail's last 8 floats use them. */
 FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
 mix_add_pass(float *dst, const float *const *src, const float *gain, uint32_t n_src,
@@ -239,8 +239,8 @@ mix_add_pass(float *dst, const float *const *src, const float *gain, uint32_t n_
 }
 
 /* mix_add_avx2() for one source, 32 floats a step with the source's
- * pointer and gain in registers: copy_avx2()'s or add_avx2()'s operation
- * per element, so the same values. */
+ * pointer and gain in registers: add_avx2()'s operation per element (into
+ * zeros with overwrite), so the same values. */
 FLZ_RT FLZ_HOT static void mix_add_one_avx2(float *dst, const float *src, float gain,
 				    size_t n_samples, bool overwrite, float *src_peak)
 {
@@ -252,10 +252,12 @@ FLZ_RT FLZ_HOT static void mix_add_one_avx2(float *dst, const float *src, float 
 		const __m256 x0 = _mm256_loadu_ps(src + i), x1 = _mm256_loadu_ps(src + i + 8);
 		const __m256 x2 = _mm256_loadu_ps(src + i + 16), x3 = _mm256_loadu_ps(src + i + 24);
 		if (overwrite) {
-			_mm256_storeu_ps(dst + i, _mm256_mul_ps(g, x0));
-			_mm256_storeu_ps(dst + i + 8, _mm256_mul_ps(g, x1));
-			_mm256_storeu_ps(dst + i + 16, _mm256_mul_ps(g, x2));
-			_mm256_storeu_ps(dst + i + 24, _mm256_mul_ps(g, x3));
+			/* From zeros: add_avx2()'s operation into a cleared block. */
+			const __m256 z = _mm256_setzero_ps();
+			_mm256_storeu_ps(dst + i, _mm256_fmadd_ps(g, x0, z));
+			_mm256_storeu_ps(dst + i + 8, _mm256_fmadd_ps(g, x1, z));
+			_mm256_storeu_ps(dst + i + 16, _mm256_fmadd_ps(g, x2, z));
+			_mm256_storeu_ps(dst + i + 24, _mm256_fmadd_ps(g, x3, z));
 		} else {
 			_mm256_storeu_ps(dst + i, _mm256_fmadd_ps(g, x0, _mm256_loadu_ps(dst + i)));
 			_mm256_storeu_ps(dst + i + 8,
@@ -276,8 +278,8 @@ FLZ_RT FLZ_HOT static void mix_add_one_avx2(float *dst, const float *src, float 
 		const __m256i m = left >= 8 ? _mm256_set1_epi32(-1)
 					    : _mm256_loadu_si256((const __m256i *)tail_masks[left]);
 		const __m256 x = _mm256_maskload_ps(src + i, m);
-		const __m256 y = overwrite ? _mm256_mul_ps(g, x)
-					   : _mm256_fmadd_ps(g, x, _mm256_maskload_ps(dst + i, m));
+		const __m256 y = _mm256_fmadd_ps(g, x, overwrite ? _mm256_setzero_ps()
+							       : _mm256_maskload_ps(dst + i, m));
 		_mm256_maskstore_ps(dst + i, m, y);
 		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, x), p0);
 	}

@@ -61,21 +61,18 @@ FLZ_RT FLZ_HOT static float peak_generic(const float *restrict src, size_t n_sam
 	return p;
 }
 
-/* One source after another, each exactly copy_generic()'s or add_generic()'s
- * operation. */
+/* One source after another, each exactly add_generic()'s operation (into
+ * zeros for the first with overwrite). */
 FLZ_RT FLZ_HOT static void mix_add_generic(float *restrict dst, const float *const *src,
 					   const float *gain, uint32_t n_src, size_t n_samples,
 					   bool overwrite, float *src_peak)
 {
-	if (overwrite && n_src == 0) {
+	if (overwrite) {
 		for (size_t i = 0; i < n_samples; i++)
 			dst[i] = 0.0f;
 	}
 	for (uint32_t v = 0; v < n_src; v++) {
-		if (overwrite && v == 0)
-			copy_generic(dst, src[0], n_samples, gain[0]);
-		else
-			add_generic(dst, src[v], n_samples, gain[v]);
+		add_generic(dst, src[v], n_samples, gain[v]);
 		if (src_peak != NULL)
 			src_peak[v] = peak_generic(src[v], n_samples);
 	}

@@ -82,10 +82,10 @@ struct flz_voice_kernels {
 	 * Sum several sources into dst:
 	 * dst[i] (+)= gain[0] * src[0][i] + gain[1] * src[1][i] + ...
 	 * Without @p overwrite dst's values are added to, with exactly the
-	 * operations of add() per source in source order; with it dst is
-	 * overwritten, with the operations of copy() for src[0] then add() for
-	 * the others (mix() with scale 1). Bit-identical to those sequences
-	 * either way, reading and writing dst once. With @p src_peak (n_src
+	 * operations of add() per source in source order; with it dst's old
+	 * values are ignored, as if it were zeros (add() per source into a
+	 * cleared dst: a product of -0 comes out +0, as there). Bit-identical
+	 * to those sequences either way, reading and writing dst once. With @p src_peak (n_src
 	 * floats, may be NULL) src_peak[v] receives max |src[v][i]| (NaN
 	 * skipped; 0 for none), found while the sources are read anyway. dst
 	 * must not overlap a source. Thread: rt.
