@@ -217,10 +217,40 @@ mix_add_pass(float *dst, const float *const *src, const float *gain, uint32_t n_
 	for (uint32_t v = 0; v < MIX_GROUP; v++)
 		pk[v] = _mm256_setzero_ps();
 	const __m256i all = _mm256_set1_epi32(-1);
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
 	size_t i = 0;
-	for (; i + 16 <= n_samples; i += 16) {
-		mix_add_step8(dst, src, gain, n_src, i, first, all, true, pk);
-		mix_add_step8(dst, src, gain, n_src, i + 8, first, all, true, pk);
+	/* 32 floats a step: four independent sums, so the fused multiply-adds
+	 * of one source overlap instead of waiting on each other. */
+	for (; i + 32 <= n_samples; i += 32) {
+		__m256 a0, a1, a2, a3;
+		if (first) {
+			a0 = a1 = a2 = a3 = _mm256_setzero_ps();
+		} else {
+			a0 = _mm256_loadu_ps(dst + i);
+			a1 = _mm256_loadu_ps(dst + i + 8);
+			a2 = _mm256_loadu_ps(dst + i + 16);
+			a3 = _mm256_loadu_ps(dst + i + 24);
+		}
+		for (uint32_t v = 0; v < n_src; v++) {
+			const __m256 g = _mm256_set1_ps(gain[v]);
+			const float *x = src[v] + i;
+			const __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
+			const __m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
+			a0 = _mm256_fmadd_ps(g, x0, a0);
+			a1 = _mm256_fmadd_ps(g, x1, a1);
+			a2 = _mm256_fmadd_ps(g, x2, a2);
+			a3 = _mm256_fmadd_ps(g, x3, a3);
+			/* Nested so that a NaN (max() returns its second operand
+			 * then) is skipped and everything else kept. */
+			__m256 p = _mm256_max_ps(_mm256_and_ps(abs_mask, x3), pk[v]);
+			p = _mm256_max_ps(_mm256_and_ps(abs_mask, x2), p);
+			p = _mm256_max_ps(_mm256_and_ps(abs_mask, x1), p);
+			pk[v] = _mm256_max_ps(_mm256_and_ps(abs_mask, x0), p);
+		}
+		_mm256_storeu_ps(dst + i, a0);
+		_mm256_storeu_ps(dst + i + 8, a1);
+		_mm256_storeu_ps(dst + i + 16, a2);
+		_mm256_storeu_ps(dst + i + 24, a3);
 	}
 	for (; i + 8 <= n_samples; i += 8)
 		mix_add_step8(dst, src, gain, n_src, i, first, all, true, pk);
