@@ -10,7 +10,6 @@
 
 #include "resampler.h"
 
-#define U_SHIFT 16
 
 /* Add the coefficient group c (taps i .. i+7) times the stereo frames at x
  * into the accumulators; @p n_left taps of the group are valid (<= 8), the
@@ -35,56 +34,52 @@ FLZ_RT FLZ_HOT static inline void mac_group(__m256 c, const float *x, int32_t n_
 	*acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(c, dup_hi), x1, *acc1);
 }
 
-/* One stereo frame; inlined into both entry points below, so a frame gets
- * the same operations whichever of them computes it. */
+/* One stereo frame with @p side taps each side in @p mode (sp's, passed
+ * apart so that a caller can make them constants); inlined into both entry
+ * points below, so a frame gets the same operations whichever of them
+ * computes it. */
 FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
-frame_stereo(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
-	     const float *center, uint32_t frac, float gain_lin, float *out)
+frame_stereo_k(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
+	       int32_t side, enum flz_resampler_mode mode, const float *center, uint32_t frac,
+	       float gain_lin, float *out)
 {
-	const int32_t side = sp->side;
 	const int32_t n_taps = 2 * side;
 	const float *x = center + (int32_t)(1 - side) * 2;
 	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
 
-	if (sp->mode != FLZ_RESAMPLER_PER_TAP) {
+	if (mode != FLZ_RESAMPLER_PER_TAP) {
 		/* One row and its difference to the next, contiguous: no gathers.
 		 * Rows are zero-padded to whole groups of eight. */
 		const float *h, *dh;
-		const float a = flz_resampler_row(r, sp, frac, &h, &dh);
+		float a;
+		if (mode == FLZ_RESAMPLER_ONE_ROW) {
+			int32_t u = flz_resampler_first_u(sp, frac);
+			int32_t at = flz_resampler_at(u >> 16);
+			h = r->h + at;
+			dh = r->dh + at;
+			a = (float)(u & 0xffff) * (1.0f / 65536.0f);
+		} else {
+			a = flz_resampler_row(r, sp, frac, &h, &dh);
+		}
 		const __m256 av = _mm256_set1_ps(a);
 		for (int32_t i = 0; i < n_taps; i += 8) {
 			__m256 c = _mm256_fmadd_ps(av, _mm256_loadu_ps(dh + i), _mm256_loadu_ps(h + i));
 			mac_group(c, x + 2 * i, n_taps - i, &acc0, &acc1);
 		}
 	} else {
-		/* Stretched kernel while the speed glides: each tap has its own
-		 * table position; gather. Lane l of a group holds tap i + l. */
-		const int32_t u = flz_resampler_first_u(sp, frac);
-		const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-		__m256i uv = _mm256_sub_epi32(_mm256_set1_epi32(u),
-					      _mm256_mullo_epi32(_mm256_set1_epi32(sp->step_u), lane));
-		const __m256i step8 = _mm256_set1_epi32(8 * sp->step_u);
-		const __m256i frac_mask = _mm256_set1_epi32(0xffff);
-		const __m256i phase_mask = _mm256_set1_epi32(FLZ_RESAMPLER_PHASES - 1);
-		const __m256i last_col = _mm256_set1_epi32(FLZ_RESAMPLER_ROW - 1);
-		const __m256 fs = _mm256_set1_ps(1.0f / 65536.0f);
-		for (int32_t i = 0; i < n_taps; i += 8) {
-			__m256i flat = _mm256_srai_epi32(uv, U_SHIFT);
-			__m256i phase = _mm256_and_si256(flat, phase_mask);
-			__m256i k = _mm256_srai_epi32(flat, FLZ_RESAMPLER_PHASE_BITS);
-			/* phase * ROW (40 = 32 + 8) + ROW - 1 - k */
-			__m256i at = _mm256_add_epi32(_mm256_slli_epi32(phase, 5),
-						      _mm256_slli_epi32(phase, 3));
-			at = _mm256_add_epi32(at, _mm256_sub_epi32(last_col, k));
-			__m256 a = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(uv, frac_mask)), fs);
-			/* Lanes past the last tap gather nothing (they stay 0). */
-			__m256 m = _mm256_castsi256_ps(
-				_mm256_cmpgt_epi32(_mm256_set1_epi32(n_taps - i), lane));
-			__m256 h = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), r->h, at, m, 4);
-			__m256 dh = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), r->dh, at, m, 4);
-			mac_group(_mm256_fmadd_ps(a, dh, h), x + 2 * i, n_taps - i, &acc0, &acc1);
-			uv = _mm256_sub_epi32(uv, step8);
-		}
+		/* Stretched kernel (rate > 1): each tap has its own table
+		 * position. The coefficients are looked up one by one into a row
+		 * padded with zeros to whole groups of eight: on the CPUs this runs
+		 * on, scalar loads beat AVX2 gathers (on AMD Zen 2 by about 1.4x,
+		 * measured), and the sums stay the vector ones. */
+		float c[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8] __attribute__((aligned(32)));
+		int32_t u = flz_resampler_first_u(sp, frac);
+		for (int32_t i = 0; i < n_taps; i++, u -= sp->step_u)
+			c[i] = flz_resampler_kernel_at(r, u);
+		for (int32_t i = n_taps; i < ((n_taps + 7) & ~7); i++)
+			c[i] = 0.0f;
+		for (int32_t i = 0; i < n_taps; i += 8)
+			mac_group(_mm256_load_ps(c + i), x + 2 * i, n_taps - i, &acc0, &acc1);
 	}
 	/* Lanes alternate left, right: fold to one pair. */
 	__m256 acc = _mm256_add_ps(acc0, acc1);
@@ -101,7 +96,7 @@ FLZ_RT FLZ_HOT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *
 					    uint32_t frac, float gain_lin, float *out)
 {
 	(void)n_channels; /* always 2 */
-	frame_stereo(r, sp, center, frac, gain_lin, out);
+	frame_stereo_k(r, sp, sp->side, sp->mode, center, frac, gain_lin, out);
 }
 
 FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
@@ -111,7 +106,45 @@ FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
 					  float *out)
 {
 	(void)n_channels; /* always 2 */
+	if (sp->mode == FLZ_RESAMPLER_ONE_ROW) {
+		/* Rates <= 1: 32 taps, known here, so the taps' loop unrolls with
+		 * no partial group. */
+		for (uint32_t j = 0; j < n_frames; j++)
+			frame_stereo_k(r, sp, FLZ_RESAMPLER_HALF_TAPS, FLZ_RESAMPLER_ONE_ROW,
+				       src + (size_t)(pos[j] - base) * 2, frac[j], gain_lin,
+				       out + (size_t)j * 2);
+		return;
+	}
+	if (sp->mode == FLZ_RESAMPLER_STRETCH_TABLE) {
+		/* The stretched tables' sides (ceil(16 x 2^(k/6)), resampler.c), as
+		 * constants for the same reason; another side takes the loop below,
+		 * with the same values. */
+#define FLZ_STRETCH_RUN(n_side)                                                                  \
+	case n_side:                                                                             \
+		for (uint32_t j = 0; j < n_frames; j++)                                          \
+			frame_stereo_k(r, sp, n_side, FLZ_RESAMPLER_STRETCH_TABLE,               \
+				       src + (size_t)(pos[j] - base) * 2, frac[j], gain_lin,     \
+				       out + (size_t)j * 2);                                     \
+		return;
+		switch (sp->side) {
+			FLZ_STRETCH_RUN(18)
+			FLZ_STRETCH_RUN(21)
+			FLZ_STRETCH_RUN(23)
+			FLZ_STRETCH_RUN(26)
+			FLZ_STRETCH_RUN(29)
+			FLZ_STRETCH_RUN(32)
+			FLZ_STRETCH_RUN(36)
+			FLZ_STRETCH_RUN(41)
+			FLZ_STRETCH_RUN(46)
+			FLZ_STRETCH_RUN(51)
+			FLZ_STRETCH_RUN(58)
+			FLZ_STRETCH_RUN(64)
+		default:
+			break;
+		}
+#undef FLZ_STRETCH_RUN
+	}
 	for (uint32_t j = 0; j < n_frames; j++)
-		frame_stereo(r, sp, src + (size_t)(pos[j] - base) * 2, frac[j], gain_lin,
-			     out + (size_t)j * 2);
+		frame_stereo_k(r, sp, sp->side, sp->mode, src + (size_t)(pos[j] - base) * 2,
+			       frac[j], gain_lin, out + (size_t)j * 2);
 }

@@ -22,6 +22,8 @@ static double bessel_i0(double x)
 	return sum;
 }
 
+static int flz_resampler_stretch_init(struct flz_resampler *r);
+
 int flz_resampler_init(struct flz_resampler *r)
 {
 	const int half = FLZ_RESAMPLER_HALF_TAPS;
@@ -66,38 +68,73 @@ int flz_resampler_init(struct flz_resampler *r)
 		r->dh[at] = (float)flat[i + 1] - (float)flat[i];
 	}
 	free(flat);
-	return 0;
+	return flz_resampler_stretch_init(r);
 }
 
 void flz_resampler_deinit(struct flz_resampler *r)
 {
 	flz_pages_free(r->h, FLZ_RESAMPLER_TABLE_BYTES);
 	flz_pages_free(r->dh, FLZ_RESAMPLER_TABLE_BYTES);
+	flz_pages_free(r->stretch_mem, r->stretch_bytes);
 	r->h = NULL;
 	r->dh = NULL;
+	r->stretch_mem = NULL;
 }
 
-int flz_resampler_stretch_init(struct flz_resampler_stretch *t)
+/* Build the stretched tables from the base table, here on the control side
+ * (building one on the audio thread once cost an xrun), each row exactly
+ * what the per-tap kernel gives at its fraction. */
+static int flz_resampler_stretch_init(struct flz_resampler *r)
 {
-	t->inc_fp = 0;
-	/* Written here, on the control side (flz_pages_alloc() writes every
-	 * page): else the first write would be flz_resampler_stretch_build()
-	 * on the audio thread at the first speed-up (64 page faults in one
-	 * period). */
-	t->h = flz_pages_alloc(FLZ_RESAMPLER_STRETCH_BYTES);
-	t->dh = flz_pages_alloc(FLZ_RESAMPLER_STRETCH_BYTES);
-	if (t->h == NULL || t->dh == NULL) {
-		flz_resampler_stretch_deinit(t);
+	size_t n_floats = 0;
+	for (int k = 0; k < FLZ_RESAMPLER_N_STRETCH; k++) {
+		struct flz_resampler_stretch *t = &r->stretch[k];
+		/* 2^((k + 1) / 6); the last is exactly FLZ_RATE_MAX. */
+		const double stretch =
+			k == FLZ_RESAMPLER_N_STRETCH - 1 ? FLZ_RATE_MAX : pow(2.0, (k + 1) / 6.0);
+		t->inc_fp = (uint64_t)llround(stretch * 4294967296.0);
+		struct flz_resampler_speed sp;
+		flz_resampler_prepare(&sp, t->inc_fp);
+		t->side = sp.side;
+		t->stride = (uint32_t)(2 * sp.side + 7) & ~7u;
+		t->norm = sp.norm;
+		n_floats += 2 * (size_t)FLZ_RESAMPLER_STRETCH_PHASES * t->stride;
+	}
+	_Static_assert(FLZ_RESAMPLER_N_STRETCH == 12, "the grid is 2^(1/6) .. 2^2");
+	r->stretch_bytes = (n_floats * sizeof(float) + 63) & ~(size_t)63;
+	r->stretch_mem = flz_pages_alloc(r->stretch_bytes);
+	if (r->stretch_mem == NULL) {
+		flz_resampler_deinit(r);
 		return -ENOMEM;
 	}
+	float *at = r->stretch_mem;
+	float prev[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS], cur[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS];
+	for (int k = 0; k < FLZ_RESAMPLER_N_STRETCH; k++) {
+		struct flz_resampler_stretch *t = &r->stretch[k];
+		const size_t n_row = (size_t)FLZ_RESAMPLER_STRETCH_PHASES * t->stride;
+		t->h = at;
+		t->dh = at + n_row;
+		at += 2 * n_row;
+		struct flz_resampler_speed sp;
+		flz_resampler_prepare(&sp, t->inc_fp);
+		const int32_t n_taps = 2 * sp.side;
+		/* Row STRETCH_PHASES (fraction 1) only feeds the last difference.
+		 * Padding taps stay zero (flz_pages_alloc() zeroes). */
+		for (int32_t q = 0; q <= FLZ_RESAMPLER_STRETCH_PHASES; q++) {
+			int32_t u = flz_resampler_first_u_stretched(
+				&sp, (double)q / FLZ_RESAMPLER_STRETCH_PHASES);
+			for (int32_t i = 0; i < n_taps; i++, u -= sp.step_u)
+				cur[i] = flz_resampler_kernel_at(r, u);
+			if (q > 0) {
+				float *h = t->h + (size_t)(q - 1) * t->stride;
+				float *dh = t->dh + (size_t)(q - 1) * t->stride;
+				for (int32_t i = 0; i < n_taps; i++) {
+					h[i] = prev[i];
+					dh[i] = cur[i] - prev[i];
+				}
+			}
+			memcpy(prev, cur, (size_t)n_taps * sizeof(float));
+		}
+	}
 	return 0;
-}
-
-void flz_resampler_stretch_deinit(struct flz_resampler_stretch *t)
-{
-	flz_pages_free(t->h, FLZ_RESAMPLER_STRETCH_BYTES);
-	flz_pages_free(t->dh, FLZ_RESAMPLER_STRETCH_BYTES);
-	t->h = NULL;
-	t->dh = NULL;
-	t->inc_fp = 0;
 }

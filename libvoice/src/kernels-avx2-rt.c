@@ -173,9 +173,202 @@ FLZ_RT FLZ_HOT static void mix_avx2(float *dst, const float *const *src, const f
 	mix_pass(dst, src + v, gain + v, n_src - v, n_samples, scale, false, true);
 }
 
+/* One step of mix_add_pass() over 8 floats at i under lane mask @p m
+ * (all lanes in the body, the valid ones in the tail). */
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
+mix_add_step8(float *dst, const float *const *src, const float *gain, uint32_t n_src, size_t i,
+	      bool first, __m256i m, bool whole, __m256 *pk)
+{
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256 a;
+	uint32_t v = 0;
+	if (!first) {
+		a = whole ? _mm256_loadu_ps(dst + i) : _mm256_maskload_ps(dst + i, m);
+	} else if (n_src > 0) {
+		/* From zeros: add_avx2()'s operation into a cleared block. */
+		const __m256 x = whole ? _mm256_loadu_ps(src[0] + i) : _mm256_maskload_ps(src[0] + i, m);
+		a = _mm256_fmadd_ps(_mm256_set1_ps(gain[0]), x, _mm256_setzero_ps());
+		/* max() returns its second operand for a NaN: NaN is skipped. */
+		pk[0] = _mm256_max_ps(_mm256_and_ps(abs_mask, x), pk[0]);
+		v = 1;
+	} else {
+		a = _mm256_setzero_ps();
+	}
+	for (; v < n_src; v++) {
+		const __m256 x = whole ? _mm256_loadu_ps(src[v] + i) : _mm256_maskload_ps(src[v] + i, m);
+		a = _mm256_fmadd_ps(_mm256_set1_ps(gain[v]), x, a);
+		pk[v] = _mm256_max_ps(_mm256_and_ps(abs_mask, x), pk[v]);
+	}
+	if (whole)
+		_mm256_storeu_ps(dst + i, a);
+	else
+		_mm256_maskstore_ps(dst + i, m, a);
+}
+
+/* One pass of mix_add_avx2() over up to MIX_GROUP sources: the sum starts
+ * from zeros (@p first) or from dst, then one fused multiply-add per source
+ * (add_avx2()'s), so passes give the values of one sequence bit for bit. Each source's |x| maximum is kept on the
+ * way. The body has no masks; only the tail's last 8 floats use them. */
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
+mix_add_pass(float *dst, const float *const *src, const float *gain, uint32_t n_src,
+	     size_t n_samples, bool first, float *src_peak)
+{
+	__m256 pk[MIX_GROUP];
+	for (uint32_t v = 0; v < MIX_GROUP; v++)
+		pk[v] = _mm256_setzero_ps();
+	const __m256i all = _mm256_set1_epi32(-1);
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	size_t i = 0;
+	/* 32 floats a step: four independent sums, so the fused multiply-adds
+	 * of one source overlap instead of waiting on each other. */
+	for (; i + 32 <= n_samples; i += 32) {
+		__m256 a0, a1, a2, a3;
+		if (first) {
+			a0 = a1 = a2 = a3 = _mm256_setzero_ps();
+		} else {
+			a0 = _mm256_loadu_ps(dst + i);
+			a1 = _mm256_loadu_ps(dst + i + 8);
+			a2 = _mm256_loadu_ps(dst + i + 16);
+			a3 = _mm256_loadu_ps(dst + i + 24);
+		}
+		for (uint32_t v = 0; v < n_src; v++) {
+			const __m256 g = _mm256_set1_ps(gain[v]);
+			const float *x = src[v] + i;
+			const __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
+			const __m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
+			a0 = _mm256_fmadd_ps(g, x0, a0);
+			a1 = _mm256_fmadd_ps(g, x1, a1);
+			a2 = _mm256_fmadd_ps(g, x2, a2);
+			a3 = _mm256_fmadd_ps(g, x3, a3);
+			/* Nested so that a NaN (max() returns its second operand
+			 * then) is skipped and everything else kept. */
+			__m256 p = _mm256_max_ps(_mm256_and_ps(abs_mask, x3), pk[v]);
+			p = _mm256_max_ps(_mm256_and_ps(abs_mask, x2), p);
+			p = _mm256_max_ps(_mm256_and_ps(abs_mask, x1), p);
+			pk[v] = _mm256_max_ps(_mm256_and_ps(abs_mask, x0), p);
+		}
+		_mm256_storeu_ps(dst + i, a0);
+		_mm256_storeu_ps(dst + i + 8, a1);
+		_mm256_storeu_ps(dst + i + 16, a2);
+		_mm256_storeu_ps(dst + i + 24, a3);
+	}
+	for (; i + 8 <= n_samples; i += 8)
+		mix_add_step8(dst, src, gain, n_src, i, first, all, true, pk);
+	if (i < n_samples) {
+		const __m256i m = _mm256_loadu_si256((const __m256i *)tail_masks[n_samples - i]);
+		mix_add_step8(dst, src, gain, n_src, i, first, m, false, pk);
+	}
+	if (src_peak == NULL)
+		return;
+	for (uint32_t v = 0; v < n_src; v++) {
+		__m128 q = _mm_max_ps(_mm256_castps256_ps128(pk[v]), _mm256_extractf128_ps(pk[v], 1));
+		q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+		q = _mm_max_ps(q, _mm_shuffle_ps(q, q, 1));
+		src_peak[v] = _mm_cvtss_f32(q);
+	}
+}
+
+/* mix_add_avx2() for one source, 32 floats a step with the source's
+ * pointer and gain in registers: add_avx2()'s operation per element (into
+ * zeros with overwrite), so the same values. */
+FLZ_RT FLZ_HOT static void mix_add_one_avx2(float *dst, const float *src, float gain,
+				    size_t n_samples, bool overwrite, float *src_peak)
+{
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	const __m256 g = _mm256_set1_ps(gain);
+	__m256 p0 = _mm256_setzero_ps(), p1 = p0, p2 = p0, p3 = p0;
+	size_t i = 0;
+	for (; i + 32 <= n_samples; i += 32) {
+		const __m256 x0 = _mm256_loadu_ps(src + i), x1 = _mm256_loadu_ps(src + i + 8);
+		const __m256 x2 = _mm256_loadu_ps(src + i + 16), x3 = _mm256_loadu_ps(src + i + 24);
+		if (overwrite) {
+			/* From zeros: add_avx2()'s operation into a cleared block. */
+			const __m256 z = _mm256_setzero_ps();
+			_mm256_storeu_ps(dst + i, _mm256_fmadd_ps(g, x0, z));
+			_mm256_storeu_ps(dst + i + 8, _mm256_fmadd_ps(g, x1, z));
+			_mm256_storeu_ps(dst + i + 16, _mm256_fmadd_ps(g, x2, z));
+			_mm256_storeu_ps(dst + i + 24, _mm256_fmadd_ps(g, x3, z));
+		} else {
+			_mm256_storeu_ps(dst + i, _mm256_fmadd_ps(g, x0, _mm256_loadu_ps(dst + i)));
+			_mm256_storeu_ps(dst + i + 8,
+					 _mm256_fmadd_ps(g, x1, _mm256_loadu_ps(dst + i + 8)));
+			_mm256_storeu_ps(dst + i + 16,
+					 _mm256_fmadd_ps(g, x2, _mm256_loadu_ps(dst + i + 16)));
+			_mm256_storeu_ps(dst + i + 24,
+					 _mm256_fmadd_ps(g, x3, _mm256_loadu_ps(dst + i + 24)));
+		}
+		/* max() returns its second operand for a NaN: NaN is skipped. */
+		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, x0), p0);
+		p1 = _mm256_max_ps(_mm256_and_ps(abs_mask, x1), p1);
+		p2 = _mm256_max_ps(_mm256_and_ps(abs_mask, x2), p2);
+		p3 = _mm256_max_ps(_mm256_and_ps(abs_mask, x3), p3);
+	}
+	for (; i < n_samples; i += 8) {
+		const size_t left = n_samples - i;
+		const __m256i m = left >= 8 ? _mm256_set1_epi32(-1)
+					    : _mm256_loadu_si256((const __m256i *)tail_masks[left]);
+		const __m256 x = _mm256_maskload_ps(src + i, m);
+		const __m256 y = _mm256_fmadd_ps(g, x, overwrite ? _mm256_setzero_ps()
+							       : _mm256_maskload_ps(dst + i, m));
+		_mm256_maskstore_ps(dst + i, m, y);
+		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, x), p0);
+	}
+	if (src_peak == NULL)
+		return;
+	__m256 p = _mm256_max_ps(_mm256_max_ps(p0, p1), _mm256_max_ps(p2, p3));
+	__m128 q = _mm_max_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1));
+	q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+	q = _mm_max_ps(q, _mm_shuffle_ps(q, q, 1));
+	src_peak[0] = _mm_cvtss_f32(q);
+}
+
+FLZ_RT FLZ_HOT static void mix_add_avx2(float *dst, const float *const *src, const float *gain,
+				uint32_t n_src, size_t n_samples, bool overwrite, float *src_peak)
+{
+	if (n_src == 1) {
+		mix_add_one_avx2(dst, src[0], gain[0], n_samples, overwrite, src_peak);
+		return;
+	}
+	if (n_src == 0) {
+		if (overwrite)
+			mix_add_pass(dst, src, gain, 0, n_samples, true, NULL);
+		return;
+	}
+	for (uint32_t v = 0; v < n_src; v += MIX_GROUP) {
+		uint32_t k = n_src - v < MIX_GROUP ? n_src - v : MIX_GROUP;
+		mix_add_pass(dst, src + v, gain + v, k, n_samples, overwrite && v == 0,
+			     src_peak != NULL ? src_peak + v : NULL);
+	}
+}
+
+FLZ_RT FLZ_HOT static float peak_avx2(const float *src, size_t n_samples)
+{
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps();
+	size_t i = 0;
+	/* max(x, p) returns p when x is NaN: NaN is skipped. */
+	for (; i + 16 <= n_samples; i += 16) {
+		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_loadu_ps(src + i)), p0);
+		p1 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_loadu_ps(src + i + 8)), p1);
+	}
+	for (; i + 8 <= n_samples; i += 8)
+		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_loadu_ps(src + i)), p0);
+	if (i < n_samples) {
+		__m256i m = _mm256_loadu_si256((const __m256i *)tail_masks[n_samples - i]);
+		p1 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_maskload_ps(src + i, m)), p1);
+	}
+	__m256 p = _mm256_max_ps(p0, p1);
+	__m128 q = _mm_max_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1));
+	q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+	q = _mm_max_ps(q, _mm_shuffle_ps(q, q, 1));
+	return _mm_cvtss_f32(q);
+}
+
 const struct flz_voice_kernels flz_voice_kernels_avx2_table = {
 	.add = add_avx2,
 	.copy = copy_avx2,
 	.mix = mix_avx2,
+	.mix_add = mix_add_avx2,
+	.peak = peak_avx2,
 	.name = "avx2+fma",
 };

@@ -51,10 +51,39 @@ FLZ_RT FLZ_HOT static void mix_generic(float *restrict dst, const float *const *
 	}
 }
 
+FLZ_RT FLZ_HOT static float peak_generic(const float *restrict src, size_t n_samples)
+{
+	float p = 0.0f;
+	for (size_t i = 0; i < n_samples; i++) {
+		float a = src[i] < 0.0f ? -src[i] : src[i];
+		p = a > p ? a : p;
+	}
+	return p;
+}
+
+/* One source after another, each exactly add_generic()'s operation (into
+ * zeros for the first with overwrite). */
+FLZ_RT FLZ_HOT static void mix_add_generic(float *restrict dst, const float *const *src,
+					   const float *gain, uint32_t n_src, size_t n_samples,
+					   bool overwrite, float *src_peak)
+{
+	if (overwrite) {
+		for (size_t i = 0; i < n_samples; i++)
+			dst[i] = 0.0f;
+	}
+	for (uint32_t v = 0; v < n_src; v++) {
+		add_generic(dst, src[v], n_samples, gain[v]);
+		if (src_peak != NULL)
+			src_peak[v] = peak_generic(src[v], n_samples);
+	}
+}
+
 const struct flz_voice_kernels flz_voice_kernels_generic_table = {
 	.add = add_generic,
 	.copy = copy_generic,
 	.mix = mix_generic,
+	.mix_add = mix_add_generic,
+	.peak = peak_generic,
 	.name = "generic",
 };
 
