@@ -90,12 +90,19 @@
 
 /** One control -> audio command: a fixed-size ring element. */
 struct flz_engine_cmd {
-	/** enum flz_cmd_kind (PLAY, STOP, STOP_ALL, UNLOAD, LOAD, PING). */
+	/** enum flz_cmd_kind (any but VOLUME and SPEED, which are parameters). */
 	uint32_t kind;
 	/** Sequence number, shared with the parameters (wrap-safe order). */
 	uint32_t seq;
 	int32_t slot;
+	/** PLAY, PLAY_EXCLUSIVE: the voice's gain; PAD_GAIN: the pad's, linear. */
 	float gain_lin;
+	/** PAD_SPEED: the pad's speed. */
+	double speed;
+	/** SEEK: the sample frame; LOOP_REGION: the region's start. */
+	int64_t frame;
+	/** LOOP_REGION: the region's end, -1 for the sample's end. */
+	int64_t end_frame;
 	/** LOAD: one reference, owned by the command until it is applied. */
 	struct flz_sample *sample;
 };
@@ -181,6 +188,8 @@ struct flz_engine_core {
 	struct flz_engine_param speed;
 
 	/* ---- Written by the audio side, read by the control side (stats). ---- */
+	/** Output frames rendered since start, stored once per block with
+	 *  release after the block's messages were posted (flz_engine_frame()). */
 	_Atomic int64_t stat_frames;
 	_Atomic uint64_t stat_xruns;
 	_Atomic uint32_t stat_voices;

@@ -59,14 +59,25 @@ FLZ_RT void flz_engine_core_retire_rt(void *userdata, struct flz_sample *sample)
 	}
 }
 
-/* The mixer's event callback: a STOPPED event becomes a STOPPED message. */
+/* The mixer's event callback: STOPPED and STARTED events become messages of
+ * the same kind. Tokens are the commands' sequence numbers, and the mixer
+ * counts frames from its creation at start: the engine's frame base. */
 FLZ_RT void flz_engine_core_event_rt(void *userdata, const struct flz_mixer_event *event)
 {
 	struct flz_engine_core *core = userdata;
-	if (event->kind != FLZ_MIXER_EVENT_STOPPED)
+	enum flz_msg_kind kind;
+	switch (event->kind) {
+	case FLZ_MIXER_EVENT_STOPPED:
+		kind = FLZ_MSG_STOPPED;
+		break;
+	case FLZ_MIXER_EVENT_STARTED:
+		kind = FLZ_MSG_STARTED;
+		break;
+	default:
 		return;
+	}
 	struct flz_engine_msg msg = {
-		.kind = FLZ_MSG_STOPPED,
+		.kind = kind,
 		.slot = event->slot,
 		.seq = event->token,
 		.frame = event->frame,
@@ -86,9 +97,35 @@ static void apply_param(struct flz_engine_core *core, struct flz_engine_param *p
 		trace_applied(core, param->kind, -1, (double)value, seq);
 }
 
+/* The number an APPLIED message carries for a command (see FLZ_CMD_KINDS). */
+static double cmd_value(const struct flz_engine_cmd *cmd)
+{
+	switch ((enum flz_cmd_kind)cmd->kind) {
+	case FLZ_CMD_PLAY:
+	case FLZ_CMD_PLAY_EXCLUSIVE:
+	case FLZ_CMD_PAD_GAIN:
+		return (double)cmd->gain_lin;
+	case FLZ_CMD_PAD_SPEED:
+		return cmd->speed;
+	case FLZ_CMD_SEEK:
+	case FLZ_CMD_LOOP_REGION:
+		return (double)cmd->frame;
+	default:
+		return 0.0;
+	}
+}
+
 static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd *cmd)
 {
 	int n = 0;
+	struct flz_mixer_trigger trigger = {
+		.slot = cmd->slot,
+		.gain = cmd->gain_lin,
+		/* Started and Stopped messages carry the play's seq. */
+		.token = cmd->seq,
+		.exclusive = cmd->kind == FLZ_CMD_PLAY_EXCLUSIVE,
+		.stop_token = cmd->seq,
+	};
 	switch ((enum flz_cmd_kind)cmd->kind) {
 	case FLZ_CMD_LOAD:
 		if (flz_mixer_load(core->mixer, cmd->slot, cmd->sample) < 0) {
@@ -99,7 +136,26 @@ static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd 
 		}
 		break;
 	case FLZ_CMD_PLAY:
-		n = flz_mixer_play(core->mixer, cmd->slot, cmd->gain_lin);
+	case FLZ_CMD_PLAY_EXCLUSIVE:
+		n = flz_mixer_trigger(core->mixer, &trigger);
+		break;
+	case FLZ_CMD_PAUSE:
+		n = flz_mixer_pause_slot(core->mixer, cmd->slot);
+		break;
+	case FLZ_CMD_RESUME:
+		n = flz_mixer_resume_slot(core->mixer, cmd->slot);
+		break;
+	case FLZ_CMD_SEEK:
+		n = flz_mixer_seek_slot(core->mixer, cmd->slot, cmd->frame);
+		break;
+	case FLZ_CMD_PAD_GAIN:
+		n = flz_mixer_set_pad_gain(core->mixer, cmd->slot, cmd->gain_lin);
+		break;
+	case FLZ_CMD_PAD_SPEED:
+		n = flz_mixer_set_pad_speed(core->mixer, cmd->slot, cmd->speed);
+		break;
+	case FLZ_CMD_LOOP_REGION:
+		n = flz_mixer_set_loop_region(core->mixer, cmd->slot, cmd->frame, cmd->end_frame);
 		break;
 	case FLZ_CMD_STOP:
 		n = flz_mixer_stop_slot(core->mixer, cmd->slot, cmd->seq);
@@ -117,9 +173,12 @@ static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd 
 		/* Parameters never travel in the ring. */
 		return;
 	}
-	(void)n; /* The control side validated slot and gain; an empty slot is a no-op. */
+	/* The control side validated every argument (seek and loop region
+	 * against the sample it published last, which is the slot's sample
+	 * here, in command order); an empty slot is a no-op. */
+	(void)n;
 	trace_applied(core, cmd->kind, cmd->kind == FLZ_CMD_STOP_ALL ? -1 : cmd->slot,
-		      cmd->kind == FLZ_CMD_PLAY ? (double)cmd->gain_lin : 0.0, cmd->seq);
+		      cmd_value(cmd), cmd->seq);
 	if (cmd->kind == FLZ_CMD_PING) {
 		/* After its trace, so that a trace reads "applied, then answered". */
 		struct flz_engine_msg pong = {
@@ -217,9 +276,12 @@ FLZ_RT int flz_engine_core_process_rt(struct flz_engine_core *core, float *out, 
 	int err = flz_mixer_render(core->mixer, out, n_frames);
 	if (err < 0)
 		return err;
-	/* relaxed: statistics, each read on its own; nothing is published with them. */
+	/* release: the block's messages (its STARTED and STOPPED events) were
+	 * pushed before, so a control thread that reads this count with
+	 * acquire (flz_engine_frame()) then finds them in the message ring. */
 	atomic_store_explicit(&core->stat_frames, flz_mixer_frame(core->mixer),
-			      memory_order_relaxed);
+			      memory_order_release);
+	/* relaxed: a statistic read on its own; nothing is published with it. */
 	atomic_store_explicit(&core->stat_voices, flz_mixer_voices_playing(core->mixer),
 			      memory_order_relaxed);
 	return 0;

@@ -24,6 +24,9 @@ Errors: ``QueueFullError`` (the command queue is full), ``NotRunningError``
 (the engine is not running) and ``DeviceError`` (the device cannot be opened
 or configured, or was lost) are subclasses of ``RuntimeError``.
 
+``AudioEngine.sample_info(id)`` describes a slot's sample as a
+:class:`SampleInfo` named tuple.
+
 ``AudioEngine.list_devices()`` lists the ALSA PCMs that can play, as
 :class:`Device` ``(name, description)`` named tuples.
 
@@ -46,6 +49,7 @@ from ._native import (
     DeviceError,
     NotRunningError,
     QueueFullError,
+    SampleInfo,
 )
 from ._native import _shutdown_all
 from ._version import __version__  # written by meson from VERSION
@@ -57,6 +61,7 @@ __all__ = [
     "DeviceError",
     "NotRunningError",
     "QueueFullError",
+    "SampleInfo",
     "NUM_SAMPLES",
     "MAX_VOICES",
     "SPEED_MIN",

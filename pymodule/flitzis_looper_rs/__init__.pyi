@@ -8,7 +8,7 @@ import numpy
 import numpy.typing
 
 from typing_extensions import disjoint_base
-from typing import ClassVar, List, Literal, Optional, Tuple, Type, TypedDict, Union, final
+from typing import ClassVar, List, Literal, NamedTuple, Optional, Tuple, Type, TypedDict, Union, final
 
 __all__ = [
     "AudioEngine",
@@ -17,6 +17,7 @@ __all__ = [
     "DeviceError",
     "NotRunningError",
     "QueueFullError",
+    "SampleInfo",
     "NUM_SAMPLES",
     "MAX_VOICES",
     "SPEED_MIN",
@@ -101,6 +102,22 @@ class EngineStats(TypedDict):
     """Device "wav:PATH": failed or short writes to the file (a full disk; the
     first is logged); 0 on other devices."""
 
+class SampleInfo(NamedTuple):
+    """What AudioEngine.sample_info() reports of a slot's sample (a named tuple)."""
+
+    n_frames: int
+    """Frames of the sample as it plays (at sample_rate)."""
+    channels: int
+    """Channels: the engine's (samples are mapped when loaded)."""
+    sample_rate: int
+    """The sample's rate in Hz: the engine's (converted when loaded)."""
+    duration_s: float
+    """n_frames / sample_rate, in seconds."""
+    source_sample_rate: int
+    """The rate of the file before conversion, in Hz."""
+    source: str
+    """The path the sample was loaded from, or '<memory>'."""
+
 @final
 class Device(Tuple[str, Optional[str]]):
     """An ALSA PCM that can play, as returned by AudioEngine.list_devices().
@@ -131,6 +148,7 @@ class AudioMessage:
     XRun: ClassVar[Type["_XRun"]]
     DeviceLost: ClassVar[Type["_DeviceLost"]]
     Applied: ClassVar[Type["_Applied"]]
+    Started: ClassVar[Type["_Started"]]
     def __init__(self) -> None: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
@@ -181,7 +199,23 @@ class _Applied(AudioMessage):
 
     @property
     def cmd(self) -> Optional[
-        Literal["load", "play", "stop", "stop_all", "unload", "volume", "speed", "ping"]
+        Literal[
+            "load",
+            "play",
+            "stop",
+            "stop_all",
+            "unload",
+            "volume",
+            "speed",
+            "ping",
+            "play_exclusive",
+            "pause",
+            "resume",
+            "seek",
+            "pad_gain",
+            "pad_speed",
+            "loop_region",
+        ]
     ]: ...
     @property
     def id(self) -> Optional[int]: ...
@@ -200,6 +234,17 @@ class _Applied(AudioMessage):
         frame: int = ...,
         seq: int = ...,
     ) -> None: ...
+
+class _Started(AudioMessage):
+    """A voice of pad id sounded its first frame at output frame frame."""
+
+    @property
+    def id(self) -> Optional[int]: ...
+    @property
+    def frame(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    def __init__(self, *, id: Optional[int] = ..., frame: int = ..., seq: int = ...) -> None: ...
 
 @final
 class AudioEngine:
@@ -221,6 +266,9 @@ class AudioEngine:
     @property
     def running(self) -> bool: ...
     @property
+    def frame(self) -> int:
+        """Output frames rendered since run() (NotRunningError when not running)."""
+    @property
     def sample_rate(self) -> int: ...
     @property
     def channels(self) -> int: ...
@@ -235,7 +283,25 @@ class AudioEngine:
     def run(self) -> None: ...
     def shut_down(self) -> None: ...
     def load_sample(self, id: int, path: _Path) -> None: ...
-    def play_sample(self, id: int, volume: float) -> None: ...
+    def play_sample(self, id: int, volume: float = 1.0) -> None: ...
+    def play_sample_exclusive(self, id: int, volume: float = 1.0) -> None:
+        """In one block: every voice fades out (as stop_all()) and this one starts."""
+    def pause_sample(self, id: int) -> None:
+        """Hold every voice of the pad at its position (5 ms fade out)."""
+    def resume_sample(self, id: int) -> None:
+        """Continue the pad's paused voices where they held (5 ms fade in)."""
+    def seek_sample(self, id: int, position_s: float) -> None:
+        """Move every voice of the pad to position_s in its sample (5 ms crossfade)."""
+    def set_pad_gain(self, id: int, gain_db: float) -> None:
+        """The pad's gain, -60..+12 dB (-60 mutes); 10 ms glide."""
+    def set_pad_speed(self, id: int, speed: float) -> None:
+        """The pad's speed, 0.5..2.0, times the global speed (varispeed)."""
+    def set_pad_loop_region(
+        self, id: int, start_s: float, end_s: Optional[float] = None
+    ) -> None:
+        """Loop the pad's voices over [start_s, end_s) (None: to the sample's end)."""
+    def sample_info(self, id: int) -> Optional[SampleInfo]:
+        """The slot's sample as last loaded, or None for an empty slot."""
     def stop_sample(self, id: int) -> None: ...
     def stop_all(self) -> None: ...
     def unload_sample(self, id: int) -> None: ...

@@ -94,6 +94,7 @@ TCase *engine_case_offline(void);
 TCase *engine_case_commands(void);
 TCase *engine_case_params(void);
 TCase *engine_case_memory(void);
+TCase *engine_case_pads(void);
 #if FLZ_HAVE_ALSA
 TCase *engine_case_alsa_null(void);
 TCase *engine_case_signals(void);
