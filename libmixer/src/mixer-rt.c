@@ -837,3 +837,68 @@ FLZ_RT FLZ_HOT int64_t flz_mixer_frame(const struct flz_mixer *m)
 {
 	return m->frame;
 }
+
+/* ---- Issue 12 per-pad functions. PLACEHOLDERS: the declarations are
+ * final, the implementations come with the per-voice render path. Until
+ * then trigger starts a voice without its STARTED event and the others
+ * return -ENOSYS. ---- */
+
+FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer_trigger *t)
+{
+	if (t == NULL || t->slot < 0 || t->slot >= FLZ_NUM_SAMPLES ||
+	    !(t->gain >= 0.0f && t->gain <= 1.0f))
+		return -EINVAL;
+	if (m->slots[t->slot] < 0)
+		return 0;
+	if (t->exclusive)
+		(void)flz_mixer_stop_all(m, t->stop_token);
+	return flz_mixer_play(m, t->slot, t->gain);
+}
+
+FLZ_RT FLZ_HOT int flz_mixer_pause_slot(struct flz_mixer *m, int32_t slot)
+{
+	(void)m;
+	(void)slot;
+	return -ENOSYS;
+}
+
+FLZ_RT FLZ_HOT int flz_mixer_resume_slot(struct flz_mixer *m, int32_t slot)
+{
+	(void)m;
+	(void)slot;
+	return -ENOSYS;
+}
+
+FLZ_RT FLZ_HOT int flz_mixer_seek_slot(struct flz_mixer *m, int32_t slot, int64_t frame)
+{
+	(void)m;
+	(void)slot;
+	(void)frame;
+	return -ENOSYS;
+}
+
+FLZ_RT FLZ_HOT int flz_mixer_set_pad_gain(struct flz_mixer *m, int32_t slot, float gain_lin)
+{
+	(void)m;
+	(void)slot;
+	(void)gain_lin;
+	return -ENOSYS;
+}
+
+FLZ_RT FLZ_HOT int flz_mixer_set_pad_speed(struct flz_mixer *m, int32_t slot, double speed)
+{
+	(void)m;
+	(void)slot;
+	(void)speed;
+	return -ENOSYS;
+}
+
+FLZ_RT FLZ_HOT int flz_mixer_set_loop_region(struct flz_mixer *m, int32_t slot, int64_t start,
+					     int64_t end)
+{
+	(void)m;
+	(void)slot;
+	(void)start;
+	(void)end;
+	return -ENOSYS;
+}

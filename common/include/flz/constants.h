@@ -24,14 +24,14 @@ extern "C" {
 /** Global playback speed range (varispeed: pitch follows speed). */
 #define FLZ_SPEED_MIN 0.5
 #define FLZ_SPEED_MAX 2.0
-/** Pad gain ceiling, linear: +12 dB. */
-#define FLZ_PAD_GAIN_MAX_LIN 3.98107171f
-/** Pad speed range (multiplies the global speed). */
+/** Per-pad playback speed range; it multiplies the global speed. */
 #define FLZ_PAD_SPEED_MIN 0.5
 #define FLZ_PAD_SPEED_MAX 2.0
-/** Effective rate range of a voice: global x pad speed (later x tempo ratio). */
+/** A voice's overall rate range: global x pad speed (later x tempo ratio). */
 #define FLZ_RATE_MIN 0.25
 #define FLZ_RATE_MAX 4.0
+/** Largest linear pad gain: +12 dB. */
+#define FLZ_PAD_GAIN_MAX_LIN 3.98107171f
 /** Linear gain range for voice and master volume. */
 #define FLZ_VOLUME_MIN 0.0
 #define FLZ_VOLUME_MAX 1.0

@@ -110,9 +110,8 @@ enum flz_mixer_event_kind {
 	 *  silence (after its fade-out). Sent once per command that silenced at
 	 *  least one voice. */
 	FLZ_MIXER_EVENT_STOPPED = 1,
-	/** A voice started by flz_mixer_trigger() (or flz_mixer_play(), token 0)
-	 *  sounded its first frame: token = the trigger's token, slot = the pad,
-	 *  frame = the output frame (counted from mixer creation, the
+	/** A trigger started a voice: token = the trigger's token, slot = the
+	 *  pad, frame = the output frame (counted from mixer creation, the
 	 *  flz_mixer_frame() base) at which the voice's first frame sounded.
 	 *  Sent once per trigger that started a voice, from the render call
 	 *  that rendered that frame. */
@@ -131,6 +130,20 @@ struct flz_mixer_event {
 	 *  2 x latency frames after their last non-zero frame). The event is
 	 *  sent from the render call that produced the frame after it. */
 	int64_t frame;
+};
+
+/** What flz_mixer_trigger() starts. */
+struct flz_mixer_trigger {
+	/** 0..FLZ_NUM_SAMPLES-1 */
+	int32_t slot;
+	/** 0..1, the voice's own gain (the pad gain multiplies it). */
+	float gain;
+	/** Carried by the STARTED event (the engine passes its seq). */
+	uint32_t token;
+	/** First fade out every voice, as flz_mixer_stop_all(stop_token). */
+	bool exclusive;
+	/** Token of that stop's STOPPED event (exclusive only). */
+	uint32_t stop_token;
 };
 
 struct flz_mixer_config {
@@ -340,112 +353,111 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_master_gain(struct flz_mixer *mixer, fl
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_speed(struct flz_mixer *mixer, double speed);
 
-/** A trigger: what flz_mixer_trigger() starts. */
-struct flz_mixer_trigger {
-	/** 0..FLZ_NUM_SAMPLES-1 */
-	int32_t slot;
-	/** 0..1, the voice's own gain (pad gain multiplies it) */
-	float gain;
-	/** carried by the STARTED event (the engine passes its seq) */
-	uint32_t token;
-	/** first fade out every voice, as flz_mixer_stop_all(stop_token) */
-	bool exclusive;
-	/** token of that stop's STOPPED event (exclusive only) */
-	uint32_t stop_token;
-};
-
 /**
- * Start a voice on the slot at its loop region's start (frame 0 by default).
- * Full voice table: steal as flz_mixer_play(). flz_mixer_play(m, slot, gain)
- * equals a trigger with token 0 that is not exclusive (it sends a STARTED
- * event with token 0 too).
+ * Start a voice on the slot at its loop region's start (frame 0 by default),
+ * sounding from the next output frame. flz_mixer_play(m, slot, gain) is a
+ * trigger with token 0 that is not exclusive (it sends a STARTED event with
+ * token 0 too).
  *
+ * @param t what to start; with t->exclusive every voice first fades out as
+ *        flz_mixer_stop_all(m, t->stop_token) would, in the same output frame
  * @return 1 when a voice started, 0 when the slot is empty (nothing at all
  *         happens then, not even the exclusive stop), or a negative errno
- * Errors: -EINVAL bad slot or gain, NaN gain, NULL @p t (nothing changes).
+ * Errors: -EINVAL NULL @p t, slot out of range, gain out of 0..1 or NaN
+ *         (nothing changes). A full voice table is no error: a voice is
+ *         stolen as for flz_mixer_play().
  * Thread: rt.
- * Ownership: the voice borrows the slot's load; @p t is only read.
+ * Ownership: the voice borrows the slot's load; no reference changes hands.
  */
-FLZ_RT FLZ_WARN_UNUSED int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer_trigger *t);
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_trigger(struct flz_mixer *mixer,
+					     const struct flz_mixer_trigger *t);
 
 /**
- * Pause: every voice of the slot fades out over the voice ramp (5 ms) and
- * holds its position. Pausing a paused pad does nothing. A paused voice
- * keeps its place among FLZ_MAX_VOICES (it can be stolen like any other:
- * earliest started first). A trigger on a paused pad starts a new, playing
- * voice (the paused ones stay paused).
+ * Pause the slot: every playing voice of it fades out over the voice ramp
+ * and holds its position. Pausing a paused voice does nothing. A paused
+ * voice keeps its place among FLZ_MAX_VOICES (it can be stolen like any
+ * other: earliest started first). A trigger on a paused pad starts a new,
+ * playing voice (the paused ones stay paused).
  *
  * @return voices affected (>= 0), or a negative errno
- * Errors: -EINVAL bad slot.
+ * Errors: -EINVAL slot out of range (nothing changes).
  * Thread: rt.
  * Ownership: touches only the mixer.
  */
-FLZ_RT FLZ_WARN_UNUSED int flz_mixer_pause_slot(struct flz_mixer *m, int32_t slot);
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_pause_slot(struct flz_mixer *mixer, int32_t slot);
 
 /**
- * Resume: every paused voice of the slot fades back in from where it held,
- * over the voice ramp. Resuming a playing pad does nothing.
+ * Resume the slot's paused voices: each fades back in over the voice ramp
+ * from the position it held. Resuming a playing voice does nothing.
  *
  * @return voices affected (>= 0), or a negative errno
- * Errors: -EINVAL bad slot.
+ * Errors: -EINVAL slot out of range (nothing changes).
  * Thread: rt.
  * Ownership: touches only the mixer.
  */
-FLZ_RT FLZ_WARN_UNUSED int flz_mixer_resume_slot(struct flz_mixer *m, int32_t slot);
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_resume_slot(struct flz_mixer *mixer, int32_t slot);
 
 /**
- * Move every voice of the slot to sample frame @p frame, crossfaded over the
- * voice ramp: the old position fades out while the new one fades in. A frame
- * outside the loop region plays on until it reaches the region (then loops
- * in it).
+ * Move every voice of the slot to sample frame @p frame, crossfaded over
+ * the voice ramp: the old position fades out while the new one fades in.
+ * A frame outside the loop region plays on until it reaches the region
+ * (then loops in it).
  *
- * @param frame 0 <= frame < the sample's n_frames
+ * @param frame 0 <= frame < the slot's sample's n_frames
  * @return voices moved (>= 0), or a negative errno
- * Errors: -EINVAL bad slot or frame out of the slot's sample; -ENOENT empty slot.
+ * Errors: -EINVAL slot out of range or frame outside the slot's sample;
+ *         -ENOENT empty slot (nothing changes).
  * Thread: rt.
  * Ownership: touches only the mixer.
  */
-FLZ_RT FLZ_WARN_UNUSED int flz_mixer_seek_slot(struct flz_mixer *m, int32_t slot, int64_t frame);
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_seek_slot(struct flz_mixer *mixer, int32_t slot,
+					       int64_t frame);
 
 /**
- * Pad gain, linear 0..FLZ_PAD_GAIN_MAX_LIN (the engine converts dB: -60 dB
- * -> exactly 0). Multiplies every voice of the pad; playing voices glide to
- * it over 10 ms; it stays for future triggers until changed. Default 1.
+ * Set the pad gain, which multiplies every voice of the pad. Playing voices
+ * glide to it over 10 ms; it stays for future triggers until changed.
+ * Default 1. The engine converts dB (-60 dB -> exactly 0).
  *
+ * @param gain_lin 0..FLZ_PAD_GAIN_MAX_LIN
  * @return 0, or a negative errno
- * Errors: -EINVAL bad slot, gain out of range or NaN.
+ * Errors: -EINVAL slot out of range, gain out of range or NaN (nothing changes).
  * Thread: rt.
  * Ownership: touches only the mixer.
  */
-FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_gain(struct flz_mixer *m, int32_t slot, float gain_lin);
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_gain(struct flz_mixer *mixer, int32_t slot,
+						  float gain_lin);
 
 /**
- * Pad speed FLZ_PAD_SPEED_MIN..MAX, multiplies the global speed for the
- * pad's voices (varispeed); playing voices glide over speed_ramp_ms.
- * Default 1.
+ * Set the pad speed, which multiplies the global speed for the pad's voices
+ * (varispeed: pitch follows). Playing voices glide over speed_ramp_ms.
+ * Default 1; it stays for future triggers until changed.
  *
+ * @param speed FLZ_PAD_SPEED_MIN..FLZ_PAD_SPEED_MAX
  * @return 0, or a negative errno
- * Errors: -EINVAL bad slot, speed out of range or NaN.
+ * Errors: -EINVAL slot out of range, speed out of range or NaN (nothing changes).
  * Thread: rt.
  * Ownership: touches only the mixer.
  */
-FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_speed(struct flz_mixer *m, int32_t slot, double speed);
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_speed(struct flz_mixer *mixer, int32_t slot,
+						   double speed);
 
 /**
- * Loop region [start, end) in frames of the slot's current sample; end == -1
- * means the sample's end. New triggers start at start. A playing voice at or
- * past the new end wraps to the new start at once, click-free (a crossfade
- * over the voice ramp); a voice before start plays on until it reaches the
- * region. flz_mixer_load() and flz_mixer_unload() reset the region to the
- * whole sample.
+ * Set the slot's loop region [start, end) in frames of its current sample.
+ * New triggers start at @p start. A playing voice at or past the new end
+ * wraps to the new start at once, click-free (a crossfade over the voice
+ * ramp); a voice before start plays on until it reaches the region.
+ * flz_mixer_load() and flz_mixer_unload() reset the region to the whole
+ * sample.
  *
+ * @param end -1 for the sample's end
  * @return 0, or a negative errno
- * Errors: -EINVAL bad slot, or not 0 <= start < end <= n_frames; -ENOENT empty slot.
+ * Errors: -EINVAL slot out of range or not 0 <= start < end <= n_frames;
+ *         -ENOENT empty slot (nothing changes).
  * Thread: rt.
  * Ownership: touches only the mixer.
  */
-FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_loop_region(struct flz_mixer *m, int32_t slot,
-						      int64_t start, int64_t end);
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_loop_region(struct flz_mixer *mixer, int32_t slot,
+						     int64_t start, int64_t end);
 
 /**
  * Render the next block.
