@@ -13,33 +13,33 @@
 #include "resampler.h"
 
 /* Voice structs: MAX_VOICES that may play plus MAX_VOICES fade slots. */
-#define FLZ_MIXER_VOICE_STRUCTS (2 * FLZ_MAX_VOICES)
-/* Stop commands whose Stopped event is still to come. Each one either has
- * voices still fading (at most VOICE_STRUCTS of them) or is waiting for the
- * output to pass its last frame, so twice VOICE_STRUCTS is roomy; when it is
- * full, the oldest waiting event is sent early (see take_pending()). */
+#define FLZ_MIXER_VOICE_STRUCTS FLZ_MIXER_VOICE_SLOTS
+/* Stop commands whose Stopped event is still to come. Each one has voices
+ * still fading (at most VOICE_STRUCTS of them) or is sent at the end of the
+ * render call in which its last voice went silent, so twice VOICE_STRUCTS
+ * is roomy; when it is full, the oldest ready one is sent at once. */
 #define FLZ_MIXER_MAX_PENDING (2 * FLZ_MIXER_VOICE_STRUCTS)
-/* Source frames the mixer renders ahead of the interpolator's centre: the
- * interpolator reads up to MAX_SIDE_TAPS frames past its position. It adds
- * no delay: commands take effect inside it (lookahead_region() in
- * mixer-rt.c). */
-#define FLZ_MIXER_LOOKAHEAD FLZ_RESAMPLER_MAX_SIDE_TAPS
+/* Started events waiting for the render call that sounds their voice. */
+#define FLZ_MIXER_MAX_STARTED (2 * FLZ_MIXER_VOICE_STRUCTS)
 
 /* Buffers the mixer allocates beside its struct and the interpolator's
- * tables: src, mix, hist[0], hist[1], scratch_n, scratch_frac, scratch_inc. */
+ * table: vbuf, vbuf_old, window, scratch_off, scratch_frac, scratch_inc,
+ * gains. */
 #define FLZ_MIXER_BUFFERS 7
 
-/* The source buffer is moved in multiples of this many frames (see render). */
-#define FLZ_MIXER_ALIGN_FRAMES 16
-
-/* Source frames one render call may need at most: the highest speed times
- * the block, plus the fraction carried in, plus one. */
-#define FLZ_MIXER_MAX_SRC_BLOCK(max_block) (2 * (max_block) + 2)
+/* Frames of the tap window of one voice block: the stream frames of
+ * n_frames output frames at the highest rate, plus the kernel's reach each
+ * side. */
+#define FLZ_MIXER_WINDOW_FRAMES(max_block) \
+	((uint32_t)FLZ_RATE_MAX * (max_block) + 2 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8)
 
 /* Entries of the sample table: every entry in use is either some slot's
  * sample (at most NUM_SAMPLES of those) or, replaced or unloaded, still
  * played by at least one voice (at most one entry per voice struct). */
 #define FLZ_MIXER_SAMPLE_ENTRIES (FLZ_NUM_SAMPLES + FLZ_MIXER_VOICE_STRUCTS)
+
+/* 32.32 fixed point one: rate 1, one frame. */
+#define FLZ_MIXER_POS_ONE ((uint64_t)1 << 32)
 
 /*
  * One reference handed over by flz_mixer_load(): the mixer's only reference
@@ -54,14 +54,85 @@ struct flz_mixer_sample {
 	uint32_t users;
 };
 
+/* A linear ramp of a value, per output frame: frame k (1-based, counted
+ * from the command) gets start + (target - start) x k / n_frames, frame
+ * n_frames and later the target exactly. Computed from k, never
+ * accumulated, so it does not depend on block boundaries. */
+struct flz_mixer_ramp {
+	bool active;
+	float start;
+	float target;
+	uint32_t done_frames;
+	uint32_t n_frames;
+};
+
+/* A glide of a 32.32 rate, as a ramp. */
+struct flz_mixer_glide {
+	bool active;
+	uint64_t start_fp;
+	uint64_t target_fp;
+	uint32_t done_frames;
+	uint32_t n_frames;
+};
+
+/*
+ * Where a voice reads its sample. The played stream of a voice is
+ * s[start .. run end) then the loop region [loop_start, loop_end) repeated;
+ * before the voice's first frame it is silence. The position is exact:
+ * pos_frames + pos_frac / 2^32, advanced by integer 32.32 increments only.
+ */
+struct flz_mixer_reader {
+	/* Sample frame of the position. */
+	int64_t pos_frames;
+	uint32_t pos_frac;
+	/* Sample frame where the current contiguous run began (the voice's
+	 * start or seek target, or loop_start after a wrap). */
+	int64_t run_start;
+	/* Stream frames played since the start or seek: taps further back read
+	 * silence. */
+	int64_t age_frames;
+	/* A wrap happened: the frames before run_start are the loop's end. */
+	bool wrapped;
+};
+
 struct flz_mixer_voice {
-	struct flz_voice voice;
+	/* The sample played (not owned here), NULL when the struct is free. */
+	struct flz_sample *sample;
+	int32_t slot;
+	/* Index in samples[] of the entry whose sample the voice plays, or -1. */
+	int32_t entry;
 	/* Start order, for stealing the earliest-started voice. */
 	uint64_t serial;
 	/* Index in pending[] of the stop this voice belongs to, or -1. */
 	int32_t pending;
-	/* Index in samples[] of the entry whose sample the voice plays, or -1. */
-	int32_t entry;
+	/* The voice's own gain (the trigger's). */
+	float gain_lin;
+	/* Stop, pause and resume fades (voice ramp). */
+	struct flz_mixer_ramp fade;
+	bool stopping;
+	/* Fading out to a pause (pausing) or holding its position (paused). */
+	bool pausing;
+	bool paused;
+	/* Loop region, a copy of the slot's for the voice's sample. */
+	int64_t loop_start;
+	int64_t loop_end;
+	struct flz_mixer_reader rd;
+	/* A seek's or a wrap's crossfade: @ref old fades out over xfade_n
+	 * frames while rd fades in. */
+	struct flz_mixer_reader old;
+	bool xfade;
+	uint32_t xfade_done;
+	/* Meter tap: peak |x| after gain over the last block rendered. */
+	float peak_lin;
+};
+
+/* A pad: gain and speed that persist across loads and triggers. */
+struct flz_mixer_pad {
+	struct flz_mixer_ramp gain;
+	struct flz_mixer_glide speed;
+	/* The slot's loop region for its current sample ([0, n_frames) on load). */
+	int64_t loop_start;
+	int64_t loop_end;
 };
 
 struct flz_mixer_pending {
@@ -70,18 +141,17 @@ struct flz_mixer_pending {
 	int32_t slot;
 	/* Voices of this stop still fading. */
 	uint32_t n_voices;
-	/* Source frame from which none of its voices sounds any more. */
-	int64_t silent_src;
+	/* Last output frame in which any of its voices sounded. */
+	int64_t last_frame;
 	/* Order of the stop command, for sending events in command order. */
 	uint64_t serial;
 };
 
-/* A linear glide of a value, per output frame, computed from its frame
- * index within the ramp so it does not depend on block boundaries. */
-struct flz_mixer_glide {
-	bool active;
-	uint32_t done_frames;
-	uint32_t n_frames;
+struct flz_mixer_started {
+	uint32_t token;
+	int32_t slot;
+	/* Order of the trigger, for sending events in command order. */
+	uint64_t serial;
 };
 
 struct flz_mixer {
@@ -90,21 +160,20 @@ struct flz_mixer {
 	const struct flz_voice_kernels *kernels;
 	struct flz_resampler resampler;
 	flz_resampler_frame_fn interp;
-	/* The same over a run of frames at one speed and gain. */
-	flz_resampler_run_fn interp_run;
-	/* Whether the steady path may use flz_mixer_steady_avx2(). */
-	bool steady_avx2;
+	/* The per-voice chain's stages (copied from the config). */
+	uint32_t n_stages;
+	struct flz_mixer_stage stages[FLZ_MIXER_MAX_STAGES];
 	uint32_t n_channels;
 	uint32_t voice_ramp_frames;
-	uint32_t src_cap_frames;
-	float *src;          /* src_cap_frames interleaved frames */
-	float *mix;          /* the voices' scratch block: MIXER_MAX_SRC_BLOCK(max_block) frames, at least LOOKAHEAD + 1 */
-	/* The steady path's history: two buffers of 2 x LOOKAHEAD frames used in
-	 * turn (see render_steady() in mixer-rt.c). */
-	float *hist[2];
-	int64_t *scratch_n;  /* per output frame of a block: integer source position */
+	uint32_t pad_gain_ramp_frames;
+	uint32_t window_frames;
+	float *vbuf;         /* one voice's block: max_block frames */
+	float *vbuf_old;     /* the crossfade's old position: max_block frames */
+	float *window;       /* a tap window gathered across a wrap: window_frames */
+	int64_t *scratch_off; /* per output frame of a block: stream offset of its position */
 	uint32_t *scratch_frac;
 	uint64_t *scratch_inc;
+	float *gains;        /* per output frame: a voice's gain on a ramp */
 	/* The buffers above as allocated (flz_pages_alloc()), for
 	 * flz_mixer_memory() and flz_mixer_destroy(). */
 	struct flz_mem_region buffers[FLZ_MIXER_BUFFERS];
@@ -113,6 +182,9 @@ struct flz_mixer {
 	/* ---- Audio-thread state: touched only by the rt functions. ---- */
 	/* Per slot: index in samples[] of its sample, or -1 when empty. */
 	int16_t slots[FLZ_NUM_SAMPLES];
+	struct flz_mixer_pad pads[FLZ_NUM_SAMPLES];
+	/* Pads whose gain or speed ramp is running (ends them at render). */
+	uint32_t n_pad_ramps;
 	struct flz_mixer_sample samples[FLZ_MIXER_SAMPLE_ENTRIES];
 	/* Indices of the free entries of samples[], a stack of n_free_samples. */
 	uint16_t free_samples[FLZ_MIXER_SAMPLE_ENTRIES];
@@ -125,66 +197,19 @@ struct flz_mixer {
 	uint64_t next_serial;
 	struct flz_mixer_pending pending[FLZ_MIXER_MAX_PENDING];
 	uint32_t n_pending;
+	struct flz_mixer_started started[FLZ_MIXER_MAX_STARTED];
+	uint32_t n_started;
 
-	/* Source block: absolute source frames [src_base, src_head) are in src,
-	 * unless hist_valid: then hist[hist_cur] holds source frames
-	 * [src_head - 2 x LOOKAHEAD, src_head) and src is out of date. */
-	int64_t src_base;
-	int64_t src_head;
-	uint32_t hist_cur;
-	bool hist_valid;
-
-	/* The steady path's cached block setup (AVX2 only; see
-	 * steady_begin() in mixer-rt.c). While steady_ready, every active
-	 * voice is steady, speed and master are constant, and the voices'
-	 * pos_frames lag steady_done_frames behind: voice data for the next
-	 * block starts at steady_srcs[v] + steady_done_frames x n_channels.
-	 * Any command that touches voices, speed or master first ends it
-	 * (steady_end()), which brings the voices' positions up to date. */
-	bool steady_ready;
-	uint32_t steady_n_src;
-	/* Frames the cached voices may still play before one reaches its loop point. */
-	uint32_t steady_left_frames;
-	uint32_t steady_done_frames;
-	const float *steady_srcs[FLZ_MIXER_VOICE_STRUCTS];
-	float steady_gains[FLZ_MIXER_VOICE_STRUCTS];
-
-	/* Position of the next output frame in the source: pos_int + pos_frac / 2^32. */
-	int64_t pos_int;
-	uint32_t pos_frac;
-	/* Speed as a 32.32 position increment per output frame. */
+	/* Global speed as a 32.32 increment per output frame, and its glide. */
 	uint64_t inc_fp;
-	uint64_t inc_start_fp;
-	uint64_t inc_target_fp;
-	struct flz_mixer_glide speed_glide;
+	struct flz_mixer_glide speed;
 
 	float master_lin;
-	float master_start_lin;
-	float master_target_lin;
-	float master_step_lin;
-	struct flz_mixer_glide master_glide;
-
-	/* The interpolator prepared for the last speed it saw, and the
-	 * stretch table for the last constant speed > 1. */
-	struct flz_resampler_speed interp_speed;
-	struct flz_resampler_stretch stretch;
+	struct flz_mixer_ramp master;
+	/* Peak |x| of the last block after the master gain. */
+	float master_peak_lin;
 
 	int64_t frame;
 };
-
-#ifdef FLZ_HAVE_AVX2_RESAMPLER
-/*
- * One steady block with AVX2+FMA (steady-avx2-rt.c): out[0 .. delay) =
- * master x prev[0 .. delay); the sum S of the sources (srcs[v][at + i] x
- * gains[v], v in order, over n_samples - delay samples) goes
- * to out[delay ..] times master, and its last 2 x delay samples to next
- * unscaled (the first delay of those to both). Requires n_samples >=
- * 2 x delay_samples. Values equal the AVX2 voice kernels' copy/add/mix.
- * Thread: rt.
- */
-FLZ_RT void flz_mixer_steady_avx2(float *out, const float *prev, float *next, size_t n_samples,
-				  size_t delay_samples, const float *const *srcs, size_t at_samples,
-				  const float *gains, uint32_t n_src, float master_lin);
-#endif
 
 #endif /* FLZ_MIXER_INTERNAL_H */

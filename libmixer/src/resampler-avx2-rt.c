@@ -57,7 +57,7 @@ frame_stereo(const struct flz_resampler *r, const struct flz_resampler_speed *sp
 			mac_group(c, x + 2 * i, n_taps - i, &acc0, &acc1);
 		}
 	} else {
-		/* Stretched kernel while the speed glides: each tap has its own
+		/* Stretched kernel (rate > 1): each tap has its own
 		 * table position; gather. Lane l of a group holds tap i + l. */
 		const int32_t u = flz_resampler_first_u(sp, frac);
 		const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The interpolator's audio-thread part: one output frame from the source,
- * and the stretch table for a constant speed > 1. */
+/* The interpolator's audio-thread part: one output frame from the source. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -8,8 +7,7 @@
 
 #define U_SHIFT 16
 
-FLZ_RT FLZ_HOT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp,
-				  const struct flz_resampler_stretch *stretch)
+FLZ_RT FLZ_HOT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp)
 {
 	const uint64_t one = (uint64_t)1 << 32;
 	/* Tap t (source frame n + t, t = 1-side .. side) sits at distance
@@ -18,7 +16,6 @@ FLZ_RT FLZ_HOT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64
 	 * (OFFSET + y) * PHASES, in 16.16 fixed point. Taps are visited in
 	 * increasing t, so the position decreases by step_u per tap. */
 	sp->inc_fp = inc_fp;
-	sp->stretch = NULL;
 	if (inc_fp <= one) {
 		sp->mode = FLZ_RESAMPLER_ONE_ROW;
 		sp->side = FLZ_RESAMPLER_HALF_TAPS;
@@ -33,43 +30,6 @@ FLZ_RT FLZ_HOT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64
 	sp->unit = (double)FLZ_RESAMPLER_PHASES * FLZ_RESAMPLER_U_ONE / speed;
 	sp->step_u = (int32_t)(sp->unit + 0.5);
 	sp->norm = (float)(1.0 / speed);
-	if (stretch != NULL && stretch->inc_fp == inc_fp) {
-		sp->mode = FLZ_RESAMPLER_STRETCH_TABLE;
-		sp->stretch = stretch;
-	}
-}
-
-FLZ_RT FLZ_HOT void flz_resampler_stretch_build(const struct flz_resampler *r,
-					struct flz_resampler_stretch *t, uint64_t inc_fp)
-{
-	struct flz_resampler_speed sp;
-	flz_resampler_prepare(&sp, inc_fp, NULL);
-	const int32_t n_taps = 2 * sp.side;
-	/* Row q is the per-tap kernel at fraction q / PHASES, computed exactly
-	 * as the per-tap path would; row PHASES (fraction 1) only feeds the
-	 * last difference. Taps past n_taps stay zero (set at init). */
-	float prev[FLZ_RESAMPLER_STRETCH_ROW], cur[FLZ_RESAMPLER_STRETCH_ROW];
-	for (int32_t q = 0; q <= FLZ_RESAMPLER_STRETCH_PHASES; q++) {
-		int32_t u = flz_resampler_first_u_stretched(
-			&sp, (double)q / FLZ_RESAMPLER_STRETCH_PHASES);
-		for (int32_t i = 0; i < n_taps; i++, u -= sp.step_u)
-			cur[i] = flz_resampler_kernel_at(r, u);
-		if (q > 0) {
-			float *h = t->h + (size_t)(q - 1) * FLZ_RESAMPLER_STRETCH_ROW;
-			float *dh = t->dh + (size_t)(q - 1) * FLZ_RESAMPLER_STRETCH_ROW;
-			for (int32_t i = 0; i < n_taps; i++) {
-				h[i] = prev[i];
-				dh[i] = cur[i] - prev[i];
-			}
-			for (int32_t i = n_taps; i < FLZ_RESAMPLER_STRETCH_ROW; i++) {
-				h[i] = 0.0f;
-				dh[i] = 0.0f;
-			}
-		}
-		for (int32_t i = 0; i < n_taps; i++)
-			prev[i] = cur[i];
-	}
-	t->inc_fp = inc_fp;
 }
 
 FLZ_RT FLZ_HOT void flz_resampler_frame(const struct flz_resampler *r, const struct flz_resampler_speed *sp,

@@ -76,28 +76,3 @@ void flz_resampler_deinit(struct flz_resampler *r)
 	r->h = NULL;
 	r->dh = NULL;
 }
-
-int flz_resampler_stretch_init(struct flz_resampler_stretch *t)
-{
-	t->inc_fp = 0;
-	/* Written here, on the control side (flz_pages_alloc() writes every
-	 * page): else the first write would be flz_resampler_stretch_build()
-	 * on the audio thread at the first speed-up (64 page faults in one
-	 * period). */
-	t->h = flz_pages_alloc(FLZ_RESAMPLER_STRETCH_BYTES);
-	t->dh = flz_pages_alloc(FLZ_RESAMPLER_STRETCH_BYTES);
-	if (t->h == NULL || t->dh == NULL) {
-		flz_resampler_stretch_deinit(t);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-void flz_resampler_stretch_deinit(struct flz_resampler_stretch *t)
-{
-	flz_pages_free(t->h, FLZ_RESAMPLER_STRETCH_BYTES);
-	flz_pages_free(t->dh, FLZ_RESAMPLER_STRETCH_BYTES);
-	t->h = NULL;
-	t->dh = NULL;
-	t->inc_fp = 0;
-}

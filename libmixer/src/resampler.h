@@ -3,8 +3,11 @@
  * Internal: the varispeed interpolator. A Kaiser-windowed sinc with its
  * cutoff at the source Nyquist frequency, tabulated at FLZ_RESAMPLER_PHASES
  * points per source frame, read with linear interpolation between adjacent
- * points. For speed > 1 the kernel is stretched by the speed (cutoff scaled
- * down by 1/speed, more taps) so nothing aliases into the output band.
+ * points. For a rate > 1 the kernel is stretched by the rate (cutoff scaled
+ * down by 1/rate, 2 x ceil(16 x rate) taps) so nothing aliases into the
+ * output band; each tap is then looked up on its own (PER_TAP), as every
+ * voice has a rate of its own that may glide, and no table may be built on
+ * the audio thread.
  */
 #ifndef FLZ_MIXER_RESAMPLER_H
 #define FLZ_MIXER_RESAMPLER_H
@@ -19,9 +22,9 @@
 /* Half the taps at speed <= 1: 32 taps. With a Kaiser window for 100 dB
  * (beta 10.06) that gives a transition band of 0.207 x rate, centred on
  * Nyquist: passband to 19.0 kHz and stopband from 29.0 kHz at 48 kHz (at
- * speed s > 1 both scale by 1/s). 32 rather than 40 taps: the stretched
- * kernel at speed > 1 costs in proportion to its taps, and 32 keeps 32
- * voices at speed 1.37 above 0.5 G voice-frames/s. */
+ * rate s > 1 both scale by 1/s). 32 rather than 40 taps: the stretched
+ * kernel at a rate > 1 costs in proportion to its taps, and every voice
+ * runs its own interpolator. */
 #define FLZ_RESAMPLER_HALF_TAPS 16
 /* Table points per source frame. Linear interpolation between them keeps the
  * kernel error near 1e-6 (about -120 dB). */
@@ -31,8 +34,9 @@
 #define FLZ_RESAMPLER_OFFSET (FLZ_RESAMPLER_HALF_TAPS + 2)
 /* Fixed-point scale of the table position (16 fractional bits). */
 #define FLZ_RESAMPLER_U_ONE 65536
-/* Taps each side at the highest speed: ceil(HALF_TAPS * SPEED_MAX). */
-#define FLZ_RESAMPLER_MAX_SIDE_TAPS (2 * FLZ_RESAMPLER_HALF_TAPS)
+/* Taps each side at the highest rate: ceil(HALF_TAPS * FLZ_RATE_MAX). */
+#define FLZ_RESAMPLER_MAX_SIDE_TAPS (4 * FLZ_RESAMPLER_HALF_TAPS)
+_Static_assert((int)FLZ_RATE_MAX == 4, "MAX_SIDE_TAPS follows FLZ_RATE_MAX");
 
 /* Table layout: phase-major. Row p (0 .. PHASES-1) holds the kernel at
  * y = k - OFFSET + p / PHASES for k = 0 .. 2 * OFFSET, stored at column
@@ -70,40 +74,10 @@ int flz_resampler_init(struct flz_resampler *r);
 /* Free the table. Thread: control. */
 void flz_resampler_deinit(struct flz_resampler *r);
 
-/*
- * A table of the stretched kernel for one speed > 1, laid out like a
- * polyphase filter: STRETCH_PHASES + 1 rows (output fraction q / PHASES),
- * each with the 2 * side taps of that fraction in source order, padded with
- * zeros to STRETCH_ROW. Rows are read with linear interpolation between
- * adjacent rows (dh holds row q+1 minus row q). While the speed is constant,
- * this replaces the per-tap table look-ups of the stretched kernel.
- */
-#define FLZ_RESAMPLER_STRETCH_PHASE_BITS 9
-#define FLZ_RESAMPLER_STRETCH_PHASES (1 << FLZ_RESAMPLER_STRETCH_PHASE_BITS)
-#define FLZ_RESAMPLER_STRETCH_ROW (2 * FLZ_RESAMPLER_MAX_SIDE_TAPS)
-
-/* Bytes of each of the stretch table's arrays (h, dh). */
-#define FLZ_RESAMPLER_STRETCH_BYTES \
-	((size_t)FLZ_RESAMPLER_STRETCH_PHASES * FLZ_RESAMPLER_STRETCH_ROW * sizeof(float))
-
-struct flz_resampler_stretch {
-	/* The speed the rows are for (32.32), 0 when none. */
-	uint64_t inc_fp;
-	float *h;  /* STRETCH_PHASES x STRETCH_ROW */
-	float *dh; /* same layout */
-};
-
-/* Allocate an empty stretch table. Returns 0 or -ENOMEM. Thread: control. */
-int flz_resampler_stretch_init(struct flz_resampler_stretch *t);
-/* Free it. Thread: control. */
-void flz_resampler_stretch_deinit(struct flz_resampler_stretch *t);
-
 enum flz_resampler_mode {
-	/* Speed <= 1: all taps of a frame share one row of the kernel table. */
+	/* Rate <= 1: all taps of a frame share one row of the kernel table. */
 	FLZ_RESAMPLER_ONE_ROW,
-	/* Speed > 1 with a stretch table for it: one row pair per frame. */
-	FLZ_RESAMPLER_STRETCH_TABLE,
-	/* Speed > 1 while it glides: each tap looked up on its own. */
+	/* Rate > 1: each tap of the stretched kernel looked up on its own. */
 	FLZ_RESAMPLER_PER_TAP,
 };
 
@@ -117,27 +91,15 @@ struct flz_resampler_speed {
 	int32_t step_u;
 	/* The same, unrounded, for placing the first tap. */
 	double unit;
-	/* 1 / max(speed, 1): the stretched kernel's area is the speed. */
+	/* 1 / max(rate, 1): the stretched kernel's area is the rate. */
 	float norm;
-	/* FLZ_RESAMPLER_STRETCH_TABLE: the table. */
-	const struct flz_resampler_stretch *stretch;
 };
 
 /*
- * Prepare for speed @p inc_fp (32.32 fixed point). With @p stretch (built
- * for this speed, which is > 1) frames use its rows; else ONE_ROW or PER_TAP.
+ * Prepare for rate @p inc_fp (32.32 fixed point): ONE_ROW or PER_TAP.
  * Thread: rt.
  */
-FLZ_RT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp,
-				  const struct flz_resampler_stretch *stretch);
-
-/*
- * Fill @p t for speed @p inc_fp > 1: about 30000 kernel look-ups, done once
- * when a speed glide ends (a few tens of microseconds).
- * Thread: rt (no allocation: the rows were allocated by _init).
- */
-FLZ_RT void flz_resampler_stretch_build(const struct flz_resampler *r,
-					struct flz_resampler_stretch *t, uint64_t inc_fp);
+FLZ_RT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp);
 
 /* Flat table position of the first tap (16.16 fixed point) at fraction
  * @p frac_norm (0 <= frac_norm <= 1) for speed > 1. */
@@ -161,29 +123,18 @@ FLZ_RT static inline int32_t flz_resampler_first_u(const struct flz_resampler_sp
 	return flz_resampler_first_u_stretched(sp, (double)frac * (1.0 / 4294967296.0));
 }
 
-/* Bits of a 32-bit fraction below a stretch table row's index. */
-#define FLZ_RESAMPLER_ROW_FRAC_BITS (32 - FLZ_RESAMPLER_STRETCH_PHASE_BITS)
-
-/* The coefficients for fraction @p frac when sp->mode is not PER_TAP: tap i
+/* The coefficients for fraction @p frac in ONE_ROW mode: tap i
  * (i = 0 .. 2 x side - 1) is h[i] + a x dh[i], from one row of the kernel
- * table (ONE_ROW) or of the stretch table, and its difference to the next.
- * Sets *h and *dh and returns a. */
+ * table and its difference to the next. Sets *h and *dh and returns a. */
 FLZ_RT static inline float flz_resampler_row(const struct flz_resampler *r,
 					     const struct flz_resampler_speed *sp, uint32_t frac,
 					     const float **h, const float **dh)
 {
-	if (sp->mode == FLZ_RESAMPLER_ONE_ROW) {
-		int32_t u = flz_resampler_first_u(sp, frac);
-		int32_t at = flz_resampler_at(u >> 16);
-		*h = r->h + at;
-		*dh = r->dh + at;
-		return (float)(u & 0xffff) * (1.0f / 65536.0f);
-	}
-	size_t row = (size_t)(frac >> FLZ_RESAMPLER_ROW_FRAC_BITS) * FLZ_RESAMPLER_STRETCH_ROW;
-	*h = sp->stretch->h + row;
-	*dh = sp->stretch->dh + row;
-	return (float)(frac & ((1u << FLZ_RESAMPLER_ROW_FRAC_BITS) - 1)) *
-	       (1.0f / (float)(1u << FLZ_RESAMPLER_ROW_FRAC_BITS));
+	int32_t u = flz_resampler_first_u(sp, frac);
+	int32_t at = flz_resampler_at(u >> 16);
+	*h = r->h + at;
+	*dh = r->dh + at;
+	return (float)(u & 0xffff) * (1.0f / 65536.0f);
 }
 
 /* One kernel value at flat position @p u (16.16), interpolated between

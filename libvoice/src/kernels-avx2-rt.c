@@ -173,9 +173,45 @@ FLZ_RT FLZ_HOT static void mix_avx2(float *dst, const float *const *src, const f
 	mix_pass(dst, src + v, gain + v, n_src - v, n_samples, scale, false, true);
 }
 
+/* mix_pass() from dst: per element one fused multiply-add per source, as
+ * add_avx2() does, with dst read and written once per group of sources. */
+FLZ_RT FLZ_HOT static void mix_add_avx2(float *dst, const float *const *src, const float *gain,
+				uint32_t n_src, size_t n_samples)
+{
+	for (uint32_t v = 0; v < n_src; v += MIX_GROUP) {
+		uint32_t k = n_src - v < MIX_GROUP ? n_src - v : MIX_GROUP;
+		mix_pass(dst, src + v, gain + v, k, n_samples, 1.0f, false, false);
+	}
+}
+
+FLZ_RT FLZ_HOT static float peak_avx2(const float *src, size_t n_samples)
+{
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps();
+	size_t i = 0;
+	/* max(x, p) returns p when x is NaN: NaN is skipped. */
+	for (; i + 16 <= n_samples; i += 16) {
+		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_loadu_ps(src + i)), p0);
+		p1 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_loadu_ps(src + i + 8)), p1);
+	}
+	for (; i + 8 <= n_samples; i += 8)
+		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_loadu_ps(src + i)), p0);
+	if (i < n_samples) {
+		__m256i m = _mm256_loadu_si256((const __m256i *)tail_masks[n_samples - i]);
+		p1 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_maskload_ps(src + i, m)), p1);
+	}
+	__m256 p = _mm256_max_ps(p0, p1);
+	__m128 q = _mm_max_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1));
+	q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+	q = _mm_max_ps(q, _mm_shuffle_ps(q, q, 1));
+	return _mm_cvtss_f32(q);
+}
+
 const struct flz_voice_kernels flz_voice_kernels_avx2_table = {
 	.add = add_avx2,
 	.copy = copy_avx2,
 	.mix = mix_avx2,
+	.mix_add = mix_add_avx2,
+	.peak = peak_avx2,
 	.name = "avx2+fma",
 };

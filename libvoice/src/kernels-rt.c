@@ -51,10 +51,30 @@ FLZ_RT FLZ_HOT static void mix_generic(float *restrict dst, const float *const *
 	}
 }
 
+/* One source after another, each exactly add_generic()'s operation. */
+FLZ_RT FLZ_HOT static void mix_add_generic(float *restrict dst, const float *const *src,
+					   const float *gain, uint32_t n_src, size_t n_samples)
+{
+	for (uint32_t v = 0; v < n_src; v++)
+		add_generic(dst, src[v], n_samples, gain[v]);
+}
+
+FLZ_RT FLZ_HOT static float peak_generic(const float *restrict src, size_t n_samples)
+{
+	float p = 0.0f;
+	for (size_t i = 0; i < n_samples; i++) {
+		float a = src[i] < 0.0f ? -src[i] : src[i];
+		p = a > p ? a : p;
+	}
+	return p;
+}
+
 const struct flz_voice_kernels flz_voice_kernels_generic_table = {
 	.add = add_generic,
 	.copy = copy_generic,
 	.mix = mix_generic,
+	.mix_add = mix_add_generic,
+	.peak = peak_generic,
 	.name = "generic",
 };
 

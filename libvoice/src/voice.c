@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Control-side voice functions: kernel selection, ramp sizing, init. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <flz/voice.h>
@@ -13,24 +12,44 @@ const struct flz_voice_kernels *flz_voice_kernels_generic(void)
 	return &flz_voice_kernels_generic_table;
 }
 
-const struct flz_voice_kernels *flz_voice_kernels_avx2(void)
+uint32_t flz_cpu_detect(void)
 {
 #if defined(FLZ_HAVE_AVX2_KERNELS) && (defined(__GNUC__) || defined(__clang__))
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-		return &flz_voice_kernels_avx2_table;
+	uint32_t flags = 0;
+	if (__builtin_cpu_supports("avx2"))
+		flags |= FLZ_CPU_AVX2;
+	if (__builtin_cpu_supports("fma"))
+		flags |= FLZ_CPU_FMA;
+	return flags;
+#else
+	return 0;
 #endif
-	return NULL;
+}
+
+const struct flz_voice_kernels *flz_voice_kernels_for(uint32_t cpu_flags)
+{
+#ifdef FLZ_HAVE_AVX2_KERNELS
+	const uint32_t want = FLZ_CPU_AVX2 | FLZ_CPU_FMA;
+	if ((cpu_flags & want) == want)
+		return &flz_voice_kernels_avx2_table;
+#else
+	(void)cpu_flags;
+#endif
+	return &flz_voice_kernels_generic_table;
+}
+
+const struct flz_voice_kernels *flz_voice_kernels_avx2(void)
+{
+	const uint32_t want = FLZ_CPU_AVX2 | FLZ_CPU_FMA;
+	if ((flz_cpu_detect() & want) != want)
+		return NULL;
+	return flz_voice_kernels_for(want);
 }
 
 const struct flz_voice_kernels *flz_voice_kernels_get(void)
 {
-	/* A test switch: run the portable code on a machine with AVX2. */
-	const char *force = getenv("FLZ_KERNELS");
-	if (force != NULL && strcmp(force, "generic") == 0)
-		return &flz_voice_kernels_generic_table;
-	const struct flz_voice_kernels *k = flz_voice_kernels_avx2();
-	return k != NULL ? k : &flz_voice_kernels_generic_table;
+	return flz_voice_kernels_for(flz_cpu_detect());
 }
 
 uint32_t flz_voice_ramp_frames(float ramp_ms, uint32_t rate_hz)

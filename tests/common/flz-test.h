@@ -144,6 +144,15 @@ static inline void flz_test_dump(const char *name, const float *x, size_t n)
 #define FLZ_TEST_SANITIZED 1
 #endif
 
+/* Whether the suite runs with the portable kernels: FLZ_KERNELS=generic
+ * (meson's second run of the voice and mixer suites). The libraries never
+ * read the environment; the tests pass the CPU flags they mean. */
+static inline bool flz_test_force_generic(void)
+{
+	const char *k = getenv("FLZ_KERNELS");
+	return k != NULL && strcmp(k, "generic") == 0;
+}
+
 /**
  * Whether this run is instrumented: built with a sanitizer, or
  * FLZ_INSTRUMENTED set to anything but "" or "0" (scripts/sanitize.sh sets

@@ -79,8 +79,8 @@ START_TEST(prefault_all_rt_memory)
 		struct flz_mem_region regions[FLZ_ENGINE_MAX_RT_REGIONS];
 		size_t total = 0;
 		int n = engine_regions(engine, regions, &total);
-		/* struct, 3 rings, scratch, (stack), 12 mixer regions */
-		ck_assert_int_eq(n, offline ? 17 : 18);
+		/* struct, 3 rings, scratch, (stack), 10 mixer regions */
+		ck_assert_int_eq(n, offline ? 15 : 16);
 		char which[512];
 		ck_assert_msg(regions_not_written(regions, n, which, sizeof(which)) == 0,
 			      "%s start: regions with unwritten pages:%s",

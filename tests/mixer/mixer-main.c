@@ -20,6 +20,12 @@ void on_retire(void *userdata, struct flz_sample *s)
 void on_event(void *userdata, const struct flz_mixer_event *ev)
 {
 	struct rec *r = userdata;
+	if (ev->kind == FLZ_MIXER_EVENT_STARTED) {
+		ck_assert_int_lt(r->n_started, MAX_REC);
+		r->started[r->n_started++] = *ev;
+		return;
+	}
+	ck_assert_int_eq(ev->kind, FLZ_MIXER_EVENT_STOPPED);
 	ck_assert_int_lt(r->n_events, MAX_REC);
 	r->events[r->n_events++] = *ev;
 }
@@ -30,6 +36,9 @@ struct flz_mixer_config mk_config(struct rec *r)
 	c.retire = on_retire;
 	c.event = on_event;
 	c.userdata = r;
+	/* The second run of the suite covers the portable kernels. */
+	if (flz_test_force_generic())
+		c.cpu_flags = 0;
 	return c;
 }
 
@@ -133,6 +142,16 @@ static Suite *mixer_suite(void)
 		mixer_case_speed_glide,
 		mixer_case_steady,
 		mixer_case_memory,
+		mixer_case_rates,
+		mixer_case_trigger,
+		mixer_case_exclusive,
+		mixer_case_pad_gain,
+		mixer_case_pad_speed,
+		mixer_case_loop_region,
+		mixer_case_pause,
+		mixer_case_seek,
+		mixer_case_stage,
+		mixer_case_pad_args,
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		suite_add_tcase(s, cases[i]());

@@ -28,8 +28,11 @@ struct rec {
 	/* The sample's reference count when it arrived (the callback's one included). */
 	int refs_at_retire[MAX_REC];
 	int n_retired;
+	/* Stopped events (events) and Started ones (started), each in order. */
 	struct flz_mixer_event events[MAX_REC];
 	int n_events;
+	struct flz_mixer_event started[MAX_REC];
+	int n_started;
 	/* When a sample arrives with this many references (the test's own and
 	 * the retired one), fill its frames with NaN: the mixer must never read
 	 * a retired load's frames again, and a NaN would show in the output. */
@@ -73,5 +76,15 @@ TCase *mixer_case_speed(void);
 TCase *mixer_case_speed_glide(void);
 TCase *mixer_case_steady(void);
 TCase *mixer_case_memory(void);
+TCase *mixer_case_rates(void);
+TCase *mixer_case_trigger(void);
+TCase *mixer_case_exclusive(void);
+TCase *mixer_case_pad_gain(void);
+TCase *mixer_case_pad_speed(void);
+TCase *mixer_case_loop_region(void);
+TCase *mixer_case_pause(void);
+TCase *mixer_case_seek(void);
+TCase *mixer_case_stage(void);
+TCase *mixer_case_pad_args(void);
 
 #endif /* MIXER_TESTS_H */

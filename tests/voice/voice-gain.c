@@ -9,7 +9,7 @@
  * with several block sizes. */
 START_TEST(test_stop)
 {
-	const struct flz_voice_kernels *k = flz_voice_kernels_get();
+	const struct flz_voice_kernels *k = suite_kernels();
 	const uint32_t ramp = 240, ch = 2;
 	const float g = 0.8f;
 	static const uint32_t blocks[] = { 1, 3, 64, 97, 240, 241, 1024 };
@@ -78,7 +78,7 @@ END_TEST
  * (bit-identical). */
 START_TEST(test_gain)
 {
-	const struct flz_voice_kernels *k = flz_voice_kernels_get();
+	const struct flz_voice_kernels *k = suite_kernels();
 	const uint32_t ramp = 100, ch = 1, total = 400;
 	struct flz_sample *s = dc_sample(37, ch, 1.0f);
 	float *a = alloc_floats(total);

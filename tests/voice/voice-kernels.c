@@ -6,7 +6,7 @@
  * sample times the gain, exactly; nothing beyond the block is written. */
 START_TEST(test_sizes)
 {
-	const struct flz_voice_kernels *k = flz_voice_kernels_get();
+	const struct flz_voice_kernels *k = suite_kernels();
 	static const uint32_t sizes[] = { 0, 1, 37, FLZ_MAX_BLOCK_FRAMES };
 	const uint32_t ch = 2;
 	struct flz_sample *s = pattern_sample(5000, ch);

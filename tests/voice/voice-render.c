@@ -15,7 +15,7 @@ END_TEST
 /* Adding: out = prefill + gain * sample, exactly (one multiply-add). */
 START_TEST(test_render_add)
 {
-	const struct flz_voice_kernels *k = flz_voice_kernels_get();
+	const struct flz_voice_kernels *k = suite_kernels();
 	const uint32_t ch = 2, n = 300;
 	struct flz_sample *s = pattern_sample(1000, ch);
 	float *out = alloc_floats(n * ch);
@@ -51,7 +51,7 @@ END_TEST
  * is frame i mod len of the sample, exactly: no gap, no doubled frame. */
 START_TEST(test_loop)
 {
-	const struct flz_voice_kernels *k = flz_voice_kernels_get();
+	const struct flz_voice_kernels *k = suite_kernels();
 	static const int64_t lens[] = { 1, 2, 3, 7, 8, 63, 64, 65, 127, 480, 1001 };
 	static const uint32_t blocks[] = { 1, 2, 3, 5, 7, 64, 113, 128, 512, 1024 };
 	const uint32_t ch = 2, total = 3000;
@@ -87,7 +87,7 @@ END_TEST
  * frames it rendered n frames ago again, exactly; also inside a stop's fade. */
 START_TEST(test_rewind)
 {
-	const struct flz_voice_kernels *k = flz_voice_kernels_get();
+	const struct flz_voice_kernels *k = suite_kernels();
 	static const int64_t lens[] = { 1, 2, 3, 31, 64, 1001 };
 	static const uint32_t backs[] = { 0, 1, 2, 3, 31, 32, 33, 64, 65, 1000 };
 	const uint32_t ch = 2, ahead = 1100, total = 1200;

@@ -16,6 +16,13 @@
 
 #include "flz-test.h"
 
+/* The kernels the suite tests: the CPU's, or the portable ones when the
+ * run asks for them (flz_test_force_generic()). */
+static inline const struct flz_voice_kernels *suite_kernels(void)
+{
+	return flz_voice_kernels_for(flz_test_force_generic() ? 0 : flz_cpu_detect());
+}
+
 /* Fixture helpers (voice-main.c). */
 struct flz_sample *pattern_sample(int64_t n_frames, uint32_t n_channels);
 struct flz_sample *dc_sample(int64_t n_frames, uint32_t n_channels, float value);

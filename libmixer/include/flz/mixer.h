@@ -10,43 +10,39 @@
  * mixer needs is allocated by flz_mixer_new(); the audio-thread functions
  * never allocate, free, lock, or do I/O.
  *
- * Signal flow: voices play their samples frame for frame at the samples' own
- * rate (which is the mixer's rate: samples are converted when loaded) and are
- * summed into a source block; the sum is resampled once by the global speed
- * (varispeed: pitch follows speed) with a band-limited windowed-sinc
- * interpolator, then multiplied by the smoothed master gain. At speed 1.0
- * the output is the plain sum, sample for sample, with no delay
- * (flz_mixer_latency_frames() is 0), and changing speed never jumps in time.
- *
- * Commands act on the next output frame. The interpolator reads 32 source
- * frames past its position, so the voices are rendered that far ahead of
- * the output; a command does not wait for that look-ahead to drain. A play
- * adds its voice's first frames into the part already rendered, so at speed
- * 1.0 the sample's first frame is the next output frame (at other speeds it
- * starts at the first source frame the output has not passed: less than one
- * source frame, 1 / speed output frames, later). A stop takes the voice's frames there back out (one
- * float rounding of the sum where other voices play) and starts its fade at
- * the next output frame; a steal does the same, and a cut (below) silences
- * its voice from the next output frame on.
+ * Signal flow: each voice runs its own chain. Its reader reads the sample
+ * from memory at the voice's own rate, global speed x pad speed
+ * (FLZ_RATE_MIN..FLZ_RATE_MAX), through a band-limited windowed-sinc
+ * interpolator (varispeed: pitch follows rate); then come the voice's
+ * gain (voice x pad x fade), its stages (struct flz_mixer_stage_ops), its
+ * meter; then the sum, the master gain, the master meter. At rate exactly 1
+ * with a whole-frame position a voice is a plain gain-and-add from the
+ * sample. Nothing is rendered ahead of the output: a command acts on the
+ * next output frame, a trigger's first frame is the next output frame at
+ * any rate, and flz_mixer_latency_frames() is 0.
  *
  * Interpolator: a 32-tap Kaiser-windowed sinc (100 dB stopband, passband to
  * 0.396 x rate, stopband from 0.604 x rate: 19/29 kHz at 48 kHz), tabulated
  * at 512 phases with linear interpolation between them. Its phase-0 row is
- * an exact unit impulse. For speed s > 1 the kernel is stretched by s
- * (cutoff / s, 2 x ceil(16 s) taps) so nothing aliases. While the speed
- * stays constant above 1, the stretched kernel is read from a polyphase
- * table built for that speed when its glide ends (once, on the thread that
- * renders: about 40 us at speed 2 on a current x86-64 core).
+ * an exact unit impulse. For a rate s > 1 the kernel is stretched by s
+ * (cutoff / s, 2 x ceil(16 s) taps, 128 at rate 4) so nothing aliases; its
+ * taps are looked up one by one, as every voice has its own, gliding rate.
+ * Positions are exact 32.32 fixed point.
  *
- * Ramps (all linear per frame): voices 5 ms for stops, steals and gain
- * changes; master gain 10 ms; speed 20 ms (see flz/voice.h for why 5 ms).
- * All are computed from the frame index within the ramp, so output never
- * depends on how it is split into render calls: render(a) + render(b) is
+ * The loop: a voice plays s[start .. loop end) and then the slot's loop
+ * region [loop start, loop end) (the whole sample by default) repeated; a
+ * seek or a region moved below a voice crossfades over the voice ramp.
+ *
+ * Ramps (all linear per frame): voices 5 ms for stops, steals, pauses,
+ * resumes, seeks and region wraps; pad gain 10 ms; master gain 10 ms;
+ * global and pad speed 20 ms (see flz/voice.h for why 5 ms). All are
+ * computed from the frame index within the ramp, so output never depends
+ * on how it is split into render calls: render(a) + render(b) is
  * bit-identical to render(a + b) for the same commands at the same frames.
  *
- * Kernels: AVX2+FMA on x86-64 CPUs that have both, else portable C; chosen
- * once in flz_mixer_new(). FLZ_KERNELS=generic in the environment forces
- * the portable code (tests use it to cover both).
+ * Kernels: AVX2+FMA or portable C, chosen once in flz_mixer_new() from the
+ * explicit config.cpu_flags (default flz_cpu_detect()). The library never
+ * reads the environment.
  *
  * Sample ownership: each successful flz_mixer_load() hands the mixer one
  * reference, and the mixer holds exactly that one for as long as the slot
@@ -68,11 +64,10 @@
  * to silence (lowest gain; earliest started among equals) is cut to make
  * room. Stolen voices send no Stopped event.
  *
- * Stopped events wait until the output has passed their voices' last frame
- * and the interpolator no longer reads it (up to 32 frames more). At most
- * 128 may wait at once; a further stop command sends the oldest waiting one
- * at once to make room, which can be before its voices' last frames have
- * played (up to 2 x 32 source frames early: 1.3 ms at 48 kHz and speed 1).
+ * Events: a Stopped event is sent from the render call in which the last
+ * of its voices reached silence (nothing sounds after its fade: there is no
+ * look-ahead and no interpolator tail). A Started event is sent from the
+ * render call whose first frame is its voice's first. Both in command order.
  *
  * Thread: one mixer is used by one control thread (new/destroy) and one
  * audio thread (everything below the banner). It is not shared further.
@@ -104,6 +99,49 @@ struct flz_mem_region {
 
 struct flz_mixer;
 
+/** Voice structs of a mixer: FLZ_MAX_VOICES that may play and as many fade
+ *  slots. A stage has one state per voice struct. */
+#define FLZ_MIXER_VOICE_SLOTS (2 * FLZ_MAX_VOICES)
+/** Stages one voice chain may hold. */
+#define FLZ_MIXER_MAX_STAGES 4
+
+/**
+ * A stage of the per-voice chain (after the voice's gain, before its meter
+ * and the sum): one table of operations and one state per voice struct,
+ * all allocated and initialised by the caller before flz_mixer_new(). The
+ * mixer never allocates, copies or frees a state.
+ *
+ * What a stage may keep: anything in its state (filter memory, delay
+ * lines, a stretcher's buffers), which lives in caller memory for as long
+ * as the mixer does. What the mixer does to it: reset() when a voice
+ * starts on the state's voice struct (trigger, play, after a steal or cut
+ * of the struct's previous voice), so a new voice never hears an old one;
+ * nothing on stop, pause, seek or loop wrap: a stop and a pause fade the
+ * gain in front of the stage (so the stage sees its input fade to zero), a
+ * seek and a wrap crossfade the two positions in front of the gain, so the
+ * stage sees continuous input. A voice ends when its fade reaches zero;
+ * the stage's tail past that is cut.
+ *
+ * Thread: process() and reset() run on the audio thread (FLZ_RT: they must
+ * not allocate, free, lock, log or wait); latency_frames() on any.
+ */
+struct flz_mixer_stage_ops {
+	/** Process @p n_frames interleaved frames in place (1..max_block_frames). */
+	void (*process)(void *state, float *frames, uint32_t n_frames, uint32_t n_channels);
+	/** Forget all history: the next process() starts a new voice. */
+	void (*reset)(void *state);
+	/** Delay the stage adds, in frames (reported, not compensated yet). */
+	uint32_t (*latency_frames)(const void *state);
+	/** For logs and tests. */
+	const char *name;
+};
+
+/** One stage of the chain: its operations and one state per voice struct. */
+struct flz_mixer_stage {
+	const struct flz_mixer_stage_ops *ops;
+	void *states[FLZ_MIXER_VOICE_SLOTS];
+};
+
 /** What a mixer event reports. */
 enum flz_mixer_event_kind {
 	/** Every voice silenced by one stop/stop-all/unload command has reached
@@ -124,11 +162,11 @@ struct flz_mixer_event {
 	uint32_t token;
 	/** The slot stopped, or -1 for stop-all. */
 	int32_t slot;
-	/** Output frame (counted from mixer creation) at whose end the last
-	 *  voice had gone silent: the last output frame the interpolator could
-	 *  still draw any of their sound into (at speed 1 that is at most
-	 *  2 x latency frames after their last non-zero frame). The event is
-	 *  sent from the render call that produced the frame after it. */
+	/** Output frame (counted from mixer creation). STOPPED: the last
+	 *  frame any of the command's voices sounded in (the frame before the
+	 *  first silent one; the frame before the command when all were
+	 *  silent already, paused). STARTED: the frame of the voice's first
+	 *  frame. Sent from the render call that rendered that frame. */
 	int64_t frame;
 };
 
@@ -177,11 +215,23 @@ struct flz_mixer_config {
 	/** Receives events; called like @ref retire. May be NULL. */
 	void (*event)(void *userdata, const struct flz_mixer_event *event);
 	void *userdata;
+	/**
+	 * Instruction sets the kernels may use (FLZ_CPU_* of flz/voice.h).
+	 * Default: flz_cpu_detect(). 0 selects the portable C kernels. Bits
+	 * the CPU lacks are refused (-EINVAL) rather than crash later.
+	 */
+	uint32_t cpu_flags;
+	/** Stages of every voice chain, 0..FLZ_MIXER_MAX_STAGES. Default 0. */
+	uint32_t n_stages;
+	/** n_stages stages, copied by flz_mixer_new(); each ops and its
+	 *  process and reset non-NULL, each state non-NULL. */
+	const struct flz_mixer_stage *stages;
 };
 
 /**
  * Defaults: 48000 Hz, 2 channels, 4096-frame blocks, ramps 5/10/20 ms,
- * master gain 1, speed 1, no callbacks.
+ * master gain 1, speed 1, no callbacks, the CPU's kernels
+ * (flz_cpu_detect()), no stages.
  *
  * @return the defaults, by value
  * Errors: none.
@@ -196,8 +246,9 @@ struct flz_mixer_config flz_mixer_config_init(void);
  * @param config settings; copied
  * @param[out] out the new mixer
  * @return 0 on success, a negative errno otherwise (*out is then untouched)
- * Errors: -EINVAL a config field out of range, or retire is NULL;
- *         -ENOMEM an allocation failed.
+ * Errors: -EINVAL a config field out of range, retire is NULL, cpu_flags
+ *         names an instruction set this CPU or build lacks, or a stage is
+ *         incomplete; -ENOMEM an allocation failed.
  * Thread: control.
  * Ownership: the caller destroys the mixer with flz_mixer_destroy().
  */
@@ -216,10 +267,10 @@ void flz_mixer_destroy(struct flz_mixer *mixer);
 
 /**
  * The delay, in output frames, between a command and its effect on the
- * output at speed 1.0: 0, as commands act on the next output frame (a
- * play's first frame is the first frame of the next render call). It was
- * 32 before libmixer placed commands inside its look-ahead; programs that
- * align a render with their commands should still add it.
+ * output: 0, as commands act on the next output frame (a play's first
+ * frame is the first frame of the next render call) and voices read their
+ * samples from memory with nothing rendered ahead. Programs that align a
+ * render with their commands should still add it.
  *
  * @return the latency in frames (0)
  * Errors: none.
@@ -243,7 +294,8 @@ struct flz_mixer_config flz_mixer_get_config(const struct flz_mixer *mixer);
 
 /**
  * The memory the audio-thread functions touch: the mixer itself (its voices
- * included), its buffers and its interpolator's tables, not the samples
+ * included), its buffers and its interpolator's table, not the samples
+ * nor the stages' states
  * (they are the caller's). Each region is whole pages of its own
  * (flz/pages.h), written when the mixer was created, so that a host may
  * lock them with mlock() and munlock() them without touching anything else.
@@ -285,7 +337,9 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_load(struct flz_mixer *mixer, int32_t slot,
 					  struct flz_sample *sample);
 
 /**
- * Start a new voice on the slot's sample at its first frame. It loops until stopped.
+ * Start a new voice on the slot's sample at its loop region's start (frame
+ * 0 by default), as flz_mixer_trigger() with token 0, not exclusive; it
+ * sends a STARTED event with token 0. It loops until stopped.
  *
  * @param gain 0..1
  * @return 1 when a voice started, 0 when the slot is empty (ignored), or a

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file flz/voice.h
- * libvoice: one voice playing one sample in a loop, and the add kernels it
- * renders with.
+ * libvoice: one voice playing one sample in a loop, and the block kernels
+ * (add, copy, mix, mix_add, peak) chosen once from explicit CPU flags.
+ *
+ * libmixer runs its own per-voice chain (varispeed reader, gain, stages,
+ * meter: see flz/mixer.h) and takes from here the kernels, the CPU flags and
+ * flz_voice_ramp_frames(); struct flz_voice stays the simple rate-1 voice
+ * for other hosts and for the kernels' tests.
  *
  * A voice knows which slot and sample it plays, its read position, its gain
  * and whether it is stopping. flz_voice_render() adds `gain * sample` into an
@@ -73,6 +78,17 @@ struct flz_voice_kernels {
 	 */
 	void (*mix)(float *dst, const float *const *src, const float *gain, uint32_t n_src,
 		    size_t n_samples, float scale);
+	/**
+	 * Add several sources into dst:
+	 * dst[i] += gain[0] * src[0][i] + gain[1] * src[1][i] + ... with
+	 * exactly the operations of add() per source in source order, so it is
+	 * bit-identical to that sequence, reading and writing dst once. It
+	 * must not overlap a source. Thread: rt.
+	 */
+	void (*mix_add)(float *dst, const float *const *src, const float *gain, uint32_t n_src,
+			size_t n_samples);
+	/** max |src[i]| for i < n_samples (0 for none; NaN is skipped). Thread: rt. */
+	float (*peak)(const float *src, size_t n_samples);
 	/** "avx2+fma" or "generic". */
 	const char *name;
 };
@@ -102,16 +118,38 @@ struct flz_voice {
 	bool silent;
 };
 
+/** Instruction sets a kernel table may use (flz_cpu_detect(), cpu_flags). */
+#define FLZ_CPU_AVX2 (1u << 0)
+#define FLZ_CPU_FMA (1u << 1)
+
 /**
- * The kernels for this CPU: AVX2+FMA when the build has them and the CPU
- * supports both, else generic C. FLZ_KERNELS=generic in the environment
- * forces the generic ones (so tests can cover both on one machine); libmixer
- * follows the same choice for its interpolator.
+ * The instruction sets of this CPU that this build has kernels for.
+ *
+ * @return FLZ_CPU_* bits (0 on CPUs or builds without them)
+ * Errors: none.
+ * Thread: any.
+ * Ownership: nothing is allocated.
+ */
+uint32_t flz_cpu_detect(void);
+
+/**
+ * The kernels for explicit instruction sets: AVX2+FMA when @p cpu_flags has
+ * both and this build has them, else generic C. The library never looks at
+ * the environment; a test that wants the portable code passes 0.
  *
  * @return a static table; never NULL
  * Errors: none.
- * Thread: control (reads the environment; call it before the audio thread
- * starts and keep the result).
+ * Thread: any.
+ * Ownership: static; never freed.
+ */
+const struct flz_voice_kernels *flz_voice_kernels_for(uint32_t cpu_flags);
+
+/**
+ * flz_voice_kernels_for(flz_cpu_detect()).
+ *
+ * @return a static table; never NULL
+ * Errors: none.
+ * Thread: any.
  * Ownership: static; never freed.
  */
 const struct flz_voice_kernels *flz_voice_kernels_get(void);
