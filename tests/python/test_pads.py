@@ -235,7 +235,7 @@ def test_pause_holds_and_resume_continues(files, ref):
     held = [p for p in range(1000, 1000 + VOICE_RAMP + 1)
             if numpy.max(numpy.abs(tail - loop_of(ref, p + VOICE_RAMP, len(tail)))) <= EXACT]
     assert len(held) == 1, held
-    assert resumed[0] == pytest.approx(0.0, abs=abs(ref).max() / VOICE_RAMP * 2)
+    assert abs(float(resumed[0])) <= float(abs(ref).max()) / VOICE_RAMP * 2
 
 
 def test_paused_voice_counts_against_max_voices(files):
