@@ -161,10 +161,9 @@ def test_content_stop_fades_to_silence(tee_rig, loop_file):
         render_more(e, 9600)
     left, right = capture(tee_rig)
     assert any(x != 0.0 for x in left)
-    # Stopped.frame is the last frame the voice sounded in: from the next
-    # frame on, the output is exact silence.
-    assert 0 < f_stop < len(left) - 1
-    assert all(x == 0.0 for x in left[f_stop + 1:]) and all(x == 0.0 for x in right[f_stop + 1:])
+    # From the Stopped message's frame on, the output is exact silence.
+    assert 0 < f_stop < len(left)
+    assert all(x == 0.0 for x in left[f_stop:]) and all(x == 0.0 for x in right[f_stop:])
     # The fade is short: the sample was still sounding within ~50 ms before it.
     assert any(x != 0.0 for x in left[max(0, f_stop - 2400):f_stop])
 

@@ -94,8 +94,7 @@ extern "C" {
 #define FLZ_MSG_FIELDS_STOPPED(F)                                                        \
 	F(id, slot, SLOT, "The slot that was stopped or unloaded; None for stop_all().") \
 	F(seq, seq, SEQ, "Sequence number of the stop command.")                         \
-	F(frame, frame, FRAME,                                                           \
-	  "Last output frame any of the stopped voices sounded in (silence follows).")
+	F(frame, frame, FRAME, "Output frame at which the last voice fell silent.")
 
 #define FLZ_MSG_FIELDS_XRUN(F)                                                           \
 	F(frame, frame, FRAME, "Output frame at which the underrun was recovered.")
