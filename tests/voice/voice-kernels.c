@@ -89,9 +89,10 @@ END_TEST
 
 /* mix() equals copy() of the first source followed by add() of each further
  * one, then a multiply by the scale, bit for bit (tolerance 0: the kernel
- * promises the same operations in the same order), for 0-3, 5, 8, 9, 16, 17
- * and 33 sources (the AVX2 kernel sums eight at a time), lengths 0..100 and
- * a large one, sources at odd offsets; it writes nothing past the end. */
+ * promises the same operations in the same order), and mix_add() equals
+ * add() of each source into dst, for 0-3, 5, 8, 9, 16, 17 and 33 sources
+ * (the AVX2 kernels sum eight at a time), lengths 0..100 and a large one,
+ * sources at odd offsets; neither writes past the end. */
 START_TEST(test_mix)
 {
 	const struct flz_voice_kernels *variants[2] = { flz_voice_kernels_generic(),
@@ -117,6 +118,15 @@ START_TEST(test_mix)
 		for (size_t ci = 0; ci < sizeof(counts) / sizeof(counts[0]); ci++) {
 			const uint32_t n_src = counts[ci];
 			for (size_t n = 0; n <= 101; n = n == 100 ? big : n + 1) {
+				/* mix_add(): add() per source into dst as it is. */
+				flz_test_noise(dst, big + 8, 1.0, 11);
+				memcpy(ref, dst, (big + 8) * sizeof(float));
+				for (uint32_t v = 0; v < n_src; v++)
+					k->add(ref, src[v], n, gain[v]);
+				k->mix_add(dst, src, gain, n_src, n);
+				for (size_t i = 0; i < n + 8; i++)
+					ck_assert_msg(dst[i] == ref[i], "%s mix_add sources %u n %zu at %zu",
+						      k->name, n_src, n, i);
 				for (int si = 0; si < 2; si++) {
 					flz_test_noise(dst, big + 8, 1.0, 7);
 					memcpy(ref, dst, (big + 8) * sizeof(float));
@@ -143,6 +153,46 @@ START_TEST(test_mix)
 	free(ref);
 }
 END_TEST
+
+/* peak() is the largest |x| exactly (it only compares), at every position
+ * and length 0..100 and a large one, skips NaN, and reads nothing past the
+ * end (a huge value there would show). */
+START_TEST(test_peak)
+{
+	const struct flz_voice_kernels *variants[2] = { flz_voice_kernels_generic(),
+							flz_voice_kernels_avx2() };
+	const size_t big = 4099;
+	float *x = alloc_floats(big + 8);
+	for (int vi = 0; vi < 2; vi++) {
+		const struct flz_voice_kernels *k = variants[vi];
+		if (k == NULL)
+			continue;
+		for (size_t n = 0; n <= 101; n = n == 100 ? big : n + 1) {
+			flz_test_noise(x, big + 8, 0.5, 13);
+			x[n] = 1e30f; /* past the end */
+			ck_assert_msg(k->peak(x, 0) == 0.0f, "%s empty", k->name);
+			for (size_t at = 0; at < n; at += (n > 200 ? 97 : 1)) {
+				const float keep = x[at];
+				x[at] = at % 2 ? -0.75f : 0.75f;
+				if (n > 1)
+					x[(at + 1) % n] = NAN;
+				ck_assert_msg(k->peak(x, n) == 0.75f, "%s n %zu at %zu: %g", k->name, n,
+					      at, k->peak(x, n));
+				x[at] = keep;
+				flz_test_noise(x, n, 0.5, 13);
+			}
+			if (n == big)
+				break;
+		}
+	}
+	free(x);
+}
+END_TEST
+
+TCase *voice_case_peak(void)
+{
+	return voice_tcase("voice:peak", test_peak);
+}
 
 TCase *voice_case_sizes(void)
 {

@@ -41,5 +41,6 @@ TCase *voice_case_gain(void);
 TCase *voice_case_sizes(void);
 TCase *voice_case_kernels(void);
 TCase *voice_case_mix(void);
+TCase *voice_case_peak(void);
 
 #endif /* VOICE_TESTS_H */

@@ -64,9 +64,9 @@
  * to silence (lowest gain; earliest started among equals) is cut to make
  * room. Stolen voices send no Stopped event.
  *
- * Events: a Stopped event is sent from the render call in which the last
- * of its voices reached silence (nothing sounds after its fade: there is no
- * look-ahead and no interpolator tail). A Started event is sent from the
+ * Events: a Stopped event is sent from the render call that renders the
+ * first frame in which none of its voices sounds (nothing sounds after a
+ * fade: there is no look-ahead and no interpolator tail). A Started event is sent from the
  * render call whose first frame is its voice's first. Both in command order.
  *
  * Thread: one mixer is used by one control thread (new/destroy) and one
@@ -162,11 +162,11 @@ struct flz_mixer_event {
 	uint32_t token;
 	/** The slot stopped, or -1 for stop-all. */
 	int32_t slot;
-	/** Output frame (counted from mixer creation). STOPPED: the last
-	 *  frame any of the command's voices sounded in (the frame before the
-	 *  first silent one; the frame before the command when all were
-	 *  silent already, paused). STARTED: the frame of the voice's first
-	 *  frame. Sent from the render call that rendered that frame. */
+	/** Output frame (counted from mixer creation). STOPPED: the first
+	 *  frame from which none of the command's voices sounds (the output
+	 *  is theirs no more from there on; the command's own frame when all
+	 *  were silent already, paused). STARTED: the frame of the voice's
+	 *  first frame. Sent from the render call that rendered that frame. */
 	int64_t frame;
 };
 
