@@ -118,7 +118,7 @@ static int pcm_prepare(struct flz_engine_audio *audio)
 }
 
 /* The stall clock; the load measurement keeps the real clock. */
-static int64_t clock_ns(struct flz_engine_audio *audio)
+FLZ_RT FLZ_HOT static int64_t clock_ns(struct flz_engine_audio *audio)
 {
 	return audio->ops ? audio->ops->now_ns(audio->ops->userdata) : flz_engine_now_ns_rt();
 }
@@ -175,7 +175,7 @@ static int recover(struct flz_engine_audio *audio, int err)
 	}
 }
 
-FLZ_RT int flz_engine_settle_rt(struct flz_engine_audio *audio, int err)
+FLZ_RT FLZ_HOT int flz_engine_settle_rt(struct flz_engine_audio *audio, int err)
 {
 	if (err < 0) {
 		err = recover(audio, err);
@@ -187,8 +187,8 @@ FLZ_RT int flz_engine_settle_rt(struct flz_engine_audio *audio, int err)
 	return 0;
 }
 
-static bool area_is_plain_float(const struct flz_engine_audio *audio,
-				const snd_pcm_channel_area_t *areas)
+FLZ_RT FLZ_HOT static bool area_is_plain_float(const struct flz_engine_audio *audio,
+					      const snd_pcm_channel_area_t *areas)
 {
 	if (audio->format != FLZ_FORMAT_FLOAT_LE)
 		return false;
@@ -202,7 +202,7 @@ static bool area_is_plain_float(const struct flz_engine_audio *audio,
 }
 
 /* Render and commit one block of up to block_frames. Returns frames committed or an error. */
-static snd_pcm_sframes_t write_block(struct flz_engine_audio *audio)
+FLZ_RT FLZ_HOT static snd_pcm_sframes_t write_block(struct flz_engine_audio *audio)
 {
 	const snd_pcm_channel_area_t *areas;
 	snd_pcm_uframes_t offset = 0;
@@ -272,7 +272,7 @@ static int pcm_poll_error(snd_pcm_t *pcm)
  * Returns 1 when woken, 0 when the device is ready or the wait timed out, or
  * a negative error of the device.
  */
-static int wait_device(struct flz_engine_audio *audio)
+FLZ_RT FLZ_HOT static int wait_device(struct flz_engine_audio *audio)
 {
 	int rc = poll(audio->pfds, audio->n_pcm_fds + 1, FLZ_ENGINE_WAIT_TIMEOUT_MS);
 	if (rc < 0)
@@ -293,7 +293,7 @@ static int wait_device(struct flz_engine_audio *audio)
 	return 0;
 }
 
-static int audio_loop(struct flz_engine_audio *audio)
+FLZ_RT FLZ_HOT static int audio_loop(struct flz_engine_audio *audio)
 {
 	snd_pcm_t *pcm = audio->pcm;
 	audio->last_progress_ns = clock_ns(audio);
@@ -345,7 +345,9 @@ static int audio_loop(struct flz_engine_audio *audio)
 	return 0;
 }
 
-FLZ_RT void *flz_engine_audio_main(void *arg)
+/* Hot as its loop: the compiler inlines the loop (called once) here, where
+ * the loop's own attribute no longer applies. */
+FLZ_RT FLZ_HOT void *flz_engine_audio_main(void *arg)
 {
 	struct flz_engine_audio *audio = arg;
 

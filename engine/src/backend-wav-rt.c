@@ -15,7 +15,7 @@
 #include "denormals.h"
 #include "engine-private.h"
 
-static struct timespec to_timespec(int64_t ns)
+FLZ_RT FLZ_HOT static struct timespec to_timespec(int64_t ns)
 {
 	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000LL),
 				  .tv_nsec = (long)(ns % 1000000000LL) };
@@ -23,7 +23,7 @@ static struct timespec to_timespec(int64_t ns)
 
 /* Nanoseconds that n_frames take at rate_hz, without overflowing int64 for
  * any run length (frames * 1e9 would after about 53 hours at 48 kHz). */
-static int64_t frames_ns(uint64_t n_frames, uint32_t rate_hz)
+FLZ_RT FLZ_HOT static int64_t frames_ns(uint64_t n_frames, uint32_t rate_hz)
 {
 	return (int64_t)(n_frames / rate_hz) * 1000000000LL +
 	       (int64_t)((n_frames % rate_hz) * 1000000000ULL / rate_hz);
@@ -31,7 +31,7 @@ static int64_t frames_ns(uint64_t n_frames, uint32_t rate_hz)
 
 /* Hand n_frames of audio->scratch to the writer, all or nothing: a block
  * split between the file and the floor would hide where the gap is. */
-static void push_block(struct flz_engine_audio *audio, uint32_t n_frames)
+FLZ_RT FLZ_HOT static void push_block(struct flz_engine_audio *audio, uint32_t n_frames)
 {
 	struct flz_wav_out *wav = audio->wav;
 	/* relaxed: only this thread writes head. */
@@ -55,7 +55,7 @@ static void push_block(struct flz_engine_audio *audio, uint32_t n_frames)
 	atomic_store_explicit(&wav->head, head + n_frames, memory_order_release);
 }
 
-static void wav_loop(struct flz_engine_audio *audio)
+FLZ_RT FLZ_HOT static void wav_loop(struct flz_engine_audio *audio)
 {
 	struct flz_engine_core *core = audio->core;
 	uint32_t block = audio->block_frames;
@@ -96,7 +96,9 @@ static void wav_loop(struct flz_engine_audio *audio)
 	}
 }
 
-FLZ_RT void *flz_engine_wav_main(void *arg)
+/* Hot as its loop: the compiler inlines the loop (called once) here, where
+ * the loop's own attribute no longer applies. */
+FLZ_RT FLZ_HOT void *flz_engine_wav_main(void *arg)
 {
 	struct flz_engine_audio *audio = arg;
 	/* As on every device (denormals.h). relaxed: read after the start, on its own. */

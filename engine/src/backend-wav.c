@@ -43,12 +43,21 @@ static int wav_open(const struct flz_backend_request *request, struct flz_backen
 		flz_engine_set_why(why, why_size, "device \"wav:\" needs a path: wav:PATH");
 		return -EINVAL;
 	}
-	struct flz_wav_out *wav = flz_pages_alloc(sizeof(*wav));
-	if (wav == NULL)
-		return -ENOMEM;
 	uint32_t capacity = 1;
 	while (capacity < WAV_RING_SECONDS * request->rate_hz)
 		capacity <<= 1;
+	if (request->test_ring_frames != 0) {
+		if (request->test_ring_frames < request->period_frames) {
+			flz_engine_set_why(why, why_size,
+					 "device \"wav:%s\": a test ring of %u frames holds no period of %u",
+					 path, request->test_ring_frames, request->period_frames);
+			return -EINVAL;
+		}
+		capacity = request->test_ring_frames;
+	}
+	struct flz_wav_out *wav = flz_pages_alloc(sizeof(*wav));
+	if (wav == NULL)
+		return -ENOMEM;
 	wav->capacity = capacity;
 	wav->n_channels = request->n_channels;
 	wav->frames_bytes = sizeof(float) * (size_t)capacity * request->n_channels;
@@ -56,6 +65,7 @@ static int wav_open(const struct flz_backend_request *request, struct flz_backen
 	wav->frames = flz_pages_alloc(wav->frames_bytes);
 	wav->path = strdup(path);
 	wav->log = device->log;
+	wav->hold_writer = request->test_hold_writer;
 	atomic_init(&wav->head, 0);
 	atomic_init(&wav->tail, 0);
 	atomic_init(&wav->writer_quit, false);
@@ -144,7 +154,10 @@ static void *wav_writer_main(void *arg)
 	/* acquire: pairs with close's release store, after the audio thread
 	 * was joined: its last frames are counted in head. */
 	while (!atomic_load_explicit(&wav->writer_quit, memory_order_acquire)) {
-		wav_drain(wav);
+		/* relaxed: a test's gate only; the frames are ordered by head and tail. */
+		if (wav->hold_writer == NULL ||
+		    !atomic_load_explicit(wav->hold_writer, memory_order_relaxed))
+			wav_drain(wav);
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = WAV_WRITER_PERIOD_MS * 1000000L };
 		nanosleep(&ts, NULL);
 	}

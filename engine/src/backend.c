@@ -19,7 +19,9 @@ static int offline_open(const struct flz_backend_request *request,
 	device->n_channels = request->n_channels;
 	device->period_frames = request->period_frames;
 	device->n_periods = request->n_periods;
-	device->buffer_frames = request->period_frames * request->n_periods;
+	/* Nothing is buffered between a render and whoever takes it: the
+	 * caller's frames are in its hands at once. */
+	device->buffer_frames = 0;
 	device->handle = NULL;
 	return 0;
 }

@@ -30,6 +30,7 @@
 #ifndef FLZ_BACKEND_H
 #define FLZ_BACKEND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,11 @@ struct flz_backend_request {
 	uint32_t n_periods;
 	/** FLZ_FORMAT_UNKNOWN: the backend's first choice. */
 	enum flz_device_format format;
+	/** Tests only (flz_engine_set_wav_writer_test()), else 0 and NULL: the
+	 *  wav backend's ring in frames (0: its own size), and a flag that, while
+	 *  true, keeps its writer from emptying the ring. */
+	uint32_t test_ring_frames;
+	const atomic_bool *test_hold_writer;
 };
 
 /** What a backend granted, and its handle on the device. */

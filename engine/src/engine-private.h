@@ -513,6 +513,9 @@ struct flz_wav_out {
 	/** Writer thread only: what it has logged already. */
 	bool write_error_logged;
 	uint64_t drops_logged;
+	/** NULL but in tests (flz_engine_set_wav_writer_test()): while it
+	 *  reads true, the writer leaves the ring alone. */
+	const atomic_bool *hold_writer;
 };
 
 /**
@@ -656,6 +659,21 @@ int flz_engine_rt_regions(struct flz_engine *engine, struct flz_mem_region *regi
  * Thread: control, before flz_engine_start().
  */
 void flz_engine_set_lock_memory(struct flz_engine *engine, bool on);
+
+/**
+ * For tests only: make the next start's wav:PATH writer fall behind for
+ * real. @p ring_frames sets its frame ring (a power of two, at least the
+ * period; 0: the usual 2 s), and while *@p hold_writer is true (NULL: never)
+ * the writer thread does not empty the ring, as a writer stalled in a slow
+ * write would not: the audio thread then finds the ring full and counts
+ * what it cannot push (stats.file_dropped_frames), and the writer logs it
+ * once it drains again. The final drain at stop is never held.
+ * @p hold_writer must outlive the engine's start.
+ * @return 0, or -EINVAL for a ring that is not a power of two
+ * Thread: control, before flz_engine_start().
+ */
+int flz_engine_set_wav_writer_test(struct flz_engine *engine, uint32_t ring_frames,
+				   const atomic_bool *hold_writer);
 
 /** Loads counted in flight now (see FLZ_ENGINE_RETIRE_CAPACITY), a snapshot. Thread: any. */
 int flz_engine_samples_in_flight(struct flz_engine *engine);

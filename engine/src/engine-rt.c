@@ -13,7 +13,7 @@
 
 #include "engine-private.h"
 
-FLZ_RT int64_t flz_engine_now_ns_rt(void)
+FLZ_RT FLZ_HOT int64_t flz_engine_now_ns_rt(void)
 {
 	struct timespec ts;
 	/* CLOCK_MONOTONIC is served by the vDSO: no system call, no lock. */
@@ -195,7 +195,7 @@ static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd 
  * Apply the parameter values taken and not yet applied that are, when
  * @p before_seq is given, older than it; the older parameter first.
  */
-static void apply_params(struct flz_engine_core *core, const uint32_t *before_seq)
+FLZ_RT FLZ_HOT static void apply_params(struct flz_engine_core *core, const uint32_t *before_seq)
 {
 	struct flz_engine_param *params[2] = { &core->volume, &core->speed };
 	int first = params[0]->has_held && params[1]->has_held &&
@@ -217,7 +217,7 @@ static void apply_params(struct flz_engine_core *core, const uint32_t *before_se
 
 /* Take the values set since the last take; a newer one replaces a held one
  * (latest value wins), which is why a held value is never applied late. */
-static void take_params(struct flz_engine_core *core)
+FLZ_RT FLZ_HOT static void take_params(struct flz_engine_core *core)
 {
 	struct flz_engine_param *params[2] = { &core->volume, &core->speed };
 	for (int i = 0; i < 2; i++) {
@@ -234,7 +234,7 @@ static void take_params(struct flz_engine_core *core)
 	}
 }
 
-FLZ_RT void flz_engine_core_drain_rt(struct flz_engine_core *core)
+FLZ_RT FLZ_HOT void flz_engine_core_drain_rt(struct flz_engine_core *core)
 {
 	/*
 	 * The control side numbers commands and parameter values from one
@@ -270,7 +270,8 @@ FLZ_RT void flz_engine_core_drain_rt(struct flz_engine_core *core)
 	}
 }
 
-FLZ_RT int flz_engine_core_process_rt(struct flz_engine_core *core, float *out, uint32_t n_frames)
+FLZ_RT FLZ_HOT int flz_engine_core_process_rt(struct flz_engine_core *core, float *out,
+					  uint32_t n_frames)
 {
 	flz_engine_core_drain_rt(core);
 	int err = flz_mixer_render(core->mixer, out, n_frames);
@@ -300,8 +301,8 @@ FLZ_RT void flz_engine_post_simple_rt(struct flz_engine_core *core, enum flz_msg
 	flz_engine_core_post_rt(core, &msg);
 }
 
-FLZ_RT void flz_engine_account_load_rt(struct flz_engine_audio *audio, int64_t busy_ns,
-				       uint32_t n_frames)
+FLZ_RT FLZ_HOT void flz_engine_account_load_rt(struct flz_engine_audio *audio, int64_t busy_ns,
+					       uint32_t n_frames)
 {
 	audio->load_busy_ns += busy_ns;
 	audio->load_window_frames += (int64_t)n_frames;

@@ -92,6 +92,9 @@ struct flz_engine {
 	size_t stack_map_bytes;
 	/** Cleared only by flz_engine_set_lock_memory() (a test hook). */
 	bool no_lock_memory;
+	/** Set only by flz_engine_set_wav_writer_test() (a test hook). */
+	uint32_t test_wav_ring_frames;
+	const atomic_bool *test_wav_hold_writer;
 	/** Whether this start tried to lock its memory, whether all of it was
 	 *  locked, and how many bytes were (whole pages). */
 	bool lock_tried;
@@ -671,6 +674,16 @@ static void forget_record(struct slot_record *record)
 	memset(record, 0, sizeof(*record));
 }
 
+int flz_engine_set_wav_writer_test(struct flz_engine *engine, uint32_t ring_frames,
+				   const atomic_bool *hold_writer)
+{
+	if (ring_frames & (ring_frames - 1))
+		return -EINVAL;
+	engine->test_wav_ring_frames = ring_frames;
+	engine->test_wav_hold_writer = hold_writer;
+	return 0;
+}
+
 /* Release everything start() set up, in reverse; the threads are not running. */
 static void teardown(struct flz_engine *engine)
 {
@@ -729,6 +742,8 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 		.period_frames = engine->config.period_frames,
 		.n_periods = engine->config.n_periods,
 		.format = engine->config.format,
+		.test_ring_frames = engine->test_wav_ring_frames,
+		.test_hold_writer = engine->test_wav_hold_writer,
 	};
 	int err = backend->open(&req, dev, why, why_size);
 	if (err < 0)

@@ -45,7 +45,7 @@ static inline void clamp_lanes(float *restrict dst, const float *restrict src)
 /* Clip n_samples floats from src to dst (bytes: the mmap area need not be
  * float-aligned), NaN to 0. In place (dst == src) too: each lane block goes
  * through a temporary. */
-static void clamp_float(unsigned char *dst, const float *src, size_t n_samples)
+FLZ_RT FLZ_HOT static void clamp_float(unsigned char *dst, const float *src, size_t n_samples)
 {
 	size_t i = 0;
 	for (; i + FLZ_CLAMP_LANES <= n_samples; i += FLZ_CLAMP_LANES) {
@@ -59,19 +59,19 @@ static void clamp_float(unsigned char *dst, const float *src, size_t n_samples)
 	}
 }
 
-FLZ_RT void flz_format_clamp_float_rt(float *samples, size_t n_samples)
+FLZ_RT FLZ_HOT void flz_format_clamp_float_rt(float *samples, size_t n_samples)
 {
 	clamp_float((unsigned char *)samples, samples, n_samples);
 }
 
-static void convert_float_le(void *dst, const float *src, size_t n_samples)
+FLZ_RT FLZ_HOT static void convert_float_le(void *dst, const float *src, size_t n_samples)
 {
 	/* Stored as the host's floats: FLOAT_LE on the little-endian hosts the
 	 * engine runs on (as the plain-float path in write_block() assumes). */
 	clamp_float(dst, src, n_samples);
 }
 
-static void convert_s32_le(void *dst, const float *src, size_t n_samples)
+FLZ_RT FLZ_HOT static void convert_s32_le(void *dst, const float *src, size_t n_samples)
 {
 	unsigned char *out = dst;
 	for (size_t i = 0; i < n_samples; i++) {
@@ -86,7 +86,7 @@ static void convert_s32_le(void *dst, const float *src, size_t n_samples)
 	}
 }
 
-static void convert_s24_3le(void *dst, const float *src, size_t n_samples)
+FLZ_RT FLZ_HOT static void convert_s24_3le(void *dst, const float *src, size_t n_samples)
 {
 	unsigned char *out = dst;
 	for (size_t i = 0; i < n_samples; i++) {
@@ -98,7 +98,7 @@ static void convert_s24_3le(void *dst, const float *src, size_t n_samples)
 	}
 }
 
-static void convert_s16_le(void *dst, const float *src, size_t n_samples)
+FLZ_RT FLZ_HOT static void convert_s16_le(void *dst, const float *src, size_t n_samples)
 {
 	unsigned char *out = dst;
 	for (size_t i = 0; i < n_samples; i++) {

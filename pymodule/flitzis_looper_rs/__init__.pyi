@@ -65,7 +65,9 @@ class EngineStats(TypedDict):
     periods: int
     """The granted periods in the ALSA buffer."""
     latency_frames: int
-    """Output latency in frames: period_frames * periods plus the mixer's delay."""
+    """Output latency in frames: the device's buffer plus the mixer's delay (0).
+    The buffer is period_frames * periods on ALSA, one period on "wav:PATH"
+    (the block rendered ahead of its deadline), none on "offline" (0 there)."""
     latency_ms: float
     """latency_frames in milliseconds."""
     xruns: int

@@ -187,17 +187,68 @@ void log_collect(void *userdata, enum flz_log_level level, const char *message)
 	l->n++;
 }
 
-struct flz_engine *null_engine(enum flz_device_format format, bool trace)
+struct flz_engine *thread_engine(const char *device, enum flz_device_format format, bool trace)
 {
 	struct flz_engine_config config = flz_engine_config_init();
-	config.device = "flznull";
+	config.device = device;
 	config.format = format;
-	/* The null PCM is not paced: the audio thread spins; keep it ordinary. */
+	/* The null PCM is not paced: the audio thread spins; keep it ordinary
+	 * (and the wav device alike, for the same cases on both). */
 	config.rt_priority = 0;
 	config.trace_commands = trace;
 	struct flz_engine *engine = NULL;
 	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
 	return engine;
+}
+
+struct flz_engine *null_engine(enum flz_device_format format, bool trace)
+{
+	return thread_engine("flznull", format, trace);
+}
+
+/* "wav:" and a temporary file of main()'s, which each start rewrites. */
+static char wav_device[64];
+
+int thread_devices(const char *devices[2])
+{
+	int n = 0;
+#if FLZ_HAVE_ALSA
+	devices[n++] = "flznull";
+#endif
+	devices[n++] = wav_device;
+	return n;
+}
+
+int engine_regions(struct flz_engine *engine, struct flz_mem_region *regions, size_t *total)
+{
+	int n = flz_engine_rt_regions(engine, regions, FLZ_ENGINE_MAX_RT_REGIONS);
+	ck_assert_int_le(n, FLZ_ENGINE_MAX_RT_REGIONS);
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	*total = 0;
+	for (int i = 0; i < n; i++)
+		*total += (regions[i].n_bytes + page - 1) / page * page;
+	return n;
+}
+
+int child_start(const struct flz_engine_config *config, struct flz_engine **engine)
+{
+	if (flz_engine_new(config, engine) != 0)
+		return 12;
+	char why[256];
+	if (flz_engine_start(*engine, why, sizeof(why)) != 0)
+		return 13;
+	return 0;
+}
+
+int drop_privileges(int resource)
+{
+	struct rlimit none = { 0, 0 };
+	if (setrlimit(resource, &none) != 0)
+		return 10;
+	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+			       setresuid(65534, 65534, 65534) != 0))
+		return 11;
+	return 0;
 }
 
 /* The thread id of this process's thread named @p name, or -1. */
@@ -258,7 +309,8 @@ TCase *engine_tcase(const char *name)
 }
 
 /* Without --rig: everything that needs no real-time device (without ALSA,
- * the cases that need no ALSA device). With --rig (inside the JACK rig):
+ * the cases that need no ALSA device; the audio thread's own cases run on
+ * wav:PATH, and with ALSA on the null PCM too). With --rig (inside the JACK rig):
  * the real-time cases only. */
 static Suite *engine_suite(bool rig)
 {
@@ -282,15 +334,16 @@ static Suite *engine_suite(bool rig)
 		engine_case_params,
 		engine_case_memory,
 		engine_case_pads,
-#if FLZ_HAVE_ALSA
-		engine_case_alsa_null,
+		engine_case_wav_drops,
 		engine_case_signals,
 		engine_case_denormals,
+		engine_case_prefault,
+#if FLZ_HAVE_ALSA
+		engine_case_alsa_null,
 		engine_case_alsa_missing,
 		engine_case_alsa_messages,
 		engine_case_suspend,
 		engine_case_priority,
-		engine_case_prefault,
 		engine_case_mlock,
 #endif
 	};
@@ -299,12 +352,27 @@ static Suite *engine_suite(bool rig)
 	return s;
 }
 
+/* The file of thread_devices()' wav device, made before the cases fork. */
+static void setup_wav_device(void)
+{
+	char path[] = "/tmp/flz-test-engine-wav-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		perror("mkstemp");
+		exit(1);
+	}
+	close(fd);
+	snprintf(wav_device, sizeof(wav_device), "wav:%s", path);
+}
+
 int main(int argc, char **argv)
 {
 	bool rig = argc > 1 && strcmp(argv[1], "--rig") == 0;
 	setup_alsa_config(rig);
+	setup_wav_device();
 	int status = flz_test_run_tap(engine_suite(rig));
 	if (alsa_conf_path[0])
 		unlink(alsa_conf_path);
+	unlink(wav_device + 4);
 	return status;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* test-engine: the real-time memory prefaulted and locked, on the null PCM (ALSA builds only). */
+/* test-engine: the real-time memory locked, on the null PCM (ALSA builds only). */
 #include "engine-tests.h"
 
 /* ------------------------------------------------------------------------
- * engine:prefault, engine:mlock, engine:mlock-refused
+ * engine:mlock (locked where allowed; refused: plays all the same)
  * ------------------------------------------------------------------------ */
 
 /* This process's locked memory (VmLck in /proc/self/status), in bytes. */
@@ -20,82 +20,6 @@ static long long vm_locked_bytes(void)
 	ck_assert_int_ge(kib, 0);
 	return kib * 1024;
 }
-
-/* Regions of a started engine; their count is returned, the sum in *total. */
-static int engine_regions(struct flz_engine *engine, struct flz_mem_region *regions,
-			  size_t *total)
-{
-	int n = flz_engine_rt_regions(engine, regions, FLZ_ENGINE_MAX_RT_REGIONS);
-	ck_assert_int_le(n, FLZ_ENGINE_MAX_RT_REGIONS);
-	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	*total = 0;
-	for (int i = 0; i < n; i++)
-		*total += (regions[i].n_bytes + page - 1) / page * page;
-	return n;
-}
-
-/* How many regions have a page that was never written (-1: mincore failed). */
-static int regions_not_written(const struct flz_mem_region *regions, int n, char *which,
-			       size_t which_size)
-{
-	int bad = 0;
-	which[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		long missing = flz_test_pages_not_resident(regions[i].addr, regions[i].n_bytes);
-		if (missing != 0) {
-			size_t len = strlen(which);
-			snprintf(which + len, which_size - len, " #%d (%zu bytes: %ld pages)", i,
-				 regions[i].n_bytes, missing);
-			bad++;
-		}
-	}
-	return bad;
-}
-
-/*
- * Right after the start, before a single period, every page of every
- * buffer the audio thread works in is resident: the engine struct, the
- * rings, the scratch block, the thread's stack and all the mixer's
- * buffers and tables. Locking is off here, since mlock() would fault the
- * pages in itself. Each region is a fresh mapping (flz/pages.h), so a
- * buffer nobody wrote shows up as not resident whatever the heap did
- * before (checked: without the write in flz_pages_alloc() every region
- * fails). The device start (null PCM) lists the stack, the offline one
- * does not.
- */
-START_TEST(prefault_all_rt_memory)
-{
-	for (int offline = 0; offline < 2; offline++) {
-		struct flz_engine_config config = flz_engine_config_init();
-		config.device = "flznull";
-		config.rt_priority = 0;
-		struct flz_engine *engine = NULL;
-		ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
-		flz_engine_set_lock_memory(engine, false);
-		char why[256] = "";
-		int err = offline ? flz_engine_start_offline(engine)
-				  : flz_engine_start(engine, why, sizeof(why));
-		ck_assert_msg(err == 0, "start: %s", why);
-		struct flz_mem_region regions[FLZ_ENGINE_MAX_RT_REGIONS];
-		size_t total = 0;
-		int n = engine_regions(engine, regions, &total);
-		/* struct, 3 rings, scratch, (stack), 10 mixer regions */
-		ck_assert_int_eq(n, offline ? 15 : 16);
-		char which[512];
-		ck_assert_msg(regions_not_written(regions, n, which, sizeof(which)) == 0,
-			      "%s start: regions with unwritten pages:%s",
-			      offline ? "offline" : "device", which);
-		/* After the scratch block: the whole stack the thread was given. */
-		if (!offline)
-			ck_assert_uint_eq(regions[5].n_bytes, FLZ_ENGINE_AUDIO_STACK_BYTES);
-		struct flz_engine_stats stats;
-		flz_engine_get_stats(engine, &stats);
-		ck_assert(!stats.memory_locked);
-		ck_assert_uint_eq(stats.locked_bytes, 0);
-		flz_engine_destroy(engine);
-	}
-}
-END_TEST
 
 /*
  * Where mlock is allowed (as root: CAP_IPC_LOCK), start locks every region:
@@ -155,12 +79,9 @@ END_TEST
  * succeeds), so only the rest is checked. Exit code = the failed step. */
 static int mlock_child(void)
 {
-	struct rlimit none = { 0, 0 };
-	if (setrlimit(RLIMIT_MEMLOCK, &none) != 0)
-		return 10;
-	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
-			       setresuid(65534, 65534, 65534) != 0))
-		return 11;
+	int step = drop_privileges(RLIMIT_MEMLOCK);
+	if (step != 0)
+		return step;
 	static struct log_lines lines;
 	struct flz_engine_config config = flz_engine_config_init();
 	config.device = "flznull";
@@ -168,11 +89,9 @@ static int mlock_child(void)
 	config.log = log_collect;
 	config.log_userdata = &lines;
 	struct flz_engine *engine = NULL;
-	if (flz_engine_new(&config, &engine) != 0)
-		return 12;
-	char why[256];
-	if (flz_engine_start(engine, why, sizeof(why)) != 0)
-		return 13;
+	step = child_start(&config, &engine);
+	if (step != 0)
+		return step;
 	struct flz_engine_stats stats;
 	flz_engine_get_stats(engine, &stats);
 #ifndef FLZ_TEST_SANITIZED
@@ -205,13 +124,6 @@ START_TEST(mlock_refused)
 	run_in_child(mlock_child);
 }
 END_TEST
-
-TCase *engine_case_prefault(void)
-{
-	TCase *tc = engine_tcase("engine:prefault");
-	tcase_add_test(tc, prefault_all_rt_memory);
-	return tc;
-}
 
 TCase *engine_case_mlock(void)
 {

@@ -26,6 +26,10 @@ static void offline_play_render(float *out, uint32_t n_frames, struct flz_sample
 	struct flz_engine_stats st;
 	flz_engine_get_stats(engine, &st);
 	ck_assert_int_eq(st.frames, n_frames);
+	/* No device buffer: the mixer's delay alone. */
+	ck_assert_uint_eq(st.latency_frames, flz_mixer_latency_frames(flz_engine_get_core(engine)->mixer));
+	ck_assert_uint_eq(st.latency_frames, 0);
+	ck_assert(st.latency_ms == 0.0);
 	flz_engine_destroy(engine);
 }
 

@@ -10,21 +10,16 @@
  * nobody (no CAP_SYS_NICE, RLIMIT_RTPRIO 0). Exit code = the failed step. */
 static int priority_child(void)
 {
-	struct rlimit none = { 0, 0 };
-	if (setrlimit(RLIMIT_RTPRIO, &none) != 0)
-		return 10;
-	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
-			       setresuid(65534, 65534, 65534) != 0))
-		return 11;
+	int step = drop_privileges(RLIMIT_RTPRIO);
+	if (step != 0)
+		return step;
 	struct flz_engine_config config = flz_engine_config_init();
 	config.device = "flznull";
 	config.rt_priority = 70;
 	struct flz_engine *engine = NULL;
-	if (flz_engine_new(&config, &engine) != 0)
-		return 12;
-	char why[256];
-	if (flz_engine_start(engine, why, sizeof(why)) != 0)
-		return 13;
+	step = child_start(&config, &engine);
+	if (step != 0)
+		return step;
 	struct flz_engine_stats stats;
 	flz_engine_get_stats(engine, &stats);
 	int rc = 0;

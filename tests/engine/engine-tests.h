@@ -78,8 +78,24 @@ void ref_retire(void *userdata, struct flz_sample *sample);
 void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint32_t rate_hz,
 		uint32_t n_channels, uint32_t block_frames, float *out, int64_t n_frames);
 void log_collect(void *userdata, enum flz_log_level level, const char *message);
+/* An engine on @p device at normal priority, not started. */
+struct flz_engine *thread_engine(const char *device, enum flz_device_format format, bool trace);
 /* An engine on the null PCM "flznull" of the test's ALSA configuration. */
 struct flz_engine *null_engine(enum flz_device_format format, bool trace);
+/* The devices with an audio thread this build has, for the cases that test
+ * the thread rather than a device: the null PCM (ALSA builds), then
+ * "wav:" and a temporary file. Returns how many were stored. */
+int thread_devices(const char *devices[2]);
+/* A started engine's real-time regions (flz_engine_rt_regions()): their
+ * count, and in *total their size in whole pages. */
+int engine_regions(struct flz_engine *engine, struct flz_mem_region *regions, size_t *total);
+/* In a forked child: lower @p resource (RLIMIT_*) to 0 and, as root, become
+ * nobody (no capabilities, no groups), so that what the limit guards is
+ * refused. Returns 0, or the step that failed (10, 11) as an exit code. */
+int drop_privileges(int resource);
+/* In a forked child: create and start an engine with @p config. Returns 0,
+ * or the step that failed (12 new, 13 start) as an exit code. */
+int child_start(const struct flz_engine_config *config, struct flz_engine **engine);
 pid_t thread_named(const char *name);
 
 /* One Check case: created as every case of the suite is (engine-main.c). */
@@ -95,15 +111,16 @@ TCase *engine_case_commands(void);
 TCase *engine_case_params(void);
 TCase *engine_case_memory(void);
 TCase *engine_case_pads(void);
-#if FLZ_HAVE_ALSA
-TCase *engine_case_alsa_null(void);
+TCase *engine_case_wav_drops(void);
 TCase *engine_case_signals(void);
 TCase *engine_case_denormals(void);
+TCase *engine_case_prefault(void);
+#if FLZ_HAVE_ALSA
+TCase *engine_case_alsa_null(void);
 TCase *engine_case_alsa_missing(void);
 TCase *engine_case_alsa_messages(void);
 TCase *engine_case_suspend(void);
 TCase *engine_case_priority(void);
-TCase *engine_case_prefault(void);
 TCase *engine_case_mlock(void);
 TCase *engine_case_rig_playback(void);
 TCase *engine_case_device_lost(void);

@@ -40,8 +40,8 @@ def offline(**kw):
 
 
 def mixer_latency(e):
-    st = e.stats()
-    return st["latency_frames"] - st["period_frames"] * st["periods"]
+    # Offline there is no device buffer: the latency is the mixer's delay alone.
+    return e.stats()["latency_frames"]
 
 
 def test_render_shape_dtype_silence():
@@ -53,6 +53,8 @@ def test_render_shape_dtype_silence():
         assert not out.any()
         assert e.stats()["frames"] == 1000
         assert e.stats()["device"] == "offline"
+        # No device buffer, and the mixer adds no delay.
+        assert e.stats()["latency_frames"] == 0 and e.stats()["latency_ms"] == 0.0
     with AudioEngine(device="offline", channels=1) as e:
         assert e.render(7).shape == (7, 1)
 

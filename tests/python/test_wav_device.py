@@ -84,6 +84,9 @@ def test_wav_paced_by_the_clock(tmp_path):
     assert took >= 0.9, "1.0 s of audio appeared in %.3f s" % took
     assert st["file_dropped_frames"] == 0 and st["file_write_errors"] == 0
     assert st["format"] == "FLOAT_LE" and st["device"] == "wav:%s" % out
+    # One period rendered ahead of its deadline, and no mixer delay.
+    assert st["latency_frames"] == 256
+    assert abs(st["latency_ms"] - 1000.0 * 256 / RATE_HZ) < 1e-9
     _, channels, frames, _, _ = read_float_wav(out)
     assert channels == 2
     # Every frame played is in the file; no more than the clock allowed

@@ -14,7 +14,10 @@
  * passes for a promise. FLZ_HOT (GCC's and clang's `hot`: optimised harder,
  * placed with the other hot code) is an optimisation choice, made where a
  * function is defined; libvoice's and libmixer's `*-rt.c` definitions carry
- * both.
+ * both, and so do the engine's that run every block (the core's drain and
+ * render, the converters, each backend's loop and wait, and the thread body
+ * that loop is inlined into), but not those that run once per start, per
+ * command or on an error path.
  */
 #ifndef FLZ_RT_H
 #define FLZ_RT_H

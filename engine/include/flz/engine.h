@@ -162,8 +162,11 @@ struct flz_engine_stats {
 	enum flz_device_format format;
 	uint32_t period_frames;
 	uint32_t n_periods;
-	/** Buffer latency: period_frames * n_periods, plus the mixer's delay
-	 *  (flz_mixer_latency_frames(), 0: commands act on the next block). */
+	/** Output latency: the device's buffer plus the mixer's delay
+	 *  (flz_mixer_latency_frames(), 0: commands act on the next block).
+	 *  The buffer is period_frames * n_periods on ALSA, one period on
+	 *  wav:PATH (the block rendered ahead of its deadline) and none on
+	 *  offline, where latency_frames is the mixer's delay alone (0). */
 	uint32_t latency_frames;
 	double latency_ms;
 	uint64_t xruns;
