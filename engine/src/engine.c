@@ -64,6 +64,11 @@ struct flz_engine {
 	bool running;
 	/** Next sequence number for commands and parameters. */
 	uint32_t next_seq;
+	/** Scheduled plays queued since start (under lock): with the audio
+	 *  side's core.sched_done, how many starts may be pending. */
+	uint64_t sched_issued;
+	/** The trigger quantisation (under lock): enum flz_quantize. */
+	enum flz_quantize default_quantize;
 	/** The backend the device string names (flz_backend_for()), and the
 	 *  backend's part of the string. */
 	const struct flz_backend *backend;
@@ -237,7 +242,22 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 	}
 	core->rate_hz = mc.rate_hz;
 	core->n_channels = mc.n_channels;
+	core->max_block_frames = mc.max_block_frames;
 	core->trace_commands = trace_commands;
+	/* The rate was checked by flz_mixer_new(): the transport accepts it. */
+	if (flz_transport_init(&core->transport, mc.rate_hz) < 0) {
+		flz_mixer_destroy(core->mixer);
+		free_rings(core);
+		memset(core, 0, sizeof(*core));
+		return -EINVAL;
+	}
+	flz_schedule_init(&core->schedule);
+	core->sched_done_local = 0;
+	atomic_init(&core->sched_done, 0);
+	atomic_init(&core->tp_seq, 0);
+	/* Before the audio side runs, so that flz_engine_transport() reads the
+	 * initial transport at once (this thread stands in for it here). */
+	flz_engine_core_publish_transport_rt(core);
 	/* The mixer starts at its configured values: nothing pending. */
 	atomic_init(&core->volume.packed, FLZ_ENGINE_PARAM_TAKEN);
 	atomic_init(&core->speed.packed, FLZ_ENGINE_PARAM_TAKEN);
@@ -792,6 +812,8 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 	}
 	lock_memory(engine);
 	engine->next_seq = 1;
+	engine->sched_issued = 0;
+	engine->default_quantize = FLZ_QUANTIZE_OFF;
 	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
 
 	engine->house_quit = false;
@@ -1047,16 +1069,157 @@ struct flz_engine_play flz_engine_play_init(int32_t slot)
 	return play;
 }
 
+static bool quantize_valid(int mode)
+{
+	return mode >= FLZ_QUANTIZE_OFF && mode < FLZ_QUANTIZE_N_MODES;
+}
+
+/* Starts queued and not yet started or cancelled by the audio side. Called under lock. */
+static uint64_t pending_starts_locked(struct flz_engine *engine)
+{
+	/* acquire: pairs with the audio side's release store of the count;
+	 * nothing else is read through it. The count only grows, and never
+	 * past sched_issued, so the difference is the pending starts at some
+	 * moment since the last block, never fewer than there are now. */
+	uint64_t done = atomic_load_explicit(&engine->core.sched_done, memory_order_acquire);
+	return engine->sched_issued - done;
+}
+
 int flz_engine_play_ex(struct flz_engine *engine, const struct flz_engine_play *play)
 {
-	if (play == NULL || !slot_valid(play->slot) || !gain_valid(play->gain))
+	if (engine == NULL || play == NULL || !slot_valid(play->slot) || !gain_valid(play->gain) ||
+	    (int)play->start < FLZ_ENGINE_START_DEFAULT ||
+	    (int)play->start > FLZ_ENGINE_START_AT_FRAME)
+		return -EINVAL;
+	if (play->start == FLZ_ENGINE_START_QUANTIZED && !quantize_valid((int)play->quantize))
+		return -EINVAL;
+	if (play->start == FLZ_ENGINE_START_AT_FRAME &&
+	    (play->at_frame < 0 || play->at_frame > FLZ_TRANSPORT_FRAME_MAX))
+		return -EINVAL;
+	if (play->exclusive && play->start != FLZ_ENGINE_START_DEFAULT &&
+	    play->start != FLZ_ENGINE_START_NOW)
+		return -EINVAL;
+	struct flz_engine_cmd cmd = {
+		.kind = play->exclusive ? FLZ_CMD_PLAY_EXCLUSIVE : FLZ_CMD_PLAY,
+		.slot = play->slot,
+		.gain_lin = play->gain,
+		.start = FLZ_ENGINE_CMD_START_NOW,
+	};
+	pthread_mutex_lock(&engine->lock);
+	int err = check_live(engine);
+	if (err == 0 && !play->exclusive) {
+		/* The mode is resolved here, where the default lives, and
+		 * travels in the command; the audio side finds the grid frame. */
+		enum flz_quantize mode = play->start == FLZ_ENGINE_START_DEFAULT
+						 ? engine->default_quantize
+						 : play->quantize;
+		if (play->start == FLZ_ENGINE_START_AT_FRAME) {
+			cmd.start = FLZ_ENGINE_CMD_START_AT;
+			cmd.frame = play->at_frame;
+		} else if (play->start != FLZ_ENGINE_START_NOW && mode != FLZ_QUANTIZE_OFF) {
+			cmd.start = FLZ_ENGINE_CMD_START_GRID;
+			cmd.quantize = (uint32_t)mode;
+		}
+	}
+	bool scheduled = cmd.start != FLZ_ENGINE_CMD_START_NOW;
+	if (err == 0 && scheduled && pending_starts_locked(engine) >= FLZ_SCHEDULE_CAPACITY)
+		err = -EAGAIN;
+	if (err == 0)
+		err = queue_locked(engine, &cmd);
+	if (err == 0 && scheduled)
+		engine->sched_issued++;
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+int flz_engine_set_trigger_quantization(struct flz_engine *engine, enum flz_quantize mode)
+{
+	if (engine == NULL || !quantize_valid((int)mode))
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int err = engine->running ? 0 : -ENOTCONN;
+	if (err == 0)
+		engine->default_quantize = mode;
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+int flz_engine_set_master_bpm(struct flz_engine *engine, double bpm)
+{
+	/* Written so that NaN fails. */
+	if (!(bpm >= FLZ_TRANSPORT_BPM_MIN && bpm <= FLZ_TRANSPORT_BPM_MAX))
 		return -EINVAL;
 	return queue_cmd(engine, (struct flz_engine_cmd){
-					 .kind = play->exclusive ? FLZ_CMD_PLAY_EXCLUSIVE
-								 : FLZ_CMD_PLAY,
-					 .slot = play->slot,
-					 .gain_lin = play->gain,
-				 });
+					 .kind = FLZ_CMD_MASTER_BPM, .slot = -1, .speed = bpm });
+}
+
+int flz_engine_set_beats_per_bar(struct flz_engine *engine, uint32_t beats_per_bar)
+{
+	if (beats_per_bar < FLZ_TRANSPORT_BEATS_PER_BAR_MIN ||
+	    beats_per_bar > FLZ_TRANSPORT_BEATS_PER_BAR_MAX)
+		return -EINVAL;
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_BEATS_PER_BAR,
+							  .slot = -1,
+							  .frame = beats_per_bar });
+}
+
+int flz_engine_anchor_transport(struct flz_engine *engine, int64_t frame)
+{
+	if (frame != FLZ_ENGINE_ANCHOR_NOW && (frame < 0 || frame > FLZ_TRANSPORT_FRAME_MAX))
+		return -EINVAL;
+	return queue_cmd(engine,
+			 (struct flz_engine_cmd){ .kind = FLZ_CMD_ANCHOR, .slot = -1, .frame = frame });
+}
+
+void flz_engine_core_read_transport(struct flz_engine_core *core, struct flz_engine_transport *out)
+{
+	union {
+		uint64_t u;
+		double d;
+	} beat;
+	uint64_t bpm_micro;
+	for (;;) {
+		/* acquire: pairs with the writer's release store of the even
+		 * count: the fields it wrote before are visible. */
+		uint32_t s1 = atomic_load_explicit(&core->tp_seq, memory_order_acquire);
+		if (s1 & 1u) {
+			sched_yield(); /* the audio side is writing: a few stores */
+			continue;
+		}
+		/* relaxed: validated by the recheck of the count below. */
+		out->frame = atomic_load_explicit(&core->tp_frame, memory_order_relaxed);
+		bpm_micro = atomic_load_explicit(&core->tp_bpm_micro, memory_order_relaxed);
+		out->beats_per_bar = atomic_load_explicit(&core->tp_beats_per_bar,
+							  memory_order_relaxed);
+		out->bar = atomic_load_explicit(&core->tp_bar, memory_order_relaxed);
+		beat.u = atomic_load_explicit(&core->tp_beat_bits, memory_order_relaxed);
+		out->downbeat_frame = atomic_load_explicit(&core->tp_downbeat_frame,
+							   memory_order_relaxed);
+		/* acquire fence: the field loads above are ordered before the
+		 * recheck, so a write that overlapped them shows as a new count
+		 * (the writer's release fence orders its odd count first). */
+		atomic_thread_fence(memory_order_acquire);
+		/* relaxed: ordered by the fence. */
+		if (atomic_load_explicit(&core->tp_seq, memory_order_relaxed) == s1)
+			break;
+	}
+	out->bpm = (double)bpm_micro / 1e6;
+	out->beat = beat.d;
+}
+
+int flz_engine_transport(struct flz_engine *engine, struct flz_engine_transport *out)
+{
+	if (engine == NULL || out == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int err = engine->running ? 0 : -ENOTCONN;
+	if (err == 0) {
+		flz_engine_core_read_transport(&engine->core, out);
+		uint64_t pending = pending_starts_locked(engine);
+		out->n_pending = (uint32_t)pending;
+	}
+	pthread_mutex_unlock(&engine->lock);
+	return err;
 }
 
 int flz_engine_play(struct flz_engine *engine, int32_t slot, float gain)

@@ -18,6 +18,7 @@ __all__ = [
     "NotRunningError",
     "QueueFullError",
     "SampleInfo",
+    "Transport",
     "NUM_SAMPLES",
     "MAX_VOICES",
     "SPEED_MIN",
@@ -120,6 +121,26 @@ class SampleInfo(NamedTuple):
     source: str
     """The path the sample was loaded from, or '<memory>'."""
 
+class Transport(NamedTuple):
+    """What AudioEngine.transport() reports (a named tuple), as the audio thread
+    published it after its last block."""
+
+    frame: int
+    """The output frame this describes: the end of the last block rendered."""
+    bpm: float
+    """The master tempo in beats per minute."""
+    beats_per_bar: int
+    """Beats per bar, 1..16."""
+    bar: int
+    """The bar at frame, counted from 0 at the downbeat (negative before it)."""
+    beat: float
+    """The beat within the bar at frame, a float in 0 <= beat < beats_per_bar."""
+    downbeat_frame: int
+    """The downbeat (bar 0, beat 0), rounded to a whole frame."""
+
+#: The quantisation modes of set_trigger_quantization() and play_sample(quantize=).
+_QuantizeMode = Literal["off", "1/64", "1/32", "1/16", "1/8", "1/4", "1/2", "bar"]
+
 @final
 class Device(Tuple[str, Optional[str]]):
     """An ALSA PCM that can play, as returned by AudioEngine.list_devices().
@@ -217,6 +238,9 @@ class _Applied(AudioMessage):
             "pad_gain",
             "pad_speed",
             "loop_region",
+            "master_bpm",
+            "beats_per_bar",
+            "anchor",
         ]
     ]: ...
     @property
@@ -285,7 +309,16 @@ class AudioEngine:
     def run(self) -> None: ...
     def shut_down(self) -> None: ...
     def load_sample(self, id: int, path: _Path) -> None: ...
-    def play_sample(self, id: int, volume: float = 1.0) -> None: ...
+    def play_sample(
+        self,
+        id: int,
+        volume: float = 1.0,
+        *,
+        at_frame: Optional[int] = None,
+        quantize: Optional[_QuantizeMode] = None,
+    ) -> None:
+        """Start a looping voice: at once, at output frame at_frame, or on the
+        next grid frame of quantize (default: set_trigger_quantization())."""
     def play_sample_exclusive(self, id: int, volume: float = 1.0) -> None:
         """In one block: every voice fades out (as stop_all()) and this one starts."""
     def pause_sample(self, id: int) -> None:
@@ -313,6 +346,16 @@ class AudioEngine:
     def receive_msg(self) -> Optional[AudioMessage]: ...
     def render(self, n_frames: int) -> numpy.typing.NDArray[numpy.float32]:
         """Offline engines only: the next n_frames as a (n_frames, channels) array."""
+    def set_master_bpm(self, bpm: float) -> None:
+        """The transport's tempo, 20..300 BPM, keeping the position within the bar."""
+    def set_beats_per_bar(self, n: int) -> None:
+        """Beats per bar, 1..16 (the downbeat stays)."""
+    def anchor_transport(self, frame: Optional[int] = None) -> None:
+        """Make output frame frame (None: now) a downbeat."""
+    def transport(self) -> Transport:
+        """The transport as the audio thread published it after its last block."""
+    def set_trigger_quantization(self, mode: _QuantizeMode) -> None:
+        """How play_sample() without at_frame or quantize starts (default 'off')."""
     def stats(self) -> EngineStats:
         """A dict describing the engine (see EngineStats). Works when stopped too."""
     def __enter__(self) -> "AudioEngine": ...

@@ -443,31 +443,217 @@ static PyObject *engine_load_sample(PyObject *obj, PyObject *const *args, Py_ssi
 	Py_RETURN_NONE;
 }
 
-/* play_sample(id, volume=1.0) and play_sample_exclusive(id, volume=1.0). */
+/* An int argument in lo..hi: TypeError for anything but an int (bool and
+ * float included), ValueError("<what> out of range (...)") outside. */
+static int parse_int64(PyObject *obj, const char *what, long long lo, long long hi,
+		       long long *out)
+{
+	if (PyBool_Check(obj) || PyFloat_Check(obj) || !PyIndex_Check(obj)) {
+		type_error(what, "an int", obj);
+		return -1;
+	}
+	PyObject *index = PyNumber_Index(obj);
+	if (index == NULL)
+		return -1;
+	int overflow;
+	long long v = PyLong_AsLongLongAndOverflow(index, &overflow);
+	if (v == -1 && PyErr_Occurred()) {
+		Py_DECREF(index);
+		return -1;
+	}
+	if (overflow || v < lo || v > hi) {
+		char why[160];
+		PyObject *text = PyObject_Str(index);
+		const char *t = text ? PyUnicode_AsUTF8(text) : NULL;
+		if (t == NULL) {
+			Py_XDECREF(text);
+			Py_DECREF(index);
+			return -1;
+		}
+		snprintf(why, sizeof why, "%s out of range (expected %lld..%lld, got %.40s)", what, lo,
+			 hi, t);
+		Py_DECREF(text);
+		Py_DECREF(index);
+		raise_error(NULL, OP_ARG, -EINVAL, why, NULL);
+		return -1;
+	}
+	Py_DECREF(index);
+	*out = v;
+	return 0;
+}
+
+/* A quantisation mode name: TypeError for a non-str, ValueError naming the
+ * argument and the unknown name. */
+static int parse_quantize(PyObject *obj, const char *what, enum flz_quantize *out)
+{
+	if (!PyUnicode_Check(obj)) {
+		type_error(what, "a str", obj);
+		return -1;
+	}
+	const char *name = PyUnicode_AsUTF8(obj);
+	if (name == NULL)
+		return -1;
+	if (flz_quantize_parse(name, out) < 0) {
+		PyObject *r = PyObject_Repr(obj);
+		const char *rt = r ? PyUnicode_AsUTF8(r) : NULL;
+		if (rt == NULL) {
+			Py_XDECREF(r);
+			return -1;
+		}
+		char why[256];
+		snprintf(why, sizeof why,
+			 "%s out of range (unknown quantization mode %.40s; expected 'off', '1/64', "
+			 "'1/32', '1/16', '1/8', '1/4', '1/2' or 'bar')",
+			 what, rt);
+		Py_DECREF(r);
+		raise_error(NULL, OP_ARG, -EINVAL, why, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* play_sample(id, volume=1.0, *, at_frame=None, quantize=None) and
+ * play_sample_exclusive(id, volume=1.0). */
 static inline PyObject *play_command(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
 				     PyObject *kwnames, const char *fname, bool exclusive)
 {
-	static const char *const names[] = { "id", "volume" };
+	static const char *const names[] = { "id", "volume", "at_frame", "quantize" };
 	struct engine_object *self = (struct engine_object *)obj;
-	PyObject *a[2];
+	PyObject *a[4] = { NULL, NULL, NULL, NULL };
 	struct flz_engine_play play = flz_engine_play_init(0);
 	play.exclusive = exclusive;
 	double gain = 1.0;
+	const Py_ssize_t n_params = exclusive ? 2 : 4;
 	if (FLZ_LIKELY(kwnames == NULL && nargs == 2)) {
 		a[0] = args[0];
 		a[1] = args[1];
-	} else if (bind_args_opt(fname, args, nargs, kwnames, names, 2, 1, a) < 0) {
-		return NULL;
+	} else {
+		if (nargs > 2) {
+			char why[96];
+			snprintf(why, sizeof why,
+				 "%s() takes at most 2 positional arguments but %zd were given", fname,
+				 nargs);
+			return raise_error(NULL, OP_TYPE, 0, why, NULL);
+		}
+		if (bind_args_opt(fname, args, nargs, kwnames, names, n_params, 1, a) < 0)
+			return NULL;
 	}
 	if (parse_slot(a[0], &play.slot) < 0 ||
 	    (a[1] != NULL && parse_real(a[1], "volume", FLZ_VOLUME_MIN, FLZ_VOLUME_MAX,
 					"volume out of range", &gain) < 0))
 		return NULL;
+	bool has_at = a[2] != NULL && a[2] != Py_None;
+	bool has_quantize = a[3] != NULL && a[3] != Py_None;
+	if (has_at) {
+		long long at;
+		if (parse_int64(a[2], "at_frame", 0, FLZ_TRANSPORT_FRAME_MAX, &at) < 0)
+			return NULL;
+		play.start = FLZ_ENGINE_START_AT_FRAME;
+		play.at_frame = at;
+	}
+	if (has_quantize) {
+		if (parse_quantize(a[3], "quantize", &play.quantize) < 0)
+			return NULL;
+		if (has_at)
+			return raise_error(NULL, OP_ARG, -EINVAL,
+					   "at_frame and quantize cannot both be given", NULL);
+		play.start = FLZ_ENGINE_START_QUANTIZED;
+	}
 	play.gain = (float)gain;
 	int err = flz_engine_play_ex(self->engine, &play);
-	if (FLZ_UNLIKELY(err < 0))
+	if (FLZ_UNLIKELY(err < 0)) {
+		struct flz_engine_transport tp;
+		if (err == -EAGAIN && flz_engine_transport(self->engine, &tp) == 0 &&
+		    tp.n_pending >= FLZ_SCHEDULE_CAPACITY) {
+			PyErr_Format(self->state->queue_full_error,
+				     "command buffer is full: %d starts are pending (the most "
+				     "there can be)",
+				     FLZ_SCHEDULE_CAPACITY);
+			return NULL;
+		}
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	}
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_trigger_quantization(PyObject *obj, PyObject *const *args,
+						 Py_ssize_t nargs, PyObject *kwnames)
+{
+	static const char *const names[] = { "mode" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	enum flz_quantize mode;
+	if (bind_args("set_trigger_quantization", args, nargs, kwnames, names, 1, a) < 0 ||
+	    parse_quantize(a[0], "mode", &mode) < 0)
+		return NULL;
+	int err = flz_engine_set_trigger_quantization(self->engine, mode);
+	if (err < 0)
 		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
 	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_master_bpm(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				       PyObject *kwnames)
+{
+	static const char *const names[] = { "bpm" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	double bpm;
+	if (bind_args("set_master_bpm", args, nargs, kwnames, names, 1, a) < 0 ||
+	    parse_real(a[0], "bpm", FLZ_TRANSPORT_BPM_MIN, FLZ_TRANSPORT_BPM_MAX,
+		       "bpm out of range", &bpm) < 0)
+		return NULL;
+	int err = flz_engine_set_master_bpm(self->engine, bpm);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_beats_per_bar(PyObject *obj, PyObject *const *args,
+					  Py_ssize_t nargs, PyObject *kwnames)
+{
+	static const char *const names[] = { "n" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	long long n;
+	if (bind_args("set_beats_per_bar", args, nargs, kwnames, names, 1, a) < 0 ||
+	    parse_int64(a[0], "beats_per_bar", FLZ_TRANSPORT_BEATS_PER_BAR_MIN,
+			FLZ_TRANSPORT_BEATS_PER_BAR_MAX, &n) < 0)
+		return NULL;
+	int err = flz_engine_set_beats_per_bar(self->engine, (uint32_t)n);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_anchor_transport(PyObject *obj, PyObject *const *args,
+					 Py_ssize_t nargs, PyObject *kwnames)
+{
+	static const char *const names[] = { "frame" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1] = { NULL };
+	long long frame = FLZ_ENGINE_ANCHOR_NOW;
+	if (bind_args_opt("anchor_transport", args, nargs, kwnames, names, 1, 0, a) < 0)
+		return NULL;
+	if (a[0] != NULL && a[0] != Py_None &&
+	    parse_int64(a[0], "frame", 0, FLZ_TRANSPORT_FRAME_MAX, &frame) < 0)
+		return NULL;
+	int err = flz_engine_anchor_transport(self->engine, frame);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_transport(PyObject *obj, PyObject *unused)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	struct flz_engine_transport tp;
+	int err = flz_engine_transport(self->engine, &tp);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	return PyObject_CallFunction((PyObject *)self->state->transport_type, "LdILdL",
+				     (long long)tp.frame, tp.bpm, tp.beats_per_bar,
+				     (long long)tp.bar, tp.beat, (long long)tp.downbeat_frame);
 }
 
 static PyObject *engine_play_sample(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
@@ -980,12 +1166,20 @@ static PyMethodDef engine_methods[] = {
 	  "unreadable or undecodable one; on any error the slot is unchanged. Voices\n"
 	  "playing an older sample of the slot keep playing it until stopped." },
 	{ "play_sample", (PyCFunction)(void (*)(void))engine_play_sample, METH_FAST_KW,
-	  "play_sample($self, id, volume=1.0)\n--\n\n"
+	  "play_sample($self, id, volume=1.0, *, at_frame=None, quantize=None)\n--\n\n"
 	  "Start a new looping voice on slot id's sample, from the start of its loop\n"
 	  "region (its first frame by default), with gain volume in 0.0..1.0. An empty\n"
 	  "slot is ignored. When MAX_VOICES voices already play, the oldest voice is\n"
 	  "stolen (faded out) for the new one. AudioMessage.Started follows when the\n"
-	  "voice sounds its first frame." },
+	  "voice sounds its first frame.\n\n"
+	  "When it starts: at_frame=N starts it exactly at output frame N (0..2**53; a\n"
+	  "frame already past starts at once); quantize=mode (a set_trigger_quantization()\n"
+	  "mode) on the first grid frame of that mode at or after the frame at which\n"
+	  "the command reaches the audio thread; neither: as set_trigger_quantization()\n"
+	  "says (default 'off': at once). Not both. A pending start is cancelled by\n"
+	  "stop_sample(id), unload_sample(id), stop_all() or play_sample_exclusive()\n"
+	  "issued before it sounds. At most 256 starts are pending; one more raises\n"
+	  "QueueFullError and changes nothing." },
 	{ "play_sample_exclusive", (PyCFunction)(void (*)(void))engine_play_sample_exclusive,
 	  METH_FAST_KW,
 	  "play_sample_exclusive($self, id, volume=1.0)\n--\n\n"
@@ -1061,6 +1255,33 @@ static PyMethodDef engine_methods[] = {
 	  "float32 numpy array; the same calls give bit-identical output. Raises\n"
 	  "ValueError('n_frames out of range') unless 1 <= n_frames <= 2**24,\n"
 	  "NotRunningError before run(), RuntimeError on any other device." },
+	{ "set_master_bpm", (PyCFunction)(void (*)(void))engine_set_master_bpm, METH_FAST_KW,
+	  "set_master_bpm($self, bpm)\n--\n\n"
+	  "Set the transport's tempo, 20..300 BPM (else ValueError('bpm out of range')),\n"
+	  "from the frame at which the command reaches the audio thread, keeping the\n"
+	  "position within the bar there. Pending starts keep their frames. 120 at run()." },
+	{ "set_beats_per_bar", (PyCFunction)(void (*)(void))engine_set_beats_per_bar,
+	  METH_FAST_KW,
+	  "set_beats_per_bar($self, n)\n--\n\n"
+	  "Set the beats per bar, an int 1..16 (else ValueError('beats_per_bar out of\n"
+	  "range')). The downbeat stays; bars count from it with the new length. 4 at run()." },
+	{ "anchor_transport", (PyCFunction)(void (*)(void))engine_anchor_transport, METH_FAST_KW,
+	  "anchor_transport($self, frame=None)\n--\n\n"
+	  "Make output frame frame (an int 0..2**53; None: the frame at which the\n"
+	  "command reaches the audio thread) a downbeat: bar 0, beat 0. 0 at run()." },
+	{ "transport", engine_transport, METH_NOARGS,
+	  "transport($self)\n--\n\n"
+	  "Transport(frame, bpm, beats_per_bar, bar, beat, downbeat_frame) as the audio\n"
+	  "thread published it after its last block (never waits for it): a change\n"
+	  "shows once a block was rendered after it." },
+	{ "set_trigger_quantization", (PyCFunction)(void (*)(void))engine_set_trigger_quantization,
+	  METH_FAST_KW,
+	  "set_trigger_quantization($self, mode)\n--\n\n"
+	  "How play_sample() without at_frame or quantize starts: 'off' (at once, the\n"
+	  "default at run()), '1/64', '1/32', '1/16', '1/8', '1/4' (one beat), '1/2' or\n"
+	  "'bar': on the first grid frame of that step at or after the frame at which\n"
+	  "the command reaches the audio thread. Anything else raises ValueError naming\n"
+	  "it; a non-str TypeError. Applies to plays made after the call." },
 	{ "stats", engine_stats, METH_NOARGS,
 	  "stats($self)\n--\n\n"
 	  "A dict describing the engine: sample_rate, channels, format, period_frames,\n"

@@ -143,6 +143,7 @@ struct module_state {
 	PyTypeObject *engine_type;
 	PyTypeObject *device_type; /* a named tuple (name, description) per ALSA PCM */
 	PyTypeObject *sample_info_type; /* SampleInfo, a collections.namedtuple */
+	PyTypeObject *transport_type; /* Transport, a collections.namedtuple */
 	/* Live engines, for _shutdown_all() at interpreter exit; guarded by the
 	 * GIL. Not references: an engine unlinks itself when it is freed. */
 	struct engine_object *engines;

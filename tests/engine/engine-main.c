@@ -155,6 +155,11 @@ void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint3
 				/* The trace carries the start only. */
 				ck_abort_msg("ref_render cannot replay loop_region");
 				break;
+			case FLZ_CMD_MASTER_BPM:
+			case FLZ_CMD_BEATS_PER_BAR:
+			case FLZ_CMD_ANCHOR:
+				/* The transport moves no sample: nothing to replay. */
+				break;
 			}
 		}
 		int64_t end = frame + block_frames;

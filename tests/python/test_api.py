@@ -67,9 +67,16 @@ def test_api_docstrings():
 
 def test_api_signatures():
     sig = inspect.signature(AudioEngine.play_sample)
-    assert list(sig.parameters)[1:] == ["id", "volume"]
+    assert list(sig.parameters)[1:] == ["id", "volume", "at_frame", "quantize"]
     assert sig.parameters["volume"].default == 1.0
+    for name in ("at_frame", "quantize"):
+        assert sig.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert sig.parameters[name].default is None
+    assert inspect.signature(AudioEngine.anchor_transport).parameters["frame"].default is None
     for name, params in (("play_sample_exclusive", ["id", "volume"]),
+                         ("set_master_bpm", ["bpm"]), ("set_beats_per_bar", ["n"]),
+                         ("anchor_transport", ["frame"]), ("transport", []),
+                         ("set_trigger_quantization", ["mode"]),
                          ("pause_sample", ["id"]), ("resume_sample", ["id"]),
                          ("seek_sample", ["id", "position_s"]),
                          ("set_pad_gain", ["id", "gain_db"]),

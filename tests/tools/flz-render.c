@@ -253,6 +253,12 @@ static void apply(struct flz_mixer *mixer, struct render_line *line)
 	case FLZ_CMD_PING:
 		/* Answered by the engine with a message; no effect on the audio. */
 		break;
+	case FLZ_CMD_MASTER_BPM:
+	case FLZ_CMD_BEATS_PER_BAR:
+	case FLZ_CMD_ANCHOR:
+		/* The transport only decides when plays start; a script gives the
+		 * frames at which they do. */
+		break;
 	}
 	if (r < 0)
 		fprintf(stderr, "flz-render: line %u: %s refused: %s\n", line->line_no,

@@ -28,8 +28,9 @@ extern "C" {
  * Python AudioMessage.Applied.cmd, flz-render's script word); has_value is 1
  * when the command carries a number (struct flz_engine_msg.value: the gain
  * of play/play_exclusive/volume, the speed of speed/pad_speed, the linear
- * gain of pad_gain, the frame of seek, the start frame of loop_region), 0
- * when Applied.value is None.
+ * gain of pad_gain, the frame of seek, the start frame of loop_region, the
+ * tempo of master_bpm, the count of beats_per_bar, the downbeat frame of
+ * anchor), 0 when Applied.value is None.
  */
 #define FLZ_CMD_KINDS(X)                                                                 \
 	X(LOAD, 1, "load", 0, "publish a decoded sample to a slot")                      \
@@ -47,7 +48,11 @@ extern "C" {
 	X(SEEK, 12, "seek", 1, "move a pad's voices to a sample frame (crossfaded)")     \
 	X(PAD_GAIN, 13, "pad_gain", 1, "set a pad's gain (linear, from dB)")             \
 	X(PAD_SPEED, 14, "pad_speed", 1, "set a pad's speed (times the global speed)")   \
-	X(LOOP_REGION, 15, "loop_region", 1, "set the frames a pad's voices loop")
+	X(LOOP_REGION, 15, "loop_region", 1, "set the frames a pad's voices loop")       \
+	X(MASTER_BPM, 16, "master_bpm", 1,                                               \
+	  "set the transport's tempo, keeping the position within the bar")              \
+	X(BEATS_PER_BAR, 17, "beats_per_bar", 1, "set the transport's beats per bar")    \
+	X(ANCHOR, 18, "anchor", 1, "make an output frame (or the current one) a downbeat")
 
 /**
  * Message kinds: X(SUFFIX, number, "PythonName", FIELDS, "doc").
@@ -107,12 +112,13 @@ extern "C" {
 	F(cmd, cmd, CMD,                                                                 \
 	  "The command: 'load', 'play', 'stop', 'stop_all', 'unload', 'volume', "        \
 	  "'speed', 'ping', 'play_exclusive', 'pause', 'resume', 'seek', 'pad_gain', "   \
-	  "'pad_speed' or 'loop_region'.")                                               \
+	  "'pad_speed', 'loop_region', 'master_bpm', 'beats_per_bar' or 'anchor'.")      \
 	F(id, slot, SLOT, "The command's slot, or None.")                                \
 	F(value, value, CMDVALUE,                                                        \
 	  "Gain of 'play'/'play_exclusive'/'volume', speed of 'speed'/'pad_speed', "     \
-	  "linear gain of 'pad_gain', frame of 'seek', start frame of 'loop_region'; "  \
-	  "else None.")                                                                  \
+	  "linear gain of 'pad_gain', frame of 'seek', start frame of 'loop_region', "  \
+	  "tempo of 'master_bpm', count of 'beats_per_bar', downbeat frame of "          \
+	  "'anchor'; else None.")                                                        \
 	F(frame, frame, FRAME, "Output frame before which the command took effect.")     \
 	F(seq, seq, SEQ, "Sequence number of the command.")
 

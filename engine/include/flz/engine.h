@@ -63,6 +63,7 @@
 #include <flz/error.h>
 #include <flz/rt.h>
 #include <flz/sample.h>
+#include <flz/transport.h>
 #include <flz/vocabulary.h>
 
 #ifdef __cplusplus
@@ -353,6 +354,20 @@ FLZ_WARN_UNUSED int flz_engine_load_sample(struct flz_engine *engine, int32_t sl
  */
 FLZ_WARN_UNUSED int flz_engine_play(struct flz_engine *engine, int32_t slot, float gain);
 
+/** When a play starts (struct flz_engine_play.start). */
+enum flz_engine_start {
+	/** Quantised to the engine's trigger quantisation
+	 *  (flz_engine_set_trigger_quantization(); off: at once). */
+	FLZ_ENGINE_START_DEFAULT = 0,
+	/** At once (the next block). */
+	FLZ_ENGINE_START_NOW = 1,
+	/** On the first grid frame of play.quantize at or after the output
+	 *  frame at which the command reaches the audio thread. */
+	FLZ_ENGINE_START_QUANTIZED = 2,
+	/** At output frame play.at_frame; a frame already past starts at once. */
+	FLZ_ENGINE_START_AT_FRAME = 3,
+};
+
 /** A play for flz_engine_play_ex(); start from flz_engine_play_init(). */
 struct flz_engine_play {
 	/** 0..FLZ_NUM_SAMPLES-1 */
@@ -364,10 +379,18 @@ struct flz_engine_play {
 	 *  seq), then start this one. On an empty slot nothing at all happens.
 	 *  Default false. */
 	bool exclusive;
+	/** When the voice starts (not exclusive plays: they start at once).
+	 *  Default FLZ_ENGINE_START_DEFAULT. */
+	enum flz_engine_start start;
+	/** FLZ_ENGINE_START_QUANTIZED: the grid (FLZ_QUANTIZE_OFF starts at once). */
+	enum flz_quantize quantize;
+	/** FLZ_ENGINE_START_AT_FRAME: the output frame, 0..FLZ_TRANSPORT_FRAME_MAX. */
+	int64_t at_frame;
 };
 
 /**
- * Defaults for a play of @p slot: gain 1, not exclusive.
+ * Defaults for a play of @p slot: gain 1, not exclusive, started as the
+ * engine's trigger quantisation says (FLZ_ENGINE_START_DEFAULT).
  * Errors: none (the slot is checked by flz_engine_play_ex()).
  * Thread: any.
  * Ownership: returned by value; nothing to free.
@@ -382,9 +405,20 @@ struct flz_engine_play flz_engine_play_init(int32_t slot);
  * flz_engine_play(). When the voice sounds its first frame, FLZ_MSG_STARTED
  * (slot, that output frame, this command's seq) follows; flz_engine_play()
  * sends one too.
+ *
+ * A quantised or at-frame start is a pending start until it sounds: the
+ * audio thread splits its block at the start's frame, so the voice's first
+ * frame is exactly that output frame. flz_engine_stop_slot() and
+ * flz_engine_unload() of the slot, flz_engine_stop_all() and an exclusive
+ * play cancel pending starts queued before them (no voice, no STARTED).
+ * At most FLZ_SCHEDULE_CAPACITY starts are pending at once (queued and not
+ * yet started or cancelled); one more is refused with -EAGAIN.
  * @return 0 or an error
  * Errors: -ENOTCONN; -ENODEV; -EINVAL NULL arguments, bad slot or gain (NaN
- *         included); -EAGAIN command buffer full (not applied).
+ *         included), a start or quantize that is no mode, an at_frame out of
+ *         range, or an exclusive play with a start other than DEFAULT or
+ *         NOW; -EAGAIN command buffer full, or FLZ_SCHEDULE_CAPACITY starts
+ *         pending (not applied).
  * Thread: control.
  * Ownership: @p play is only read during the call.
  */
@@ -522,6 +556,88 @@ FLZ_WARN_UNUSED int flz_engine_sample_info(struct flz_engine *engine, int32_t sl
  * Ownership: nothing changes hands.
  */
 FLZ_WARN_UNUSED int64_t flz_engine_frame(struct flz_engine *engine);
+
+/**
+ * The trigger quantisation: how a play with FLZ_ENGINE_START_DEFAULT starts.
+ * Control-side state, read when a play is queued (so it applies to plays
+ * made after this call); FLZ_QUANTIZE_OFF (at once) at each start.
+ * @param mode a mode of flz/transport.h
+ * @return 0 or an error
+ * Errors: -ENOTCONN not running; -EINVAL NULL engine or no mode.
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_trigger_quantization(struct flz_engine *engine,
+							enum flz_quantize mode);
+
+/**
+ * Set the transport's tempo, from the output frame at which the command
+ * reaches the audio thread, keeping the position within the bar there (the
+ * downbeat moves). Pending starts keep the frames they were given.
+ * Default FLZ_TRANSPORT_BPM_DEFAULT at each start.
+ * @param bpm FLZ_TRANSPORT_BPM_MIN..FLZ_TRANSPORT_BPM_MAX
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bpm out of range (NaN included);
+ *         -EAGAIN command buffer full (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_master_bpm(struct flz_engine *engine, double bpm);
+
+/**
+ * Set the beats per bar (the downbeat stays; bars count from it with the
+ * new length). Default 4 at each start.
+ * @param beats_per_bar FLZ_TRANSPORT_BEATS_PER_BAR_MIN..MAX
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL out of range; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_beats_per_bar(struct flz_engine *engine,
+						 uint32_t beats_per_bar);
+
+/** flz_engine_anchor_transport(): the frame at which the command is applied. */
+#define FLZ_ENGINE_ANCHOR_NOW ((int64_t)-1)
+
+/**
+ * Make output frame @p frame a downbeat (bar 0, beat 0); 0 at each start.
+ * @param frame 0..FLZ_TRANSPORT_FRAME_MAX, or FLZ_ENGINE_ANCHOR_NOW for the
+ *        output frame at which the command reaches the audio thread
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL frame out of range; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_anchor_transport(struct flz_engine *engine, int64_t frame);
+
+/** The transport as the audio side last published it (flz_engine_transport()). */
+struct flz_engine_transport {
+	/** The output frame it describes: the end of the last block rendered. */
+	int64_t frame;
+	double bpm;
+	uint32_t beats_per_bar;
+	/** Bar at @ref frame, from 0 at the downbeat (negative before it). */
+	int64_t bar;
+	/** Beat within the bar at @ref frame, 0 <= beat < beats_per_bar. */
+	double beat;
+	/** The downbeat, rounded to a whole frame (see flz/transport.h). */
+	int64_t downbeat_frame;
+	/** Starts pending now: queued and not yet started or cancelled. */
+	uint32_t n_pending;
+};
+
+/**
+ * The transport's state, as the audio side published it after its last
+ * block (a seqlock: never waits for the audio thread). A command queued
+ * since shows once a block has been rendered after it.
+ * @param[out] out the state
+ * @return 0 or an error
+ * Errors: -ENOTCONN not running; -EINVAL NULL argument.
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_transport(struct flz_engine *engine,
+					 struct flz_engine_transport *out);
 
 /**
  * Fade out every voice of the slot (5 ms). One FLZ_MSG_STOPPED, carrying the
