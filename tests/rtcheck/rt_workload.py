@@ -66,7 +66,8 @@ def main():
     done = {"play": 0, "stop": 0, "stop_all": 0, "load": 0, "unload": 0, "volume": 0,
             "speed": 0, "ping": 0, "msgs": 0, "full": 0, "probe_loads": 0,
             "play_exclusive": 0, "pause": 0, "resume": 0, "seek": 0, "pad_gain": 0,
-            "pad_speed": 0, "loop_region": 0, "empty": 0}
+            "pad_speed": 0, "loop_region": 0, "empty": 0, "quantized": 0, "at_frame": 0,
+            "master_bpm": 0, "beats_per_bar": 0, "anchor": 0, "transport": 0}
     lock = threading.Lock()
     errors = []
 
@@ -143,6 +144,38 @@ def main():
         time.sleep(rnd.random() * 0.002)
 
     @guarded
+    def transport(rnd):
+        # The transport and scheduled starts (issue 13): quantised plays on
+        # short grids (so that they fall due, splitting blocks, during the
+        # run), plays at frames just ahead and long past, tempo, bar length
+        # and anchor changes, and reads of the published transport. A full
+        # schedule raises QueueFullError, counted by guarded() as "full".
+        slot = rnd.randrange(24)
+        r = rnd.random()
+        if r < 0.35:
+            eng.play_sample(slot, rnd.random(),
+                            quantize=rnd.choice(("1/64", "1/32", "1/16", "off")))
+            bump("quantized")
+        elif r < 0.6:
+            now = eng.frame
+            eng.play_sample(slot, rnd.random(),
+                            at_frame=max(0, now + rnd.randrange(-5000, 3000)))
+            bump("at_frame")
+        elif r < 0.7:
+            eng.set_master_bpm(rnd.uniform(60.0, 300.0))
+            bump("master_bpm")
+        elif r < 0.75:
+            eng.set_beats_per_bar(rnd.randint(1, 16))
+            bump("beats_per_bar")
+        elif r < 0.8:
+            eng.anchor_transport(None if rnd.random() < 0.5 else eng.frame)
+            bump("anchor")
+        else:
+            eng.transport()
+            bump("transport")
+        time.sleep(rnd.random() * 0.002)
+
+    @guarded
     def loads(rnd):
         slot = rnd.randrange(24)
         if rnd.random() < 0.7:
@@ -189,6 +222,7 @@ def main():
                threading.Thread(target=loads, args=(4,)),
                threading.Thread(target=params, args=(5,)),
                threading.Thread(target=pads, args=(7,)),
+               threading.Thread(target=transport, args=(8,)),
                threading.Thread(target=messages, args=(6,)),
                threading.Thread(target=probe)]
     for t in threads:
