@@ -20,9 +20,10 @@
  *    the log callback (xruns, device lost). The log callback is never called
  *    on the audio thread.
  *
- * Commands (load, play, stop, stop all, unload, ping and the per-pad
+ * Commands (load, play, stop, stop all, unload, ping, the per-pad
  * controls: exclusive play, pause, resume, seek, pad gain, pad speed, loop
- * region) travel in order through a
+ * region, and the transport's: master tempo, beats per bar, anchor) travel
+ * in order through a
  * ring of FLZ_QUEUE_CAPACITY fixed-size messages. When it is full the call
  * returns -EAGAIN and changes nothing. Master volume and speed are
  * latest-value parameters outside the ring: they are never refused and never
