@@ -34,6 +34,7 @@
 #include <flz/pages.h>
 #include <flz/ring.h>
 #include <flz/sample.h>
+#include <flz/transport.h>
 
 #include "backend.h"
 
@@ -88,14 +89,39 @@
 /** Housekeeping period. */
 #define FLZ_ENGINE_HOUSE_PERIOD_MS 20
 
+/** When a PLAY command starts its voice (struct flz_engine_cmd.start). */
+enum flz_engine_cmd_start {
+	/** As the command is applied. */
+	FLZ_ENGINE_CMD_START_NOW = 0,
+	/** On the first grid frame of cmd.quantize at or after the frame at
+	 *  which the command is applied: a scheduled start. */
+	FLZ_ENGINE_CMD_START_GRID = 1,
+	/** At output frame cmd.frame (at once when that is past): a scheduled start. */
+	FLZ_ENGINE_CMD_START_AT = 2,
+};
+
 /** One control -> audio command: a fixed-size ring element. */
 struct flz_engine_cmd {
-	/** enum flz_cmd_kind (PLAY, STOP, STOP_ALL, UNLOAD, LOAD, PING). */
+	/** enum flz_cmd_kind (any but VOLUME and SPEED, which are parameters). */
 	uint32_t kind;
 	/** Sequence number, shared with the parameters (wrap-safe order). */
 	uint32_t seq;
 	int32_t slot;
+	/** PLAY, PLAY_EXCLUSIVE: the voice's gain; PAD_GAIN: the pad's, linear. */
 	float gain_lin;
+	/** PAD_SPEED: the pad's speed; MASTER_BPM: the tempo. */
+	double speed;
+	/** SEEK: the sample frame; LOOP_REGION: the region's start; PLAY with
+	 *  FLZ_ENGINE_CMD_START_AT: the output frame; ANCHOR: the downbeat
+	 *  frame, or -1 for the frame at which the command is applied;
+	 *  BEATS_PER_BAR: the count. */
+	int64_t frame;
+	/** PLAY: enum flz_engine_cmd_start, resolved by the control side. */
+	uint32_t start;
+	/** PLAY with FLZ_ENGINE_CMD_START_GRID: enum flz_quantize (not OFF). */
+	uint32_t quantize;
+	/** LOOP_REGION: the region's end, -1 for the sample's end. */
+	int64_t end_frame;
 	/** LOAD: one reference, owned by the command until it is applied. */
 	struct flz_sample *sample;
 };
@@ -174,6 +200,8 @@ struct flz_engine_core {
 	void *retire_storage;
 	uint32_t rate_hz;
 	uint32_t n_channels;
+	/** The mixer's max_block_frames: the largest block process takes. */
+	uint32_t max_block_frames;
 	bool trace_commands;
 
 	/* ---- Shared: written by the control side, read by the audio side. ---- */
@@ -181,6 +209,8 @@ struct flz_engine_core {
 	struct flz_engine_param speed;
 
 	/* ---- Written by the audio side, read by the control side (stats). ---- */
+	/** Output frames rendered since start, stored once per block with
+	 *  release after the block's messages were posted (flz_engine_frame()). */
 	_Atomic int64_t stat_frames;
 	_Atomic uint64_t stat_xruns;
 	_Atomic uint32_t stat_voices;
@@ -191,6 +221,38 @@ struct flz_engine_core {
 	_Atomic uint64_t stat_retire_lost;
 	_Atomic bool device_lost;
 	_Atomic int lost_error;
+
+	/* ---- The transport (audio side only, but for the counters below). ---- */
+	/** The tempo grid, and the pending scheduled starts: in the core, so in
+	 *  the engine's pages (flz_engine_rt_regions()), written by start. */
+	struct flz_transport transport;
+	struct flz_schedule schedule;
+	/**
+	 * Scheduled plays the audio side has finished with: started (triggered,
+	 * whether or not the slot had a sample) or cancelled. Stored once per
+	 * block with release, read by the control side with acquire: with its
+	 * own count of scheduled plays queued (under the engine lock) it knows
+	 * how many can still be pending, and refuses the 257th, so that the
+	 * schedule's insert never fails on the audio side.
+	 */
+	_Atomic uint64_t sched_done;
+	/** Audio side only: the running count sched_done publishes. */
+	uint64_t sched_done_local;
+	/**
+	 * The transport as of the end of the last block, for flz_engine_transport():
+	 * a seqlock. The audio side makes seq odd, writes the fields, makes it
+	 * even again; a reader retries when seq was odd or changed meanwhile.
+	 * Fixed-size words, each an atomic, so that a torn read is a retry,
+	 * never undefined behaviour.
+	 */
+	_Atomic uint32_t tp_seq;
+	_Atomic int64_t tp_frame;
+	_Atomic uint64_t tp_bpm_micro;
+	_Atomic uint32_t tp_beats_per_bar;
+	_Atomic int64_t tp_bar;
+	/** Bits of the double beat. */
+	_Atomic uint64_t tp_beat_bits;
+	_Atomic int64_t tp_downbeat_frame;
 
 	/*
 	 * alsa-lib's messages on the audio thread (flz_engine_alsa_error_rt()):
@@ -259,6 +321,20 @@ int flz_engine_core_collect(struct flz_engine_core *core);
  * Thread: rt (the core's one audio thread).
  */
 FLZ_RT int flz_engine_core_process_rt(struct flz_engine_core *core, float *out, uint32_t n_frames);
+
+/**
+ * Publish the transport's state at the current frame (the seqlock of
+ * struct flz_engine_core); flz_engine_core_process_rt() does it after each
+ * block, start once before the first.
+ * Thread: rt.
+ */
+FLZ_RT void flz_engine_core_publish_transport_rt(struct flz_engine_core *core);
+
+/**
+ * Read what flz_engine_core_publish_transport_rt() published last.
+ * Thread: any but the audio thread.
+ */
+void flz_engine_core_read_transport(struct flz_engine_core *core, struct flz_engine_transport *out);
 
 /**
  * Only the command/parameter step of flz_engine_core_process_rt().

@@ -59,14 +59,25 @@ FLZ_RT void flz_engine_core_retire_rt(void *userdata, struct flz_sample *sample)
 	}
 }
 
-/* The mixer's event callback: a STOPPED event becomes a STOPPED message. */
+/* The mixer's event callback: STOPPED and STARTED events become messages of
+ * the same kind. Tokens are the commands' sequence numbers, and the mixer
+ * counts frames from its creation at start: the engine's frame base. */
 FLZ_RT void flz_engine_core_event_rt(void *userdata, const struct flz_mixer_event *event)
 {
 	struct flz_engine_core *core = userdata;
-	if (event->kind != FLZ_MIXER_EVENT_STOPPED)
+	enum flz_msg_kind kind;
+	switch (event->kind) {
+	case FLZ_MIXER_EVENT_STOPPED:
+		kind = FLZ_MSG_STOPPED;
+		break;
+	case FLZ_MIXER_EVENT_STARTED:
+		kind = FLZ_MSG_STARTED;
+		break;
+	default:
 		return;
+	}
 	struct flz_engine_msg msg = {
-		.kind = FLZ_MSG_STOPPED,
+		.kind = kind,
 		.slot = event->slot,
 		.seq = event->token,
 		.frame = event->frame,
@@ -86,9 +97,97 @@ static void apply_param(struct flz_engine_core *core, struct flz_engine_param *p
 		trace_applied(core, param->kind, -1, (double)value, seq);
 }
 
-static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd *cmd)
+/* The number an APPLIED message carries for a command (see FLZ_CMD_KINDS). */
+static double cmd_value(const struct flz_engine_cmd *cmd)
+{
+	switch ((enum flz_cmd_kind)cmd->kind) {
+	case FLZ_CMD_PLAY:
+	case FLZ_CMD_PLAY_EXCLUSIVE:
+	case FLZ_CMD_PAD_GAIN:
+		return (double)cmd->gain_lin;
+	case FLZ_CMD_PAD_SPEED:
+		return cmd->speed;
+	case FLZ_CMD_SEEK:
+	case FLZ_CMD_LOOP_REGION:
+	case FLZ_CMD_BEATS_PER_BAR:
+	case FLZ_CMD_ANCHOR:
+		return (double)cmd->frame;
+	case FLZ_CMD_MASTER_BPM:
+		return cmd->speed;
+	default:
+		return 0.0;
+	}
+}
+
+/* Pending starts the audio side is done with (started or cancelled), for
+ * the control side's count (published at the end of the block). */
+static void sched_finished(struct flz_engine_core *core, int64_t n)
+{
+	core->sched_done_local += (uint64_t)n;
+}
+
+/* A scheduled play: into the schedule at its frame. The control side
+ * counted it, so there is room (see flz_engine_core.sched_done). */
+static void schedule_play(struct flz_engine_core *core, const struct flz_engine_cmd *cmd)
+{
+	int64_t now = flz_mixer_frame(core->mixer);
+	int64_t due = now;
+	if (cmd->start == FLZ_ENGINE_CMD_START_AT) {
+		due = cmd->frame;
+	} else if (flz_transport_next_grid_frame(&core->transport, (enum flz_quantize)cmd->quantize,
+						 now, &due) < 0) {
+		/* Only beyond 2^53 frames (740 years at 384 kHz): at once. */
+		due = now;
+	}
+	struct flz_schedule_entry entry = {
+		.frame = due,
+		.seq = cmd->seq,
+		.slot = cmd->slot,
+		.gain = cmd->gain_lin,
+		.token = cmd->seq,
+	};
+	if (flz_schedule_insert(&core->schedule, &entry) < 0) {
+		/* Cannot happen while the control side's bound holds; dropping it
+		 * as "done" keeps the two counts equal all the same. */
+		sched_finished(core, 1);
+	}
+}
+
+/* The transport commands, at the frame they are applied. The control side
+ * checked every value; a refusal here changes nothing. */
+static void apply_transport(struct flz_engine_core *core, struct flz_engine_cmd *cmd)
+{
+	int64_t now = flz_mixer_frame(core->mixer);
+	int err = 0;
+	switch ((enum flz_cmd_kind)cmd->kind) {
+	case FLZ_CMD_MASTER_BPM:
+		err = flz_transport_set_bpm(&core->transport, now, cmd->speed);
+		break;
+	case FLZ_CMD_BEATS_PER_BAR:
+		err = flz_transport_set_beats_per_bar(&core->transport, (uint32_t)cmd->frame);
+		break;
+	case FLZ_CMD_ANCHOR:
+		if (cmd->frame < 0)
+			cmd->frame = now; /* "now": the trace reports the frame taken */
+		err = flz_transport_anchor(&core->transport, cmd->frame);
+		break;
+	default:
+		break;
+	}
+	(void)err;
+}
+
+static void apply_cmd(struct flz_engine_core *core, struct flz_engine_cmd *cmd)
 {
 	int n = 0;
+	struct flz_mixer_trigger trigger = {
+		.slot = cmd->slot,
+		.gain = cmd->gain_lin,
+		/* Started and Stopped messages carry the play's seq. */
+		.token = cmd->seq,
+		.exclusive = cmd->kind == FLZ_CMD_PLAY_EXCLUSIVE,
+		.stop_token = cmd->seq,
+	};
 	switch ((enum flz_cmd_kind)cmd->kind) {
 	case FLZ_CMD_LOAD:
 		if (flz_mixer_load(core->mixer, cmd->slot, cmd->sample) < 0) {
@@ -99,16 +198,51 @@ static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd 
 		}
 		break;
 	case FLZ_CMD_PLAY:
-		n = flz_mixer_play(core->mixer, cmd->slot, cmd->gain_lin);
+		if (cmd->start != FLZ_ENGINE_CMD_START_NOW)
+			schedule_play(core, cmd);
+		else
+			n = flz_mixer_trigger(core->mixer, &trigger);
+		break;
+	case FLZ_CMD_PLAY_EXCLUSIVE:
+		/* It stops everything: pending starts too. */
+		sched_finished(core, flz_schedule_cancel_all(&core->schedule));
+		n = flz_mixer_trigger(core->mixer, &trigger);
+		break;
+	case FLZ_CMD_PAUSE:
+		n = flz_mixer_pause_slot(core->mixer, cmd->slot);
+		break;
+	case FLZ_CMD_RESUME:
+		n = flz_mixer_resume_slot(core->mixer, cmd->slot);
+		break;
+	case FLZ_CMD_SEEK:
+		n = flz_mixer_seek_slot(core->mixer, cmd->slot, cmd->frame);
+		break;
+	case FLZ_CMD_PAD_GAIN:
+		n = flz_mixer_set_pad_gain(core->mixer, cmd->slot, cmd->gain_lin);
+		break;
+	case FLZ_CMD_PAD_SPEED:
+		n = flz_mixer_set_pad_speed(core->mixer, cmd->slot, cmd->speed);
+		break;
+	case FLZ_CMD_LOOP_REGION:
+		n = flz_mixer_set_loop_region(core->mixer, cmd->slot, cmd->frame, cmd->end_frame);
 		break;
 	case FLZ_CMD_STOP:
+		/* The slot was checked by the control side: never negative. */
+		sched_finished(core, flz_schedule_cancel_slot(&core->schedule, cmd->slot));
 		n = flz_mixer_stop_slot(core->mixer, cmd->slot, cmd->seq);
 		break;
 	case FLZ_CMD_STOP_ALL:
+		sched_finished(core, flz_schedule_cancel_all(&core->schedule));
 		n = flz_mixer_stop_all(core->mixer, cmd->seq);
 		break;
 	case FLZ_CMD_UNLOAD:
+		sched_finished(core, flz_schedule_cancel_slot(&core->schedule, cmd->slot));
 		n = flz_mixer_unload(core->mixer, cmd->slot, cmd->seq);
+		break;
+	case FLZ_CMD_MASTER_BPM:
+	case FLZ_CMD_BEATS_PER_BAR:
+	case FLZ_CMD_ANCHOR:
+		apply_transport(core, cmd);
 		break;
 	case FLZ_CMD_PING:
 		break;
@@ -117,9 +251,13 @@ static void apply_cmd(struct flz_engine_core *core, const struct flz_engine_cmd 
 		/* Parameters never travel in the ring. */
 		return;
 	}
-	(void)n; /* The control side validated slot and gain; an empty slot is a no-op. */
-	trace_applied(core, cmd->kind, cmd->kind == FLZ_CMD_STOP_ALL ? -1 : cmd->slot,
-		      cmd->kind == FLZ_CMD_PLAY ? (double)cmd->gain_lin : 0.0, cmd->seq);
+	/* The control side validated every argument (seek and loop region
+	 * against the sample it published last, which is the slot's sample
+	 * here, in command order); an empty slot is a no-op. */
+	(void)n;
+	bool global = cmd->kind == FLZ_CMD_STOP_ALL || cmd->kind == FLZ_CMD_MASTER_BPM ||
+		      cmd->kind == FLZ_CMD_BEATS_PER_BAR || cmd->kind == FLZ_CMD_ANCHOR;
+	trace_applied(core, cmd->kind, global ? -1 : cmd->slot, cmd_value(cmd), cmd->seq);
 	if (cmd->kind == FLZ_CMD_PING) {
 		/* After its trace, so that a trace reads "applied, then answered". */
 		struct flz_engine_msg pong = {
@@ -211,16 +349,100 @@ FLZ_RT FLZ_HOT void flz_engine_core_drain_rt(struct flz_engine_core *core)
 	}
 }
 
+FLZ_RT void flz_engine_core_publish_transport_rt(struct flz_engine_core *core)
+{
+	const struct flz_transport *t = &core->transport;
+	int64_t frame = flz_mixer_frame(core->mixer);
+	struct flz_transport_position pos = { 0, 0.0 };
+	/* Cannot fail below 2^53 frames; beyond, bar and beat read 0. */
+	if (flz_transport_position(t, frame, &pos) < 0)
+		pos = (struct flz_transport_position){ 0, 0.0 };
+	union {
+		double d;
+		uint64_t u;
+	} beat = { .d = pos.beat };
+	/* relaxed: only this thread writes tp_seq. */
+	uint32_t seq = atomic_load_explicit(&core->tp_seq, memory_order_relaxed);
+	/* relaxed store, then a release fence: the odd count is ordered before
+	 * the field stores below, so a reader that sees any new field and then
+	 * (after its acquire fence) rereads the count sees it changed. */
+	atomic_store_explicit(&core->tp_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	/* relaxed: the fields are ordered by the fence above and the release
+	 * store of the even count below. */
+	atomic_store_explicit(&core->tp_frame, frame, memory_order_relaxed);
+	atomic_store_explicit(&core->tp_bpm_micro, t->bpm_micro, memory_order_relaxed);
+	atomic_store_explicit(&core->tp_beats_per_bar, flz_transport_beats_per_bar(t),
+			      memory_order_relaxed);
+	atomic_store_explicit(&core->tp_bar, pos.bar, memory_order_relaxed);
+	atomic_store_explicit(&core->tp_beat_bits, beat.u, memory_order_relaxed);
+	atomic_store_explicit(&core->tp_downbeat_frame, flz_transport_downbeat_frame(t),
+			      memory_order_relaxed);
+	/* release: a reader whose acquire load sees this even count sees every
+	 * field written before it. */
+	atomic_store_explicit(&core->tp_seq, seq + 2, memory_order_release);
+}
+
+/* The trigger of a pending start that is due. */
+FLZ_RT static void start_due(struct flz_engine_core *core, const struct flz_schedule_entry *e)
+{
+	struct flz_mixer_trigger trigger = {
+		.slot = e->slot,
+		.gain = e->gain,
+		.token = e->token,
+	};
+	int n = flz_mixer_trigger(core->mixer, &trigger);
+	/* The values were checked by the control side; an empty slot is a no-op. */
+	(void)n;
+	sched_finished(core, 1);
+}
+
 FLZ_RT FLZ_HOT int flz_engine_core_process_rt(struct flz_engine_core *core, float *out,
 					  uint32_t n_frames)
 {
 	flz_engine_core_drain_rt(core);
-	int err = flz_mixer_render(core->mixer, out, n_frames);
+	/*
+	 * Split the block at each pending start that falls in it: render up
+	 * to its frame, trigger (the voice sounds from the next output frame),
+	 * render on. The mixer renders a block in pieces exactly as in one
+	 * (its render(a) + render(b) is render(a + b)), so a start costs no
+	 * more than its own trigger. Starts already due (at_frame in the past)
+	 * fall at the block's first frame.
+	 */
+	if (n_frames > core->max_block_frames)
+		return -EINVAL;
+	int64_t block_start = flz_mixer_frame(core->mixer);
+	int64_t block_end = block_start + (int64_t)n_frames;
+	uint32_t done = 0;
+	struct flz_schedule_entry e;
+	int err = 0;
+	if (n_frames > 0 && flz_schedule_count(&core->schedule) > 0) {
+		while (err == 0 && flz_schedule_take(&core->schedule, block_end, &e)) {
+			int64_t at = e.frame > block_start ? e.frame : block_start;
+			uint32_t upto = (uint32_t)(at - block_start);
+			if (upto > done) {
+				err = flz_mixer_render(core->mixer, out + (size_t)done * core->n_channels,
+						       upto - done);
+				done = upto;
+			}
+			start_due(core, &e);
+		}
+	}
+	if (err == 0)
+		err = flz_mixer_render(core->mixer, out + (size_t)done * core->n_channels,
+				       n_frames - done);
 	if (err < 0)
 		return err;
-	/* relaxed: statistics, each read on its own; nothing is published with them. */
+	/* release: pairs with the control side's acquire load; it orders
+	 * nothing else (the count is all it publishes). */
+	atomic_store_explicit(&core->sched_done, core->sched_done_local, memory_order_release);
+	flz_engine_core_publish_transport_rt(core);
+	/* release: the block's messages (its STARTED and STOPPED events) were
+	 * pushed before, so a control thread that reads this count with
+	 * acquire (flz_engine_frame()) then finds them in the message ring. */
 	atomic_store_explicit(&core->stat_frames, flz_mixer_frame(core->mixer),
-			      memory_order_relaxed);
+			      memory_order_release);
+	/* relaxed: a statistic read on its own; nothing is published with it. */
 	atomic_store_explicit(&core->stat_voices, flz_mixer_voices_playing(core->mixer),
 			      memory_order_relaxed);
 	return 0;

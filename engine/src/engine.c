@@ -36,6 +36,17 @@
 
 #include "engine-private.h"
 
+/* A slot as the control side last published it (see flz_engine.records). */
+struct slot_record {
+	bool loaded;
+	int64_t n_frames;
+	uint32_t n_channels;
+	uint32_t rate_hz;
+	uint32_t source_rate_hz;
+	/** malloc'd: the file's path, or "<memory>". */
+	char *source;
+};
+
 struct flz_engine {
 	struct flz_engine_config config;
 	char *device_name;
@@ -53,6 +64,11 @@ struct flz_engine {
 	bool running;
 	/** Next sequence number for commands and parameters. */
 	uint32_t next_seq;
+	/** Scheduled plays queued since start (under lock): with the audio
+	 *  side's core.sched_done, how many starts may be pending. */
+	uint64_t sched_issued;
+	/** The trigger quantisation (under lock): enum flz_quantize. */
+	enum flz_quantize default_quantize;
 	/** The backend the device string names (flz_backend_for()), and the
 	 *  backend's part of the string. */
 	const struct flz_backend *backend;
@@ -93,6 +109,14 @@ struct flz_engine {
 	/* Whether the engine is started; read without the lock by is_running().
 	 * Written under lock. */
 	atomic_bool started;
+
+	/** What the engine last published to each slot (sample_info(), and the
+	 *  checks of seek and loop region), FLZ_NUM_SAMPLES records allocated
+	 *  by flz_engine_new(). Written and read under lock, in command order:
+	 *  a load records its sample when it is queued, an unload forgets it,
+	 *  teardown forgets all. The audio thread never reads them (they are
+	 *  not in its locked memory). */
+	struct slot_record *records;
 
 	/** Loads handed to the audio side whose reference has not come back yet.
 	 *  Incremented under lock when a load is queued, decremented when the
@@ -218,7 +242,22 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 	}
 	core->rate_hz = mc.rate_hz;
 	core->n_channels = mc.n_channels;
+	core->max_block_frames = mc.max_block_frames;
 	core->trace_commands = trace_commands;
+	/* The rate was checked by flz_mixer_new(): the transport accepts it. */
+	if (flz_transport_init(&core->transport, mc.rate_hz) < 0) {
+		flz_mixer_destroy(core->mixer);
+		free_rings(core);
+		memset(core, 0, sizeof(*core));
+		return -EINVAL;
+	}
+	flz_schedule_init(&core->schedule);
+	core->sched_done_local = 0;
+	atomic_init(&core->sched_done, 0);
+	atomic_init(&core->tp_seq, 0);
+	/* Before the audio side runs, so that flz_engine_transport() reads the
+	 * initial transport at once (this thread stands in for it here). */
+	flz_engine_core_publish_transport_rt(core);
 	/* The mixer starts at its configured values: nothing pending. */
 	atomic_init(&core->volume.packed, FLZ_ENGINE_PARAM_TAKEN);
 	atomic_init(&core->speed.packed, FLZ_ENGINE_PARAM_TAKEN);
@@ -306,6 +345,12 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 		flz_pages_free(engine, sizeof(*engine));
 		return -ENOMEM;
 	}
+	engine->records = calloc(FLZ_NUM_SAMPLES, sizeof(*engine->records));
+	if (engine->records == NULL) {
+		free(engine->device_name);
+		flz_pages_free(engine, sizeof(*engine));
+		return -ENOMEM;
+	}
 	engine->config.device = engine->device_name;
 	engine->backend = flz_backend_for(engine->device_name, &engine->target);
 	engine->log_sink = (struct flz_backend_log){ .log = config->log,
@@ -333,6 +378,7 @@ void flz_engine_destroy(struct flz_engine *engine)
 	pthread_mutex_destroy(&engine->house_lock);
 	pthread_mutex_destroy(&engine->lock);
 	pthread_mutex_destroy(&engine->lifecycle);
+	free(engine->records);
 	free(engine->device_name);
 	flz_pages_free(engine, sizeof(*engine));
 }
@@ -642,6 +688,12 @@ void flz_engine_set_lock_memory(struct flz_engine *engine, bool on)
 	engine->no_lock_memory = !on;
 }
 
+static void forget_record(struct slot_record *record)
+{
+	free(record->source);
+	memset(record, 0, sizeof(*record));
+}
+
 int flz_engine_set_wav_writer_test(struct flz_engine *engine, uint32_t ring_frames,
 				   const atomic_bool *hold_writer)
 {
@@ -655,6 +707,9 @@ int flz_engine_set_wav_writer_test(struct flz_engine *engine, uint32_t ring_fram
 /* Release everything start() set up, in reverse; the threads are not running. */
 static void teardown(struct flz_engine *engine)
 {
+	/* No control call reads the records now: running is false. */
+	for (int32_t slot = 0; slot < FLZ_NUM_SAMPLES; slot++)
+		forget_record(&engine->records[slot]);
 	unlock_memory(engine);
 	flz_engine_core_deinit(&engine->core);
 	/* Every sample the engine held is gone now (the mixer dropped its own). */
@@ -757,6 +812,8 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 	}
 	lock_memory(engine);
 	engine->next_seq = 1;
+	engine->sched_issued = 0;
+	engine->default_quantize = FLZ_QUANTIZE_OFF;
 	atomic_store_explicit(&engine->samples_in_flight, 0, memory_order_relaxed);
 
 	engine->house_quit = false;
@@ -977,64 +1034,363 @@ static int check_live(struct flz_engine *engine)
 	return 0;
 }
 
-/* Assign the next sequence number and queue. Called under lock. */
-static int queue_locked(struct flz_engine *engine, enum flz_cmd_kind kind, int32_t slot,
-			float gain, struct flz_sample *sample)
+/* Give @p cmd the next sequence number and queue it. Called under lock. */
+static int queue_locked(struct flz_engine *engine, struct flz_engine_cmd *cmd)
 {
-	struct flz_engine_cmd cmd = {
-		.kind = kind,
-		.seq = engine->next_seq,
-		.slot = slot,
-		.gain_lin = gain,
-		.sample = sample,
-	};
-	if (!flz_ring_push(&engine->core.cmd_ring, &cmd))
+	cmd->seq = engine->next_seq;
+	if (!flz_ring_push(&engine->core.cmd_ring, cmd))
 		return -EAGAIN;
 	engine->next_seq++;
 	return 0;
 }
 
-static int queue_cmd(struct flz_engine *engine, enum flz_cmd_kind kind, int32_t slot, float gain)
+static int queue_cmd(struct flz_engine *engine, struct flz_engine_cmd cmd)
 {
 	if (engine == NULL)
 		return -EINVAL;
 	pthread_mutex_lock(&engine->lock);
 	int err = check_live(engine);
 	if (err == 0)
-		err = queue_locked(engine, kind, slot, gain, NULL);
+		err = queue_locked(engine, &cmd);
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+static int queue_slot_cmd(struct flz_engine *engine, enum flz_cmd_kind kind, int32_t slot)
+{
+	if (!slot_valid(slot))
+		return -EINVAL;
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = kind, .slot = slot });
+}
+
+struct flz_engine_play flz_engine_play_init(int32_t slot)
+{
+	struct flz_engine_play play = { .slot = slot, .gain = 1.0f, .exclusive = false };
+	return play;
+}
+
+static bool quantize_valid(int mode)
+{
+	return mode >= FLZ_QUANTIZE_OFF && mode < FLZ_QUANTIZE_N_MODES;
+}
+
+/* Starts queued and not yet started or cancelled by the audio side. Called under lock. */
+static uint64_t pending_starts_locked(struct flz_engine *engine)
+{
+	/* acquire: pairs with the audio side's release store of the count;
+	 * nothing else is read through it. The count only grows, and never
+	 * past sched_issued, so the difference is the pending starts at some
+	 * moment since the last block, never fewer than there are now. */
+	uint64_t done = atomic_load_explicit(&engine->core.sched_done, memory_order_acquire);
+	return engine->sched_issued - done;
+}
+
+int flz_engine_play_ex(struct flz_engine *engine, const struct flz_engine_play *play)
+{
+	if (engine == NULL || play == NULL || !slot_valid(play->slot) || !gain_valid(play->gain) ||
+	    (int)play->start < FLZ_ENGINE_START_DEFAULT ||
+	    (int)play->start > FLZ_ENGINE_START_AT_FRAME)
+		return -EINVAL;
+	if (play->start == FLZ_ENGINE_START_QUANTIZED && !quantize_valid((int)play->quantize))
+		return -EINVAL;
+	if (play->start == FLZ_ENGINE_START_AT_FRAME &&
+	    (play->at_frame < 0 || play->at_frame > FLZ_TRANSPORT_FRAME_MAX))
+		return -EINVAL;
+	if (play->exclusive && play->start != FLZ_ENGINE_START_DEFAULT &&
+	    play->start != FLZ_ENGINE_START_NOW)
+		return -EINVAL;
+	struct flz_engine_cmd cmd = {
+		.kind = play->exclusive ? FLZ_CMD_PLAY_EXCLUSIVE : FLZ_CMD_PLAY,
+		.slot = play->slot,
+		.gain_lin = play->gain,
+		.start = FLZ_ENGINE_CMD_START_NOW,
+	};
+	pthread_mutex_lock(&engine->lock);
+	int err = check_live(engine);
+	if (err == 0 && !play->exclusive) {
+		/* The mode is resolved here, where the default lives, and
+		 * travels in the command; the audio side finds the grid frame. */
+		enum flz_quantize mode = play->start == FLZ_ENGINE_START_DEFAULT
+						 ? engine->default_quantize
+						 : play->quantize;
+		if (play->start == FLZ_ENGINE_START_AT_FRAME) {
+			cmd.start = FLZ_ENGINE_CMD_START_AT;
+			cmd.frame = play->at_frame;
+		} else if (play->start != FLZ_ENGINE_START_NOW && mode != FLZ_QUANTIZE_OFF) {
+			cmd.start = FLZ_ENGINE_CMD_START_GRID;
+			cmd.quantize = (uint32_t)mode;
+		}
+	}
+	bool scheduled = cmd.start != FLZ_ENGINE_CMD_START_NOW;
+	if (err == 0 && scheduled && pending_starts_locked(engine) >= FLZ_SCHEDULE_CAPACITY)
+		err = -EAGAIN;
+	if (err == 0)
+		err = queue_locked(engine, &cmd);
+	if (err == 0 && scheduled)
+		engine->sched_issued++;
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+int flz_engine_set_trigger_quantization(struct flz_engine *engine, enum flz_quantize mode)
+{
+	if (engine == NULL || !quantize_valid((int)mode))
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int err = engine->running ? 0 : -ENOTCONN;
+	if (err == 0)
+		engine->default_quantize = mode;
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+int flz_engine_set_master_bpm(struct flz_engine *engine, double bpm)
+{
+	/* Written so that NaN fails. */
+	if (!(bpm >= FLZ_TRANSPORT_BPM_MIN && bpm <= FLZ_TRANSPORT_BPM_MAX))
+		return -EINVAL;
+	return queue_cmd(engine, (struct flz_engine_cmd){
+					 .kind = FLZ_CMD_MASTER_BPM, .slot = -1, .speed = bpm });
+}
+
+int flz_engine_set_beats_per_bar(struct flz_engine *engine, uint32_t beats_per_bar)
+{
+	if (beats_per_bar < FLZ_TRANSPORT_BEATS_PER_BAR_MIN ||
+	    beats_per_bar > FLZ_TRANSPORT_BEATS_PER_BAR_MAX)
+		return -EINVAL;
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_BEATS_PER_BAR,
+							  .slot = -1,
+							  .frame = beats_per_bar });
+}
+
+int flz_engine_anchor_transport(struct flz_engine *engine, int64_t frame)
+{
+	if (frame != FLZ_ENGINE_ANCHOR_NOW && (frame < 0 || frame > FLZ_TRANSPORT_FRAME_MAX))
+		return -EINVAL;
+	return queue_cmd(engine,
+			 (struct flz_engine_cmd){ .kind = FLZ_CMD_ANCHOR, .slot = -1, .frame = frame });
+}
+
+void flz_engine_core_read_transport(struct flz_engine_core *core, struct flz_engine_transport *out)
+{
+	union {
+		uint64_t u;
+		double d;
+	} beat;
+	uint64_t bpm_micro;
+	for (;;) {
+		/* acquire: pairs with the writer's release store of the even
+		 * count: the fields it wrote before are visible. */
+		uint32_t s1 = atomic_load_explicit(&core->tp_seq, memory_order_acquire);
+		if (s1 & 1u) {
+			sched_yield(); /* the audio side is writing: a few stores */
+			continue;
+		}
+		/* relaxed: validated by the recheck of the count below. */
+		out->frame = atomic_load_explicit(&core->tp_frame, memory_order_relaxed);
+		bpm_micro = atomic_load_explicit(&core->tp_bpm_micro, memory_order_relaxed);
+		out->beats_per_bar = atomic_load_explicit(&core->tp_beats_per_bar,
+							  memory_order_relaxed);
+		out->bar = atomic_load_explicit(&core->tp_bar, memory_order_relaxed);
+		beat.u = atomic_load_explicit(&core->tp_beat_bits, memory_order_relaxed);
+		out->downbeat_frame = atomic_load_explicit(&core->tp_downbeat_frame,
+							   memory_order_relaxed);
+		/* acquire fence: the field loads above are ordered before the
+		 * recheck, so a write that overlapped them shows as a new count
+		 * (the writer's release fence orders its odd count first). */
+		atomic_thread_fence(memory_order_acquire);
+		/* relaxed: ordered by the fence. */
+		if (atomic_load_explicit(&core->tp_seq, memory_order_relaxed) == s1)
+			break;
+	}
+	out->bpm = (double)bpm_micro / 1e6;
+	out->beat = beat.d;
+}
+
+int flz_engine_transport(struct flz_engine *engine, struct flz_engine_transport *out)
+{
+	if (engine == NULL || out == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int err = engine->running ? 0 : -ENOTCONN;
+	if (err == 0) {
+		flz_engine_core_read_transport(&engine->core, out);
+		uint64_t pending = pending_starts_locked(engine);
+		out->n_pending = (uint32_t)pending;
+	}
 	pthread_mutex_unlock(&engine->lock);
 	return err;
 }
 
 int flz_engine_play(struct flz_engine *engine, int32_t slot, float gain)
 {
-	if (!slot_valid(slot) || !gain_valid(gain))
-		return -EINVAL;
-	return queue_cmd(engine, FLZ_CMD_PLAY, slot, gain);
+	struct flz_engine_play play = flz_engine_play_init(slot);
+	play.gain = gain;
+	return flz_engine_play_ex(engine, &play);
 }
 
 int flz_engine_stop_slot(struct flz_engine *engine, int32_t slot)
 {
-	if (!slot_valid(slot))
-		return -EINVAL;
-	return queue_cmd(engine, FLZ_CMD_STOP, slot, 0.0f);
+	return queue_slot_cmd(engine, FLZ_CMD_STOP, slot);
 }
 
 int flz_engine_stop_all(struct flz_engine *engine)
 {
-	return queue_cmd(engine, FLZ_CMD_STOP_ALL, -1, 0.0f);
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_STOP_ALL, .slot = -1 });
 }
 
 int flz_engine_unload(struct flz_engine *engine, int32_t slot)
 {
-	if (!slot_valid(slot))
+	if (engine == NULL || !slot_valid(slot))
 		return -EINVAL;
-	return queue_cmd(engine, FLZ_CMD_UNLOAD, slot, 0.0f);
+	struct flz_engine_cmd cmd = { .kind = FLZ_CMD_UNLOAD, .slot = slot };
+	pthread_mutex_lock(&engine->lock);
+	int err = check_live(engine);
+	if (err == 0)
+		err = queue_locked(engine, &cmd);
+	/* Forgotten in command order: a seek queued after this finds the slot empty. */
+	if (err == 0)
+		forget_record(&engine->records[slot]);
+	pthread_mutex_unlock(&engine->lock);
+	return err;
 }
 
 int flz_engine_ping(struct flz_engine *engine)
 {
-	return queue_cmd(engine, FLZ_CMD_PING, -1, 0.0f);
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_PING, .slot = -1 });
+}
+
+int flz_engine_pause(struct flz_engine *engine, int32_t slot)
+{
+	return queue_slot_cmd(engine, FLZ_CMD_PAUSE, slot);
+}
+
+int flz_engine_resume(struct flz_engine *engine, int32_t slot)
+{
+	return queue_slot_cmd(engine, FLZ_CMD_RESUME, slot);
+}
+
+/*
+ * Queue a command whose frames must lie in the slot's sample, checked by
+ * @p check against the record of what was last published there, under the
+ * same lock that orders the loads and unloads: the audio thread applies the
+ * command to exactly that sample.
+ */
+static int queue_frames_cmd(struct flz_engine *engine, struct flz_engine_cmd cmd,
+			    int (*check)(const struct slot_record *, struct flz_engine_cmd *))
+{
+	if (engine == NULL || !slot_valid(cmd.slot))
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int err = check_live(engine);
+	if (err == 0) {
+		const struct slot_record *record = &engine->records[cmd.slot];
+		err = record->loaded ? check(record, &cmd) : -ENOENT;
+	}
+	if (err == 0)
+		err = queue_locked(engine, &cmd);
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
+static int check_seek(const struct slot_record *record, struct flz_engine_cmd *cmd)
+{
+	return cmd->frame >= 0 && cmd->frame < record->n_frames ? 0 : -EINVAL;
+}
+
+static int check_region(const struct slot_record *record, struct flz_engine_cmd *cmd)
+{
+	int64_t end = cmd->end_frame == -1 ? record->n_frames : cmd->end_frame;
+	return cmd->frame >= 0 && cmd->frame < end && end <= record->n_frames ? 0 : -EINVAL;
+}
+
+int flz_engine_seek(struct flz_engine *engine, int32_t slot, int64_t frame)
+{
+	return queue_frames_cmd(engine,
+				(struct flz_engine_cmd){ .kind = FLZ_CMD_SEEK, .slot = slot,
+							 .frame = frame },
+				check_seek);
+}
+
+int flz_engine_set_loop_region(struct flz_engine *engine, int32_t slot, int64_t start,
+			       int64_t end)
+{
+	if (end < -1)
+		return -EINVAL;
+	return queue_frames_cmd(engine,
+				(struct flz_engine_cmd){ .kind = FLZ_CMD_LOOP_REGION,
+							 .slot = slot, .frame = start,
+							 .end_frame = end },
+				check_region);
+}
+
+/* -60 dB and below is silence, exactly: a fader at its bottom must mute, and
+ * 10^(-3) would leave the pad audible. */
+static float pad_gain_lin(double gain_db)
+{
+	if (gain_db <= FLZ_PAD_GAIN_DB_MIN)
+		return 0.0f;
+	float lin = (float)pow(10.0, gain_db / 20.0);
+	/* +12 dB rounds to the ceiling itself; never above what the mixer takes. */
+	return lin > FLZ_PAD_GAIN_MAX_LIN ? FLZ_PAD_GAIN_MAX_LIN : lin;
+}
+
+int flz_engine_set_pad_gain(struct flz_engine *engine, int32_t slot, double gain_db)
+{
+	/* NaN fails both comparisons. */
+	if (!slot_valid(slot) || !(gain_db >= FLZ_PAD_GAIN_DB_MIN && gain_db <= FLZ_PAD_GAIN_DB_MAX))
+		return -EINVAL;
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_PAD_GAIN, .slot = slot,
+							  .gain_lin = pad_gain_lin(gain_db) });
+}
+
+int flz_engine_set_pad_speed(struct flz_engine *engine, int32_t slot, double speed)
+{
+	if (!slot_valid(slot) || !(speed >= FLZ_PAD_SPEED_MIN && speed <= FLZ_PAD_SPEED_MAX))
+		return -EINVAL;
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_PAD_SPEED, .slot = slot,
+							  .speed = speed });
+}
+
+int flz_engine_sample_info(struct flz_engine *engine, int32_t slot,
+			   struct flz_engine_sample_info *info, char *source, size_t source_size)
+{
+	if (engine == NULL || info == NULL || !slot_valid(slot) ||
+	    (source == NULL && source_size > 0))
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int ret = -ENOTCONN;
+	if (engine->running) {
+		const struct slot_record *record = &engine->records[slot];
+		ret = record->loaded ? 1 : 0;
+		if (ret == 1) {
+			*info = (struct flz_engine_sample_info){
+				.n_frames = record->n_frames,
+				.n_channels = record->n_channels,
+				.rate_hz = record->rate_hz,
+				.source_rate_hz = record->source_rate_hz,
+				.source_len = strlen(record->source),
+			};
+			if (source_size > 0)
+				snprintf(source, source_size, "%s", record->source);
+		}
+	}
+	pthread_mutex_unlock(&engine->lock);
+	return ret;
+}
+
+int64_t flz_engine_frame(struct flz_engine *engine)
+{
+	if (engine == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int64_t frame = -ENOTCONN;
+	/* acquire: pairs with the audio side's release store, after which the
+	 * messages of every frame before this count are in the ring. */
+	if (engine->running)
+		frame = atomic_load_explicit(&engine->core.stat_frames, memory_order_acquire);
+	pthread_mutex_unlock(&engine->lock);
+	return frame;
 }
 
 static int set_param(struct flz_engine *engine, struct flz_engine_param *param, float value)
@@ -1073,8 +1429,13 @@ int flz_engine_set_speed(struct flz_engine *engine, double speed)
  * Samples
  * ------------------------------------------------------------------------ */
 
-/* Queue a LOAD taking over the caller's reference on success. Called under lock. */
-static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sample *sample)
+/*
+ * Queue a LOAD taking over the caller's reference on success, and record it
+ * as the slot's sample (taking over @p source, a malloc'd name, on success).
+ * Called under lock.
+ */
+static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sample *sample,
+		       char *source, uint32_t source_rate_hz)
 {
 	int err = check_live(engine);
 	if (err < 0)
@@ -1087,19 +1448,40 @@ static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sampl
 	if (atomic_load_explicit(&engine->samples_in_flight, memory_order_relaxed) >=
 	    FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT)
 		return -EAGAIN;
-	err = queue_locked(engine, FLZ_CMD_LOAD, slot, 0.0f, sample);
-	if (err == 0)
-		atomic_fetch_add_explicit(&engine->samples_in_flight, 1, memory_order_relaxed);
-	return err;
+	struct flz_engine_cmd cmd = { .kind = FLZ_CMD_LOAD, .slot = slot, .sample = sample };
+	err = queue_locked(engine, &cmd);
+	if (err < 0)
+		return err;
+	atomic_fetch_add_explicit(&engine->samples_in_flight, 1, memory_order_relaxed);
+	struct slot_record *record = &engine->records[slot];
+	forget_record(record);
+	*record = (struct slot_record){
+		.loaded = true,
+		.n_frames = sample->n_frames,
+		.n_channels = sample->n_channels,
+		.rate_hz = sample->rate_hz,
+		.source_rate_hz = source_rate_hz,
+		.source = source,
+	};
+	return 0;
 }
+
+/* The source name of loads from memory or of decoded samples. */
+#define MEMORY_SOURCE "<memory>"
 
 int flz_engine_load_sample(struct flz_engine *engine, int32_t slot, struct flz_sample *sample)
 {
 	if (engine == NULL || sample == NULL || !slot_valid(slot))
 		return -EINVAL;
+	/* Copied before the lock, which stays short: no allocation under it. */
+	char *source = strdup(MEMORY_SOURCE);
+	if (source == NULL)
+		return -ENOMEM;
 	pthread_mutex_lock(&engine->lock);
-	int err = load_locked(engine, slot, sample);
+	int err = load_locked(engine, slot, sample, source, sample->rate_hz);
 	pthread_mutex_unlock(&engine->lock);
+	if (err < 0)
+		free(source);
 	return err;
 }
 
@@ -1144,14 +1526,22 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	}
 	struct flz_loader_replaced bad;
 	flz_loader_get_replaced(loader, &bad);
+	uint32_t source_rate_hz = flz_loader_source_rate_hz(loader);
 	flz_loader_destroy(loader);
+	char *source = strdup(path ? path : MEMORY_SOURCE);
+	if (source == NULL) {
+		flz_sample_unref(sample);
+		flz_engine_set_why(why, why_size, "%s", flz_strerror(-ENOMEM));
+		return -ENOMEM;
+	}
 
 	pthread_mutex_lock(&engine->lock);
 	/* The engine may have been stopped (or restarted at another rate)
 	 * while decoding: load_locked() checks both. */
-	err = load_locked(engine, slot, sample);
+	err = load_locked(engine, slot, sample, source, source_rate_hz);
 	pthread_mutex_unlock(&engine->lock);
 	if (err < 0) {
+		free(source);
 		flz_sample_unref(sample);
 		if (err == -EINVAL)
 			err = -ENOTCONN; /* restarted with another format meanwhile */

@@ -381,6 +381,7 @@ int flz_loader_convert(struct flz_loader *loader, struct flz_frames in, uint32_t
 	char *msg = flz_loader_message_buffer(loader, &msg_size);
 	struct flz_loader_replaced *replaced = flz_loader_replaced_counts(loader);
 	memset(replaced, 0, sizeof(*replaced));
+	flz_loader_forget_source(loader);
 	if (out == NULL || in.data == NULL || in.n_frames < 1 || in.n_channels < 1 ||
 	    in.n_channels > FLZ_MAX_CHANNELS || in_rate_hz < 1) {
 		flz_loader_format(msg, msg_size,

@@ -71,6 +71,8 @@ void flz_loader_format(char *msg, size_t msg_size, const char *fmt, ...)
 char *flz_loader_message_buffer(struct flz_loader *loader, size_t *msg_size);
 /* The loader's replacement counts, for the pipeline and flz_loader_convert(). */
 struct flz_loader_replaced *flz_loader_replaced_counts(struct flz_loader *loader);
+/* flz_loader_convert() decodes no file: it clears the source rate. */
+void flz_loader_forget_source(struct flz_loader *loader);
 
 /* Replace the non-finite values among n_samples in place (NaN by 0, +Inf by
  * +1, -Inf by -1), adding each kind to *counts. Finite values, beyond +-1

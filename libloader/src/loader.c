@@ -35,6 +35,8 @@ struct flz_loader {
 	char message[1024];
 	/* What the last successful call replaced; zeros after a failure. */
 	struct flz_loader_replaced replaced;
+	/* The rate of the last successfully decoded file; 0 otherwise. */
+	uint32_t source_rate_hz;
 };
 
 struct flz_loader_config flz_loader_config_init(void)
@@ -76,6 +78,16 @@ void flz_loader_get_replaced(const struct flz_loader *loader, struct flz_loader_
 		*replaced = loader->replaced;
 }
 
+uint32_t flz_loader_source_rate_hz(const struct flz_loader *loader)
+{
+	return loader != NULL ? loader->source_rate_hz : 0;
+}
+
+void flz_loader_forget_source(struct flz_loader *loader)
+{
+	loader->source_rate_hz = 0;
+}
+
 const struct flz_loader_config *flz_loader_get_config(const struct flz_loader *loader)
 {
 	return &loader->config;
@@ -115,6 +127,7 @@ const char *flz_loader_strerror(const struct flz_loader *loader)
 static int fail(struct flz_loader *loader, const char *name, int err)
 {
 	memset(&loader->replaced, 0, sizeof(loader->replaced));
+	loader->source_rate_hz = 0;
 	char reason[sizeof(loader->message)];
 	memcpy(reason, loader->message, sizeof(reason));
 	reason[sizeof(reason) - 1] = '\0';
@@ -278,6 +291,8 @@ static int decode(struct flz_loader *loader, SNDFILE *sf, const SF_INFO *info,
 	if (ret == 0)
 		ret = flz_pipeline_finish(&p, out);
 	flz_pipeline_deinit(&p);
+	if (ret == 0)
+		loader->source_rate_hz = (uint32_t)info->samplerate;
 	return ret;
 }
 
@@ -286,6 +301,7 @@ int flz_loader_load_file(struct flz_loader *loader, const char *path, struct flz
 	if (loader == NULL)
 		return -EINVAL;
 	memset(&loader->replaced, 0, sizeof(loader->replaced));
+	loader->source_rate_hz = 0;
 	if (path == NULL || out == NULL)
 		return set_reason(loader, -EINVAL, "no path or no result pointer");
 
@@ -411,6 +427,7 @@ int flz_loader_load_memory(struct flz_loader *loader, const void *data, size_t n
 	if (loader == NULL)
 		return -EINVAL;
 	memset(&loader->replaced, 0, sizeof(loader->replaced));
+	loader->source_rate_hz = 0;
 	if ((data == NULL && n_bytes > 0) || out == NULL) {
 		set_reason(loader, -EINVAL, "no data or no result pointer");
 		return fail(loader, name, -EINVAL);

@@ -24,6 +24,14 @@ Errors: ``QueueFullError`` (the command queue is full), ``NotRunningError``
 (the engine is not running) and ``DeviceError`` (the device cannot be opened
 or configured, or was lost) are subclasses of ``RuntimeError``.
 
+``AudioEngine.sample_info(id)`` describes a slot's sample as a
+:class:`SampleInfo` named tuple.
+
+``AudioEngine.transport()`` reports the transport (tempo, bar, beat) as a
+:class:`Transport` named tuple; ``play_sample(id, at_frame=N)`` and
+``play_sample(id, quantize="1/4")`` start a voice exactly on a frame or on
+the next grid frame.
+
 ``AudioEngine.list_devices()`` lists the ALSA PCMs that can play, as
 :class:`Device` ``(name, description)`` named tuples.
 
@@ -46,6 +54,8 @@ from ._native import (
     DeviceError,
     NotRunningError,
     QueueFullError,
+    SampleInfo,
+    Transport,
 )
 from ._native import _shutdown_all
 from ._version import __version__  # written by meson from VERSION
@@ -57,6 +67,8 @@ __all__ = [
     "DeviceError",
     "NotRunningError",
     "QueueFullError",
+    "SampleInfo",
+    "Transport",
     "NUM_SAMPLES",
     "MAX_VOICES",
     "SPEED_MIN",

@@ -8,7 +8,7 @@ import numpy
 import numpy.typing
 
 from typing_extensions import disjoint_base
-from typing import ClassVar, List, Literal, Optional, Tuple, Type, TypedDict, Union, final
+from typing import ClassVar, List, Literal, NamedTuple, Optional, Tuple, Type, TypedDict, Union, final
 
 __all__ = [
     "AudioEngine",
@@ -17,6 +17,8 @@ __all__ = [
     "DeviceError",
     "NotRunningError",
     "QueueFullError",
+    "SampleInfo",
+    "Transport",
     "NUM_SAMPLES",
     "MAX_VOICES",
     "SPEED_MIN",
@@ -103,6 +105,42 @@ class EngineStats(TypedDict):
     """Device "wav:PATH": failed or short writes to the file (a full disk; the
     first is logged); 0 on other devices."""
 
+class SampleInfo(NamedTuple):
+    """What AudioEngine.sample_info() reports of a slot's sample (a named tuple)."""
+
+    n_frames: int
+    """Frames of the sample as it plays (at sample_rate)."""
+    channels: int
+    """Channels: the engine's (samples are mapped when loaded)."""
+    sample_rate: int
+    """The sample's rate in Hz: the engine's (converted when loaded)."""
+    duration_s: float
+    """n_frames / sample_rate, in seconds."""
+    source_sample_rate: int
+    """The rate of the file before conversion, in Hz."""
+    source: str
+    """The path the sample was loaded from, or '<memory>'."""
+
+class Transport(NamedTuple):
+    """What AudioEngine.transport() reports (a named tuple), as the audio thread
+    published it after its last block."""
+
+    frame: int
+    """The output frame this describes: the end of the last block rendered."""
+    bpm: float
+    """The master tempo in beats per minute."""
+    beats_per_bar: int
+    """Beats per bar, 1..16."""
+    bar: int
+    """The bar at frame, counted from 0 at the downbeat (negative before it)."""
+    beat: float
+    """The beat within the bar at frame, a float in 0 <= beat < beats_per_bar."""
+    downbeat_frame: int
+    """The downbeat (bar 0, beat 0), rounded to a whole frame."""
+
+#: The quantisation modes of set_trigger_quantization() and play_sample(quantize=).
+_QuantizeMode = Literal["off", "1/64", "1/32", "1/16", "1/8", "1/4", "1/2", "bar"]
+
 @final
 class Device(Tuple[str, Optional[str]]):
     """An ALSA PCM that can play, as returned by AudioEngine.list_devices().
@@ -133,6 +171,7 @@ class AudioMessage:
     XRun: ClassVar[Type["_XRun"]]
     DeviceLost: ClassVar[Type["_DeviceLost"]]
     Applied: ClassVar[Type["_Applied"]]
+    Started: ClassVar[Type["_Started"]]
     def __init__(self) -> None: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
@@ -183,7 +222,26 @@ class _Applied(AudioMessage):
 
     @property
     def cmd(self) -> Optional[
-        Literal["load", "play", "stop", "stop_all", "unload", "volume", "speed", "ping"]
+        Literal[
+            "load",
+            "play",
+            "stop",
+            "stop_all",
+            "unload",
+            "volume",
+            "speed",
+            "ping",
+            "play_exclusive",
+            "pause",
+            "resume",
+            "seek",
+            "pad_gain",
+            "pad_speed",
+            "loop_region",
+            "master_bpm",
+            "beats_per_bar",
+            "anchor",
+        ]
     ]: ...
     @property
     def id(self) -> Optional[int]: ...
@@ -202,6 +260,17 @@ class _Applied(AudioMessage):
         frame: int = ...,
         seq: int = ...,
     ) -> None: ...
+
+class _Started(AudioMessage):
+    """A voice of pad id sounded its first frame at output frame frame."""
+
+    @property
+    def id(self) -> Optional[int]: ...
+    @property
+    def frame(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    def __init__(self, *, id: Optional[int] = ..., frame: int = ..., seq: int = ...) -> None: ...
 
 @final
 class AudioEngine:
@@ -223,6 +292,9 @@ class AudioEngine:
     @property
     def running(self) -> bool: ...
     @property
+    def frame(self) -> int:
+        """Output frames rendered since run() (NotRunningError when not running)."""
+    @property
     def sample_rate(self) -> int: ...
     @property
     def channels(self) -> int: ...
@@ -237,7 +309,34 @@ class AudioEngine:
     def run(self) -> None: ...
     def shut_down(self) -> None: ...
     def load_sample(self, id: int, path: _Path) -> None: ...
-    def play_sample(self, id: int, volume: float) -> None: ...
+    def play_sample(
+        self,
+        id: int,
+        volume: float = 1.0,
+        *,
+        at_frame: Optional[int] = None,
+        quantize: Optional[_QuantizeMode] = None,
+    ) -> None:
+        """Start a looping voice: at once, at output frame at_frame, or on the
+        next grid frame of quantize (default: set_trigger_quantization())."""
+    def play_sample_exclusive(self, id: int, volume: float = 1.0) -> None:
+        """In one block: every voice fades out (as stop_all()) and this one starts."""
+    def pause_sample(self, id: int) -> None:
+        """Hold every voice of the pad at its position (5 ms fade out)."""
+    def resume_sample(self, id: int) -> None:
+        """Continue the pad's paused voices where they held (5 ms fade in)."""
+    def seek_sample(self, id: int, position_s: float) -> None:
+        """Move every voice of the pad to position_s in its sample (5 ms crossfade)."""
+    def set_pad_gain(self, id: int, gain_db: float) -> None:
+        """The pad's gain, -60..+12 dB (-60 mutes); 10 ms glide."""
+    def set_pad_speed(self, id: int, speed: float) -> None:
+        """The pad's speed, 0.5..2.0, times the global speed (varispeed)."""
+    def set_pad_loop_region(
+        self, id: int, start_s: float, end_s: Optional[float] = None
+    ) -> None:
+        """Loop the pad's voices over [start_s, end_s) (None: to the sample's end)."""
+    def sample_info(self, id: int) -> Optional[SampleInfo]:
+        """The slot's sample as last loaded, or None for an empty slot."""
     def stop_sample(self, id: int) -> None: ...
     def stop_all(self) -> None: ...
     def unload_sample(self, id: int) -> None: ...
@@ -247,6 +346,16 @@ class AudioEngine:
     def receive_msg(self) -> Optional[AudioMessage]: ...
     def render(self, n_frames: int) -> numpy.typing.NDArray[numpy.float32]:
         """Offline engines only: the next n_frames as a (n_frames, channels) array."""
+    def set_master_bpm(self, bpm: float) -> None:
+        """The transport's tempo, 20..300 BPM, keeping the position within the bar."""
+    def set_beats_per_bar(self, n: int) -> None:
+        """Beats per bar, 1..16 (the downbeat stays)."""
+    def anchor_transport(self, frame: Optional[int] = None) -> None:
+        """Make output frame frame (None: now) a downbeat."""
+    def transport(self) -> Transport:
+        """The transport as the audio thread published it after its last block."""
+    def set_trigger_quantization(self, mode: _QuantizeMode) -> None:
+        """How play_sample() without at_frame or quantize starts (default 'off')."""
     def stats(self) -> EngineStats:
         """A dict describing the engine (see EngineStats). Works when stopped too."""
     def __enter__(self) -> "AudioEngine": ...

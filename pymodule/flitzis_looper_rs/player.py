@@ -193,8 +193,18 @@ def _status_text(stats, elapsed_s, names):
                stats["latency_ms"], 100.0 * stats["load"], ", ".join(names)))
 
 
-def play(paths, device=None, volume=0.8, speed=1.0, seconds=None, out=sys.stdout):
+#: The transport's tempo range (AudioEngine.set_master_bpm()).
+BPM_MIN, BPM_MAX = 20.0, 300.0
+QUANTIZE_MODES = ("off", "1/64", "1/32", "1/16", "1/8", "1/4", "1/2", "bar")
+
+
+def play(paths, device=None, volume=0.8, speed=1.0, seconds=None, out=sys.stdout,
+         bpm=120.0, quantize="off"):
     """Load paths into slots 0.., loop them together until Ctrl-C or seconds.
+
+    The transport runs at bpm with its downbeat at output frame 0; with
+    quantize other than "off" every loop starts on the first grid frame of
+    that mode (all on the same one).
 
     @return the engine's final stats() dict
     """
@@ -218,6 +228,15 @@ def play(paths, device=None, volume=0.8, speed=1.0, seconds=None, out=sys.stdout
                   "playing for %g s (Ctrl-C stops earlier).\n" % seconds)
         out.flush()
         engine.set_speed(speed)
+        engine.set_master_bpm(bpm)
+        # The change keeps the bar position of the frame it reaches (a few
+        # periods in): anchored back to frame 0, the grid is that of bpm from
+        # the start, k * step frames.
+        engine.anchor_transport(0)
+        engine.set_trigger_quantization(quantize)
+        if quantize != "off":
+            out.write("starting on the %s grid at %g BPM\n" % (quantize, bpm))
+            out.flush()
         for slot in range(len(paths)):
             engine.play_sample(slot, volume)
         start = time.monotonic()
@@ -273,6 +292,11 @@ def _parse_args(argv):
                     % (VOLUME_MIN, VOLUME_MAX))
     pp.add_argument("--speed", type=float, default=1.0, metavar="S",
                     help="playback speed, %.1f..%.1f (default 1.0)" % (SPEED_MIN, SPEED_MAX))
+    pp.add_argument("--bpm", type=float, default=120.0, metavar="BPM",
+                    help="the transport's tempo, %g..%g (default 120)" % (BPM_MIN, BPM_MAX))
+    pp.add_argument("--quantize", default="off", choices=QUANTIZE_MODES, metavar="MODE",
+                    help="start the loops on the first grid frame of MODE: %s "
+                         "(default off: at once)" % ", ".join(QUANTIZE_MODES))
     pp.add_argument("--seconds", type=float, metavar="N",
                     help="stop after N seconds (default: play until Ctrl-C)")
     pp.add_argument("--out", metavar="WAV",
@@ -287,6 +311,8 @@ def _parse_args(argv):
         p.error("--volume must be in %.1f..%.1f" % (VOLUME_MIN, VOLUME_MAX))
     if not SPEED_MIN <= args.speed <= SPEED_MAX:
         p.error("--speed must be in %.1f..%.1f" % (SPEED_MIN, SPEED_MAX))
+    if not BPM_MIN <= args.bpm <= BPM_MAX:
+        p.error("--bpm must be in %g..%g" % (BPM_MIN, BPM_MAX))
     if args.seconds is not None and not args.seconds > 0:
         p.error("--seconds must be positive")
     return args
@@ -353,7 +379,8 @@ def _main(args):
                           "lists none): playing in real time into a WAV file instead.\n")
         try:
             stats = play(files, device=device, volume=args.volume,
-                         speed=args.speed, seconds=args.seconds, out=out)
+                         speed=args.speed, seconds=args.seconds, out=out,
+                         bpm=args.bpm, quantize=args.quantize)
         except FileNotFoundError as e:
             sys.stderr.write("error: no such file: %s\n" % (e.filename or e))
             return 1

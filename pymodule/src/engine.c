@@ -108,12 +108,13 @@ static inline int parse_real(PyObject *obj, const char *what, double lo, double 
 }
 
 /*
- * Bind vectorcall arguments to named parameters (all required).
+ * Bind vectorcall arguments to named parameters, the first n_required of
+ * them required; an optional one not given is left NULL.
  * @return 0, or -1 with TypeError set
  */
-static int bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
-		     PyObject *kwnames, const char *const *names, Py_ssize_t n_params,
-		     PyObject **out)
+static int bind_args_opt(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+			 PyObject *kwnames, const char *const *names, Py_ssize_t n_params,
+			 Py_ssize_t n_required, PyObject **out)
 {
 	if (kwnames == NULL && nargs == n_params) {
 		for (Py_ssize_t i = 0; i < n_params; i++)
@@ -152,7 +153,7 @@ static int bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
 		}
 		out[i] = args[nargs + k];
 	}
-	for (Py_ssize_t i = 0; i < n_params; i++) {
+	for (Py_ssize_t i = 0; i < n_required; i++) {
 		if (out[i] == NULL) {
 			snprintf(why, sizeof why, "%s() missing required argument '%s'", fname,
 				 names[i]);
@@ -161,6 +162,14 @@ static int bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
 		}
 	}
 	return 0;
+}
+
+/* bind_args_opt() with every parameter required. */
+static int bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+		     PyObject *kwnames, const char *const *names, Py_ssize_t n_params,
+		     PyObject **out)
+{
+	return bind_args_opt(fname, args, nargs, kwnames, names, n_params, n_params, out);
 }
 
 /* An int keyword argument of the constructor in lo..hi. */
@@ -434,28 +443,229 @@ static PyObject *engine_load_sample(PyObject *obj, PyObject *const *args, Py_ssi
 	Py_RETURN_NONE;
 }
 
-static PyObject *engine_play_sample(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
-				    PyObject *kwnames)
+/* An int argument in lo..hi: TypeError for anything but an int (bool and
+ * float included), ValueError("<what> out of range (...)") outside. */
+static int parse_int64(PyObject *obj, const char *what, long long lo, long long hi,
+		       long long *out)
 {
-	static const char *const names[] = { "id", "volume" };
+	if (PyBool_Check(obj) || PyFloat_Check(obj) || !PyIndex_Check(obj)) {
+		type_error(what, "an int", obj);
+		return -1;
+	}
+	PyObject *index = PyNumber_Index(obj);
+	if (index == NULL)
+		return -1;
+	int overflow;
+	long long v = PyLong_AsLongLongAndOverflow(index, &overflow);
+	if (v == -1 && PyErr_Occurred()) {
+		Py_DECREF(index);
+		return -1;
+	}
+	if (overflow || v < lo || v > hi) {
+		char why[160];
+		PyObject *text = PyObject_Str(index);
+		const char *t = text ? PyUnicode_AsUTF8(text) : NULL;
+		if (t == NULL) {
+			Py_XDECREF(text);
+			Py_DECREF(index);
+			return -1;
+		}
+		snprintf(why, sizeof why, "%s out of range (expected %lld..%lld, got %.40s)", what, lo,
+			 hi, t);
+		Py_DECREF(text);
+		Py_DECREF(index);
+		raise_error(NULL, OP_ARG, -EINVAL, why, NULL);
+		return -1;
+	}
+	Py_DECREF(index);
+	*out = v;
+	return 0;
+}
+
+/* A quantisation mode name: TypeError for a non-str, ValueError naming the
+ * argument and the unknown name. */
+static int parse_quantize(PyObject *obj, const char *what, enum flz_quantize *out)
+{
+	if (!PyUnicode_Check(obj)) {
+		type_error(what, "a str", obj);
+		return -1;
+	}
+	const char *name = PyUnicode_AsUTF8(obj);
+	if (name == NULL)
+		return -1;
+	if (flz_quantize_parse(name, out) < 0) {
+		PyObject *r = PyObject_Repr(obj);
+		const char *rt = r ? PyUnicode_AsUTF8(r) : NULL;
+		if (rt == NULL) {
+			Py_XDECREF(r);
+			return -1;
+		}
+		char why[256];
+		snprintf(why, sizeof why,
+			 "%s out of range (unknown quantization mode %.40s; expected 'off', '1/64', "
+			 "'1/32', '1/16', '1/8', '1/4', '1/2' or 'bar')",
+			 what, rt);
+		Py_DECREF(r);
+		raise_error(NULL, OP_ARG, -EINVAL, why, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* play_sample(id, volume=1.0, *, at_frame=None, quantize=None) and
+ * play_sample_exclusive(id, volume=1.0). */
+static inline PyObject *play_command(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				     PyObject *kwnames, const char *fname, bool exclusive)
+{
+	static const char *const names[] = { "id", "volume", "at_frame", "quantize" };
 	struct engine_object *self = (struct engine_object *)obj;
-	PyObject *a[2];
-	int32_t slot;
-	double gain;
+	PyObject *a[4] = { NULL, NULL, NULL, NULL };
+	struct flz_engine_play play = flz_engine_play_init(0);
+	play.exclusive = exclusive;
+	double gain = 1.0;
+	const Py_ssize_t n_params = exclusive ? 2 : 4;
 	if (FLZ_LIKELY(kwnames == NULL && nargs == 2)) {
 		a[0] = args[0];
 		a[1] = args[1];
-	} else if (bind_args("play_sample", args, nargs, kwnames, names, 2, a) < 0) {
-		return NULL;
+	} else {
+		if (nargs > 2) {
+			char why[96];
+			snprintf(why, sizeof why,
+				 "%s() takes at most 2 positional arguments but %zd were given", fname,
+				 nargs);
+			return raise_error(NULL, OP_TYPE, 0, why, NULL);
+		}
+		if (bind_args_opt(fname, args, nargs, kwnames, names, n_params, 1, a) < 0)
+			return NULL;
 	}
-	if (parse_slot(a[0], &slot) < 0 ||
-	    parse_real(a[1], "volume", FLZ_VOLUME_MIN, FLZ_VOLUME_MAX, "volume out of range",
-		       &gain) < 0)
+	if (parse_slot(a[0], &play.slot) < 0 ||
+	    (a[1] != NULL && parse_real(a[1], "volume", FLZ_VOLUME_MIN, FLZ_VOLUME_MAX,
+					"volume out of range", &gain) < 0))
 		return NULL;
-	int err = flz_engine_play(self->engine, slot, (float)gain);
-	if (FLZ_UNLIKELY(err < 0))
+	bool has_at = a[2] != NULL && a[2] != Py_None;
+	bool has_quantize = a[3] != NULL && a[3] != Py_None;
+	if (has_at) {
+		long long at;
+		if (parse_int64(a[2], "at_frame", 0, FLZ_TRANSPORT_FRAME_MAX, &at) < 0)
+			return NULL;
+		play.start = FLZ_ENGINE_START_AT_FRAME;
+		play.at_frame = at;
+	}
+	if (has_quantize) {
+		if (parse_quantize(a[3], "quantize", &play.quantize) < 0)
+			return NULL;
+		if (has_at)
+			return raise_error(NULL, OP_ARG, -EINVAL,
+					   "at_frame and quantize cannot both be given", NULL);
+		play.start = FLZ_ENGINE_START_QUANTIZED;
+	}
+	play.gain = (float)gain;
+	int err = flz_engine_play_ex(self->engine, &play);
+	if (FLZ_UNLIKELY(err < 0)) {
+		struct flz_engine_transport tp;
+		if (err == -EAGAIN && flz_engine_transport(self->engine, &tp) == 0 &&
+		    tp.n_pending >= FLZ_SCHEDULE_CAPACITY) {
+			PyErr_Format(self->state->queue_full_error,
+				     "command buffer is full: %d starts are pending (the most "
+				     "there can be)",
+				     FLZ_SCHEDULE_CAPACITY);
+			return NULL;
+		}
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	}
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_trigger_quantization(PyObject *obj, PyObject *const *args,
+						 Py_ssize_t nargs, PyObject *kwnames)
+{
+	static const char *const names[] = { "mode" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	enum flz_quantize mode;
+	if (bind_args("set_trigger_quantization", args, nargs, kwnames, names, 1, a) < 0 ||
+	    parse_quantize(a[0], "mode", &mode) < 0)
+		return NULL;
+	int err = flz_engine_set_trigger_quantization(self->engine, mode);
+	if (err < 0)
 		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
 	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_master_bpm(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				       PyObject *kwnames)
+{
+	static const char *const names[] = { "bpm" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	double bpm;
+	if (bind_args("set_master_bpm", args, nargs, kwnames, names, 1, a) < 0 ||
+	    parse_real(a[0], "bpm", FLZ_TRANSPORT_BPM_MIN, FLZ_TRANSPORT_BPM_MAX,
+		       "bpm out of range", &bpm) < 0)
+		return NULL;
+	int err = flz_engine_set_master_bpm(self->engine, bpm);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_beats_per_bar(PyObject *obj, PyObject *const *args,
+					  Py_ssize_t nargs, PyObject *kwnames)
+{
+	static const char *const names[] = { "n" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	long long n;
+	if (bind_args("set_beats_per_bar", args, nargs, kwnames, names, 1, a) < 0 ||
+	    parse_int64(a[0], "beats_per_bar", FLZ_TRANSPORT_BEATS_PER_BAR_MIN,
+			FLZ_TRANSPORT_BEATS_PER_BAR_MAX, &n) < 0)
+		return NULL;
+	int err = flz_engine_set_beats_per_bar(self->engine, (uint32_t)n);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_anchor_transport(PyObject *obj, PyObject *const *args,
+					 Py_ssize_t nargs, PyObject *kwnames)
+{
+	static const char *const names[] = { "frame" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1] = { NULL };
+	long long frame = FLZ_ENGINE_ANCHOR_NOW;
+	if (bind_args_opt("anchor_transport", args, nargs, kwnames, names, 1, 0, a) < 0)
+		return NULL;
+	if (a[0] != NULL && a[0] != Py_None &&
+	    parse_int64(a[0], "frame", 0, FLZ_TRANSPORT_FRAME_MAX, &frame) < 0)
+		return NULL;
+	int err = flz_engine_anchor_transport(self->engine, frame);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_transport(PyObject *obj, PyObject *unused)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	struct flz_engine_transport tp;
+	int err = flz_engine_transport(self->engine, &tp);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	return PyObject_CallFunction((PyObject *)self->state->transport_type, "LdILdL",
+				     (long long)tp.frame, tp.bpm, tp.beats_per_bar,
+				     (long long)tp.bar, tp.beat, (long long)tp.downbeat_frame);
+}
+
+static PyObject *engine_play_sample(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				    PyObject *kwnames)
+{
+	return play_command(obj, args, nargs, kwnames, "play_sample", false);
+}
+
+static PyObject *engine_play_sample_exclusive(PyObject *obj, PyObject *const *args,
+					      Py_ssize_t nargs, PyObject *kwnames)
+{
+	return play_command(obj, args, nargs, kwnames, "play_sample_exclusive", true);
 }
 
 /* stop_sample(id) and unload_sample(id). */
@@ -485,6 +695,224 @@ static PyObject *engine_unload_sample(PyObject *obj, PyObject *const *args, Py_s
 				      PyObject *kwnames)
 {
 	return slot_command(obj, args, nargs, kwnames, "unload_sample", flz_engine_unload);
+}
+
+static PyObject *engine_pause_sample(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				     PyObject *kwnames)
+{
+	return slot_command(obj, args, nargs, kwnames, "pause_sample", flz_engine_pause);
+}
+
+static PyObject *engine_resume_sample(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				      PyObject *kwnames)
+{
+	return slot_command(obj, args, nargs, kwnames, "resume_sample", flz_engine_resume);
+}
+
+/* A value error naming the argument, with what made it so. */
+static PyObject *range_error(const char *range_msg, const char *detail)
+{
+	char why[160];
+	snprintf(why, sizeof why, "%s (%s)", range_msg, detail);
+	return raise_error(NULL, OP_ARG, -EINVAL, why, NULL);
+}
+
+/*
+ * The slot's sample rate for a conversion of seconds, or 0 with an exception
+ * set: NotRunningError when stopped, ValueError(range_msg) for an empty slot
+ * (no position lies in a sample that is not there).
+ */
+static uint32_t slot_rate(struct engine_object *self, int32_t slot, const char *range_msg,
+			  int64_t *n_frames)
+{
+	struct flz_engine_sample_info info;
+	int rc = flz_engine_sample_info(self->engine, slot, &info, NULL, 0);
+	if (rc < 0) {
+		raise_error(self->state, OP_COMMAND, rc, NULL, NULL);
+		return 0;
+	}
+	if (rc == 0) {
+		char detail[48];
+		snprintf(detail, sizeof detail, "slot %d is empty", (int)slot);
+		range_error(range_msg, detail);
+		return 0;
+	}
+	*n_frames = info.n_frames;
+	return info.rate_hz;
+}
+
+/* Seconds (already checked finite and >= 0) to frames: round(s * rate).
+ * Beyond any sample's length the result is only needed to be out of range. */
+static int64_t seconds_to_frames(double seconds, uint32_t rate_hz)
+{
+	double frames = seconds * (double)rate_hz;
+	return frames >= 0x1p62 ? INT64_MAX : (int64_t)llround(frames);
+}
+
+/* The engine's refusal of frames checked against the slot's sample. */
+static PyObject *frames_error(struct engine_object *self, int err, const char *range_msg,
+			      int32_t slot)
+{
+	if (err == -ENOENT) {
+		char detail[48];
+		snprintf(detail, sizeof detail, "slot %d is empty", (int)slot);
+		return range_error(range_msg, detail);
+	}
+	if (err == -EINVAL)
+		return raise_error(NULL, OP_ARG, err, range_msg, NULL);
+	return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+}
+
+static PyObject *engine_seek_sample(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				    PyObject *kwnames)
+{
+	static const char *const names[] = { "id", "position_s" };
+	static const char range_msg[] = "position_s out of range";
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[2];
+	int32_t slot;
+	double position_s;
+	if (bind_args("seek_sample", args, nargs, kwnames, names, 2, a) < 0 ||
+	    parse_slot(a[0], &slot) < 0 ||
+	    parse_real(a[1], "position_s", 0.0, DBL_MAX, range_msg, &position_s) < 0)
+		return NULL;
+	int64_t n_frames;
+	uint32_t rate_hz = slot_rate(self, slot, range_msg, &n_frames);
+	if (rate_hz == 0)
+		return NULL;
+	int64_t frame = seconds_to_frames(position_s, rate_hz);
+	if (frame >= n_frames) {
+		char detail[96];
+		snprintf(detail, sizeof detail, "the sample lasts %.6f s",
+			 (double)n_frames / rate_hz);
+		return range_error(range_msg, detail);
+	}
+	int err = flz_engine_seek(self->engine, slot, frame);
+	if (err < 0)
+		return frames_error(self, err, range_msg, slot);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_pad_loop_region(PyObject *obj, PyObject *const *args,
+					    Py_ssize_t nargs, PyObject *kwnames)
+{
+	static const char *const names[] = { "id", "start_s", "end_s" };
+	static const char range_msg[] = "loop region out of range";
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[3];
+	int32_t slot;
+	double start_s, end_s = -1.0;
+	if (bind_args_opt("set_pad_loop_region", args, nargs, kwnames, names, 3, 2, a) < 0 ||
+	    parse_slot(a[0], &slot) < 0 ||
+	    parse_real(a[1], "start_s", 0.0, DBL_MAX, range_msg, &start_s) < 0 ||
+	    (a[2] != NULL && a[2] != Py_None &&
+	     parse_real(a[2], "end_s", 0.0, DBL_MAX, range_msg, &end_s) < 0))
+		return NULL;
+	int64_t n_frames;
+	uint32_t rate_hz = slot_rate(self, slot, range_msg, &n_frames);
+	if (rate_hz == 0)
+		return NULL;
+	int64_t start = seconds_to_frames(start_s, rate_hz);
+	int64_t end = end_s < 0.0 ? -1 : seconds_to_frames(end_s, rate_hz);
+	int64_t end_frames = end == -1 ? n_frames : end;
+	if (end_frames > n_frames || start >= n_frames) {
+		char detail[96];
+		snprintf(detail, sizeof detail, "the sample lasts %.6f s",
+			 (double)n_frames / rate_hz);
+		return range_error(range_msg, detail);
+	}
+	if (start >= end_frames)
+		return range_error(range_msg, "the start must come before the end");
+	int err = flz_engine_set_loop_region(self->engine, slot, start, end);
+	if (err < 0)
+		return frames_error(self, err, range_msg, slot);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_pad_gain(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				     PyObject *kwnames)
+{
+	static const char *const names[] = { "id", "gain_db" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[2];
+	int32_t slot;
+	double gain_db;
+	if (bind_args("set_pad_gain", args, nargs, kwnames, names, 2, a) < 0 ||
+	    parse_slot(a[0], &slot) < 0 ||
+	    parse_real(a[1], "gain_db", FLZ_PAD_GAIN_DB_MIN, FLZ_PAD_GAIN_DB_MAX,
+		       "gain_db out of range", &gain_db) < 0)
+		return NULL;
+	int err = flz_engine_set_pad_gain(self->engine, slot, gain_db);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_pad_speed(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				      PyObject *kwnames)
+{
+	static const char *const names[] = { "id", "speed" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[2];
+	int32_t slot;
+	double speed;
+	if (bind_args("set_pad_speed", args, nargs, kwnames, names, 2, a) < 0 ||
+	    parse_slot(a[0], &slot) < 0 ||
+	    parse_real(a[1], "speed", FLZ_PAD_SPEED_MIN, FLZ_PAD_SPEED_MAX, "speed out of range",
+		       &speed) < 0)
+		return NULL;
+	int err = flz_engine_set_pad_speed(self->engine, slot, speed);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_sample_info(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				    PyObject *kwnames)
+{
+	static const char *const names[] = { "id" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	int32_t slot;
+	if (bind_args("sample_info", args, nargs, kwnames, names, 1, a) < 0 ||
+	    parse_slot(a[0], &slot) < 0)
+		return NULL;
+	struct flz_engine_sample_info info;
+	char small[512];
+	char *source = small;
+	size_t source_size = sizeof small;
+	int rc;
+	/* Again with room for the whole name when it was longer than the first
+	 * buffer (a path may be); the slot may change meanwhile, so loop. */
+	for (;;) {
+		rc = flz_engine_sample_info(self->engine, slot, &info, source, source_size);
+		if (rc <= 0 || info.source_len < source_size)
+			break;
+		if (source != small)
+			PyMem_Free(source);
+		source_size = info.source_len + 1;
+		source = PyMem_Malloc(source_size);
+		if (source == NULL)
+			return PyErr_NoMemory();
+	}
+	PyObject *r = NULL;
+	if (rc < 0) {
+		raise_error(self->state, OP_COMMAND, rc, NULL, NULL);
+	} else if (rc == 0) {
+		Py_INCREF(Py_None);
+		r = Py_None;
+	} else {
+		PyObject *name = PyUnicode_DecodeFSDefault(source);
+		if (name != NULL)
+			r = PyObject_CallFunction((PyObject *)self->state->sample_info_type,
+						  "LIIdIN", (long long)info.n_frames,
+						  info.n_channels, info.rate_hz,
+						  (double)info.n_frames / info.rate_hz,
+						  info.source_rate_hz, name);
+	}
+	if (source != small)
+		PyMem_Free(source);
+	return r;
 }
 
 static PyObject *engine_stop_all(PyObject *obj, PyObject *unused)
@@ -675,6 +1103,15 @@ static PyObject *get_running(PyObject *obj, void *c)
 	return PyBool_FromLong(flz_engine_is_running(((struct engine_object *)obj)->engine));
 }
 
+static PyObject *get_frame(PyObject *obj, void *c)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	int64_t frame = flz_engine_frame(self->engine);
+	if (frame < 0)
+		return raise_error(self->state, OP_COMMAND, (int)frame, NULL, NULL);
+	return PyLong_FromLongLong(frame);
+}
+
 static PyObject *get_config_int(PyObject *obj, void *which)
 {
 	struct engine_object *self = (struct engine_object *)obj;
@@ -691,6 +1128,10 @@ static PyGetSetDef engine_getset[] = {
 	{ "device", get_device, NULL, "The ALSA PCM name the engine opens (str).", NULL },
 	{ "running", get_running, NULL,
 	  "True between a successful run() and shut_down() (also after the device was lost).",
+	  NULL },
+	{ "frame", get_frame, NULL,
+	  "Output frames rendered since run() (int): the transport clock, advanced by\n"
+	  "the audio thread once per block. Raises NotRunningError when not running.",
 	  NULL },
 	{ "sample_rate", get_config_int, NULL,
 	  "The requested sample rate in Hz (stats() has the granted one).", (void *)0 },
@@ -725,10 +1166,63 @@ static PyMethodDef engine_methods[] = {
 	  "unreadable or undecodable one; on any error the slot is unchanged. Voices\n"
 	  "playing an older sample of the slot keep playing it until stopped." },
 	{ "play_sample", (PyCFunction)(void (*)(void))engine_play_sample, METH_FAST_KW,
-	  "play_sample($self, id, volume)\n--\n\n"
-	  "Start a new looping voice on slot id's sample, from its first frame, with\n"
-	  "gain volume in 0.0..1.0. An empty slot is ignored. When MAX_VOICES voices\n"
-	  "already play, the oldest voice is stolen (faded out) for the new one." },
+	  "play_sample($self, id, volume=1.0, *, at_frame=None, quantize=None)\n--\n\n"
+	  "Start a new looping voice on slot id's sample, from the start of its loop\n"
+	  "region (its first frame by default), with gain volume in 0.0..1.0. An empty\n"
+	  "slot is ignored. When MAX_VOICES voices already play, the oldest voice is\n"
+	  "stolen (faded out) for the new one. AudioMessage.Started follows when the\n"
+	  "voice sounds its first frame.\n\n"
+	  "When it starts: at_frame=N starts it exactly at output frame N (0..2**53; a\n"
+	  "frame already past starts at once); quantize=mode (a set_trigger_quantization()\n"
+	  "mode) on the first grid frame of that mode at or after the frame at which\n"
+	  "the command reaches the audio thread; neither: as set_trigger_quantization()\n"
+	  "says (default 'off': at once). Not both. A pending start is cancelled by\n"
+	  "stop_sample(id), unload_sample(id), stop_all() or play_sample_exclusive()\n"
+	  "issued before it sounds. At most 256 starts are pending; one more raises\n"
+	  "QueueFullError and changes nothing." },
+	{ "play_sample_exclusive", (PyCFunction)(void (*)(void))engine_play_sample_exclusive,
+	  METH_FAST_KW,
+	  "play_sample_exclusive($self, id, volume=1.0)\n--\n\n"
+	  "In one block: every voice fades out (as stop_all(), with its Stopped\n"
+	  "message) and a new voice starts on slot id, as play_sample(). On an empty\n"
+	  "slot nothing at all happens." },
+	{ "pause_sample", (PyCFunction)(void (*)(void))engine_pause_sample, METH_FAST_KW,
+	  "pause_sample($self, id)\n--\n\n"
+	  "Hold every voice of pad id at its position (a 5 ms fade out). Pausing a\n"
+	  "paused pad does nothing. A paused voice counts against MAX_VOICES." },
+	{ "resume_sample", (PyCFunction)(void (*)(void))engine_resume_sample, METH_FAST_KW,
+	  "resume_sample($self, id)\n--\n\n"
+	  "Continue pad id's paused voices from where they held (a 5 ms fade in).\n"
+	  "Resuming a playing pad does nothing." },
+	{ "seek_sample", (PyCFunction)(void (*)(void))engine_seek_sample, METH_FAST_KW,
+	  "seek_sample($self, id, position_s)\n--\n\n"
+	  "Move every voice of pad id to position_s seconds into its sample (frame\n"
+	  "round(position_s * sample_rate)), crossfaded over 5 ms. A position outside\n"
+	  "the sample (or an empty slot) raises ValueError('position_s out of range').\n"
+	  "A position outside the loop region plays on until it reaches the region." },
+	{ "set_pad_gain", (PyCFunction)(void (*)(void))engine_set_pad_gain, METH_FAST_KW,
+	  "set_pad_gain($self, id, gain_db)\n--\n\n"
+	  "Set pad id's gain, -60..+12 dB (-60 mutes: gain 0; else 10**(gain_db/20)),\n"
+	  "multiplying its voices' volume. Playing voices glide to it over 10 ms; it\n"
+	  "stays for later plays. Default 0 dB." },
+	{ "set_pad_speed", (PyCFunction)(void (*)(void))engine_set_pad_speed, METH_FAST_KW,
+	  "set_pad_speed($self, id, speed)\n--\n\n"
+	  "Set pad id's speed, 0.5..2.0, multiplying the global speed for its voices\n"
+	  "(varispeed: pitch follows). Default 1.0." },
+	{ "set_pad_loop_region", (PyCFunction)(void (*)(void))engine_set_pad_loop_region,
+	  METH_FAST_KW,
+	  "set_pad_loop_region($self, id, start_s, end_s=None)\n--\n\n"
+	  "Loop pad id's voices over [start_s, end_s) of its sample (frames\n"
+	  "round(seconds * sample_rate); end_s None is the sample's end). Later plays\n"
+	  "start at start_s; a playing voice past the new end wraps to the new start\n"
+	  "at once, click-free. load_sample() and unload_sample() reset it to the\n"
+	  "whole sample. start >= end, beyond the sample or an empty slot raise\n"
+	  "ValueError('loop region out of range')." },
+	{ "sample_info", (PyCFunction)(void (*)(void))engine_sample_info, METH_FAST_KW,
+	  "sample_info($self, id)\n--\n\n"
+	  "SampleInfo(n_frames, channels, sample_rate, duration_s, source_sample_rate,\n"
+	  "source) of the sample last loaded into slot id (in call order: a load that\n"
+	  "returned is reported), or None for an empty slot." },
 	{ "stop_sample", (PyCFunction)(void (*)(void))engine_stop_sample, METH_FAST_KW,
 	  "stop_sample($self, id)\n--\n\n"
 	  "Stop every voice of slot id. A Stopped message follows when at least one\n"
@@ -761,6 +1255,33 @@ static PyMethodDef engine_methods[] = {
 	  "float32 numpy array; the same calls give bit-identical output. Raises\n"
 	  "ValueError('n_frames out of range') unless 1 <= n_frames <= 2**24,\n"
 	  "NotRunningError before run(), RuntimeError on any other device." },
+	{ "set_master_bpm", (PyCFunction)(void (*)(void))engine_set_master_bpm, METH_FAST_KW,
+	  "set_master_bpm($self, bpm)\n--\n\n"
+	  "Set the transport's tempo, 20..300 BPM (else ValueError('bpm out of range')),\n"
+	  "from the frame at which the command reaches the audio thread, keeping the\n"
+	  "position within the bar there. Pending starts keep their frames. 120 at run()." },
+	{ "set_beats_per_bar", (PyCFunction)(void (*)(void))engine_set_beats_per_bar,
+	  METH_FAST_KW,
+	  "set_beats_per_bar($self, n)\n--\n\n"
+	  "Set the beats per bar, an int 1..16 (else ValueError('beats_per_bar out of\n"
+	  "range')). The downbeat stays; bars count from it with the new length. 4 at run()." },
+	{ "anchor_transport", (PyCFunction)(void (*)(void))engine_anchor_transport, METH_FAST_KW,
+	  "anchor_transport($self, frame=None)\n--\n\n"
+	  "Make output frame frame (an int 0..2**53; None: the frame at which the\n"
+	  "command reaches the audio thread) a downbeat: bar 0, beat 0. 0 at run()." },
+	{ "transport", engine_transport, METH_NOARGS,
+	  "transport($self)\n--\n\n"
+	  "Transport(frame, bpm, beats_per_bar, bar, beat, downbeat_frame) as the audio\n"
+	  "thread published it after its last block (never waits for it): a change\n"
+	  "shows once a block was rendered after it." },
+	{ "set_trigger_quantization", (PyCFunction)(void (*)(void))engine_set_trigger_quantization,
+	  METH_FAST_KW,
+	  "set_trigger_quantization($self, mode)\n--\n\n"
+	  "How play_sample() without at_frame or quantize starts: 'off' (at once, the\n"
+	  "default at run()), '1/64', '1/32', '1/16', '1/8', '1/4' (one beat), '1/2' or\n"
+	  "'bar': on the first grid frame of that step at or after the frame at which\n"
+	  "the command reaches the audio thread. Anything else raises ValueError naming\n"
+	  "it; a non-str TypeError. Applies to plays made after the call." },
 	{ "stats", engine_stats, METH_NOARGS,
 	  "stats($self)\n--\n\n"
 	  "A dict describing the engine: sample_rate, channels, format, period_frames,\n"

@@ -14,6 +14,7 @@
 #include <structmember.h>
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -141,6 +142,8 @@ struct module_state {
 	PyTypeObject *msg_types[MSG_N_TYPES];
 	PyTypeObject *engine_type;
 	PyTypeObject *device_type; /* a named tuple (name, description) per ALSA PCM */
+	PyTypeObject *sample_info_type; /* SampleInfo, a collections.namedtuple */
+	PyTypeObject *transport_type; /* Transport, a collections.namedtuple */
 	/* Live engines, for _shutdown_all() at interpreter exit; guarded by the
 	 * GIL. Not references: an engine unlinks itself when it is freed. */
 	struct engine_object *engines;

@@ -111,6 +111,91 @@ static int add_list_devices(PyObject *module, PyTypeObject *engine_type)
 	return rc;
 }
 
+/* SampleInfo's fields, in order, with their docs. */
+static const char *const sample_info_fields[][2] = {
+	{ "n_frames", "Frames of the sample as it plays (at sample_rate)." },
+	{ "channels", "Channels: the engine's (samples are mapped when loaded)." },
+	{ "sample_rate", "The sample's rate in Hz: the engine's (converted when loaded)." },
+	{ "duration_s", "n_frames / sample_rate, in seconds." },
+	{ "source_sample_rate", "The rate of the file before conversion, in Hz." },
+	{ "source", "The path the sample was loaded from, or '<memory>'." },
+};
+
+/* SampleInfo, Transport: collections.namedtuple types (what the API promises: a named tuple
+ * a caller may unpack, index and _replace()), made here so that the type
+ * lives in the module's state like the others. */
+static PyObject *make_namedtuple(const char *type_name, const char *const (*fields)[2],
+				 size_t n_fields, const char *type_doc)
+{
+	PyObject *collections = PyImport_ImportModule("collections");
+	PyObject *names = PyTuple_New((Py_ssize_t)n_fields);
+	PyObject *kwargs = Py_BuildValue("{s:s}", "module", "flitzis_looper_rs");
+	PyObject *args = NULL, *namedtuple = NULL, *tp = NULL;
+	if (collections == NULL || names == NULL || kwargs == NULL)
+		goto done;
+	for (size_t i = 0; i < n_fields; i++) {
+		PyObject *name = PyUnicode_FromString(fields[i][0]);
+		if (name == NULL)
+			goto done;
+		PyTuple_SET_ITEM(names, (Py_ssize_t)i, name);
+	}
+	namedtuple = PyObject_GetAttrString(collections, "namedtuple");
+	args = Py_BuildValue("(sO)", type_name, names);
+	if (namedtuple == NULL || args == NULL)
+		goto done;
+	tp = PyObject_Call(namedtuple, args, kwargs);
+	if (tp == NULL)
+		goto done;
+	PyObject *doc = PyUnicode_FromString(type_doc);
+	int rc = doc ? PyObject_SetAttrString(tp, "__doc__", doc) : -1;
+	Py_XDECREF(doc);
+	for (size_t i = 0; rc == 0 && i < n_fields; i++) {
+		PyObject *field = PyObject_GetAttrString(tp, fields[i][0]);
+		PyObject *fdoc = PyUnicode_FromString(fields[i][1]);
+		rc = field && fdoc ? PyObject_SetAttrString(field, "__doc__", fdoc) : -1;
+		Py_XDECREF(field);
+		Py_XDECREF(fdoc);
+	}
+	if (rc < 0)
+		Py_CLEAR(tp);
+done:
+	Py_XDECREF(collections);
+	Py_XDECREF(names);
+	Py_XDECREF(kwargs);
+	Py_XDECREF(namedtuple);
+	Py_XDECREF(args);
+	return tp;
+}
+
+static PyObject *make_sample_info_type(void)
+{
+	return make_namedtuple(
+		"SampleInfo", sample_info_fields,
+		sizeof sample_info_fields / sizeof sample_info_fields[0],
+		"SampleInfo(n_frames, channels, sample_rate, duration_s, source_sample_rate, "
+		"source)\n\nWhat AudioEngine.sample_info() reports of a slot's sample (a named "
+		"tuple).");
+}
+
+/* Transport's fields, in order, with their docs. */
+static const char *const transport_fields[][2] = {
+	{ "frame", "The output frame this describes: the end of the last block rendered." },
+	{ "bpm", "The master tempo in beats per minute." },
+	{ "beats_per_bar", "Beats per bar, 1..16." },
+	{ "bar", "The bar at frame, counted from 0 at the downbeat (negative before it)." },
+	{ "beat", "The beat within the bar at frame, a float in 0 <= beat < beats_per_bar." },
+	{ "downbeat_frame", "The downbeat (bar 0, beat 0), rounded to a whole frame." },
+};
+
+static PyObject *make_transport_type(void)
+{
+	return make_namedtuple(
+		"Transport", transport_fields, sizeof transport_fields / sizeof transport_fields[0],
+		"Transport(frame, bpm, beats_per_bar, bar, beat, downbeat_frame)\n\nWhat "
+		"AudioEngine.transport() reports (a named tuple), as the audio thread published "
+		"it after its last block.");
+}
+
 static int module_exec(PyObject *m)
 {
 	struct module_state *st = PyModule_GetState(m);
@@ -139,6 +224,14 @@ static int module_exec(PyObject *m)
 		return -1;
 	st->device_type = PyStructSequence_NewType(&device_desc);
 	if (st->device_type == NULL || add_ref(m, "Device", (PyObject *)st->device_type) < 0)
+		return -1;
+	st->sample_info_type = (PyTypeObject *)make_sample_info_type();
+	if (st->sample_info_type == NULL ||
+	    add_ref(m, "SampleInfo", (PyObject *)st->sample_info_type) < 0)
+		return -1;
+	st->transport_type = (PyTypeObject *)make_transport_type();
+	if (st->transport_type == NULL ||
+	    add_ref(m, "Transport", (PyObject *)st->transport_type) < 0)
 		return -1;
 	if (PyModule_AddIntConstant(m, "NUM_SAMPLES", FLZ_NUM_SAMPLES) < 0 ||
 	    PyModule_AddIntConstant(m, "MAX_VOICES", FLZ_MAX_VOICES) < 0 ||
@@ -170,6 +263,8 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 		Py_VISIT(st->msg_types[k]);
 	Py_VISIT(st->engine_type);
 	Py_VISIT(st->device_type);
+	Py_VISIT(st->sample_info_type);
+	Py_VISIT(st->transport_type);
 	return 0;
 }
 
@@ -186,6 +281,8 @@ static int module_clear(PyObject *m)
 		Py_CLEAR(st->msg_types[k]);
 	Py_CLEAR(st->engine_type);
 	Py_CLEAR(st->device_type);
+	Py_CLEAR(st->sample_info_type);
+	Py_CLEAR(st->transport_type);
 	/* st->engines holds no references; each engine keeps the module (and
 	 * so this memory) alive through its type until it unlinks itself. */
 	return 0;

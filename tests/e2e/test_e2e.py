@@ -48,6 +48,8 @@ TOLERANCE = 1e-6
 #: well below the test signals' first frames).
 SILENCE = 1e-4
 
+#: The end of the loop region the test sets on slot 7 (its FLAC lasts 0.53 s).
+LOOP_END_S = 0.2
 #: Command number -> name, from the one vocabulary (flz/vocabulary.h) through
 #: the module: the names Applied.cmd carries and flz-render's script words.
 CMD_NAMES = {number: name for number, name, _, _ in fl._native._vocabulary()["commands"]}
@@ -259,6 +261,21 @@ def test_e2e_capture_equals_offline_render(tmp_path, capture, renderer):
         pump(0.25)
         engine.set_volume(1.0)
         pump(0.2)
+        # The per-pad controls (issue 12), each where it changes the sound.
+        engine.set_pad_gain(7, -6.0)
+        pump(0.15)
+        engine.set_pad_speed(11, 1.5)
+        pump(0.15)
+        engine.set_pad_loop_region(7, 0.05, LOOP_END_S)
+        pump(0.2)
+        engine.pause_sample(11)
+        pump(0.15)
+        engine.seek_sample(11, 0.1)
+        pump(0.1)
+        engine.resume_sample(11)
+        pump(0.15)
+        engine.play_sample_exclusive(3, 0.9)
+        pump(0.25)
         engine.stop_all()
         pump(0.3)
         stats = engine.stats()
@@ -282,15 +299,22 @@ def test_e2e_capture_equals_offline_render(tmp_path, capture, renderer):
         line = "%d %s %d %r" % (int(m.frame), name, slot, float(m.value or 0.0))
         if name == "load":
             line += " " + slots[slot]
+        if name == "loop_region":
+            # Applied carries the start; the end is the one this test set.
+            line += " %d" % round(LOOP_END_S * capture.rate_hz)
         script.append(line)
         frames.append(int(m.frame))
     kinds = [s.split()[1] for s in script]
     assert kinds == ["load", "load", "load", "play", "play", "volume", "play", "speed",
-                     "stop", "speed", "volume", "stop_all"], script
+                     "stop", "speed", "volume", "pad_gain", "pad_speed", "loop_region",
+                     "pause", "seek", "resume", "play_exclusive", "stop_all"], script
     assert frames == sorted(frames), "commands applied out of order: %r" % script
 
     stopped = [m for m in messages if isinstance(m, fl.AudioMessage.Stopped)]
-    assert len(stopped) == 2, "one Stopped per effective stop: %r" % stopped
+    # stop_sample(3), the exclusive play's fade of 7 and 11, stop_all.
+    assert len(stopped) == 3, "one Stopped per effective stop: %r" % stopped
+    started = [m for m in messages if isinstance(m, fl.AudioMessage.Started)]
+    assert [m.id for m in started] == [3, 7, 11, 3], "one Started per play: %r" % started
 
     # Compare up to a point the recorder has certainly heard: before the
     # frames still buffered in the device at shut_down.
@@ -305,9 +329,12 @@ def test_e2e_capture_equals_offline_render(tmp_path, capture, renderer):
                     str(script_path)], check=True)
     render = _rig.read_raw(str(render_path))
     assert len(render) == 2 * n_frames
-    # The Stopped messages report the frames the offline mixer reports.
-    events = [int(line.split()[3]) for line in events_path.read_text().splitlines()]
-    assert sorted(int(m.frame) for m in stopped) == sorted(events), (stopped, events)
+    # The Stopped and Started messages report the frames the offline mixer reports.
+    events = [line.split() for line in events_path.read_text().splitlines()]
+    stop_frames = [int(e[3]) for e in events if e[0] == "stopped"]
+    assert sorted(int(m.frame) for m in stopped) == sorted(stop_frames), (stopped, events)
+    start_events = [(int(e[2]), int(e[3])) for e in events if e[0] == "started"]
+    assert [(m.id, int(m.frame)) for m in started] == start_events, (started, events)
 
     heard = capture.read()
     r0 = first_loud(render, 0, 2)

@@ -64,7 +64,9 @@ START_TEST(commands_order_and_content)
 	size_t n_expect = sizeof(expect) / sizeof(expect[0]);
 	size_t k = 0;
 	uint32_t last_seq = 0, stop_seq = 0, ping_seq = 0, unload_seq = 0;
-	int n_pong = 0, n_stopped = 0;
+	int n_pong = 0, n_stopped = 0, n_plays = 0, n_started = 0;
+	uint32_t play_seq[3] = { 0 };
+	int64_t play_frame[3] = { 0 };
 	for (size_t i = 0; i < log.n; i++) {
 		const struct flz_engine_msg *m = &log.msgs[i];
 		if (m->kind == FLZ_MSG_APPLIED) {
@@ -82,6 +84,11 @@ START_TEST(commands_order_and_content)
 				ping_seq = m->seq;
 			if (m->cmd == FLZ_CMD_UNLOAD)
 				unload_seq = m->seq;
+			if (m->cmd == FLZ_CMD_PLAY && m->slot == 3) {
+				ck_assert_uint_lt(n_plays, 3);
+				play_seq[n_plays] = m->seq;
+				play_frame[n_plays++] = m->frame;
+			}
 			k++;
 		} else if (m->kind == FLZ_MSG_PONG) {
 			ck_assert_uint_eq(m->seq, ping_seq);
@@ -101,6 +108,15 @@ START_TEST(commands_order_and_content)
 				ck_assert_int_eq(m->slot, 3);
 			}
 			n_stopped++;
+		} else if (m->kind == FLZ_MSG_STARTED) {
+			/* Once per play that started a voice (not the empty slot 7's),
+			 * after its APPLIED, at the frame it was applied before: the
+			 * voice's first frame is the next output frame. */
+			ck_assert_int_lt(n_started, n_plays);
+			ck_assert_int_eq(m->slot, 3);
+			ck_assert_uint_eq(m->seq, play_seq[n_started]);
+			ck_assert_int_eq(m->frame, play_frame[n_started]);
+			n_started++;
 		} else {
 			ck_abort_msg("unexpected message kind %d", m->kind);
 		}
@@ -108,6 +124,7 @@ START_TEST(commands_order_and_content)
 	ck_assert_uint_eq(k, n_expect);
 	ck_assert_int_eq(n_pong, 1);
 	ck_assert_int_eq(n_stopped, 2);
+	ck_assert_int_eq(n_started, 3);
 
 	/* Content: the engine's output equals a plain mixer given the same
 	 * commands at the same frames (same arithmetic: tolerance 1e-6). */
@@ -297,9 +314,14 @@ START_TEST(commands_load_file)
 	static struct msg_log log;
 	log.n = 0;
 	collect(engine, &log);
-	ck_assert_uint_eq(log.n, 4);
+	/* LOAD, the three PLAYs, then the one Started (slot 4's: 5 and 6 are empty). */
+	ck_assert_uint_eq(log.n, 5);
 	ck_assert_int_eq(log.msgs[0].cmd, FLZ_CMD_LOAD);
 	ck_assert_int_eq(log.msgs[0].slot, 4);
+	ck_assert_int_eq(log.msgs[4].kind, FLZ_MSG_STARTED);
+	ck_assert_int_eq(log.msgs[4].slot, 4);
+	ck_assert_uint_eq(log.msgs[4].seq, log.msgs[1].seq);
+	ck_assert_int_eq(log.msgs[4].frame, 0);
 
 	/* The file's frames at the same rate: the output is the reference mix
 	 * of the original data (tolerance 1e-5 for the decode path). */

@@ -127,6 +127,39 @@ void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint3
 				break;
 			case FLZ_CMD_PING:
 				break;
+			case FLZ_CMD_PLAY_EXCLUSIVE: {
+				struct flz_mixer_trigger t = { .slot = m->slot,
+							       .gain = (float)m->value,
+							       .token = m->seq,
+							       .exclusive = true,
+							       .stop_token = m->seq };
+				ck_assert_int_ge(flz_mixer_trigger(mixer, &t), 0);
+				break;
+			}
+			case FLZ_CMD_PAUSE:
+				ck_assert_int_ge(flz_mixer_pause_slot(mixer, m->slot), 0);
+				break;
+			case FLZ_CMD_RESUME:
+				ck_assert_int_ge(flz_mixer_resume_slot(mixer, m->slot), 0);
+				break;
+			case FLZ_CMD_SEEK:
+				ck_assert_int_ge(flz_mixer_seek_slot(mixer, m->slot, (int64_t)m->value), 0);
+				break;
+			case FLZ_CMD_PAD_GAIN:
+				ck_assert_int_eq(flz_mixer_set_pad_gain(mixer, m->slot, (float)m->value), 0);
+				break;
+			case FLZ_CMD_PAD_SPEED:
+				ck_assert_int_eq(flz_mixer_set_pad_speed(mixer, m->slot, m->value), 0);
+				break;
+			case FLZ_CMD_LOOP_REGION:
+				/* The trace carries the start only. */
+				ck_abort_msg("ref_render cannot replay loop_region");
+				break;
+			case FLZ_CMD_MASTER_BPM:
+			case FLZ_CMD_BEATS_PER_BAR:
+			case FLZ_CMD_ANCHOR:
+				/* The transport moves no sample: nothing to replay. */
+				break;
 			}
 		}
 		int64_t end = frame + block_frames;
@@ -305,6 +338,8 @@ static Suite *engine_suite(bool rig)
 		engine_case_commands,
 		engine_case_params,
 		engine_case_memory,
+		engine_case_pads,
+		engine_case_transport,
 		engine_case_wav_drops,
 		engine_case_signals,
 		engine_case_denormals,

@@ -189,14 +189,23 @@ START_TEST(params_seq_wrap)
 	};
 	const size_t n_expect = sizeof(expect) / sizeof(expect[0]);
 	size_t k = 0;
-	int n_pong = 0;
+	int n_pong = 0, n_started = 0;
+	uint32_t last_play_seq = 0;
 	for (size_t i = 0; i < log.n; i++) {
 		const struct flz_engine_msg *m = &log.msgs[i];
 		if (m->kind == FLZ_MSG_PONG) {
 			n_pong++;
 			continue;
 		}
+		if (m->kind == FLZ_MSG_STARTED) {
+			/* Each play's voice, carrying the play's number across the wrap. */
+			ck_assert_uint_eq(m->seq, last_play_seq);
+			n_started++;
+			continue;
+		}
 		ck_assert_int_eq(m->kind, FLZ_MSG_APPLIED);
+		if (m->cmd == FLZ_CMD_PLAY)
+			last_play_seq = m->seq;
 		ck_assert_msg(k < n_expect, "unexpected trace: cmd %d seq %u", m->cmd, m->seq);
 		ck_assert_msg(m->cmd == expect[k].cmd && m->seq == expect[k].seq,
 			      "trace %zu: cmd %d seq %u, want cmd %d seq %u", k, m->cmd, m->seq,
@@ -207,6 +216,7 @@ START_TEST(params_seq_wrap)
 	}
 	ck_assert_uint_eq(k, n_expect);
 	ck_assert_int_eq(n_pong, 2);
+	ck_assert_int_eq(n_started, 3); /* one per play: 1 + 0.5 + 0.25 below */
 
 	/* The same commands at the same frames through a plain mixer (same
 	 * arithmetic: tolerance 1e-6), and the end level: DC 0.5 x voices

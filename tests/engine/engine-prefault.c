@@ -31,9 +31,9 @@ static int regions_not_written(const struct flz_mem_region *regions, int n, char
  * flz_pages_alloc() every region fails). On every device with an audio
  * thread, which lists the stack, and the offline start, which does not.
  */
-/* The regions of the engine's own mixer: how many there are depends on its
- * configuration (the block size the engine gave it), so a mixer made here
- * with other settings would not do. */
+/* The regions of the engine's own mixer, counted on it rather than on a
+ * mixer made here with the default configuration (the engine's is the one whose pages
+ * are checked). */
 static int mixer_region_count(struct flz_engine *engine)
 {
 	return flz_mixer_memory(flz_engine_get_core(engine)->mixer, NULL, 0);

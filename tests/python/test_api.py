@@ -14,7 +14,7 @@ import pytest
 import flitzis_looper_rs as fl
 from flitzis_looper_rs import AudioEngine, AudioMessage
 
-MESSAGE_KINDS = ("Ping", "Pong", "Stopped", "XRun", "DeviceLost", "Applied")
+MESSAGE_KINDS = ("Ping", "Pong", "Stopped", "XRun", "DeviceLost", "Applied", "Started")
 
 
 # -- module ------------------------------------------------------------------
@@ -29,8 +29,8 @@ def test_api_constants():
 
 
 def test_api_all_names():
-    for name in ("AudioEngine", "AudioMessage", "NUM_SAMPLES", "MAX_VOICES", "SPEED_MIN",
-                 "SPEED_MAX", "VOLUME_MIN", "VOLUME_MAX"):
+    for name in ("AudioEngine", "AudioMessage", "SampleInfo", "NUM_SAMPLES", "MAX_VOICES",
+                 "SPEED_MIN", "SPEED_MAX", "VOLUME_MIN", "VOLUME_MAX"):
         assert name in fl.__all__
         assert hasattr(fl, name)
 
@@ -67,7 +67,26 @@ def test_api_docstrings():
 
 def test_api_signatures():
     sig = inspect.signature(AudioEngine.play_sample)
-    assert list(sig.parameters)[1:] == ["id", "volume"]
+    assert list(sig.parameters)[1:] == ["id", "volume", "at_frame", "quantize"]
+    assert sig.parameters["volume"].default == 1.0
+    for name in ("at_frame", "quantize"):
+        assert sig.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert sig.parameters[name].default is None
+    assert inspect.signature(AudioEngine.anchor_transport).parameters["frame"].default is None
+    for name, params in (("play_sample_exclusive", ["id", "volume"]),
+                         ("set_master_bpm", ["bpm"]), ("set_beats_per_bar", ["n"]),
+                         ("anchor_transport", ["frame"]), ("transport", []),
+                         ("set_trigger_quantization", ["mode"]),
+                         ("pause_sample", ["id"]), ("resume_sample", ["id"]),
+                         ("seek_sample", ["id", "position_s"]),
+                         ("set_pad_gain", ["id", "gain_db"]),
+                         ("set_pad_speed", ["id", "speed"]),
+                         ("set_pad_loop_region", ["id", "start_s", "end_s"]),
+                         ("sample_info", ["id"])):
+        sig = inspect.signature(getattr(AudioEngine, name))
+        assert list(sig.parameters)[1:] == params, name
+        assert len(getattr(AudioEngine, name).__doc__) > 20, name
+    assert inspect.signature(AudioEngine.set_pad_loop_region).parameters["end_s"].default is None
     sig = inspect.signature(AudioEngine.load_sample)
     assert list(sig.parameters)[1:] == ["id", "path"]
 
@@ -280,8 +299,10 @@ def test_path_wrong_type(stopped):
 
 
 def test_argument_count_and_keywords(stopped):
-    with pytest.raises(TypeError, match="missing"):
-        stopped.play_sample(0)
+    with pytest.raises(TypeError, match="missing required argument 'id'"):
+        stopped.play_sample()
+    with pytest.raises(TypeError, match="missing required argument 'start_s'"):
+        stopped.set_pad_loop_region(0)
     with pytest.raises(TypeError, match="positional"):
         stopped.play_sample(0, 0.5, 1)
     with pytest.raises(TypeError, match="unexpected keyword"):
@@ -311,6 +332,15 @@ NOT_RUNNING_CALLS = [
     ("set_speed", (1.0,)),
     ("ping", ()),
     ("receive_msg", ()),
+    ("play_sample", (0,)),
+    ("play_sample_exclusive", (0, 0.5)),
+    ("pause_sample", (0,)),
+    ("resume_sample", (0,)),
+    ("seek_sample", (0, 0.0)),
+    ("set_pad_gain", (0, -6.0)),
+    ("set_pad_speed", (0, 1.5)),
+    ("set_pad_loop_region", (0, 0.0, None)),
+    ("sample_info", (0,)),
 ]
 
 

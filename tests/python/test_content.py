@@ -168,6 +168,58 @@ def test_content_stop_fades_to_silence(tee_rig, loop_file):
     assert any(x != 0.0 for x in left[max(0, f_stop - 2400):f_stop])
 
 
+def test_content_quantised_starts_land_on_grid_frames(tee_rig, loop_file):
+    """Quantised and at-frame starts through a real device: the tee (every
+    frame committed, index = output frame) shows each start's first frame
+    exactly on the grid frame computed here with Fraction, as offline: the
+    device path adds no error."""
+    from fractions import Fraction
+    ref = pattern()
+    bpm = 97.3
+    beat = Fraction(48000 * 60 * 10**6, round(bpm * 10**6))
+    steps = {"1/16": beat / 4, "1/4": beat, "1/8": beat / 2}
+    plays = []  # (kind, issued frame, Started message)
+    with AudioEngine() as e:
+        e.load_sample(0, loop_file)
+        e.set_master_bpm(bpm)
+        e.anchor_transport(0)  # the grid of 97.3 BPM from frame 0
+        render_more(e, 2000)
+        for kind in ("1/16", "1/4", "at", "1/8"):
+            issued = e.frame  # the command reaches the audio thread at or after it
+            if kind == "at":
+                e.play_sample(0, 0.5, at_frame=issued + 7777)
+            else:
+                e.play_sample(0, 0.5, quantize=kind)
+            started = wait_message(e, AudioMessage.Started, timeout_s=5.0)
+            assert started is not None and started.id == 0, kind
+            plays.append((kind, issued, started.frame))
+            render_more(e, N_FRAMES + 100)
+            e.stop_sample(0)
+            assert wait_message(e, AudioMessage.Stopped, timeout_s=5.0) is not None
+            render_more(e, 3000)
+        assert e.transport().bpm == bpm
+    left, right = capture(tee_rig)
+    prev_end = 0
+    for kind, issued, frame in plays:
+        if kind == "at":
+            assert frame == issued + 7777
+        else:
+            k = math.ceil((frame - Fraction(1, 2)) / steps[kind])
+            grid = math.floor(k * steps[kind] + Fraction(1, 2))
+            assert frame == grid, (kind, frame, grid)
+            assert frame >= issued and frame - issued <= steps[kind] + 4096, (kind, issued, frame)
+        start = first_nonzero(left[prev_end:])
+        assert start is not None, kind
+        assert prev_end + start == frame, (kind, prev_end + start, frame)
+        for j in range(N_FRAMES):
+            want = 0.5 * ref[j]
+            assert abs(left[frame + j] - want) <= TOL, (kind, j, left[frame + j], want)
+            assert abs(right[frame + j] - want) <= TOL
+        # Silent again (faded) before the next start.
+        prev_end = frame + next(i for i in range(N_FRAMES, len(left) - frame)
+                                if all(x == 0.0 for x in left[frame + i:frame + i + 1200]))
+
+
 # --- Bad sample values never reach the device -------------------------------
 
 BAD_N = 9600                   # 0.2 s loop

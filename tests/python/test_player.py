@@ -7,6 +7,7 @@ import sys
 import tempfile
 import wave
 
+import numpy
 import pytest
 
 from flitzis_looper_rs import player
@@ -37,12 +38,14 @@ def wav_peak(path):
 def test_player_help():
     p = run_cli(["play", "--help"])
     assert p.returncode == 0
-    for opt in ("--device", "--volume", "--speed", "--seconds", "--out", "--wav"):
+    for opt in ("--device", "--volume", "--speed", "--seconds", "--out", "--wav", "--bpm",
+                "--quantize"):
         assert opt in p.stdout
 
 
 @pytest.mark.parametrize("args", [["play", "--volume", "2"], ["play", "--speed", "0.1"],
-                                  ["play", "--seconds", "0"], []])
+                                  ["play", "--seconds", "0"], ["play", "--bpm", "19"],
+                                  ["play", "--bpm", "301"], ["play", "--quantize", "1/3"], []])
 def test_player_bad_arguments(args):
     p = run_cli(args)
     assert p.returncode == 2
@@ -103,6 +106,29 @@ def test_player_without_sound_card_writes_wav(tmp_path):
     # Paced by the clock: at least 1 s of the 1.5 s, and not much more.
     assert 48000 <= n_frames <= 3 * 48000
     assert peak > 0.03, "the file is silent"
+
+
+def test_player_quantised_start_lands_on_the_grid(tmp_path):
+    """--bpm 97.3 --quantize 1/16: the loop's first frame (non-zero) is played
+    on a grid frame of that tempo; the wav device's file holds every output
+    frame from frame 0, so the index of its first sound is that frame."""
+    from fractions import Fraction
+    first = [0.25 if i == 0 else ((i * 37) % 2001 - 1000) * 8 / 32768.0 for i in range(4800)]
+    loop = write_wav(tmp_path / "loop.wav", first)
+    out = str(tmp_path / "heard.wav")
+    env = {"FLITZIS_AUDIO_DEVICE": None, "ALSA_CONFIG_PATH": None}
+    p = run_cli(["play", "--wav", "--out", out, "--seconds", "1", "--bpm", "97.3",
+                 "--quantize", "1/16", loop], env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "starting on the 1/16 grid at 97.3 BPM" in p.stdout
+    rate, channels, frames, _, _ = read_float_wav(out)
+    nz = numpy.flatnonzero(numpy.abs(frames).sum(axis=1))
+    assert len(nz), "the file is silent"
+    at = int(nz[0])
+    step = Fraction(4, 16) * Fraction(48000 * 60 * 10**6, 97300000)
+    k = round(at / step)
+    assert at == int(k * step + Fraction(1, 2)), "first sound at %d: not on the grid" % at
+    assert abs(frames[at][0] - 0.8 * 0.25) < 1e-6  # the player's default volume
 
 
 def test_player_default_out_in_current_directory(tmp_path):

@@ -33,10 +33,13 @@ def test_vocabulary_shape():
     cmds = VOCAB["commands"]
     assert [c[0] for c in cmds] == list(range(1, len(cmds) + 1)), "numbers are 1..n, in order"
     assert len({c[1] for c in cmds}) == len(cmds)
-    assert {c[1] for c in cmds if c[2]} == {"play", "volume", "speed"}
+    assert {c[1] for c in cmds if c[2]} == {"play", "volume", "speed", "play_exclusive", "seek",
+                                             "pad_gain", "pad_speed", "loop_region",
+                                             "master_bpm", "beats_per_bar", "anchor"}
     msgs = VOCAB["messages"]
     assert [m[0] for m in msgs] == list(range(1, len(msgs) + 1))
-    assert [m[1] for m in msgs] == ["Pong", "Stopped", "XRun", "DeviceLost", "Applied"]
+    assert [m[1] for m in msgs] == ["Pong", "Stopped", "XRun", "DeviceLost", "Applied",
+                                    "Started"]
     for _, _, fields, _ in msgs:
         for _, kind, doc in fields:
             assert kind in DEFAULTS

@@ -4,7 +4,8 @@
 Run inside the rig with the interposer preloaded (test_rt_calls.py does
 that). For FLZ_RTCHECK_SECONDS seconds, several Python threads hammer one
 engine: triggers and stops, loads, replacements and unloads, volume and speed
-changes, pings and message reads. One more thread renames itself
+changes, the per-pad controls (exclusive plays, pause, resume, seek, pad gain,
+pad speed, loop region), pings and message reads. One more thread renames itself
 ``flz-probe`` and loads and unloads samples: the positive control, whose
 calls into project code the interposer must see. Prints one JSON line with
 what was done.
@@ -63,7 +64,10 @@ def main():
 
     stop = threading.Event()
     done = {"play": 0, "stop": 0, "stop_all": 0, "load": 0, "unload": 0, "volume": 0,
-            "speed": 0, "ping": 0, "msgs": 0, "full": 0, "probe_loads": 0}
+            "speed": 0, "ping": 0, "msgs": 0, "full": 0, "probe_loads": 0,
+            "play_exclusive": 0, "pause": 0, "resume": 0, "seek": 0, "pad_gain": 0,
+            "pad_speed": 0, "loop_region": 0, "empty": 0, "quantized": 0, "at_frame": 0,
+            "master_bpm": 0, "beats_per_bar": 0, "anchor": 0, "transport": 0}
     lock = threading.Lock()
     errors = []
 
@@ -100,6 +104,75 @@ def main():
         else:
             eng.stop_all()
             bump("stop_all")
+        time.sleep(rnd.random() * 0.002)
+
+    @guarded
+    def pads(rnd):
+        # The per-pad controls (issue 12). Seeks and loop regions are checked
+        # against the slot's sample, which the load threads replace and
+        # unload meanwhile: an empty slot's ValueError is expected. The
+        # positions lie inside the shortest sample (2400 frames at 48 kHz).
+        slot = rnd.randrange(24)
+        r = rnd.random()
+        try:
+            if r < 0.15:
+                eng.play_sample_exclusive(slot, rnd.random())
+                bump("play_exclusive")
+            elif r < 0.3:
+                eng.pause_sample(slot)
+                bump("pause")
+            elif r < 0.45:
+                eng.resume_sample(slot)
+                bump("resume")
+            elif r < 0.6:
+                eng.seek_sample(slot, rnd.uniform(0.0, 0.045))
+                bump("seek")
+            elif r < 0.75:
+                eng.set_pad_gain(slot, rnd.uniform(-60.0, 12.0))
+                bump("pad_gain")
+            elif r < 0.9:
+                eng.set_pad_speed(slot, rnd.uniform(0.5, 2.0))
+                bump("pad_speed")
+            else:
+                start = rnd.uniform(0.0, 0.02)
+                eng.set_pad_loop_region(slot, start, start + rnd.uniform(0.001, 0.02))
+                bump("loop_region")
+        except ValueError as e:
+            if "slot %d is empty" % slot not in str(e):
+                raise
+            bump("empty")
+        time.sleep(rnd.random() * 0.002)
+
+    @guarded
+    def transport(rnd):
+        # The transport and scheduled starts (issue 13): quantised plays on
+        # short grids (so that they fall due, splitting blocks, during the
+        # run), plays at frames just ahead and long past, tempo, bar length
+        # and anchor changes, and reads of the published transport. A full
+        # schedule raises QueueFullError, counted by guarded() as "full".
+        slot = rnd.randrange(24)
+        r = rnd.random()
+        if r < 0.35:
+            eng.play_sample(slot, rnd.random(),
+                            quantize=rnd.choice(("1/64", "1/32", "1/16", "off")))
+            bump("quantized")
+        elif r < 0.6:
+            now = eng.frame
+            eng.play_sample(slot, rnd.random(),
+                            at_frame=max(0, now + rnd.randrange(-5000, 3000)))
+            bump("at_frame")
+        elif r < 0.7:
+            eng.set_master_bpm(rnd.uniform(60.0, 300.0))
+            bump("master_bpm")
+        elif r < 0.75:
+            eng.set_beats_per_bar(rnd.randint(1, 16))
+            bump("beats_per_bar")
+        elif r < 0.8:
+            eng.anchor_transport(None if rnd.random() < 0.5 else eng.frame)
+            bump("anchor")
+        else:
+            eng.transport()
+            bump("transport")
         time.sleep(rnd.random() * 0.002)
 
     @guarded
@@ -148,6 +221,8 @@ def main():
                threading.Thread(target=loads, args=(3,)),
                threading.Thread(target=loads, args=(4,)),
                threading.Thread(target=params, args=(5,)),
+               threading.Thread(target=pads, args=(7,)),
+               threading.Thread(target=transport, args=(8,)),
                threading.Thread(target=messages, args=(6,)),
                threading.Thread(target=probe)]
     for t in threads:

@@ -11,11 +11,16 @@
  *   FRAME CMD SLOT VALUE [PATH]
  *
  * CMD is a command name of flz/vocabulary.h: load, play, stop, stop_all,
- * unload, volume, speed or ping (which has no effect offline). FRAME is the
+ * unload, volume, speed, ping (which has no effect offline), play_exclusive,
+ * pause, resume, seek, pad_gain, pad_speed or loop_region. FRAME is the
  * output frame (counted from 0) at whose start the command takes effect;
  * frames never decrease. SLOT is ignored by stop_all/volume/speed/ping, VALUE
- * by every command without a value (load/stop/stop_all/unload/ping); PATH
- * (the rest of the line) only for load.
+ * by every command without a value (load/stop/stop_all/unload/ping/pause/
+ * resume). VALUE is what AudioMessage.Applied.value carries: the gain of
+ * play/play_exclusive/volume, the speed of speed/pad_speed, the linear gain
+ * of pad_gain, the sample frame of seek, the start frame of loop_region.
+ * The rest of the line is PATH for load, and for loop_region the end frame
+ * (absent: -1, the sample's end).
  *
  * The renderer does what the engine does with the same commands at the same
  * output frames: files are decoded by the loader at the output rate and
@@ -25,8 +30,9 @@
  * so the engine's period size does not matter. The result, exactly N frames
  * of interleaved float (host order), goes to FILE ("-" for stdout).
  *
- * --events FILE writes one line per mixer event: "stopped TOKEN SLOT FRAME",
- * where TOKEN is the script line number of the command.
+ * --events FILE writes one line per mixer event: "stopped TOKEN SLOT FRAME"
+ * or "started TOKEN SLOT FRAME", where TOKEN is the script line number of the
+ * command.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -45,6 +51,8 @@ struct render_line {
 	enum flz_cmd_kind cmd;
 	int32_t slot;
 	double value;
+	/* loop_region: the end frame (-1: the sample's end). */
+	int64_t end_frame;
 	uint32_t line_no;
 	struct flz_sample *sample; /* load: decoded before rendering; owned until applied */
 };
@@ -67,9 +75,11 @@ static void on_retire(void *userdata, struct flz_sample *sample)
 static void on_event(void *userdata, const struct flz_mixer_event *event)
 {
 	(void)userdata;
-	if (events_file && event->kind == FLZ_MIXER_EVENT_STOPPED)
-		fprintf(events_file, "stopped %u %d %lld\n", (unsigned)event->token,
-			(int)event->slot, (long long)event->frame);
+	if (events_file && (event->kind == FLZ_MIXER_EVENT_STOPPED ||
+			    event->kind == FLZ_MIXER_EVENT_STARTED))
+		fprintf(events_file, "%s %u %d %lld\n",
+			event->kind == FLZ_MIXER_EVENT_STOPPED ? "stopped" : "started",
+			(unsigned)event->token, (int)event->slot, (long long)event->frame);
 }
 
 /* The script words are the vocabulary's command names (flz/vocabulary.h),
@@ -114,18 +124,18 @@ static int load_script(const char *path, struct flz_loader *loader, struct rende
 		if (*s == '\0' || *s == '#')
 			continue;
 		long long frame;
-		char word[16];
+		char word[32];
 		int slot;
 		double value;
 		int consumed = 0;
-		if (sscanf(s, "%lld %15s %d %lf %n", &frame, word, &slot, &value, &consumed) < 4) {
+		if (sscanf(s, "%lld %31s %d %lf %n", &frame, word, &slot, &value, &consumed) < 4) {
 			fprintf(stderr, "flz-render: %s:%u: expected FRAME CMD SLOT VALUE [PATH]\n",
 				path, line_no);
 			err = -EINVAL;
 			break;
 		}
 		struct render_line line = { .frame = frame, .slot = slot, .value = value,
-					    .line_no = line_no };
+					    .end_frame = -1, .line_no = line_no };
 		if (parse_cmd(word, &line.cmd) != 0) {
 			fprintf(stderr, "flz-render: %s:%u: unknown command '%s'\n", path, line_no,
 				word);
@@ -141,6 +151,16 @@ static int load_script(const char *path, struct flz_loader *loader, struct rende
 		last_frame = frame;
 		if (line.cmd == FLZ_CMD_STOP_ALL)
 			line.slot = -1;
+		if (line.cmd == FLZ_CMD_LOOP_REGION && s[consumed] != '\0') {
+			char *end;
+			line.end_frame = strtoll(s + consumed, &end, 10);
+			if (*trim(end) != '\0') {
+				fprintf(stderr, "flz-render: %s:%u: loop_region END must be a frame\n",
+					path, line_no);
+				err = -EINVAL;
+				break;
+			}
+		}
 		if (line.cmd == FLZ_CMD_LOAD) {
 			const char *file = s + consumed;
 			if (*file == '\0') {
@@ -184,7 +204,36 @@ static void apply(struct flz_mixer *mixer, struct render_line *line)
 			line->sample = NULL; /* the mixer owns the reference now */
 		break;
 	case FLZ_CMD_PLAY:
-		r = flz_mixer_play(mixer, line->slot, (float)line->value);
+	case FLZ_CMD_PLAY_EXCLUSIVE: {
+		/* As the engine triggers: the token is the command's (here its line). */
+		struct flz_mixer_trigger t = {
+			.slot = line->slot,
+			.gain = (float)line->value,
+			.token = line->line_no,
+			.exclusive = line->cmd == FLZ_CMD_PLAY_EXCLUSIVE,
+			.stop_token = line->line_no,
+		};
+		r = flz_mixer_trigger(mixer, &t);
+		break;
+	}
+	case FLZ_CMD_PAUSE:
+		r = flz_mixer_pause_slot(mixer, line->slot);
+		break;
+	case FLZ_CMD_RESUME:
+		r = flz_mixer_resume_slot(mixer, line->slot);
+		break;
+	case FLZ_CMD_SEEK:
+		r = flz_mixer_seek_slot(mixer, line->slot, (int64_t)line->value);
+		break;
+	case FLZ_CMD_PAD_GAIN:
+		r = flz_mixer_set_pad_gain(mixer, line->slot, (float)line->value);
+		break;
+	case FLZ_CMD_PAD_SPEED:
+		r = flz_mixer_set_pad_speed(mixer, line->slot, line->value);
+		break;
+	case FLZ_CMD_LOOP_REGION:
+		r = flz_mixer_set_loop_region(mixer, line->slot, (int64_t)line->value,
+					      line->end_frame);
 		break;
 	case FLZ_CMD_STOP:
 		r = flz_mixer_stop_slot(mixer, line->slot, line->line_no);
@@ -203,6 +252,12 @@ static void apply(struct flz_mixer *mixer, struct render_line *line)
 		break;
 	case FLZ_CMD_PING:
 		/* Answered by the engine with a message; no effect on the audio. */
+		break;
+	case FLZ_CMD_MASTER_BPM:
+	case FLZ_CMD_BEATS_PER_BAR:
+	case FLZ_CMD_ANCHOR:
+		/* The transport only decides when plays start; a script gives the
+		 * frames at which they do. */
 		break;
 	}
 	if (r < 0)

@@ -27,7 +27,10 @@ extern "C" {
  * SUFFIX makes FLZ_CMD_<SUFFIX>; "name" is the one spelling everywhere (the
  * Python AudioMessage.Applied.cmd, flz-render's script word); has_value is 1
  * when the command carries a number (struct flz_engine_msg.value: the gain
- * of play/volume, the speed of speed), 0 when Applied.value is None.
+ * of play/play_exclusive/volume, the speed of speed/pad_speed, the linear
+ * gain of pad_gain, the frame of seek, the start frame of loop_region, the
+ * tempo of master_bpm, the count of beats_per_bar, the downbeat frame of
+ * anchor), 0 when Applied.value is None.
  */
 #define FLZ_CMD_KINDS(X)                                                                 \
 	X(LOAD, 1, "load", 0, "publish a decoded sample to a slot")                      \
@@ -37,7 +40,19 @@ extern "C" {
 	X(UNLOAD, 5, "unload", 0, "stop a slot's voices and empty the slot")             \
 	X(VOLUME, 6, "volume", 1, "set the master gain")                                 \
 	X(SPEED, 7, "speed", 1, "set the global playback speed (varispeed)")             \
-	X(PING, 8, "ping", 0, "ask the audio thread for a pong")
+	X(PING, 8, "ping", 0, "ask the audio thread for a pong")                         \
+	X(PLAY_EXCLUSIVE, 9, "play_exclusive", 1,                                        \
+	  "fade out every voice and start one on a slot, in one block")                  \
+	X(PAUSE, 10, "pause", 0, "fade out a pad's voices and hold their positions")     \
+	X(RESUME, 11, "resume", 0, "fade a paused pad's voices back in where they held") \
+	X(SEEK, 12, "seek", 1, "move a pad's voices to a sample frame (crossfaded)")     \
+	X(PAD_GAIN, 13, "pad_gain", 1, "set a pad's gain (linear, from dB)")             \
+	X(PAD_SPEED, 14, "pad_speed", 1, "set a pad's speed (times the global speed)")   \
+	X(LOOP_REGION, 15, "loop_region", 1, "set the frames a pad's voices loop")       \
+	X(MASTER_BPM, 16, "master_bpm", 1,                                               \
+	  "set the transport's tempo, keeping the position within the bar")              \
+	X(BEATS_PER_BAR, 17, "beats_per_bar", 1, "set the transport's beats per bar")    \
+	X(ANCHOR, 18, "anchor", 1, "make an output frame (or the current one) a downbeat")
 
 /**
  * Message kinds: X(SUFFIX, number, "PythonName", FIELDS, "doc").
@@ -71,7 +86,11 @@ extern "C" {
 	  "thread has ended; call shut_down() and run() again.")                         \
 	X(APPLIED, 5, "Applied", FLZ_MSG_FIELDS_APPLIED,                                 \
 	  "Applied(*, cmd=None, id=None, value=None, frame=0, seq=0) -- with\n"          \
-	  "AudioEngine(_trace_commands=True), one per command the audio thread applied.")
+	  "AudioEngine(_trace_commands=True), one per command the audio thread applied.") \
+	X(STARTED, 6, "Started", FLZ_MSG_FIELDS_STARTED,                                 \
+	  "Started(*, id=None, frame=0, seq=0) -- a voice of pad id sounded its first\n"   \
+	  "frame at output frame frame (counted from run()); seq is the sequence\n"        \
+	  "number of the play that started it. Sent once per play that started a voice.")
 
 #define FLZ_MSG_FIELDS_PONG(F)                                                           \
 	F(seq, seq, SEQ, "Sequence number of the ping this answers.")                    \
@@ -92,11 +111,21 @@ extern "C" {
 #define FLZ_MSG_FIELDS_APPLIED(F)                                                        \
 	F(cmd, cmd, CMD,                                                                 \
 	  "The command: 'load', 'play', 'stop', 'stop_all', 'unload', 'volume', "        \
-	  "'speed' or 'ping'.")                                                          \
+	  "'speed', 'ping', 'play_exclusive', 'pause', 'resume', 'seek', 'pad_gain', "   \
+	  "'pad_speed', 'loop_region', 'master_bpm', 'beats_per_bar' or 'anchor'.")      \
 	F(id, slot, SLOT, "The command's slot, or None.")                                \
-	F(value, value, CMDVALUE, "Gain of 'play'/'volume', speed of 'speed'; else None.") \
+	F(value, value, CMDVALUE,                                                        \
+	  "Gain of 'play'/'play_exclusive'/'volume', speed of 'speed'/'pad_speed', "     \
+	  "linear gain of 'pad_gain', frame of 'seek', start frame of 'loop_region', "  \
+	  "tempo of 'master_bpm', count of 'beats_per_bar', downbeat frame of "          \
+	  "'anchor'; else None.")                                                        \
 	F(frame, frame, FRAME, "Output frame before which the command took effect.")     \
 	F(seq, seq, SEQ, "Sequence number of the command.")
+
+#define FLZ_MSG_FIELDS_STARTED(F)                                                        \
+	F(id, slot, SLOT, "The pad whose voice started.")                                \
+	F(frame, frame, FRAME, "Output frame (counted from run()) of the voice's first frame.") \
+	F(seq, seq, SEQ, "Sequence number of the play that started it.")
 
 #define FLZ_VOCAB_ENUM_CMD_(suffix, number, name, has_value, doc) FLZ_CMD_##suffix = number,
 #define FLZ_VOCAB_ENUM_MSG_(suffix, number, name, fields, doc) FLZ_MSG_##suffix = number,
@@ -137,7 +166,8 @@ static inline const char *flz_cmd_name(int kind)
 /**
  * Whether a command carries a number (struct flz_engine_msg.value).
  * @param kind a command number (any int)
- * @return 1 for play, volume and speed; 0 otherwise (also for no command)
+ * @return 1 for the commands marked has_value in FLZ_CMD_KINDS; 0 otherwise
+ *         (also for no command)
  * Errors: none.
  * Thread: any (rt-safe).
  * Ownership: nothing changes hands.

@@ -20,7 +20,10 @@
  *    the log callback (xruns, device lost). The log callback is never called
  *    on the audio thread.
  *
- * Commands (play, stop, stop all, unload, load) travel in order through a
+ * Commands (load, play, stop, stop all, unload, ping, the per-pad
+ * controls: exclusive play, pause, resume, seek, pad gain, pad speed, loop
+ * region, and the transport's: master tempo, beats per bar, anchor) travel
+ * in order through a
  * ring of FLZ_QUEUE_CAPACITY fixed-size messages. When it is full the call
  * returns -EAGAIN and changes nothing. Master volume and speed are
  * latest-value parameters outside the ring: they are never refused and never
@@ -61,6 +64,7 @@
 #include <flz/error.h>
 #include <flz/rt.h>
 #include <flz/sample.h>
+#include <flz/transport.h>
 #include <flz/vocabulary.h>
 
 #ifdef __cplusplus
@@ -136,15 +140,17 @@ struct flz_engine_config {
 
 struct flz_engine_msg {
 	enum flz_msg_kind kind;
-	/** STOPPED/APPLIED: the slot, or -1 when none (stop all). */
+	/** STOPPED/APPLIED/STARTED: the slot, or -1 when none (stop all). */
 	int32_t slot;
 	/** APPLIED: which command; 0 otherwise. */
 	enum flz_cmd_kind cmd;
-	/** Sequence number of the command this answers (PONG, STOPPED, APPLIED). */
+	/** Sequence number of the command this answers (PONG, STOPPED, APPLIED,
+	 *  STARTED: the play that started the voice). */
 	uint32_t seq;
-	/** APPLIED: gain or speed argument of the command. */
+	/** APPLIED: the command's number when it has one (see FLZ_CMD_KINDS). */
 	double value;
-	/** Output frame at which it happened (counted from start). */
+	/** Output frame at which it happened (counted from start). STARTED: the
+	 *  output frame at which the voice's first frame sounded. */
 	int64_t frame;
 	/** DEVICE_LOST: the ALSA error code. */
 	int error;
@@ -333,9 +339,12 @@ FLZ_WARN_UNUSED int flz_engine_load_sample(struct flz_engine *engine, int32_t sl
  */
 
 /**
- * Start a new voice on the slot's sample at its first frame; it loops until
- * stopped. An empty slot is a no-op. Beyond FLZ_MAX_VOICES the voice
- * started earliest is stolen (faded out, no FLZ_MSG_STOPPED).
+ * Start a new voice on the slot's sample at the start of its loop region
+ * (its first frame unless flz_engine_set_loop_region() moved it); it loops
+ * until stopped. An empty slot is a no-op. Beyond FLZ_MAX_VOICES the voice
+ * started earliest is stolen (faded out, no FLZ_MSG_STOPPED). The same as
+ * flz_engine_play_ex() with this gain, not exclusive: FLZ_MSG_STARTED
+ * follows when the voice sounds.
  * @param gain 0..1
  * @return 0 or an error
  * Errors: -ENOTCONN not running; -ENODEV the device was lost (stop and start
@@ -345,6 +354,291 @@ FLZ_WARN_UNUSED int flz_engine_load_sample(struct flz_engine *engine, int32_t sl
  * Ownership: nothing changes hands.
  */
 FLZ_WARN_UNUSED int flz_engine_play(struct flz_engine *engine, int32_t slot, float gain);
+
+/** When a play starts (struct flz_engine_play.start). */
+enum flz_engine_start {
+	/** Quantised to the engine's trigger quantisation
+	 *  (flz_engine_set_trigger_quantization(); off: at once). */
+	FLZ_ENGINE_START_DEFAULT = 0,
+	/** At once (the next block). */
+	FLZ_ENGINE_START_NOW = 1,
+	/** On the first grid frame of play.quantize at or after the output
+	 *  frame at which the command reaches the audio thread. */
+	FLZ_ENGINE_START_QUANTIZED = 2,
+	/** At output frame play.at_frame; a frame already past starts at once. */
+	FLZ_ENGINE_START_AT_FRAME = 3,
+};
+
+/** A play for flz_engine_play_ex(); start from flz_engine_play_init(). */
+struct flz_engine_play {
+	/** 0..FLZ_NUM_SAMPLES-1 */
+	int32_t slot;
+	/** The voice's gain, 0..1 (the pad gain multiplies it). Default 1. */
+	float gain;
+	/** In the same block, first fade out every voice (as
+	 *  flz_engine_stop_all(), with its FLZ_MSG_STOPPED carrying this play's
+	 *  seq), then start this one. On an empty slot nothing at all happens.
+	 *  Default false. */
+	bool exclusive;
+	/** When the voice starts (not exclusive plays: they start at once).
+	 *  Default FLZ_ENGINE_START_DEFAULT. */
+	enum flz_engine_start start;
+	/** FLZ_ENGINE_START_QUANTIZED: the grid (FLZ_QUANTIZE_OFF starts at once). */
+	enum flz_quantize quantize;
+	/** FLZ_ENGINE_START_AT_FRAME: the output frame, 0..FLZ_TRANSPORT_FRAME_MAX. */
+	int64_t at_frame;
+};
+
+/**
+ * Defaults for a play of @p slot: gain 1, not exclusive, started as the
+ * engine's trigger quantisation says (FLZ_ENGINE_START_DEFAULT).
+ * Errors: none (the slot is checked by flz_engine_play_ex()).
+ * Thread: any.
+ * Ownership: returned by value; nothing to free.
+ */
+struct flz_engine_play flz_engine_play_init(int32_t slot);
+
+/**
+ * Start a new voice on the slot's sample at the start of its loop region
+ * (frame 0 unless flz_engine_set_loop_region() moved it), exclusively or
+ * not; it loops until stopped. An empty slot is a no-op. Beyond
+ * FLZ_MAX_VOICES the voice started earliest is stolen as for
+ * flz_engine_play(). When the voice sounds its first frame, FLZ_MSG_STARTED
+ * (slot, that output frame, this command's seq) follows; flz_engine_play()
+ * sends one too.
+ *
+ * A quantised or at-frame start is a pending start until it sounds: the
+ * audio thread splits its block at the start's frame, so the voice's first
+ * frame is exactly that output frame. flz_engine_stop_slot() and
+ * flz_engine_unload() of the slot, flz_engine_stop_all() and an exclusive
+ * play cancel pending starts queued before them (no voice, no STARTED).
+ * At most FLZ_SCHEDULE_CAPACITY starts are pending at once (queued and not
+ * yet started or cancelled); one more is refused with -EAGAIN.
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL NULL arguments, bad slot or gain (NaN
+ *         included), a start or quantize that is no mode, an at_frame out of
+ *         range, or an exclusive play with a start other than DEFAULT or
+ *         NOW; -EAGAIN command buffer full, or FLZ_SCHEDULE_CAPACITY starts
+ *         pending (not applied).
+ * Thread: control.
+ * Ownership: @p play is only read during the call.
+ */
+FLZ_WARN_UNUSED int flz_engine_play_ex(struct flz_engine *engine,
+				       const struct flz_engine_play *play);
+
+/**
+ * Pause the pad: every voice of the slot fades out (5 ms) and holds its
+ * position. Pausing a paused pad does nothing. A paused voice counts
+ * against FLZ_MAX_VOICES; a play on a paused pad starts a new voice.
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_pause(struct flz_engine *engine, int32_t slot);
+
+/**
+ * Resume the pad: its paused voices fade back in (5 ms) from where they
+ * held. Resuming a playing pad does nothing.
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_resume(struct flz_engine *engine, int32_t slot);
+
+/**
+ * Move every voice of the pad to sample frame @p frame, crossfaded over
+ * 5 ms. A frame outside the loop region plays on until it reaches the region.
+ * The frame is checked here against the sample the engine last published to
+ * the slot (in command order: what the audio thread will have when it
+ * applies this command).
+ * @param frame 0 <= frame < that sample's n_frames
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot or frame out of the sample;
+ *         -ENOENT the slot is empty; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_seek(struct flz_engine *engine, int32_t slot, int64_t frame);
+
+/** Pad gain range in dB; FLZ_PAD_GAIN_DB_MIN mutes (linear gain exactly 0). */
+#define FLZ_PAD_GAIN_DB_MIN -60.0
+#define FLZ_PAD_GAIN_DB_MAX 12.0
+
+/**
+ * The pad's gain, multiplying every voice of the pad: playing voices glide
+ * to it over 10 ms, and it stays for later plays until changed. Default 0 dB.
+ * @param gain_db FLZ_PAD_GAIN_DB_MIN..FLZ_PAD_GAIN_DB_MAX; the minimum gives
+ *        linear 0, anything else 10^(gain_db / 20) (at most FLZ_PAD_GAIN_MAX_LIN)
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot or gain out of range (NaN
+ *         included); -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_pad_gain(struct flz_engine *engine, int32_t slot,
+					    double gain_db);
+
+/**
+ * The pad's speed, multiplying the global speed for its voices (varispeed:
+ * pitch follows); playing voices glide over 20 ms. Default 1.
+ * @param speed FLZ_PAD_SPEED_MIN..FLZ_PAD_SPEED_MAX
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot or speed out of range (NaN
+ *         included); -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_pad_speed(struct flz_engine *engine, int32_t slot,
+					     double speed);
+
+/**
+ * The half-open region [start, end) of sample frames the pad's voices loop.
+ * Later plays start at @p start; a playing voice at or past the new end
+ * wraps to the new start at once, crossfaded (5 ms); one before start plays
+ * on until it reaches the region. A load or unload of the slot resets the
+ * region to the whole sample. Checked, like flz_engine_seek(), against the
+ * sample the engine last published to the slot.
+ * @param end a frame, or -1 for the sample's end
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot, or not 0 <= start < end <=
+ *         n_frames (end < -1 included); -ENOENT the slot is empty; -EAGAIN
+ *         (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_loop_region(struct flz_engine *engine, int32_t slot,
+					       int64_t start, int64_t end);
+
+/** What flz_engine_sample_info() reports of a slot's sample. */
+struct flz_engine_sample_info {
+	/** Frames of the sample as it plays (at rate_hz). */
+	int64_t n_frames;
+	/** Channels: the engine's. */
+	uint32_t n_channels;
+	/** The sample's rate: the engine's (samples are converted when loaded). */
+	uint32_t rate_hz;
+	/** The rate of the file before conversion; for flz_engine_load_sample(),
+	 *  the sample's own rate. */
+	uint32_t source_rate_hz;
+	/** Length in bytes of the whole source name, without its NUL (it may be
+	 *  longer than the caller's buffer held). */
+	size_t source_len;
+};
+
+/**
+ * What the engine last published to a slot, as the control side recorded it
+ * when it queued the load (so in command order: a load queued before this
+ * call is reported even if the audio thread has not applied it yet; an
+ * unload forgets it). A stop forgets every slot.
+ * @param info filled when the slot holds a sample
+ * @param source receives the source's name, NUL-terminated and cut to
+ *        @p source_size bytes: the file's path as given to
+ *        flz_engine_load_file(), or "<memory>" for flz_engine_load_memory()
+ *        and flz_engine_load_sample(); may be NULL when @p source_size is 0
+ * @return 1 when @p info was filled, 0 when the slot is empty, or an error
+ * Errors: -ENOTCONN not running; -EINVAL NULL engine or info, bad slot.
+ * Thread: control.
+ * Ownership: @p info and @p source are the caller's.
+ */
+FLZ_WARN_UNUSED int flz_engine_sample_info(struct flz_engine *engine, int32_t slot,
+					   struct flz_engine_sample_info *info, char *source,
+					   size_t source_size);
+
+/**
+ * Output frames rendered since start: the transport clock, published by the
+ * audio side once per block (after the block's messages, so that a caller
+ * that reads N and then polls messages sees every message of the frames
+ * before N).
+ * @return the frame count (>= 0), or an error
+ * Errors: -ENOTCONN not running; -EINVAL NULL engine.
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int64_t flz_engine_frame(struct flz_engine *engine);
+
+/**
+ * The trigger quantisation: how a play with FLZ_ENGINE_START_DEFAULT starts.
+ * Control-side state, read when a play is queued (so it applies to plays
+ * made after this call); FLZ_QUANTIZE_OFF (at once) at each start.
+ * @param mode a mode of flz/transport.h
+ * @return 0 or an error
+ * Errors: -ENOTCONN not running; -EINVAL NULL engine or no mode.
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_trigger_quantization(struct flz_engine *engine,
+							enum flz_quantize mode);
+
+/**
+ * Set the transport's tempo, from the output frame at which the command
+ * reaches the audio thread, keeping the position within the bar there (the
+ * downbeat moves). Pending starts keep the frames they were given.
+ * Default FLZ_TRANSPORT_BPM_DEFAULT at each start.
+ * @param bpm FLZ_TRANSPORT_BPM_MIN..FLZ_TRANSPORT_BPM_MAX
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bpm out of range (NaN included);
+ *         -EAGAIN command buffer full (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_master_bpm(struct flz_engine *engine, double bpm);
+
+/**
+ * Set the beats per bar (the downbeat stays; bars count from it with the
+ * new length). Default 4 at each start.
+ * @param beats_per_bar FLZ_TRANSPORT_BEATS_PER_BAR_MIN..MAX
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL out of range; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_beats_per_bar(struct flz_engine *engine,
+						 uint32_t beats_per_bar);
+
+/** flz_engine_anchor_transport(): the frame at which the command is applied. */
+#define FLZ_ENGINE_ANCHOR_NOW ((int64_t)-1)
+
+/**
+ * Make output frame @p frame a downbeat (bar 0, beat 0); 0 at each start.
+ * @param frame 0..FLZ_TRANSPORT_FRAME_MAX, or FLZ_ENGINE_ANCHOR_NOW for the
+ *        output frame at which the command reaches the audio thread
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL frame out of range; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_anchor_transport(struct flz_engine *engine, int64_t frame);
+
+/** The transport as the audio side last published it (flz_engine_transport()). */
+struct flz_engine_transport {
+	/** The output frame it describes: the end of the last block rendered. */
+	int64_t frame;
+	double bpm;
+	uint32_t beats_per_bar;
+	/** Bar at @ref frame, from 0 at the downbeat (negative before it). */
+	int64_t bar;
+	/** Beat within the bar at @ref frame, 0 <= beat < beats_per_bar. */
+	double beat;
+	/** The downbeat, rounded to a whole frame (see flz/transport.h). */
+	int64_t downbeat_frame;
+	/** Starts pending now: queued and not yet started or cancelled. */
+	uint32_t n_pending;
+};
+
+/**
+ * The transport's state, as the audio side published it after its last
+ * block (a seqlock: never waits for the audio thread). A command queued
+ * since shows once a block has been rendered after it.
+ * @param[out] out the state
+ * @return 0 or an error
+ * Errors: -ENOTCONN not running; -EINVAL NULL argument.
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_transport(struct flz_engine *engine,
+					 struct flz_engine_transport *out);
 
 /**
  * Fade out every voice of the slot (5 ms). One FLZ_MSG_STOPPED, carrying the

@@ -201,6 +201,19 @@ const char *flz_loader_strerror(const struct flz_loader *loader);
 void flz_loader_get_replaced(const struct flz_loader *loader, struct flz_loader_replaced *replaced);
 
 /**
+ * The sample rate of the file the last successful flz_loader_load_file() or
+ * flz_loader_load_memory() decoded, before rate conversion (what the engine
+ * reports as a sample's source rate).
+ *
+ * @return the rate in Hz; 0 before the first load, after a failed one and
+ *         after flz_loader_convert() (which decodes no file)
+ * Errors: none (a NULL @p loader gives 0).
+ * Thread: the loader's thread.
+ * Ownership: reads only the loader.
+ */
+uint32_t flz_loader_source_rate_hz(const struct flz_loader *loader);
+
+/**
  * Convert interleaved float frames between rates and channel counts with the
  * loader's resampler and channel rules, replacing non-finite values as a
  * load does (the caller's frames are not modified). Exposed for tests and
