@@ -126,7 +126,7 @@ START_TEST(test_bypass_fade)
 		ck_assert(flz_test_max_diff(x + out_at, ref + out_at, back_at - out_at, NULL) > 0.1);
 		double bound = zipper_bound(amp, 1.0, f, fs, 3.0 / n_glide);
 		double worst = eq_max_step(x, 1, n, 1);
-		printf("# %u Hz: through the bypass crossfades the largest step is %.5f (bound %.5f, "
+		fprintf(stderr, "# %u Hz: through the bypass crossfades the largest step is %.5f (bound %.5f, "
 		       "the tone's own %.5f)\n",
 		       fs, worst, bound, amp * 2.0 * sin(M_PI * f / fs));
 		ck_assert_double_le(worst, bound);

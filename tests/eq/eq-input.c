@@ -129,7 +129,7 @@ START_TEST(test_denormals)
 			ck_assert(worst_out == 0.0);
 		else
 			ck_assert_double_le(worst_out, 1e-17);
-		printf("# bands %s: silence after 20 s gives %.3g at most\n", killed ? "killed" : "at 0 dB",
+		fprintf(stderr, "# bands %s: silence after 20 s gives %.3g at most\n", killed ? "killed" : "at 0 dB",
 		       worst_out);
 	}
 	free(x);

@@ -62,7 +62,7 @@ START_TEST(test_kills)
 		double mid1k = eq_tone_gain_db(fs, 0, -60, 0, true, 1000);
 		double mid60 = eq_tone_gain_db(fs, 0, -60, 0, true, 60);
 		double mid16k = eq_tone_gain_db(fs, 0, -60, 0, true, 16000);
-		printf("# %u Hz: low kill 60 Hz %.2f dB, 16 kHz %.4f dB; high kill 16 kHz %.2f dB, "
+		fprintf(stderr, "# %u Hz: low kill 60 Hz %.2f dB, 16 kHz %.4f dB; high kill 16 kHz %.2f dB, "
 		       "60 Hz %.4f dB; mid kill 1 kHz %.2f dB, 60 Hz %.4f dB, 16 kHz %.4f dB\n",
 		       fs, lo60, lo16k, hi16k, hi60, mid1k, mid60, mid16k);
 		ck_assert_double_le(lo60, -45.0);
@@ -115,7 +115,7 @@ START_TEST(test_flat)
 			if (dev > worst)
 				worst = dev;
 		}
-		printf("# %u Hz: bank at (0, 0, 0) flat within %.2e dB, 20 Hz..%.0f Hz\n", fs, worst,
+		fprintf(stderr, "# %u Hz: bank at (0, 0, 0) flat within %.2e dB, 20 Hz..%.0f Hz\n", fs, worst,
 		       f_top);
 		ck_assert_double_le(worst, 0.1);
 		ck_assert(fabsf(h[0] - 1.0f) > 1e-3f);
