@@ -46,6 +46,11 @@
  *
  * Latency: 0 frames (no lookahead; the phase turn is not a delay).
  *
+ * Non-finite input (NaN, infinity) poisons the memories until
+ * flz_eq_reset(), as in any recursive filter; the engine's samples are
+ * finite (the loader replaces such values, docs/design.md "Bad sample
+ * values").
+ *
  * Errors: every function that takes an argument out of range returns
  * -EINVAL and changes nothing.
  *
@@ -151,7 +156,9 @@ struct flz_eq {
 /**
  * The defaults: 48 kHz, stereo, 10 ms glide, exact bypass on, gains 0 dB.
  * @return the configuration by value.
+ * Errors: none.
  * Thread: any.
+ * Ownership: none.
  */
 struct flz_eq_config flz_eq_config_init(void);
 
@@ -193,6 +200,7 @@ FLZ_RT FLZ_WARN_UNUSED int flz_eq_set_gains(struct flz_eq *eq, const double gain
  * would: filter memories cleared, the glide and crossfade complete. Its
  * output from here on is bit-identical to such a fresh state's.
  * @param eq an initialised EQ.
+ * Errors: none.
  * Thread: rt.
  * Ownership: none.
  */
@@ -214,16 +222,22 @@ FLZ_RT FLZ_WARN_UNUSED int flz_eq_process(struct flz_eq *eq, float *frames, size
 
 /**
  * The EQ's latency: always 0 frames (IIR sections, no lookahead).
+ * @param eq an initialised EQ (for the stage interface; not read).
  * @return 0.
+ * Errors: none.
  * Thread: any.
+ * Ownership: none.
  */
 FLZ_RT uint32_t flz_eq_latency_frames(const struct flz_eq *eq);
 
 /**
  * Whether the output is the input bit for bit right now (the exact bypass
  * reached: gains settled at 0, 0, 0 and the crossfade done).
+ * @param eq an initialised EQ.
  * @return true when bypassed.
- * Thread: rt.
+ * Errors: none.
+ * Thread: rt (or any thread while no other uses @p eq).
+ * Ownership: none.
  */
 FLZ_RT bool flz_eq_bypassed(const struct flz_eq *eq);
 
