@@ -45,7 +45,7 @@ PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 export PKG_CONFIG_PATH
 
 step "pkg-config files"
-for pc in flz-common flz-voice flz-mixer flz-loader flz-transport flz-engine; do
+for pc in flz-common flz-voice flz-mixer flz-loader flz-transport flz-eq flz-engine; do
 	pkg-config --exists --print-errors "$pc"
 	printf '%-11s --cflags --libs: %s\n' "$pc" "$(pkg-config --cflags --libs "$pc")"
 done
@@ -66,6 +66,7 @@ need flz-voice -lflz-voice -lm
 need flz-mixer -lflz-mixer -lflz-voice -lm
 need flz-loader -lflz-loader -lsndfile -lsoxr -lm
 need flz-transport -lflz-transport
+need flz-eq -lflz-eq -lm
 need flz-engine -lflz-engine -lflz-mixer -lflz-voice -lflz-loader -lasound -lsndfile -lsoxr \
 	-lm -pthread
 

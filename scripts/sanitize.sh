@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Run the Check suites (voice, mixer, loader, transport, engine, and the fuzz seeds and
+# Run the Check suites (voice, mixer, loader, transport, eq, engine, and the fuzz seeds and
 # regressions) under a sanitizer or valgrind, each in its own build
 # directory:
 #
@@ -18,7 +18,7 @@
 #
 # Environment: CC (compiler; default cc, clang works too), BUILD (build
 # directory; default ./build-MODE), SUITES (space-separated suites to run,
-# default "voice mixer loader transport engine fuzz").
+# default "voice mixer loader transport eq engine fuzz").
 # Reports are in BUILD/meson-logs/testlog.txt.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
@@ -36,7 +36,7 @@ esac
 # check content instead; the normal build's suites keep the deadlines.
 export FLZ_INSTRUMENTED=$MODE
 BUILD=${BUILD:-$ROOT/build-$MODE}
-SUITES=${SUITES:-voice mixer loader transport engine fuzz}
+SUITES=${SUITES:-voice mixer loader transport eq engine fuzz}
 suite_args=()
 for s in $SUITES; do suite_args+=(--suite "$s"); done
 # meson, ninja and the rig cases' python3 come from the project's venv.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Set everything up and run every test, in this order:
-#  1. the Check suites (voice, mixer, loader, transport, engine, rt, fuzz seeds) and the
+#  1. the Check suites (voice, mixer, loader, transport, eq, engine, rt, fuzz seeds) and the
 #     suites that run inside the headless JACK rig against the installed wheel
 #     (engine-rig, e2e capture vs offline render, stress and faults);
 #  2. embedding from C (pkg-config install, Meson subproject); the engine
@@ -52,7 +52,7 @@ if ldd "$NOALSA/tests/engine/test-engine" | grep -q libasound \
   echo "the build without ALSA links alsa-lib" >&2
   exit 1
 fi
-meson test -C "$NOALSA" --print-errorlogs --suite voice --suite mixer --suite loader --suite transport --suite engine
+meson test -C "$NOALSA" --print-errorlogs --suite voice --suite mixer --suite loader --suite transport --suite eq --suite engine
 
 echo "== the type stubs (.pyi) against the installed module (mypy's stubtest)"
 (cd /tmp && python3 -m mypy.stubtest flitzis_looper_rs --allowlist "$ROOT/pymodule/stubtest-allowlist.txt")
