@@ -78,12 +78,11 @@
  * The events one render call sends go in command order (trigger and stop
  * commands by the order they were given); an event that became ready in an
  * earlier call went out then, before them. One exception keeps the queues
- * bounded: a stop command when FLZ_MIXER_MAX_PENDING stops (2 x 64) await
+ * bounded: a stop command when 128 stops (twice the voice structs) await
  * their events sends the oldest ready Stopped event from inside itself, and
- * a trigger when FLZ_MIXER_MAX_STARTED (2 x 64) Started events wait sends
- * the oldest of those; such an event carries its true frame but may come
- * before the render that renders that frame and ahead of other events that
- * were ready.
+ * a trigger when 128 Started events wait sends the oldest of those; such
+ * an event carries its true frame but may come before the render that
+ * renders that frame and ahead of other events that were ready.
  *
  * Thread: one mixer is used by one control thread (new/destroy) and one
  * audio thread (everything below the banner). It is not shared further.
