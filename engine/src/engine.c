@@ -32,6 +32,7 @@
 #include <sys/resource.h>
 
 #include <flz/loader.h>
+#include <flz/summary.h>
 #include <flz/pages.h>
 
 #include "engine-private.h"
@@ -45,6 +46,15 @@ struct slot_record {
 	uint32_t source_rate_hz;
 	/** malloc'd: the file's path, or "<memory>". */
 	char *source;
+	/** The record's own reference to the published sample, so that
+	 *  flz_engine_waveform() can read its frames whatever the audio side
+	 *  did with the load's reference (a refused load hands it back at once).
+	 *  Dropped when the record is forgotten; the audio side still holds the
+	 *  load's reference then (the command that replaces or unloads the slot
+	 *  is queued, not applied), so this is not where big frees happen. */
+	struct flz_sample *sample;
+	/** The sample's waveform pyramid, built before the load was queued. */
+	struct flz_summary *summary;
 };
 
 struct flz_engine {
@@ -691,6 +701,8 @@ void flz_engine_set_lock_memory(struct flz_engine *engine, bool on)
 static void forget_record(struct slot_record *record)
 {
 	free(record->source);
+	flz_summary_free(record->summary);
+	flz_sample_unref(record->sample);
 	memset(record, 0, sizeof(*record));
 }
 
@@ -1435,7 +1447,7 @@ int flz_engine_set_speed(struct flz_engine *engine, double speed)
  * Called under lock.
  */
 static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sample *sample,
-		       char *source, uint32_t source_rate_hz)
+		       char *source, uint32_t source_rate_hz, struct flz_summary *summary)
 {
 	int err = check_live(engine);
 	if (err < 0)
@@ -1449,9 +1461,15 @@ static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sampl
 	    FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT)
 		return -EAGAIN;
 	struct flz_engine_cmd cmd = { .kind = FLZ_CMD_LOAD, .slot = slot, .sample = sample };
+	/* The record's reference, taken before the audio side can see the
+	 * sample; on a refusal the caller's is still there, so this drop never
+	 * frees. */
+	flz_sample_ref(sample);
 	err = queue_locked(engine, &cmd);
-	if (err < 0)
+	if (err < 0) {
+		flz_sample_unref(sample);
 		return err;
+	}
 	atomic_fetch_add_explicit(&engine->samples_in_flight, 1, memory_order_relaxed);
 	struct slot_record *record = &engine->records[slot];
 	forget_record(record);
@@ -1462,8 +1480,17 @@ static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sampl
 		.rate_hz = sample->rate_hz,
 		.source_rate_hz = source_rate_hz,
 		.source = source,
+		.sample = sample,
+		.summary = summary,
 	};
 	return 0;
+}
+
+/* The waveform pyramid of a sample about to be published (outside the lock:
+ * one pass over the frames). */
+static int build_summary(struct flz_sample *sample, struct flz_summary **out)
+{
+	return flz_summary_new(flz_sample_frames(sample), out);
 }
 
 /* The source name of loads from memory or of decoded samples. */
@@ -1477,19 +1504,37 @@ int flz_engine_load_sample(struct flz_engine *engine, int32_t slot, struct flz_s
 	char *source = strdup(MEMORY_SOURCE);
 	if (source == NULL)
 		return -ENOMEM;
-	pthread_mutex_lock(&engine->lock);
-	int err = load_locked(engine, slot, sample, source, sample->rate_hz);
-	pthread_mutex_unlock(&engine->lock);
-	if (err < 0)
+	struct flz_summary *summary = NULL;
+	int err = build_summary(sample, &summary);
+	if (err < 0) {
 		free(source);
+		/* A bad sample (no frames, too many channels) is the caller's error. */
+		return err == -ENOMEM ? err : -EINVAL;
+	}
+	pthread_mutex_lock(&engine->lock);
+	err = load_locked(engine, slot, sample, source, sample->rate_hz, summary);
+	pthread_mutex_unlock(&engine->lock);
+	if (err < 0) {
+		free(source);
+		flz_summary_free(summary);
+	}
 	return err;
 }
 
+/* What flz_engine_load_pcm() converts; NULL for files and memory. */
+struct pcm_source {
+	const void *data;
+	enum flz_pcm_format format;
+	int64_t n_frames;
+	uint32_t n_channels;
+	uint32_t rate_hz;
+};
+
 static int load_any(struct flz_engine *engine, int32_t slot, const char *path, const void *data,
-		    size_t n_bytes, char *why, size_t why_size)
+		    size_t n_bytes, const struct pcm_source *pcm, char *why, size_t why_size)
 {
 	flz_engine_set_why(why, why_size, "%s", "");
-	if (engine == NULL || !slot_valid(slot) || (path == NULL && data == NULL)) {
+	if (engine == NULL || !slot_valid(slot) || (path == NULL && data == NULL && pcm == NULL)) {
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
@@ -1517,8 +1562,13 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 		return err;
 	}
 	struct flz_sample *sample = NULL;
-	err = path ? flz_loader_load_file(loader, path, &sample)
-		   : flz_loader_load_memory(loader, data, n_bytes, &sample);
+	if (path != NULL)
+		err = flz_loader_load_file(loader, path, &sample);
+	else if (pcm != NULL)
+		err = flz_loader_load_pcm(loader, pcm->data, pcm->format, pcm->n_frames,
+					  pcm->n_channels, pcm->rate_hz, &sample);
+	else
+		err = flz_loader_load_memory(loader, data, n_bytes, &sample);
 	if (err < 0) {
 		flz_engine_set_why(why, why_size, "%s", flz_loader_strerror(loader));
 		flz_loader_destroy(loader);
@@ -1529,7 +1579,9 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	uint32_t source_rate_hz = flz_loader_source_rate_hz(loader);
 	flz_loader_destroy(loader);
 	char *source = strdup(path ? path : MEMORY_SOURCE);
-	if (source == NULL) {
+	struct flz_summary *summary = NULL;
+	if (source == NULL || build_summary(sample, &summary) < 0) {
+		free(source);
 		flz_sample_unref(sample);
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-ENOMEM));
 		return -ENOMEM;
@@ -1538,10 +1590,11 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	pthread_mutex_lock(&engine->lock);
 	/* The engine may have been stopped (or restarted at another rate)
 	 * while decoding: load_locked() checks both. */
-	err = load_locked(engine, slot, sample, source, source_rate_hz);
+	err = load_locked(engine, slot, sample, source, source_rate_hz, summary);
 	pthread_mutex_unlock(&engine->lock);
 	if (err < 0) {
 		free(source);
+		flz_summary_free(summary);
 		flz_sample_unref(sample);
 		if (err == -EINVAL)
 			err = -ENOTCONN; /* restarted with another format meanwhile */
@@ -1560,7 +1613,7 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 						bad.n_overflow),
 			   (unsigned long long)bad.n_nan, (unsigned long long)bad.n_pos_inf,
 			   (unsigned long long)bad.n_neg_inf, (unsigned long long)bad.n_overflow,
-			   path ? path : "memory buffer");
+			   path ? path : pcm ? "PCM buffer" : "memory buffer");
 	return 0;
 }
 
@@ -1571,7 +1624,7 @@ int flz_engine_load_file(struct flz_engine *engine, int32_t slot, const char *pa
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
-	return load_any(engine, slot, path, NULL, 0, why, why_size);
+	return load_any(engine, slot, path, NULL, 0, NULL, why, why_size);
 }
 
 int flz_engine_load_memory(struct flz_engine *engine, int32_t slot, const void *data,
@@ -1581,7 +1634,42 @@ int flz_engine_load_memory(struct flz_engine *engine, int32_t slot, const void *
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
-	return load_any(engine, slot, NULL, data, n_bytes, why, why_size);
+	return load_any(engine, slot, NULL, data, n_bytes, NULL, why, why_size);
+}
+
+int flz_engine_load_pcm(struct flz_engine *engine, int32_t slot, const void *data,
+			enum flz_pcm_format format, int64_t n_frames, uint32_t n_channels,
+			uint32_t rate_hz, char *why, size_t why_size)
+{
+	if (data == NULL) {
+		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
+		return -EINVAL;
+	}
+	struct pcm_source pcm = { data, format, n_frames, n_channels, rate_hz };
+	return load_any(engine, slot, NULL, NULL, 0, &pcm, why, why_size);
+}
+
+int flz_engine_waveform(struct flz_engine *engine, int32_t slot, int64_t start, int64_t end,
+			uint32_t width, float *out)
+{
+	if (engine == NULL || out == NULL || !slot_valid(slot))
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int ret = -ENOTCONN;
+	if (engine->running) {
+		const struct slot_record *record = &engine->records[slot];
+		ret = -ENOENT;
+		if (record->loaded) {
+			if (end == -1)
+				end = record->n_frames;
+			/* O(width) under the lock, a few hundred frames a column at
+			 * most (flz/summary.h): short next to a load's decoding. */
+			ret = flz_summary_query(record->summary, flz_sample_frames(record->sample),
+						start, end, width, out);
+		}
+	}
+	pthread_mutex_unlock(&engine->lock);
+	return ret;
 }
 
 /* ------------------------------------------------------------------------
