@@ -37,6 +37,20 @@
 
 #include "engine-private.h"
 
+/*
+ * What flz_engine_waveform() reads of a published sample: its summary and a
+ * reference to its frames (a summary query reads the column ends from them).
+ * Shared by the slot's record and the queries running at the moment, so that
+ * a query runs outside the engine's lock (it may read thousands of columns)
+ * while a load or an unload forgets the record: the last holder frees it, on
+ * whatever control thread that is.
+ */
+struct slot_view {
+	atomic_int refs;
+	struct flz_sample *sample;
+	struct flz_summary *summary;
+};
+
 /* A slot as the control side last published it (see flz_engine.records). */
 struct slot_record {
 	bool loaded;
@@ -46,15 +60,14 @@ struct slot_record {
 	uint32_t source_rate_hz;
 	/** malloc'd: the file's path, or "<memory>". */
 	char *source;
-	/** The record's own reference to the published sample, so that
-	 *  flz_engine_waveform() can read its frames whatever the audio side
-	 *  did with the load's reference (a refused load hands it back at once).
-	 *  Dropped when the record is forgotten; the audio side still holds the
-	 *  load's reference then (the command that replaces or unloads the slot
-	 *  is queued, not applied), so this is not where big frees happen. */
-	struct flz_sample *sample;
-	/** The sample's waveform pyramid, built before the load was queued. */
-	struct flz_summary *summary;
+	/** The sample's summary and a reference of the record's own to it, so
+	 *  that flz_engine_waveform() can read its frames whatever the audio
+	 *  side did with the load's reference (a refused load hands it back at
+	 *  once). Built before the load is queued; the record's hold is dropped
+	 *  when the record is forgotten, while the audio side still holds the
+	 *  load's reference (the command that replaces or unloads the slot is
+	 *  queued, not applied), so that is not where a big free happens. */
+	struct slot_view *view;
 };
 
 struct flz_engine {
@@ -698,11 +711,45 @@ void flz_engine_set_lock_memory(struct flz_engine *engine, bool on)
 	engine->no_lock_memory = !on;
 }
 
+/* A view of a sample about to be published: its summary (one pass over the
+ * frames) and a reference. NULL when out of memory, or -EINVAL in *err for
+ * a sample no summary can describe. Outside the lock. */
+static struct slot_view *view_new(struct flz_sample *sample, int *err)
+{
+	struct slot_view *view = malloc(sizeof(*view));
+	if (view == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = flz_summary_new(flz_sample_frames(sample), &view->summary);
+	if (*err < 0) {
+		free(view);
+		return NULL;
+	}
+	atomic_init(&view->refs, 1);
+	flz_sample_ref(sample); /* the caller holds one: this one is never the first */
+	view->sample = sample;
+	return view;
+}
+
+static void view_unref(struct slot_view *view)
+{
+	if (view == NULL)
+		return;
+	/* acq_rel: release orders this holder's reads of the summary and the
+	 * frames before the decrement; acquire on the last one makes every
+	 * other holder's reads happen before the frees. */
+	if (atomic_fetch_sub_explicit(&view->refs, 1, memory_order_acq_rel) == 1) {
+		flz_summary_free(view->summary);
+		flz_sample_unref(view->sample);
+		free(view);
+	}
+}
+
 static void forget_record(struct slot_record *record)
 {
 	free(record->source);
-	flz_summary_free(record->summary);
-	flz_sample_unref(record->sample);
+	view_unref(record->view);
 	memset(record, 0, sizeof(*record));
 }
 
@@ -1447,7 +1494,7 @@ int flz_engine_set_speed(struct flz_engine *engine, double speed)
  * Called under lock.
  */
 static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sample *sample,
-		       char *source, uint32_t source_rate_hz, struct flz_summary *summary)
+		       char *source, uint32_t source_rate_hz, struct slot_view *view)
 {
 	int err = check_live(engine);
 	if (err < 0)
@@ -1461,15 +1508,9 @@ static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sampl
 	    FLZ_ENGINE_MAX_SAMPLES_IN_FLIGHT)
 		return -EAGAIN;
 	struct flz_engine_cmd cmd = { .kind = FLZ_CMD_LOAD, .slot = slot, .sample = sample };
-	/* The record's reference, taken before the audio side can see the
-	 * sample; on a refusal the caller's is still there, so this drop never
-	 * frees. */
-	flz_sample_ref(sample);
 	err = queue_locked(engine, &cmd);
-	if (err < 0) {
-		flz_sample_unref(sample);
+	if (err < 0)
 		return err;
-	}
 	atomic_fetch_add_explicit(&engine->samples_in_flight, 1, memory_order_relaxed);
 	struct slot_record *record = &engine->records[slot];
 	forget_record(record);
@@ -1480,17 +1521,9 @@ static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sampl
 		.rate_hz = sample->rate_hz,
 		.source_rate_hz = source_rate_hz,
 		.source = source,
-		.sample = sample,
-		.summary = summary,
+		.view = view,
 	};
 	return 0;
-}
-
-/* The waveform pyramid of a sample about to be published (outside the lock:
- * one pass over the frames). */
-static int build_summary(struct flz_sample *sample, struct flz_summary **out)
-{
-	return flz_summary_new(flz_sample_frames(sample), out);
 }
 
 /* The source name of loads from memory or of decoded samples. */
@@ -1504,19 +1537,19 @@ int flz_engine_load_sample(struct flz_engine *engine, int32_t slot, struct flz_s
 	char *source = strdup(MEMORY_SOURCE);
 	if (source == NULL)
 		return -ENOMEM;
-	struct flz_summary *summary = NULL;
-	int err = build_summary(sample, &summary);
-	if (err < 0) {
+	int err;
+	struct slot_view *view = view_new(sample, &err);
+	if (view == NULL) {
 		free(source);
 		/* A bad sample (no frames, too many channels) is the caller's error. */
 		return err == -ENOMEM ? err : -EINVAL;
 	}
 	pthread_mutex_lock(&engine->lock);
-	err = load_locked(engine, slot, sample, source, sample->rate_hz, summary);
+	err = load_locked(engine, slot, sample, source, sample->rate_hz, view);
 	pthread_mutex_unlock(&engine->lock);
 	if (err < 0) {
 		free(source);
-		flz_summary_free(summary);
+		view_unref(view); /* drops the view's reference, never the caller's */
 	}
 	return err;
 }
@@ -1579,8 +1612,8 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	uint32_t source_rate_hz = flz_loader_source_rate_hz(loader);
 	flz_loader_destroy(loader);
 	char *source = strdup(path ? path : MEMORY_SOURCE);
-	struct flz_summary *summary = NULL;
-	if (source == NULL || build_summary(sample, &summary) < 0) {
+	struct slot_view *view = source != NULL ? view_new(sample, &err) : NULL;
+	if (view == NULL) {
 		free(source);
 		flz_sample_unref(sample);
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-ENOMEM));
@@ -1590,11 +1623,11 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	pthread_mutex_lock(&engine->lock);
 	/* The engine may have been stopped (or restarted at another rate)
 	 * while decoding: load_locked() checks both. */
-	err = load_locked(engine, slot, sample, source, source_rate_hz, summary);
+	err = load_locked(engine, slot, sample, source, source_rate_hz, view);
 	pthread_mutex_unlock(&engine->lock);
 	if (err < 0) {
 		free(source);
-		flz_summary_free(summary);
+		view_unref(view);
 		flz_sample_unref(sample);
 		if (err == -EINVAL)
 			err = -ENOTCONN; /* restarted with another format meanwhile */
@@ -1656,19 +1689,27 @@ int flz_engine_waveform(struct flz_engine *engine, int32_t slot, int64_t start, 
 		return -EINVAL;
 	pthread_mutex_lock(&engine->lock);
 	int ret = -ENOTCONN;
+	struct slot_view *view = NULL;
 	if (engine->running) {
 		const struct slot_record *record = &engine->records[slot];
 		ret = -ENOENT;
 		if (record->loaded) {
-			if (end == -1)
-				end = record->n_frames;
-			/* O(width) under the lock, a few hundred frames a column at
-			 * most (flz/summary.h): short next to a load's decoding. */
-			ret = flz_summary_query(record->summary, flz_sample_frames(record->sample),
-						start, end, width, out);
+			view = record->view;
+			/* relaxed: the record's hold keeps the view alive while the
+			 * lock is held, and the lock published its contents. */
+			atomic_fetch_add_explicit(&view->refs, 1, memory_order_relaxed);
 		}
 	}
 	pthread_mutex_unlock(&engine->lock);
+	if (view == NULL)
+		return ret;
+	/* Outside the lock: thousands of columns over a long sample take
+	 * milliseconds, which must not hold up commands from other threads. */
+	if (end == -1)
+		end = view->sample->n_frames;
+	ret = flz_summary_query(view->summary, flz_sample_frames(view->sample), start, end, width,
+				out);
+	view_unref(view);
 	return ret;
 }
 

@@ -112,9 +112,102 @@ START_TEST(loading_pcm_and_waveform)
 }
 END_TEST
 
+/* A query runs outside the engine's lock on a view the slot's record shares:
+ * loads and unloads on another thread while it reads must neither free what
+ * it reads nor mix two samples in one answer. */
+struct churn {
+	struct flz_engine *engine;
+	struct flz_sample *samples[2];
+	atomic_bool done;
+	/* relaxed: a progress counter only; nothing is published through it. */
+	atomic_int n_queries;
+	int n_loads;
+	/* Checked on the test's thread, where Check's assertions belong. */
+	int n_failed;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+	for (int i = 0; i < 400; i++) {
+		struct flz_sample *s = c->samples[i & 1];
+		flz_sample_ref(s); /* the load takes over this one */
+		if (flz_engine_load_sample(c->engine, 5, s) == 0)
+			c->n_loads++;
+		else
+			flz_sample_unref(s);
+		/* Let the reader query this load at least twice (the second one
+		 * may overlap the next unload or load): a mutex need not be fair,
+		 * and without this the reader may never find the slot full. */
+		int seen = atomic_load_explicit(&c->n_queries, memory_order_relaxed);
+		while (atomic_load_explicit(&c->n_queries, memory_order_relaxed) < seen + 2)
+			sched_yield();
+		if (i % 3 == 0 && flz_engine_unload(c->engine, 5) < 0)
+			c->n_failed++;
+		/* Let the audio side retire what was replaced. */
+		float block[2 * 64];
+		if (i % 16 == 0 && flz_engine_render(c->engine, block, 64) < 0)
+			c->n_failed++;
+	}
+	/* release: the loads above happen before the reader sees done. */
+	atomic_store_explicit(&c->done, true, memory_order_release);
+	return NULL;
+}
+
+START_TEST(loading_waveform_while_loading)
+{
+	struct flz_engine *engine = offline_engine(64, false);
+	struct flz_engine_stats stats;
+	flz_engine_get_stats(engine, &stats);
+	struct churn c = { .engine = engine };
+	float want[2][2 * 64];
+	for (int k = 0; k < 2; k++) {
+		/* Equal lengths, so that every query is in range for both. */
+		c.samples[k] = make_noise(3000, stats.n_channels, stats.rate_hz, 0.2 + 0.5 * k,
+					  31 + (uint32_t)k);
+		reference_waveform(c.samples[k], 0, 3000, 64, want[k]);
+	}
+	atomic_init(&c.done, false);
+	atomic_init(&c.n_queries, 0);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, churn_thread, &c), 0);
+	int n_seen[2] = { 0, 0 }, n_empty = 0;
+	float out[2 * 64];
+	/* acquire: pairs with the churn thread's release store. */
+	while (!atomic_load_explicit(&c.done, memory_order_acquire)) {
+		int ret = flz_engine_waveform(engine, 5, 0, -1, 64, out);
+		atomic_fetch_add_explicit(&c.n_queries, 1, memory_order_relaxed);
+		if (ret == -ENOENT) {
+			n_empty++;
+			continue;
+		}
+		ck_assert_int_eq(ret, 0);
+		bool a = memcmp(out, want[0], sizeof(out)) == 0;
+		bool b = memcmp(out, want[1], sizeof(out)) == 0;
+		ck_assert_msg(a || b, "a waveform that is neither sample's");
+		n_seen[a ? 0 : 1]++;
+	}
+	pthread_join(t, NULL);
+	ck_assert_int_eq(c.n_loads, 400);
+	ck_assert_int_eq(c.n_failed, 0);
+	/* Both samples were read (the handshake makes sure the reader gets in). */
+	ck_assert_int_gt(n_seen[0], 0);
+	ck_assert_int_gt(n_seen[1], 0);
+	fprintf(stderr, "engine:loading: %d + %d waveforms of the two samples, %d empty\n",
+		n_seen[0], n_seen[1], n_empty);
+	flz_engine_stop(engine);
+	flz_engine_destroy(engine);
+	ck_assert_int_eq(refcount(c.samples[0]), 1);
+	ck_assert_int_eq(refcount(c.samples[1]), 1);
+	flz_sample_unref(c.samples[0]);
+	flz_sample_unref(c.samples[1]);
+}
+END_TEST
+
 TCase *engine_case_loading(void)
 {
 	TCase *tc = engine_tcase("engine:loading");
 	tcase_add_test(tc, loading_pcm_and_waveform);
+	tcase_add_test(tc, loading_waveform_while_loading);
 	return tc;
 }

@@ -573,7 +573,9 @@ FLZ_WARN_UNUSED int flz_engine_sample_info(struct flz_engine *engine, int32_t sl
  * Min and max of the mono mix of the slot's sample per column, over the frames
  * [start, end) (flz_summary_query(): exact, cost O(width) whatever the span),
  * from the summary built when the sample was loaded; on the record of what
- * was last published, like flz_engine_sample_info().
+ * was last published, like flz_engine_sample_info(). The query runs outside
+ * the engine's lock on a hold of its own, so it delays no other call, and a
+ * load or unload racing with it is either wholly before or after it.
  * @param end the end frame, or -1 for the sample's end
  * @param width 1..FLZ_SUMMARY_MAX_WIDTH
  * @param[out] out 2 * width floats: min then max of each column
