@@ -32,9 +32,24 @@
 #include <sys/resource.h>
 
 #include <flz/loader.h>
+#include <flz/summary.h>
 #include <flz/pages.h>
 
 #include "engine-private.h"
+
+/*
+ * What flz_engine_waveform() reads of a published sample: its summary and a
+ * reference to its frames (a summary query reads the column ends from them).
+ * Shared by the slot's record and the queries running at the moment, so that
+ * a query runs outside the engine's lock (it may read thousands of columns)
+ * while a load or an unload forgets the record: the last holder frees it, on
+ * whatever control thread that is.
+ */
+struct slot_view {
+	atomic_int refs;
+	struct flz_sample *sample;
+	struct flz_summary *summary;
+};
 
 /* A slot as the control side last published it (see flz_engine.records). */
 struct slot_record {
@@ -45,6 +60,14 @@ struct slot_record {
 	uint32_t source_rate_hz;
 	/** malloc'd: the file's path, or "<memory>". */
 	char *source;
+	/** The sample's summary and a reference of the record's own to it, so
+	 *  that flz_engine_waveform() can read its frames whatever the audio
+	 *  side did with the load's reference (a refused load hands it back at
+	 *  once). Built before the load is queued; the record's hold is dropped
+	 *  when the record is forgotten, while the audio side still holds the
+	 *  load's reference (the command that replaces or unloads the slot is
+	 *  queued, not applied), so that is not where a big free happens. */
+	struct slot_view *view;
 };
 
 struct flz_engine {
@@ -688,9 +711,45 @@ void flz_engine_set_lock_memory(struct flz_engine *engine, bool on)
 	engine->no_lock_memory = !on;
 }
 
+/* A view of a sample about to be published: its summary (one pass over the
+ * frames) and a reference. NULL when out of memory, or -EINVAL in *err for
+ * a sample no summary can describe. Outside the lock. */
+static struct slot_view *view_new(struct flz_sample *sample, int *err)
+{
+	struct slot_view *view = malloc(sizeof(*view));
+	if (view == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = flz_summary_new(flz_sample_frames(sample), &view->summary);
+	if (*err < 0) {
+		free(view);
+		return NULL;
+	}
+	atomic_init(&view->refs, 1);
+	flz_sample_ref(sample); /* the caller holds one: this one is never the first */
+	view->sample = sample;
+	return view;
+}
+
+static void view_unref(struct slot_view *view)
+{
+	if (view == NULL)
+		return;
+	/* acq_rel: release orders this holder's reads of the summary and the
+	 * frames before the decrement; acquire on the last one makes every
+	 * other holder's reads happen before the frees. */
+	if (atomic_fetch_sub_explicit(&view->refs, 1, memory_order_acq_rel) == 1) {
+		flz_summary_free(view->summary);
+		flz_sample_unref(view->sample);
+		free(view);
+	}
+}
+
 static void forget_record(struct slot_record *record)
 {
 	free(record->source);
+	view_unref(record->view);
 	memset(record, 0, sizeof(*record));
 }
 
@@ -1435,7 +1494,7 @@ int flz_engine_set_speed(struct flz_engine *engine, double speed)
  * Called under lock.
  */
 static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sample *sample,
-		       char *source, uint32_t source_rate_hz)
+		       char *source, uint32_t source_rate_hz, struct slot_view *view)
 {
 	int err = check_live(engine);
 	if (err < 0)
@@ -1462,6 +1521,7 @@ static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sampl
 		.rate_hz = sample->rate_hz,
 		.source_rate_hz = source_rate_hz,
 		.source = source,
+		.view = view,
 	};
 	return 0;
 }
@@ -1477,19 +1537,37 @@ int flz_engine_load_sample(struct flz_engine *engine, int32_t slot, struct flz_s
 	char *source = strdup(MEMORY_SOURCE);
 	if (source == NULL)
 		return -ENOMEM;
-	pthread_mutex_lock(&engine->lock);
-	int err = load_locked(engine, slot, sample, source, sample->rate_hz);
-	pthread_mutex_unlock(&engine->lock);
-	if (err < 0)
+	int err;
+	struct slot_view *view = view_new(sample, &err);
+	if (view == NULL) {
 		free(source);
+		/* A bad sample (no frames, too many channels) is the caller's error. */
+		return err == -ENOMEM ? err : -EINVAL;
+	}
+	pthread_mutex_lock(&engine->lock);
+	err = load_locked(engine, slot, sample, source, sample->rate_hz, view);
+	pthread_mutex_unlock(&engine->lock);
+	if (err < 0) {
+		free(source);
+		view_unref(view); /* drops the view's reference, never the caller's */
+	}
 	return err;
 }
 
+/* What flz_engine_load_pcm() converts; NULL for files and memory. */
+struct pcm_source {
+	const void *data;
+	enum flz_pcm_format format;
+	int64_t n_frames;
+	uint32_t n_channels;
+	uint32_t rate_hz;
+};
+
 static int load_any(struct flz_engine *engine, int32_t slot, const char *path, const void *data,
-		    size_t n_bytes, char *why, size_t why_size)
+		    size_t n_bytes, const struct pcm_source *pcm, char *why, size_t why_size)
 {
 	flz_engine_set_why(why, why_size, "%s", "");
-	if (engine == NULL || !slot_valid(slot) || (path == NULL && data == NULL)) {
+	if (engine == NULL || !slot_valid(slot) || (path == NULL && data == NULL && pcm == NULL)) {
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
@@ -1517,8 +1595,13 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 		return err;
 	}
 	struct flz_sample *sample = NULL;
-	err = path ? flz_loader_load_file(loader, path, &sample)
-		   : flz_loader_load_memory(loader, data, n_bytes, &sample);
+	if (path != NULL)
+		err = flz_loader_load_file(loader, path, &sample);
+	else if (pcm != NULL)
+		err = flz_loader_load_pcm(loader, pcm->data, pcm->format, pcm->n_frames,
+					  pcm->n_channels, pcm->rate_hz, &sample);
+	else
+		err = flz_loader_load_memory(loader, data, n_bytes, &sample);
 	if (err < 0) {
 		flz_engine_set_why(why, why_size, "%s", flz_loader_strerror(loader));
 		flz_loader_destroy(loader);
@@ -1529,7 +1612,9 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	uint32_t source_rate_hz = flz_loader_source_rate_hz(loader);
 	flz_loader_destroy(loader);
 	char *source = strdup(path ? path : MEMORY_SOURCE);
-	if (source == NULL) {
+	struct slot_view *view = source != NULL ? view_new(sample, &err) : NULL;
+	if (view == NULL) {
+		free(source);
 		flz_sample_unref(sample);
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-ENOMEM));
 		return -ENOMEM;
@@ -1538,10 +1623,11 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	pthread_mutex_lock(&engine->lock);
 	/* The engine may have been stopped (or restarted at another rate)
 	 * while decoding: load_locked() checks both. */
-	err = load_locked(engine, slot, sample, source, source_rate_hz);
+	err = load_locked(engine, slot, sample, source, source_rate_hz, view);
 	pthread_mutex_unlock(&engine->lock);
 	if (err < 0) {
 		free(source);
+		view_unref(view);
 		flz_sample_unref(sample);
 		if (err == -EINVAL)
 			err = -ENOTCONN; /* restarted with another format meanwhile */
@@ -1560,7 +1646,7 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 						bad.n_overflow),
 			   (unsigned long long)bad.n_nan, (unsigned long long)bad.n_pos_inf,
 			   (unsigned long long)bad.n_neg_inf, (unsigned long long)bad.n_overflow,
-			   path ? path : "memory buffer");
+			   path ? path : pcm ? "PCM buffer" : "memory buffer");
 	return 0;
 }
 
@@ -1571,7 +1657,7 @@ int flz_engine_load_file(struct flz_engine *engine, int32_t slot, const char *pa
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
-	return load_any(engine, slot, path, NULL, 0, why, why_size);
+	return load_any(engine, slot, path, NULL, 0, NULL, why, why_size);
 }
 
 int flz_engine_load_memory(struct flz_engine *engine, int32_t slot, const void *data,
@@ -1581,7 +1667,50 @@ int flz_engine_load_memory(struct flz_engine *engine, int32_t slot, const void *
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
-	return load_any(engine, slot, NULL, data, n_bytes, why, why_size);
+	return load_any(engine, slot, NULL, data, n_bytes, NULL, why, why_size);
+}
+
+int flz_engine_load_pcm(struct flz_engine *engine, int32_t slot, const void *data,
+			enum flz_pcm_format format, int64_t n_frames, uint32_t n_channels,
+			uint32_t rate_hz, char *why, size_t why_size)
+{
+	if (data == NULL) {
+		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
+		return -EINVAL;
+	}
+	struct pcm_source pcm = { data, format, n_frames, n_channels, rate_hz };
+	return load_any(engine, slot, NULL, NULL, 0, &pcm, why, why_size);
+}
+
+int flz_engine_waveform(struct flz_engine *engine, int32_t slot, int64_t start, int64_t end,
+			uint32_t width, float *out)
+{
+	if (engine == NULL || out == NULL || !slot_valid(slot))
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int ret = -ENOTCONN;
+	struct slot_view *view = NULL;
+	if (engine->running) {
+		const struct slot_record *record = &engine->records[slot];
+		ret = -ENOENT;
+		if (record->loaded) {
+			view = record->view;
+			/* relaxed: the record's hold keeps the view alive while the
+			 * lock is held, and the lock published its contents. */
+			atomic_fetch_add_explicit(&view->refs, 1, memory_order_relaxed);
+		}
+	}
+	pthread_mutex_unlock(&engine->lock);
+	if (view == NULL)
+		return ret;
+	/* Outside the lock: thousands of columns over a long sample take
+	 * milliseconds, which must not hold up commands from other threads. */
+	if (end == -1)
+		end = view->sample->n_frames;
+	ret = flz_summary_query(view->summary, flz_sample_frames(view->sample), start, end, width,
+				out);
+	view_unref(view);
+	return ret;
 }
 
 /* ------------------------------------------------------------------------

@@ -374,7 +374,29 @@ void flz_pipeline_deinit(struct flz_pipeline *p)
 	p->sample = NULL;
 }
 
-int flz_loader_convert(struct flz_loader *loader, struct flz_frames in, uint32_t in_rate_hz,
+/* One chunk of the caller's PCM as float, sanitised like decoded frames.
+ * int16 becomes x / 32768, what libsndfile makes of a 16-bit file. */
+static void read_pcm_chunk(const void *data, enum flz_pcm_format format, int64_t first,
+			   size_t n_samples, uint32_t n_channels, float *dst,
+			   struct flz_loader_replaced *replaced)
+{
+	size_t offset = (size_t)first * n_channels;
+	if (format == FLZ_PCM_FLOAT32) {
+		memcpy(dst, (const float *)data + offset, n_samples * sizeof(float));
+		flz_sanitize_source(dst, n_samples, replaced);
+	} else {
+		const int16_t *src = (const int16_t *)data + offset;
+		for (size_t k = 0; k < n_samples; k++)
+			dst[k] = (float)src[k] * (1.0f / 32768.0f);
+	}
+}
+
+/* The PCM front end of flz_loader_convert() and flz_loader_load_pcm(): the
+ * caller's frames go through the same chunked pipeline as a decoded file
+ * (same chunk boundaries, so the resampler sees the same blocks), copied
+ * chunk by chunk because they are const and must be sanitised. */
+static int convert_pcm(struct flz_loader *loader, const void *data, enum flz_pcm_format format,
+		       int64_t n_frames, uint32_t n_channels, uint32_t in_rate_hz,
 		       struct flz_sample **out)
 {
 	size_t msg_size;
@@ -382,34 +404,47 @@ int flz_loader_convert(struct flz_loader *loader, struct flz_frames in, uint32_t
 	struct flz_loader_replaced *replaced = flz_loader_replaced_counts(loader);
 	memset(replaced, 0, sizeof(*replaced));
 	flz_loader_forget_source(loader);
-	if (out == NULL || in.data == NULL || in.n_frames < 1 || in.n_channels < 1 ||
-	    in.n_channels > FLZ_MAX_CHANNELS || in_rate_hz < 1) {
+	if (out == NULL || data == NULL || n_frames < 1 || n_channels < 1 ||
+	    n_channels > FLZ_MAX_CHANNELS || in_rate_hz < 1 ||
+	    (format != FLZ_PCM_FLOAT32 && format != FLZ_PCM_INT16)) {
 		flz_loader_format(msg, msg_size,
 				  "invalid frames (%" PRId64 " frames, %" PRIu32
-				  " channels, %" PRIu32 " Hz)",
-				  in.n_frames, in.n_channels, in_rate_hz);
+				  " channels, %" PRIu32 " Hz, format %d)",
+				  n_frames, n_channels, in_rate_hz, (int)format);
 		return -EINVAL;
 	}
 	struct flz_pipeline p;
-	int ret = flz_pipeline_init(&p, flz_loader_get_config(loader), in_rate_hz, in.n_channels,
-				    in.n_frames, true, replaced, msg, msg_size);
+	int ret = flz_pipeline_init(&p, flz_loader_get_config(loader), in_rate_hz, n_channels,
+				    n_frames, true, replaced, msg, msg_size);
 	if (ret < 0)
 		return ret;
-	/* The caller's frames are const: each chunk is sanitised in a copy. */
-	float *chunk = malloc((size_t)FLZ_LOADER_CHUNK_FRAMES * in.n_channels * sizeof(float));
-	if (chunk == NULL) {
-		flz_pipeline_deinit(&p);
-		flz_loader_format(msg, msg_size, "out of memory for conversion buffers");
-		return -ENOMEM;
+	bool passthrough = flz_pipeline_is_passthrough(&p);
+	float *chunk = NULL;
+	if (!passthrough) {
+		chunk = malloc((size_t)FLZ_LOADER_CHUNK_FRAMES * n_channels * sizeof(float));
+		if (chunk == NULL) {
+			flz_pipeline_deinit(&p);
+			flz_loader_format(msg, msg_size, "out of memory for conversion buffers");
+			return -ENOMEM;
+		}
 	}
-	for (int64_t i = 0; i < in.n_frames && ret == 0; i += FLZ_LOADER_CHUNK_FRAMES) {
-		int64_t n = in.n_frames - i;
+	for (int64_t i = 0; i < n_frames && ret == 0; i += FLZ_LOADER_CHUNK_FRAMES) {
+		int64_t n = n_frames - i;
 		if (n > FLZ_LOADER_CHUNK_FRAMES)
 			n = FLZ_LOADER_CHUNK_FRAMES;
-		size_t n_samples = (size_t)n * in.n_channels;
-		memcpy(chunk, in.data + (size_t)i * in.n_channels, n_samples * sizeof(float));
-		flz_sanitize_source(chunk, n_samples, replaced);
-		ret = flz_pipeline_push(&p, chunk, n);
+		size_t n_samples = (size_t)n * n_channels;
+		if (passthrough) {
+			/* Same rate and channels: straight into the sample. */
+			float *dst;
+			ret = flz_pipeline_window(&p, n, &dst);
+			if (ret == 0) {
+				read_pcm_chunk(data, format, i, n_samples, n_channels, dst, replaced);
+				flz_pipeline_commit(&p, n);
+			}
+		} else {
+			read_pcm_chunk(data, format, i, n_samples, n_channels, chunk, replaced);
+			ret = flz_pipeline_push(&p, chunk, n);
+		}
 	}
 	free(chunk);
 	if (ret == 0)
@@ -419,5 +454,24 @@ int flz_loader_convert(struct flz_loader *loader, struct flz_frames in, uint32_t
 		msg[0] = '\0';
 	else
 		memset(replaced, 0, sizeof(*replaced));
+	return ret;
+}
+
+int flz_loader_convert(struct flz_loader *loader, struct flz_frames in, uint32_t in_rate_hz,
+		       struct flz_sample **out)
+{
+	return convert_pcm(loader, in.data, FLZ_PCM_FLOAT32, in.n_frames, in.n_channels,
+			   in_rate_hz, out);
+}
+
+int flz_loader_load_pcm(struct flz_loader *loader, const void *data, enum flz_pcm_format format,
+			int64_t n_frames, uint32_t n_channels, uint32_t rate_hz,
+			struct flz_sample **out)
+{
+	if (loader == NULL)
+		return -EINVAL;
+	int ret = convert_pcm(loader, data, format, n_frames, n_channels, rate_hz, out);
+	if (ret == 0)
+		flz_loader_set_source_rate(loader, rate_hz);
 	return ret;
 }

@@ -73,6 +73,8 @@ char *flz_loader_message_buffer(struct flz_loader *loader, size_t *msg_size);
 struct flz_loader_replaced *flz_loader_replaced_counts(struct flz_loader *loader);
 /* flz_loader_convert() decodes no file: it clears the source rate. */
 void flz_loader_forget_source(struct flz_loader *loader);
+/* flz_loader_load_pcm() reports the caller's rate as the source's. */
+void flz_loader_set_source_rate(struct flz_loader *loader, uint32_t rate_hz);
 
 /* Replace the non-finite values among n_samples in place (NaN by 0, +Inf by
  * +1, -Inf by -1), adding each kind to *counts. Finite values, beyond +-1

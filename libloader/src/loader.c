@@ -88,6 +88,11 @@ void flz_loader_forget_source(struct flz_loader *loader)
 	loader->source_rate_hz = 0;
 }
 
+void flz_loader_set_source_rate(struct flz_loader *loader, uint32_t rate_hz)
+{
+	loader->source_rate_hz = rate_hz;
+}
+
 const struct flz_loader_config *flz_loader_get_config(const struct flz_loader *loader)
 {
 	return &loader->config;

@@ -8,7 +8,7 @@ import numpy
 import numpy.typing
 
 from typing_extensions import disjoint_base
-from typing import ClassVar, List, Literal, NamedTuple, Optional, Tuple, Type, TypedDict, Union, final
+from typing import Any, ClassVar, List, Literal, NamedTuple, Optional, Tuple, Type, TypedDict, Union, final
 
 __all__ = [
     "AudioEngine",
@@ -309,6 +309,13 @@ class AudioEngine:
     def run(self) -> None: ...
     def shut_down(self) -> None: ...
     def load_sample(self, id: int, path: _Path) -> None: ...
+    def load_sample_data(self, id: int, data: Union[bytes, bytearray, memoryview]) -> None:
+        """As load_sample(), from an encoded file (WAV, FLAC, Ogg, MP3...) held in memory."""
+    def load_sample_array(
+        self, id: int, array: numpy.typing.NDArray[Any], sample_rate: int
+    ) -> None:
+        """As load_sample(), from float32 or int16 PCM of shape (frames,) or (frames, channels)
+        at sample_rate Hz, converted as a WAV file of the same frames would be."""
     def play_sample(
         self,
         id: int,
@@ -337,6 +344,10 @@ class AudioEngine:
         """Loop the pad's voices over [start_s, end_s) (None: to the sample's end)."""
     def sample_info(self, id: int) -> Optional[SampleInfo]:
         """The slot's sample as last loaded, or None for an empty slot."""
+    def waveform(
+        self, id: int, width: int, start_s: float = 0.0, end_s: Optional[float] = None
+    ) -> numpy.typing.NDArray[numpy.float32]:
+        """(width, 2) min and max of the slot's mono mix per column over [start_s, end_s)."""
     def stop_sample(self, id: int) -> None: ...
     def stop_all(self) -> None: ...
     def unload_sample(self, id: int) -> None: ...

@@ -172,6 +172,24 @@ static int bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
 	return bind_args_opt(fname, args, nargs, kwnames, names, n_params, n_params, out);
 }
 
+int engine_bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+		     PyObject *kwnames, const char *const *names, Py_ssize_t n_params,
+		     Py_ssize_t n_required, PyObject **out)
+{
+	return bind_args_opt(fname, args, nargs, kwnames, names, n_params, n_required, out);
+}
+
+int engine_parse_slot(PyObject *obj, int32_t *out)
+{
+	return parse_slot(obj, out);
+}
+
+int engine_parse_real(PyObject *obj, const char *what, double lo, double hi,
+		      const char *range_msg, double *out)
+{
+	return parse_real(obj, what, lo, hi, range_msg, out);
+}
+
 /* An int keyword argument of the constructor in lo..hi. */
 static int parse_config_int(PyObject *obj, const char *name, long lo, long hi, long *out)
 {
@@ -1165,6 +1183,24 @@ static PyMethodDef engine_methods[] = {
 	  "FileNotFoundError for a missing file and ValueError with the reason for an\n"
 	  "unreadable or undecodable one; on any error the slot is unchanged. Voices\n"
 	  "playing an older sample of the slot keep playing it until stopped." },
+	{ "load_sample_data", (PyCFunction)(void (*)(void))engine_load_sample_data, METH_FAST_KW,
+	  "load_sample_data($self, id, data)\n--\n\n"
+	  "As load_sample(), from an encoded file held in memory (bytes, bytearray or\n"
+	  "memoryview of WAV, FLAC, Ogg, MP3...), decoded with the GIL released.\n"
+	  "Raises ValueError with the reason for bytes that do not decode (or are\n"
+	  "empty or not contiguous), TypeError for anything but a buffer; on any\n"
+	  "error the slot is unchanged." },
+	{ "load_sample_array", (PyCFunction)(void (*)(void))engine_load_sample_array,
+	  METH_FAST_KW,
+	  "load_sample_array($self, id, array, sample_rate)\n--\n\n"
+	  "As load_sample(), from PCM: a C-contiguous numpy array of float32 or int16\n"
+	  "(int16 x means x / 32768), shape (frames,) or (frames, channels), at\n"
+	  "sample_rate Hz. Converted with the GIL released exactly as a WAV file of the\n"
+	  "same frames would be: rate conversion, channel mapping, and non-finite\n"
+	  "values replaced (NaN by 0, +-inf by +-1) with a warning on the logger.\n"
+	  "Raises ValueError naming the problem for another dtype, shape, no frames, a\n"
+	  "non-contiguous array or sample_rate out of range; on any error the slot is\n"
+	  "unchanged." },
 	{ "play_sample", (PyCFunction)(void (*)(void))engine_play_sample, METH_FAST_KW,
 	  "play_sample($self, id, volume=1.0, *, at_frame=None, quantize=None)\n--\n\n"
 	  "Start a new looping voice on slot id's sample, from the start of its loop\n"
@@ -1218,6 +1254,15 @@ static PyMethodDef engine_methods[] = {
 	  "at once, click-free. load_sample() and unload_sample() reset it to the\n"
 	  "whole sample. start >= end, beyond the sample or an empty slot raise\n"
 	  "ValueError('loop region out of range')." },
+	{ "waveform", (PyCFunction)(void (*)(void))engine_waveform, METH_FAST_KW,
+	  "waveform($self, id, width, start_s=0.0, end_s=None)\n--\n\n"
+	  "Min and max of the slot's mono mix (the channels' mean) per column, as a\n"
+	  "(width, 2) float32 array, over [start_s, end_s) (None: the sample's end;\n"
+	  "frames = round(seconds * sample_rate)). Column i covers frames\n"
+	  "start + i * n // width up to start + (i + 1) * n // width (at least one\n"
+	  "frame). Exact, from the summary built at load: the cost grows with width,\n"
+	  "not with the span. ValueError for width outside 1..2**20, a range outside\n"
+	  "the sample (\"start_s out of range\", \"end_s out of range\") or an empty slot." },
 	{ "sample_info", (PyCFunction)(void (*)(void))engine_sample_info, METH_FAST_KW,
 	  "sample_info($self, id)\n--\n\n"
 	  "SampleInfo(n_frames, channels, sample_rate, duration_s, source_sample_rate,\n"

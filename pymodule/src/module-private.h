@@ -134,6 +134,23 @@ extern PyMethodDef list_devices_def;
 /* Everything the module owns, per module object (per interpreter): no
  * process globals, so that the module can be imported into several
  * interpreters and torn down with them. */
+/* Argument helpers of engine.c for the methods defined in other files. */
+int engine_bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+		     PyObject *kwnames, const char *const *names, Py_ssize_t n_params,
+		     Py_ssize_t n_required, PyObject **out);
+int engine_parse_slot(PyObject *obj, int32_t *out);
+int engine_parse_real(PyObject *obj, const char *what, double lo, double hi,
+		      const char *range_msg, double *out);
+
+/* --- loading.c ----------------------------------------------------------- */
+
+PyObject *engine_load_sample_data(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				  PyObject *kwnames);
+PyObject *engine_load_sample_array(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				   PyObject *kwnames);
+PyObject *engine_waveform(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+			  PyObject *kwnames);
+
 struct module_state {
 	PyObject *logger; /* logging.getLogger("flitzis_looper_rs") */
 	PyObject *queue_full_error; /* the command queue is full */

@@ -71,5 +71,9 @@ TCase *loader_case_growth(void);
 TCase *loader_case_errors(void);
 TCase *loader_case_fuzz(void);
 TCase *loader_case_fuzz_regressions(void);
+TCase *loader_case_pcm(void);
+TCase *loader_case_pcm_errors(void);
+TCase *loader_case_summary(void);
+TCase *loader_case_summary_errors(void);
 
 #endif /* LOADER_TESTS_H */

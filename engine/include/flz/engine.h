@@ -62,6 +62,7 @@
 
 #include <flz/constants.h>
 #include <flz/error.h>
+#include <flz/loader.h>
 #include <flz/rt.h>
 #include <flz/sample.h>
 #include <flz/transport.h>
@@ -316,6 +317,24 @@ FLZ_WARN_UNUSED int flz_engine_load_memory(struct flz_engine *engine, int32_t sl
 					   size_t why_size);
 
 /**
+ * As flz_engine_load_file(), from interleaved PCM in memory: converted as a
+ * file of the same frames would be (flz_loader_load_pcm(): rate conversion,
+ * channel map, non-finite values replaced and logged, in "PCM buffer").
+ * The slot's source is "<memory>", its source rate @p rate_hz.
+ * @param data n_frames * n_channels values of @p format, interleaved
+ * @return 0 or an error
+ * Errors: as flz_engine_load_file(); -EINVAL also for NULL @p data, no
+ *         frames, channels outside 1..FLZ_MAX_CHANNELS, rate 0 or an unknown
+ *         format (@p why names the problem).
+ * Thread: control; blocks while converting.
+ * Ownership: @p data is only read during the call.
+ */
+FLZ_WARN_UNUSED int flz_engine_load_pcm(struct flz_engine *engine, int32_t slot,
+					const void *data, enum flz_pcm_format format,
+					int64_t n_frames, uint32_t n_channels, uint32_t rate_hz,
+					char *why, size_t why_size);
+
+/**
  * Publish an already decoded sample to a slot. Its rate and channels must
  * equal the engine's (see flz_engine_get_stats()).
  * @return 0 or an error
@@ -326,7 +345,11 @@ FLZ_WARN_UNUSED int flz_engine_load_memory(struct flz_engine *engine, int32_t sl
  * Ownership: on success the engine takes over one reference; on failure the caller keeps it.
  * The caller may keep references of its own (and load the same sample again): the engine
  * drops the one it took, and the load stops counting in flight, once no slot or voice of
- * this load uses the sample any more.
+ * this load uses the sample any more. The slot's record (flz_engine_sample_info(),
+ * flz_engine_waveform()) holds one more reference of its own, dropped when the
+ * slot is unloaded or loaded again or the engine stops.
+ * Every load (file, memory, PCM, this one) builds the sample's waveform summary
+ * (flz/summary.h) before it is queued; -ENOMEM when that fails.
  */
 FLZ_WARN_UNUSED int flz_engine_load_sample(struct flz_engine *engine, int32_t slot,
 					   struct flz_sample *sample);
@@ -545,6 +568,26 @@ struct flz_engine_sample_info {
 FLZ_WARN_UNUSED int flz_engine_sample_info(struct flz_engine *engine, int32_t slot,
 					   struct flz_engine_sample_info *info, char *source,
 					   size_t source_size);
+
+/**
+ * Min and max of the mono mix of the slot's sample per column, over the frames
+ * [start, end) (flz_summary_query(): exact, cost O(width) whatever the span),
+ * from the summary built when the sample was loaded; on the record of what
+ * was last published, like flz_engine_sample_info(). The query runs outside
+ * the engine's lock on a hold of its own, so it delays no other call, and a
+ * load or unload racing with it is either wholly before or after it.
+ * @param end the end frame, or -1 for the sample's end
+ * @param width 1..FLZ_SUMMARY_MAX_WIDTH
+ * @param[out] out 2 * width floats: min then max of each column
+ * @return 0 or an error
+ * Errors: -ENOTCONN not running; -ENOENT the slot is empty; -EINVAL NULL
+ *         engine or out, bad slot, not 0 <= start < end <= n_frames, or a
+ *         bad width (@p out is untouched on every error).
+ * Thread: control.
+ * Ownership: @p out is the caller's.
+ */
+FLZ_WARN_UNUSED int flz_engine_waveform(struct flz_engine *engine, int32_t slot, int64_t start,
+					int64_t end, uint32_t width, float *out);
 
 /**
  * Output frames rendered since start: the transport clock, published by the

@@ -191,8 +191,8 @@ const char *flz_loader_strerror(const struct flz_loader *loader);
  * channel of one frame) of the source, before channel mapping.
  *
  * @param[out] replaced the counts of the last successful
- *             flz_loader_load_file(), flz_loader_load_memory() or
- *             flz_loader_convert(); all zero before the first and after a
+ *             flz_loader_load_file(), flz_loader_load_memory(),
+ *             flz_loader_load_pcm() or flz_loader_convert(); all zero before the first and after a
  *             failed call (the failed sample was never handed out)
  * Errors: none; a NULL @p loader gives zeros, a NULL @p replaced is ignored.
  * Thread: the loader's thread.
@@ -205,8 +205,9 @@ void flz_loader_get_replaced(const struct flz_loader *loader, struct flz_loader_
  * flz_loader_load_memory() decoded, before rate conversion (what the engine
  * reports as a sample's source rate).
  *
- * @return the rate in Hz; 0 before the first load, after a failed one and
- *         after flz_loader_convert() (which decodes no file)
+ * @return the rate in Hz (for flz_loader_load_pcm(), the rate it was given);
+ *         0 before the first load, after a failed one and after
+ *         flz_loader_convert() (which decodes no file)
  * Errors: none (a NULL @p loader gives 0).
  * Thread: the loader's thread.
  * Ownership: reads only the loader.
@@ -232,6 +233,40 @@ uint32_t flz_loader_source_rate_hz(const struct flz_loader *loader);
  */
 FLZ_WARN_UNUSED int flz_loader_convert(struct flz_loader *loader, struct flz_frames in,
 				       uint32_t in_rate_hz, struct flz_sample **out);
+
+/** Sample formats flz_loader_load_pcm() takes. */
+enum flz_pcm_format {
+	/** 32-bit float, native byte order; values beyond +-1 are kept. */
+	FLZ_PCM_FLOAT32 = 1,
+	/** 16-bit signed integer, native byte order: x / 32768, as a 16-bit file decodes. */
+	FLZ_PCM_INT16 = 2,
+};
+
+/**
+ * Convert interleaved PCM held by the caller exactly as a decoded file of the
+ * same frames would be: the same chunked pipeline (so the same rate
+ * conversion, channel map and non-finite replacement, counted by
+ * flz_loader_get_replaced()). A float32 buffer gives bit for bit the sample
+ * that a 32-bit float WAV of the same frames gives; an int16 buffer the one
+ * of a 16-bit WAV.
+ *
+ * @param data n_frames * n_channels values of @p format, interleaved
+ * @param n_frames >= 1
+ * @param n_channels 1..FLZ_MAX_CHANNELS
+ * @param rate_hz the frames' rate, >= 1 (flz_loader_source_rate_hz() reports it)
+ * @param[out] out a new sample at the loader's rate and channels; untouched on failure
+ * @return 0 on success, a negative errno otherwise
+ * Errors: -EINVAL loader, data or out NULL, n_frames < 1, channels or rate
+ *         out of range, an unknown format; -EFBIG over max_bytes; -ENOMEM;
+ *         -ENOTSUP a ratio the resampler refuses. The message names the problem.
+ * Thread: the loader's thread (control).
+ * Ownership: the caller owns *out and drops it with flz_sample_unref();
+ *         @p data stays the caller's and is only read.
+ */
+FLZ_WARN_UNUSED int flz_loader_load_pcm(struct flz_loader *loader, const void *data,
+					enum flz_pcm_format format, int64_t n_frames,
+					uint32_t n_channels, uint32_t rate_hz,
+					struct flz_sample **out);
 
 #ifdef __cplusplus
 }
