@@ -6,6 +6,7 @@
  * makes is what tests/stretch's stretch:rtcheck case checks at run time.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <string.h>
 
@@ -67,8 +68,9 @@ FLZ_RT int flz_stretch_set_rate(struct flz_stretch *st, double rate)
 }
 
 /* Read up to what the stretcher asks for (at most one chunk, and no further
- * than the pre-roll while it lasts), de-interleave, process. */
-static void feed(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx)
+ * than the pre-roll while it lasts), de-interleave, process. Returns the
+ * frames handed to the stretcher. */
+static uint32_t feed(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx)
 {
 	uint32_t want = (uint32_t)rubberband_get_samples_required(st->rb);
 	if (want == 0)
@@ -95,11 +97,19 @@ static void feed(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx)
 	else
 		st->frames_read += got;
 	rubberband_process(st->rb, (const float *const *)st->in_planes, want, 0);
+	return want;
 }
 
-/* Discard the start delay's output. */
-static void prime(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx)
+/*
+ * Read the pre-roll, process, and discard the start delay's output, until
+ * done or until budget input frames have been read in this call (a feed is
+ * never split, so a step may read up to one chunk past the budget). Returns
+ * whether priming is complete.
+ */
+static bool prime(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx,
+		  uint64_t budget)
 {
+	uint64_t fed = 0;
 	while (st->preroll_left > 0 || st->discard_left > 0) {
 		int avail = rubberband_available(st->rb);
 		if (st->preroll_left == 0 && avail > 0) {
@@ -112,9 +122,12 @@ static void prime(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx
 			st->discard_left -= k;
 			continue;
 		}
-		feed(st, read, cb_ctx);
+		if (fed >= budget)
+			return false;
+		fed += feed(st, read, cb_ctx);
 	}
 	st->primed = true;
+	return true;
 }
 
 FLZ_RT int flz_stretch_prime(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx)
@@ -122,8 +135,18 @@ FLZ_RT int flz_stretch_prime(struct flz_stretch *st, flz_stretch_read_fn read, v
 	if (st == NULL || read == NULL)
 		return -EINVAL;
 	if (!st->primed)
-		prime(st, read, cb_ctx);
+		(void)prime(st, read, cb_ctx, UINT64_MAX);
 	return 0;
+}
+
+FLZ_RT int flz_stretch_prime_step(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx,
+				  uint32_t max_read_frames)
+{
+	if (st == NULL || read == NULL || max_read_frames == 0)
+		return -EINVAL;
+	if (st->primed)
+		return 1;
+	return prime(st, read, cb_ctx, max_read_frames) ? 1 : 0;
 }
 
 FLZ_RT int flz_stretch_render(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx,
@@ -135,13 +158,13 @@ FLZ_RT int flz_stretch_render(struct flz_stretch *st, flz_stretch_read_fn read, 
 	if (n_frames == 0)
 		return 0;
 	if (!st->primed)
-		prime(st, read, cb_ctx);
+		(void)prime(st, read, cb_ctx, UINT64_MAX);
 	const uint32_t n_ch = st->n_channels;
 	uint32_t done = 0;
 	while (done < n_frames) {
 		int avail = rubberband_available(st->rb);
 		if (avail <= 0) {
-			feed(st, read, cb_ctx);
+			(void)feed(st, read, cb_ctx);
 			continue;
 		}
 		uint32_t k = n_frames - done;

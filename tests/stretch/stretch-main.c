@@ -91,6 +91,7 @@ static Suite *stretch_suite(void)
 		stretch_case_pitch,
 		stretch_case_time,
 		stretch_case_start,
+		stretch_case_prime_step,
 		stretch_case_rate_change,
 		stretch_case_blocks,
 		stretch_case_reset,

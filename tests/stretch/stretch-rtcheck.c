@@ -58,7 +58,8 @@ static void *rt_thread(void *arg)
 	pthread_setname_np(pthread_self(), "flz-audio");
 	job->before = job->count("flz-audio", NULL);
 	/* Start, run, glide through 1.0, jump to the extremes, steal (reset
-	 * while running) without and with an explicit prime, run again. */
+	 * while running) without an explicit prime and with a stepped one, run
+	 * again. */
 	rt_start(job, 1.0, true);
 	rt_render(job, 1.0, 200);
 	for (int k = 0; k <= 40; k++)
@@ -68,7 +69,9 @@ static void *rt_thread(void *arg)
 	rt_render(job, 1.0, 100);
 	rt_start(job, 1.25, false);
 	rt_render(job, 1.25, 200);
-	rt_start(job, 0.8, true);
+	rt_start(job, 0.8, false);
+	while (flz_stretch_prime_step(job->st, tone_read, &job->src, 128) == 0)
+		;
 	rt_render(job, 0.8, 200);
 	for (int k = 0; k < 100; k++)
 		rt_render(job, k % 2 ? 0.5 : 2.0, 2);

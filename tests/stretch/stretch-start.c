@@ -4,6 +4,7 @@
  * 50 ms into the material from output frame 50 ms / rate, within 1 ms: the
  * stretcher's window smears an onset both ways, and the -60 dB threshold
  * sees how far it comes early. */
+#include <errno.h>
 #include <stdio.h>
 
 #include "stretch-tests.h"
@@ -84,6 +85,57 @@ START_TEST(test_start)
 	flz_stretch_destroy(st);
 }
 END_TEST
+
+START_TEST(test_prime_step)
+{
+	/* Twins: one primed at once, one in steps of at most 256 input frames
+	 * (as an engine would per block while a quantised start waits); then
+	 * 0.5 s of output each: identical bytes. */
+	enum flz_stretch_engine engine = (enum flz_stretch_engine)_i;
+	struct flz_stretch *a = make_stretch(engine, 2), *b = make_stretch(engine, 2);
+	const size_t n = TEST_RATE_HZ / 2;
+	float *xa = malloc(n * 2 * sizeof(float)), *xb = malloc(n * 2 * sizeof(float));
+	ck_assert_ptr_nonnull(xa);
+	ck_assert_ptr_nonnull(xb);
+	struct tone_src sa = { 1000.0, TEST_AMP, 2, 0, -1, 0 }, sb = sa;
+	start_voice(a, &sa, 0.8);
+	ck_assert_int_eq(flz_stretch_reset(b, 0.8), 0);
+	sb.pos = -flz_stretch_preroll_frames(b);
+	ck_assert_int_eq(flz_stretch_prime_step(b, tone_read, &sb, 0), -EINVAL);
+	ck_assert_int_eq(flz_stretch_prime_step(NULL, tone_read, &sb, 256), -EINVAL);
+	ck_assert_int_eq(flz_stretch_prime_step(b, NULL, &sb, 256), -EINVAL);
+	int steps = 0, ret;
+	int64_t last = sb.pos;
+	while ((ret = flz_stretch_prime_step(b, tone_read, &sb, 256)) == 0) {
+		/* Each step's reads: the budget, plus at most one chunk. */
+		ck_assert_int_le(sb.pos - last, 256 + flz_stretch_max_read_frames(b));
+		last = sb.pos;
+		steps++;
+	}
+	ck_assert_int_eq(ret, 1);
+	ck_assert_int_eq(flz_stretch_prime_step(b, tone_read, &sb, 256), 1);
+	fprintf(stderr, "# prime-step: engine %d: %d steps of 256 frames before the last\n",
+		(int)engine, steps);
+	ck_assert_int_ge(steps, 2);
+	ck_assert_int_eq(sa.pos, sb.pos);
+	render_frames(a, &sa, xa, n);
+	render_frames(b, &sb, xb, n);
+	ck_assert_int_eq(memcmp(xa, xb, n * 2 * sizeof(float)), 0);
+	free(xa);
+	free(xb);
+	flz_stretch_destroy(a);
+	flz_stretch_destroy(b);
+}
+END_TEST
+
+TCase *stretch_case_prime_step(void)
+{
+	TCase *tc = tcase_create("stretch:prime-step");
+	tcase_add_loop_test(tc, test_prime_step, FLZ_STRETCH_ENGINE_FASTER,
+			    FLZ_STRETCH_ENGINE_FINER + 1);
+	tcase_set_timeout(tc, 300);
+	return tc;
+}
 
 TCase *stretch_case_start(void)
 {

@@ -55,6 +55,7 @@ TCase *stretch_tcase(const char *name, const TTest *test);
 TCase *stretch_case_pitch(void);
 TCase *stretch_case_time(void);
 TCase *stretch_case_start(void);
+TCase *stretch_case_prime_step(void);
 TCase *stretch_case_rate_change(void);
 TCase *stretch_case_blocks(void);
 TCase *stretch_case_reset(void);

@@ -185,6 +185,26 @@ FLZ_RT FLZ_WARN_UNUSED int flz_stretch_prime(struct flz_stretch *st, flz_stretch
 					     void *cb_ctx);
 
 /**
+ * Prime in steps, for a start that waits (quantised): each call reads at
+ * most about max_read_frames input frames (a read the stretcher asked for
+ * is not split, so one step may read up to one flz_stretch_max_read_frames()
+ * more) and does the processing they cause, so the work spreads over the
+ * blocks before the start instead of landing in one (figures in
+ * docs/design.md "Key lock"). The result is the same, bit for bit, as one
+ * flz_stretch_prime().
+ * @param st the processor
+ * @param read the reader; cb_ctx its context
+ * @param max_read_frames the step's budget, >= 1
+ * @return 1 primed (also when it already was), 0 more steps needed, or
+ * -EINVAL
+ * Errors: -EINVAL st or read NULL, max_read_frames 0.
+ * Thread: rt. Ownership: none.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_stretch_prime_step(struct flz_stretch *st,
+						  flz_stretch_read_fn read, void *cb_ctx,
+						  uint32_t max_read_frames);
+
+/**
  * Change the rate of a running processor; the stretcher moves to it
  * smoothly (no reset, no gap).
  * @param st the processor
