@@ -28,21 +28,26 @@
  * positioned that far before the start and yields zeros before frame 0 of
  * the sample); flz_stretch_prime() then processes and discards the
  * stretcher's start delay, so the next rendered frame is the start frame.
- * Call it while a quantised start waits, or right before the first render;
- * flz_stretch_render() primes by itself if it was not called.
+ * Priming processes a few thousand frames at once (more than one block's
+ * time: docs/design.md "Key lock"), so while a quantised start waits the
+ * engine steps it, flz_stretch_prime_step() once per block; an immediate
+ * start primes in its first block (flz_stretch_render() primes by itself
+ * if it was not done).
  *
  * Engines: FLZ_STRETCH_ENGINE_FASTER (Rubber Band's R2) and
- * FLZ_STRETCH_ENGINE_FINER (R3). The default is FASTER: it is what a voice
- * pool of 8 can afford (docs/design.md "Key lock" has the figures of
- * bench/stretch-bench.c).
+ * FLZ_STRETCH_ENGINE_FINER (R3). The default is FASTER, 3 to 5 times
+ * cheaper; FINER is smoother through rate changes on pure tones but its
+ * reset is not exact (docs/design.md "Key lock" has the figures of
+ * bench/stretch-bench.c and tests/stretch).
  *
  * Errors: every function that takes an argument out of range returns
  * -EINVAL and changes nothing.
  *
  * Thread: a processor is used by one thread at a time. new/destroy are
  * control-side; the functions under the banner are FLZ_RT (no allocation,
- * lock or I/O: tests/stretch's stretch:rtcheck case proves it under the
- * run-time interposer for the configurations new() accepts).
+ * lock or I/O: tests/stretch's stretch:rtcheck case counts none under the
+ * run-time interposer, for both engines, stereo at 48 kHz, through start,
+ * prime, render, rate changes and resets).
  */
 #ifndef FLZ_STRETCH_H
 #define FLZ_STRETCH_H
