@@ -33,9 +33,11 @@ static uint32_t silence_read(void *ctx, float *dst, uint32_t n_frames)
 }
 
 /*
- * Run silence through at the extreme rates and back: Rubber Band sizes some
- * buffers from the ratio on first use, and every page it will write should
- * be faulted in now, not on the audio thread.
+ * Run silence through at the extreme rates and back: R2 grows its output
+ * ring buffers the first time the time ratio exceeds what they were sized
+ * for (measured: allocation and free on the audio thread at rates 0.5 and
+ * 0.25 without this), and every page either engine writes should be faulted
+ * in now, not on the audio thread.
  */
 static int warm(struct flz_stretch *st)
 {
