@@ -13,6 +13,7 @@ APT_PACKAGES=(
   build-essential pkg-config
   python3 python3-venv python3-dev
   libasound2-dev libsndfile1-dev libsoxr-dev check
+  librubberband-dev
   jackd2 libjack-jackd2-dev libasound2-plugins
   valgrind clang sox flac vorbis-tools lame
 )

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Set everything up and run every test, in this order:
-#  1. the Check suites (voice, mixer, loader, transport, eq, engine, rt, fuzz seeds) and the
-#     suites that run inside the headless JACK rig against the installed wheel
-#     (engine-rig, e2e capture vs offline render, stress and faults);
+#  1. the Check suites (voice, mixer, loader, transport, eq, stretch when
+#     Rubber Band is found, engine, rt, fuzz seeds) and the suites that run
+#     inside the headless JACK rig against the installed wheel (engine-rig,
+#     e2e capture vs offline render, stress and faults);
 #  2. embedding from C (pkg-config install, Meson subproject); the engine
 #     built without ALSA running its offline suites; the type stubs checked
 #     against the installed module (stubtest);

@@ -550,6 +550,38 @@ EXPORT int flz_rtcheck_report(void)
 	return ret;
 }
 
+/**
+ * Calls counted so far on the watched thread named thread (of all objects),
+ * of the function named function, or of every function when it is NULL:
+ * for a test that checks its own audio-thread calls in process
+ * (tests/stretch, stretch:rtcheck) and finds this through dlsym().
+ * @return the count, or -1 when thread is not watched or function unknown
+ * Thread: any.
+ */
+EXPORT long flz_rtcheck_count(const char *thread, const char *function);
+
+EXPORT long flz_rtcheck_count(const char *thread, const char *function)
+{
+	int w = -1;
+	for (int i = 0; i < n_watch; i++)
+		if (thread != NULL && strcmp(watch_names[i], thread) == 0)
+			w = i;
+	if (w < 0)
+		return -1;
+	long total = 0;
+	bool known = function == NULL;
+	for (int fn = 0; fn < F_COUNT; fn++) {
+		if (function != NULL && strcmp(func_names[fn], function) != 0)
+			continue;
+		known = true;
+		for (int o = 0; o < MAX_OBJECTS; o++)
+			/* relaxed: plain counters, nothing published with them. */
+			total += (long)atomic_load_explicit(&counts[w][fn][o],
+							    memory_order_relaxed);
+	}
+	return known ? total : -1;
+}
+
 __attribute__((constructor)) static void rtcheck_init(void)
 {
 	t_in_hook = 1;
