@@ -315,7 +315,8 @@ class AudioEngine:
         self, id: int, array: numpy.typing.NDArray[Any], sample_rate: int
     ) -> None:
         """As load_sample(), from float32 or int16 PCM of shape (frames,) or (frames, channels)
-        at sample_rate Hz, converted as a WAV file of the same frames would be."""
+        at sample_rate Hz, converted as a WAV file of the same frames would be. A NaN or
+        infinity in a float32 array raises ValueError naming where it is."""
     def play_sample(
         self,
         id: int,

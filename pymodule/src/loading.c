@@ -6,6 +6,8 @@
  * API is not needed; numpy itself is imported only to make waveform()'s
  * result.
  */
+#include <math.h>
+
 #include <flz/summary.h>
 
 #include "module-private.h"
@@ -86,6 +88,17 @@ static int pcm_format(const Py_buffer *view, enum flz_pcm_format *format)
 	return -1;
 }
 
+/* Index of the first NaN or infinity among @p n floats, or -1. An array
+ * with one is a bug in the caller's own data (a file's are someone else's,
+ * and are replaced and counted instead), so load_sample_array refuses it. */
+static Py_ssize_t first_nonfinite(const float *x, Py_ssize_t n)
+{
+	for (Py_ssize_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return i;
+	return -1;
+}
+
 /* sample_rate: an int in FLZ_RATE_MIN_HZ..FLZ_RATE_MAX_HZ. */
 static int parse_rate(PyObject *obj, uint32_t *out)
 {
@@ -161,6 +174,19 @@ PyObject *engine_load_sample_array(PyObject *obj, PyObject *const *args, Py_ssiz
 	if (n_frames < 1) {
 		value_error("array is empty (no frames)");
 		goto out;
+	}
+	if (format == FLZ_PCM_FLOAT32) {
+		Py_ssize_t bad;
+		Py_BEGIN_ALLOW_THREADS
+		bad = first_nonfinite(view.buf, (Py_ssize_t)n_frames * (Py_ssize_t)n_channels);
+		Py_END_ALLOW_THREADS
+		if (bad >= 0) {
+			float v = ((const float *)view.buf)[bad];
+			value_error("array contains %s at frame %zd, channel %u",
+				    isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf", bad / (Py_ssize_t)n_channels,
+				    (unsigned)(bad % (Py_ssize_t)n_channels));
+			goto out;
+		}
 	}
 	char why[WHY_BYTES] = "";
 	int err;

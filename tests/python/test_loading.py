@@ -83,19 +83,20 @@ def test_array_equals_the_same_frames_as_a_wav(tmp_path, dtype, n_ch):
     assert numpy.array_equal(from_array, from_file)
 
 
-def test_array_with_nonfinite_values_converts_like_a_file(tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="flitzis_looper_rs")
-    x = noise(N_IN, 2, 3, numpy.float32)
-    x[10, 0] = numpy.nan
-    x[20, 1] = numpy.inf
-    path = write_float_wav(tmp_path / "nan.wav", x)
-    _, from_file = render_slot(lambda e, s: e.load_sample(s, path), 5000)
-    caplog.clear()
-    _, from_array = render_slot(lambda e, s: e.load_sample_array(s, x, RATE_IN), 5000)
-    assert numpy.isfinite(from_array).all()
-    assert numpy.array_equal(from_array, from_file)
-    lines = [r.getMessage() for r in caplog.records if r.name == "flitzis_looper_rs"]
-    assert any("2 non-finite sample values replaced" in l and "PCM buffer" in l for l in lines), lines
+def test_array_with_nonfinite_values_is_refused(tmp_path):
+    # A NaN or an infinity in the caller's own array is a bug in its data:
+    # refused, naming where (a file's are replaced and logged instead).
+    for value, word in ((numpy.nan, "NaN"), (numpy.inf, "+inf"), (-numpy.inf, "-inf")):
+        with AudioEngine(device="offline", channels=2) as e:
+            e.load_sample_array(2, noise(500, 2, 1, numpy.float32), RATE)
+            before = snapshot(e, 2)
+            x = noise(N_IN, 2, 3, numpy.float32)
+            x[20, 1] = value
+            x[30, 0] = numpy.nan
+            with pytest.raises(ValueError) as exc:
+                e.load_sample_array(2, x, RATE_IN)
+            assert str(exc.value) == "array contains %s at frame 20, channel 1" % word
+            assert_unchanged(e, before)
 
 
 @pytest.fixture(scope="module")
