@@ -500,6 +500,11 @@ static int parse_int64(PyObject *obj, const char *what, long long lo, long long 
 	return 0;
 }
 
+int engine_parse_int64(PyObject *obj, const char *what, long long lo, long long hi, long long *out)
+{
+	return parse_int64(obj, what, lo, hi, out);
+}
+
 /* A quantisation mode name: TypeError for a non-str, ValueError naming the
  * argument and the unknown name. */
 static int parse_quantize(PyObject *obj, const char *what, enum flz_quantize *out)
@@ -1009,18 +1014,9 @@ static PyObject *engine_render(PyObject *obj, PyObject *const *args, Py_ssize_t 
 	PyObject *a[1];
 	if (bind_args("render", args, nargs, kwnames, names, 1, a) < 0)
 		return NULL;
-	if (PyBool_Check(a[0]) || PyFloat_Check(a[0]) || !PyIndex_Check(a[0]))
-		return type_error("n_frames", "an int", a[0]);
-	PyObject *index = PyNumber_Index(a[0]);
-	if (index == NULL)
+	long long n;
+	if (parse_int64(a[0], "n_frames", 1, (long long)FLZ_ENGINE_MAX_RENDER_FRAMES, &n) < 0)
 		return NULL;
-	int overflow;
-	long long n = PyLong_AsLongLongAndOverflow(index, &overflow);
-	Py_DECREF(index);
-	if (n == -1 && PyErr_Occurred())
-		return NULL;
-	if (overflow || n <= 0 || n > (long long)FLZ_ENGINE_MAX_RENDER_FRAMES)
-		return raise_error(NULL, OP_ARG, -EINVAL, "n_frames out of range", NULL);
 	if (strcmp(self->device, "offline") != 0) {
 		PyErr_Format(PyExc_RuntimeError,
 			     "render() needs AudioEngine(device=\"offline\"); this engine plays on '%s'",

@@ -102,24 +102,9 @@ static Py_ssize_t first_nonfinite(const float *x, Py_ssize_t n)
 /* sample_rate: an int in FLZ_RATE_MIN_HZ..FLZ_RATE_MAX_HZ. */
 static int parse_rate(PyObject *obj, uint32_t *out)
 {
-	if (PyBool_Check(obj) || PyFloat_Check(obj) || !PyIndex_Check(obj)) {
-		type_error("sample_rate", "an int", obj);
+	long long v;
+	if (engine_parse_int64(obj, "sample_rate", FLZ_RATE_MIN_HZ, FLZ_RATE_MAX_HZ, &v) < 0)
 		return -1;
-	}
-	PyObject *index = PyNumber_Index(obj);
-	if (index == NULL)
-		return -1;
-	int overflow;
-	long long v = PyLong_AsLongLongAndOverflow(index, &overflow);
-	Py_DECREF(index);
-	if (v == -1 && PyErr_Occurred())
-		return -1;
-	if (overflow || v < FLZ_RATE_MIN_HZ || v > FLZ_RATE_MAX_HZ) {
-		value_error("sample_rate out of range (expected %d..%d, got %s%lld)", FLZ_RATE_MIN_HZ,
-			    FLZ_RATE_MAX_HZ, overflow ? "beyond " : "",
-			    overflow ? (long long)(overflow > 0 ? LLONG_MAX : LLONG_MIN) : v);
-		return -1;
-	}
 	*out = (uint32_t)v;
 	return 0;
 }

@@ -139,6 +139,11 @@ int engine_bind_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
 		     PyObject *kwnames, const char *const *names, Py_ssize_t n_params,
 		     Py_ssize_t n_required, PyObject **out);
 int engine_parse_slot(PyObject *obj, int32_t *out);
+/* An int argument in lo..hi: TypeError for anything but an int (bool and
+ * float included), ValueError("<what> out of range (expected lo..hi, got
+ * v)") outside. */
+int engine_parse_int64(PyObject *obj, const char *what, long long lo, long long hi,
+		       long long *out);
 int engine_parse_real(PyObject *obj, const char *what, double lo, double hi,
 		      const char *range_msg, double *out);
 
