@@ -9,11 +9,11 @@
  * tests/rtcheck allow exactly that call here).
  */
 #include <errno.h>
-#include <string.h>
 #include <time.h>
 
 #include "denormals.h"
 #include "engine-private.h"
+#include "record.h"
 
 FLZ_RT FLZ_HOT static struct timespec to_timespec(int64_t ns)
 {
@@ -27,32 +27,6 @@ FLZ_RT FLZ_HOT static int64_t frames_ns(uint64_t n_frames, uint32_t rate_hz)
 {
 	return (int64_t)(n_frames / rate_hz) * 1000000000LL +
 	       (int64_t)((n_frames % rate_hz) * 1000000000ULL / rate_hz);
-}
-
-/* Hand n_frames of audio->scratch to the writer, all or nothing: a block
- * split between the file and the floor would hide where the gap is. */
-FLZ_RT FLZ_HOT static void push_block(struct flz_engine_audio *audio, uint32_t n_frames)
-{
-	struct flz_wav_out *wav = audio->wav;
-	/* relaxed: only this thread writes head. */
-	uint64_t head = atomic_load_explicit(&wav->head, memory_order_relaxed);
-	/* acquire: the writer has finished reading the frames it released. */
-	uint64_t tail = atomic_load_explicit(&wav->tail, memory_order_acquire);
-	if (wav->capacity - (head - tail) < n_frames) {
-		/* relaxed: a statistic; only this thread writes it. */
-		atomic_fetch_add_explicit(&wav->dropped_frames, n_frames,
-					  memory_order_relaxed);
-		return;
-	}
-	uint32_t at = (uint32_t)(head & (wav->capacity - 1));
-	uint32_t first = wav->capacity - at < n_frames ? wav->capacity - at : n_frames;
-	size_t ch = wav->n_channels;
-	memcpy(wav->frames + (size_t)at * ch, audio->scratch, sizeof(float) * first * ch);
-	if (first < n_frames)
-		memcpy(wav->frames, audio->scratch + (size_t)first * ch,
-		       sizeof(float) * (n_frames - first) * ch);
-	/* release: the frames are written before the writer sees them counted. */
-	atomic_store_explicit(&wav->head, head + n_frames, memory_order_release);
 }
 
 FLZ_RT FLZ_HOT static void wav_loop(struct flz_engine_audio *audio)
@@ -73,7 +47,7 @@ FLZ_RT FLZ_HOT static void wav_loop(struct flz_engine_audio *audio)
 		flz_format_clamp_float_rt(audio->scratch, (size_t)block * audio->n_channels);
 		int64_t t1 = flz_engine_now_ns_rt();
 		flz_engine_account_load_rt(audio, t1 - t0, block);
-		push_block(audio, block);
+		flz_frame_writer_push_rt(audio->wav, audio->scratch, block);
 
 		since_base += block;
 		int64_t deadline = base_ns + frames_ns(since_base, audio->rate_hz);

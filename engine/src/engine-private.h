@@ -238,6 +238,20 @@ struct flz_engine_core {
 	_Atomic uint64_t sched_done;
 	/** Audio side only: the running count sched_done publishes. */
 	uint64_t sched_done_local;
+
+	/* ---- The recorder (flz_engine_start_recording()). ---- */
+	/**
+	 * The frame writer every rendered block goes to, NULL when not
+	 * recording: set and cleared by the control side. The audio side raises
+	 * recorder_busy, then reads recorder, pushes, lowers recorder_busy;
+	 * the control side clears recorder, then waits for recorder_busy to be
+	 * low before it frees the writer. Both pairs are seq_cst (a store then
+	 * a load of the other variable: release/acquire would let each side
+	 * miss the other's store), so either the audio side reads NULL or the
+	 * control side sees it busy and waits for the end of that one push.
+	 */
+	_Atomic(struct flz_frame_writer *) recorder;
+	atomic_bool recorder_busy;
 	/**
 	 * The transport as of the end of the last block, for flz_engine_transport():
 	 * a seqlock. The audio side makes seq odd, writes the fields, makes it
@@ -484,7 +498,7 @@ struct flz_engine_pcm_ops {
 	void *userdata;
 };
 
-struct flz_wav_out;
+struct flz_frame_writer;
 
 struct flz_engine_audio {
 	struct flz_engine_core *core;
@@ -538,52 +552,16 @@ struct flz_engine_audio {
 #endif
 
 	/* ---- The wav backend (NULL for the others) ---- */
-	struct flz_wav_out *wav;
+	struct flz_frame_writer *wav;
 };
 
-/*
- * The wav backend's state (backend-wav.c, backend-wav-rt.c): the audio
- * thread renders in real time, paced by CLOCK_MONOTONIC, and pushes every
- * frame into a single-producer single-consumer frame ring; the writer thread
- * takes them out and writes them to the file. Allocated with
- * flz_pages_alloc() (the audio thread reads it) by open, freed by close.
+/**
+ * Hand a rendered block (before clipping) to the recorder, if one is
+ * published (see flz_engine_core.recorder). Never waits.
+ * Thread: rt (the audio thread, or the caller of flz_engine_render()).
  */
-struct flz_wav_out {
-	/* ---- Set up by the control side before either thread starts. ---- */
-	/** n_frames * n_channels floats of flz_pages_alloc(), frames_bytes long. */
-	float *frames;
-	size_t frames_bytes;
-	/** The ring's capacity in frames: a power of two, >= 2 s of audio. */
-	uint32_t capacity;
-	uint32_t n_channels;
-
-	/* ---- The ring's counters: frames pushed and frames taken, free-running. ---- */
-	/** Written by the audio thread only. */
-	_Alignas(64) _Atomic uint64_t head;
-	/** Written by the writer thread only. */
-	_Alignas(64) _Atomic uint64_t tail;
-
-	/* ---- Statistics (stats.file_dropped_frames, stats.file_write_errors). ---- */
-	/** Frames the audio thread could not push because the ring was full. */
-	_Alignas(64) _Atomic uint64_t dropped_frames;
-	/** Failed or short writes (the writer thread). */
-	_Atomic uint64_t write_errors;
-
-	/* ---- Control side and writer thread (never the audio thread). ---- */
-	_Alignas(64) void *file; /* SNDFILE * */
-	char *path;
-	struct flz_backend_log log;
-	pthread_t writer;
-	bool writer_started;
-	/** Set by close after the audio thread ended: drain and leave. */
-	atomic_bool writer_quit;
-	/** Writer thread only: what it has logged already. */
-	bool write_error_logged;
-	uint64_t drops_logged;
-	/** NULL but in tests (flz_engine_set_wav_writer_test()): while it
-	 *  reads true, the writer leaves the ring alone. */
-	const atomic_bool *hold_writer;
-};
+FLZ_RT void flz_engine_core_record_rt(struct flz_engine_core *core, const float *out,
+				      uint32_t n_frames);
 
 /**
  * The wav backend's audio thread body: render one block, hand it to the
@@ -741,6 +719,16 @@ void flz_engine_set_lock_memory(struct flz_engine *engine, bool on);
  */
 int flz_engine_set_wav_writer_test(struct flz_engine *engine, uint32_t ring_frames,
 				   const atomic_bool *hold_writer);
+
+/**
+ * For tests only: as flz_engine_set_wav_writer_test(), for the next
+ * flz_engine_start_recording()'s writer (ring_frames: a power of two, at
+ * least the period, or 0).
+ * @return 0, or -EINVAL for a ring that is not a power of two
+ * Thread: control.
+ */
+int flz_engine_set_record_writer_test(struct flz_engine *engine, uint32_t ring_frames,
+				      const atomic_bool *hold_writer);
 
 /** Loads counted in flight now (see FLZ_ENGINE_RETIRE_CAPACITY), a snapshot. Thread: any. */
 int flz_engine_samples_in_flight(struct flz_engine *engine);

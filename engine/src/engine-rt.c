@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "engine-private.h"
+#include "record.h"
 
 FLZ_RT FLZ_HOT int64_t flz_engine_now_ns_rt(void)
 {
@@ -433,6 +434,7 @@ FLZ_RT FLZ_HOT int flz_engine_core_process_rt(struct flz_engine_core *core, floa
 				       n_frames - done);
 	if (err < 0)
 		return err;
+	flz_engine_core_record_rt(core, out, n_frames);
 	/* release: pairs with the control side's acquire load; it orders
 	 * nothing else (the count is all it publishes). */
 	atomic_store_explicit(&core->sched_done, core->sched_done_local, memory_order_release);
@@ -486,4 +488,19 @@ FLZ_RT void flz_engine_device_lost_rt(struct flz_engine_core *core, int err)
 	/* release: lost_error is visible to whoever sees device_lost. */
 	atomic_store_explicit(&core->device_lost, true, memory_order_release);
 	flz_engine_post_simple_rt(core, FLZ_MSG_DEVICE_LOST, err);
+}
+
+FLZ_RT FLZ_HOT void flz_engine_core_record_rt(struct flz_engine_core *core, const float *out,
+					      uint32_t n_frames)
+{
+	/* seq_cst, as the load below and the control side's clear and check
+	 * (see flz_engine_core.recorder): busy is raised before recorder is
+	 * read, in every thread's view. */
+	atomic_store_explicit(&core->recorder_busy, true, memory_order_seq_cst);
+	struct flz_frame_writer *rec = atomic_load_explicit(&core->recorder, memory_order_seq_cst);
+	if (rec != NULL)
+		flz_frame_writer_push_rt(rec, out, n_frames);
+	/* release: the push's accesses to the writer are done before the
+	 * control side, seeing busy low, frees it. */
+	atomic_store_explicit(&core->recorder_busy, false, memory_order_release);
 }

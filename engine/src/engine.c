@@ -36,6 +36,7 @@
 #include <flz/pages.h>
 
 #include "engine-private.h"
+#include "record.h"
 
 /*
  * What flz_engine_waveform() reads of a published sample: its summary and a
@@ -123,6 +124,16 @@ struct flz_engine {
 	/** Set only by flz_engine_set_wav_writer_test() (a test hook). */
 	uint32_t test_wav_ring_frames;
 	const atomic_bool *test_wav_hold_writer;
+	/** Set only by flz_engine_set_record_writer_test() (a test hook). */
+	uint32_t test_record_ring_frames;
+	const atomic_bool *test_record_hold_writer;
+
+	/* ---- The recorder: written under lifecycle and lock, read under either. ---- */
+	/** The writer published in core.recorder, NULL when not recording. */
+	struct flz_frame_writer *recorder;
+	/** The last recording's counters, kept when it ends (stats). */
+	uint64_t record_dropped_last;
+	uint64_t record_write_errors_last;
 	/** Whether this start tried to lock its memory, whether all of it was
 	 *  locked, and how many bytes were (whole pages). */
 	bool lock_tried;
@@ -630,7 +641,7 @@ int flz_engine_rt_regions(struct flz_engine *engine, struct flz_mem_region *regi
 	if (engine->audio.scratch)
 		all[n++] = (struct flz_mem_region){ engine->audio.scratch, engine->scratch_bytes };
 	if (engine->audio.wav) {
-		all[n++] = (struct flz_mem_region){ engine->audio.wav, sizeof(struct flz_wav_out) };
+		all[n++] = (struct flz_mem_region){ engine->audio.wav, sizeof(struct flz_frame_writer) };
 		all[n++] = (struct flz_mem_region){ engine->audio.wav->frames,
 						    engine->audio.wav->frames_bytes };
 	}
@@ -1024,6 +1035,130 @@ int flz_engine_samples_in_flight(struct flz_engine *engine)
 	return atomic_load_explicit(&engine->samples_in_flight, memory_order_relaxed);
 }
 
+/* ------------------------------------------------------------------------
+ * Recording
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Take the recorder back from the audio side and finish its file. Called
+ * under lifecycle (so no render runs), with the audio thread running or
+ * not. Returns the frames written; 0 when not recording.
+ */
+static uint64_t end_recording_locked(struct flz_engine *engine)
+{
+	struct flz_frame_writer *rec = engine->recorder;
+	if (rec == NULL)
+		return 0;
+	/* seq_cst: see flz_engine_core.recorder; from here on a block that
+	 * raises busy reads NULL. */
+	atomic_store_explicit(&engine->core.recorder, NULL, memory_order_seq_cst);
+	/* A push already under way ends within its block: wait for it, in
+	 * short sleeps (the audio thread never waits for us, we wait for it). */
+	while (atomic_load_explicit(&engine->core.recorder_busy, memory_order_seq_cst)) {
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 200000L };
+		nanosleep(&ts, NULL);
+	}
+	pthread_mutex_lock(&engine->lock);
+	/* relaxed: the producer is done (above); the writer's counters only. */
+	engine->record_dropped_last =
+		atomic_load_explicit(&rec->dropped_frames, memory_order_relaxed);
+	engine->recorder = NULL;
+	pthread_mutex_unlock(&engine->lock);
+	/* The writer's last drain may fail too: its count comes after the join. */
+	uint64_t errors = 0;
+	uint64_t written = flz_frame_writer_close(rec, &errors);
+	pthread_mutex_lock(&engine->lock);
+	engine->record_write_errors_last = errors;
+	pthread_mutex_unlock(&engine->lock);
+	return written;
+}
+
+int flz_engine_start_recording(struct flz_engine *engine, const char *path, char *why,
+			       size_t why_size)
+{
+	if (engine == NULL || path == NULL || path[0] == '\0') {
+		flz_engine_set_why(why, why_size, "the recording needs a path");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&engine->lifecycle);
+	int err = 0;
+	if (!engine->running) {
+		flz_engine_set_why(why, why_size, "engine is not running");
+		err = -ENOTCONN;
+	} else if (engine->recorder != NULL) {
+		flz_engine_set_why(why, why_size, "already recording");
+		err = -EBUSY;
+	}
+	struct flz_frame_writer *rec = NULL;
+	if (err == 0) {
+		struct flz_frame_writer_spec spec = {
+			.path = path,
+			.rate_hz = engine->device.rate_hz,
+			.n_channels = engine->device.n_channels,
+			.ring_frames = engine->test_record_ring_frames,
+			.hold_writer = engine->test_record_hold_writer,
+			.clamp = true,
+			.log = engine->log_sink,
+			.stat_dropped = "record_dropped",
+			.stat_errors = "record_write_errors",
+		};
+		if (spec.ring_frames != 0 && spec.ring_frames < engine->audio.block_frames) {
+			flz_engine_set_why(why, why_size,
+					   "a test ring of %u frames holds no block of %u",
+					   spec.ring_frames, engine->audio.block_frames);
+			err = -EINVAL;
+		} else {
+			err = flz_frame_writer_open(&rec, &spec, why, why_size);
+		}
+	}
+	if (err == 0) {
+		int rc = flz_frame_writer_start(rec, "flz-recorder");
+		if (rc != 0) {
+			flz_engine_set_why(why, why_size, "cannot start the recorder's thread: %s",
+					   strerror(rc));
+			/* Nothing was pushed: the file is finalised empty and removed,
+			 * as a failed call leaves nothing behind. */
+			flz_frame_writer_close(rec, NULL);
+			remove(path);
+			err = -rc;
+		}
+	}
+	if (err == 0) {
+		pthread_mutex_lock(&engine->lock);
+		engine->recorder = rec;
+		engine->record_dropped_last = 0;
+		engine->record_write_errors_last = 0;
+		pthread_mutex_unlock(&engine->lock);
+		/* seq_cst: see flz_engine_core.recorder; it also releases the
+		 * writer's set-up (its ring, its counters) to the audio side. */
+		atomic_store_explicit(&engine->core.recorder, rec, memory_order_seq_cst);
+	}
+	pthread_mutex_unlock(&engine->lifecycle);
+	return err;
+}
+
+uint64_t flz_engine_stop_recording(struct flz_engine *engine)
+{
+	if (engine == NULL)
+		return 0;
+	pthread_mutex_lock(&engine->lifecycle);
+	uint64_t written = end_recording_locked(engine);
+	pthread_mutex_unlock(&engine->lifecycle);
+	return written;
+}
+
+int flz_engine_set_record_writer_test(struct flz_engine *engine, uint32_t ring_frames,
+				      const atomic_bool *hold_writer)
+{
+	if (ring_frames & (ring_frames - 1))
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lifecycle);
+	engine->test_record_ring_frames = ring_frames;
+	engine->test_record_hold_writer = hold_writer;
+	pthread_mutex_unlock(&engine->lifecycle);
+	return 0;
+}
+
 void flz_engine_stop(struct flz_engine *engine)
 {
 	if (engine == NULL)
@@ -1053,6 +1188,7 @@ void flz_engine_stop(struct flz_engine *engine)
 		pthread_join(engine->audio_thread, NULL);
 	}
 	stop_house(engine);
+	end_recording_locked(engine);
 
 	/* Both threads are gone: the mixer's samples, the queued loads and the
 	 * retired samples are all freed here, and the backend closes its device. */
@@ -1769,6 +1905,16 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
 		stats->load = load.f;
 		stats->memory_locked = engine->memory_locked;
 		stats->locked_bytes = engine->locked_bytes;
+	}
+	stats->recording = engine->recorder != NULL;
+	stats->record_dropped = engine->record_dropped_last;
+	stats->record_write_errors = engine->record_write_errors_last;
+	if (engine->recorder) {
+		/* relaxed: statistics, each a plain snapshot. */
+		stats->record_dropped = atomic_load_explicit(&engine->recorder->dropped_frames,
+							     memory_order_relaxed);
+		stats->record_write_errors = atomic_load_explicit(
+			&engine->recorder->write_errors, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&engine->lock);
 }

@@ -104,6 +104,15 @@ class EngineStats(TypedDict):
     file_write_errors: int
     """Device "wav:PATH": failed or short writes to the file (a full disk; the
     first is logged); 0 on other devices."""
+    recording: bool
+    """Whether start_recording() is recording now (reported when stopped too)."""
+    record_dropped: int
+    """Frames played but not recorded because the recording's writer fell
+    behind (its ring of at least 2 s was full; whole blocks), for the current
+    recording or, when none, the last one; logged once."""
+    record_write_errors: int
+    """Failed or short writes to the recording's file (a full disk), for the
+    current recording or the last one; the first is logged."""
 
 class SampleInfo(NamedTuple):
     """What AudioEngine.sample_info() reports of a slot's sample (a named tuple)."""
@@ -368,6 +377,16 @@ class AudioEngine:
         """The transport as the audio thread published it after its last block."""
     def set_trigger_quantization(self, mode: _QuantizeMode) -> None:
         """How play_sample() without at_frame or quantize starts (default 'off')."""
+    def start_recording(self, path: Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]) -> None:
+        """Write every frame played from now on to path, a 32-bit float WAV (the
+        mix clipped to -1..1, before the device's format conversion; render()
+        feeds it offline). Raises EngineNotRunning when stopped,
+        RuntimeError("already recording"), an OSError subclass
+        (FileNotFoundError, PermissionError...) when the file cannot be
+        created, ValueError for an empty path. Releases the GIL."""
+    def stop_recording(self) -> int:
+        """End the recording, finalise the file, return the frames written
+        (0 when not recording). Releases the GIL."""
     def stats(self) -> EngineStats:
         """A dict describing the engine (see EngineStats). Works when stopped too."""
     def __enter__(self) -> "AudioEngine": ...

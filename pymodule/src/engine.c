@@ -1068,7 +1068,7 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 	log_queue_drain(self->logs, self->state->logger);
 	flz_engine_get_stats(self->engine, &st);
 	return Py_BuildValue("{s:I,s:I,s:s,s:I,s:I,s:I,s:d,s:K,s:i,s:i,s:I,s:d,s:L,s:K,s:O,s:O,s:s,s:O,"
-			     "s:K,s:K,s:K}",
+			     "s:K,s:K,s:K,s:O,s:K,s:K}",
 			     "sample_rate", st.rate_hz, "channels", st.n_channels, "format",
 			     flz_device_format_name(st.format), "period_frames", st.period_frames,
 			     "periods", st.n_periods, "latency_frames", st.latency_frames,
@@ -1082,7 +1082,10 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 			     "memory_locked", st.memory_locked ? Py_True : Py_False, "locked_bytes",
 			     (unsigned long long)st.locked_bytes, "file_dropped_frames",
 			     (unsigned long long)st.file_dropped_frames, "file_write_errors",
-			     (unsigned long long)st.file_write_errors);
+			     (unsigned long long)st.file_write_errors, "recording",
+			     st.recording ? Py_True : Py_False, "record_dropped",
+			     (unsigned long long)st.record_dropped, "record_write_errors",
+			     (unsigned long long)st.record_write_errors);
 }
 
 static PyObject *engine_repr(PyObject *obj)
@@ -1331,7 +1334,27 @@ static PyMethodDef engine_methods[] = {
 	  "messages_dropped, device_lost, running, device, memory_locked (the audio\n"
 	  "thread's memory is locked in RAM), locked_bytes, file_dropped_frames and\n"
 	  "file_write_errors (device 'wav:PATH': frames the file writer fell behind on,\n"
-	  "failed writes; 0 elsewhere). Works when stopped too." },
+	  "failed writes; 0 elsewhere), recording (start_recording() is recording),\n"
+	  "record_dropped and record_write_errors (the current or last recording's\n"
+	  "frames its writer fell behind on, failed writes). Works when stopped too." },
+	{ "start_recording", (PyCFunction)(void (*)(void))engine_start_recording,
+	  METH_FASTCALL | METH_KEYWORDS,
+	  "start_recording($self, path)\n--\n\n"
+	  "Write every frame the engine plays from now on to path (str, bytes or\n"
+	  "os.PathLike; created or truncated), a 32-bit float WAV at the device's rate\n"
+	  "and channels: the mix as a float device gets it (clipped to -1..1), before\n"
+	  "conversion to the device's format, on every device (on 'offline', render()\n"
+	  "feeds it). A writer thread writes the file; the audio thread never waits for\n"
+	  "it: frames it falls behind on are counted in stats()['record_dropped'] and\n"
+	  "logged, failed writes in stats()['record_write_errors'] and logged. Raises\n"
+	  "EngineNotRunning when stopped, RuntimeError('already recording'), an OSError\n"
+	  "(FileNotFoundError, PermissionError, IsADirectoryError...) when the file\n"
+	  "cannot be created, ValueError for an empty path. Releases the GIL." },
+	{ "stop_recording", engine_stop_recording, METH_NOARGS,
+	  "stop_recording($self)\n--\n\n"
+	  "End the recording, finalise the file's header, and return the frames\n"
+	  "written to it; 0 when not recording (shut_down() ends a recording too).\n"
+	  "Releases the GIL." },
 	{ "__enter__", engine_enter, METH_NOARGS, "Run the engine; return it." },
 	{ "__exit__", (PyCFunction)(void (*)(void))engine_exit, METH_FASTCALL,
 	  "Shut the engine down." },

@@ -156,6 +156,12 @@ PyObject *engine_load_sample_array(PyObject *obj, PyObject *const *args, Py_ssiz
 PyObject *engine_waveform(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
 			  PyObject *kwnames);
 
+/* --- recording.c --------------------------------------------------------- */
+
+PyObject *engine_start_recording(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				 PyObject *kwnames);
+PyObject *engine_stop_recording(PyObject *obj, PyObject *unused);
+
 struct module_state {
 	PyObject *logger; /* logging.getLogger("flitzis_looper_rs") */
 	PyObject *queue_full_error; /* the command queue is full */

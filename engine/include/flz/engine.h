@@ -203,6 +203,16 @@ struct flz_engine_stats {
 	/** Device "wav:PATH": failed or short writes to the file (a full disk);
 	 *  the first is logged. 0 on other devices. */
 	uint64_t file_write_errors;
+	/** Whether flz_engine_start_recording() is recording now. Like the
+	 *  two counters below, reported whether or not the engine runs. */
+	bool recording;
+	/** Frames played but not recorded because the recording's writer fell
+	 *  behind (its ring, at least 2 s, was full; whole blocks at a time),
+	 *  for the current recording or, when none, the last one. */
+	uint64_t record_dropped;
+	/** Failed or short writes to the recording's file (a full disk), for
+	 *  the current recording or the last one; the first is logged. */
+	uint64_t record_write_errors;
 };
 
 /**
@@ -763,6 +773,44 @@ FLZ_WARN_UNUSED int flz_engine_poll_message(struct flz_engine *engine, struct fl
  * Ownership: @p stats is the caller's, written in full.
  */
 void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *stats);
+
+/**
+ * Record every frame the engine plays from now on to @p path, a 32-bit
+ * float WAV (created or truncated) at the device's rate and channels: the
+ * mix as a FLOAT_LE device gets it (clipped to -1..1, NaN to 0), before
+ * conversion to the device's sample format, on every device (ALSA, wav:,
+ * offline, where flz_engine_render() feeds it). A writer thread
+ * ("flz-recorder") writes the file; the audio thread never waits for it: a
+ * block that finds its ring (at least 2 s) full is dropped whole, counted
+ * in stats.record_dropped and logged (once, a warning). A failed write is
+ * counted in stats.record_write_errors and logged (once, an error); the
+ * recording goes on and the header is finalised at the end all the same.
+ * The recording ends at flz_engine_stop_recording(), or at flz_engine_stop()
+ * (the file finalised the same way).
+ * @param why on failure, the reason (may be NULL)
+ * @return 0 or an error
+ * Errors: -EINVAL NULL engine or path, or an empty path; -ENOTCONN not
+ *         running; -EBUSY already recording; -ENOENT, -EACCES, -EPERM,
+ *         -EISDIR, -ENOTDIR, -EROFS the file cannot be created for that
+ *         reason, -EIO for another; -ENOMEM; a positive errno from
+ *         pthread_create() negated. On any error nothing changed.
+ * Thread: control. Blocks for the file's creation; waits for a render in
+ * progress (offline), never for the audio thread.
+ * Ownership: @p path is copied.
+ */
+FLZ_WARN_UNUSED int flz_engine_start_recording(struct flz_engine *engine, const char *path,
+					       char *why, size_t why_size);
+
+/**
+ * End the recording: the audio side lets go of it (the call waits at most
+ * for the block being rendered), the writer writes what it holds, and the
+ * header is finalised.
+ * @return the frames written to the file; 0 when not recording (nothing
+ *         changes)
+ * Errors: none (a NULL engine: 0).
+ * Thread: control. Blocks for the writer's last writes and its join.
+ */
+uint64_t flz_engine_stop_recording(struct flz_engine *engine);
 
 /** Frames flz_engine_render() renders at most in one call (about 6 minutes
  *  at 48 kHz): a bound on the caller's buffer, not on the engine. */
