@@ -67,7 +67,8 @@ def main():
             "speed": 0, "ping": 0, "msgs": 0, "full": 0, "probe_loads": 0,
             "play_exclusive": 0, "pause": 0, "resume": 0, "seek": 0, "pad_gain": 0,
             "pad_speed": 0, "loop_region": 0, "empty": 0, "quantized": 0, "at_frame": 0,
-            "master_bpm": 0, "beats_per_bar": 0, "anchor": 0, "transport": 0}
+            "master_bpm": 0, "beats_per_bar": 0, "anchor": 0, "transport": 0,
+            "recordings": 0, "recorded_frames": 0}
     lock = threading.Lock()
     errors = []
 
@@ -203,6 +204,18 @@ def main():
         bump("msgs", n)
         time.sleep(0.001)
 
+    @guarded
+    def recordings(rnd):
+        # The audio thread takes each recorder up and lets go of it while
+        # the other threads keep it busy: its pushes and the handover.
+        path = os.path.join(tmp, "rec.wav")
+        eng.start_recording(path)
+        time.sleep(0.05 + rnd.random() * 0.2)
+        bump("recorded_frames", eng.stop_recording())
+        bump("recordings")
+        os.unlink(path)
+        time.sleep(rnd.random() * 0.02)
+
     def probe():
         # The positive control: a watched thread whose calls are known to
         # reach project code (the loader allocates, opens and reads files).
@@ -224,6 +237,7 @@ def main():
                threading.Thread(target=pads, args=(7,)),
                threading.Thread(target=transport, args=(8,)),
                threading.Thread(target=messages, args=(6,)),
+               threading.Thread(target=recordings, args=(9,)),
                threading.Thread(target=probe)]
     for t in threads:
         t.start()

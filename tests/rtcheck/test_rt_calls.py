@@ -119,6 +119,9 @@ def test_workload_did_its_work(report):
         assert summary[key] > 50, (key, summary)
     for key in ("beats_per_bar", "anchor"):
         assert summary[key] > 10, (key, summary)
+    # Recordings started and stopped while playing: each took frames.
+    assert summary["recordings"] > 10, summary
+    assert summary["recorded_frames"] > summary["recordings"] * 64, summary
 
 
 def test_interposer_sees_watched_threads(report):
