@@ -1123,6 +1123,15 @@ int flz_engine_start_recording(struct flz_engine *engine, const char *path, char
 			err = -rc;
 		}
 	}
+	if (err == 0 && engine->memory_locked) {
+		/* Locked like the wav backend's ring, so that no push faults; a
+		 * refusal costs only that guarantee (munmap unlocks at close). */
+		if (mlock(rec, sizeof(*rec)) != 0 || mlock(rec->frames, rec->frames_bytes) != 0)
+			engine_log(engine, FLZ_LOG_WARNING,
+				   "cannot lock the recording's ring in memory (%s): the audio "
+				   "thread may wait for its pages",
+				   strerror(errno));
+	}
 	if (err == 0) {
 		pthread_mutex_lock(&engine->lock);
 		engine->recorder = rec;
