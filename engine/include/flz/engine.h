@@ -809,6 +809,8 @@ FLZ_WARN_UNUSED int flz_engine_start_recording(struct flz_engine *engine, const 
  *         changes)
  * Errors: none (a NULL engine: 0).
  * Thread: control. Blocks for the writer's last writes and its join.
+ * Ownership: the file is the caller's once this returns; the engine frees
+ * its writer.
  */
 uint64_t flz_engine_stop_recording(struct flz_engine *engine);
 
