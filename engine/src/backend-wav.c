@@ -49,7 +49,9 @@ static int wav_open(const struct flz_backend_request *request, struct flz_backen
 	if (err == -ENOMEM)
 		return err;
 	if (err < 0) {
-		flz_engine_set_why(why, why_size, "%s (device \"wav:%s\")", reason, path);
+		flz_engine_set_why(why, why_size,
+				   "cannot open \"%s\" for writing (device \"wav:%s\"): %s", path,
+				   path, reason);
 		return -EIO;
 	}
 

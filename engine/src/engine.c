@@ -1108,7 +1108,12 @@ int flz_engine_start_recording(struct flz_engine *engine, const char *path, char
 					   spec.ring_frames, engine->audio.block_frames);
 			err = -EINVAL;
 		} else {
-			err = flz_frame_writer_open(&rec, &spec, why, why_size);
+			char reason[256] = "";
+			err = flz_frame_writer_open(&rec, &spec, reason, sizeof(reason));
+			if (err < 0)
+				flz_engine_set_why(why, why_size,
+						   "cannot open \"%s\" for writing: %s", path,
+						   reason);
 		}
 	}
 	if (err == 0) {

@@ -75,8 +75,7 @@ int flz_frame_writer_open(struct flz_frame_writer **out, const struct flz_frame_
 		/* open()'s errno survives sndfile's failure path: the caller can
 		 * tell a missing directory from a refused permission. */
 		int err = errno;
-		flz_engine_set_why(why, why_size, "cannot open \"%s\" for writing: %s", spec->path,
-				   sf_strerror(NULL));
+		flz_engine_set_why(why, why_size, "%s", sf_strerror(NULL));
 		writer_free(w);
 		return err == ENOENT || err == EACCES || err == EPERM || err == EISDIR ||
 				       err == ENOTDIR || err == EROFS

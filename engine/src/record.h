@@ -91,8 +91,8 @@ struct flz_frame_writer_spec {
 /**
  * Create the file (truncated) and the ring; nothing runs yet.
  * @return 0; -ENOMEM; or, when the file cannot be created, the errno open
- *         gave (-ENOENT, -EACCES, -EISDIR...) or -EIO, with @p why naming
- *         the path and sndfile's reason (without a prefix: the caller's)
+ *         gave (-ENOENT, -EACCES, -EISDIR...) or -EIO, with @p why
+ *         sndfile's reason alone (the caller names the path its own way)
  * Thread: control.
  */
 int flz_frame_writer_open(struct flz_frame_writer **out, const struct flz_frame_writer_spec *spec,
