@@ -27,7 +27,7 @@ static PyObject *own_exception(struct module_state *st, size_t offset)
  *        depends on it, e.g. -EINVAL from ALSA at start is a device problem)
  * @param err a negative errno value from the engine, or 0 with OP_TYPE/OP_ARG
  * @param detail the exact reason, or NULL/"" for the code's standard text
- * @param filename OP_LOAD: the path, for FileNotFoundError.filename; may be NULL
+ * @param filename OP_LOAD, OP_RECORD: the path, for the OSError's filename; may be NULL
  */
 PyObject *raise_error(struct module_state *st, enum op op, int err, const char *detail,
 		      PyObject *filename)
@@ -53,6 +53,10 @@ PyObject *raise_error(struct module_state *st, enum op op, int err, const char *
 		 * another program), not this engine. */
 		if (op == OP_START && has_detail)
 			break;
+		if (op == OP_RECORD) {
+			PyErr_SetString(PyExc_RuntimeError, "already recording");
+			return NULL;
+		}
 		PyErr_SetString(PyExc_RuntimeError, "AudioEngine already running");
 		return NULL;
 	case ENOTCONN:
@@ -97,6 +101,32 @@ PyObject *raise_error(struct module_state *st, enum op op, int err, const char *
 		}
 		PyErr_SetString(PyExc_RuntimeError, text);
 		return NULL;
+	case OP_RECORD:
+		switch (-err) {
+		case ENOENT:
+		case EACCES:
+		case EPERM:
+		case EISDIR:
+		case ENOTDIR:
+		case EROFS:
+		case EIO: {
+			/* OSError(errno, ...) makes its subclass: FileNotFoundError,
+			 * PermissionError, IsADirectoryError, NotADirectoryError. */
+			PyObject *exc = PyObject_CallFunction(PyExc_OSError, "isO", -err, text,
+							      filename ? filename : Py_None);
+			if (exc != NULL) {
+				PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+				Py_DECREF(exc);
+			}
+			return NULL;
+		}
+		case EINVAL:
+			PyErr_SetString(PyExc_ValueError, text);
+			return NULL;
+		default:
+			PyErr_SetString(PyExc_RuntimeError, text);
+			return NULL;
+		}
 	case OP_START:
 		/* Everything run() reports past the cases above is the device's:
 		 * it cannot be opened, or refuses the configuration. */

@@ -47,6 +47,7 @@ enum op {
 	OP_START,   /* run(): opening or configuring the device */
 	OP_LOAD,    /* load_sample(): reading or decoding a file */
 	OP_COMMAND, /* any other engine call */
+	OP_RECORD,  /* start_recording(): creating the file */
 };
 
 struct module_state;

@@ -15,7 +15,8 @@ PyObject *engine_start_recording(PyObject *obj, PyObject *const *args, Py_ssize_
 	PyObject *a[1];
 	if (engine_bind_args("start_recording", args, nargs, kwnames, names, 1, 1, a) < 0)
 		return NULL;
-	if (!PyUnicode_Check(a[0]) && !PyBytes_Check(a[0]) && !PyObject_HasAttrString(a[0], "__fspath__")) {
+	if (!PyUnicode_Check(a[0]) && !PyBytes_Check(a[0]) &&
+	    !PyObject_HasAttrString(a[0], "__fspath__")) {
 		PyErr_Format(PyExc_TypeError, "path must be str, bytes or os.PathLike, not %.100s",
 			     Py_TYPE(a[0])->tp_name);
 		return NULL;
@@ -35,31 +36,9 @@ PyObject *engine_start_recording(PyObject *obj, PyObject *const *args, Py_ssize_
 	Py_END_ALLOW_THREADS
 	Py_DECREF(encoded);
 	log_queue_drain(self->logs, self->state->logger);
-	if (err == 0)
-		Py_RETURN_NONE;
-	switch (-err) {
-	case EBUSY:
-		PyErr_SetString(PyExc_RuntimeError, "already recording");
-		return NULL;
-	case ENOENT:
-	case EACCES:
-	case EPERM:
-	case EISDIR:
-	case ENOTDIR:
-	case EROFS:
-	case EIO: {
-		/* OSError(errno, ...) becomes its subclass: FileNotFoundError,
-		 * PermissionError, IsADirectoryError, NotADirectoryError. */
-		PyObject *exc = PyObject_CallFunction(PyExc_OSError, "isO", -err, why, a[0]);
-		if (exc != NULL) {
-			PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-			Py_DECREF(exc);
-		}
-		return NULL;
-	}
-	default:
-		return raise_error(self->state, OP_COMMAND, err, why, NULL);
-	}
+	if (err < 0)
+		return raise_error(self->state, OP_RECORD, err, why, a[0]);
+	Py_RETURN_NONE;
 }
 
 PyObject *engine_stop_recording(PyObject *obj, PyObject *unused)
