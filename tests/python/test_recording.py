@@ -183,3 +183,6 @@ e.shut_down()
     logged = [x for x in proc.stdout.splitlines() if "cannot write to" in x]
     assert len(logged) == 1, proc.stdout
     assert "full.wav" in logged[0] and "record_write_errors" in logged[0]
+    # Finalised all the same: the header says what the file holds.
+    rate, channels, frames, riff_size, file_size = read_float_wav(path)
+    assert riff_size == file_size - 8 and len(frames) == written
