@@ -1610,6 +1610,8 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(err));
 		return err;
 	}
+	if (gate != NULL)
+		flz_loader_set_progress(loader, gate->progress, gate->ctx);
 	struct flz_sample *sample = NULL;
 	if (path != NULL)
 		err = flz_loader_load_file(loader, path, &sample);

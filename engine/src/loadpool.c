@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <flz/constants.h>
 #include <flz/engine.h>
@@ -37,6 +38,9 @@ struct request {
 	struct pcm_source pcm;
 	enum req_state state; /* under the pool's mutex */
 	bool cancelled;       /* under the pool's mutex */
+	/* The worker's own: the last decode fraction reported, and when. */
+	double last_fraction;
+	struct timespec last_report;
 	struct flz_loadpool *pool;
 	/* Allocated before the decode, so that the gate (under the engine's
 	 * lock) links it without allocating. */
@@ -129,6 +133,40 @@ static void end_request(struct flz_loadpool *pool, struct request *req, int err,
 	request_free(req);
 }
 
+/* Decode progress: 0.05 ("decode" began) to 0.9 ("publish"). */
+#define DECODE_FROM 0.05
+#define DECODE_TO 0.9
+/* Reported at most this often (the chunks come far more often), and so at
+ * least every 100 ms of work as long as a chunk takes less than 80 ms. */
+#define REPORT_NS 20000000LL
+
+static void report_progress(void *ctx, int64_t done, int64_t total)
+{
+	struct request *req = ctx;
+	if (total <= 0)
+		return; /* no length to measure against: the stages still come */
+	double f = DECODE_FROM + (DECODE_TO - DECODE_FROM) * (double)done / (double)total;
+	/* An estimated length may be passed; stay below "publish". */
+	if (f > DECODE_TO - 0.001)
+		f = DECODE_TO - 0.001;
+	if (f <= req->last_fraction)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ns = (now.tv_sec - req->last_report.tv_sec) * 1000000000LL +
+		       (now.tv_nsec - req->last_report.tv_nsec);
+	if (ns < REPORT_NS)
+		return;
+	struct event_node *node = progress_new(req, f, "decode");
+	if (node == NULL)
+		return; /* one report fewer; the next chunk tries again */
+	req->last_fraction = f;
+	req->last_report = now;
+	pthread_mutex_lock(&req->pool->mutex);
+	push_event_locked(req->pool, node);
+	pthread_mutex_unlock(&req->pool->mutex);
+}
+
 /* The publish gate (struct load_gate): under the engine's lock. */
 static int gate_allow(void *ctx)
 {
@@ -175,13 +213,15 @@ static void *worker_main(void *arg)
 		req->state = REQ_DECODING;
 		req->next = pool->active;
 		pool->active = req;
-		struct event_node *decode = progress_new(req, 0.05, "decode");
+		struct event_node *decode = progress_new(req, DECODE_FROM, "decode");
+		req->last_fraction = DECODE_FROM;
+		clock_gettime(CLOCK_MONOTONIC, &req->last_report);
 		if (decode != NULL)
 			push_event_locked(pool, decode);
 		pthread_mutex_unlock(&pool->mutex);
 
-		req->publish_event = progress_new(req, 0.9, "publish");
-		struct load_gate gate = { gate_allow, req };
+		req->publish_event = progress_new(req, DECODE_TO, "publish");
+		struct load_gate gate = { gate_allow, req, report_progress };
 		char why[256];
 		double duration_s = 0;
 		int err = flz_engine_load_claimed_(pool->engine, req->slot, req->gen, req->path,

@@ -28,6 +28,9 @@ struct pcm_source {
 struct load_gate {
 	int (*allow)(void *ctx);
 	void *ctx;
+	/* The loader's progress (flz_loader_set_progress()), during the decode,
+	 * without the engine's lock; may be NULL. */
+	flz_loader_progress_fn progress;
 };
 
 /* Bump @p slot's generation (under the engine's lock) and return it: the

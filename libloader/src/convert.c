@@ -445,6 +445,8 @@ static int convert_pcm(struct flz_loader *loader, const void *data, enum flz_pcm
 			read_pcm_chunk(data, format, i, n_samples, n_channels, chunk, replaced);
 			ret = flz_pipeline_push(&p, chunk, n);
 		}
+		if (ret == 0)
+			flz_loader_report_progress(loader, i + n, n_frames);
 	}
 	free(chunk);
 	if (ret == 0)

@@ -315,6 +315,47 @@ START_TEST(loadpool_bad_arguments)
 }
 END_TEST
 
+struct progress_log {
+	int n;
+	int64_t done[64];
+	int64_t total;
+};
+
+static void log_progress(void *userdata, int64_t done, int64_t total)
+{
+	struct progress_log *log = userdata;
+	ck_assert_int_lt(log->n, 64);
+	log->done[log->n++] = done;
+	log->total = total;
+}
+
+/* The loader reports every chunk, rising to the whole source. */
+START_TEST(loadpool_loader_reports_progress_per_chunk)
+{
+	enum { N = 20000 };
+	float *x = noise(N, 9);
+	struct flz_loader_config lc = flz_loader_config_init();
+	struct flz_loader *loader = NULL;
+	ck_assert_int_eq(flz_loader_new(&lc, &loader), 0);
+	struct progress_log log = { 0 };
+	flz_loader_set_progress(loader, log_progress, &log);
+	struct flz_sample *s = NULL;
+	ck_assert_int_eq(flz_loader_load_pcm(loader, x, FLZ_PCM_FLOAT32, N, 1, 44100, &s), 0);
+	ck_assert_int_eq(log.n, (N + 4095) / 4096);
+	for (int i = 0; i < log.n; i++)
+		ck_assert_int_eq(log.done[i], i + 1 < log.n ? (int64_t)(i + 1) * 4096 : N);
+	ck_assert_int_eq(log.total, N);
+	flz_sample_unref(s);
+	/* Off again: no more calls. */
+	flz_loader_set_progress(loader, NULL, NULL);
+	ck_assert_int_eq(flz_loader_load_pcm(loader, x, FLZ_PCM_FLOAT32, N, 1, 44100, &s), 0);
+	ck_assert_int_eq(log.n, (N + 4095) / 4096);
+	flz_sample_unref(s);
+	flz_loader_destroy(loader);
+	free(x);
+}
+END_TEST
+
 TCase *engine_case_loadpool(void)
 {
 	TCase *tc = engine_tcase("engine:loadpool");
@@ -324,5 +365,6 @@ TCase *engine_case_loadpool(void)
 	tcase_add_test(tc, loadpool_cancel_and_shut_down);
 	tcase_add_test(tc, loadpool_many_requests);
 	tcase_add_test(tc, loadpool_bad_arguments);
+	tcase_add_test(tc, loadpool_loader_reports_progress_per_chunk);
 	return tc;
 }
