@@ -971,7 +971,8 @@ FLZ_WARN_UNUSED int flz_loadpool_submit(struct flz_loadpool *pool, int32_t slot,
 
 /**
  * Cancel a request: one not started fails at once, one decoding fails when
- * its decode ends (never published); both with -ECANCELED, "cancelled".
+ * its decode ends (never published); both with -ECANCELED, "cancelled"
+ * (a decode that fails on its own first reports its own error).
  * @return 0; -ENOENT no such request or it has ended (its last event is
  *         queued); -EALREADY it is publishing (it will end DONE or FAILED
  *         on its own); -EINVAL NULL pool.
