@@ -1385,7 +1385,7 @@ static PyType_Slot engine_slots[] = {
 	{ Py_tp_dealloc, (void *)engine_dealloc },
 	{ Py_tp_repr, (void *)engine_repr },
 	{ Py_tp_doc, (void *)"AudioEngine(*, device=None, sample_rate=48000, channels=2, period_frames=128, "
-				  "periods=2, rt_priority=70, _trace_commands=False)\n"
+				  "periods=2, rt_priority=70, _trace_commands=False, load_workers=2)\n"
 				  "--\n\n"
 				  "A real-time sample player: up to MAX_VOICES looping voices over NUM_SAMPLES\n"
 				  "slots, mixed and played by a direct ALSA mmap thread.\n\n"
@@ -1395,7 +1395,9 @@ static PyType_Slot engine_slots[] = {
 				  "'default'. The arguments are checked here (TypeError, ValueError naming\n"
 				  "the argument); constructing opens nothing and starts no thread. run()\n"
 				  "starts playback; 'with AudioEngine() as engine:' runs it and shuts it down.\n"
-				  "Every method may be called from any Python thread.\n\n"
+				  "Every method may be called from any Python thread.\n"
+				  "load_workers (1..16) loader threads serve load_sample_async() from run()\n"
+				  "to shut_down().\n\n"
 				  "Slot ids are ints 0..NUM_SAMPLES-1; bool and float ids raise TypeError." },
 	{ Py_tp_methods, engine_methods },
 	{ Py_tp_getset, engine_getset },
