@@ -106,6 +106,9 @@ static void request_free(struct request *req)
 {
 	free(req->path);
 	free(req->data);
+	/* A PCM request's copy moved to pcm.data (data is then NULL). */
+	if (req->is_pcm)
+		free((void *)req->pcm.data);
 	free(req->publish_event);
 	free(req);
 }
@@ -382,8 +385,6 @@ int flz_loadpool_submit(struct flz_loadpool *pool, int32_t slot,
 	return 0;
 
 nomem:
-	if (req->is_pcm)
-		free((void *)req->pcm.data);
 	request_free(req);
 	return -ENOMEM;
 }
