@@ -36,6 +36,7 @@
 #include <flz/pages.h>
 
 #include "engine-private.h"
+#include "loadpool.h"
 #include "record.h"
 
 /*
@@ -151,6 +152,12 @@ struct flz_engine {
 	 *  teardown forgets all. The audio thread never reads them (they are
 	 *  not in its locked memory). */
 	struct slot_record *records;
+	/** Per slot, bumped under lock by every load, unload and stop, and by
+	 *  flz_engine_claim_slot_() for an asynchronous load (loadpool.c): a
+	 *  load that was claimed at generation g publishes only while the slot
+	 *  is still at g, checked under the same lock hold as the publish, so
+	 *  a request overtaken by a later call is never published. */
+	uint64_t *gens;
 
 	/** Loads handed to the audio side whose reference has not come back yet.
 	 *  Incremented under lock when a load is queued, decremented when the
@@ -385,6 +392,13 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 		flz_pages_free(engine, sizeof(*engine));
 		return -ENOMEM;
 	}
+	engine->gens = calloc(FLZ_NUM_SAMPLES, sizeof(*engine->gens));
+	if (engine->gens == NULL) {
+		free(engine->records);
+		free(engine->device_name);
+		flz_pages_free(engine, sizeof(*engine));
+		return -ENOMEM;
+	}
 	engine->config.device = engine->device_name;
 	engine->backend = flz_backend_for(engine->device_name, &engine->target);
 	engine->log_sink = (struct flz_backend_log){ .log = config->log,
@@ -412,6 +426,7 @@ void flz_engine_destroy(struct flz_engine *engine)
 	pthread_mutex_destroy(&engine->house_lock);
 	pthread_mutex_destroy(&engine->lock);
 	pthread_mutex_destroy(&engine->lifecycle);
+	free(engine->gens);
 	free(engine->records);
 	free(engine->device_name);
 	flz_pages_free(engine, sizeof(*engine));
@@ -1184,6 +1199,10 @@ void flz_engine_stop(struct flz_engine *engine)
 	 * the rings, the mixer or the device, so the teardown below needs only
 	 * lifecycle and other callers never wait for the join. */
 	engine->running = false;
+	/* A stop forgets every slot: no load claimed before it publishes after
+	 * a later start. */
+	for (int32_t i = 0; i < FLZ_NUM_SAMPLES; i++)
+		engine->gens[i]++;
 	/* release: pairs with is_running()'s acquire. */
 	atomic_store_explicit(&engine->started, false, memory_order_release);
 	pthread_mutex_unlock(&engine->lock);
@@ -1458,8 +1477,10 @@ int flz_engine_unload(struct flz_engine *engine, int32_t slot)
 	if (err == 0)
 		err = queue_locked(engine, &cmd);
 	/* Forgotten in command order: a seek queued after this finds the slot empty. */
-	if (err == 0)
+	if (err == 0) {
 		forget_record(&engine->records[slot]);
+		engine->gens[slot]++;
+	}
 	pthread_mutex_unlock(&engine->lock);
 	return err;
 }
@@ -1662,6 +1683,7 @@ static int load_locked(struct flz_engine *engine, int32_t slot, struct flz_sampl
 	if (err < 0)
 		return err;
 	atomic_fetch_add_explicit(&engine->samples_in_flight, 1, memory_order_relaxed);
+	engine->gens[slot]++;
 	struct slot_record *record = &engine->records[slot];
 	forget_record(record);
 	*record = (struct slot_record){
@@ -1704,17 +1726,11 @@ int flz_engine_load_sample(struct flz_engine *engine, int32_t slot, struct flz_s
 	return err;
 }
 
-/* What flz_engine_load_pcm() converts; NULL for files and memory. */
-struct pcm_source {
-	const void *data;
-	enum flz_pcm_format format;
-	int64_t n_frames;
-	uint32_t n_channels;
-	uint32_t rate_hz;
-};
-
+/* @p gen 0: an ordinary load; else the generation flz_engine_claim_slot_()
+ * gave, published only if still current (else -ECANCELED). */
 static int load_any(struct flz_engine *engine, int32_t slot, const char *path, const void *data,
-		    size_t n_bytes, const struct pcm_source *pcm, char *why, size_t why_size)
+		    size_t n_bytes, const struct pcm_source *pcm, uint64_t gen,
+		    const struct load_gate *gate, double *duration_s, char *why, size_t why_size)
 {
 	flz_engine_set_why(why, why_size, "%s", "");
 	if (engine == NULL || !slot_valid(slot) || (path == NULL && data == NULL && pcm == NULL)) {
@@ -1744,6 +1760,8 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(err));
 		return err;
 	}
+	if (gate != NULL)
+		flz_loader_set_progress(loader, gate->progress, gate->ctx);
 	struct flz_sample *sample = NULL;
 	if (path != NULL)
 		err = flz_loader_load_file(loader, path, &sample);
@@ -1773,7 +1791,18 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 	pthread_mutex_lock(&engine->lock);
 	/* The engine may have been stopped (or restarted at another rate)
 	 * while decoding: load_locked() checks both. */
-	err = load_locked(engine, slot, sample, source, source_rate_hz, view);
+	err = gen != 0 && engine->gens[slot] != gen ? -ECANCELED : 0;
+	bool gated = false;
+	if (err == 0 && gate != NULL) {
+		err = gate->allow(gate->ctx);
+		gated = err < 0;
+	}
+	/* Read before the sample changes hands. */
+	double seconds = (double)sample->n_frames / sample->rate_hz;
+	if (err == 0)
+		err = load_locked(engine, slot, sample, source, source_rate_hz, view);
+	if (err == 0 && duration_s != NULL)
+		*duration_s = seconds;
 	pthread_mutex_unlock(&engine->lock);
 	if (err < 0) {
 		free(source);
@@ -1781,7 +1810,14 @@ static int load_any(struct flz_engine *engine, int32_t slot, const char *path, c
 		flz_sample_unref(sample);
 		if (err == -EINVAL)
 			err = -ENOTCONN; /* restarted with another format meanwhile */
-		flz_engine_set_why(why, why_size, "%s", flz_strerror(err));
+		if (gated)
+			flz_engine_set_why(why, why_size, "%s", "cancelled");
+		else if (err == -ECANCELED)
+			flz_engine_set_why(why, why_size,
+					   "superseded: pad %d was loaded or unloaded again meanwhile",
+					   (int)slot);
+		else
+			flz_engine_set_why(why, why_size, "%s", flz_strerror(err));
 		return err;
 	}
 	/* Said once the sample is in its slot, so a refused load says only why.
@@ -1807,7 +1843,7 @@ int flz_engine_load_file(struct flz_engine *engine, int32_t slot, const char *pa
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
-	return load_any(engine, slot, path, NULL, 0, NULL, why, why_size);
+	return load_any(engine, slot, path, NULL, 0, NULL, 0, NULL, NULL, why, why_size);
 }
 
 int flz_engine_load_memory(struct flz_engine *engine, int32_t slot, const void *data,
@@ -1817,7 +1853,7 @@ int flz_engine_load_memory(struct flz_engine *engine, int32_t slot, const void *
 		flz_engine_set_why(why, why_size, "%s", flz_strerror(-EINVAL));
 		return -EINVAL;
 	}
-	return load_any(engine, slot, NULL, data, n_bytes, NULL, why, why_size);
+	return load_any(engine, slot, NULL, data, n_bytes, NULL, 0, NULL, NULL, why, why_size);
 }
 
 int flz_engine_load_pcm(struct flz_engine *engine, int32_t slot, const void *data,
@@ -1829,7 +1865,24 @@ int flz_engine_load_pcm(struct flz_engine *engine, int32_t slot, const void *dat
 		return -EINVAL;
 	}
 	struct pcm_source pcm = { data, format, n_frames, n_channels, rate_hz };
-	return load_any(engine, slot, NULL, NULL, 0, &pcm, why, why_size);
+	return load_any(engine, slot, NULL, NULL, 0, &pcm, 0, NULL, NULL, why, why_size);
+}
+
+uint64_t flz_engine_claim_slot_(struct flz_engine *engine, int32_t slot)
+{
+	pthread_mutex_lock(&engine->lock);
+	uint64_t gen = ++engine->gens[slot];
+	pthread_mutex_unlock(&engine->lock);
+	return gen;
+}
+
+int flz_engine_load_claimed_(struct flz_engine *engine, int32_t slot, uint64_t gen,
+			     const char *path, const void *data, size_t n_bytes,
+			     const struct pcm_source *pcm, const struct load_gate *gate,
+			     double *duration_s, char *why, size_t why_size)
+{
+	return load_any(engine, slot, path, data, n_bytes, pcm, gen, gate, duration_s, why,
+			why_size);
 }
 
 int flz_engine_waveform(struct flz_engine *engine, int32_t slot, int64_t start, int64_t end,

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,8 +215,15 @@ int flz_pipeline_init(struct flz_pipeline *p, const struct flz_loader_config *co
 		soxr_error_t err = NULL;
 		soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
 		soxr_quality_spec_t quality = soxr_quality_spec(FLZ_LOADER_SOXR_RECIPE, 0);
+		/* libsoxr's set-up writes process-wide state (helgrind saw two
+		 * loaders' soxr_create() race on it once the load pool ran two
+		 * at a time): set-ups take turns; the conversions themselves
+		 * share nothing and run in parallel. */
+		static pthread_mutex_t soxr_setup = PTHREAD_MUTEX_INITIALIZER;
+		pthread_mutex_lock(&soxr_setup);
 		p->soxr = soxr_create(in_rate_hz, p->out_rate_hz, p->n_mid_channels, &err, &io,
 				      &quality, NULL);
+		pthread_mutex_unlock(&soxr_setup);
 		if (p->soxr == NULL || err != NULL) {
 			flz_loader_format(msg, msg_size,
 					  "cannot convert from %" PRIu32 " Hz to %" PRIu32 " Hz: %s",
@@ -445,6 +453,8 @@ static int convert_pcm(struct flz_loader *loader, const void *data, enum flz_pcm
 			read_pcm_chunk(data, format, i, n_samples, n_channels, chunk, replaced);
 			ret = flz_pipeline_push(&p, chunk, n);
 		}
+		if (ret == 0)
+			flz_loader_report_progress(loader, i + n, n_frames);
 	}
 	free(chunk);
 	if (ret == 0)

@@ -21,6 +21,10 @@
  * that the scratch buffers stay in cache (4096 x 8 ch x 4 B = 128 KiB). */
 #define FLZ_LOADER_CHUNK_FRAMES 4096
 
+/* Call the loader's progress callback, if any: @p done source frames of
+ * @p total (-1: unknown) have been through the pipeline. */
+void flz_loader_report_progress(struct flz_loader *loader, int64_t done, int64_t total);
+
 /* The rate converter's recipe; see the figures in flz/loader.h. */
 #define FLZ_LOADER_SOXR_RECIPE SOXR_VHQ
 

@@ -37,7 +37,25 @@ struct flz_loader {
 	struct flz_loader_replaced replaced;
 	/* The rate of the last successfully decoded file; 0 otherwise. */
 	uint32_t source_rate_hz;
+	/* flz_loader_set_progress(); NULL: none. */
+	flz_loader_progress_fn progress;
+	void *progress_userdata;
 };
+
+void flz_loader_set_progress(struct flz_loader *loader, flz_loader_progress_fn progress,
+			     void *userdata)
+{
+	if (loader == NULL)
+		return;
+	loader->progress = progress;
+	loader->progress_userdata = userdata;
+}
+
+void flz_loader_report_progress(struct flz_loader *loader, int64_t done, int64_t total)
+{
+	if (loader->progress != NULL)
+		loader->progress(loader->progress_userdata, done, total);
+}
 
 struct flz_loader_config flz_loader_config_init(void)
 {
@@ -279,6 +297,7 @@ static int decode(struct flz_loader *loader, SNDFILE *sf, const SF_INFO *info,
 		if (ret < 0)
 			break;
 		n_read += n_got;
+		flz_loader_report_progress(loader, n_read, n_frames_hint);
 	}
 	free(chunk);
 

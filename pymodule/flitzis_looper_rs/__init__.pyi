@@ -181,6 +181,9 @@ class AudioMessage:
     DeviceLost: ClassVar[Type["_DeviceLost"]]
     Applied: ClassVar[Type["_Applied"]]
     Started: ClassVar[Type["_Started"]]
+    LoadProgress: ClassVar[Type["_LoadProgress"]]
+    LoadDone: ClassVar[Type["_LoadDone"]]
+    LoadFailed: ClassVar[Type["_LoadFailed"]]
     def __init__(self) -> None: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
@@ -281,6 +284,56 @@ class _Started(AudioMessage):
     def seq(self) -> int: ...
     def __init__(self, *, id: Optional[int] = ..., frame: int = ..., seq: int = ...) -> None: ...
 
+class _LoadProgress(AudioMessage):
+    """A load_sample_async() request moved on; fraction rises within a request."""
+
+    @property
+    def request(self) -> int: ...
+    @property
+    def id(self) -> Optional[int]: ...
+    @property
+    def fraction(self) -> Optional[float]: ...
+    @property
+    def stage(self) -> Optional[str]: ...
+    def __init__(
+        self,
+        *,
+        request: int = ...,
+        id: Optional[int] = ...,
+        fraction: Optional[float] = ...,
+        stage: Optional[str] = ...,
+    ) -> None: ...
+
+class _LoadDone(AudioMessage):
+    """A load_sample_async() request was published to its pad (its last message)."""
+
+    @property
+    def request(self) -> int: ...
+    @property
+    def id(self) -> Optional[int]: ...
+    @property
+    def duration_s(self) -> Optional[float]: ...
+    def __init__(
+        self, *, request: int = ..., id: Optional[int] = ..., duration_s: Optional[float] = ...
+    ) -> None: ...
+
+class _LoadFailed(AudioMessage):
+    """A load_sample_async() request ended unpublished (its last message)."""
+
+    @property
+    def request(self) -> int: ...
+    @property
+    def id(self) -> Optional[int]: ...
+    @property
+    def error(self) -> Optional[BaseException]: ...
+    def __init__(
+        self,
+        *,
+        request: int = ...,
+        id: Optional[int] = ...,
+        error: Optional[BaseException] = ...,
+    ) -> None: ...
+
 @final
 class AudioEngine:
     """A real-time sample player over an ALSA PCM device."""
@@ -295,6 +348,7 @@ class AudioEngine:
         periods: int = 2,
         rt_priority: int = 70,
         _trace_commands: bool = False,
+        load_workers: int = 2,
     ) -> "AudioEngine": ...
     @property
     def device(self) -> str: ...
@@ -326,6 +380,25 @@ class AudioEngine:
         """As load_sample(), from float32 or int16 PCM of shape (frames,) or (frames, channels)
         at sample_rate Hz, converted as a WAV file of the same frames would be. A NaN or
         infinity in a float32 array raises ValueError naming where it is."""
+    def load_sample_async(
+        self,
+        id: int,
+        source: Union[
+            str,
+            "os.PathLike[str]",
+            "os.PathLike[bytes]",
+            bytes,
+            bytearray,
+            memoryview,
+            numpy.typing.NDArray[Any],
+        ],
+        *,
+        sample_rate: Optional[int] = None,
+    ) -> int:
+        """Queue a load on the loader threads and return its request id at once;
+        receive_msg() yields LoadProgress..., then LoadDone or LoadFailed."""
+    def cancel_load(self, request: int) -> bool:
+        """Cancel a request (it ends LoadFailed, unpublished); False once it ended."""
     def play_sample(
         self,
         id: int,

@@ -224,11 +224,16 @@ static int parse_config_int(PyObject *obj, const char *name, long lo, long hi, l
 static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
 	static char *kwlist[] = { "device", "sample_rate", "channels", "period_frames",
-				  "periods", "rt_priority", "_trace_commands", NULL };
+				  "periods", "rt_priority", "_trace_commands", "load_workers", NULL };
 	PyObject *device = Py_None, *rate = NULL, *channels = NULL, *period = NULL,
-		 *periods = NULL, *priority = NULL, *trace = NULL;
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOO:AudioEngine", kwlist, &device,
-					 &rate, &channels, &period, &periods, &priority, &trace))
+		 *periods = NULL, *priority = NULL, *trace = NULL, *workers = NULL;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOO:AudioEngine", kwlist, &device,
+					 &rate, &channels, &period, &periods, &priority, &trace,
+					 &workers))
+		return NULL;
+	long load_workers = 2;
+	if (workers && parse_config_int(workers, "load_workers", 1, FLZ_LOADPOOL_MAX_WORKERS,
+					&load_workers) < 0)
 		return NULL;
 
 	struct flz_engine_config cfg = flz_engine_config_init();
@@ -326,6 +331,7 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	self->n_periods = cfg.n_periods;
 	self->rt_priority = cfg.rt_priority;
 	self->trace_commands = cfg.trace_commands;
+	self->load_workers = (uint32_t)load_workers;
 
 	self->next = st->engines;
 	if (st->engines != NULL)
@@ -348,11 +354,14 @@ static void engine_dealloc(PyObject *obj)
 	if (self->engine != NULL) {
 		struct flz_engine *engine = self->engine;
 		self->engine = NULL;
+		struct flz_loadpool *pool = engine_detach_pool(self);
 		/* Stopping joins the engine's threads: let other Python threads run. */
 		Py_BEGIN_ALLOW_THREADS
+		flz_loadpool_destroy(pool);
 		flz_engine_destroy(engine);
 		Py_END_ALLOW_THREADS
 	}
+	Py_CLEAR(self->async_paths);
 	if (self->logs != NULL) {
 		pthread_mutex_destroy(&self->logs->lock);
 		PyMem_RawFree(self->logs);
@@ -388,13 +397,21 @@ static PyObject *engine_run(PyObject *obj, PyObject *unused)
 		return raise_error(self->state, OP_START, err, text, NULL);
 	}
 	/* A refused SCHED_FIFO arrives as the engine's warning, drained above. */
+	if (engine_attach_pool(self) < 0) {
+		Py_BEGIN_ALLOW_THREADS
+		flz_engine_stop(self->engine);
+		Py_END_ALLOW_THREADS
+		return NULL;
+	}
 	Py_RETURN_NONE;
 }
 
 PyObject *engine_shut_down(PyObject *obj, PyObject *unused)
 {
 	struct engine_object *self = (struct engine_object *)obj;
+	struct flz_loadpool *pool = engine_detach_pool(self);
 	Py_BEGIN_ALLOW_THREADS
+	flz_loadpool_destroy(pool);
 	flz_engine_stop(self->engine);
 	Py_END_ALLOW_THREADS
 	log_queue_drain(self->logs, self->state->logger);
@@ -999,7 +1016,7 @@ static PyObject *engine_receive_msg(PyObject *obj, PyObject *unused)
 	if (rc < 0)
 		return raise_error(self->state, OP_COMMAND, rc, NULL, NULL);
 	if (rc == 0)
-		Py_RETURN_NONE;
+		return engine_receive_load_msg(self);
 	return message_from_engine(self->state, &msg);
 }
 
@@ -1200,6 +1217,25 @@ static PyMethodDef engine_methods[] = {
 	  "Raises ValueError naming the problem for another dtype, shape, no frames, a\n"
 	  "non-contiguous array or sample_rate out of range; on any error the slot is\n"
 	  "unchanged." },
+	{ "load_sample_async", (PyCFunction)(void (*)(void))engine_load_sample_async,
+	  METH_FAST_KW,
+	  "load_sample_async($self, id, source, *, sample_rate=None)\n--\n\n"
+	  "Start loading pad id on the engine's loader threads (AudioEngine(load_workers=N))\n"
+	  "and return the request id (an int) at once, never waiting on a decode. source\n"
+	  "is a path (str, bytes, os.PathLike), encoded bytes (bytes, bytearray,\n"
+	  "memoryview), or a numpy array of float32 or int16 with sample_rate. The\n"
+	  "source is copied. receive_msg() then yields, for this request and in this\n"
+	  "order, AudioMessage.LoadProgress messages (fraction rising), then one\n"
+	  "LoadDone or LoadFailed (its error the exception load_sample() would have\n"
+	  "raised). A later load or unload of the pad supersedes the request: it is\n"
+	  "never published and fails with RuntimeError('superseded: ...'). Bad\n"
+	  "arguments raise as load_sample_data()/load_sample_array() do." },
+	{ "cancel_load", (PyCFunction)(void (*)(void))engine_cancel_load, METH_FAST_KW,
+	  "cancel_load($self, request)\n--\n\n"
+	  "Cancel a load_sample_async() request: it ends with LoadFailed\n"
+	  "(RuntimeError('cancelled')) and is never published. Returns True, or False\n"
+	  "when the request has already ended or is being published (it then ends on\n"
+	  "its own). ValueError for a request id that was never given." },
 	{ "play_sample", (PyCFunction)(void (*)(void))engine_play_sample, METH_FAST_KW,
 	  "play_sample($self, id, volume=1.0, *, at_frame=None, quantize=None)\n--\n\n"
 	  "Start a new looping voice on slot id's sample, from the start of its loop\n"
@@ -1372,7 +1408,7 @@ static PyType_Slot engine_slots[] = {
 	{ Py_tp_dealloc, (void *)engine_dealloc },
 	{ Py_tp_repr, (void *)engine_repr },
 	{ Py_tp_doc, (void *)"AudioEngine(*, device=None, sample_rate=48000, channels=2, period_frames=128, "
-				  "periods=2, rt_priority=70, _trace_commands=False)\n"
+				  "periods=2, rt_priority=70, _trace_commands=False, load_workers=2)\n"
 				  "--\n\n"
 				  "A real-time sample player: up to MAX_VOICES looping voices over NUM_SAMPLES\n"
 				  "slots, mixed and played by a direct ALSA mmap thread.\n\n"
@@ -1382,7 +1418,9 @@ static PyType_Slot engine_slots[] = {
 				  "'default'. The arguments are checked here (TypeError, ValueError naming\n"
 				  "the argument); constructing opens nothing and starts no thread. run()\n"
 				  "starts playback; 'with AudioEngine() as engine:' runs it and shuts it down.\n"
-				  "Every method may be called from any Python thread.\n\n"
+				  "Every method may be called from any Python thread.\n"
+				  "load_workers (1..16) loader threads serve load_sample_async() from run()\n"
+				  "to shut_down().\n\n"
 				  "Slot ids are ints 0..NUM_SAMPLES-1; bool and float ids raise TypeError." },
 	{ Py_tp_methods, engine_methods },
 	{ Py_tp_getset, engine_getset },

@@ -22,11 +22,31 @@ struct message_object {
 	unsigned long long seq;
 	long long frame;
 	int error;
+	/* The load pool's messages (FLZ_LOAD_MSG_KINDS). */
+	unsigned long long request;
+	PyObject *fraction;   /* float or None */
+	PyObject *stage;      /* str or None */
+	PyObject *duration_s; /* float or None */
+	PyObject *error_exc;  /* LoadFailed.error: an exception or None ("error"
+			       * is DeviceLost's int, so the storage is named apart) */
 };
 
 /* The Python side of the vocabulary's field KINDs: how each is stored,
  * exposed, checked and converted. */
-enum field_kind { FK_SLOT, FK_SEQ, FK_FRAME, FK_ERRNO, FK_ERRTEXT, FK_CMD, FK_CMDVALUE };
+enum field_kind {
+	FK_SLOT,
+	FK_SEQ,
+	FK_FRAME,
+	FK_ERRNO,
+	FK_ERRTEXT,
+	FK_CMD,
+	FK_CMDVALUE,
+	FK_REQUEST,
+	FK_FRACTION,
+	FK_STAGE,
+	FK_DURATION,
+	FK_EXC,
+};
 
 #define FK_NAME_SLOT "SLOT"
 #define FK_NAME_SEQ "SEQ"
@@ -35,6 +55,11 @@ enum field_kind { FK_SLOT, FK_SEQ, FK_FRAME, FK_ERRNO, FK_ERRTEXT, FK_CMD, FK_CM
 #define FK_NAME_ERRTEXT "ERRTEXT"
 #define FK_NAME_CMD "CMD"
 #define FK_NAME_CMDVALUE "CMDVALUE"
+#define FK_NAME_REQUEST "REQUEST"
+#define FK_NAME_FRACTION "FRACTION"
+#define FK_NAME_STAGE "STAGE"
+#define FK_NAME_DURATION "DURATION"
+#define FK_NAME_EXC "EXC"
 
 /* PyMemberDef type of each kind, and the C type of its storage. */
 #define FK_MEMBER_SLOT T_OBJECT
@@ -44,6 +69,11 @@ enum field_kind { FK_SLOT, FK_SEQ, FK_FRAME, FK_ERRNO, FK_ERRTEXT, FK_CMD, FK_CM
 #define FK_MEMBER_ERRTEXT T_OBJECT
 #define FK_MEMBER_CMD T_OBJECT
 #define FK_MEMBER_CMDVALUE T_OBJECT
+#define FK_MEMBER_REQUEST T_ULONGLONG
+#define FK_MEMBER_FRACTION T_OBJECT
+#define FK_MEMBER_STAGE T_OBJECT
+#define FK_MEMBER_DURATION T_OBJECT
+#define FK_MEMBER_EXC T_OBJECT
 #define FK_CTYPE_SLOT PyObject *
 #define FK_CTYPE_SEQ unsigned long long
 #define FK_CTYPE_FRAME long long
@@ -51,6 +81,25 @@ enum field_kind { FK_SLOT, FK_SEQ, FK_FRAME, FK_ERRNO, FK_ERRTEXT, FK_CMD, FK_CM
 #define FK_CTYPE_ERRTEXT PyObject *
 #define FK_CTYPE_CMD PyObject *
 #define FK_CTYPE_CMDVALUE PyObject *
+#define FK_CTYPE_REQUEST unsigned long long
+#define FK_CTYPE_FRACTION PyObject *
+#define FK_CTYPE_STAGE PyObject *
+#define FK_CTYPE_DURATION PyObject *
+#define FK_CTYPE_EXC PyObject *
+/* The member of struct message_object that stores a field: its name, but
+ * for EXC (whose Python name, error, is DeviceLost's int elsewhere). */
+#define FK_STORE_SLOT(name) name
+#define FK_STORE_SEQ(name) name
+#define FK_STORE_FRAME(name) name
+#define FK_STORE_ERRNO(name) name
+#define FK_STORE_ERRTEXT(name) name
+#define FK_STORE_CMD(name) name
+#define FK_STORE_CMDVALUE(name) name
+#define FK_STORE_REQUEST(name) name
+#define FK_STORE_FRACTION(name) name
+#define FK_STORE_STAGE(name) name
+#define FK_STORE_DURATION(name) name
+#define FK_STORE_EXC(name) error_exc
 
 struct field_def {
 	const char *name;
@@ -60,12 +109,14 @@ struct field_def {
 };
 
 #define FIELD_DEF(name, c_field, kind, doc) \
-	{ #name, FK_##kind, offsetof(struct message_object, name), doc },
+	{ #name, FK_##kind, offsetof(struct message_object, FK_STORE_##kind(name)), doc },
 #define FIELD_MEMBER(name, c_field, kind, doc) \
-	{ #name, FK_MEMBER_##kind, offsetof(struct message_object, name), READONLY, doc },
+	{ #name, FK_MEMBER_##kind, offsetof(struct message_object, FK_STORE_##kind(name)), \
+	  READONLY, doc },
 /* The storage of a field has its kind's C type. */
 #define FIELD_CHECK(name, c_field, kind, doc)                                           \
-	_Static_assert(_Generic(((struct message_object *)0)->name, FK_CTYPE_##kind: 1,   \
+	_Static_assert(_Generic(((struct message_object *)0)->FK_STORE_##kind(name),      \
+				FK_CTYPE_##kind: 1,                                       \
 				default: 0),                                              \
 		       "struct message_object." #name " does not hold a " #kind);
 #define KIND_TABLES(suffix, number, pyname, fields, doc)                              \
@@ -73,6 +124,7 @@ struct field_def {
 	static PyMemberDef members_##suffix[] = { fields(FIELD_MEMBER){ NULL } };        \
 	fields(FIELD_CHECK)
 FLZ_MSG_KINDS(KIND_TABLES)
+FLZ_LOAD_MSG_KINDS(KIND_TABLES)
 #undef KIND_TABLES
 #undef FIELD_CHECK
 #undef FIELD_MEMBER
@@ -99,6 +151,10 @@ static const struct msg_def msg_defs[MSG_N_TYPES] = {
 	[MSG_##suffix] = { pyname, FLZ_MSG_##suffix, fields_##suffix, members_##suffix, doc },
 	FLZ_MSG_KINDS(MSG_DEF)
 #undef MSG_DEF
+#define MSG_DEF(suffix, number, pyname, fields, doc) \
+	[MSG_##suffix] = { pyname, number, fields_##suffix, members_##suffix, doc },
+	FLZ_LOAD_MSG_KINDS(MSG_DEF)
+#undef MSG_DEF
 };
 
 /* The fields of the most derived known kind of a (possibly user-subclassed)
@@ -122,6 +178,10 @@ static void message_dealloc(PyObject *self)
 	Py_CLEAR(m->cmd);
 	Py_CLEAR(m->value);
 	Py_CLEAR(m->reason);
+	Py_CLEAR(m->fraction);
+	Py_CLEAR(m->stage);
+	Py_CLEAR(m->duration_s);
+	Py_CLEAR(m->error_exc);
 	tp->tp_free(self);
 	Py_DECREF(tp); /* instances of heap types own a reference to their type */
 }
@@ -133,6 +193,7 @@ static PyObject *field_value(struct message_object *m, const struct field_def *f
 	PyObject *o;
 	switch (f->kind) {
 	case FK_SEQ:
+	case FK_REQUEST:
 		return PyLong_FromUnsignedLongLong(*FIELD_AT(m, f, unsigned long long));
 	case FK_FRAME:
 		return PyLong_FromLongLong(*FIELD_AT(m, f, long long));
@@ -151,7 +212,8 @@ static PyObject *field_value(struct message_object *m, const struct field_def *f
 static int field_store(struct message_object *m, const struct field_def *f, PyObject *v)
 {
 	switch (f->kind) {
-	case FK_SEQ: {
+	case FK_SEQ:
+	case FK_REQUEST: {
 		unsigned long long x = PyLong_AsUnsignedLongLong(v);
 		if (x == (unsigned long long)-1 && PyErr_Occurred())
 			return -1;
@@ -176,7 +238,9 @@ static int field_store(struct message_object *m, const struct field_def *f, PyOb
 		*FIELD_AT(m, f, int) = (int)x;
 		return 0;
 	}
-	case FK_CMDVALUE: {
+	case FK_CMDVALUE:
+	case FK_FRACTION:
+	case FK_DURATION: {
 		PyObject *x = v == Py_None ? (Py_INCREF(v), v) : PyNumber_Float(v);
 		if (x == NULL)
 			return -1;
@@ -189,7 +253,12 @@ static int field_store(struct message_object *m, const struct field_def *f, PyOb
 		break;
 	case FK_ERRTEXT:
 	case FK_CMD:
+	case FK_STAGE:
 		if (v != Py_None && !PyUnicode_Check(v))
+			goto type_error;
+		break;
+	case FK_EXC:
+		if (v != Py_None && !PyExceptionInstance_Check(v))
 			goto type_error;
 		break;
 	}
@@ -478,6 +547,88 @@ fail:
 	return NULL;
 }
 
+/* Conversions from a struct flz_load_event field, one per field KIND of
+ * FLZ_LOAD_MSG_KINDS; EXC takes the exception the caller built.
+ * @return 0, or -1 with an exception set */
+static int lconvert_REQUEST(unsigned long long *out, uint64_t request, PyObject *exc)
+{
+	(void)exc;
+	*out = request;
+	return 0;
+}
+
+static int lconvert_SLOT(PyObject **out, int32_t slot, PyObject *exc)
+{
+	(void)exc;
+	return convert_SLOT(out, slot, NULL);
+}
+
+static int lconvert_FRACTION(PyObject **out, double x, PyObject *exc)
+{
+	(void)exc;
+	*out = PyFloat_FromDouble(x);
+	return *out ? 0 : -1;
+}
+
+static int lconvert_DURATION(PyObject **out, double x, PyObject *exc)
+{
+	return lconvert_FRACTION(out, x, exc);
+}
+
+static int lconvert_STAGE(PyObject **out, const char *stage, PyObject *exc)
+{
+	(void)exc;
+	if (stage == NULL)
+		return 0;
+	*out = PyUnicode_FromString(stage);
+	return *out ? 0 : -1;
+}
+
+static int lconvert_EXC(PyObject **out, const char *reason, PyObject *exc)
+{
+	(void)reason;
+	Py_XINCREF(exc);
+	*out = exc;
+	return 0;
+}
+
+PyObject *message_from_load_event(struct module_state *st, const struct flz_load_event *ev,
+				  PyObject *exc)
+{
+	enum msg_type kind;
+	switch (ev->kind) {
+	case FLZ_LOAD_PROGRESS:
+		kind = MSG_LOAD_PROGRESS;
+		break;
+	case FLZ_LOAD_DONE:
+		kind = MSG_LOAD_DONE;
+		break;
+	default:
+		kind = MSG_LOAD_FAILED;
+		break;
+	}
+	struct message_object *m = message_new(st, kind);
+	if (m == NULL)
+		return NULL;
+	switch (kind) {
+#define CONVERT_FIELD(name, c_field, fkind, doc)                                 \
+	if (lconvert_##fkind(&m->FK_STORE_##fkind(name), ev->c_field, exc) < 0) \
+		goto fail;
+#define CONVERT_KIND(suffix, number, pyname, fields, doc) \
+	case MSG_##suffix:                                \
+		fields(CONVERT_FIELD) break;
+		FLZ_LOAD_MSG_KINDS(CONVERT_KIND)
+#undef CONVERT_KIND
+#undef CONVERT_FIELD
+	default:
+		break;
+	}
+	return (PyObject *)m;
+fail:
+	Py_DECREF(m);
+	return NULL;
+}
+
 /* The vocabulary as data, for tests that must agree with it:
  * {"commands": ((number, name, has_value, doc), ...),
  *  "messages": ((number, name, ((field, KIND, doc), ...), doc), ...)}. */
@@ -518,7 +669,9 @@ PyObject *module_vocabulary(PyObject *module, PyObject *unused)
 				[FK_SLOT] = FK_NAME_SLOT,	[FK_SEQ] = FK_NAME_SEQ,
 				[FK_FRAME] = FK_NAME_FRAME,	[FK_ERRNO] = FK_NAME_ERRNO,
 				[FK_ERRTEXT] = FK_NAME_ERRTEXT, [FK_CMD] = FK_NAME_CMD,
-				[FK_CMDVALUE] = FK_NAME_CMDVALUE,
+				[FK_CMDVALUE] = FK_NAME_CMDVALUE, [FK_REQUEST] = FK_NAME_REQUEST,
+				[FK_FRACTION] = FK_NAME_FRACTION, [FK_STAGE] = FK_NAME_STAGE,
+				[FK_DURATION] = FK_NAME_DURATION, [FK_EXC] = FK_NAME_EXC,
 			};
 			PyObject *row = Py_BuildValue("(sss)", f->name, kind_names[f->kind], f->doc);
 			if (row == NULL || PyList_Append(fields, row) < 0) {

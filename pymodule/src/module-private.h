@@ -90,6 +90,7 @@ enum msg_type {
 	MSG_PING,
 #define MSG_TYPE_ENUM(suffix, number, name, fields, doc) MSG_##suffix,
 	FLZ_MSG_KINDS(MSG_TYPE_ENUM)
+	FLZ_LOAD_MSG_KINDS(MSG_TYPE_ENUM)
 #undef MSG_TYPE_ENUM
 	MSG_N_TYPES,
 };
@@ -97,6 +98,10 @@ enum msg_type {
 int create_message_types(PyObject *module, struct module_state *st);
 PyObject *message_from_engine(struct module_state *st, const struct flz_engine_msg *em);
 PyObject *module_vocabulary(PyObject *module, PyObject *unused);
+/* A load pool event as its AudioMessage; @p exc (borrowed) is LoadFailed's
+ * error, NULL for the other kinds. */
+PyObject *message_from_load_event(struct module_state *st, const struct flz_load_event *ev,
+				  PyObject *exc);
 
 /* --- engine.c ------------------------------------------------------------ */
 
@@ -111,6 +116,18 @@ struct engine_object {
 	uint32_t n_periods;
 	int rt_priority;
 	bool trace_commands;
+	/* Loader threads (load_sample_async()): the pool lives from run() to
+	 * shut_down(), created and detached with the GIL held, so that every
+	 * other use (all with the GIL held, none releasing it) sees it whole. */
+	uint32_t load_workers;
+	struct flz_loadpool *pool;
+	/* {request: path} of file requests not ended, for FileNotFoundError's
+	 * filename; requests beyond it get their next id from the pool. */
+	PyObject *async_paths;
+	/* Python's request ids run on over runs: the pool's (1, 2, ... per run)
+	 * plus request_base, the last id given before this run. */
+	uint64_t request_base;
+	uint64_t max_request;
 	/* The module's state, alive as long as this engine: the engine holds
 	 * its type, the type its module. Read on every call that may raise. */
 	struct module_state *state;
@@ -154,6 +171,17 @@ PyObject *engine_load_sample_data(PyObject *obj, PyObject *const *args, Py_ssize
 				  PyObject *kwnames);
 PyObject *engine_load_sample_array(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
 				   PyObject *kwnames);
+PyObject *engine_load_sample_async(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				   PyObject *kwnames);
+PyObject *engine_cancel_load(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+			     PyObject *kwnames);
+/* The next load message (None when there is none). GIL held. */
+PyObject *engine_receive_load_msg(struct engine_object *self);
+/* run(): start the engine's loader threads; -1 with an exception set. */
+int engine_attach_pool(struct engine_object *self);
+/* shut_down(): take the pool away (GIL held); the caller destroys it
+ * without the GIL. NULL when there is none. */
+struct flz_loadpool *engine_detach_pool(struct engine_object *self);
 PyObject *engine_waveform(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
 			  PyObject *kwnames);
 

@@ -22,11 +22,15 @@ HEADER = os.path.join(REPO, "common", "include", "flz", "vocabulary.h")
 VOCAB = _native._vocabulary()
 #: What a field of each KIND reads as when the constructor did not set it.
 DEFAULTS = {"SLOT": None, "SEQ": 0, "FRAME": 0, "ERRNO": 0, "ERRTEXT": None, "CMD": None,
-            "CMDVALUE": None}
+            "CMDVALUE": None, "REQUEST": 0, "FRACTION": None, "STAGE": None, "DURATION": None,
+            "EXC": None}
+#: An exception compares by identity: the one instance stands for itself.
+_EXC = FileNotFoundError(2, "No such file or directory", "x.wav")
 #: A value of each KIND the constructor accepts, and what it reads back as.
 SAMPLES = {"SLOT": (7, 7), "SEQ": (2**40, 2**40), "FRAME": (-5, -5), "ERRNO": (-32, -32),
            "ERRTEXT": ("Broken pipe", "Broken pipe"), "CMD": ("stop_all", "stop_all"),
-           "CMDVALUE": (1, 1.0)}
+           "CMDVALUE": (1, 1.0), "REQUEST": (2**40, 2**40), "FRACTION": (0.5, 0.5),
+           "STAGE": ("decode", "decode"), "DURATION": (2, 2.0), "EXC": (_EXC, _EXC)}
 
 
 def test_vocabulary_shape():
@@ -39,7 +43,7 @@ def test_vocabulary_shape():
     msgs = VOCAB["messages"]
     assert [m[0] for m in msgs] == list(range(1, len(msgs) + 1))
     assert [m[1] for m in msgs] == ["Pong", "Stopped", "XRun", "DeviceLost", "Applied",
-                                    "Started"]
+                                    "Started", "LoadProgress", "LoadDone", "LoadFailed"]
     for _, _, fields, _ in msgs:
         for _, kind, doc in fields:
             assert kind in DEFAULTS

@@ -127,6 +127,51 @@ extern "C" {
 	F(frame, frame, FRAME, "Output frame (counted from run()) of the voice's first frame.") \
 	F(seq, seq, SEQ, "Sequence number of the play that started it.")
 
+/**
+ * Control-side message kinds: the load pool's events (struct flz_load_event
+ * in flz/engine.h), merged into the same Python receive_msg() stream as the
+ * audio thread's messages but never carried by struct flz_engine_msg. Same
+ * shape as FLZ_MSG_KINDS, numbered after it in the same space (never reuse
+ * a number of either list). FIELDS: F(name, c_field, KIND, "doc") with
+ * c_field a member of struct flz_load_event and KIND one of:
+ *
+ *  - REQUEST  int: the request id
+ *  - SLOT     int or None: as above
+ *  - FRACTION float: 0..1
+ *  - STAGE    str: a static C string
+ *  - DURATION float: seconds
+ *  - EXC      an exception instance: made from the event's error and reason
+ *             exactly as the synchronous load would raise it
+ */
+#define FLZ_LOAD_MSG_KINDS(X)                                                            \
+	X(LOAD_PROGRESS, 7, "LoadProgress", FLZ_MSG_FIELDS_LOAD_PROGRESS,                \
+	  "LoadProgress(*, request=0, id=None, fraction=None, stage=None) -- a\n"        \
+	  "load_sample_async() request moved on; fraction rises within a request.")      \
+	X(LOAD_DONE, 8, "LoadDone", FLZ_MSG_FIELDS_LOAD_DONE,                            \
+	  "LoadDone(*, request=0, id=None, duration_s=None) -- a load_sample_async()\n"  \
+	  "request was published to its pad; the request's last message.")               \
+	X(LOAD_FAILED, 9, "LoadFailed", FLZ_MSG_FIELDS_LOAD_FAILED,                      \
+	  "LoadFailed(*, request=0, id=None, error=None) -- a load_sample_async()\n"     \
+	  "request ended unpublished; error is the exception load_sample() would have\n" \
+	  "raised, or RuntimeError('superseded: ...'/'cancelled'). The request's last\n" \
+	  "message.")
+
+#define FLZ_MSG_FIELDS_LOAD_PROGRESS(F)                                                  \
+	F(request, request, REQUEST, "The request id load_sample_async() returned.")     \
+	F(id, slot, SLOT, "The pad being loaded.")                                       \
+	F(fraction, fraction, FRACTION, "Work done, 0..1, rising within a request.")    \
+	F(stage, stage, STAGE, "'queued', 'decode' or 'publish'.")
+
+#define FLZ_MSG_FIELDS_LOAD_DONE(F)                                                      \
+	F(request, request, REQUEST, "The request id load_sample_async() returned.")     \
+	F(id, slot, SLOT, "The pad loaded.")                                             \
+	F(duration_s, duration_s, DURATION, "The sample's length in seconds.")
+
+#define FLZ_MSG_FIELDS_LOAD_FAILED(F)                                                    \
+	F(request, request, REQUEST, "The request id load_sample_async() returned.")     \
+	F(id, slot, SLOT, "The pad the request was for.")                                \
+	F(error, reason, EXC, "The exception (FileNotFoundError, ValueError, ...).")
+
 #define FLZ_VOCAB_ENUM_CMD_(suffix, number, name, has_value, doc) FLZ_CMD_##suffix = number,
 #define FLZ_VOCAB_ENUM_MSG_(suffix, number, name, fields, doc) FLZ_MSG_##suffix = number,
 

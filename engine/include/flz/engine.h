@@ -907,6 +907,145 @@ FLZ_WARN_UNUSED int64_t flz_engine_list_devices_log(struct flz_device **out,
  */
 void flz_engine_free_devices(struct flz_device *devices, size_t n_devices);
 
+/* ------------------------------------------------------------------------
+ * Asynchronous loading (issue 15)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * A pool of loader threads ("flz-load") that decode and publish loads while
+ * the caller goes on. Each worker has its own loader and decodes into its
+ * own memory; a finished sample is published through the command ring like
+ * flz_engine_load_file()'s, under the engine's lock only for the publish.
+ * Nothing here runs on, or waits for, the audio thread.
+ *
+ * Requests end in order of nothing but their own: each request's events
+ * come in the order PROGRESS..., then exactly one DONE or FAILED; events
+ * of different requests interleave. Load events are a stream of their own,
+ * apart from flz_engine_poll_message()'s (the audio thread's).
+ *
+ * Supersession: every load (of any kind), unload and stop of the engine
+ * bumps the slot's generation under the engine's lock; a request takes a
+ * generation of its own when submitted and publishes only if the slot is
+ * still at it, checked in the same lock hold as the publish. An overtaken
+ * request is never published: it fails with -ECANCELED, reason
+ * "superseded: ...".
+ *
+ * Destroying the pool (and so the engine's shut-down in Python) fails the
+ * requests not yet started with -ECANCELED, reason "shut down", waits for
+ * the ones decoding (they fail the same way, unpublished, when their
+ * decode ends) and joins the workers.
+ */
+struct flz_loadpool;
+
+/** Kinds of struct flz_load_event. */
+enum flz_load_event_kind {
+	/** The request's work moved on: fraction and stage are set. */
+	FLZ_LOAD_PROGRESS = 1,
+	/** Published: duration_s is set. */
+	FLZ_LOAD_DONE = 2,
+	/** Not published: error (a negative errno) and reason are set. */
+	FLZ_LOAD_FAILED = 3,
+};
+
+/** One event of one request (flz_loadpool_poll()). */
+struct flz_load_event {
+	enum flz_load_event_kind kind;
+	/** The request id flz_loadpool_submit() gave (1, 2, ...). */
+	uint64_t request;
+	/** The slot the request loads. */
+	int32_t slot;
+	/** PROGRESS: 0..1, never falling within a request. */
+	double fraction;
+	/** PROGRESS: "queued", "decode" or "publish" (static strings). */
+	const char *stage;
+	/** DONE: the published sample's length in seconds at the engine's rate. */
+	double duration_s;
+	/** FAILED: the negative errno the synchronous load would have returned,
+	 *  or -ECANCELED (superseded, cancelled, shut down). */
+	int error;
+	/** FAILED: the exact reason (the loader's, or "superseded: ...",
+	 *  "cancelled", "shut down"). */
+	char reason[256];
+};
+
+/** What a request loads: exactly one of path, data (encoded bytes) or
+ *  pcm_data (interleaved PCM with its format, frames, channels and rate). */
+struct flz_load_source {
+	const char *path;
+	const void *data;
+	size_t n_bytes;
+	const void *pcm_data;
+	enum flz_pcm_format pcm_format;
+	int64_t pcm_frames;
+	uint32_t pcm_channels;
+	uint32_t pcm_rate_hz;
+};
+
+/** Workers a pool may have. */
+#define FLZ_LOADPOOL_MAX_WORKERS 16
+
+/**
+ * Start a pool of @p n_workers threads loading into @p engine.
+ * @param[out] out the pool; untouched on failure
+ * @return 0 or a negative errno
+ * Errors: -EINVAL NULL arguments or n_workers outside 1..FLZ_LOADPOOL_MAX_WORKERS;
+ *         -ENOMEM; -EAGAIN a thread could not be created.
+ * Thread: control.
+ * Ownership: destroy it with flz_loadpool_destroy() before the engine.
+ */
+FLZ_WARN_UNUSED int flz_loadpool_new(struct flz_engine *engine, uint32_t n_workers,
+				     struct flz_loadpool **out);
+
+/**
+ * Fail pending requests ("shut down"), join the workers, free the pool and
+ * the events not yet polled.
+ * Errors: none (NULL: nothing happens).
+ * Thread: control; blocks until the decodes in progress end.
+ */
+void flz_loadpool_destroy(struct flz_loadpool *pool);
+
+/**
+ * Queue a load of @p slot. Never blocks on a decode: the source is copied
+ * (a path, or the bytes) and the call returns at once. Its first event is
+ * PROGRESS 0 "queued".
+ * @param[out] request the request's id
+ * @return 0 or a negative errno
+ * Errors: -EINVAL NULL arguments, a bad slot, not exactly one source, a
+ *         bad PCM description (as flz_engine_load_pcm()); -ENOMEM.
+ * Thread: control (any thread but flz-audio and the pool's).
+ * Ownership: the source stays the caller's.
+ */
+FLZ_WARN_UNUSED int flz_loadpool_submit(struct flz_loadpool *pool, int32_t slot,
+					const struct flz_load_source *source,
+					uint64_t *request);
+
+/**
+ * Cancel a request: one not started fails at once, one decoding fails when
+ * its decode ends (never published); both with -ECANCELED, "cancelled"
+ * (a decode that fails on its own first reports its own error).
+ * @return 0; -ENOENT no such request or it has ended (its last event is
+ *         queued); -EALREADY it is publishing (it will end DONE or FAILED
+ *         on its own); -EINVAL NULL pool.
+ * Thread: control.
+ */
+FLZ_WARN_UNUSED int flz_loadpool_cancel(struct flz_loadpool *pool, uint64_t request);
+
+/**
+ * Take the next load event. Never blocks (but for the pool's own short
+ * mutex, never held across a decode).
+ * @return 1 when @p event was filled, 0 when there is none; -EINVAL NULL args
+ * Thread: control.
+ * Ownership: @p event is a plain copy.
+ */
+FLZ_WARN_UNUSED int flz_loadpool_poll(struct flz_loadpool *pool, struct flz_load_event *event);
+
+/**
+ * Block until every request submitted so far has ended (its last event is
+ * queued). For tests and shut-down; the GIL must not be held.
+ * Thread: control.
+ */
+void flz_loadpool_wait_idle(struct flz_loadpool *pool);
+
 #ifdef __cplusplus
 }
 #endif

@@ -85,6 +85,14 @@ struct flz_loader_replaced {
 	uint64_t n_overflow;
 };
 
+/**
+ * Progress of a load: @p done source frames of @p total (-1 when the file
+ * gives no reliable length; @p done may then pass an estimate) have been
+ * decoded and converted. Called on the loader's thread after every chunk
+ * (FLZ_LOADER_CHUNK_FRAMES = 4096 source frames), so often: keep it cheap.
+ */
+typedef void (*flz_loader_progress_fn)(void *userdata, int64_t done, int64_t total);
+
 struct flz_loader_config {
 	/** Rate of the decoded sample. Default 48000. */
 	uint32_t rate_hz;
@@ -129,6 +137,18 @@ FLZ_WARN_UNUSED int flz_loader_new(const struct flz_loader_config *config,
  *         callers' and stay valid.
  */
 void flz_loader_destroy(struct flz_loader *loader);
+
+/**
+ * Have the loader's next loads (file, memory, PCM, convert) report their
+ * progress to @p progress.
+ * @param progress the callback, or NULL for none (the default)
+ * @param userdata passed to it as is
+ * Errors: none (a NULL @p loader is ignored).
+ * Thread: the loader's thread; the callback runs there, inside the load.
+ * Ownership: @p userdata stays the caller's.
+ */
+void flz_loader_set_progress(struct flz_loader *loader, flz_loader_progress_fn progress,
+			     void *userdata);
 
 /**
  * Decode a file.
