@@ -285,7 +285,52 @@ struct flz_engine_core {
 	_Atomic(const char *) alsa_last_fmt;
 	_Atomic int alsa_last_line;
 	_Atomic int alsa_last_errcode;
+
+	/*
+	 * The meters (meters-rt.c, meters.c): a triple buffer. The audio side
+	 * fills meter_buf[meter_back], then swaps it into meter_latest (with
+	 * FLZ_ENGINE_METER_FRESH) and takes the index that was there; a
+	 * reader, under the engine lock (so one at a time), swaps
+	 * meter_front into meter_latest when it is fresh. The three indices
+	 * are always distinct: neither side ever touches the other's buffer.
+	 */
+	struct flz_engine_meter_buf {
+		int64_t frame;
+		struct flz_mixer_meters m;
+	} meter_buf[3];
+	_Atomic uint32_t meter_latest;
+	/** Audio side only. */
+	uint32_t meter_back;
+	int64_t meter_acc_frames;
+	uint32_t meter_interval_frames;
+	/** Readers only (under the engine lock). */
+	uint32_t meter_front;
 };
+
+#define FLZ_ENGINE_METER_FRESH 4u
+
+/**
+ * Reset the meters' triple buffer (every buffer: no snapshot yet) and set
+ * the interval, round(rate_hz / meter_hz) frames, at least 1.
+ * Thread: control, before the audio side runs.
+ */
+void flz_engine_core_meters_init(struct flz_engine_core *core, double meter_hz);
+
+/**
+ * flz_mixer_render() split at the meter intervals' ends (the mixer renders
+ * a block in pieces exactly as in one), publishing a snapshot at each end:
+ * every snapshot covers exactly meter_interval_frames output frames.
+ * @return 0, or flz_mixer_render()'s error
+ * Thread: rt.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_engine_core_render_rt(struct flz_engine_core *core, float *out,
+						     uint32_t n_frames);
+
+/**
+ * The latest snapshot into @p out (public form).
+ * Thread: control, under the engine lock.
+ */
+void flz_engine_core_read_meters(struct flz_engine_core *core, struct flz_engine_meters *out);
 
 /** The last alsa-lib message of the audio thread, as the seqlock gave it. */
 struct flz_engine_alsa_last {

@@ -422,7 +422,7 @@ FLZ_RT FLZ_HOT int flz_engine_core_process_rt(struct flz_engine_core *core, floa
 			int64_t at = e.frame > block_start ? e.frame : block_start;
 			uint32_t upto = (uint32_t)(at - block_start);
 			if (upto > done) {
-				err = flz_mixer_render(core->mixer, out + (size_t)done * core->n_channels,
+				err = flz_engine_core_render_rt(core, out + (size_t)done * core->n_channels,
 						       upto - done);
 				done = upto;
 			}
@@ -430,7 +430,7 @@ FLZ_RT FLZ_HOT int flz_engine_core_process_rt(struct flz_engine_core *core, floa
 		}
 	}
 	if (err == 0)
-		err = flz_mixer_render(core->mixer, out + (size_t)done * core->n_channels,
+		err = flz_engine_core_render_rt(core, out + (size_t)done * core->n_channels,
 				       n_frames - done);
 	if (err < 0)
 		return err;

@@ -354,6 +354,7 @@ struct flz_engine_config flz_engine_config_init(void)
 		.trace_commands = false,
 		.log = NULL,
 		.log_userdata = NULL,
+		.meter_hz = 30.0,
 	};
 	return config;
 }
@@ -368,7 +369,8 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 	    config->n_periods < 2 || config->n_periods > 64 || config->rt_priority < 0 ||
 	    config->rt_priority > 99 || (int)config->format < FLZ_FORMAT_UNKNOWN ||
 	    (int)config->format > FLZ_FORMAT_S16_LE || (config->device && config->device[0] == '\0') ||
-	    (config->device && strcmp(config->device, "wav:") == 0))
+	    (config->device && strcmp(config->device, "wav:") == 0) ||
+	    !(config->meter_hz == 0.0 || (config->meter_hz >= 1.0 && config->meter_hz <= 200.0)))
 		return -EINVAL;
 
 	/* The audio thread works in the struct (the core, its own state), so
@@ -381,6 +383,9 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 	if (engine == NULL)
 		return -ENOMEM;
 	engine->config = *config;
+	/* 0: a config filled in by hand before meter_hz existed; the default. */
+	if (engine->config.meter_hz == 0.0)
+		engine->config.meter_hz = 30.0;
 	engine->device_name = strdup(config->device ? config->device : "default");
 	if (engine->device_name == NULL) {
 		flz_pages_free(engine, sizeof(*engine));
@@ -869,6 +874,7 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 		return err;
 	}
 	engine->mixer_latency_frames = flz_mixer_latency_frames(engine->core.mixer);
+	flz_engine_core_meters_init(&engine->core, engine->config.meter_hz);
 
 	engine->scratch_bytes = sizeof(float) * block * dev->n_channels;
 	audio->scratch = flz_pages_alloc(engine->scratch_bytes);
@@ -1433,6 +1439,18 @@ void flz_engine_core_read_transport(struct flz_engine_core *core, struct flz_eng
 	}
 	out->bpm = (double)bpm_micro / 1e6;
 	out->beat = beat.d;
+}
+
+int flz_engine_get_meters(struct flz_engine *engine, struct flz_engine_meters *out)
+{
+	if (engine == NULL || out == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int err = engine->running ? 0 : -ENOTCONN;
+	if (err == 0)
+		flz_engine_core_read_meters(&engine->core, out);
+	pthread_mutex_unlock(&engine->lock);
+	return err;
 }
 
 int flz_engine_transport(struct flz_engine *engine, struct flz_engine_transport *out)

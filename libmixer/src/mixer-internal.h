@@ -227,6 +227,17 @@ struct flz_mixer {
 	float master_peak_lin;
 
 	int64_t frame;
+
+	/* The meters since the last flz_mixer_take_meters() (src/meters-rt.c):
+	 * per slot the serial of the newest voice counted, to keep its position. */
+	struct flz_mixer_meters meter;
+	uint64_t meter_serial[FLZ_NUM_SAMPLES];
 };
+
+/* The meter taps (src/meters-rt.c): fold a voice's last block into the
+ * meters and zero its tap, so that a block is counted once; fold the
+ * output block, after the master gain, per channel. */
+FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v);
+FLZ_RT void flz_mixer_meter_block(struct flz_mixer *m, const float *out, uint32_t n_frames);
 
 #endif /* FLZ_MIXER_INTERNAL_H */

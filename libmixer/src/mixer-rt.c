@@ -502,6 +502,7 @@ FLZ_RT FLZ_HOT static void finish_voice(struct flz_mixer *m, struct flz_mixer_vo
 	if (!mv->stopping)
 		m->n_playing--;
 	int32_t entry = mv->entry;
+	flz_mixer_meter_voice(m, mv); /* its last block, before it goes */
 	mv->entry = -1;
 	mv->sample = NULL;
 	mv->slot = -1;
@@ -1061,6 +1062,7 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 		compact_active(m);
 	apply_master(m, out, n_frames);
 	m->master_peak_lin = m->ops.peak(out, n_samples);
+	flz_mixer_meter_block(m, out, n_frames);
 
 	ramp_commit(&m->master, n_frames);
 	m->master_lin = ramp_now(&m->master);

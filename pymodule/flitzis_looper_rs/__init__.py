@@ -54,6 +54,8 @@ from ._native import (
     DeviceError,
     NotRunningError,
     QueueFullError,
+    Meters,
+    PadMeter,
     SampleInfo,
     Transport,
 )
@@ -67,6 +69,8 @@ __all__ = [
     "DeviceError",
     "NotRunningError",
     "QueueFullError",
+    "Meters",
+    "PadMeter",
     "SampleInfo",
     "Transport",
     "NUM_SAMPLES",

@@ -8,7 +8,7 @@ import numpy
 import numpy.typing
 
 from typing_extensions import disjoint_base
-from typing import Any, ClassVar, List, Literal, NamedTuple, Optional, Tuple, Type, TypedDict, Union, final
+from typing import Any, ClassVar, Dict, List, Literal, NamedTuple, Optional, Tuple, Type, TypedDict, Union, final
 
 __all__ = [
     "AudioEngine",
@@ -17,6 +17,8 @@ __all__ = [
     "DeviceError",
     "NotRunningError",
     "QueueFullError",
+    "Meters",
+    "PadMeter",
     "SampleInfo",
     "Transport",
     "NUM_SAMPLES",
@@ -146,6 +148,27 @@ class Transport(NamedTuple):
     """The beat within the bar at frame, a float in 0 <= beat < beats_per_bar."""
     downbeat_frame: int
     """The downbeat (bar 0, beat 0), rounded to a whole frame."""
+
+class PadMeter(NamedTuple):
+    """One pad's entry in Meters.pads (a named tuple)."""
+
+    peak: float
+    """Max |x| of the pad's contribution (after its gain and EQ) over the interval."""
+    position_s: float
+    """Its newest sounding voice's position in the sample, in seconds."""
+
+class Meters(NamedTuple):
+    """What AudioEngine.meters() reports (a named tuple): one interval's exact
+    peaks, as the audio thread published them."""
+
+    frame: int
+    """The first output frame after the interval described (0: none yet)."""
+    master_peak: Tuple[float, ...]
+    """Per output channel, max |x| over the interval after the master gain."""
+    master_clip: bool
+    """True when some channel's peak reached 1.0."""
+    pads: Dict[int, PadMeter]
+    """{slot: PadMeter} for each pad whose contribution was non-zero in the interval."""
 
 #: The quantisation modes of set_trigger_quantization() and play_sample(quantize=).
 _QuantizeMode = Literal["off", "1/64", "1/32", "1/16", "1/8", "1/4", "1/2", "bar"]
@@ -349,6 +372,7 @@ class AudioEngine:
         rt_priority: int = 70,
         _trace_commands: bool = False,
         load_workers: int = 2,
+        meter_hz: float = 30.0,
     ) -> "AudioEngine": ...
     @property
     def device(self) -> str: ...
@@ -460,6 +484,13 @@ class AudioEngine:
     def stop_recording(self) -> int:
         """End the recording, finalise the file, return the frames written
         (0 when not recording). Releases the GIL."""
+    def meters(self) -> Meters:
+        """The latest meter snapshot (never waits for the audio thread): the
+        output is cut into intervals of round(sample_rate / meter_hz) frames
+        from frame 0, and a snapshot describes the interval that ends just
+        before its frame, with exact peaks. Before the first interval ends:
+        Meters(0, (0.0,) * channels, False, {}). Raises NotRunningError when
+        stopped."""
     def stats(self) -> EngineStats:
         """A dict describing the engine (see EngineStats). Works when stopped too."""
     def __enter__(self) -> "AudioEngine": ...

@@ -224,12 +224,14 @@ static int parse_config_int(PyObject *obj, const char *name, long lo, long hi, l
 static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
 	static char *kwlist[] = { "device", "sample_rate", "channels", "period_frames",
-				  "periods", "rt_priority", "_trace_commands", "load_workers", NULL };
+				  "periods", "rt_priority", "_trace_commands", "load_workers", "meter_hz",
+				  NULL };
 	PyObject *device = Py_None, *rate = NULL, *channels = NULL, *period = NULL,
-		 *periods = NULL, *priority = NULL, *trace = NULL, *workers = NULL;
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOO:AudioEngine", kwlist, &device,
+		 *periods = NULL, *priority = NULL, *trace = NULL, *workers = NULL,
+		 *meter_hz = NULL;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOOO:AudioEngine", kwlist, &device,
 					 &rate, &channels, &period, &periods, &priority, &trace,
-					 &workers))
+					 &workers, &meter_hz))
 		return NULL;
 	long load_workers = 2;
 	if (workers && parse_config_int(workers, "load_workers", 1, FLZ_LOADPOOL_MAX_WORKERS,
@@ -264,6 +266,9 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 			return NULL;
 		cfg.rt_priority = (int)v;
 	}
+	if (meter_hz && engine_parse_real(meter_hz, "meter_hz", 1.0, 200.0,
+					  "meter_hz out of range", &cfg.meter_hz) < 0)
+		return NULL;
 	if (trace) {
 		int t = PyObject_IsTrue(trace);
 		if (t < 0)
@@ -1362,6 +1367,16 @@ static PyMethodDef engine_methods[] = {
 	  "'bar': on the first grid frame of that step at or after the frame at which\n"
 	  "the command reaches the audio thread. Anything else raises ValueError naming\n"
 	  "it; a non-str TypeError. Applies to plays made after the call." },
+	{ "meters", engine_meters, METH_NOARGS,
+	  "meters($self)\n--\n\n"
+	  "Meters(frame, master_peak, master_clip, pads): the latest snapshot the audio\n"
+	  "thread published (never waits for it). The output is cut into intervals of\n"
+	  "round(sample_rate / meter_hz) frames from frame 0; a snapshot describes the\n"
+	  "interval that ends just before output frame frame. master_peak: per channel,\n"
+	  "the exact max |x| of the output after the master gain; master_clip: some\n"
+	  "channel reached 1.0; pads: {slot: PadMeter(peak, position_s)} for each pad\n"
+	  "whose contribution (after its gain and EQ) was non-zero in the interval.\n"
+	  "Before the first interval ends: frame 0, zeros, False, {}." },
 	{ "stats", engine_stats, METH_NOARGS,
 	  "stats($self)\n--\n\n"
 	  "A dict describing the engine: sample_rate, channels, format, period_frames,\n"
@@ -1408,7 +1423,8 @@ static PyType_Slot engine_slots[] = {
 	{ Py_tp_dealloc, (void *)engine_dealloc },
 	{ Py_tp_repr, (void *)engine_repr },
 	{ Py_tp_doc, (void *)"AudioEngine(*, device=None, sample_rate=48000, channels=2, period_frames=128, "
-				  "periods=2, rt_priority=70, _trace_commands=False, load_workers=2)\n"
+				  "periods=2, rt_priority=70, _trace_commands=False, load_workers=2, "
+				  "meter_hz=30.0)\n"
 				  "--\n\n"
 				  "A real-time sample player: up to MAX_VOICES looping voices over NUM_SAMPLES\n"
 				  "slots, mixed and played by a direct ALSA mmap thread.\n\n"

@@ -191,6 +191,15 @@ PyObject *engine_start_recording(PyObject *obj, PyObject *const *args, Py_ssize_
 				 PyObject *kwnames);
 PyObject *engine_stop_recording(PyObject *obj, PyObject *unused);
 
+/* --- meters.c ------------------------------------------------------------ */
+
+PyObject *engine_meters(PyObject *obj, PyObject *unused);
+/* Meters and PadMeter, added to the module and kept in its state. */
+int create_meter_types(PyObject *module, struct module_state *st);
+/* A namedtuple type from (name, doc) field pairs (module.c). */
+PyObject *module_make_namedtuple(const char *type_name, const char *const (*fields)[2],
+				 size_t n_fields, const char *type_doc);
+
 struct module_state {
 	PyObject *logger; /* logging.getLogger("flitzis_looper_rs") */
 	PyObject *queue_full_error; /* the command queue is full */
@@ -201,6 +210,8 @@ struct module_state {
 	PyTypeObject *device_type; /* a named tuple (name, description) per ALSA PCM */
 	PyTypeObject *sample_info_type; /* SampleInfo, a collections.namedtuple */
 	PyTypeObject *transport_type; /* Transport, a collections.namedtuple */
+	PyTypeObject *meters_type; /* Meters, a collections.namedtuple */
+	PyTypeObject *pad_meter_type; /* PadMeter, a collections.namedtuple */
 	/* Live engines, for _shutdown_all() at interpreter exit; guarded by the
 	 * GIL. Not references: an engine unlinks itself when it is freed. */
 	struct engine_object *engines;

@@ -167,6 +167,12 @@ done:
 	return tp;
 }
 
+PyObject *module_make_namedtuple(const char *type_name, const char *const (*fields)[2],
+				 size_t n_fields, const char *type_doc)
+{
+	return make_namedtuple(type_name, fields, n_fields, type_doc);
+}
+
 static PyObject *make_sample_info_type(void)
 {
 	return make_namedtuple(
@@ -233,6 +239,8 @@ static int module_exec(PyObject *m)
 	if (st->transport_type == NULL ||
 	    add_ref(m, "Transport", (PyObject *)st->transport_type) < 0)
 		return -1;
+	if (create_meter_types(m, st) < 0)
+		return -1;
 	if (PyModule_AddIntConstant(m, "NUM_SAMPLES", FLZ_NUM_SAMPLES) < 0 ||
 	    PyModule_AddIntConstant(m, "MAX_VOICES", FLZ_MAX_VOICES) < 0 ||
 	    PyModule_AddObject(m, "SPEED_MIN", PyFloat_FromDouble(FLZ_SPEED_MIN)) < 0 ||
@@ -265,6 +273,8 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 	Py_VISIT(st->device_type);
 	Py_VISIT(st->sample_info_type);
 	Py_VISIT(st->transport_type);
+	Py_VISIT(st->meters_type);
+	Py_VISIT(st->pad_meter_type);
 	return 0;
 }
 
@@ -283,6 +293,8 @@ static int module_clear(PyObject *m)
 	Py_CLEAR(st->device_type);
 	Py_CLEAR(st->sample_info_type);
 	Py_CLEAR(st->transport_type);
+	Py_CLEAR(st->meters_type);
+	Py_CLEAR(st->pad_meter_type);
 	/* st->engines holds no references; each engine keeps the module (and
 	 * so this memory) alive through its type until it unlinks itself. */
 	return 0;

@@ -340,6 +340,7 @@ static Suite *engine_suite(bool rig)
 		engine_case_memory,
 		engine_case_pads,
 		engine_case_transport,
+		engine_case_meters,
 		engine_case_loading,
 		engine_case_loadpool,
 		engine_case_wav_drops,

@@ -152,6 +152,7 @@ static Suite *mixer_suite(void)
 		mixer_case_seek,
 		mixer_case_stage,
 		mixer_case_pad_args,
+		mixer_case_meters,
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		suite_add_tcase(s, cases[i]());

@@ -86,5 +86,6 @@ TCase *mixer_case_pause(void);
 TCase *mixer_case_seek(void);
 TCase *mixer_case_stage(void);
 TCase *mixer_case_pad_args(void);
+TCase *mixer_case_meters(void);
 
 #endif /* MIXER_TESTS_H */

@@ -68,7 +68,7 @@ def main():
             "play_exclusive": 0, "pause": 0, "resume": 0, "seek": 0, "pad_gain": 0,
             "pad_speed": 0, "loop_region": 0, "empty": 0, "quantized": 0, "at_frame": 0,
             "master_bpm": 0, "beats_per_bar": 0, "anchor": 0, "transport": 0,
-            "recordings": 0, "recorded_frames": 0}
+            "meters": 0, "meters_live": 0, "recordings": 0, "recorded_frames": 0}
     lock = threading.Lock()
     errors = []
 
@@ -171,9 +171,15 @@ def main():
         elif r < 0.8:
             eng.anchor_transport(None if rnd.random() < 0.5 else eng.frame)
             bump("anchor")
-        else:
+        elif r < 0.9:
             eng.transport()
             bump("transport")
+        else:
+            # The meters' triple buffer, read while the audio thread publishes.
+            m = eng.meters()
+            bump("meters")
+            if m.frame > 0 and max(m.master_peak) > 0.0:
+                bump("meters_live")
         time.sleep(rnd.random() * 0.002)
 
     @guarded

@@ -115,7 +115,8 @@ def test_workload_did_its_work(report):
     assert summary["ping"] > 500 and summary["msgs"] > 500
     assert summary["max_voices"] > 0
     for key in ("play_exclusive", "pause", "resume", "seek", "pad_gain", "pad_speed",
-                "loop_region", "quantized", "at_frame", "master_bpm", "transport"):
+                "loop_region", "quantized", "at_frame", "master_bpm", "transport",
+                "meters", "meters_live"):
         assert summary[key] > 50, (key, summary)
     for key in ("beats_per_bar", "anchor"):
         assert summary[key] > 10, (key, summary)

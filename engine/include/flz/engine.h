@@ -134,6 +134,11 @@ struct flz_engine_config {
 	 *  messages too. Without a log they are dropped. */
 	void (*log)(void *userdata, enum flz_log_level level, const char *message);
 	void *log_userdata;
+	/** Meter snapshots per second (flz_engine_get_meters()), 1..200;
+	 *  0 also means the default, 30, so that a config filled in by hand
+	 *  before this field existed (zeroed, then set field by field) still
+	 *  works. */
+	double meter_hz;
 };
 
 /* enum flz_msg_kind (FLZ_MSG_PONG ...) and enum flz_cmd_kind (FLZ_CMD_LOAD
@@ -679,6 +684,57 @@ struct flz_engine_transport {
 	/** Starts pending now: queued and not yet started or cancelled. */
 	uint32_t n_pending;
 };
+
+/** One pad's meter in a snapshot (struct flz_engine_meters). */
+struct flz_engine_pad_meter {
+	/** The pad's contribution was non-zero in the interval. When false
+	 *  the other fields are 0. */
+	bool sounded;
+	/** Max |x| of the pad's contribution (its voices after their gain,
+	 *  the pad's gain, the fades and the EQ), over every frame of the
+	 *  interval and every channel. */
+	float peak;
+	/** Position in its sample, in seconds of the sample's rate, of the
+	 *  pad's newest voice that sounded, at the end of the last block it
+	 *  sounded in. */
+	double position_s;
+};
+
+/**
+ * A meter snapshot. The output is cut into intervals of n_frames =
+ * round(rate_hz / meter_hz) frames from frame 0 (the audio side splits its
+ * render at their ends); at each end it publishes the snapshot of that
+ * interval, output frames [frame - n_frames, frame), whose figures are the
+ * exact maxima over every one of those frames.
+ */
+struct flz_engine_meters {
+	/** The first output frame after the interval (0: no snapshot yet). */
+	int64_t frame;
+	/** Frames in the interval (0: no snapshot yet, all figures 0). */
+	int64_t n_frames;
+	uint32_t n_channels;
+	/** Max |x| per output channel after the master gain (the output as
+	 *  rendered in float, before the device's format). */
+	float master_peak[FLZ_MAX_CHANNELS];
+	/** Some master_peak reached 1.0. */
+	bool master_clip;
+	struct flz_engine_pad_meter pads[FLZ_NUM_SAMPLES];
+};
+
+/**
+ * The latest meter snapshot the audio side published (a triple buffer:
+ * never waits for the audio thread, nor it for the caller; a reader that
+ * is slow only skips snapshots). Before the first one: frame 0, n_frames
+ * 0, every figure 0.
+ * @param[out] out the snapshot
+ * @return 0 or an error
+ * Errors: -ENOTCONN not running; -EINVAL NULL argument.
+ * Thread: control (any thread: readers take the engine lock, as
+ *         flz_engine_get_stats() does).
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_get_meters(struct flz_engine *engine,
+					  struct flz_engine_meters *out);
 
 /**
  * The transport's state, as the audio side published it after its last

@@ -575,6 +575,38 @@ FLZ_RT uint32_t flz_mixer_voices_fading(const struct flz_mixer *mixer);
  */
 FLZ_RT int64_t flz_mixer_frame(const struct flz_mixer *mixer);
 
+/**
+ * The meters accumulated since the last flz_mixer_take_meters(): for the
+ * frames rendered in between, the exact max |x| per output channel after
+ * the master gain, and per slot the max |x| of its voices' contribution
+ * (after the voice's gain, the pad's gain, the fades and the stages: the
+ * meter tap, over all channels). A slot "sounded" when that max is above
+ * zero; position_frames is then the position in its sample, in sample
+ * frames, of its newest voice (the last started) that sounded, as of the
+ * end of the last block it sounded in.
+ */
+struct flz_mixer_meters {
+	/** Output frames the figures cover. */
+	int64_t n_frames;
+	uint32_t n_channels;
+	float master_peak[FLZ_MAX_CHANNELS];
+	bool sounded[FLZ_NUM_SAMPLES];
+	float pad_peak[FLZ_NUM_SAMPLES];
+	double position_frames[FLZ_NUM_SAMPLES];
+	/** The rate of the sample position_frames is in (0 when not sounded). */
+	uint32_t sample_rate_hz[FLZ_NUM_SAMPLES];
+};
+
+/**
+ * Copy the meters accumulated since the last call (or creation) into
+ * @p out and start accumulating afresh. Lives in src/meters-rt.c.
+ *
+ * Errors: none.
+ * Thread: rt (the thread that renders).
+ * Ownership: @p out is the caller's, overwritten whole.
+ */
+FLZ_RT void flz_mixer_take_meters(struct flz_mixer *mixer, struct flz_mixer_meters *out);
+
 #ifdef __cplusplus
 }
 #endif
