@@ -37,7 +37,9 @@ def test_stress_engine_dropped_without_shut_down(rig_env, tmp_path):
         engine.play_sample(0, 0.3)
         msgs = pump(engine, 0.2)
         assert [m.cmd for m in applied(msgs)] == ["load", "play"]
-        assert engine_threads() == ["flz-audio", "flz-house"]
+        # The audio and housekeeping threads and the loader pool's workers
+        # (load_workers, 2 by default) are all the engine's.
+        assert engine_threads() == ["flz-audio", "flz-house", "flz-load", "flz-load"]
         # A reference cycle, so that only the collector can free it.
         holder = {"engine": engine}
         holder["self"] = holder
