@@ -241,6 +241,9 @@ class _Applied(AudioMessage):
             "master_bpm",
             "beats_per_bar",
             "anchor",
+            "pad_bpm",
+            "pad_downbeat",
+            "bpm_lock",
         ]
     ]: ...
     @property
