@@ -124,8 +124,14 @@ FLZ_RT FLZ_HOT static inline uint64_t floor_step(const struct flz_mixer_lock *l,
 	return l->step_q + carry;
 }
 
+FLZ_RT FLZ_HOT bool flz_mixer_lock_gliding(const struct flz_mixer_lock *l)
+{
+	return gliding(l, l->k);
+}
+
 FLZ_RT FLZ_HOT uint64_t flz_mixer_lock_offsets(const struct flz_mixer_lock *l, uint32_t frac0,
-					       uint32_t n_frames, int64_t *off, uint32_t *frac)
+					       uint32_t n_frames, int64_t *off, uint32_t *frac,
+					       uint64_t *steps)
 {
 	uint64_t rem = l->rem;
 	uint64_t acc = frac0;
@@ -142,7 +148,11 @@ FLZ_RT FLZ_HOT uint64_t flz_mixer_lock_offsets(const struct flz_mixer_lock *l, u
 		off[j] = (int64_t)(acc >> 32);
 		frac[j] = (uint32_t)acc;
 		int64_t c = glide_offset(l, l->k + j + 1);
-		acc += (uint64_t)((int64_t)floor_step(l, &rem) + (c - c_prev));
+		const uint64_t step = (uint64_t)((int64_t)floor_step(l, &rem) + (c - c_prev));
+		acc += step;
+		/* Past the glide a frame's kernel is the ratio's, as in a block
+		 * that starts there: a frame's value never depends on the block. */
+		steps[j] = gliding(l, l->k + j) ? step : l->inc_fp;
 		c_prev = c;
 	}
 	return acc;
@@ -157,25 +167,6 @@ FLZ_RT FLZ_HOT uint64_t flz_mixer_lock_advance(const struct flz_mixer_lock *l, u
 	if (gliding(l, l->k))
 		adv += (uint64_t)(glide_offset(l, l->k + n_frames) - glide_offset(l, l->k));
 	return adv;
-}
-
-FLZ_RT FLZ_HOT uint64_t flz_mixer_lock_kernel_inc(const struct flz_mixer_lock *l, uint32_t n_frames)
-{
-	if (!gliding(l, l->k))
-		return l->inc_fp;
-	/* The steepest step of the block picks the kernel, so that nothing
-	 * aliases; a step of exactly 1 still takes the interpolator, whose
-	 * phase 0 is a unit impulse. */
-	uint64_t best = 0;
-	uint64_t rem = l->rem;
-	int64_t c_prev = glide_offset(l, l->k);
-	for (uint32_t j = 0; j < n_frames; j++) {
-		int64_t c = glide_offset(l, l->k + j + 1);
-		uint64_t step = (uint64_t)((int64_t)floor_step(l, &rem) + (c - c_prev));
-		best = step > best ? step : best;
-		c_prev = c;
-	}
-	return best;
 }
 
 FLZ_RT FLZ_HOT void flz_mixer_lock_commit(struct flz_mixer_lock *l, uint32_t n_frames)

@@ -268,14 +268,16 @@ FLZ_RT void flz_mixer_lock_begin(struct flz_mixer_lock *l, uint64_t num, uint64_
  * (the voice's rate now) over @p glide_frames, then catching up. */
 FLZ_RT void flz_mixer_lock_retarget(struct flz_mixer_lock *l, uint64_t num, uint64_t den,
 				    uint64_t old_inc_fp, uint32_t glide_frames);
-/* The rate that picks the interpolator's kernel for the next @p n_frames:
- * the highest of their steps (never exactly 1 during a glide). */
-FLZ_RT uint64_t flz_mixer_lock_kernel_inc(const struct flz_mixer_lock *l, uint32_t n_frames);
+/* Whether the next frame is on a glide (then each frame has its own step). */
+FLZ_RT bool flz_mixer_lock_gliding(const struct flz_mixer_lock *l);
 /* Offsets of the next @p n_frames positions from the reader's whole frame,
  * the reader's fraction @p frac0 included, into off[] and frac[]; returns
- * frac0 plus the whole block's advance (32.32). Reads only *l. */
+ * frac0 plus the whole block's advance (32.32). On a glide each frame's
+ * step to the next goes to steps[] (n_frames of room), for its kernel.
+ * Reads only *l. */
 FLZ_RT uint64_t flz_mixer_lock_offsets(const struct flz_mixer_lock *l, uint32_t frac0,
-				       uint32_t n_frames, int64_t *off, uint32_t *frac);
+				       uint32_t n_frames, int64_t *off, uint32_t *frac,
+				       uint64_t *steps);
 /* The advance of the next @p n_frames (32.32), as flz_mixer_lock_offsets(). */
 FLZ_RT uint64_t flz_mixer_lock_advance(const struct flz_mixer_lock *l, uint32_t n_frames);
 /* @p n_frames were rendered. */

@@ -301,10 +301,21 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 	uint32_t *frac = m->scratch_frac;
 	uint64_t acc = rd->pos_frac;
 	int32_t side = 0;
-	if (constant && rd == &v->rd && v->lock.on) {
-		/* Tempo-locked: the exact positions of lock-rt.c. */
-		acc = flz_mixer_lock_offsets(&v->lock, rd->pos_frac, n_frames, off, frac);
-		side = flz_resampler_side(&m->resampler, inc);
+	if (rd == &v->rd && v->lock.on) {
+		/* Tempo-locked: the exact positions of lock-rt.c; on a glide every
+		 * frame's own step picks its kernel, as for a varispeed glide, so
+		 * the values do not depend on the block. */
+		acc = flz_mixer_lock_offsets(&v->lock, rd->pos_frac, n_frames, off, frac,
+					     m->scratch_inc);
+		if (flz_mixer_lock_gliding(&v->lock)) {
+			constant = false;
+			for (uint32_t j = 0; j < n_frames; j++) {
+				int32_t s = flz_resampler_side(&m->resampler, m->scratch_inc[j]);
+				side = s > side ? s : side;
+			}
+		} else {
+			side = flz_resampler_side(&m->resampler, inc);
+		}
 	} else if (constant) {
 		for (uint32_t j = 0; j < n_frames; j++) {
 			uint64_t p = acc + (uint64_t)j * inc;
@@ -378,8 +389,7 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 	const float g_const = v->gain_lin * pad->gain.target * v->fade.target;
 	bool constant = true;
 	/* A locked voice's rate is its own (lock-rt.c), whatever the speeds. */
-	const uint64_t inc = v->lock.on ? flz_mixer_lock_kernel_inc(&v->lock, n_frames)
-					: voice_rates(m, pad, n_frames, &constant);
+	const uint64_t inc = v->lock.on ? v->lock.inc_fp : voice_rates(m, pad, n_frames, &constant);
 	float peak = 0.0f;
 
 	if (m->n_stages == 0 && !v->xfade && n_ramp == 0 && constant && !v->lock.on &&
