@@ -346,6 +346,7 @@ static Suite *engine_suite(bool rig)
 		engine_case_memory,
 		engine_case_pads,
 		engine_case_transport,
+		engine_case_tempo_lock,
 		engine_case_wav_drops,
 		engine_case_signals,
 		engine_case_denormals,

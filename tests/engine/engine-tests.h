@@ -112,6 +112,7 @@ TCase *engine_case_params(void);
 TCase *engine_case_memory(void);
 TCase *engine_case_pads(void);
 TCase *engine_case_transport(void);
+TCase *engine_case_tempo_lock(void);
 TCase *engine_case_wav_drops(void);
 TCase *engine_case_signals(void);
 TCase *engine_case_denormals(void);
