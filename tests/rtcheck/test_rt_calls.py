@@ -117,7 +117,7 @@ def test_workload_did_its_work(report):
     for key in ("play_exclusive", "pause", "resume", "seek", "pad_gain", "pad_speed",
                 "loop_region", "quantized", "at_frame", "master_bpm", "transport"):
         assert summary[key] > 50, (key, summary)
-    for key in ("beats_per_bar", "anchor"):
+    for key in ("beats_per_bar", "anchor", "pad_bpm", "bpm_lock", "pad_downbeat"):
         assert summary[key] > 10, (key, summary)
 
 
