@@ -23,9 +23,10 @@
  *  - plus the offset e a previous, unfinished glide still had at the
  *    re-anchor, faded out along a smoothstep over n + M, so that glides
  *    chained by a dragged tempo fader keep the phase too.
- * M is at least 4n and long enough that the catch-up leaves the ratio by at
- * most a quarter of it (see FLZ_MIXER_LOCK_RATE_MAX), so the rate stays
- * positive and the tap window large enough. c is evaluated in double from
+ * M is at least 4n and long enough that the catch-up moves the rate by at
+ * most a quarter of the lower of the old and new rate (see
+ * FLZ_MIXER_LOCK_RATE_MAX), so the rate stays positive and the tap window
+ * large enough. c is evaluated in double from
  * k and rounded to 2^-32 frame, deterministically, once per frame.
  */
 #include <string.h>
@@ -93,10 +94,14 @@ FLZ_RT FLZ_HOT void flz_mixer_lock_retarget(struct flz_mixer_lock *l, uint64_t n
 	flz_mixer_lock_begin(&next, num, den);
 	const double delta = (double)old_inc_fp - (double)next.inc_fp;
 	if (glide_frames > 0 && (delta != 0.0 || e != 0.0)) {
-		/* Budget for the catch-up's departure from the new rate: a
-		 * quarter of it. The catch-up's peak rate departure is
-		 * 0.75 |delta| n / M (the lag's smoothstep) plus 1.5 |e| / (n + M). */
-		const double budget = 0.25 * (double)next.inc_fp;
+		/* Budget for the catch-up's departure from the glide's rate: a
+		 * quarter of the lower of the two rates, so that the step stays
+		 * above three quarters of it (positive) and below the higher
+		 * plus a quarter of the lower (at most 5). The catch-up's peak
+		 * departure is 0.75 |delta| n / M (the lag's smoothstep) plus
+		 * 1.5 |e| / (n + M) (the carried offset's). */
+		const double low = old_inc_fp < next.inc_fp ? (double)old_inc_fp : (double)next.inc_fp;
+		const double budget = 0.25 * (low > 0.0 ? low : 1.0);
 		const double need = (0.75 * (delta < 0 ? -delta : delta) * glide_frames +
 				     1.5 * (e < 0 ? -e : e)) / budget;
 		double m = 4.0 * glide_frames;

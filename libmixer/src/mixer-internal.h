@@ -28,7 +28,8 @@
 #define FLZ_MIXER_BUFFERS 7
 
 /* The highest rate a voice reaches: a locked voice's catch-up after a
- * tempo change may leave its ratio (at most 4) by a quarter of it. */
+ * tempo change may exceed the higher of its old and new rate (at most 4)
+ * by a quarter of the lower one (lock-rt.c). */
 #define FLZ_MIXER_LOCK_RATE_MAX 5
 
 /* Frames of the tap window of one voice block: the stream frames of

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mixer:lock, mixer:lock-exact, mixer:lock-split, mixer:lock-glide,
- * mixer:lock-args: tempo-locked voices (flz_mixer_trigger()'s lock fields,
+ * mixer:lock-extremes, mixer:lock-args: tempo-locked voices (flz_mixer_trigger()'s lock fields,
  * flz_mixer_set_pad_lock()).
  */
 #include "mixer-tests.h"
@@ -225,6 +225,61 @@ START_TEST(test_lock_glide)
 }
 END_TEST
 
+/*
+ * The extremes: 1/4 -> 4 -> 1/4 -> 4, relocked 100 frames apart, in a
+ * 3001-frame loop. The catch-up is then long (it moves the rate by at most
+ * a quarter of 1/4), every output frame stays finite and within the noise's
+ * reach, and once it is over (4 s on) the voice is bit-identical to one
+ * started at the exact position of the last ratio from the last relock,
+ * wrapped into the loop.
+ */
+START_TEST(test_lock_extremes)
+{
+	const int64_t len = 3001, F = 5000, gap = 100;
+	const uint32_t total = 6 * RATE;
+	struct rec ra = { 0 }, rb = { 0 };
+	struct flz_mixer *ma = new_mixer(&ra), *mb = new_mixer(&rb);
+	struct flz_sample *s = noise_sample(len, 21, 0.5);
+	flz_sample_ref(s);
+	load(ma, 0, s);
+	load(mb, 0, s);
+	struct flz_mixer_trigger t = locked(0, 1, 4, 0);
+	ck_assert_int_eq(flz_mixer_trigger(ma, &t), 1);
+	float *a = floats(total);
+	render(ma, a, (uint32_t)F, 1000);
+	/* Unwrapped ideal position, 32.32. */
+	u128 ideal = exact_pos(0, F, 1, 4);
+	const uint64_t ratios[3][2] = { { 4, 1 }, { 1, 4 }, { 4, 1 } };
+	int64_t at = F;
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(flz_mixer_set_pad_lock(ma, 0, ratios[i][0], ratios[i][1]), 1);
+		if (i < 2) {
+			render(ma, a + at * CH, (uint32_t)gap, 37);
+			ideal += (u128)gap * ratios[i][0] * ((u128)1 << 32) / ratios[i][1];
+			at += gap;
+		}
+	}
+	render(ma, a + at * CH, (uint32_t)(total - at), 4096);
+	for (size_t i = 0; i < (size_t)total * CH; i++)
+		ck_assert_msg(isfinite(a[i]) && fabsf(a[i]) < 1.5f, "sample %zu: %g", i, a[i]);
+	const u128 end = (u128)len << 32;
+	uint64_t start = (uint64_t)(ideal >= end ? ideal % end : ideal);
+	t = locked(0, 4, 1, start);
+	ck_assert_int_eq(flz_mixer_trigger(mb, &t), 1);
+	float *b = floats(total);
+	render(mb, b, (uint32_t)(total - at), 4096);
+	const int64_t from = 4 * RATE;
+	for (int64_t j = from - at; j < total - at; j++)
+		for (uint32_t c = 0; c < CH; c++)
+			ck_assert_msg(a[(at + j) * CH + c] == b[j * CH + c], "frame %lld: %g != %g",
+				      (long long)j, a[(at + j) * CH + c], b[j * CH + c]);
+	flz_mixer_destroy(ma);
+	flz_mixer_destroy(mb);
+	free(a);
+	free(b);
+}
+END_TEST
+
 /* ---- mixer:lock-args ---- */
 
 START_TEST(test_lock_args)
@@ -301,6 +356,11 @@ TCase *mixer_case_lock_split(void)
 TCase *mixer_case_lock_glide(void)
 {
 	return mixer_tcase("mixer:lock-glide", test_lock_glide);
+}
+
+TCase *mixer_case_lock_extremes(void)
+{
+	return mixer_tcase("mixer:lock-extremes", test_lock_extremes);
 }
 
 TCase *mixer_case_lock_args(void)

@@ -156,6 +156,7 @@ static Suite *mixer_suite(void)
 		mixer_case_lock_exact,
 		mixer_case_lock_split,
 		mixer_case_lock_glide,
+		mixer_case_lock_extremes,
 		mixer_case_lock_args,
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

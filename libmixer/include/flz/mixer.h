@@ -567,8 +567,8 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_loop_region(const struct flz_mixer *mixer, 
  * half the glide's rate difference x its length, a smooth catch-up of that
  * difference over at least four glide lengths, after which the position is
  * exactly that of the new ratio from the re-anchor: the phase is kept.
- * During the catch-up the rate leaves num / den by at most a quarter of
- * it. A voice that was not locked glides from its varispeed rate the same
+ * The catch-up moves the rate by at most a quarter of the lower of the old
+ * rate and num / den (so it stays positive and below 5). A voice that was not locked glides from its varispeed rate the same
  * way. @p num 0 unlocks: the voices return to global x pad speed at once.
  * A seek or a pause moves or holds the position as for any voice; the
  * voice advances at the ratio from there.
