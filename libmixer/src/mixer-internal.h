@@ -23,9 +23,8 @@
 #define FLZ_MIXER_MAX_STARTED (2 * FLZ_MIXER_VOICE_STRUCTS)
 
 /* Buffers the mixer allocates beside its struct and the interpolator's
- * table: vbuf, vbuf_old, window, scratch_off, scratch_frac, scratch_inc,
- * gains. */
-#define FLZ_MIXER_BUFFERS 7
+ * table: vbuf, vbuf_old, window, scratch_off, scratch_frac, scratch_inc. */
+#define FLZ_MIXER_BUFFERS 6
 
 /* The highest rate a voice reaches: a locked voice's catch-up after a
  * tempo change may exceed the higher of its old and new rate (at most 4)
@@ -96,8 +95,13 @@ struct flz_mixer_reader {
 	/* Stream frames played since the start or seek: taps further back read
 	 * silence. */
 	int64_t age_frames;
-	/* A wrap happened: the frames before run_start are the loop's end. */
+	/* A wrap happened: the frames before run_start are those of the run
+	 * it ended, [prev_start, prev_end) (the sample's end after a seek past
+	 * the loop, the old loop end after the region moved), and before
+	 * that the loop region repeated. */
 	bool wrapped;
+	int64_t prev_start;
+	int64_t prev_end;
 };
 
 /*
@@ -220,7 +224,6 @@ struct flz_mixer {
 	int64_t *scratch_off; /* per output frame of a block: stream offset of its position */
 	uint32_t *scratch_frac;
 	uint64_t *scratch_inc;
-	float *gains;        /* per output frame: a voice's gain on a ramp */
 	/* The buffers above as allocated (flz_pages_alloc()), for
 	 * flz_mixer_memory() and flz_mixer_destroy(). */
 	struct flz_mem_region buffers[FLZ_MIXER_BUFFERS];

@@ -60,6 +60,21 @@ FLZ_RT FLZ_HOT static void send_started(struct flz_mixer *m)
 	m->n_started--;
 }
 
+/* A voice is cut before the render that would have sounded its first
+ * frame: its trigger started nothing that sounded, so its Started event
+ * (still queued, if @p serial is there) is dropped. */
+FLZ_RT FLZ_HOT static void drop_started(struct flz_mixer *m, uint64_t serial)
+{
+	for (uint32_t i = 0; i < m->n_started; i++) {
+		if (m->started[i].serial != serial)
+			continue;
+		memmove(&m->started[i], &m->started[i + 1],
+			(m->n_started - i - 1) * sizeof(m->started[0]));
+		m->n_started--;
+		return;
+	}
+}
+
 /* A pending-stop entry for a new stop command. */
 FLZ_RT FLZ_HOT static int32_t take_pending(struct flz_mixer *m, uint32_t token, int32_t slot)
 {
@@ -183,6 +198,7 @@ FLZ_RT FLZ_HOT static inline void reader_at(struct flz_mixer_reader *rd, int64_t
 	rd->run_start = frame;
 	rd->age_frames = 0;
 	rd->wrapped = false;
+	rd->prev_start = rd->prev_end = frame;
 }
 
 /* Where the reader's current contiguous run ends: the loop end, or the
@@ -197,8 +213,9 @@ FLZ_RT FLZ_HOT static inline int64_t run_end(const struct flz_mixer_voice *v,
 /*
  * Copy stream frames at offsets d .. d + n_frames - 1 from the reader's
  * position into dst, with the loop applied: forward, the run to its end
- * then the loop region repeated; backward, the frames played before (the
- * loop's end after a wrap), and silence before the voice's start or seek.
+ * then the loop region repeated; backward, the frames played before (after
+ * a wrap, the end of the run it ended), and silence before the voice's
+ * start or seek.
  */
 FLZ_RT FLZ_HOT static void gather(const struct flz_mixer_voice *v, const struct flz_mixer_reader *rd,
 			  int64_t d, uint32_t n_frames, float *dst, uint32_t n_channels)
@@ -220,11 +237,20 @@ FLZ_RT FLZ_HOT static void gather(const struct flz_mixer_voice *v, const struct 
 		} else if (!rd->wrapped) {
 			run = rd->run_start - at;
 		} else {
-			int64_t r = (at - ls) % len;
-			idx = ls + (r < 0 ? r + len : r);
-			run = le - idx;
-			if (run > rd->run_start - at)
-				run = rd->run_start - at;
+			/* Back from the wrap: the run it ended, then the loop. */
+			const int64_t back = rd->run_start - at;
+			const int64_t in_prev = rd->prev_end - back;
+			if (in_prev >= rd->prev_start) {
+				idx = in_prev;
+				run = back;
+			} else {
+				const int64_t before = rd->prev_start - in_prev;
+				int64_t r = (le - before - ls) % len;
+				idx = ls + (r < 0 ? r + len : r);
+				run = le - idx;
+				if (run > before)
+					run = before;
+			}
 		}
 		const uint32_t k = run < (int64_t)n_frames ? (uint32_t)run : n_frames;
 		const size_t n_bytes = (size_t)k * n_channels * sizeof(float);
@@ -249,7 +275,16 @@ FLZ_RT FLZ_HOT static void reader_advance(const struct flz_mixer_voice *v, struc
 	rd->age_frames += n_frames;
 	if (rd->pos_frames >= end) {
 		const int64_t len = v->loop_end - v->loop_start;
-		rd->pos_frames = v->loop_start + (rd->pos_frames - end) % len;
+		const int64_t past = rd->pos_frames - end;
+		if (past < len) {
+			rd->prev_start = rd->run_start;
+			rd->prev_end = end;
+		} else {
+			/* Wrapped more than once: the last run was the region. */
+			rd->prev_start = v->loop_start;
+			rd->prev_end = v->loop_end;
+		}
+		rd->pos_frames = v->loop_start + past % len;
 		rd->run_start = v->loop_start;
 		rd->wrapped = true;
 	}
@@ -528,6 +563,9 @@ FLZ_RT FLZ_HOT static bool render_voice(struct flz_mixer *m, struct flz_mixer_vo
 	}
 	v->pausing = false;
 	v->paused = true;
+	/* A seek's crossfade still running is dropped with the sound: the
+	 * resume fades in from the new position alone. */
+	v->xfade = false;
 	return false;
 }
 
@@ -619,6 +657,7 @@ FLZ_RT FLZ_HOT static void start_voice(struct flz_mixer *m, int32_t slot, float 
 				cut = i;
 			}
 		}
+		drop_started(m, m->voices[m->active[cut]].serial);
 		finish_voice(m, &m->voices[m->active[cut]], m->frame - 1);
 		remove_active_at(m, cut);
 	}
@@ -779,6 +818,7 @@ FLZ_RT FLZ_HOT static void move_voice(struct flz_mixer_voice *mv, int64_t frame)
 {
 	if (mv->paused) {
 		reader_at(&mv->rd, frame);
+		mv->xfade = false;
 		return;
 	}
 	mv->old = mv->rd;

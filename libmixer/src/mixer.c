@@ -136,10 +136,9 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	m->scratch_off = buffer_alloc(m, max_block * sizeof(*m->scratch_off));
 	m->scratch_frac = buffer_alloc(m, max_block * sizeof(*m->scratch_frac));
 	m->scratch_inc = buffer_alloc(m, max_block * sizeof(*m->scratch_inc));
-	m->gains = buffer_alloc(m, max_block * sizeof(*m->gains));
 	if (m->vbuf == NULL || m->vbuf_old == NULL || m->window == NULL ||
 	    m->scratch_off == NULL || m->scratch_frac == NULL || m->scratch_inc == NULL ||
-	    m->gains == NULL || flz_resampler_init(&m->resampler) < 0) {
+	    flz_resampler_init(&m->resampler) < 0) {
 		flz_mixer_destroy(m);
 		return -ENOMEM;
 	}

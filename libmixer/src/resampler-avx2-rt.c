@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The interpolator for stereo with AVX2+FMA, eight taps at a time. Built
- * with -mavx2 -mfma; called only after the control side has checked the
- * CPU. Same kernel and tables as the generic version; the sums are formed in
- * a different order, so results agree to float rounding (about 1e-7), not
- * bit for bit. */
+/* The interpolator for stereo with AVX2+FMA, four taps (eight floats of
+ * frames) at a time, from the doubled rows. Built with -mavx2 -mfma; called
+ * only after the control side has checked the CPU. Same kernel and
+ * coefficients as the generic version; the sums are formed in a different
+ * order, so results agree to float rounding (about 1e-7), not bit for bit. */
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,27 +11,34 @@
 #include "resampler.h"
 
 
-/* Add the coefficient group c (taps i .. i+7) times the stereo frames at x
- * into the accumulators; @p n_left taps of the group are valid (<= 8), the
- * frames of the others are not read. */
-FLZ_RT FLZ_HOT static inline void mac_group(__m256 c, const float *x, int32_t n_left, __m256 *acc0,
-				    __m256 *acc1)
+/* Taps from the doubled rows (h2 + a x dh2, each tap twice: one float per
+ * float of interleaved stereo frames): per eight floats one fused
+ * multiply-add for the coefficients and one onto the data, with no shuffle,
+ * into four independent sums, so that no chain of dependent additions sets
+ * the pace. @p n_floats = 4 x side; the last 4 of them when n_floats is not
+ * a multiple of 8 (odd side) go through a 4-wide step, so that no frame past
+ * the readable ones is loaded. */
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) __m128
+dot_doubled(const float *h2, const float *dh2, float a, const float *x, int32_t n_floats)
 {
-	const __m256i dup_lo = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
-	const __m256i dup_hi = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
-	__m256 x0, x1;
-	if (n_left >= 8) {
-		x0 = _mm256_loadu_ps(x);
-		x1 = _mm256_loadu_ps(x + 8);
-	} else {
-		const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-		__m256i n_floats = _mm256_set1_epi32(2 * n_left);
-		x0 = _mm256_maskload_ps(x, _mm256_cmpgt_epi32(n_floats, lane));
-		x1 = _mm256_maskload_ps(
-			x + 8, _mm256_cmpgt_epi32(n_floats, _mm256_add_epi32(lane, _mm256_set1_epi32(8))));
+	const __m256 av = _mm256_set1_ps(a);
+	__m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+			  _mm256_setzero_ps() };
+	int32_t i = 0, k = 0;
+	for (; i + 8 <= n_floats; i += 8, k++) {
+		const __m256 c =
+			_mm256_fmadd_ps(av, _mm256_loadu_ps(dh2 + i), _mm256_loadu_ps(h2 + i));
+		acc[k & 3] = _mm256_fmadd_ps(c, _mm256_loadu_ps(x + i), acc[k & 3]);
 	}
-	*acc0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(c, dup_lo), x0, *acc0);
-	*acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(c, dup_hi), x1, *acc1);
+	const __m256 sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+	__m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+	if (i < n_floats) {
+		const __m128 c = _mm_fmadd_ps(_mm256_castps256_ps128(av), _mm_loadu_ps(dh2 + i),
+					      _mm_loadu_ps(h2 + i));
+		s4 = _mm_fmadd_ps(c, _mm_loadu_ps(x + i), s4);
+	}
+	/* Lanes alternate left, right: fold to one pair. */
+	return _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
 }
 
 /* One stereo frame with @p side taps each side in @p mode (sp's, passed
@@ -45,46 +52,31 @@ frame_stereo_k(const struct flz_resampler *r, const struct flz_resampler_speed *
 {
 	const int32_t n_taps = 2 * side;
 	const float *x = center + (int32_t)(1 - side) * 2;
-	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+	__m128 s2;
 
 	if (mode != FLZ_RESAMPLER_PER_TAP) {
-		/* One row and its difference to the next, contiguous: no gathers.
-		 * Rows are zero-padded to whole groups of eight. */
-		const float *h, *dh;
+		/* One doubled row and its difference to the next, contiguous. */
+		const float *h2, *dh2;
 		float a;
 		if (mode == FLZ_RESAMPLER_ONE_ROW) {
-			int32_t u = flz_resampler_first_u(sp, frac);
-			int32_t at = flz_resampler_at(u >> 16);
-			h = r->h + at;
-			dh = r->dh + at;
-			a = (float)(u & 0xffff) * (1.0f / 65536.0f);
+			a = flz_resampler_row2(r, sp, frac, &h2, &dh2);
 		} else {
-			a = flz_resampler_row(r, sp, frac, &h, &dh);
+			int32_t step;
+			a = flz_resampler_row(r, sp, frac, &h2, &dh2, &step);
 		}
-		const __m256 av = _mm256_set1_ps(a);
-		for (int32_t i = 0; i < n_taps; i += 8) {
-			__m256 c = _mm256_fmadd_ps(av, _mm256_loadu_ps(dh + i), _mm256_loadu_ps(h + i));
-			mac_group(c, x + 2 * i, n_taps - i, &acc0, &acc1);
-		}
+		s2 = dot_doubled(h2, dh2, a, x, 2 * n_taps);
 	} else {
 		/* Stretched kernel (rate > 1): each tap has its own table
-		 * position. The coefficients are looked up one by one into a row
-		 * padded with zeros to whole groups of eight: on the CPUs this runs
-		 * on, scalar loads beat AVX2 gathers (on AMD Zen 2 by about 1.4x,
-		 * measured), and the sums stay the vector ones. */
-		float c[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8] __attribute__((aligned(32)));
+		 * position (only to build the stretched tables, and for tests).
+		 * The coefficients are looked up one by one, doubled, into a row
+		 * padded with zeros to whole groups of eight floats. */
+		float c[4 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8] __attribute__((aligned(32)));
 		int32_t u = flz_resampler_first_u(sp, frac);
 		for (int32_t i = 0; i < n_taps; i++, u -= sp->step_u)
-			c[i] = flz_resampler_kernel_at(r, u);
-		for (int32_t i = n_taps; i < ((n_taps + 7) & ~7); i++)
-			c[i] = 0.0f;
-		for (int32_t i = 0; i < n_taps; i += 8)
-			mac_group(_mm256_load_ps(c + i), x + 2 * i, n_taps - i, &acc0, &acc1);
+			c[2 * i] = c[2 * i + 1] = flz_resampler_kernel_at(r, u);
+		static const float zeros[4 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8];
+		s2 = dot_doubled(c, zeros, 0.0f, x, 2 * n_taps);
 	}
-	/* Lanes alternate left, right: fold to one pair. */
-	__m256 acc = _mm256_add_ps(acc0, acc1);
-	__m128 s4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-	__m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
 	const float scale = gain_lin * sp->norm;
 	out[0] = _mm_cvtss_f32(s2) * scale;
 	out[1] = _mm_cvtss_f32(_mm_shuffle_ps(s2, s2, 1)) * scale;

@@ -67,9 +67,10 @@ FLZ_RT FLZ_HOT void flz_resampler_frame(const struct flz_resampler *r, const str
 	} else {
 		/* A row and its difference to the next, at a fraction a. */
 		const float *h, *dh;
-		const float a = flz_resampler_row(r, sp, frac, &h, &dh);
+		int32_t step;
+		const float a = flz_resampler_row(r, sp, frac, &h, &dh, &step);
 		for (int32_t i = 0; i < n_taps; i++)
-			c[i] = h[i] + a * dh[i];
+			c[i] = h[i * step] + a * dh[i * step];
 	}
 
 	if (n_channels == 2) {

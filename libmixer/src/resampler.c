@@ -79,6 +79,8 @@ void flz_resampler_deinit(struct flz_resampler *r)
 	r->h = NULL;
 	r->dh = NULL;
 	r->stretch_mem = NULL;
+	r->h2 = NULL;
+	r->dh2 = NULL;
 }
 
 /* Build the stretched tables from the base table, here on the control side
@@ -98,8 +100,10 @@ static int flz_resampler_stretch_init(struct flz_resampler *r)
 		t->side = sp.side;
 		t->stride = (uint32_t)(2 * sp.side + 7) & ~7u;
 		t->norm = sp.norm;
-		n_floats += 2 * (size_t)FLZ_RESAMPLER_STRETCH_PHASES * t->stride;
+		n_floats += 2 * (size_t)FLZ_RESAMPLER_STRETCH_PHASES * 2 * t->stride;
 	}
+	const size_t n_row2 = (size_t)FLZ_RESAMPLER_PHASES * FLZ_RESAMPLER_ROW2;
+	n_floats += 2 * n_row2;
 	_Static_assert(FLZ_RESAMPLER_N_STRETCH == 12, "the grid is 2^(1/6) .. 2^2");
 	r->stretch_bytes = (n_floats * sizeof(float) + 63) & ~(size_t)63;
 	r->stretch_mem = flz_pages_alloc(r->stretch_bytes);
@@ -108,10 +112,24 @@ static int flz_resampler_stretch_init(struct flz_resampler *r)
 		return -ENOMEM;
 	}
 	float *at = r->stretch_mem;
+	/* The base rows doubled: the taps flz_resampler_row() gives at rates
+	 * <= 1 (column ROW - 1 - (OFFSET + HALF_TAPS - 1) on). */
+	r->h2 = at;
+	r->dh2 = at + n_row2;
+	at += 2 * n_row2;
+	const int32_t col = FLZ_RESAMPLER_ROW - 1 - (FLZ_RESAMPLER_OFFSET + FLZ_RESAMPLER_HALF_TAPS - 1);
+	for (int32_t p = 0; p < FLZ_RESAMPLER_PHASES; p++)
+		for (int32_t i = 0; i < 2 * FLZ_RESAMPLER_HALF_TAPS; i++)
+			for (int32_t c = 0; c < 2; c++) {
+				const size_t from = (size_t)p * FLZ_RESAMPLER_ROW + (size_t)(col + i);
+				const size_t to = (size_t)p * FLZ_RESAMPLER_ROW2 + (size_t)(2 * i + c);
+				r->h2[to] = r->h[from];
+				r->dh2[to] = r->dh[from];
+			}
 	float prev[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS], cur[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS];
 	for (int k = 0; k < FLZ_RESAMPLER_N_STRETCH; k++) {
 		struct flz_resampler_stretch *t = &r->stretch[k];
-		const size_t n_row = (size_t)FLZ_RESAMPLER_STRETCH_PHASES * t->stride;
+		const size_t n_row = (size_t)FLZ_RESAMPLER_STRETCH_PHASES * 2 * t->stride;
 		t->h = at;
 		t->dh = at + n_row;
 		at += 2 * n_row;
@@ -126,11 +144,11 @@ static int flz_resampler_stretch_init(struct flz_resampler *r)
 			for (int32_t i = 0; i < n_taps; i++, u -= sp.step_u)
 				cur[i] = flz_resampler_kernel_at(r, u);
 			if (q > 0) {
-				float *h = t->h + (size_t)(q - 1) * t->stride;
-				float *dh = t->dh + (size_t)(q - 1) * t->stride;
+				float *h = t->h + (size_t)(q - 1) * 2 * t->stride;
+				float *dh = t->dh + (size_t)(q - 1) * 2 * t->stride;
 				for (int32_t i = 0; i < n_taps; i++) {
-					h[i] = prev[i];
-					dh[i] = cur[i] - prev[i];
+					h[2 * i] = h[2 * i + 1] = prev[i];
+					dh[2 * i] = dh[2 * i + 1] = cur[i] - prev[i];
 				}
 			}
 			memcpy(prev, cur, (size_t)n_taps * sizeof(float));

@@ -68,8 +68,11 @@ _Static_assert(FLZ_RESAMPLER_ROW >= 2 * FLZ_RESAMPLER_OFFSET + 1, "row too short
 #define FLZ_RESAMPLER_STRETCH_PHASES (1 << FLZ_RESAMPLER_STRETCH_PHASE_BITS)
 
 /* One stretched kernel as polyphase rows: row q holds the 2 x side taps at
- * fraction q / STRETCH_PHASES in source order, padded with zeros to
- * stride (a multiple of 8); dh holds row q + 1 minus row q. */
+ * fraction q / STRETCH_PHASES in source order, each tap twice in a row
+ * (for the two channels of an interleaved stereo frame: the vector kernel
+ * multiplies eight floats of frames by eight of a row with no shuffle),
+ * padded with zeros to 2 x stride floats (stride a multiple of 8); dh holds
+ * row q + 1 minus row q, laid out alike. */
 struct flz_resampler_stretch {
 	uint64_t inc_fp; /* the stretch, 32.32 */
 	int32_t side;
@@ -79,13 +82,21 @@ struct flz_resampler_stretch {
 	float *dh;
 };
 
+/* The base kernel's rows at rates <= 1 in the same doubled layout: row p
+ * (of PHASES) holds the 2 x HALF_TAPS taps of phase p, each twice. */
+#define FLZ_RESAMPLER_ROW2 (4 * FLZ_RESAMPLER_HALF_TAPS)
+
 struct flz_resampler {
 	/* Kernel values, PHASES x ROW. Zero where |y| >= HALF_TAPS. */
 	float *h;
 	/* Difference to the point 1/PHASES further on in y, same layout. */
 	float *dh;
 	struct flz_resampler_stretch stretch[FLZ_RESAMPLER_N_STRETCH];
-	/* All the stretched tables, one allocation (flz_pages_alloc()). */
+	/* The base rows doubled (FLZ_RESAMPLER_ROW2), PHASES x ROW2 each. */
+	float *h2;
+	float *dh2;
+	/* All the stretched tables and h2, dh2: one allocation
+	 * (flz_pages_alloc()). */
 	float *stretch_mem;
 	size_t stretch_bytes;
 };
@@ -187,25 +198,42 @@ FLZ_RT static inline int32_t flz_resampler_first_u(const struct flz_resampler_sp
 #define FLZ_RESAMPLER_ROW_FRAC_BITS (32 - FLZ_RESAMPLER_STRETCH_PHASE_BITS)
 
 /* The coefficients for fraction @p frac in ONE_ROW or STRETCH_TABLE mode:
- * tap i (i = 0 .. 2 x side - 1) is h[i] + a x dh[i], from one row of the
- * kernel table or a stretched table and its difference to the next (a
- * stretched row is zero up to a multiple of 8 taps). Sets *h and *dh and
- * returns a. */
+ * tap i (i = 0 .. 2 x side - 1) is h[i x step] + a x dh[i x step], from one
+ * row of the kernel table (step 1) or a doubled stretched table (step 2)
+ * and its difference to the next (a stretched row is zero up to a multiple
+ * of 8 taps). Sets *h, *dh and *step and returns a. */
 FLZ_RT static inline float flz_resampler_row(const struct flz_resampler *r,
 					     const struct flz_resampler_speed *sp, uint32_t frac,
-					     const float **h, const float **dh)
+					     const float **h, const float **dh, int32_t *step)
 {
 	if (sp->mode == FLZ_RESAMPLER_STRETCH_TABLE) {
-		const size_t row = (size_t)(frac >> FLZ_RESAMPLER_ROW_FRAC_BITS) * sp->table->stride;
+		*step = 2;
+		const size_t row =
+			(size_t)(frac >> FLZ_RESAMPLER_ROW_FRAC_BITS) * 2 * sp->table->stride;
 		*h = sp->table->h + row;
 		*dh = sp->table->dh + row;
 		return (float)(frac & ((1u << FLZ_RESAMPLER_ROW_FRAC_BITS) - 1)) *
 		       (1.0f / (float)(1u << FLZ_RESAMPLER_ROW_FRAC_BITS));
 	}
+	*step = 1;
 	int32_t u = flz_resampler_first_u(sp, frac);
 	int32_t at = flz_resampler_at(u >> 16);
 	*h = r->h + at;
 	*dh = r->dh + at;
+	return (float)(u & 0xffff) * (1.0f / 65536.0f);
+}
+
+/* The doubled base row of fraction @p frac at a rate <= 1 (ONE_ROW) and
+ * its difference row: sets *h2, *dh2 and returns a, the same row and a as
+ * flz_resampler_row() (tap i at h2[2i] == h2[2i + 1]). */
+FLZ_RT static inline float flz_resampler_row2(const struct flz_resampler *r,
+					      const struct flz_resampler_speed *sp, uint32_t frac,
+					      const float **h2, const float **dh2)
+{
+	int32_t u = flz_resampler_first_u(sp, frac);
+	const size_t row = (size_t)((u >> 16) & (FLZ_RESAMPLER_PHASES - 1)) * FLZ_RESAMPLER_ROW2;
+	*h2 = r->h2 + row;
+	*dh2 = r->dh2 + row;
 	return (float)(u & 0xffff) * (1.0f / 65536.0f);
 }
 

@@ -68,10 +68,10 @@ START_TEST(rig_playback)
 	/* Real time: ~1.5 s of audio went out. Uninstrumented, without an
 	 * underrun: the normal build is where deadlines are checked.
 	 * Instrumented (sanitizers, valgrind), underruns are allowed, because
-	 * a sanitizer can make one block late: under ThreadSanitizer the block
-	 * in which the speed glide ends (it builds the stretch table: 0.14-0.17
-	 * ms natively) takes 3-6 ms of the audio thread's CPU, more than the
-	 * 2.7 ms of audio queued at 128 x 2. Each must then be counted
+	 * a sanitizer can make one block late: under ThreadSanitizer a block
+	 * of varispeed voices can take more of the audio thread's CPU than the
+	 * 2.7 ms of audio queued at 128 x 2 (the stretched kernels' tables are
+	 * built at mixer creation, on the control side, not here). Each must then be counted
 	 * and reported once, and the content check below still holds in full:
 	 * the tee records every committed frame, and the engine renders every
 	 * frame once whatever the device did, so a late block cannot change
@@ -308,7 +308,8 @@ static long long thread_minflt(pid_t tid)
  * written before it started. The window opens after 0.5 s of playback, when
  * the device's own buffers (the jack plugin's mmap area, alsa-lib's state)
  * have been through one full cycle; it covers new voices, volume, the
- * first speed-up (the stretch table is built then), a slow-down and stops.
+ * first speed-up (whose stretched tables were built and written at mixer
+ * creation), a slow-down and stops.
  * It catches faults that reach the thread, whatever their cause (as root
  * the buffers are locked too, which maps them by itself); that every
  * buffer is written by the engine is engine:prefault's (and

@@ -247,6 +247,52 @@ START_TEST(test_loop_region)
 				ck_assert_msg(out[j * CH + ch] == (float)now, "frame %u not exact", j);
 		}
 	}
+	/* The interpolator's taps just after a wrap read the frames the
+	 * stream played before it: at rate 0.5 (every tap window reaches 15
+	 * frames back), a voice that wrapped from 300 to 0 plays exactly as
+	 * before when the region's end then moves to 250, above its position;
+	 * and a voice seeked past the region's end (to 900) wraps from the
+	 * sample's end, 1000, exactly as one whose region ends there. Twins
+	 * compared bit for bit (same arithmetic on the same frames). */
+	for (int scene = 0; scene < 2; scene++) {
+		struct rec ra = { 0 }, rb = { 0 };
+		struct flz_mixer_config ca = mk_config(&ra), cb = mk_config(&rb);
+		ca.speed = cb.speed = 0.5;
+		struct flz_mixer *a = new_mixer_cfg(&ca), *b = new_mixer_cfg(&cb);
+		struct flz_sample *w = pattern_sample(1000);
+		flz_sample_ref(w);
+		load(a, 0, w);
+		load(b, 0, w);
+		ck_assert_int_eq(flz_mixer_set_loop_region(a, 0, 0, 300), 0);
+		if (scene == 0)
+			ck_assert_int_eq(flz_mixer_set_loop_region(b, 0, 0, 300), 0);
+		play(a, 0, 1.0f);
+		play(b, 0, 1.0f);
+		float *oa = floats(2000), *ob = floats(2000);
+		uint32_t n;
+		if (scene == 0) {
+			render(a, oa, 620, 64); /* 310 source frames: 10 past the wrap */
+			render(b, ob, 620, 64);
+			ck_assert_int_eq(flz_mixer_set_loop_region(a, 0, 0, 250), 0);
+			n = 400; /* up to source frame 210 */
+		} else {
+			render(a, oa, 200, 64);
+			render(b, ob, 200, 64);
+			ck_assert_int_eq(flz_mixer_seek_slot(a, 0, 900), 1);
+			ck_assert_int_eq(flz_mixer_seek_slot(b, 0, 900), 1);
+			n = 2 * (100 + 270); /* to 270 after the wrap: taps stay below 300 */
+		}
+		render(a, oa, n, 100);
+		render(b, ob, n, 100);
+		for (uint32_t j = 0; j < n * CH; j++)
+			ck_assert_msg(oa[j] == ob[j], "scene %d sample %u: %.7f vs %.7f", scene, j,
+				      oa[j], ob[j]);
+		free(oa);
+		free(ob);
+		flz_mixer_destroy(a);
+		flz_mixer_destroy(b);
+	}
+
 	/* end == -1 is the sample's end; reload resets the region. */
 	ck_assert_int_eq(flz_mixer_set_loop_region(m, 0, 10, -1), 0);
 	ck_assert_int_eq(flz_mixer_stop_all(m, 1), 1);
@@ -354,6 +400,40 @@ START_TEST(test_seek)
 		free(out);
 		flz_mixer_destroy(m);
 	}
+
+	/* A seek while the pause fades: the crossfade ends with the sound, so
+	 * the resume fades in from the new position alone (frame k of it is
+	 * k / R x s[5000 + 139 + k - 1], 1e-6), with nothing of the old one. */
+	struct rec r = { 0 };
+	struct flz_mixer *m = new_mixer(&r);
+	struct flz_sample *s = pattern_sample(10000);
+	load(m, 0, s);
+	play(m, 0, 1.0f);
+	float *out = floats(2000);
+	render(m, out, 1000, 256);
+	ck_assert_int_eq(flz_mixer_pause_slot(m, 0), 1);
+	render(m, out, 100, 100);
+	ck_assert_int_eq(flz_mixer_seek_slot(m, 0, 5000), 1);
+	render(m, out, 800, 64); /* the fade ends 139 frames on */
+	for (uint32_t j = 139; j < 800; j++)
+		ck_assert_msg(out[j * CH] == 0.0f, "paused frame %u: %g", j, out[j * CH]);
+	ck_assert_int_eq(flz_mixer_resume_slot(m, 0), 1);
+	render(m, out, 1000, 128);
+	const uint32_t held = 5000 + RAMP - 1 - 100;
+	for (uint32_t j = 0; j < 1000; j++) {
+		const uint32_t k = j + 1;
+		for (uint32_t ch = 0; ch < CH; ch++) {
+			const float x = s->data[(held + j) * CH + ch];
+			if (k >= RAMP)
+				ck_assert_msg(out[j * CH + ch] == x, "resumed frame %u", j);
+			else
+				ck_assert_msg(fabs(out[j * CH + ch] - (double)k / RAMP * x) <= 1e-6,
+					      "fade-in frame %u: %.7f vs %.7f", j, out[j * CH + ch],
+					      (double)k / RAMP * x);
+		}
+	}
+	free(out);
+	flz_mixer_destroy(m);
 }
 END_TEST
 

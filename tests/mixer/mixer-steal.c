@@ -69,6 +69,13 @@ START_TEST(test_steal_cut)
 		expect += (i + 1) / 256.0 * (ramp - 1) / ramp;
 	ck_assert_msg(fabs(out[lat * CH] - expect) <= 1e-5, "%.7f vs %.7f", out[lat * CH], expect);
 	ck_assert_int_eq(r.n_events, 0);
+	/* Slot 0's voice was cut before it sounded: of the 65 triggers, the
+	 * 64 others send Started, at frame 0. */
+	ck_assert_int_eq(r.n_started, 64);
+	for (int i = 0; i < r.n_started; i++) {
+		ck_assert_int_ne(r.started[i].slot, 0);
+		ck_assert_int_eq(r.started[i].frame, 0);
+	}
 	free(out);
 	flz_mixer_destroy(m);
 }

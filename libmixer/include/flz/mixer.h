@@ -67,13 +67,22 @@
  * voice starts at once. If every fade slot is busy too (more than
  * FLZ_MAX_VOICES steals or stops within one ramp), the fading voice closest
  * to silence (lowest gain; earliest started among equals) is cut to make
- * room. Stolen voices send no Stopped event.
+ * room. Stolen voices send no Stopped event. A voice cut before any render
+ * sounded it sends no Started event (a stop that covered it still sends
+ * its Stopped event, at the frame of the cut).
  *
  * Events: a Stopped event is sent from the render call that renders the
  * first frame in which none of its voices sounds (nothing sounds after a
  * fade: there is no look-ahead and no interpolator tail). A Started event
  * is sent from the render call whose first frame is its voice's first.
- * Both go in command order.
+ * The events one render call sends go in command order (trigger and stop
+ * commands by the order they were given); an event that became ready in an
+ * earlier call went out then, before them. One exception keeps the queues
+ * bounded: a stop command when 128 stops (twice the voice structs) await
+ * their events sends the oldest ready Stopped event from inside itself, and
+ * a trigger when 128 Started events wait sends the oldest of those; such
+ * an event carries its true frame but may come before the render that
+ * renders that frame and ahead of other events that were ready.
  *
  * Thread: one mixer is used by one control thread (new/destroy) and one
  * audio thread (everything below the banner). It is not shared further.
@@ -478,8 +487,11 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_resume_slot(struct flz_mixer *mixer, int32_
  * A frame outside the loop region plays on until it reaches the region
  * (then loops in it); a frame past the region's end plays on to the
  * sample's end and then continues at the region's start. A paused voice
- * moves at once (it is silent) and resumes from there. Voices still
- * playing a sample the slot no longer holds are not moved.
+ * moves at once (it is silent) and resumes from there; a seek's crossfade
+ * still running when a pause's fade ends is dropped, so the resume fades
+ * in from the new position alone. Voices fading out after a stop or a
+ * steal, and voices still playing a sample the slot no longer holds, are
+ * not moved.
  *
  * @param frame 0 <= frame < the slot's sample's n_frames
  * @return voices moved (>= 0), or a negative errno

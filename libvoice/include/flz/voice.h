@@ -85,7 +85,10 @@ struct flz_voice_kernels {
 	 * operations of add() per source in source order; with it dst's old
 	 * values are ignored, as if it were zeros (add() per source into a
 	 * cleared dst: a product of -0 comes out +0, as there). Bit-identical
-	 * to those sequences either way, reading and writing dst once. With @p src_peak (n_src
+	 * to those sequences either way. dst is read and written once per pass over
+	 * a group of sources (the AVX2 kernel takes up to eight sources a pass,
+	 * the portable one one source a pass, after zeroing dst with
+	 * overwrite), not once in all. With @p src_peak (n_src
 	 * floats, may be NULL) src_peak[v] receives max |src[v][i]| (NaN
 	 * skipped; 0 for none), found while the sources are read anyway. dst
 	 * must not overlap a source. Thread: rt.
@@ -303,9 +306,8 @@ FLZ_RT static inline void flz_voice_advance(struct flz_voice *voice, uint32_t n_
  * Move a voice back by @p n_frames frames, so that it renders those frames
  * again exactly as before: its position moves back (looping backwards
  * through the sample), and a ramp in progress moves back by as many of its
- * frames. An owner that renders voices ahead of its output uses it to take
- * frames back (libmixer, when a stop or a cut takes effect inside its
- * look-ahead).
+ * frames. For an owner that renders voices ahead of its output and must
+ * take frames back (libmixer renders nothing ahead and does not use it).
  *
  * Precondition: the last @p n_frames frames were rendered at one constant
  * gain, or all of them within the ramp now in progress
