@@ -109,12 +109,13 @@ struct flz_engine_cmd {
 	int32_t slot;
 	/** PLAY, PLAY_EXCLUSIVE: the voice's gain; PAD_GAIN: the pad's, linear. */
 	float gain_lin;
-	/** PAD_SPEED: the pad's speed; MASTER_BPM: the tempo. */
+	/** PAD_SPEED: the pad's speed; MASTER_BPM, PAD_BPM: the tempo (PAD_BPM
+	 *  0: none); BPM_LOCK: 1 on, 0 off. */
 	double speed;
 	/** SEEK: the sample frame; LOOP_REGION: the region's start; PLAY with
 	 *  FLZ_ENGINE_CMD_START_AT: the output frame; ANCHOR: the downbeat
 	 *  frame, or -1 for the frame at which the command is applied;
-	 *  BEATS_PER_BAR: the count. */
+	 *  BEATS_PER_BAR: the count; PAD_DOWNBEAT: the sample frame. */
 	int64_t frame;
 	/** PLAY: enum flz_engine_cmd_start, resolved by the control side. */
 	uint32_t start;
@@ -252,6 +253,12 @@ struct flz_engine_core {
 	 */
 	_Atomic(struct flz_frame_writer *) recorder;
 	atomic_bool recorder_busy;
+
+	/** Tempo sync (audio side only): each pad's tempo (0: none), its
+	 *  downbeat's sample frame, and whether the lock is on. */
+	double pad_bpm[FLZ_NUM_SAMPLES];
+	int64_t pad_downbeat[FLZ_NUM_SAMPLES];
+	bool bpm_lock;
 	/**
 	 * The transport as of the end of the last block, for flz_engine_transport():
 	 * a seqlock. The audio side makes seq odd, writes the fields, makes it

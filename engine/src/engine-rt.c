@@ -114,7 +114,11 @@ static double cmd_value(const struct flz_engine_cmd *cmd)
 	case FLZ_CMD_ANCHOR:
 		return (double)cmd->frame;
 	case FLZ_CMD_MASTER_BPM:
+	case FLZ_CMD_PAD_BPM:
+	case FLZ_CMD_BPM_LOCK:
 		return cmd->speed;
+	case FLZ_CMD_PAD_DOWNBEAT:
+		return (double)cmd->frame;
 	default:
 		return 0.0;
 	}
@@ -154,6 +158,66 @@ static void schedule_play(struct flz_engine_core *core, const struct flz_engine_
 	}
 }
 
+/* The tempo lock of @p slot's pad now: false when the lock is off, the pad
+ * has no tempo, or (never for checked values) the ratio is refused. */
+FLZ_RT static bool pad_lock(const struct flz_engine_core *core, int32_t slot,
+			    struct flz_transport_lock *lock)
+{
+	if (!core->bpm_lock || core->pad_bpm[slot] == 0.0)
+		return false;
+	return flz_transport_lock_ratio(flz_transport_bpm(&core->transport), core->pad_bpm[slot],
+					lock) == 0;
+}
+
+/*
+ * A play of a pad under the tempo lock: the ratio, and the start position
+ * that puts the pad's downbeat on the transport's bar downbeats, as if it
+ * had played since the start of the bar holding the start frame (so a
+ * start on a bar's grid frame begins at the pad's downbeat).
+ */
+FLZ_RT static void lock_trigger(const struct flz_engine_core *core,
+				struct flz_mixer_trigger *trigger)
+{
+	struct flz_transport_lock lock;
+	int64_t loop_start, loop_end;
+	if (!pad_lock(core, trigger->slot, &lock) ||
+	    flz_mixer_loop_region(core->mixer, trigger->slot, &loop_start, &loop_end) < 0)
+		return;
+	struct flz_transport_locked l;
+	const int64_t now = flz_mixer_frame(core->mixer);
+	/* A downbeat the loop region has since moved below falls back to the
+	 * region's start. */
+	if (flz_transport_locked_start(&l, &core->transport, now,
+				       (uint64_t)core->pad_downbeat[trigger->slot] << 32, &lock,
+				       loop_start, loop_end) < 0 &&
+	    flz_transport_locked_start(&l, &core->transport, now, (uint64_t)loop_start << 32, &lock,
+				       loop_start, loop_end) < 0)
+		return;
+	trigger->lock_num = lock.num;
+	trigger->lock_den = lock.den;
+	trigger->lock_pos_fp = l.pos0_fp;
+}
+
+/* Lock, relock (a new ratio glides, keeping the phase) or unlock the
+ * pad's playing voices after a change of its tempo, the lock or the
+ * master tempo. */
+FLZ_RT static void relock_pad(struct flz_engine_core *core, int32_t slot)
+{
+	struct flz_transport_lock lock;
+	int n = pad_lock(core, slot, &lock) ? flz_mixer_set_pad_lock(core->mixer, slot, lock.num,
+								     lock.den)
+					    : flz_mixer_set_pad_lock(core->mixer, slot, 0, 0);
+	/* The ratio came from flz_transport_lock_ratio(): never refused. */
+	(void)n;
+}
+
+FLZ_RT static void relock_all(struct flz_engine_core *core)
+{
+	for (int32_t s = 0; s < FLZ_NUM_SAMPLES; s++)
+		if (core->pad_bpm[s] != 0.0)
+			relock_pad(core, s);
+}
+
 /* The transport commands, at the frame they are applied. The control side
  * checked every value; a refusal here changes nothing. */
 static void apply_transport(struct flz_engine_core *core, struct flz_engine_cmd *cmd)
@@ -163,6 +227,8 @@ static void apply_transport(struct flz_engine_core *core, struct flz_engine_cmd 
 	switch ((enum flz_cmd_kind)cmd->kind) {
 	case FLZ_CMD_MASTER_BPM:
 		err = flz_transport_set_bpm(&core->transport, now, cmd->speed);
+		if (err == 0 && core->bpm_lock)
+			relock_all(core);
 		break;
 	case FLZ_CMD_BEATS_PER_BAR:
 		err = flz_transport_set_beats_per_bar(&core->transport, (uint32_t)cmd->frame);
@@ -199,15 +265,32 @@ static void apply_cmd(struct flz_engine_core *core, struct flz_engine_cmd *cmd)
 		}
 		break;
 	case FLZ_CMD_PLAY:
-		if (cmd->start != FLZ_ENGINE_CMD_START_NOW)
+		if (cmd->start != FLZ_ENGINE_CMD_START_NOW) {
 			schedule_play(core, cmd);
-		else
+		} else {
+			lock_trigger(core, &trigger);
 			n = flz_mixer_trigger(core->mixer, &trigger);
+		}
 		break;
 	case FLZ_CMD_PLAY_EXCLUSIVE:
 		/* It stops everything: pending starts too. */
 		sched_finished(core, flz_schedule_cancel_all(&core->schedule));
+		lock_trigger(core, &trigger);
 		n = flz_mixer_trigger(core->mixer, &trigger);
+		break;
+	case FLZ_CMD_PAD_BPM:
+		core->pad_bpm[cmd->slot] = cmd->speed;
+		relock_pad(core, cmd->slot);
+		break;
+	case FLZ_CMD_PAD_DOWNBEAT:
+		/* For later plays: a playing voice keeps its phase. */
+		core->pad_downbeat[cmd->slot] = cmd->frame;
+		break;
+	case FLZ_CMD_BPM_LOCK:
+		if (core->bpm_lock != (cmd->speed != 0.0)) {
+			core->bpm_lock = cmd->speed != 0.0;
+			relock_all(core);
+		}
 		break;
 	case FLZ_CMD_PAUSE:
 		n = flz_mixer_pause_slot(core->mixer, cmd->slot);
@@ -257,6 +340,7 @@ static void apply_cmd(struct flz_engine_core *core, struct flz_engine_cmd *cmd)
 	 * here, in command order); an empty slot is a no-op. */
 	(void)n;
 	bool global = cmd->kind == FLZ_CMD_STOP_ALL || cmd->kind == FLZ_CMD_MASTER_BPM ||
+		      cmd->kind == FLZ_CMD_BPM_LOCK ||
 		      cmd->kind == FLZ_CMD_BEATS_PER_BAR || cmd->kind == FLZ_CMD_ANCHOR;
 	trace_applied(core, cmd->kind, global ? -1 : cmd->slot, cmd_value(cmd), cmd->seq);
 	if (cmd->kind == FLZ_CMD_PING) {
@@ -392,6 +476,7 @@ FLZ_RT static void start_due(struct flz_engine_core *core, const struct flz_sche
 		.gain = e->gain,
 		.token = e->token,
 	};
+	lock_trigger(core, &trigger);
 	int n = flz_mixer_trigger(core->mixer, &trigger);
 	/* The values were checked by the control side; an empty slot is a no-op. */
 	(void)n;

@@ -294,6 +294,11 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 	}
 	flz_schedule_init(&core->schedule);
 	core->sched_done_local = 0;
+	for (int32_t s = 0; s < FLZ_NUM_SAMPLES; s++) {
+		core->pad_bpm[s] = 0.0;
+		core->pad_downbeat[s] = 0;
+	}
+	core->bpm_lock = false;
 	atomic_init(&core->sched_done, 0);
 	atomic_init(&core->tp_seq, 0);
 	/* Before the audio side runs, so that flz_engine_transport() reads the
@@ -1387,6 +1392,22 @@ int flz_engine_set_master_bpm(struct flz_engine *engine, double bpm)
 					 .kind = FLZ_CMD_MASTER_BPM, .slot = -1, .speed = bpm });
 }
 
+int flz_engine_set_pad_bpm(struct flz_engine *engine, int32_t slot, double bpm)
+{
+	/* 0 clears; NaN fails both comparisons. */
+	if (!slot_valid(slot) ||
+	    (bpm != 0.0 && !(bpm >= FLZ_TRANSPORT_BPM_MIN && bpm <= FLZ_TRANSPORT_BPM_MAX)))
+		return -EINVAL;
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_PAD_BPM, .slot = slot,
+							  .speed = bpm });
+}
+
+int flz_engine_set_bpm_lock(struct flz_engine *engine, bool enabled)
+{
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_BPM_LOCK, .slot = -1,
+							  .speed = enabled ? 1.0 : 0.0 });
+}
+
 int flz_engine_set_beats_per_bar(struct flz_engine *engine, uint32_t beats_per_bar)
 {
 	if (beats_per_bar < FLZ_TRANSPORT_BEATS_PER_BAR_MIN ||
@@ -1557,6 +1578,14 @@ int flz_engine_seek(struct flz_engine *engine, int32_t slot, int64_t frame)
 	return queue_frames_cmd(engine,
 				(struct flz_engine_cmd){ .kind = FLZ_CMD_SEEK, .slot = slot,
 							 .frame = frame },
+				check_seek);
+}
+
+int flz_engine_set_pad_downbeat(struct flz_engine *engine, int32_t slot, int64_t frame)
+{
+	return queue_frames_cmd(engine,
+				(struct flz_engine_cmd){ .kind = FLZ_CMD_PAD_DOWNBEAT,
+							 .slot = slot, .frame = frame },
 				check_seek);
 }
 

@@ -26,11 +26,16 @@
  * table: vbuf, vbuf_old, window, scratch_off, scratch_frac, scratch_inc. */
 #define FLZ_MIXER_BUFFERS 6
 
+/* The highest rate a voice reaches: a locked voice's catch-up after a
+ * tempo change may exceed the higher of its old and new rate (at most 4)
+ * by a quarter of the lower one (lock-rt.c). */
+#define FLZ_MIXER_LOCK_RATE_MAX 5
+
 /* Frames of the tap window of one voice block: the stream frames of
  * n_frames output frames at the highest rate, plus the kernel's reach each
  * side. */
 #define FLZ_MIXER_WINDOW_FRAMES(max_block) \
-	((uint32_t)FLZ_RATE_MAX * (max_block) + 2 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8)
+	((uint32_t)FLZ_MIXER_LOCK_RATE_MAX * (max_block) + 2 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8)
 
 /* Entries of the sample table: every entry in use is either some slot's
  * sample (at most NUM_SAMPLES of those) or, replaced or unloaded, still
@@ -99,6 +104,32 @@ struct flz_mixer_reader {
 	int64_t prev_end;
 };
 
+/*
+ * A tempo-locked voice's rate (lock-rt.c). Its reader advances by the
+ * exact differences of D(k) = floor(k x num x 2^32 / den) + c(k), k the
+ * output frames rendered since the anchor, so its position is the pure
+ * function p0 + D(k) (wrapped by the reader), whatever the blocks. c(k) is
+ * the glide after a re-anchor: zero from glide_frames + catch_frames on.
+ */
+struct flz_mixer_lock {
+	bool on;
+	uint64_t num, den;
+	/* floor(num x 2^32 / den) and the remainder: one output frame's step. */
+	uint64_t step_q, step_r;
+	/* The rounded rate, for the interpolator's kernel. */
+	uint64_t inc_fp;
+	/* Frames since the anchor, and (k x num x 2^32) mod den. */
+	int64_t k;
+	uint64_t rem;
+	/* The glide: rate_old - rate_new in 2^-32 frames per frame, over
+	 * glide_frames, then the catch-up over catch_frames. */
+	double delta_fp;
+	/* The offset an unfinished earlier glide had at the re-anchor. */
+	double e_fp;
+	uint32_t glide_frames;
+	uint32_t catch_frames;
+};
+
 struct flz_mixer_voice {
 	/* The sample played (not owned here), NULL when the struct is free. */
 	struct flz_sample *sample;
@@ -128,6 +159,8 @@ struct flz_mixer_voice {
 	uint32_t xfade_done;
 	/* Meter tap: peak |x| after gain over the last block rendered. */
 	float peak_lin;
+	/* Tempo lock (off: varispeed at global x pad speed). */
+	struct flz_mixer_lock lock;
 };
 
 /* Every kernel the render code calls, in one table chosen once in
@@ -239,5 +272,30 @@ struct flz_mixer {
  * output block, after the master gain, per channel. */
 FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v);
 FLZ_RT void flz_mixer_meter_block(struct flz_mixer *m, const float *out, uint32_t n_frames);
+
+/* ---- lock-rt.c: tempo-locked voices (Thread: rt) ---- */
+
+/* Whether num / den is a lock ratio the mixer takes. */
+FLZ_RT bool flz_mixer_lock_ratio_ok(uint64_t num, uint64_t den);
+/* Anchor @p l at the next frame with ratio num / den and no glide. */
+FLZ_RT void flz_mixer_lock_begin(struct flz_mixer_lock *l, uint64_t num, uint64_t den);
+/* Re-anchor at the next frame with a new ratio, gliding from @p old_inc_fp
+ * (the voice's rate now) over @p glide_frames, then catching up. */
+FLZ_RT void flz_mixer_lock_retarget(struct flz_mixer_lock *l, uint64_t num, uint64_t den,
+				    uint64_t old_inc_fp, uint32_t glide_frames);
+/* Whether the next frame is on a glide (then each frame has its own step). */
+FLZ_RT bool flz_mixer_lock_gliding(const struct flz_mixer_lock *l);
+/* Offsets of the next @p n_frames positions from the reader's whole frame,
+ * the reader's fraction @p frac0 included, into off[] and frac[]; returns
+ * frac0 plus the whole block's advance (32.32). On a glide each frame's
+ * step to the next goes to steps[] (n_frames of room), for its kernel.
+ * Reads only *l. */
+FLZ_RT uint64_t flz_mixer_lock_offsets(const struct flz_mixer_lock *l, uint32_t frac0,
+				       uint32_t n_frames, int64_t *off, uint32_t *frac,
+				       uint64_t *steps);
+/* The advance of the next @p n_frames (32.32), as flz_mixer_lock_offsets(). */
+FLZ_RT uint64_t flz_mixer_lock_advance(const struct flz_mixer_lock *l, uint32_t n_frames);
+/* @p n_frames were rendered. */
+FLZ_RT void flz_mixer_lock_commit(struct flz_mixer_lock *l, uint32_t n_frames);
 
 #endif /* FLZ_MIXER_INTERNAL_H */

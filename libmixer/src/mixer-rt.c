@@ -321,7 +321,7 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 	const uint32_t ch = m->n_channels;
 	const float *data = v->sample->data;
 	const int64_t end = run_end(v, rd);
-	if (constant && inc == FLZ_MIXER_POS_ONE && rd->pos_frac == 0) {
+	if (constant && inc == FLZ_MIXER_POS_ONE && rd->pos_frac == 0 && !v->lock.on) {
 		if (rd->pos_frames + n_frames <= end)
 			memcpy(x, data + (size_t)rd->pos_frames * ch, (size_t)n_frames * ch * sizeof(float));
 		else
@@ -336,7 +336,22 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 	uint32_t *frac = m->scratch_frac;
 	uint64_t acc = rd->pos_frac;
 	int32_t side = 0;
-	if (constant) {
+	if (rd == &v->rd && v->lock.on) {
+		/* Tempo-locked: the exact positions of lock-rt.c; on a glide every
+		 * frame's own step picks its kernel, as for a varispeed glide, so
+		 * the values do not depend on the block. */
+		acc = flz_mixer_lock_offsets(&v->lock, rd->pos_frac, n_frames, off, frac,
+					     m->scratch_inc);
+		if (flz_mixer_lock_gliding(&v->lock)) {
+			constant = false;
+			for (uint32_t j = 0; j < n_frames; j++) {
+				int32_t s = flz_resampler_side(&m->resampler, m->scratch_inc[j]);
+				side = s > side ? s : side;
+			}
+		} else {
+			side = flz_resampler_side(&m->resampler, inc);
+		}
+	} else if (constant) {
 		for (uint32_t j = 0; j < n_frames; j++) {
 			uint64_t p = acc + (uint64_t)j * inc;
 			off[j] = (int64_t)(p >> 32);
@@ -407,11 +422,12 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 	uint32_t nf = ramp_left(&v->fade, n_frames);
 	n_ramp = nf > n_ramp ? nf : n_ramp;
 	const float g_const = v->gain_lin * pad->gain.target * v->fade.target;
-	bool constant;
-	const uint64_t inc = voice_rates(m, pad, n_frames, &constant);
+	bool constant = true;
+	/* A locked voice's rate is its own (lock-rt.c), whatever the speeds. */
+	const uint64_t inc = v->lock.on ? v->lock.inc_fp : voice_rates(m, pad, n_frames, &constant);
 	float peak = 0.0f;
 
-	if (m->n_stages == 0 && !v->xfade && n_ramp == 0 && constant &&
+	if (m->n_stages == 0 && !v->xfade && n_ramp == 0 && constant && !v->lock.on &&
 	    inc == FLZ_MIXER_POS_ONE && v->rd.pos_frac == 0) {
 		/* Plain: gain-and-add straight from the sample, run by run. */
 		const float *data = v->sample->data;
@@ -535,6 +551,8 @@ FLZ_RT FLZ_HOT static bool render_voice(struct flz_mixer *m, struct flz_mixer_vo
 		voice_chain(m, v, vi, out, nv);
 	else
 		v->peak_lin = 0.0f;
+	if (v->lock.on)
+		flz_mixer_lock_commit(&v->lock, nv);
 	ramp_commit(&v->fade, nv);
 	if (!ends)
 		return false;
@@ -666,6 +684,7 @@ FLZ_RT FLZ_HOT static void start_voice(struct flz_mixer *m, int32_t slot, float 
 	mv->xfade = false;
 	mv->xfade_done = 0;
 	mv->peak_lin = 0.0f;
+	mv->lock.on = false;
 	/* A new voice never hears the struct's previous one. */
 	for (uint32_t s = 0; s < m->n_stages; s++)
 		m->stages[s].ops->reset(m->stages[s].states[idx]);
@@ -710,11 +729,22 @@ FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer
 {
 	if (t == NULL || !slot_ok(t->slot) || !(t->gain >= 0.0f && t->gain <= 1.0f))
 		return -EINVAL;
+	if (t->lock_num != 0 && !flz_mixer_lock_ratio_ok(t->lock_num, t->lock_den))
+		return -EINVAL;
 	if (m->slots[t->slot] < 0)
 		return 0;
+	if (t->lock_num != 0 && t->lock_pos_fp >= ((uint64_t)m->pads[t->slot].loop_end << 32))
+		return -EINVAL;
 	if (t->exclusive)
 		(void)stop_voices(m, -1, t->stop_token);
 	start_voice(m, t->slot, t->gain, t->token);
+	if (t->lock_num != 0) {
+		/* The newest voice is the last in start order. */
+		struct flz_mixer_voice *mv = &m->voices[m->active[m->n_active - 1]];
+		flz_mixer_lock_begin(&mv->lock, t->lock_num, t->lock_den);
+		reader_at(&mv->rd, (int64_t)(t->lock_pos_fp >> 32));
+		mv->rd.pos_frac = (uint32_t)t->lock_pos_fp;
+	}
 	return 1;
 }
 
@@ -983,7 +1013,7 @@ FLZ_RT FLZ_HOT static inline bool plain_block(const struct flz_mixer *m, const s
 				      uint32_t n_frames)
 {
 	const struct flz_mixer_pad *pad = &m->pads[v->slot];
-	return m->n_stages == 0 && !v->paused && !v->fade.active && !v->xfade &&
+	return m->n_stages == 0 && !v->paused && !v->fade.active && !v->xfade && !v->lock.on &&
 	       !pad->gain.active && !pad->speed.active && !m->speed.active &&
 	       v->rd.pos_frac == 0 && m->inc_fp == FLZ_MIXER_POS_ONE &&
 	       pad->speed.target_fp == FLZ_MIXER_POS_ONE &&

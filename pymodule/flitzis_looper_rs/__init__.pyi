@@ -276,6 +276,9 @@ class _Applied(AudioMessage):
             "master_bpm",
             "beats_per_bar",
             "anchor",
+            "pad_bpm",
+            "pad_downbeat",
+            "bpm_lock",
         ]
     ]: ...
     @property
@@ -466,6 +469,12 @@ class AudioEngine:
         """Offline engines only: the next n_frames as a (n_frames, channels) array."""
     def set_master_bpm(self, bpm: float) -> None:
         """The transport's tempo, 20..300 BPM, keeping the position within the bar."""
+    def set_pad_bpm(self, id: int, bpm: Optional[float]) -> None:
+        """The pad's tempo for the tempo lock, 20..300 BPM, or None for none."""
+    def set_pad_downbeat(self, id: int, offset_s: float) -> None:
+        """Where the pad's first downbeat lies in its sample, in seconds."""
+    def set_bpm_lock(self, enabled: bool) -> None:
+        """Tempo lock on or off for every pad with a tempo (off at run())."""
     def set_beats_per_bar(self, n: int) -> None:
         """Beats per bar, 1..16 (the downbeat stays)."""
     def anchor_transport(self, frame: Optional[int] = None) -> None:

@@ -874,6 +874,75 @@ static PyObject *engine_set_pad_loop_region(PyObject *obj, PyObject *const *args
 	Py_RETURN_NONE;
 }
 
+static PyObject *engine_set_pad_bpm(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				    PyObject *kwnames)
+{
+	static const char *const names[] = { "id", "bpm" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[2];
+	int32_t slot;
+	double bpm = 0.0;
+	if (bind_args("set_pad_bpm", args, nargs, kwnames, names, 2, a) < 0 ||
+	    parse_slot(a[0], &slot) < 0 ||
+	    (a[1] != Py_None && parse_real(a[1], "bpm", FLZ_TRANSPORT_BPM_MIN,
+					   FLZ_TRANSPORT_BPM_MAX, "bpm out of range", &bpm) < 0))
+		return NULL;
+	/* None clears: the engine's 0. */
+	int err = flz_engine_set_pad_bpm(self->engine, slot, bpm);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_pad_downbeat(PyObject *obj, PyObject *const *args,
+					 Py_ssize_t nargs, PyObject *kwnames)
+{
+	static const char *const names[] = { "id", "offset_s" };
+	static const char range_msg[] = "offset_s out of range";
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[2];
+	int32_t slot;
+	double offset_s;
+	if (bind_args("set_pad_downbeat", args, nargs, kwnames, names, 2, a) < 0 ||
+	    parse_slot(a[0], &slot) < 0 ||
+	    parse_real(a[1], "offset_s", 0.0, DBL_MAX, range_msg, &offset_s) < 0)
+		return NULL;
+	int64_t n_frames;
+	uint32_t rate_hz = slot_rate(self, slot, range_msg, &n_frames);
+	if (rate_hz == 0)
+		return NULL;
+	int64_t frame = seconds_to_frames(offset_s, rate_hz);
+	if (frame >= n_frames) {
+		char detail[96];
+		snprintf(detail, sizeof detail, "the sample lasts %.6f s",
+			 (double)n_frames / rate_hz);
+		return range_error(range_msg, detail);
+	}
+	int err = flz_engine_set_pad_downbeat(self->engine, slot, frame);
+	if (err < 0)
+		return frames_error(self, err, range_msg, slot);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_bpm_lock(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				     PyObject *kwnames)
+{
+	static const char *const names[] = { "enabled" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	if (bind_args("set_bpm_lock", args, nargs, kwnames, names, 1, a) < 0)
+		return NULL;
+	/* A bool only: 0.5 or "yes" would be a guess. */
+	if (!PyBool_Check(a[0])) {
+		type_error("enabled", "a bool", a[0]);
+		return NULL;
+	}
+	int err = flz_engine_set_bpm_lock(self->engine, a[0] == Py_True);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
 static PyObject *engine_set_pad_gain(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
 				     PyObject *kwnames)
 {
@@ -1345,6 +1414,27 @@ static PyMethodDef engine_methods[] = {
 	  "Set the transport's tempo, 20..300 BPM (else ValueError('bpm out of range')),\n"
 	  "from the frame at which the command reaches the audio thread, keeping the\n"
 	  "position within the bar there. Pending starts keep their frames. 120 at run()." },
+	{ "set_pad_bpm", (PyCFunction)(void (*)(void))engine_set_pad_bpm, METH_FAST_KW,
+	  "set_pad_bpm($self, id, bpm)\n--\n\n"
+	  "Set pad id's tempo, 20..300 BPM (else ValueError('bpm out of range')), or\n"
+	  "None for none. With set_bpm_lock(True) the pad plays at master_bpm / bpm\n"
+	  "(the pad's tempo doubled or halved until that lies in 0.25..4.0; global\n"
+	  "and pad speed do not apply), phase locked: its position is a pure\n"
+	  "function of the output frame and its start, and its downbeat\n"
+	  "(set_pad_downbeat()) falls on the transport's bar downbeats. Playing voices\n"
+	  "follow at once. Default None." },
+	{ "set_pad_downbeat", (PyCFunction)(void (*)(void))engine_set_pad_downbeat, METH_FAST_KW,
+	  "set_pad_downbeat($self, id, offset_s)\n--\n\n"
+	  "Where pad id's first downbeat lies in its sample, in seconds (frame\n"
+	  "round(offset_s * sample_rate)); locked plays put it on the transport's\n"
+	  "downbeats. Outside the sample (or an empty slot): ValueError('offset_s out\n"
+	  "of range'). Playing voices keep their phase. Default 0." },
+	{ "set_bpm_lock", (PyCFunction)(void (*)(void))engine_set_bpm_lock, METH_FAST_KW,
+	  "set_bpm_lock($self, enabled)\n--\n\n"
+	  "Turn the tempo lock on or off (a bool) for every pad with a tempo\n"
+	  "(set_pad_bpm()). A tempo change (set_master_bpm()) glides a locked pad's\n"
+	  "rate over 20 ms and keeps its phase. Pads without a tempo, or with the\n"
+	  "lock off, play at the global speed as before. Off at run()." },
 	{ "set_beats_per_bar", (PyCFunction)(void (*)(void))engine_set_beats_per_bar,
 	  METH_FAST_KW,
 	  "set_beats_per_bar($self, n)\n--\n\n"

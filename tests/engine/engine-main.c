@@ -160,6 +160,12 @@ void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint3
 			case FLZ_CMD_ANCHOR:
 				/* The transport moves no sample: nothing to replay. */
 				break;
+			case FLZ_CMD_PAD_BPM:
+			case FLZ_CMD_PAD_DOWNBEAT:
+			case FLZ_CMD_BPM_LOCK:
+				/* Locked voices need the engine's transport. */
+				ck_abort_msg("ref_render cannot replay the tempo lock");
+				break;
 			}
 		}
 		int64_t end = frame + block_frames;
@@ -343,6 +349,7 @@ static Suite *engine_suite(bool rig)
 		engine_case_meters,
 		engine_case_loading,
 		engine_case_loadpool,
+		engine_case_tempo_lock,
 		engine_case_wav_drops,
 		engine_case_record,
 		engine_case_signals,

@@ -153,6 +153,12 @@ static Suite *mixer_suite(void)
 		mixer_case_stage,
 		mixer_case_pad_args,
 		mixer_case_meters,
+		mixer_case_lock,
+		mixer_case_lock_exact,
+		mixer_case_lock_split,
+		mixer_case_lock_glide,
+		mixer_case_lock_extremes,
+		mixer_case_lock_args,
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		suite_add_tcase(s, cases[i]());

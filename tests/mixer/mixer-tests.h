@@ -87,5 +87,11 @@ TCase *mixer_case_seek(void);
 TCase *mixer_case_stage(void);
 TCase *mixer_case_pad_args(void);
 TCase *mixer_case_meters(void);
+TCase *mixer_case_lock(void);
+TCase *mixer_case_lock_exact(void);
+TCase *mixer_case_lock_split(void);
+TCase *mixer_case_lock_glide(void);
+TCase *mixer_case_lock_extremes(void);
+TCase *mixer_case_lock_args(void);
 
 #endif /* MIXER_TESTS_H */

@@ -61,6 +61,11 @@ def main():
     eng.run()
     for slot in range(16):
         eng.load_sample(slot, files[slot % len(files)])
+    # Tempo sync from the start: half the pads locked, so that locked voices
+    # (their exact stepping, glides on tempo changes) play throughout.
+    for slot in range(0, 16, 2):
+        eng.set_pad_bpm(slot, 60.0 + 10.0 * slot)
+    eng.set_bpm_lock(True)
 
     stop = threading.Event()
     done = {"play": 0, "stop": 0, "stop_all": 0, "load": 0, "unload": 0, "volume": 0,
@@ -68,7 +73,8 @@ def main():
             "play_exclusive": 0, "pause": 0, "resume": 0, "seek": 0, "pad_gain": 0,
             "pad_speed": 0, "loop_region": 0, "empty": 0, "quantized": 0, "at_frame": 0,
             "master_bpm": 0, "beats_per_bar": 0, "anchor": 0, "transport": 0,
-            "meters": 0, "meters_live": 0, "recordings": 0, "recorded_frames": 0}
+            "meters": 0, "meters_live": 0, "recordings": 0, "recorded_frames": 0,
+            "pad_bpm": 0, "bpm_lock": 0, "pad_downbeat": 0}
     lock = threading.Lock()
     errors = []
 
@@ -171,6 +177,21 @@ def main():
         elif r < 0.8:
             eng.anchor_transport(None if rnd.random() < 0.5 else eng.frame)
             bump("anchor")
+        elif r < 0.84:
+            # Tempo sync: relocks (and unlocks) playing voices on the audio side.
+            eng.set_pad_bpm(slot, None if rnd.random() < 0.2 else rnd.uniform(20.0, 300.0))
+            bump("pad_bpm")
+        elif r < 0.86:
+            eng.set_bpm_lock(rnd.random() < 0.8)
+            bump("bpm_lock")
+        elif r < 0.88:
+            try:
+                eng.set_pad_downbeat(slot, rnd.random() * 0.01)
+                bump("pad_downbeat")
+            except ValueError as e:
+                if "slot %d is empty" % slot not in str(e):
+                    raise
+                bump("empty")
         elif r < 0.9:
             eng.transport()
             bump("transport")

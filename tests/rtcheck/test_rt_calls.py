@@ -118,7 +118,7 @@ def test_workload_did_its_work(report):
                 "loop_region", "quantized", "at_frame", "master_bpm", "transport",
                 "meters", "meters_live"):
         assert summary[key] > 50, (key, summary)
-    for key in ("beats_per_bar", "anchor"):
+    for key in ("beats_per_bar", "anchor", "pad_bpm", "bpm_lock", "pad_downbeat"):
         assert summary[key] > 10, (key, summary)
     # Recordings started and stopped while playing: each took frames.
     assert summary["recordings"] > 10, summary

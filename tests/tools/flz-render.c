@@ -259,6 +259,13 @@ static void apply(struct flz_mixer *mixer, struct render_line *line)
 		/* The transport only decides when plays start; a script gives the
 		 * frames at which they do. */
 		break;
+	case FLZ_CMD_PAD_BPM:
+	case FLZ_CMD_PAD_DOWNBEAT:
+	case FLZ_CMD_BPM_LOCK:
+		/* The tempo lock needs the engine's transport, which a script of
+		 * mixer commands does not run. */
+		r = -ENOTSUP;
+		break;
 	}
 	if (r < 0)
 		fprintf(stderr, "flz-render: line %u: %s refused: %s\n", line->line_no,

@@ -30,7 +30,8 @@ extern "C" {
  * of play/play_exclusive/volume, the speed of speed/pad_speed, the linear
  * gain of pad_gain, the frame of seek, the start frame of loop_region, the
  * tempo of master_bpm, the count of beats_per_bar, the downbeat frame of
- * anchor), 0 when Applied.value is None.
+ * anchor, the tempo of pad_bpm (0 for none), the frame of pad_downbeat,
+ * 1 or 0 of bpm_lock), 0 when Applied.value is None.
  */
 #define FLZ_CMD_KINDS(X)                                                                 \
 	X(LOAD, 1, "load", 0, "publish a decoded sample to a slot")                      \
@@ -52,7 +53,11 @@ extern "C" {
 	X(MASTER_BPM, 16, "master_bpm", 1,                                               \
 	  "set the transport's tempo, keeping the position within the bar")              \
 	X(BEATS_PER_BAR, 17, "beats_per_bar", 1, "set the transport's beats per bar")    \
-	X(ANCHOR, 18, "anchor", 1, "make an output frame (or the current one) a downbeat")
+	X(ANCHOR, 18, "anchor", 1, "make an output frame (or the current one) a downbeat") \
+	X(PAD_BPM, 19, "pad_bpm", 1, "set a pad's tempo (0: none) for the tempo lock")    \
+	X(PAD_DOWNBEAT, 20, "pad_downbeat", 1,                                           \
+	  "set the sample frame of a pad's first downbeat")                              \
+	X(BPM_LOCK, 21, "bpm_lock", 1, "turn the tempo lock on (1) or off (0)")
 
 /**
  * Message kinds: X(SUFFIX, number, "PythonName", FIELDS, "doc").
@@ -112,13 +117,15 @@ extern "C" {
 	F(cmd, cmd, CMD,                                                                 \
 	  "The command: 'load', 'play', 'stop', 'stop_all', 'unload', 'volume', "        \
 	  "'speed', 'ping', 'play_exclusive', 'pause', 'resume', 'seek', 'pad_gain', "   \
-	  "'pad_speed', 'loop_region', 'master_bpm', 'beats_per_bar' or 'anchor'.")      \
+	  "'pad_speed', 'loop_region', 'master_bpm', 'beats_per_bar', 'anchor', "        \
+	  "'pad_bpm', 'pad_downbeat' or 'bpm_lock'.")                                    \
 	F(id, slot, SLOT, "The command's slot, or None.")                                \
 	F(value, value, CMDVALUE,                                                        \
 	  "Gain of 'play'/'play_exclusive'/'volume', speed of 'speed'/'pad_speed', "     \
 	  "linear gain of 'pad_gain', frame of 'seek', start frame of 'loop_region', "  \
 	  "tempo of 'master_bpm', count of 'beats_per_bar', downbeat frame of "          \
-	  "'anchor'; else None.")                                                        \
+	  "'anchor', tempo of 'pad_bpm' (0.0: none), frame of 'pad_downbeat', "          \
+	  "1.0 or 0.0 of 'bpm_lock'; else None.")                                        \
 	F(frame, frame, FRAME, "Output frame before which the command took effect.")     \
 	F(seq, seq, SEQ, "Sequence number of the command.")
 

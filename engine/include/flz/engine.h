@@ -632,7 +632,9 @@ FLZ_WARN_UNUSED int flz_engine_set_trigger_quantization(struct flz_engine *engin
 /**
  * Set the transport's tempo, from the output frame at which the command
  * reaches the audio thread, keeping the position within the bar there (the
- * downbeat moves). Pending starts keep the frames they were given.
+ * downbeat moves). Pending starts keep the frames they were given. Locked
+ * pads' voices (flz_engine_set_pad_bpm()) take the new ratio there, their
+ * rate gliding over 20 ms with the phase kept.
  * Default FLZ_TRANSPORT_BPM_DEFAULT at each start.
  * @param bpm FLZ_TRANSPORT_BPM_MIN..FLZ_TRANSPORT_BPM_MAX
  * @return 0 or an error
@@ -642,6 +644,53 @@ FLZ_WARN_UNUSED int flz_engine_set_trigger_quantization(struct flz_engine *engin
  * Ownership: nothing changes hands.
  */
 FLZ_WARN_UNUSED int flz_engine_set_master_bpm(struct flz_engine *engine, double bpm);
+
+/**
+ * The pad's tempo, for the tempo lock (flz_engine_set_bpm_lock()). With the
+ * lock on, the pad's voices play at master / pad tempo (folded by doubling
+ * or halving the pad's tempo into FLZ_TRANSPORT_RATIO_MIN..MAX; the global
+ * and pad speed do not apply), phase locked to the transport: the sample
+ * position is a pure function of the output frame and the voice's start,
+ * and the pad's downbeat (flz_engine_set_pad_downbeat()) falls on the
+ * transport's bar downbeats. Playing voices of the pad lock, relock
+ * (gliding, see flz_mixer_set_pad_lock()) or unlock at once. Default: none.
+ * @param bpm FLZ_TRANSPORT_BPM_MIN..MAX, or 0 for none (the pad plays at
+ *        the global speed x its pad speed, as with the lock off)
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot or bpm neither 0 nor in
+ *         range (NaN included); -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_pad_bpm(struct flz_engine *engine, int32_t slot, double bpm);
+
+/**
+ * Where the pad's first downbeat lies in its sample, for the tempo lock:
+ * later locked plays put this frame on the transport's bar downbeats
+ * (when the loop region no longer holds it, its start instead). Playing
+ * voices keep their phase. Checked, like flz_engine_seek(), against the
+ * sample published last; it stays across loads until changed. Default 0.
+ * @param frame 0 <= frame < the slot's sample's frames
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot or frame outside the
+ *         sample; -ENOENT empty slot; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_pad_downbeat(struct flz_engine *engine, int32_t slot,
+						int64_t frame);
+
+/**
+ * Turn the tempo lock on or off for every pad with a tempo
+ * (flz_engine_set_pad_bpm()); their playing voices lock (gliding from
+ * their varispeed rate) or return to varispeed at once. Pads without a
+ * tempo are not affected. Off at each start.
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_bpm_lock(struct flz_engine *engine, bool enabled);
 
 /**
  * Set the beats per bar (the downbeat stays; bars count from it with the

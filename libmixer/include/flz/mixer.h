@@ -197,6 +197,19 @@ struct flz_mixer_trigger {
 	bool exclusive;
 	/** Token of that stop's STOPPED event (exclusive only). */
 	uint32_t stop_token;
+	/**
+	 * Tempo lock: 0 (the default) for a varispeed voice at global x pad
+	 * speed. Else the voice advances exactly lock_num / lock_den sample
+	 * frames per output frame (0.25..4, both below 2^31), whatever the
+	 * global and pad speed, and starts at @ref lock_pos_fp; its position
+	 * is then a pure function of the output frame (see
+	 * flz_mixer_set_pad_lock()).
+	 */
+	uint64_t lock_num;
+	uint64_t lock_den;
+	/** Locked voices: the sample position of the first frame, 32.32,
+	 *  below the slot's loop end x 2^32 (0 for the loop start). */
+	uint64_t lock_pos_fp;
 };
 
 struct flz_mixer_config {
@@ -432,9 +445,11 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_speed(struct flz_mixer *mixer, double s
  *        flz_mixer_stop_all(m, t->stop_token) would, in the same output frame
  * @return 1 when a voice started, 0 when the slot is empty (nothing at all
  *         happens then, not even the exclusive stop), or a negative errno
- * Errors: -EINVAL NULL @p t, slot out of range, gain out of 0..1 or NaN
- *         (nothing changes). A full voice table is no error: a voice is
- *         stolen as for flz_mixer_play().
+ *        (with t->lock_num, a tempo-locked voice from t->lock_pos_fp)
+ * Errors: -EINVAL NULL @p t, slot out of range, gain out of 0..1 or NaN, a
+ *         lock ratio out of range or a lock position at or past the loop
+ *         end (nothing changes). A full voice table is no error: a voice
+ *         is stolen as for flz_mixer_play().
  * Thread: rt.
  * Ownership: the voice borrows the slot's load; no reference changes hands.
  */
@@ -533,6 +548,53 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_speed(struct flz_mixer *mixer, int3
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_loop_region(struct flz_mixer *mixer, int32_t slot,
 						     int64_t start, int64_t end);
+
+/**
+ * The slot's loop region [start, end) in frames of its current sample.
+ *
+ * @param[out] start first frame of the region
+ * @param[out] end one past its last frame
+ * @return 0, or a negative errno
+ * Errors: -EINVAL slot out of range or an output NULL; -ENOENT empty slot
+ *         (outputs untouched).
+ * Thread: rt.
+ * Ownership: reads only the mixer.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_loop_region(const struct flz_mixer *mixer, int32_t slot,
+						 int64_t *start, int64_t *end);
+
+/**
+ * Lock, relock or unlock the slot's voices (stopping ones included) at the
+ * next output frame. A locked voice (a trigger with lock_num, or a voice
+ * locked here) advances exactly num / den sample frames per output frame:
+ * its position at output frame f is p0 + floor((f - f0) x num x 2^32 / den)
+ * from its anchor (f0, p0), wrapped into its loop region, computed in
+ * integers from f, so it cannot drift and render(a) + render(b) renders
+ * the same frames as render(a + b).
+ *
+ * A new ratio re-anchors at the next output frame (the position there
+ * is continuous) and the rate glides: linearly from the old rate to
+ * num / den over speed_ramp_ms, then, because that glide leaves the voice
+ * behind (or ahead of) where the new ratio alone would have taken it by
+ * half the glide's rate difference x its length, a smooth catch-up of that
+ * difference over at least four glide lengths, after which the position is
+ * exactly that of the new ratio from the re-anchor: the phase is kept.
+ * The catch-up moves the rate by at most a quarter of the lower of the old
+ * rate and num / den (so it stays positive and below 5). A voice that was not locked glides from its varispeed rate the same
+ * way. @p num 0 unlocks: the voices return to global x pad speed at once.
+ * A seek or a pause moves or holds the position as for any voice; the
+ * voice advances at the ratio from there.
+ *
+ * @param num the ratio's numerator, 0 to unlock
+ * @param den its denominator; num / den within 0.25..4, both below 2^31
+ * @return the voices changed (>= 0), or a negative errno
+ * Errors: -EINVAL slot out of range, or a ratio out of range (nothing
+ *         changes).
+ * Thread: rt.
+ * Ownership: touches only the mixer.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_lock(struct flz_mixer *mixer, int32_t slot,
+						  uint64_t num, uint64_t den);
 
 /**
  * Render the next block.
