@@ -351,7 +351,7 @@ END_TEST
  * replaced, per kind, naming the slot and the file; a clean file says nothing. */
 START_TEST(commands_load_nonfinite)
 {
-	static struct log_lines lines;
+	static struct log_lines lines = LOG_LINES_INIT;
 	memset(&lines, 0, sizeof(lines));
 	struct flz_engine_config config = flz_engine_config_init();
 	config.log = log_collect;

@@ -191,11 +191,13 @@ void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint3
 void log_collect(void *userdata, enum flz_log_level level, const char *message)
 {
 	struct log_lines *l = userdata;
-	if (l->n < 8) {
+	pthread_mutex_lock(&l->lock);
+	if (l->n < LOG_LINES) {
 		l->level[l->n] = level;
 		snprintf(l->text[l->n], sizeof(l->text[0]), "%s", message);
 	}
 	l->n++;
+	pthread_mutex_unlock(&l->lock);
 }
 
 struct flz_engine *thread_engine(const char *device, enum flz_device_format format, bool trace)

@@ -82,7 +82,7 @@ static int mlock_child(void)
 	int step = drop_privileges(RLIMIT_MEMLOCK);
 	if (step != 0)
 		return step;
-	static struct log_lines lines;
+	static struct log_lines lines = LOG_LINES_INIT;
 	struct flz_engine_config config = flz_engine_config_init();
 	config.device = "flznull";
 	config.rt_priority = 0;
@@ -98,7 +98,7 @@ static int mlock_child(void)
 	if (stats.memory_locked || stats.locked_bytes != 0)
 		return 14;
 	int n_warn = 0;
-	for (int i = 0; i < lines.n && i < 8; i++)
+	for (int i = 0; i < lines.n && i < LOG_LINES; i++)
 		if (lines.level[i] == FLZ_LOG_WARNING &&
 		    strstr(lines.text[i], "cannot lock the audio thread's memory") != NULL &&
 		    strstr(lines.text[i], "RLIMIT_MEMLOCK 0 bytes") != NULL)

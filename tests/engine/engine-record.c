@@ -2,26 +2,6 @@
 /* test-engine: flz_engine_start_recording() / flz_engine_stop_recording(). */
 #include "engine-tests.h"
 
-#define REC_LOG_LINES 64
-struct rec_log {
-	pthread_mutex_t lock;
-	int n;
-	enum flz_log_level level[REC_LOG_LINES];
-	char text[REC_LOG_LINES][512];
-};
-
-static void rec_log_cb(void *userdata, enum flz_log_level level, const char *message)
-{
-	struct rec_log *l = userdata;
-	pthread_mutex_lock(&l->lock);
-	if (l->n < REC_LOG_LINES) {
-		l->level[l->n] = level;
-		snprintf(l->text[l->n], sizeof(l->text[0]), "%s", message);
-	}
-	l->n++;
-	pthread_mutex_unlock(&l->lock);
-}
-
 /* The float frames of a WAV file; *n_frames their count. */
 static float *read_wav(const char *path, uint32_t n_channels, int64_t *n_frames)
 {
@@ -48,7 +28,7 @@ static float *read_wav(const char *path, uint32_t n_channels, int64_t *n_frames)
 START_TEST(record_writer_held_drops_whole_blocks)
 {
 	enum { RING = 1024, PERIOD = 128, BLOCKS = 40 };
-	static struct rec_log lines = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	static struct log_lines lines = LOG_LINES_INIT;
 	static atomic_bool hold;
 	char path[] = "/tmp/flz-test-record-drops-XXXXXX";
 	int fd = mkstemp(path);
@@ -58,7 +38,7 @@ START_TEST(record_writer_held_drops_whole_blocks)
 	struct flz_engine_config config = flz_engine_config_init();
 	config.device = "offline";
 	config.period_frames = PERIOD;
-	config.log = rec_log_cb;
+	config.log = log_collect;
 	config.log_userdata = &lines;
 	struct flz_engine *engine = NULL;
 	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
@@ -92,7 +72,7 @@ START_TEST(record_writer_held_drops_whole_blocks)
 	ck_assert_uint_eq(st.record_dropped, (uint64_t)(BLOCKS * PERIOD - RING));
 	/* Held, the writer has logged nothing yet. */
 	pthread_mutex_lock(&lines.lock);
-	for (int i = 0; i < lines.n && i < REC_LOG_LINES; i++)
+	for (int i = 0; i < lines.n && i < LOG_LINES; i++)
 		ck_assert_msg(strstr(lines.text[i], "fell behind") == NULL, "held: %s", lines.text[i]);
 	pthread_mutex_unlock(&lines.lock);
 	atomic_store(&hold, false);
@@ -118,7 +98,7 @@ START_TEST(record_writer_held_drops_whole_blocks)
 	int n_said = 0;
 	unsigned long long said = 0;
 	pthread_mutex_lock(&lines.lock);
-	for (int i = 0; i < lines.n && i < REC_LOG_LINES; i++) {
+	for (int i = 0; i < lines.n && i < LOG_LINES; i++) {
 		const char *at = strstr(lines.text[i], "fell behind: ");
 		if (at == NULL)
 			continue;

@@ -55,12 +55,18 @@ struct ref_retired {
 	size_t n;
 };
 
-/* The engine's log lines, as its callback delivers them. */
+/* The engine's log lines, as its callback delivers them (from the control,
+ * housekeeping and writer threads, hence the lock; initialise it with
+ * LOG_LINES_INIT). n counts every line, the first LOG_LINES are kept; room
+ * for an "audio underrun" line every housekeeping period of a wav: run. */
+#define LOG_LINES 256
 struct log_lines {
+	pthread_mutex_t lock;
 	int n;
-	enum flz_log_level level[8];
-	char text[8][512];
+	enum flz_log_level level[LOG_LINES];
+	char text[LOG_LINES][512];
 };
+#define LOG_LINES_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
 
 /* Shared helpers (engine-main.c). */
 void sleep_ms(int ms);

@@ -6,28 +6,6 @@
  * engine:wav-drops
  * ------------------------------------------------------------------------ */
 
-/* Lines given to a log callback by the writer, housekeeping and control
- * threads; room for an "audio underrun" line every housekeeping period. */
-#define WAV_LOG_LINES 256
-struct wav_log {
-	pthread_mutex_t lock;
-	int n;
-	enum flz_log_level level[WAV_LOG_LINES];
-	char text[WAV_LOG_LINES][512];
-};
-
-static void wav_log_cb(void *userdata, enum flz_log_level level, const char *message)
-{
-	struct wav_log *l = userdata;
-	pthread_mutex_lock(&l->lock);
-	if (l->n < WAV_LOG_LINES) {
-		l->level[l->n] = level;
-		snprintf(l->text[l->n], sizeof(l->text[0]), "%s", message);
-	}
-	l->n++;
-	pthread_mutex_unlock(&l->lock);
-}
-
 static struct flz_engine_stats wav_stats(struct flz_engine *engine)
 {
 	struct flz_engine_stats st;
@@ -98,7 +76,7 @@ static int match_with_gaps(const float *file, int64_t n_file, const float *ref, 
 START_TEST(wav_writer_falls_behind)
 {
 	enum { RING = 16384, PERIOD = 128, RATE = 48000 };
-	static struct wav_log lines = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	static struct log_lines lines = LOG_LINES_INIT;
 	static atomic_bool hold;
 	static struct msg_log log;
 	char path[] = "/tmp/flz-test-wav-drops-XXXXXX";
@@ -112,7 +90,7 @@ START_TEST(wav_writer_falls_behind)
 	config.device = device;
 	config.period_frames = PERIOD;
 	config.trace_commands = true;
-	config.log = wav_log_cb;
+	config.log = log_collect;
 	config.log_userdata = &lines;
 	struct flz_engine *engine = NULL;
 	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
@@ -153,7 +131,7 @@ START_TEST(wav_writer_falls_behind)
 	ck_assert_uint_eq(st.file_dropped_frames % PERIOD, 0);
 	/* Nothing is logged while the writer is held: it is the writer that says it. */
 	pthread_mutex_lock(&lines.lock);
-	for (int i = 0; i < lines.n && i < WAV_LOG_LINES; i++)
+	for (int i = 0; i < lines.n && i < LOG_LINES; i++)
 		ck_assert_msg(strstr(lines.text[i], "fell behind") == NULL, "logged while held: %s",
 			      lines.text[i]);
 	pthread_mutex_unlock(&lines.lock);
@@ -218,7 +196,7 @@ START_TEST(wav_writer_falls_behind)
 	/* One line, from the writer once it drained: the first gap's count. */
 	int n_said = 0;
 	unsigned long long said = 0;
-	for (int i = 0; i < lines.n && i < WAV_LOG_LINES; i++) {
+	for (int i = 0; i < lines.n && i < LOG_LINES; i++) {
 		const char *at = strstr(lines.text[i], "fell behind: ");
 		if (at == NULL)
 			continue;
@@ -229,7 +207,7 @@ START_TEST(wav_writer_falls_behind)
 			      lines.text[i]);
 		ck_assert_int_eq(sscanf(at, "fell behind: %llu frames", &said), 1);
 	}
-	ck_assert_int_le(lines.n, WAV_LOG_LINES); /* every line was seen */
+	ck_assert_int_le(lines.n, LOG_LINES); /* every line was seen */
 	ck_assert_int_eq(n_said, 1);
 	ck_assert_int_eq((int64_t)said, gaps[0]);
 
