@@ -34,9 +34,11 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" "$ROOT" --buildtype=debugoptimized \
     -Db_sanitize=address,undefined -Db_lundef=false \
     -Dc_args="-fsanitize=fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-    -Dtests=enabled -Dpython=disabled -Dexamples=false -Drig=disabled >/dev/null
+    -Dtests=enabled -Dpython=disabled -Dexamples=false -Drig=disabled >"$ROOT/meson-setup-fuzz.log" \
+    || { cat "$ROOT/meson-setup-fuzz.log"; rm -rf "$BUILD"; exit 1; }
 fi
-ninja -C "$BUILD" -j2 tests/fuzz/fuzz-loader tests/fuzz/flz-make-seeds >/dev/null
+ninja -C "$BUILD" -j2 tests/fuzz/fuzz-loader tests/fuzz/flz-make-seeds >"$BUILD/ninja.log" \
+  || { cat "$BUILD/ninja.log"; exit 1; }
 
 "$BUILD/tests/fuzz/flz-make-seeds" "$BUILD/seeds"
 mkdir -p "$BUILD/corpus" "$BUILD/artifacts"

@@ -15,7 +15,7 @@ APT_PACKAGES=(
   libasound2-dev libsndfile1-dev libsoxr-dev check
   librubberband-dev
   jackd2 libjack-jackd2-dev libasound2-plugins
-  valgrind clang sox flac vorbis-tools lame
+  valgrind clang libclang-rt-dev sox flac vorbis-tools lame
 )
 
 missing=()
