@@ -45,11 +45,22 @@ struct request {
 	/* Allocated before the decode, so that the gate (under the engine's
 	 * lock) links it without allocating. */
 	struct event_node *publish_event;
+	/* The request's last event (DONE or FAILED), allocated at submit so
+	 * that no request can end without one. */
+	struct event_node *final_event;
+	/* Under the pool's mutex: the request's "decode" event while it is
+	 * queued and not yet polled; newer decode progress updates it in place
+	 * instead of queueing another (a caller that polls seldom sees the
+	 * newest fraction, and the queue stays bounded). */
+	struct event_node *unread_decode;
 	struct request *next;
 };
 
 struct event_node {
 	struct flz_load_event event;
+	/* Under the pool's mutex: the request whose unread_decode this node
+	 * is, or NULL. */
+	struct request *owner;
 	struct event_node *next;
 };
 
@@ -64,8 +75,11 @@ struct flz_loadpool {
 	struct event_node *events_head, *events_tail;
 	uint64_t next_id;
 	uint64_t n_open; /* submitted and not ended */
+	/* Submitted and whose last event has not been polled yet: at most
+	 * FLZ_LOADPOOL_MAX_UNREAD, so the queues are bounded. */
+	uint32_t n_unread;
 	bool quit;
-	bool held; /* flz_loadpool_hold_for_test_() */
+	bool held; /* flz_loadpool_pause() */
 	uint32_t n_workers;
 	pthread_t workers[FLZ_LOADPOOL_MAX_WORKERS];
 };
@@ -110,26 +124,32 @@ static void request_free(struct request *req)
 	if (req->is_pcm)
 		free((void *)req->pcm.data);
 	free(req->publish_event);
+	free(req->final_event);
 	free(req);
 }
 
-/*
- * The request's last event. Its node is allocated here, before the lock; if
- * that fails the event is lost but the request still ends (n_open falls),
- * so that wait_idle and destroy never hang on an allocation failure.
- */
+/* The request's decode event, if unread, stops taking updates. */
+static void detach_decode_locked(struct request *req)
+{
+	if (req->unread_decode != NULL) {
+		req->unread_decode->owner = NULL;
+		req->unread_decode = NULL;
+	}
+}
+
+/* The request's last event, from the node allocated at submit. */
 static void end_request(struct flz_loadpool *pool, struct request *req, int err, const char *why,
 			double duration_s)
 {
-	struct event_node *node = event_new(err == 0 ? FLZ_LOAD_DONE : FLZ_LOAD_FAILED, req);
-	if (node != NULL) {
-		node->event.error = err;
-		node->event.duration_s = duration_s;
-		snprintf(node->event.reason, sizeof(node->event.reason), "%s", why ? why : "");
-	}
+	struct event_node *node = req->final_event;
+	req->final_event = NULL;
+	node->event.kind = err == 0 ? FLZ_LOAD_DONE : FLZ_LOAD_FAILED;
+	node->event.error = err;
+	node->event.duration_s = duration_s;
+	snprintf(node->event.reason, sizeof(node->event.reason), "%s", why ? why : "");
 	pthread_mutex_lock(&pool->mutex);
-	if (node != NULL)
-		push_event_locked(pool, node);
+	detach_decode_locked(req);
+	push_event_locked(pool, node);
 	pool->n_open--;
 	pthread_cond_broadcast(&pool->ended);
 	pthread_mutex_unlock(&pool->mutex);
@@ -160,14 +180,26 @@ static void report_progress(void *ctx, int64_t done, int64_t total)
 		       (now.tv_nsec - req->last_report.tv_nsec);
 	if (ns < REPORT_NS)
 		return;
-	struct event_node *node = progress_new(req, f, "decode");
-	if (node == NULL)
-		return; /* one report fewer; the next chunk tries again */
+	struct flz_loadpool *pool = req->pool;
+	pthread_mutex_lock(&pool->mutex);
+	if (req->unread_decode != NULL) { /* not polled yet: newer news in place */
+		req->unread_decode->event.fraction = f;
+		pthread_mutex_unlock(&pool->mutex);
+	} else {
+		pthread_mutex_unlock(&pool->mutex);
+		/* Only this worker queues decode events of this request, so none
+		 * can appear between the unlock and the lock. */
+		struct event_node *node = progress_new(req, f, "decode");
+		if (node == NULL)
+			return; /* one report fewer; the next chunk tries again */
+		pthread_mutex_lock(&pool->mutex);
+		push_event_locked(pool, node);
+		node->owner = req;
+		req->unread_decode = node;
+		pthread_mutex_unlock(&pool->mutex);
+	}
 	req->last_fraction = f;
 	req->last_report = now;
-	pthread_mutex_lock(&req->pool->mutex);
-	push_event_locked(req->pool, node);
-	pthread_mutex_unlock(&req->pool->mutex);
 }
 
 /* The publish gate (struct load_gate): under the engine's lock. */
@@ -179,6 +211,7 @@ static int gate_allow(void *ctx)
 	int err = req->cancelled || pool->quit ? -ECANCELED : 0;
 	if (err == 0) {
 		req->state = REQ_PUBLISHING;
+		detach_decode_locked(req);
 		if (req->publish_event != NULL) {
 			push_event_locked(pool, req->publish_event);
 			req->publish_event = NULL;
@@ -219,8 +252,11 @@ static void *worker_main(void *arg)
 		struct event_node *decode = progress_new(req, DECODE_FROM, "decode");
 		req->last_fraction = DECODE_FROM;
 		clock_gettime(CLOCK_MONOTONIC, &req->last_report);
-		if (decode != NULL)
+		if (decode != NULL) {
 			push_event_locked(pool, decode);
+			decode->owner = req;
+			req->unread_decode = decode;
+		}
 		pthread_mutex_unlock(&pool->mutex);
 
 		req->publish_event = progress_new(req, DECODE_TO, "publish");
@@ -356,14 +392,31 @@ int flz_loadpool_submit(struct flz_loadpool *pool, int32_t slot,
 		}
 	}
 	struct event_node *queued = progress_new(req, 0.0, "queued");
-	if (queued == NULL)
+	req->final_event = event_new(FLZ_LOAD_FAILED, req);
+	if (queued == NULL || req->final_event == NULL) {
+		free(queued);
 		goto nomem;
+	}
+	/* A place among the unread requests is taken before the slot is
+	 * claimed, so that a refused request supersedes nothing. */
+	pthread_mutex_lock(&pool->mutex);
+	int refused = pool->quit ? -ENOTCONN
+				 : pool->n_unread >= FLZ_LOADPOOL_MAX_UNREAD ? -EAGAIN : 0;
+	if (refused == 0)
+		pool->n_unread++;
+	pthread_mutex_unlock(&pool->mutex);
+	if (refused < 0) {
+		free(queued);
+		request_free(req);
+		return refused;
+	}
 	/* Claimed before it is queued: a load or unload of the slot from now on
 	 * supersedes it. */
 	req->gen = flz_engine_claim_slot_(pool->engine, slot);
 
 	pthread_mutex_lock(&pool->mutex);
 	if (pool->quit) {
+		pool->n_unread--;
 		pthread_mutex_unlock(&pool->mutex);
 		free(queued);
 		request_free(req);
@@ -371,6 +424,7 @@ int flz_loadpool_submit(struct flz_loadpool *pool, int32_t slot,
 	}
 	req->id = pool->next_id++;
 	queued->event.request = req->id;
+	req->final_event->event.request = req->id;
 	push_event_locked(pool, queued);
 	req->state = REQ_QUEUED;
 	if (pool->queue_tail != NULL)
@@ -436,6 +490,10 @@ int flz_loadpool_poll(struct flz_loadpool *pool, struct flz_load_event *event)
 		pool->events_head = node->next;
 		if (pool->events_head == NULL)
 			pool->events_tail = NULL;
+		if (node->owner != NULL)
+			node->owner->unread_decode = NULL;
+		if (node->event.kind != FLZ_LOAD_PROGRESS)
+			pool->n_unread--;
 	}
 	pthread_mutex_unlock(&pool->mutex);
 	if (node == NULL)
@@ -455,10 +513,12 @@ void flz_loadpool_wait_idle(struct flz_loadpool *pool)
 	pthread_mutex_unlock(&pool->mutex);
 }
 
-void flz_loadpool_hold_for_test_(struct flz_loadpool *pool, bool held)
+void flz_loadpool_pause(struct flz_loadpool *pool, bool paused)
 {
+	if (pool == NULL)
+		return;
 	pthread_mutex_lock(&pool->mutex);
-	pool->held = held;
+	pool->held = paused;
 	pthread_cond_broadcast(&pool->work);
 	pthread_mutex_unlock(&pool->mutex);
 }

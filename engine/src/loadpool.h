@@ -46,8 +46,5 @@ int flz_engine_load_claimed_(struct flz_engine *engine, int32_t slot, uint64_t g
 			     const struct pcm_source *pcm, const struct load_gate *gate,
 			     double *duration_s, char *why, size_t why_size);
 
-/* Tests: while held, workers start no request (queued ones wait), so that
- * a test can queue several and know none has begun. */
-void flz_loadpool_hold_for_test_(struct flz_loadpool *pool, bool held);
 
 #endif

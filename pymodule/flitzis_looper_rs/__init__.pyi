@@ -423,7 +423,8 @@ class AudioEngine:
         sample_rate: Optional[int] = None,
     ) -> int:
         """Queue a load on the loader threads and return its request id at once;
-        receive_msg() yields LoadProgress..., then LoadDone or LoadFailed."""
+        receive_msg() yields LoadProgress..., then LoadDone or LoadFailed. QueueFullError
+        while 256 requests' last messages have not been received."""
     def cancel_load(self, request: int) -> bool:
         """Cancel a request (it ends LoadFailed, unpublished); False once it ended."""
     def play_sample(

@@ -1303,13 +1303,18 @@ static PyMethodDef engine_methods[] = {
 	  "LoadDone or LoadFailed (its error the exception load_sample() would have\n"
 	  "raised). A later load or unload of the pad supersedes the request: it is\n"
 	  "never published and fails with RuntimeError('superseded: ...'). Bad\n"
-	  "arguments raise as load_sample_data()/load_sample_array() do." },
+	  "arguments raise as load_sample_data()/load_sample_array() do. At most 256\n"
+	  "requests whose LoadDone/LoadFailed has not been received are held; one\n"
+	  "more raises QueueFullError and changes nothing." },
 	{ "cancel_load", (PyCFunction)(void (*)(void))engine_cancel_load, METH_FAST_KW,
 	  "cancel_load($self, request)\n--\n\n"
 	  "Cancel a load_sample_async() request: it ends with LoadFailed\n"
 	  "(RuntimeError('cancelled')) and is never published. Returns True, or False\n"
 	  "when the request has already ended or is being published (it then ends on\n"
 	  "its own). ValueError for a request id that was never given." },
+	{ "_pause_loads", engine_pause_loads, METH_O,
+	  "_pause_loads($self, paused, /)\n--\n\n"
+	  "Tests: while paused, the load workers start no request." },
 	{ "play_sample", (PyCFunction)(void (*)(void))engine_play_sample, METH_FAST_KW,
 	  "play_sample($self, id, volume=1.0, *, at_frame=None, quantize=None)\n--\n\n"
 	  "Start a new looping voice on slot id's sample, from the start of its loop\n"

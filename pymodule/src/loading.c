@@ -383,6 +383,13 @@ static PyObject *submit(struct engine_object *self, int32_t slot,
 		return raise_error(self->state, OP_COMMAND, -ENOTCONN, NULL, NULL);
 	uint64_t request = 0;
 	int err = flz_loadpool_submit(self->pool, slot, src, &request);
+	if (err == -EAGAIN) {
+		PyErr_Format(self->state->queue_full_error,
+			     "load queue is full: %d requests whose LoadDone or LoadFailed has "
+			     "not been received (call receive_msg())",
+			     FLZ_LOADPOOL_MAX_UNREAD);
+		return NULL;
+	}
 	if (err < 0)
 		return raise_error(self->state, err == -EINVAL ? OP_ARG : OP_COMMAND, err, NULL,
 				   NULL);
@@ -488,4 +495,17 @@ PyObject *engine_cancel_load(PyObject *obj, PyObject *const *args, Py_ssize_t na
 	if (err == 0)
 		Py_RETURN_TRUE;
 	Py_RETURN_FALSE; /* -ENOENT ended, -EALREADY publishing */
+}
+
+/* Tests (not in the stubs): pause or resume the load pool's workers. */
+PyObject *engine_pause_loads(PyObject *obj, PyObject *arg)
+{
+	struct engine_object *self = (struct engine_object *)obj;
+	int paused = PyObject_IsTrue(arg);
+	if (paused < 0)
+		return NULL;
+	if (self->pool == NULL)
+		return raise_error(self->state, OP_COMMAND, -ENOTCONN, NULL, NULL);
+	flz_loadpool_pause(self->pool, paused != 0);
+	Py_RETURN_NONE;
 }

@@ -175,6 +175,7 @@ PyObject *engine_load_sample_async(PyObject *obj, PyObject *const *args, Py_ssiz
 				   PyObject *kwnames);
 PyObject *engine_cancel_load(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
 			     PyObject *kwnames);
+PyObject *engine_pause_loads(PyObject *obj, PyObject *arg);
 /* The next load message (None when there is none). GIL held. */
 PyObject *engine_receive_load_msg(struct engine_object *self);
 /* run(): start the engine's loader threads; -1 with an exception set. */

@@ -3,7 +3,7 @@
 #include "engine-tests.h"
 #include "loadpool.h"
 
-enum { MAX_EVENTS = 1024, RENDER = 2000 };
+enum { MAX_EVENTS = 4 * FLZ_LOADPOOL_MAX_UNREAD + 64, RENDER = 2000 };
 
 struct events {
 	struct flz_load_event ev[MAX_EVENTS];
@@ -157,7 +157,7 @@ START_TEST(loadpool_superseded_never_published)
 	struct flz_engine *b = offline_engine(128, false);
 	struct flz_loadpool *pool = NULL;
 	ck_assert_int_eq(flz_loadpool_new(a, 2, &pool), 0);
-	flz_loadpool_hold_for_test_(pool, true);
+	flz_loadpool_pause(pool, true);
 	uint64_t r1, r2, r3;
 	struct flz_load_source s1 = pcm_source(x1, N), s2 = pcm_source(x2, N);
 	ck_assert_int_eq(flz_loadpool_submit(pool, 7, &s1, &r1), 0);
@@ -165,7 +165,7 @@ START_TEST(loadpool_superseded_never_published)
 	/* Pad 9: loaded asynchronously, then unloaded before the request runs. */
 	ck_assert_int_eq(flz_loadpool_submit(pool, 9, &s1, &r3), 0);
 	ck_assert_int_eq(flz_engine_unload(a, 9), 0);
-	flz_loadpool_hold_for_test_(pool, false);
+	flz_loadpool_pause(pool, false);
 	flz_loadpool_wait_idle(pool);
 	struct events e = { .n = 0 };
 	drain(pool, &e);
@@ -209,7 +209,7 @@ START_TEST(loadpool_cancel_and_shut_down)
 	struct flz_engine *engine = offline_engine(128, false);
 	struct flz_loadpool *pool = NULL;
 	ck_assert_int_eq(flz_loadpool_new(engine, 1, &pool), 0);
-	flz_loadpool_hold_for_test_(pool, true);
+	flz_loadpool_pause(pool, true);
 	uint64_t r1, r2;
 	struct flz_load_source src = pcm_source(x, N);
 	ck_assert_int_eq(flz_loadpool_submit(pool, 2, &src, &r1), 0);
@@ -315,6 +315,84 @@ START_TEST(loadpool_bad_arguments)
 }
 END_TEST
 
+/* FLZ_LOADPOOL_MAX_UNREAD requests are held until their last events are
+ * polled; one more is refused with -EAGAIN and changes nothing: no event, and
+ * no claim of its slot (an earlier request for that slot still publishes). */
+START_TEST(loadpool_unread_requests_bounded)
+{
+	enum { N = 64 };
+	float *x = noise(N, 21);
+	struct flz_engine *engine = offline_engine(128, false);
+	struct flz_loadpool *pool = NULL;
+	ck_assert_int_eq(flz_loadpool_new(engine, 1, &pool), 0);
+	flz_loadpool_pause(pool, true);
+	struct flz_load_source src = pcm_source(x, N);
+	uint64_t first = 0, req = 0;
+	ck_assert_int_eq(flz_loadpool_submit(pool, 3, &src, &first), 0);
+	for (int i = 1; i < FLZ_LOADPOOL_MAX_UNREAD; i++)
+		ck_assert_int_eq(flz_loadpool_submit(pool, 4, &src, &req), 0);
+	uint64_t last = req;
+	req = 0;
+	ck_assert_int_eq(flz_loadpool_submit(pool, 3, &src, &req), -EAGAIN);
+	ck_assert_uint_eq(req, 0);
+	/* Polling progress makes no room: only a request's last event does. */
+	struct events *e = calloc(1, sizeof(*e));
+	ck_assert_ptr_nonnull(e);
+	drain(pool, e);
+	ck_assert_int_eq(e->n, FLZ_LOADPOOL_MAX_UNREAD); /* the "queued" events */
+	ck_assert_int_eq(flz_loadpool_submit(pool, 3, &src, &req), -EAGAIN);
+	flz_loadpool_pause(pool, false);
+	flz_loadpool_wait_idle(pool);
+	ck_assert_int_eq(flz_loadpool_submit(pool, 3, &src, &req), -EAGAIN);
+	drain(pool, e);
+	/* Per request at most queued, decode, publish and the end. */
+	ck_assert_int_le(e->n, 4 * FLZ_LOADPOOL_MAX_UNREAD);
+	ck_assert_int_eq(check_request(e, first)->kind, FLZ_LOAD_DONE);
+	check_request(e, last);
+	ck_assert_int_eq(flz_loadpool_submit(pool, 3, &src, &req), 0);
+	ck_assert_uint_eq(req, last + 1);
+	flz_loadpool_destroy(pool);
+	flz_engine_destroy(engine);
+	free(e);
+	free(x);
+}
+END_TEST
+
+/* A caller that does not poll during a long decode finds one "decode" event,
+ * holding the newest fraction, not one per report: stages queued, decode,
+ * publish, then DONE. */
+START_TEST(loadpool_unpolled_decode_progress_kept_once)
+{
+	enum { N = 60 * 44100 };
+	float *x = malloc((size_t)N * 2 * sizeof(float));
+	ck_assert_ptr_nonnull(x);
+	flz_test_noise(x, N * 2, 0.5, 31);
+	struct flz_engine *engine = offline_engine(128, false);
+	struct flz_loadpool *pool = NULL;
+	ck_assert_int_eq(flz_loadpool_new(engine, 1, &pool), 0);
+	struct flz_load_source src = { .pcm_data = x,
+				       .pcm_format = FLZ_PCM_FLOAT32,
+				       .pcm_frames = N,
+				       .pcm_channels = 2,
+				       .pcm_rate_hz = 44100 };
+	uint64_t req = 0;
+	ck_assert_int_eq(flz_loadpool_submit(pool, 0, &src, &req), 0);
+	flz_loadpool_wait_idle(pool);
+	struct events *e = calloc(1, sizeof(*e));
+	ck_assert_ptr_nonnull(e);
+	drain(pool, e);
+	ck_assert_int_eq(e->n, 4);
+	ck_assert_str_eq(e->ev[0].stage, "queued");
+	ck_assert_str_eq(e->ev[1].stage, "decode");
+	ck_assert_str_eq(e->ev[2].stage, "publish");
+	ck_assert_int_eq(check_request(e, req)->kind, FLZ_LOAD_DONE);
+	flz_loadpool_destroy(pool);
+	flz_engine_destroy(engine);
+	free(e);
+	free(x);
+}
+END_TEST
+
 struct progress_log {
 	int n;
 	int64_t done[64];
@@ -366,5 +444,7 @@ TCase *engine_case_loadpool(void)
 	tcase_add_test(tc, loadpool_many_requests);
 	tcase_add_test(tc, loadpool_bad_arguments);
 	tcase_add_test(tc, loadpool_loader_reports_progress_per_chunk);
+	tcase_add_test(tc, loadpool_unread_requests_bounded);
+	tcase_add_test(tc, loadpool_unpolled_decode_progress_kept_once);
 	return tc;
 }

@@ -11,7 +11,7 @@ import time
 import numpy
 import pytest
 
-from flitzis_looper_rs import AudioEngine, AudioMessage, NotRunningError
+from flitzis_looper_rs import AudioEngine, AudioMessage, NotRunningError, QueueFullError
 
 from conftest import RATE_HZ, write_wav
 
@@ -125,19 +125,21 @@ def test_undecodable_bytes_fail_with_value_error():
 
 
 def test_later_load_supersedes_first_never_published():
-    # With one worker and a long first load queued ahead, the second request is
-    # submitted before either has published.
+    # The workers are paused (a test hook) until both requests are queued, so
+    # neither has begun when the second supersedes the first.
     x1 = numpy.array(pattern(20000, 11), dtype=numpy.float32)
     x2 = numpy.array(pattern(3000, 71), dtype=numpy.float32)
     with AudioEngine(device="offline", load_workers=1) as a, \
             AudioEngine(device="offline") as b:
+        a._pause_loads(True)
         r1 = a.load_sample_async(7, x1, sample_rate=44100)
         r2 = a.load_sample_async(7, x2, sample_rate=44100)
+        a._pause_loads(False)
         got = drain_until_ended(a, [r1, r2])
         e1, e2 = check_order(got[r1]), check_order(got[r2])
         assert isinstance(e2, AudioMessage.LoadDone)
-        if isinstance(e1, AudioMessage.LoadFailed):
-            assert type(e1.error) is RuntimeError and "superseded" in str(e1.error)
+        assert isinstance(e1, AudioMessage.LoadFailed)
+        assert type(e1.error) is RuntimeError and "superseded" in str(e1.error)
         b.load_sample_array(7, x2, 44100)
         assert a.sample_info(7) == b.sample_info(7)
         numpy.testing.assert_array_equal(render_pad(a, 7), render_pad(b, 7))
@@ -146,17 +148,14 @@ def test_later_load_supersedes_first_never_published():
 def test_unload_supersedes():
     x = numpy.array(pattern(3000), dtype=numpy.float32)
     with AudioEngine(device="offline", load_workers=1) as e:
-        # A slow request ahead keeps the worker busy while pad 4's is queued.
-        big = numpy.array(pattern(400000, 13), dtype=numpy.float32)
-        r0 = e.load_sample_async(9, big, sample_rate=44100)
+        # Paused workers: pad 4's request is still queued when the unload comes.
+        e._pause_loads(True)
         r = e.load_sample_async(4, x, sample_rate=44100)
         e.unload_sample(4)
-        got = drain_until_ended(e, [r0, r])
-        end = check_order(got[r])
-        # Pad 4's request was queued behind r0 or already published; either
-        # way the unload, the last call, wins.
-        if isinstance(end, AudioMessage.LoadFailed):
-            assert "superseded" in str(end.error)
+        e._pause_loads(False)
+        end = check_order(drain_until_ended(e, [r])[r])
+        assert isinstance(end, AudioMessage.LoadFailed)
+        assert type(end.error) is RuntimeError and "superseded" in str(end.error)
         assert e.sample_info(4) is None
         assert not render_pad_quiet(e, 4).any()
 
@@ -170,20 +169,22 @@ def render_pad_quiet(e, pad):
 
 
 def test_cancel_load():
-    big = numpy.array(pattern(400000, 17), dtype=numpy.float32)
     x = numpy.array(pattern(3000), dtype=numpy.float32)
     with AudioEngine(device="offline", load_workers=1) as e:
-        r0 = e.load_sample_async(0, big, sample_rate=44100)
+        # Paused workers: both requests are queued; the second is cancelled
+        # before it begins, the first goes on.
+        e._pause_loads(True)
+        r0 = e.load_sample_async(0, x, sample_rate=44100)
         r1 = e.load_sample_async(1, x, sample_rate=44100)
-        cancelled = e.cancel_load(r1)
+        assert e.cancel_load(r1) is True
+        e._pause_loads(False)
         got = drain_until_ended(e, [r0, r1])
+        assert isinstance(check_order(got[r0]), AudioMessage.LoadDone)
         end = check_order(got[r1])
-        if cancelled:
-            assert isinstance(end, AudioMessage.LoadFailed)
-            assert type(end.error) is RuntimeError and str(end.error) == "cancelled"
-            assert e.sample_info(1) is None
-        else:
-            assert isinstance(end, AudioMessage.LoadDone)
+        assert isinstance(end, AudioMessage.LoadFailed)
+        assert type(end.error) is RuntimeError and str(end.error) == "cancelled"
+        assert e.sample_info(1) is None
+        assert e.sample_info(0) is not None
         assert e.cancel_load(r1) is False  # ended
         with pytest.raises(ValueError, match="no such load request"):
             e.cancel_load(r1 + 100)
@@ -216,6 +217,23 @@ def test_calls_answered_while_a_big_load_decodes():
         msgs = drain_until_ended(e, [r], others=others)[r]
         assert any(isinstance(m, AudioMessage.Pong) for m in others)
         assert isinstance(check_order(msgs), AudioMessage.LoadDone)
+
+
+def test_unreceived_requests_bounded_then_queue_full():
+    # 256 requests whose last message has not been received are held; one more
+    # raises QueueFullError and changes nothing (its pad keeps what it has).
+    x = numpy.array(pattern(500, 29), dtype=numpy.float32)
+    with AudioEngine(device="offline", load_workers=2) as e:
+        e.load_sample_array(9, x, RATE_HZ)
+        rs = [e.load_sample_async(i % 8, x, sample_rate=RATE_HZ) for i in range(256)]
+        with pytest.raises(QueueFullError, match="load queue is full"):
+            e.load_sample_async(9, numpy.zeros(10, dtype=numpy.float32), sample_rate=RATE_HZ)
+        got = drain_until_ended(e, rs)
+        assert all(isinstance(check_order(got[r]), ENDS) for r in rs)
+        assert e.sample_info(9).n_frames == 500  # not superseded by the refused request
+        r = e.load_sample_async(9, x, sample_rate=RATE_HZ)  # room again
+        assert r == rs[-1] + 1
+        assert isinstance(check_order(drain_until_ended(e, [r])[r]), AudioMessage.LoadDone)
 
 
 def test_bad_arguments():

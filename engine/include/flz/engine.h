@@ -1089,6 +1089,13 @@ struct flz_load_source {
 /** Workers a pool may have. */
 #define FLZ_LOADPOOL_MAX_WORKERS 16
 
+/** Requests a pool holds at once: submitted and whose last event (DONE or
+ *  FAILED) has not been polled yet. One more is refused with -EAGAIN. The
+ *  events queued are bounded too: per request at most "queued", one
+ *  "decode" (later decode progress updates an unread one in place),
+ *  "publish" and the last event. */
+#define FLZ_LOADPOOL_MAX_UNREAD 256
+
 /**
  * Start a pool of @p n_workers threads loading into @p engine.
  * @param[out] out the pool; untouched on failure
@@ -1116,7 +1123,11 @@ void flz_loadpool_destroy(struct flz_loadpool *pool);
  * @param[out] request the request's id
  * @return 0 or a negative errno
  * Errors: -EINVAL NULL arguments, a bad slot, not exactly one source, a
- *         bad PCM description (as flz_engine_load_pcm()); -ENOMEM.
+ *         bad PCM description (as flz_engine_load_pcm()); -EAGAIN
+ *         FLZ_LOADPOOL_MAX_UNREAD requests are held (poll their last
+ *         events to make room); -ENOTCONN the pool is shutting down;
+ *         -ENOMEM. On -EAGAIN and -EINVAL nothing changes (no event, no
+ *         claim of the slot).
  * Thread: control (any thread but flz-audio and the pool's).
  * Ownership: the source stays the caller's.
  */
@@ -1145,8 +1156,20 @@ FLZ_WARN_UNUSED int flz_loadpool_cancel(struct flz_loadpool *pool, uint64_t requ
 FLZ_WARN_UNUSED int flz_loadpool_poll(struct flz_loadpool *pool, struct flz_load_event *event);
 
 /**
+ * Pause or resume the pool: while paused, workers start no request (queued
+ * ones wait; decodes in progress go on to their end). A host can keep
+ * loading off the CPU during a passage that needs it; tests queue several
+ * requests and know that none has begun.
+ * @param paused true to pause, false to resume
+ * Errors: none (NULL: nothing happens).
+ * Thread: control.
+ */
+void flz_loadpool_pause(struct flz_loadpool *pool, bool paused);
+
+/**
  * Block until every request submitted so far has ended (its last event is
- * queued). For tests and shut-down; the GIL must not be held.
+ * queued). For tests and shut-down; the GIL must not be held. A paused
+ * pool's queued requests do not end: resume it first.
  * Thread: control.
  */
 void flz_loadpool_wait_idle(struct flz_loadpool *pool);
