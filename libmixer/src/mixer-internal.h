@@ -161,6 +161,8 @@ struct flz_mixer_voice {
 	float peak_lin;
 	/* Tempo lock (off: varispeed at global x pad speed). */
 	struct flz_mixer_lock lock;
+	/* Per stage: the serial of the pad's parameters the state has. */
+	uint32_t params_serial[FLZ_MIXER_MAX_STAGES];
 };
 
 /* Every kernel the render code calls, in one table chosen once in
@@ -185,6 +187,11 @@ struct flz_mixer_pad {
 	/* The slot's loop region for its current sample ([0, n_frames) on load). */
 	int64_t loop_start;
 	int64_t loop_end;
+	/* Per stage: the parameters set for the pad, and their serial (0:
+	 * never set, the stage's defaults). */
+	float stage_params[FLZ_MIXER_MAX_STAGES][FLZ_MIXER_STAGE_MAX_PARAMS];
+	uint32_t stage_n_params[FLZ_MIXER_MAX_STAGES];
+	uint32_t stage_serial[FLZ_MIXER_MAX_STAGES];
 };
 
 struct flz_mixer_pending {
@@ -235,6 +242,8 @@ struct flz_mixer {
 	struct flz_mixer_pad pads[FLZ_NUM_SAMPLES];
 	/* Pads whose gain or speed ramp is running (ends them at render). */
 	uint32_t n_pad_ramps;
+	/* The last serial given to stage parameters (never 0 once given). */
+	uint32_t stage_params_serial;
 	struct flz_mixer_sample samples[FLZ_MIXER_SAMPLE_ENTRIES];
 	/* Indices of the free entries of samples[], a stack of n_free_samples. */
 	uint16_t free_samples[FLZ_MIXER_SAMPLE_ENTRIES];

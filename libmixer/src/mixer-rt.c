@@ -13,6 +13,7 @@
  * ramps and glides are computed from it), so render(a) + render(b) is
  * bit-identical to render(a + b).
  */
+#include <math.h>
 #include <string.h>
 
 #include "mixer-internal.h"
@@ -397,6 +398,31 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 
 /* ---- The voice chain ---- */
 
+/* Whether every stage of voice struct @p vi is idle (none: true). */
+FLZ_RT FLZ_HOT static inline bool chain_idle(const struct flz_mixer *m, uint32_t vi)
+{
+	for (uint32_t s = 0; s < m->n_stages; s++) {
+		const struct flz_mixer_stage_ops *ops = m->stages[s].ops;
+		if (ops->idle == NULL || !ops->idle(m->stages[s].states[vi]))
+			return false;
+	}
+	return true;
+}
+
+/* Hand the voice's states the pad's stage parameters that changed. */
+FLZ_RT FLZ_HOT static inline void chain_sync(struct flz_mixer *m, struct flz_mixer_voice *v,
+					     uint32_t vi)
+{
+	const struct flz_mixer_pad *pad = &m->pads[v->slot];
+	for (uint32_t s = 0; s < m->n_stages; s++) {
+		if (v->params_serial[s] == pad->stage_serial[s])
+			continue;
+		(void)m->stages[s].ops->set_params(m->stages[s].states[vi], pad->stage_params[s],
+						   pad->stage_n_params[s]);
+		v->params_serial[s] = pad->stage_serial[s];
+	}
+}
+
 /* The voice's gain at frame j of the block (voice x pad x fade). Frames
  * past every ramp get the same product of the targets. */
 FLZ_RT FLZ_HOT static inline float gain_at(const struct flz_mixer_voice *v,
@@ -427,7 +453,8 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 	const uint64_t inc = v->lock.on ? v->lock.inc_fp : voice_rates(m, pad, n_frames, &constant);
 	float peak = 0.0f;
 
-	if (m->n_stages == 0 && !v->xfade && n_ramp == 0 && constant && !v->lock.on &&
+	const bool staged = !chain_idle(m, vi);
+	if (!staged && !v->xfade && n_ramp == 0 && constant && !v->lock.on &&
 	    inc == FLZ_MIXER_POS_ONE && v->rd.pos_frac == 0) {
 		/* Plain: gain-and-add straight from the sample, run by run. */
 		const float *data = v->sample->data;
@@ -471,14 +498,18 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 			v->xfade = false;
 	}
 
-	if (m->n_stages > 0) {
+	if (staged) {
 		for (uint32_t j = 0; j < n_frames; j++) {
 			const float g = j < n_ramp ? gain_at(v, pad, j) : g_const;
 			for (uint32_t c = 0; c < ch; c++)
 				x[j * ch + c] *= g;
 		}
-		for (uint32_t s = 0; s < m->n_stages; s++)
-			m->stages[s].ops->process(m->stages[s].states[vi], x, n_frames, ch);
+		for (uint32_t s = 0; s < m->n_stages; s++) {
+			const struct flz_mixer_stage_ops *ops = m->stages[s].ops;
+			void *st = m->stages[s].states[vi];
+			if (ops->idle == NULL || !ops->idle(st))
+				ops->process(st, x, n_frames, ch);
+		}
 		peak = m->ops.peak(x, (size_t)n_frames * ch);
 		m->ops.add(out, x, (size_t)n_frames * ch, 1.0f);
 		v->peak_lin = peak;
@@ -685,9 +716,20 @@ FLZ_RT FLZ_HOT static void start_voice(struct flz_mixer *m, int32_t slot, float 
 	mv->xfade_done = 0;
 	mv->peak_lin = 0.0f;
 	mv->lock.on = false;
-	/* A new voice never hears the struct's previous one. */
-	for (uint32_t s = 0; s < m->n_stages; s++)
-		m->stages[s].ops->reset(m->stages[s].states[idx]);
+	/* A new voice never hears the struct's previous one, and starts at its
+	 * pad's stage parameters. */
+	for (uint32_t s = 0; s < m->n_stages; s++) {
+		const struct flz_mixer_stage_ops *ops = m->stages[s].ops;
+		void *st = m->stages[s].states[idx];
+		if (ops->set_params != NULL) {
+			if (pad->stage_serial[s] != 0)
+				(void)ops->set_params(st, pad->stage_params[s], pad->stage_n_params[s]);
+			else
+				(void)ops->set_params(st, NULL, 0);
+		}
+		mv->params_serial[s] = pad->stage_serial[s];
+		ops->reset(st);
+	}
 	m->active[m->n_active++] = (uint8_t)idx;
 	m->n_playing++;
 
@@ -904,6 +946,26 @@ FLZ_RT FLZ_HOT int flz_mixer_set_pad_speed(struct flz_mixer *m, int32_t slot, do
 	return 0;
 }
 
+FLZ_RT FLZ_HOT int flz_mixer_set_pad_stage_params(struct flz_mixer *m, int32_t slot, uint32_t stage,
+						  const float *params, uint32_t n_params)
+{
+	if (!slot_ok(slot) || stage >= m->n_stages || m->stages[stage].ops->set_params == NULL ||
+	    params == NULL || n_params < 1 || n_params > FLZ_MIXER_STAGE_MAX_PARAMS)
+		return -EINVAL;
+	for (uint32_t i = 0; i < n_params; i++)
+		if (!isfinite(params[i]))
+			return -EINVAL;
+	struct flz_mixer_pad *pad = &m->pads[slot];
+	for (uint32_t i = 0; i < n_params; i++)
+		pad->stage_params[stage][i] = params[i];
+	pad->stage_n_params[stage] = n_params;
+	/* Never 0, which means "never set". */
+	if (++m->stage_params_serial == 0)
+		m->stage_params_serial = 1;
+	pad->stage_serial[stage] = m->stage_params_serial;
+	return 0;
+}
+
 FLZ_RT FLZ_HOT int flz_mixer_set_loop_region(struct flz_mixer *m, int32_t slot, int64_t start,
 					     int64_t end)
 {
@@ -1010,10 +1072,10 @@ FLZ_RT FLZ_HOT static __attribute__((noinline)) void send_events(struct flz_mixe
  * one pass. (Another product of exactly 1, 0.5 x 2, takes the general path,
  * which gives the same values.) */
 FLZ_RT FLZ_HOT static inline bool plain_block(const struct flz_mixer *m, const struct flz_mixer_voice *v,
-				      uint32_t n_frames)
+				      uint32_t vi, uint32_t n_frames)
 {
 	const struct flz_mixer_pad *pad = &m->pads[v->slot];
-	return m->n_stages == 0 && !v->paused && !v->fade.active && !v->xfade && !v->lock.on &&
+	return chain_idle(m, vi) && !v->paused && !v->fade.active && !v->xfade && !v->lock.on &&
 	       !pad->gain.active && !pad->speed.active && !m->speed.active &&
 	       v->rd.pos_frac == 0 && m->inc_fp == FLZ_MIXER_POS_ONE &&
 	       pad->speed.target_fp == FLZ_MIXER_POS_ONE &&
@@ -1063,7 +1125,8 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 	for (uint32_t i = 0; i < m->n_active; i++) {
 		const uint32_t vi = m->active[i];
 		struct flz_mixer_voice *v = &m->voices[vi];
-		if (plain_block(m, v, n_frames)) {
+		chain_sync(m, v, vi);
+		if (plain_block(m, v, vi, n_frames)) {
 			const float g = v->gain_lin * m->pads[v->slot].gain.target * v->fade.target;
 			const float *src = v->sample->data + (size_t)v->rd.pos_frames * ch;
 			if (g != 0.0f) {

@@ -538,6 +538,177 @@ START_TEST(test_stage)
 }
 END_TEST
 
+/* ---- mixer:stage-params ---- */
+
+/* A stage that scales by its one parameter k (default 1) and is idle at
+ * k == 1; it counts its calls. */
+struct scale_state {
+	float k;
+	int n_process, n_set;
+};
+
+static void scale_process(void *state, float *frames, uint32_t n_frames, uint32_t n_channels)
+{
+	struct scale_state *s = state;
+	for (uint32_t i = 0; i < n_frames * n_channels; i++)
+		frames[i] *= s->k;
+	s->n_process++;
+}
+
+static void scale_reset(void *state)
+{
+	(void)state; /* no history */
+}
+
+static int scale_set(void *state, const float *params, uint32_t n_params)
+{
+	struct scale_state *s = state;
+	if (params != NULL && (n_params != 1 || params[0] < 0.0f))
+		return -EINVAL;
+	s->k = params != NULL ? params[0] : 1.0f;
+	s->n_set++;
+	return 0;
+}
+
+static bool scale_idle(const void *state)
+{
+	return ((const struct scale_state *)state)->k == 1.0f;
+}
+
+static const struct flz_mixer_stage_ops scale_ops = {
+	.process = scale_process,
+	.reset = scale_reset,
+	.latency_frames = delay_latency,
+	.name = "test-scale",
+	.set_params = scale_set,
+	.idle = scale_idle,
+};
+
+/* Pad parameters reach the pad's voices at the next block and later
+ * triggers at their start; an idle stage is never called and its voices
+ * render bit for bit as in a mixer without stages; bad parameters are
+ * refused and change nothing. Frames compared exactly (0 tolerance: a
+ * scale by 0.5 and 0.25 is exact in float). */
+START_TEST(test_stage_params)
+{
+	static struct scale_state states[FLZ_MIXER_VOICE_SLOTS];
+	static struct delay_state dstates[FLZ_MIXER_VOICE_SLOTS];
+	memset(states, 0, sizeof(states));
+	struct flz_mixer_stage stages[2] = { { .ops = &scale_ops }, { .ops = &delay_ops } };
+	for (int i = 0; i < FLZ_MIXER_VOICE_SLOTS; i++) {
+		states[i].k = 7.0f; /* what a previous user might have left */
+		stages[0].states[i] = &states[i];
+		stages[1].states[i] = &dstates[i];
+	}
+	struct rec r = { 0 }, r2 = { 0 };
+	struct flz_mixer_config c = mk_config(&r);
+	c.n_stages = 1;
+	c.stages = stages;
+	struct flz_mixer *m = new_mixer_cfg(&c), *plain = new_mixer(&r2);
+	struct flz_sample *a = pattern_sample(500), *b = noise_sample(333, 4, 0.5);
+	flz_sample_ref(a);
+	flz_sample_ref(b);
+	load(m, 0, a);
+	load(m, 1, b);
+	load(plain, 0, a);
+	load(plain, 1, b);
+	play(m, 0, 1.0f);
+	play(m, 1, 0.5f);
+	play(plain, 0, 1.0f);
+	play(plain, 1, 0.5f);
+	enum { N = 1024 };
+	float *out = floats(N), *ref = floats(N);
+	/* Never set: the defaults (k 1), idle, never processed, bit-identical. */
+	render(m, out, N, 256);
+	render(plain, ref, N, 256);
+	ck_assert_mem_eq(out, ref, N * CH * sizeof(float));
+	for (int i = 0; i < FLZ_MIXER_VOICE_SLOTS; i++)
+		ck_assert_int_eq(states[i].n_process, 0);
+
+	/* Pad 0 at 0.5 from the next block on; pad 1 untouched. */
+	const float half = 0.5f;
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m, 0, 0, &half, 1), 0);
+	float *solo0 = floats(N), *solo1 = floats(N);
+	struct rec r3 = { 0 }, r4 = { 0 };
+	struct flz_mixer *p0 = new_mixer(&r3), *p1 = new_mixer(&r4);
+	flz_sample_ref(a);
+	flz_sample_ref(b);
+	load(p0, 0, a);
+	load(p1, 1, b);
+	play(p0, 0, 1.0f);
+	play(p1, 1, 0.5f);
+	render(p0, solo0, N, 256); /* the same first N frames */
+	render(p1, solo1, N, 256);
+	render(m, out, N, 256);
+	render(p0, solo0, N, 256);
+	render(p1, solo1, N, 256);
+	for (uint32_t i = 0; i < N * CH; i++)
+		ck_assert_msg(out[i] == half * solo0[i] + solo1[i], "sample %u: %g vs %g", i, out[i],
+			      half * solo0[i] + solo1[i]);
+
+	/* Refused, nothing changes: the next block is as if they never came. */
+	const float nan = NAN, two[2] = { 1.0f, 1.0f }, quarter = 0.25f, neg = -1.0f;
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m, -1, 0, &half, 1), -EINVAL);
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m, FLZ_NUM_SAMPLES, 0, &half, 1), -EINVAL);
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m, 0, 1, &half, 1), -EINVAL);
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m, 0, 0, NULL, 1), -EINVAL);
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m, 0, 0, &half, 0), -EINVAL);
+	ck_assert_int_eq(
+		flz_mixer_set_pad_stage_params(m, 0, 0, two, FLZ_MIXER_STAGE_MAX_PARAMS + 1), -EINVAL);
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m, 0, 0, &nan, 1), -EINVAL);
+	/* Taken by the mixer, refused by the stage: the voice keeps 0.5. */
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m, 0, 0, &neg, 1), 0);
+	render(m, out, N, 256);
+	render(p0, solo0, N, 256);
+	render(p1, solo1, N, 256);
+	for (uint32_t i = 0; i < N * CH; i++)
+		ck_assert(out[i] == half * solo0[i] + solo1[i]);
+
+	/* A new voice of pad 0 starts at the pad's parameters (0.25), on a
+	 * state that last held another value. */
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m, 0, 0, &quarter, 1), 0);
+	ck_assert_int_eq(flz_mixer_stop_slot(m, 1, 1), 1); /* voices silenced */
+	ck_assert_int_eq(flz_mixer_stop_slot(m, 0, 2), 1);
+	render(m, out, N, 256); /* the fades end */
+	play(m, 0, 1.0f);
+	struct rec r5 = { 0 };
+	struct flz_mixer *p2 = new_mixer(&r5);
+	flz_sample_ref(a);
+	load(p2, 0, a);
+	play(p2, 0, 1.0f);
+	render(m, out, N, 100);
+	render(p2, ref, N, 100);
+	for (uint32_t i = 0; i < N * CH; i++)
+		ck_assert_msg(out[i] == quarter * ref[i], "sample %u: %g vs %g", i, out[i],
+			      quarter * ref[i]);
+	/* Back to 1: idle again, the voice is plain. */
+	const float one = 1.0f;
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m, 0, 0, &one, 1), 0);
+	render(m, out, N, 100);
+	render(p2, ref, N, 100);
+	ck_assert_mem_eq(out, ref, N * CH * sizeof(float));
+
+	/* A stage without set_params takes none. */
+	struct rec r6 = { 0 };
+	struct flz_mixer_config c2 = mk_config(&r6);
+	c2.n_stages = 2;
+	c2.stages = stages;
+	struct flz_mixer *m2 = new_mixer_cfg(&c2);
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m2, 0, 1, &half, 1), -EINVAL);
+	ck_assert_int_eq(flz_mixer_set_pad_stage_params(m2, 0, 0, &half, 1), 0);
+	flz_mixer_destroy(m2);
+	flz_mixer_destroy(m);
+	flz_mixer_destroy(plain);
+	flz_mixer_destroy(p0);
+	flz_mixer_destroy(p1);
+	flz_mixer_destroy(p2); /* each load had its reference: the last retire frees */
+	free(out);
+	free(ref);
+	free(solo0);
+	free(solo1);
+}
+END_TEST
+
 /* ---- mixer:pad-args ---- */
 
 /* Bad arguments are refused with the documented code and change nothing:
@@ -635,6 +806,11 @@ TCase *mixer_case_seek(void)
 TCase *mixer_case_stage(void)
 {
 	return mixer_tcase("mixer:stage", test_stage);
+}
+
+TCase *mixer_case_stage_params(void)
+{
+	return mixer_tcase("mixer:stage-params", test_stage_params);
 }
 
 TCase *mixer_case_pad_args(void)

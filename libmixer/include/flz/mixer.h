@@ -119,6 +119,8 @@ struct flz_mixer;
 #define FLZ_MIXER_VOICE_SLOTS (2 * FLZ_MAX_VOICES)
 /** Stages one voice chain may hold. */
 #define FLZ_MIXER_MAX_STAGES 4
+/** Parameters a stage takes per pad (flz_mixer_set_pad_stage_params()). */
+#define FLZ_MIXER_STAGE_MAX_PARAMS 4
 
 /**
  * A stage of the per-voice chain (after the voice's gain, before its meter
@@ -137,8 +139,25 @@ struct flz_mixer;
  * stage sees continuous input. A voice ends when its fade reaches zero;
  * the stage's tail past that is cut.
  *
- * Thread: process() and reset() run on the audio thread (FLZ_RT: they must
- * not allocate, free, lock, log or wait); latency_frames() on any.
+ * Parameters per pad (optional, set_params()): a stage may take up to
+ * FLZ_MIXER_STAGE_MAX_PARAMS floats per pad (an EQ's band gains), set with
+ * flz_mixer_set_pad_stage_params() and kept by the mixer for the pad across
+ * loads and triggers. A voice's state gets its pad's parameters when the
+ * voice starts (set_params() then reset(), so it starts at them, without a
+ * glide; set_params(state, NULL, 0) when the pad never had any: the stage's
+ * defaults) and again at the next block after they change (the stage
+ * glides to them as it sees fit).
+ *
+ * Idle (optional, idle()): a stage that passes its input through unchanged,
+ * bit for bit, and will until its parameters change, says so; the mixer
+ * then does not call its process() for that voice, and a voice whose
+ * stages are all idle takes the same paths as a voice without stages (the
+ * plain gain-and-add at rate 1). A stage that skipped blocks this way must
+ * not rely on its history when set_params() wakes it.
+ *
+ * Thread: process(), reset(), set_params() and idle() run on the audio
+ * thread (FLZ_RT: they must not allocate, free, lock, log or wait);
+ * latency_frames() on any.
  */
 struct flz_mixer_stage_ops {
 	/** Process @p n_frames interleaved frames in place (1..max_block_frames). */
@@ -149,6 +168,12 @@ struct flz_mixer_stage_ops {
 	uint32_t (*latency_frames)(const void *state);
 	/** For logs and tests. */
 	const char *name;
+	/** Optional: take a pad's @p n_params parameters (NULL, 0: the
+	 *  defaults); 0, or -EINVAL for values the stage refuses (the state
+	 *  keeps its old ones). */
+	int (*set_params)(void *state, const float *params, uint32_t n_params);
+	/** Optional: whether the stage is idle (see above); NULL: never. */
+	bool (*idle)(const void *state);
 };
 
 /** One stage of the chain: its operations and one state per voice struct. */
@@ -530,6 +555,27 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_gain(struct flz_mixer *mixer, int32
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_speed(struct flz_mixer *mixer, int32_t slot,
 						   double speed);
+
+/**
+ * Set the parameters of stage @p stage for the pad's voices (see struct
+ * flz_mixer_stage_ops, "Parameters per pad"): playing voices get them at
+ * the next block, later triggers when they start. They stay for the pad
+ * across loads until changed.
+ *
+ * @param stage index into the config's stages; the stage has set_params()
+ * @param params @p n_params finite floats, 1..FLZ_MIXER_STAGE_MAX_PARAMS;
+ *        what they mean is the stage's
+ * @return 0, or a negative errno
+ * Errors: -EINVAL slot or stage out of range, a stage without
+ *         set_params(), n_params out of range, NULL params or a value that
+ *         is not finite (nothing changes). Values the stage refuses leave
+ *         each voice's state as it was.
+ * Thread: rt.
+ * Ownership: the values are copied.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_stage_params(struct flz_mixer *mixer, int32_t slot,
+							  uint32_t stage, const float *params,
+							  uint32_t n_params);
 
 /**
  * Set the slot's loop region [start, end) in frames of its current sample.
