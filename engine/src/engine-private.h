@@ -30,6 +30,7 @@
 #endif
 
 #include <flz/engine.h>
+#include <flz/eq.h>
 #include <flz/mixer.h>
 #include <flz/pages.h>
 #include <flz/ring.h>
@@ -125,6 +126,8 @@ struct flz_engine_cmd {
 	int64_t end_frame;
 	/** LOAD: one reference, owned by the command until it is applied. */
 	struct flz_sample *sample;
+	/** PAD_EQ: the low, mid and high band gains, dB. */
+	float eq_db[3];
 };
 
 /**
@@ -199,6 +202,11 @@ struct flz_engine_core {
 	void *cmd_storage;
 	void *msg_storage;
 	void *retire_storage;
+	/** The EQ stage's states, one per voice struct (FLZ_MIXER_VOICE_SLOTS),
+	 *  or NULL when libeq does not take the device's rate or channels. */
+	struct flz_eq *eq;
+	/** Index of the EQ stage in the mixer's chain. */
+	uint32_t eq_stage;
 	uint32_t rate_hz;
 	uint32_t n_channels;
 	/** The mixer's max_block_frames: the largest block process takes. */
@@ -410,6 +418,10 @@ FLZ_RT void flz_engine_core_drain_rt(struct flz_engine_core *core);
 
 /** The mixer's retire callback (userdata: the core). Thread: rt. */
 FLZ_RT void flz_engine_core_retire_rt(void *userdata, struct flz_sample *sample);
+
+/** The per-pad EQ as a stage of the voice chain (eq-stage-rt.c); its
+ *  states are struct flz_eq. Thread: rt. */
+extern const struct flz_mixer_stage_ops flz_engine_eq_stage_ops;
 
 /** The mixer's event callback (userdata: the core). Thread: rt. */
 FLZ_RT void flz_engine_core_event_rt(void *userdata, const struct flz_mixer_event *event);
@@ -733,8 +745,10 @@ struct flz_engine_core *flz_engine_get_core(struct flz_engine *engine);
  */
 void flz_engine_set_next_seq_for_test(struct flz_engine *engine, uint32_t seq);
 
-/** The most regions flz_engine_rt_regions() lists. */
-#define FLZ_ENGINE_MAX_RT_REGIONS (8 + FLZ_MIXER_MAX_MEMORY_REGIONS)
+/** The most regions flz_engine_rt_regions() lists: the struct, 3 rings, the
+ *  scratch block, the wav state and its frames, the stack, the EQ states,
+ *  and the mixer's. */
+#define FLZ_ENGINE_MAX_RT_REGIONS (9 + FLZ_MIXER_MAX_MEMORY_REGIONS)
 
 /**
  * The memory the audio thread works in, as the engine maps it: the engine

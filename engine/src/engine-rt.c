@@ -307,6 +307,11 @@ static void apply_cmd(struct flz_engine_core *core, struct flz_engine_cmd *cmd)
 	case FLZ_CMD_PAD_SPEED:
 		n = flz_mixer_set_pad_speed(core->mixer, cmd->slot, cmd->speed);
 		break;
+	case FLZ_CMD_PAD_EQ:
+		/* Queued only when the core has its EQ stage. */
+		n = flz_mixer_set_pad_stage_params(core->mixer, cmd->slot, core->eq_stage, cmd->eq_db,
+						   3);
+		break;
 	case FLZ_CMD_LOOP_REGION:
 		n = flz_mixer_set_loop_region(core->mixer, cmd->slot, cmd->frame, cmd->end_frame);
 		break;

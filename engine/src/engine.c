@@ -240,13 +240,29 @@ void flz_engine_set_why(char *why, size_t why_size, const char *fmt, ...)
 #define CMD_BYTES (sizeof(struct flz_engine_cmd) * FLZ_QUEUE_CAPACITY)
 #define MSG_BYTES (sizeof(struct flz_engine_msg) * FLZ_ENGINE_MSG_CAPACITY)
 #define RETIRE_BYTES (sizeof(struct flz_sample *) * FLZ_ENGINE_RETIRE_CAPACITY)
+#define EQ_BYTES (sizeof(struct flz_eq) * FLZ_MIXER_VOICE_SLOTS)
 
 static void free_rings(struct flz_engine_core *core)
 {
 	flz_pages_free(core->cmd_storage, CMD_BYTES);
 	flz_pages_free(core->msg_storage, MSG_BYTES);
 	flz_pages_free(core->retire_storage, RETIRE_BYTES);
+	flz_pages_free(core->eq, EQ_BYTES);
 	core->cmd_storage = core->msg_storage = core->retire_storage = NULL;
+	core->eq = NULL;
+}
+
+/* One EQ per voice struct, made for the mixer's rate and channels; false
+ * (and no EQ) when libeq does not take them. */
+static bool init_eq(struct flz_engine_core *core, uint32_t rate_hz, uint32_t n_channels)
+{
+	struct flz_eq_config ec = flz_eq_config_init();
+	ec.rate_hz = rate_hz;
+	ec.n_channels = n_channels;
+	for (uint32_t i = 0; i < FLZ_MIXER_VOICE_SLOTS; i++)
+		if (flz_eq_init(&core->eq[i], &ec) < 0)
+			return false;
+	return true;
 }
 
 int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_config *mixer_config,
@@ -274,6 +290,22 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 	mc.retire = flz_engine_core_retire_rt;
 	mc.event = flz_engine_core_event_rt;
 	mc.userdata = core;
+	/* The per-pad EQ goes last in the chain, after the caller's stages. */
+	struct flz_mixer_stage stages[FLZ_MIXER_MAX_STAGES];
+	if (err == 0 && mc.n_stages < FLZ_MIXER_MAX_STAGES && (core->eq = flz_pages_alloc(EQ_BYTES)) &&
+	    init_eq(core, mc.rate_hz, mc.n_channels)) {
+		for (uint32_t s = 0; s < mc.n_stages; s++)
+			stages[s] = mc.stages[s];
+		core->eq_stage = mc.n_stages;
+		stages[core->eq_stage].ops = &flz_engine_eq_stage_ops;
+		for (uint32_t i = 0; i < FLZ_MIXER_VOICE_SLOTS; i++)
+			stages[core->eq_stage].states[i] = &core->eq[i];
+		mc.stages = stages;
+		mc.n_stages++;
+	} else {
+		flz_pages_free(core->eq, EQ_BYTES);
+		core->eq = NULL;
+	}
 	if (err == 0)
 		err = flz_mixer_new(&mc, &core->mixer);
 	if (err < 0) {
@@ -673,6 +705,8 @@ int flz_engine_rt_regions(struct flz_engine *engine, struct flz_mem_region *regi
 	if (engine->stack_map)
 		all[n++] = (struct flz_mem_region){ stack_base(engine),
 						    FLZ_ENGINE_AUDIO_STACK_BYTES };
+	if (core->eq)
+		all[n++] = (struct flz_mem_region){ core->eq, EQ_BYTES };
 	if (core->mixer)
 		n += flz_mixer_memory(core->mixer, all + n, FLZ_ENGINE_MAX_RT_REGIONS - n);
 	for (int i = 0; i < n && i < max_regions; i++)
@@ -1619,6 +1653,31 @@ int flz_engine_set_pad_gain(struct flz_engine *engine, int32_t slot, double gain
 		return -EINVAL;
 	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_PAD_GAIN, .slot = slot,
 							  .gain_lin = pad_gain_lin(gain_db) });
+}
+
+
+int flz_engine_set_pad_eq(struct flz_engine *engine, int32_t slot, double low_db, double mid_db,
+			  double high_db)
+{
+	const double db[3] = { low_db, mid_db, high_db };
+	if (engine == NULL || !slot_valid(slot))
+		return -EINVAL;
+	/* NaN fails both comparisons. The range is libeq's
+	 * (FLZ_EQ_GAIN_DB_MIN..MAX); engine-eq's tests check that they agree. */
+	for (int b = 0; b < 3; b++)
+		if (!(db[b] >= FLZ_PAD_EQ_DB_MIN && db[b] <= FLZ_PAD_EQ_DB_MAX))
+			return -EINVAL;
+	struct flz_engine_cmd cmd = { .kind = FLZ_CMD_PAD_EQ, .slot = slot };
+	for (int b = 0; b < 3; b++)
+		cmd.eq_db[b] = (float)db[b];
+	pthread_mutex_lock(&engine->lock);
+	int err = check_live(engine);
+	if (err == 0 && engine->core.eq == NULL)
+		err = -ENOTSUP;
+	if (err == 0)
+		err = queue_locked(engine, &cmd);
+	pthread_mutex_unlock(&engine->lock);
+	return err;
 }
 
 int flz_engine_set_pad_speed(struct flz_engine *engine, int32_t slot, double speed)

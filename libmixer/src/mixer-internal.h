@@ -226,7 +226,9 @@ struct flz_mixer {
 	uint32_t pad_gain_ramp_frames;
 	uint32_t window_frames;
 	float *vbuf;         /* one voice's block: max_block frames */
-	float *vbuf_old;     /* the crossfade's old position: max_block frames */
+	/* The crossfade's old position, then a transparent stage's copy:
+	 * max_block frames. */
+	float *vbuf_old;
 	float *window;       /* a tap window gathered across a wrap: window_frames */
 	int64_t *scratch_off; /* per output frame of a block: stream offset of its position */
 	uint32_t *scratch_frac;

@@ -398,15 +398,35 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 
 /* ---- The voice chain ---- */
 
-/* Whether every stage of voice struct @p vi is idle (none: true). */
-FLZ_RT FLZ_HOT static inline bool chain_idle(const struct flz_mixer *m, uint32_t vi)
+/* What the stages of voice struct @p vi do to this block. */
+enum chain_mode {
+	/* Every stage idle (or none): the voice is one without stages. */
+	CHAIN_NONE,
+	/* Every stage idle or transparent, one at least transparent: they see
+	 * the voice's gained frames, and the voice mixes as without stages. */
+	CHAIN_WARM,
+	/* A stage changes the frames: the voice mixes its stages' output. */
+	CHAIN_ACTIVE,
+};
+
+FLZ_RT FLZ_HOT static inline bool stage_idle(const struct flz_mixer_stage_ops *ops, const void *st)
 {
+	return ops->idle != NULL && ops->idle(st);
+}
+
+FLZ_RT FLZ_HOT static inline enum chain_mode chain_mode(const struct flz_mixer *m, uint32_t vi)
+{
+	enum chain_mode mode = CHAIN_NONE;
 	for (uint32_t s = 0; s < m->n_stages; s++) {
 		const struct flz_mixer_stage_ops *ops = m->stages[s].ops;
-		if (ops->idle == NULL || !ops->idle(m->stages[s].states[vi]))
-			return false;
+		const void *st = m->stages[s].states[vi];
+		if (stage_idle(ops, st))
+			continue;
+		if (ops->transparent == NULL || !ops->transparent(st))
+			return CHAIN_ACTIVE;
+		mode = CHAIN_WARM;
 	}
-	return true;
+	return mode;
 }
 
 /* Hand the voice's states the pad's stage parameters that changed. */
@@ -453,8 +473,8 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 	const uint64_t inc = v->lock.on ? v->lock.inc_fp : voice_rates(m, pad, n_frames, &constant);
 	float peak = 0.0f;
 
-	const bool staged = !chain_idle(m, vi);
-	if (!staged && !v->xfade && n_ramp == 0 && constant && !v->lock.on &&
+	const enum chain_mode mode = chain_mode(m, vi);
+	if (mode == CHAIN_NONE && !v->xfade && n_ramp == 0 && constant && !v->lock.on &&
 	    inc == FLZ_MIXER_POS_ONE && v->rd.pos_frac == 0) {
 		/* Plain: gain-and-add straight from the sample, run by run. */
 		const float *data = v->sample->data;
@@ -498,22 +518,29 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 			v->xfade = false;
 	}
 
-	if (staged) {
+	if (mode != CHAIN_NONE) {
+		/* The stages see the gained frames: in place when they change
+		 * them; a copy when they are transparent (vbuf_old is free once
+		 * the crossfade above has been merged), so that x mixes below
+		 * exactly as a voice without stages. */
+		float *y = mode == CHAIN_ACTIVE ? x : m->vbuf_old;
 		for (uint32_t j = 0; j < n_frames; j++) {
 			const float g = j < n_ramp ? gain_at(v, pad, j) : g_const;
 			for (uint32_t c = 0; c < ch; c++)
-				x[j * ch + c] *= g;
+				y[j * ch + c] = g * x[j * ch + c];
 		}
 		for (uint32_t s = 0; s < m->n_stages; s++) {
 			const struct flz_mixer_stage_ops *ops = m->stages[s].ops;
 			void *st = m->stages[s].states[vi];
-			if (ops->idle == NULL || !ops->idle(st))
-				ops->process(st, x, n_frames, ch);
+			if (!stage_idle(ops, st))
+				ops->process(st, y, n_frames, ch);
 		}
-		peak = m->ops.peak(x, (size_t)n_frames * ch);
-		m->ops.add(out, x, (size_t)n_frames * ch, 1.0f);
-		v->peak_lin = peak;
-		return;
+		if (mode == CHAIN_ACTIVE) {
+			peak = m->ops.peak(x, (size_t)n_frames * ch);
+			m->ops.add(out, x, (size_t)n_frames * ch, 1.0f);
+			v->peak_lin = peak;
+			return;
+		}
 	}
 	for (uint32_t j = 0; j < n_ramp; j++) {
 		const float g = gain_at(v, pad, j);
@@ -1075,7 +1102,7 @@ FLZ_RT FLZ_HOT static inline bool plain_block(const struct flz_mixer *m, const s
 				      uint32_t vi, uint32_t n_frames)
 {
 	const struct flz_mixer_pad *pad = &m->pads[v->slot];
-	return chain_idle(m, vi) && !v->paused && !v->fade.active && !v->xfade && !v->lock.on &&
+	return chain_mode(m, vi) == CHAIN_NONE && !v->paused && !v->fade.active && !v->xfade && !v->lock.on &&
 	       !pad->gain.active && !pad->speed.active && !m->speed.active &&
 	       v->rd.pos_frac == 0 && m->inc_fp == FLZ_MIXER_POS_ONE &&
 	       pad->speed.target_fp == FLZ_MIXER_POS_ONE &&

@@ -279,6 +279,7 @@ class _Applied(AudioMessage):
             "pad_bpm",
             "pad_downbeat",
             "bpm_lock",
+            "pad_eq",
         ]
     ]: ...
     @property
@@ -447,6 +448,9 @@ class AudioEngine:
         """Move every voice of the pad to position_s in its sample (5 ms crossfade)."""
     def set_pad_gain(self, id: int, gain_db: float) -> None:
         """The pad's gain, -60..+12 dB (-60 mutes); 10 ms glide."""
+    def set_pad_eq(self, id: int, low_db: float, mid_db: float, high_db: float) -> None:
+        """The pad's 3-band isolator (250 Hz, 4 kHz), each band -60..+6 dB (-60 kills);
+        0, 0, 0 is an exact bypass; 10 ms glide."""
     def set_pad_speed(self, id: int, speed: float) -> None:
         """The pad's speed, 0.5..2.0, times the global speed (varispeed)."""
     def set_pad_loop_region(

@@ -962,6 +962,33 @@ static PyObject *engine_set_pad_gain(PyObject *obj, PyObject *const *args, Py_ss
 	Py_RETURN_NONE;
 }
 
+static PyObject *engine_set_pad_eq(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				   PyObject *kwnames)
+{
+	static const char *const names[] = { "id", "low_db", "mid_db", "high_db" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[4];
+	int32_t slot;
+	double db[3];
+	if (bind_args("set_pad_eq", args, nargs, kwnames, names, 4, a) < 0 ||
+	    parse_slot(a[0], &slot) < 0 ||
+	    parse_real(a[1], "low_db", FLZ_PAD_EQ_DB_MIN, FLZ_PAD_EQ_DB_MAX, "low_db out of range",
+		       &db[0]) < 0 ||
+	    parse_real(a[2], "mid_db", FLZ_PAD_EQ_DB_MIN, FLZ_PAD_EQ_DB_MAX, "mid_db out of range",
+		       &db[1]) < 0 ||
+	    parse_real(a[3], "high_db", FLZ_PAD_EQ_DB_MIN, FLZ_PAD_EQ_DB_MAX,
+		       "high_db out of range", &db[2]) < 0)
+		return NULL;
+	int err = flz_engine_set_pad_eq(self->engine, slot, db[0], db[1], db[2]);
+	if (err == -ENOTSUP)
+		return raise_error(self->state, OP_COMMAND, err,
+				   "the EQ needs a device of 8000..192000 Hz and at most 8 channels",
+				   NULL);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	Py_RETURN_NONE;
+}
+
 static PyObject *engine_set_pad_speed(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
 				      PyObject *kwnames)
 {
@@ -1355,6 +1382,12 @@ static PyMethodDef engine_methods[] = {
 	  "Set pad id's gain, -60..+12 dB (-60 mutes: gain 0; else 10**(gain_db/20)),\n"
 	  "multiplying its voices' volume. Playing voices glide to it over 10 ms; it\n"
 	  "stays for later plays. Default 0 dB." },
+	{ "set_pad_eq", (PyCFunction)(void (*)(void))engine_set_pad_eq, METH_FAST_KW,
+	  "set_pad_eq($self, id, low_db, mid_db, high_db)\n--\n\n"
+	  "Set pad id's 3-band DJ isolator: crossovers at 250 Hz and 4 kHz (4th-order\n"
+	  "Linkwitz-Riley, the bands sum flat), each band -60..+6 dB (-60 kills it).\n"
+	  "Playing voices glide to it over 10 ms; it stays for later plays. Default\n"
+	  "0, 0, 0: an exact bypass (bit-identical to no EQ)." },
 	{ "set_pad_speed", (PyCFunction)(void (*)(void))engine_set_pad_speed, METH_FAST_KW,
 	  "set_pad_speed($self, id, speed)\n--\n\n"
 	  "Set pad id's speed, 0.5..2.0, multiplying the global speed for its voices\n"

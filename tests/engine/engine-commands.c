@@ -127,11 +127,13 @@ START_TEST(commands_order_and_content)
 	ck_assert_int_eq(n_started, 3);
 
 	/* Content: the engine's output equals a plain mixer given the same
-	 * commands at the same frames (same arithmetic: tolerance 1e-6). */
+	 * commands at the same frames, bit for bit (0 tolerance): the same
+	 * arithmetic (commands_eq_bypass_exact below shows it with gains whose
+	 * products round). */
 	ref_render(&log, sample, 48000, 2, block, want, n_frames);
 	size_t at = 0;
 	double diff = flz_test_max_diff(out, want, (size_t)n_frames * 2, &at);
-	ck_assert_msg(diff <= 1e-6, "engine vs reference: %g at sample %zu", diff, at);
+	ck_assert_msg(diff == 0.0, "engine vs reference: %g at sample %zu", diff, at);
 	/* And it is not silence (so the comparison means something). */
 	double peak = 0.0;
 	for (int64_t i = 0; i < n_frames * 2; i++)
@@ -424,6 +426,52 @@ START_TEST(commands_load_nonfinite)
 }
 END_TEST
 
+/* The engine's every voice runs its EQ stage; at (0, 0, 0) its output is
+ * still bit for bit that of a mixer without stages, with voice, pad and
+ * master gains whose products round (0.7, -3 dB, 0.9) and at speed 1 and
+ * 1.3 (a staged mix would round gain and sum separately where the plain
+ * one fuses them: one bit off in places fails). */
+START_TEST(commands_eq_bypass_exact)
+{
+	const uint32_t block = 128;
+	struct flz_engine *engine = offline_engine(block, true);
+	struct flz_engine_core *core = flz_engine_get_core(engine);
+	struct flz_sample *sample = make_noise(3000, 2, 48000, 0.5, 77);
+	flz_sample_ref(sample); /* ours, for the reference render */
+	const int64_t n_frames = (int64_t)block * 40;
+	float *out = calloc((size_t)n_frames * 2, sizeof(float));
+	float *want = calloc((size_t)n_frames * 2, sizeof(float));
+	static struct msg_log log;
+	log.n = 0;
+	ck_assert_int_eq(flz_engine_load_sample(engine, 2, sample), 0);
+	ck_assert_int_eq(flz_engine_play(engine, 2, 0.7f), 0);
+	ck_assert_int_eq(flz_engine_set_volume(engine, 0.9f), 0);
+	for (int b = 0; b < 40; b++) {
+		if (b == 8)
+			ck_assert_int_eq(flz_engine_set_pad_gain(engine, 2, -3.0), 0);
+		if (b == 20)
+			ck_assert_int_eq(flz_engine_set_speed(engine, 1.3), 0);
+		if (b == 24)
+			ck_assert_int_eq(flz_engine_play(engine, 2, 0.3f), 0);
+		ck_assert_int_eq(flz_engine_core_process_rt(core, out + (size_t)b * block * 2, block),
+				 0);
+	}
+	collect(engine, &log);
+	ref_render(&log, sample, 48000, 2, block, want, n_frames);
+	size_t at = 0;
+	double diff = flz_test_max_diff(out, want, (size_t)n_frames * 2, &at);
+	ck_assert_msg(diff == 0.0, "engine vs a mixer without stages: %g at sample %zu", diff, at);
+	double peak = 0.0;
+	for (int64_t i = 0; i < n_frames * 2; i++)
+		peak = fmax(peak, fabs(out[i]));
+	ck_assert_double_gt(peak, 0.1);
+	flz_engine_destroy(engine);
+	flz_sample_unref(sample);
+	free(out);
+	free(want);
+}
+END_TEST
+
 TCase *engine_case_commands(void)
 {
 	TCase *tc = engine_tcase("engine:commands");
@@ -431,5 +479,6 @@ TCase *engine_case_commands(void)
 	tcase_add_test(tc, commands_many_threads);
 	tcase_add_test(tc, commands_load_file);
 	tcase_add_test(tc, commands_load_nonfinite);
+	tcase_add_test(tc, commands_eq_bypass_exact);
 	return tc;
 }

@@ -166,6 +166,10 @@ void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint3
 				/* Locked voices need the engine's transport. */
 				ck_abort_msg("ref_render cannot replay the tempo lock");
 				break;
+			case FLZ_CMD_PAD_EQ:
+				/* The trace carries no gains, and this mixer has no EQ. */
+				ck_abort_msg("ref_render cannot replay pad_eq");
+				break;
 			}
 		}
 		int64_t end = frame + block_frames;

@@ -2,6 +2,8 @@
 /* test-engine: the per-pad controls' C API (issue 12): validation, command
  * order, sample_info() and the frame clock. What they do to the sound is
  * tested through the Python module (tests/python/test_pads.py). */
+#include <flz/eq.h>
+
 #include "engine-tests.h"
 
 /* ------------------------------------------------------------------------
@@ -17,6 +19,7 @@ static void check_not_running(struct flz_engine *engine)
 	ck_assert_int_eq(flz_engine_resume(engine, 0), -ENOTCONN);
 	ck_assert_int_eq(flz_engine_seek(engine, 0, 0), -ENOTCONN);
 	ck_assert_int_eq(flz_engine_set_pad_gain(engine, 0, 0.0), -ENOTCONN);
+	ck_assert_int_eq(flz_engine_set_pad_eq(engine, 0, 0.0, 0.0, 0.0), -ENOTCONN);
 	ck_assert_int_eq(flz_engine_set_pad_speed(engine, 0, 1.0), -ENOTCONN);
 	ck_assert_int_eq(flz_engine_set_loop_region(engine, 0, 0, -1), -ENOTCONN);
 	struct flz_engine_sample_info info;
@@ -43,6 +46,7 @@ static void check_bad_arguments(struct flz_engine *engine, int64_t n_frames)
 		ck_assert_int_eq(flz_engine_seek(engine, slot, 0), -EINVAL);
 		ck_assert_int_eq(flz_engine_set_pad_gain(engine, slot, 0.0), -EINVAL);
 		ck_assert_int_eq(flz_engine_set_pad_speed(engine, slot, 1.0), -EINVAL);
+		ck_assert_int_eq(flz_engine_set_pad_eq(engine, slot, 0.0, 0.0, 0.0), -EINVAL);
 		ck_assert_int_eq(flz_engine_set_loop_region(engine, slot, 0, -1), -EINVAL);
 		struct flz_engine_sample_info info;
 		ck_assert_int_eq(flz_engine_sample_info(engine, slot, &info, NULL, 0), -EINVAL);
@@ -58,6 +62,15 @@ static void check_bad_arguments(struct flz_engine *engine, int64_t n_frames)
 	const double bad_db[] = { -60.0001, 12.0001, NAN, INFINITY, -INFINITY };
 	for (size_t i = 0; i < sizeof bad_db / sizeof bad_db[0]; i++)
 		ck_assert_int_eq(flz_engine_set_pad_gain(engine, 5, bad_db[i]), -EINVAL);
+	/* The engine's EQ range is libeq's, each band checked on its own. */
+	ck_assert(FLZ_PAD_EQ_DB_MIN == FLZ_EQ_GAIN_DB_MIN && FLZ_PAD_EQ_DB_MAX == FLZ_EQ_GAIN_DB_MAX);
+	const double bad_eq[] = { -60.0001, 6.0001, NAN, INFINITY, -INFINITY };
+	for (size_t i = 0; i < sizeof bad_eq / sizeof bad_eq[0]; i++) {
+		ck_assert_int_eq(flz_engine_set_pad_eq(engine, 5, bad_eq[i], 0.0, 0.0), -EINVAL);
+		ck_assert_int_eq(flz_engine_set_pad_eq(engine, 5, 0.0, bad_eq[i], 0.0), -EINVAL);
+		ck_assert_int_eq(flz_engine_set_pad_eq(engine, 5, 0.0, 0.0, bad_eq[i]), -EINVAL);
+	}
+	ck_assert_int_eq(flz_engine_set_pad_eq(NULL, 5, 0.0, 0.0, 0.0), -EINVAL);
 	const double bad_speeds[] = { 0.4999, 2.0001, 0.0, -1.0, NAN, INFINITY };
 	for (size_t i = 0; i < sizeof bad_speeds / sizeof bad_speeds[0]; i++)
 		ck_assert_int_eq(flz_engine_set_pad_speed(engine, 5, bad_speeds[i]), -EINVAL);
@@ -121,6 +134,7 @@ START_TEST(pads_arguments)
 	ck_assert_int_eq(flz_engine_set_loop_region(engine, 5, N_FRAMES - 1, -1), 0); /* 12 */
 	ck_assert_int_eq(flz_engine_set_loop_region(engine, 5, 0, N_FRAMES), 0); /* 13 */
 	ck_assert_int_eq(flz_engine_play(engine, 5, 0.5f), 0);			/* 14 */
+	ck_assert_int_eq(flz_engine_set_pad_eq(engine, 5, -60.0, 6.0, 0.0), 0);	/* 15 */
 
 	float out[256 * 2];
 	ck_assert_int_eq(flz_engine_render(engine, out, 200), 0);
@@ -151,6 +165,7 @@ START_TEST(pads_arguments)
 		{ FLZ_CMD_LOOP_REGION, N_FRAMES - 1 },
 		{ FLZ_CMD_LOOP_REGION, 0.0 },
 		{ FLZ_CMD_PLAY, 0.5 },
+		{ FLZ_CMD_PAD_EQ, 0.0 },
 	};
 	size_t n_applied = 0;
 	for (size_t i = 0; i < log.n; i++) {

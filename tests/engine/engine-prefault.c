@@ -57,8 +57,8 @@ START_TEST(prefault_all_rt_memory)
 			int n = engine_regions(engine, regions, &total);
 			/* struct, 3 rings, scratch, (wav state and frame ring:
 			 * a wav start only, an offline start has no wav backend),
-			 * (stack), the mixer's regions */
-			ck_assert_int_eq(n, 5 + (wav && !offline ? 2 : 0) + (offline ? 0 : 1) +
+			 * (stack), the EQ states, the mixer's regions */
+			ck_assert_int_eq(n, 6 + (wav && !offline ? 2 : 0) + (offline ? 0 : 1) +
 						    mixer_region_count(engine));
 			char which[512];
 			ck_assert_msg(regions_not_written(regions, n, which, sizeof(which)) == 0,

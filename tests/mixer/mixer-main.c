@@ -152,6 +152,7 @@ static Suite *mixer_suite(void)
 		mixer_case_seek,
 		mixer_case_stage,
 		mixer_case_stage_params,
+		mixer_case_stage_transparent,
 		mixer_case_pad_args,
 		mixer_case_meters,
 		mixer_case_lock,

@@ -709,6 +709,91 @@ START_TEST(test_stage_params)
 }
 END_TEST
 
+/* A transparent test stage: it leaves the frames alone and keeps the
+ * first value it saw that was not zero, and its calls. */
+struct watch_state {
+	float first_seen;
+	int n_process;
+};
+
+static void watch_process(void *state, float *frames, uint32_t n_frames, uint32_t n_channels)
+{
+	struct watch_state *w = state;
+	for (uint32_t i = 0; i < n_frames * n_channels && w->first_seen == 0.0f; i++)
+		w->first_seen = frames[i];
+	w->n_process++;
+}
+
+static bool watch_transparent(const void *state)
+{
+	(void)state;
+	return true;
+}
+
+static const struct flz_mixer_stage_ops watch_ops = {
+	.process = watch_process,
+	.reset = scale_reset,
+	.latency_frames = delay_latency,
+	.name = "test-watch",
+	.transparent = watch_transparent,
+};
+
+/* A transparent stage sees every block of its voice, gained, and the output
+ * is bit for bit that of a mixer without stages (0 tolerance), through
+ * gain ramps, fades and a non-unit speed. */
+START_TEST(test_stage_transparent)
+{
+	static struct watch_state states[FLZ_MIXER_VOICE_SLOTS];
+	memset(states, 0, sizeof(states));
+	struct flz_mixer_stage stage = { .ops = &watch_ops };
+	for (int i = 0; i < FLZ_MIXER_VOICE_SLOTS; i++)
+		stage.states[i] = &states[i];
+	struct rec r = { 0 }, r2 = { 0 };
+	struct flz_mixer_config c = mk_config(&r);
+	c.n_stages = 1;
+	c.stages = &stage;
+	struct flz_mixer *m = new_mixer_cfg(&c), *plain = new_mixer(&r2);
+	struct flz_sample *a = noise_sample(700, 5, 0.5), *b = pattern_sample(333);
+	flz_sample_ref(a);
+	flz_sample_ref(b);
+	struct flz_mixer *both[2] = { m, plain };
+	enum { N = 1200 };
+	float *out[2] = { floats(N), floats(N) };
+	for (int k = 0; k < 2; k++) {
+		load(both[k], 0, a);
+		load(both[k], 1, b);
+		play(both[k], 0, 0.7f);
+		play(both[k], 1, 0.3f);
+		render(both[k], out[k], N, 100);
+		ck_assert_int_eq(flz_mixer_set_pad_gain(both[k], 0, 0.37f), 0);
+		ck_assert_int_eq(flz_mixer_set_pad_speed(both[k], 1, 1.5), 0);
+		render(both[k], out[k] + (size_t)N / 2 * CH, N / 2, 64);
+	}
+	ck_assert_mem_eq(out[0], out[1], (size_t)N * CH * sizeof(float));
+	ck_assert_int_eq(flz_mixer_stop_all(m, 1), 2);
+	ck_assert_int_eq(flz_mixer_stop_all(plain, 1), 2);
+	render(m, out[0], N, 128);
+	render(plain, out[1], N, 128);
+	ck_assert_mem_eq(out[0], out[1], (size_t)N * CH * sizeof(float));
+	/* It saw its voice's frames after the gain (0.7 x the first frame). */
+	int n_seen = 0;
+	for (int i = 0; i < FLZ_MIXER_VOICE_SLOTS; i++) {
+		if (states[i].n_process == 0)
+			continue;
+		n_seen++;
+		ck_assert_int_ge(states[i].n_process, 10);
+		ck_assert(a->data[0] != 0.0f && b->data[0] != 0.0f);
+		ck_assert(states[i].first_seen == 0.7f * a->data[0] ||
+			  states[i].first_seen == 0.3f * b->data[0]);
+	}
+	ck_assert_int_eq(n_seen, 2);
+	flz_mixer_destroy(m);
+	flz_mixer_destroy(plain);
+	free(out[0]);
+	free(out[1]);
+}
+END_TEST
+
 /* ---- mixer:pad-args ---- */
 
 /* Bad arguments are refused with the documented code and change nothing:
@@ -811,6 +896,11 @@ TCase *mixer_case_stage(void)
 TCase *mixer_case_stage_params(void)
 {
 	return mixer_tcase("mixer:stage-params", test_stage_params);
+}
+
+TCase *mixer_case_stage_transparent(void)
+{
+	return mixer_tcase("mixer:stage-transparent", test_stage_transparent);
 }
 
 TCase *mixer_case_pad_args(void)

@@ -83,6 +83,7 @@ TCase *mixer_case_pad_gain(void);
 TCase *mixer_case_pad_speed(void);
 TCase *mixer_case_loop_region(void);
 TCase *mixer_case_stage_params(void);
+TCase *mixer_case_stage_transparent(void);
 TCase *mixer_case_pause(void);
 TCase *mixer_case_seek(void);
 TCase *mixer_case_stage(void);

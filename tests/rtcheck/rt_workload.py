@@ -71,7 +71,7 @@ def main():
     done = {"play": 0, "stop": 0, "stop_all": 0, "load": 0, "unload": 0, "volume": 0,
             "speed": 0, "ping": 0, "msgs": 0, "full": 0, "probe_loads": 0,
             "play_exclusive": 0, "pause": 0, "resume": 0, "seek": 0, "pad_gain": 0,
-            "pad_speed": 0, "loop_region": 0, "empty": 0, "quantized": 0, "at_frame": 0,
+            "pad_speed": 0, "pad_eq": 0, "loop_region": 0, "empty": 0, "quantized": 0, "at_frame": 0,
             "master_bpm": 0, "beats_per_bar": 0, "anchor": 0, "transport": 0,
             "meters": 0, "meters_live": 0, "recordings": 0, "recorded_frames": 0,
             "pad_bpm": 0, "bpm_lock": 0, "pad_downbeat": 0}
@@ -122,24 +122,32 @@ def main():
         slot = rnd.randrange(24)
         r = rnd.random()
         try:
-            if r < 0.15:
+            if r < 0.13:
                 eng.play_sample_exclusive(slot, rnd.random())
                 bump("play_exclusive")
-            elif r < 0.3:
+            elif r < 0.26:
                 eng.pause_sample(slot)
                 bump("pause")
-            elif r < 0.45:
+            elif r < 0.39:
                 eng.resume_sample(slot)
                 bump("resume")
-            elif r < 0.6:
+            elif r < 0.52:
                 eng.seek_sample(slot, rnd.uniform(0.0, 0.045))
                 bump("seek")
-            elif r < 0.75:
+            elif r < 0.65:
                 eng.set_pad_gain(slot, rnd.uniform(-60.0, 12.0))
                 bump("pad_gain")
-            elif r < 0.9:
+            elif r < 0.78:
                 eng.set_pad_speed(slot, rnd.uniform(0.5, 2.0))
                 bump("pad_speed")
+            elif r < 0.9:
+                # The EQ (issue 14): gains anywhere in range, and neutral
+                # often enough that voices go in and out of the bypass.
+                if rnd.random() < 0.3:
+                    eng.set_pad_eq(slot, 0.0, 0.0, 0.0)
+                else:
+                    eng.set_pad_eq(slot, *(rnd.uniform(-60.0, 6.0) for _ in range(3)))
+                bump("pad_eq")
             else:
                 start = rnd.uniform(0.0, 0.02)
                 eng.set_pad_loop_region(slot, start, start + rnd.uniform(0.001, 0.02))

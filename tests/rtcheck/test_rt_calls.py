@@ -114,7 +114,7 @@ def test_workload_did_its_work(report):
     assert summary["volume"] > 1000 and summary["speed"] > 1000
     assert summary["ping"] > 500 and summary["msgs"] > 500
     assert summary["max_voices"] > 0
-    for key in ("play_exclusive", "pause", "resume", "seek", "pad_gain", "pad_speed",
+    for key in ("play_exclusive", "pause", "resume", "seek", "pad_gain", "pad_speed", "pad_eq",
                 "loop_region", "quantized", "at_frame", "master_bpm", "transport",
                 "meters", "meters_live"):
         assert summary[key] > 50, (key, summary)

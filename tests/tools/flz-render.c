@@ -266,6 +266,10 @@ static void apply(struct flz_mixer *mixer, struct render_line *line)
 		 * mixer commands does not run. */
 		r = -ENOTSUP;
 		break;
+	case FLZ_CMD_PAD_EQ:
+		/* The EQ is the engine's stage; this bare mixer has none. */
+		r = -ENOTSUP;
+		break;
 	}
 	if (r < 0)
 		fprintf(stderr, "flz-render: line %u: %s refused: %s\n", line->line_no,

@@ -57,7 +57,8 @@ extern "C" {
 	X(PAD_BPM, 19, "pad_bpm", 1, "set a pad's tempo (0: none) for the tempo lock")    \
 	X(PAD_DOWNBEAT, 20, "pad_downbeat", 1,                                           \
 	  "set the sample frame of a pad's first downbeat")                              \
-	X(BPM_LOCK, 21, "bpm_lock", 1, "turn the tempo lock on (1) or off (0)")
+	X(BPM_LOCK, 21, "bpm_lock", 1, "turn the tempo lock on (1) or off (0)")              \
+	X(PAD_EQ, 22, "pad_eq", 0, "set a pad's 3-band isolator EQ (low, mid, high dB)")
 
 /**
  * Message kinds: X(SUFFIX, number, "PythonName", FIELDS, "doc").
@@ -118,7 +119,7 @@ extern "C" {
 	  "The command: 'load', 'play', 'stop', 'stop_all', 'unload', 'volume', "        \
 	  "'speed', 'ping', 'play_exclusive', 'pause', 'resume', 'seek', 'pad_gain', "   \
 	  "'pad_speed', 'loop_region', 'master_bpm', 'beats_per_bar', 'anchor', "        \
-	  "'pad_bpm', 'pad_downbeat' or 'bpm_lock'.")                                    \
+	  "'pad_bpm', 'pad_downbeat', 'bpm_lock' or 'pad_eq'.")                                  \
 	F(id, slot, SLOT, "The command's slot, or None.")                                \
 	F(value, value, CMDVALUE,                                                        \
 	  "Gain of 'play'/'play_exclusive'/'volume', speed of 'speed'/'pad_speed', "     \

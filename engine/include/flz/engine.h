@@ -518,6 +518,32 @@ FLZ_WARN_UNUSED int flz_engine_seek(struct flz_engine *engine, int32_t slot, int
 FLZ_WARN_UNUSED int flz_engine_set_pad_gain(struct flz_engine *engine, int32_t slot,
 					    double gain_db);
 
+/** Pad EQ band gain range in dB; FLZ_PAD_EQ_DB_MIN kills the band (gain 0). */
+#define FLZ_PAD_EQ_DB_MIN -60.0
+#define FLZ_PAD_EQ_DB_MAX 6.0
+
+/**
+ * The pad's 3-band DJ isolator (libeq, flz/eq.h): crossovers at 250 Hz and
+ * 4 kHz (4th-order Linkwitz-Riley, the bands sum flat), each band's gain in
+ * dB. Each voice of the pad has its own filters: playing voices glide to the
+ * new gains over 10 ms, a new voice starts at them. It stays for later plays
+ * until changed; default 0, 0, 0, an exact bypass (the output bit for bit
+ * that of no EQ). The filters of every voice run all the time, bypassed
+ * too, so that they are warm when the EQ moves: about 31 ns per stereo
+ * frame per voice (docs/design.md, "EQ").
+ * @param low_db, mid_db, high_db FLZ_PAD_EQ_DB_MIN..FLZ_PAD_EQ_DB_MAX each;
+ *        the minimum kills the band
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot or a gain out of range (NaN
+ *         included); -ENOTSUP the device's rate or channels are beyond
+ *         libeq's (FLZ_EQ_RATE_HZ_MIN..MAX, FLZ_EQ_CHANNELS_MAX); -EAGAIN
+ *         (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_pad_eq(struct flz_engine *engine, int32_t slot, double low_db,
+					  double mid_db, double high_db);
+
 /**
  * The pad's speed, multiplying the global speed for its voices (varispeed:
  * pitch follows); playing voices glide over 20 ms. Default 1.

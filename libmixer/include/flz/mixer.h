@@ -155,8 +155,16 @@ struct flz_mixer;
  * plain gain-and-add at rate 1). A stage that skipped blocks this way must
  * not rely on its history when set_params() wakes it.
  *
- * Thread: process(), reset(), set_params() and idle() run on the audio
- * thread (FLZ_RT: they must not allocate, free, lock, log or wait);
+ * Transparent (optional, transparent()): a stage whose output is its input,
+ * bit for bit, for the next block, but which wants to see that input (an
+ * EQ at its exact bypass keeps its filters warm). The mixer still calls its
+ * process(), on a copy of the voice's gained frames, and mixes the voice
+ * with exactly the arithmetic of a voice without stages, so the output is
+ * bit-identical to no stage (the staged path would round the gain and the
+ * sum separately where the plain one fuses them).
+ *
+ * Thread: process(), reset(), set_params(), idle() and transparent() run
+ * on the audio thread (FLZ_RT: they must not allocate, free, lock, log or wait);
  * latency_frames() on any.
  */
 struct flz_mixer_stage_ops {
@@ -174,6 +182,9 @@ struct flz_mixer_stage_ops {
 	int (*set_params)(void *state, const float *params, uint32_t n_params);
 	/** Optional: whether the stage is idle (see above); NULL: never. */
 	bool (*idle)(const void *state);
+	/** Optional: whether the next block passes through unchanged (see
+	 *  above); NULL: never. */
+	bool (*transparent)(const void *state);
 };
 
 /** One stage of the chain: its operations and one state per voice struct. */
