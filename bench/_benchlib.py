@@ -110,6 +110,16 @@ def cpu_busy_fraction(seconds=1.0):
     return 0.0 if total <= 0 else 1.0 - (i1 - i0) / total
 
 
+def server_xrun_lines(rig):
+    """Lines of the rig's jackd log that report an xrun (on virtual machines
+    the dummy driver's timer is sometimes late; see RIG.md); 0 without a log."""
+    try:
+        with open(os.path.join(rig.tmpdir, "jackd.log"), errors="replace") as f:
+            return sum(1 for line in f if "xrun" in line.lower())
+    except OSError:
+        return 0
+
+
 def machine():
     """CPU model, cores, kernel, compiler, Python: for the report."""
     model = platform.processor() or "?"

@@ -91,14 +91,8 @@ def main():
             busy = []
         finally:
             eng.shut_down()
-        # jackd's own lateness reports (on virtual machines the dummy
-        # driver's timer is sometimes late; see RIG.md).
-        server_xruns = 0
-        try:
-            with open(os.path.join(rig.tmpdir, "jackd.log"), errors="replace") as f:
-                server_xruns = sum(1 for line in f if "xrun" in line.lower())
-        except OSError:
-            pass
+        # jackd's own lateness reports.
+        server_xruns = _benchlib.server_xrun_lines(rig)
     finally:
         _benchlib.stop_busy(busy)
         rig.stop()

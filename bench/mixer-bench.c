@@ -28,9 +28,7 @@
 #include <flz/mixer.h>
 
 #include "reference.h"
-
-#define RATE_HZ 48000
-#define N_CHANNELS 2
+#include "mixer-samples.h"
 
 /* CPU time of this thread: the figures are per CPU second, so other load on
  * the machine does not count against the mixer or the reference. */
@@ -39,29 +37,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void retire_free(void *userdata, struct flz_sample *sample)
-{
-	(void)userdata;
-	flz_sample_unref(sample);
-}
-
-static struct flz_sample *make_sample(int64_t n_frames, uint32_t seed)
-{
-	struct flz_sample *s = flz_sample_new(n_frames, N_CHANNELS, RATE_HZ);
-	if (s == NULL) {
-		fprintf(stderr, "out of memory\n");
-		exit(1);
-	}
-	uint32_t x = seed * 2654435761u + 1;
-	for (int64_t i = 0; i < n_frames * N_CHANNELS; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		s->data[i] = (float)((double)x / 4294967296.0 - 0.5);
-	}
-	return s;
 }
 
 struct result {
@@ -81,17 +56,7 @@ static double spread_speed(unsigned v, unsigned n)
 static double run_mixer(struct flz_sample **samples, unsigned n_voices, uint32_t block,
 			double speed, double min_seconds, float *out)
 {
-	struct flz_mixer_config cfg = flz_mixer_config_init();
-	cfg.rate_hz = RATE_HZ;
-	cfg.n_channels = N_CHANNELS;
-	cfg.max_block_frames = block;
-	cfg.speed = speed < 0.0 ? 1.0 : speed;
-	cfg.retire = retire_free;
-	struct flz_mixer *m = NULL;
-	if (flz_mixer_new(&cfg, &m) < 0) {
-		fprintf(stderr, "flz_mixer_new failed\n");
-		exit(1);
-	}
+	struct flz_mixer *m = new_mixer(block, speed < 0.0 ? 1.0 : speed);
 	for (unsigned v = 0; v < n_voices; v++) {
 		flz_sample_ref(samples[v]);
 		if (flz_mixer_load(m, (int32_t)v, samples[v]) < 0 ||

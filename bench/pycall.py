@@ -11,6 +11,10 @@ reference. Between batches (timeit's setup, not timed) the queue is given
 time to drain and pending messages are read, so that no batch meets a full
 command queue.
 
+meters() is timed with no pad sounding and with 32 pads sounding (32
+looping voices, one per pad; the snapshot then holds 32 PadMeter entries),
+and stats() beside it, the call the issue compares it with.
+
 Optionally (--load FILE...) also times AudioEngine.load_sample of each file
 (best of --load-reps) in the same engine.
 
@@ -34,6 +38,9 @@ import flitzis_looper_rs as fl
 # The rig lives in the source tree (tests/rig), not in the package.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "rig"))
 import rig as _rig  # noqa: E402
+
+
+PADS_SOUNDING = 32
 
 
 def write_tone(path, rate_hz, n_frames):
@@ -73,7 +80,8 @@ def main():
         try:
             tone = os.path.join(tmp, "tone.wav")
             write_tone(tone, 48000, 4800)
-            eng.load_sample(0, tone)
+            for pad in range(PADS_SOUNDING):
+                eng.load_sample(pad, tone)
             d = {1: 2}
 
             def drain():
@@ -91,8 +99,20 @@ def main():
                     eng.ping()
                 time.sleep(0.03)
 
+            def sounding():
+                # 32 voices, one per pad, looping; wait for a snapshot
+                # that covers them all (a 30 Hz interval is 33 ms).
+                if eng.stats()["voices_playing"] != PADS_SOUNDING:
+                    eng.stop_all()
+                    drain()
+                    for pad in range(PADS_SOUNDING):
+                        eng.play_sample(pad, 0.5)
+                    time.sleep(0.1)
+                drain()
+                assert len(eng.meters().pads) == PADS_SOUNDING
+
             env = {"eng": eng, "d": d, "drain": drain, "quiet": quiet,
-                   "pongs_waiting": pongs_waiting}
+                   "pongs_waiting": pongs_waiting, "sounding": sounding}
             cases = [
                 ("dict.get", "d.get(1, None)", "pass"),
                 ("play_sample", "eng.play_sample(0, 0.5)", "quiet()"),
@@ -103,6 +123,9 @@ def main():
                 ("receive_msg (none waiting)", "eng.receive_msg()", "drain()"),
                 ("receive_msg (Pong waiting)", "eng.receive_msg()", "pongs_waiting()"),
                 ("ping + receive_msg", "eng.ping(); eng.receive_msg()", "drain()"),
+                ("stats", "eng.stats()", "drain()"),
+                ("meters (none sounding)", "eng.meters()", "quiet()"),
+                ("meters (32 pads sounding)", "eng.meters()", "sounding()"),
                 ("dict.get (again)", "d.get(1, None)", "pass"),
             ]
             for name, stmt, setup in cases:

@@ -6,7 +6,8 @@ Called by bench/run.sh after it has built the release binaries; see
 docs/performance.md for what each row measures. Rows:
 
   a. mixer throughput (mixer-bench, with its same-run reference loop)
-  b. Python call cost, as a ratio to dict.get(k, v) (pycall.py, in the rig)
+  b. Python call cost, as a ratio to dict.get(k, v) (pycall.py, in the rig),
+     meters() and stats() among them
   c. loading a 30 s 44.1 kHz stereo WAV, FLAC and MP3 into 48 kHz: time vs a
      plain libsndfile + libsoxr program, and peak memory vs the sample's size
   d. trigger-to-sound latency through the rig (latency.py), idle and loaded
@@ -161,6 +162,15 @@ def pycall_rows(args, table, details, files):
         else:
             table.add("b. Python `%s`" % name, "%.1f ns" % ns, "%.1f ns dict.get" % ref_ns,
                       "%.2f" % ratio, "<= 3x", ratio <= 3.0)
+    # meters() (issue 15): its own target, <= 2x; stats() beside it, the
+    # call the issue compares it with.
+    for name, target in (("stats", None), ("meters (none sounding)", 2.0),
+                         ("meters (32 pads sounding)", 2.0)):
+        ns = r["calls"][name] * 1e9
+        ratio = r["ratios"][name]
+        table.add("b. Python `%s`" % name, "%.1f ns" % ns, "%.1f ns dict.get" % ref_ns,
+                  "%.2f" % ratio, "-" if target is None else "<= %gx" % target,
+                  None if target is None else ratio <= target)
     details.append("### b. Python calls\n\ntimeit, %d calls per batch, best of %d batches, "
                    "engine running in the rig (ALSA 64x2, rt priority %s); dict.get measured "
                    "before and after, the lower counts." % (r["number"], r["repeat"],
