@@ -37,16 +37,9 @@ FLZ_RT void flz_mixer_meter_block(struct flz_mixer *m, const float *out, uint32_
 	for (uint32_t i = 0; i < m->n_active; i++)
 		flz_mixer_meter_voice(m, &m->voices[m->active[i]]);
 	struct flz_mixer_meters *mm = &m->meter;
-	const uint32_t ch = m->n_channels;
-	for (uint32_t c = 0; c < ch; c++) {
-		float peak = mm->master_peak[c];
-		for (uint32_t f = 0; f < n_frames; f++) {
-			float a = out[(size_t)f * ch + c];
-			a = a < 0.0f ? -a : a;
-			peak = a > peak ? a : peak;
-		}
-		mm->master_peak[c] = peak;
-	}
+	/* Per channel, into the interval's maxima (the SIMD kernel of the
+	 * mixer's table: stereo four frames a vector). */
+	m->ops.peak_frames(out, n_frames, m->n_channels, mm->master_peak);
 	mm->n_frames += n_frames;
 }
 

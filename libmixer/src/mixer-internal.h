@@ -173,6 +173,7 @@ struct flz_mixer_ops {
 	void (*mix_add)(float *dst, const float *const *src, const float *gain, uint32_t n_src,
 			size_t n_samples, bool overwrite, float *src_peak);
 	float (*peak)(const float *src, size_t n_samples);
+	void (*peak_frames)(const float *src, size_t n_frames, uint32_t n_channels, float *peaks);
 	flz_resampler_frame_fn interp;
 	/* The same over a block at one rate (frame for frame the same values). */
 	flz_resampler_run_fn interp_run;
@@ -267,8 +268,6 @@ struct flz_mixer {
 
 	float master_lin;
 	struct flz_mixer_ramp master;
-	/* Peak |x| of the last block after the master gain. */
-	float master_peak_lin;
 
 	int64_t frame;
 

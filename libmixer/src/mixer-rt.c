@@ -1181,7 +1181,6 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 	if (any_finished)
 		compact_active(m);
 	apply_master(m, out, n_frames);
-	m->master_peak_lin = m->ops.peak(out, n_samples);
 	flz_mixer_meter_block(m, out, n_frames);
 
 	ramp_commit(&m->master, n_frames);

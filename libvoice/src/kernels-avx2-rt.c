@@ -4,6 +4,7 @@
  * The tail uses masked loads and stores with the same fused multiply-add as
  * the body, so an element's value does not depend on where a block ends. */
 #include <immintrin.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -364,11 +365,58 @@ FLZ_RT FLZ_HOT static float peak_avx2(const float *src, size_t n_samples)
 	return _mm_cvtss_f32(q);
 }
 
+/* Stereo: four frames per vector, left in the even lanes, right in the odd
+ * ones; other channel counts go through the same loop per channel (mono
+ * through peak_avx2()). */
+FLZ_RT FLZ_HOT static void peak_frames_avx2(const float *src, size_t n_frames, uint32_t n_channels,
+					   float *peaks)
+{
+	if (n_channels == 1) {
+		float p = peak_avx2(src, n_frames);
+		peaks[0] = p > peaks[0] ? p : peaks[0];
+		return;
+	}
+	if (n_channels != 2) {
+		for (uint32_t c = 0; c < n_channels; c++) {
+			float p = peaks[c];
+			for (size_t f = 0; f < n_frames; f++) {
+				float a = fabsf(src[f * n_channels + c]);
+				p = a > p ? a : p;
+			}
+			peaks[c] = p;
+		}
+		return;
+	}
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps();
+	const size_t n = n_frames * 2;
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_loadu_ps(src + i)), p0);
+		p1 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_loadu_ps(src + i + 8)), p1);
+	}
+	for (; i + 8 <= n; i += 8)
+		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_loadu_ps(src + i)), p0);
+	if (i < n) { /* an even count: the tail keeps the lanes' channels */
+		__m256i m = _mm256_loadu_si256((const __m256i *)tail_masks[n - i]);
+		p1 = _mm256_max_ps(_mm256_and_ps(abs_mask, _mm256_maskload_ps(src + i, m)), p1);
+	}
+	__m256 p = _mm256_max_ps(p0, p1);
+	/* Lanes 0 2 4 6 are left, 1 3 5 7 right: fold the halves, then the pairs. */
+	__m128 q = _mm_max_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1));
+	q = _mm_max_ps(q, _mm_movehl_ps(q, q)); /* lanes 0: L, 1: R */
+	const float left = _mm_cvtss_f32(q);
+	const float right = _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
+	peaks[0] = left > peaks[0] ? left : peaks[0];
+	peaks[1] = right > peaks[1] ? right : peaks[1];
+}
+
 const struct flz_voice_kernels flz_voice_kernels_avx2_table = {
 	.add = add_avx2,
 	.copy = copy_avx2,
 	.mix = mix_avx2,
 	.mix_add = mix_add_avx2,
 	.peak = peak_avx2,
+	.peak_frames = peak_frames_avx2,
 	.name = "avx2+fma",
 };

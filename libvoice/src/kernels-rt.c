@@ -2,6 +2,7 @@
 /* Generic C kernels. Plain loops the compiler vectorises for the baseline
  * instruction set; no FMA contraction differences between the body and the
  * tail of a loop, because each element is computed by the same expression. */
+#include <math.h>
 #include <stddef.h>
 
 #include "kernels.h"
@@ -61,6 +62,19 @@ FLZ_RT FLZ_HOT static float peak_generic(const float *restrict src, size_t n_sam
 	return p;
 }
 
+FLZ_RT FLZ_HOT static void peak_frames_generic(const float *restrict src, size_t n_frames,
+					       uint32_t n_channels, float *peaks)
+{
+	for (uint32_t c = 0; c < n_channels; c++) {
+		float p = peaks[c];
+		for (size_t f = 0; f < n_frames; f++) {
+			float a = fabsf(src[f * n_channels + c]);
+			p = a > p ? a : p;
+		}
+		peaks[c] = p;
+	}
+}
+
 /* One source after another, each exactly add_generic()'s operation (into
  * zeros for the first with overwrite). */
 FLZ_RT FLZ_HOT static void mix_add_generic(float *restrict dst, const float *const *src,
@@ -84,6 +98,7 @@ const struct flz_voice_kernels flz_voice_kernels_generic_table = {
 	.mix = mix_generic,
 	.mix_add = mix_add_generic,
 	.peak = peak_generic,
+	.peak_frames = peak_frames_generic,
 	.name = "generic",
 };
 

@@ -201,9 +201,62 @@ START_TEST(test_peak)
 }
 END_TEST
 
+/* peak_frames() gives each channel's max |x| of interleaved frames, folded
+ * into what peaks[] held, for 1, 2, 3 and 8 channels and 0..70 frames and
+ * a large count (every tail of the stereo vectors), skipping NaN and
+ * reading nothing past the end; equal to a scalar max per channel. */
+START_TEST(test_peak_frames)
+{
+	const struct flz_voice_kernels *variants[2] = { flz_voice_kernels_generic(),
+							flz_voice_kernels_avx2() };
+	static const uint32_t channels[] = { 1, 2, 3, 8 };
+	const size_t big = 2051;
+	float *x = alloc_floats(big * 8 + 8);
+	for (int vi = 0; vi < 2; vi++) {
+		const struct flz_voice_kernels *k = variants[vi];
+		if (k == NULL)
+			continue;
+		for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++) {
+			const uint32_t ch = channels[ci];
+			for (size_t n = 0; n <= big; n = n == 70 ? big : n + 1) {
+				flz_test_noise(x, big * 8 + 8, 0.5, 17 + (uint32_t)n);
+				x[n * ch] = 1e30f; /* past the end */
+				if (n > 2)
+					x[ch + ch / 2] = NAN;
+				float want[8], got[8];
+				for (uint32_t c = 0; c < ch; c++) {
+					/* A channel's own spike, and one channel whose
+					 * earlier peak (0.9) stays. */
+					if (n > 0)
+						x[((c * 7) % n) * ch + c] = c % 2 ? -0.6f - 0.01f * c
+										  : 0.6f + 0.01f * c;
+					want[c] = got[c] = c == 1 ? 0.9f : 0.0f;
+					for (size_t f = 0; f < n; f++) {
+						float a = fabsf(x[f * ch + c]);
+						want[c] = a > want[c] ? a : want[c];
+					}
+				}
+				k->peak_frames(x, n, ch, got);
+				for (uint32_t c = 0; c < ch; c++)
+					ck_assert_msg(got[c] == want[c], "%s ch %u/%u n %zu: %g vs %g",
+						      k->name, c, ch, n, got[c], want[c]);
+				if (n == big)
+					break;
+			}
+		}
+	}
+	free(x);
+}
+END_TEST
+
 TCase *voice_case_peak(void)
 {
 	return voice_tcase("voice:peak", test_peak);
+}
+
+TCase *voice_case_peak_frames(void)
+{
+	return voice_tcase("voice:peak-frames", test_peak_frames);
 }
 
 TCase *voice_case_sizes(void)

@@ -52,6 +52,7 @@ static Suite *voice_suite(void)
 		voice_case_kernels,
 		voice_case_mix,
 		voice_case_peak,
+		voice_case_peak_frames,
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		suite_add_tcase(s, cases[i]());

@@ -42,5 +42,6 @@ TCase *voice_case_sizes(void);
 TCase *voice_case_kernels(void);
 TCase *voice_case_mix(void);
 TCase *voice_case_peak(void);
+TCase *voice_case_peak_frames(void);
 
 #endif /* VOICE_TESTS_H */

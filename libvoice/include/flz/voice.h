@@ -97,6 +97,10 @@ struct flz_voice_kernels {
 			size_t n_samples, bool overwrite, float *src_peak);
 	/** max |src[i]| for i < n_samples (0 for none; NaN is skipped). Thread: rt. */
 	float (*peak)(const float *src, size_t n_samples);
+	/** Per channel of @p n_frames interleaved frames of @p n_channels
+	 *  (1..FLZ_MAX_CHANNELS): peaks[c] = max(peaks[c], max |src[f x
+	 *  n_channels + c]|) (NaN skipped). Thread: rt. */
+	void (*peak_frames)(const float *src, size_t n_frames, uint32_t n_channels, float *peaks);
 	/** "avx2+fma" or "generic". */
 	const char *name;
 };
