@@ -580,10 +580,22 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_loop_region(const struct flz_mixer *mixer, 
  * difference over at least four glide lengths, after which the position is
  * exactly that of the new ratio from the re-anchor: the phase is kept.
  * The catch-up moves the rate by at most a quarter of the lower of the old
- * rate and num / den (so it stays positive and below 5). A voice that was not locked glides from its varispeed rate the same
- * way. @p num 0 unlocks: the voices return to global x pad speed at once.
- * A seek or a pause moves or holds the position as for any voice; the
- * voice advances at the ratio from there.
+ * rate and num / den, and never out of FLZ_RATE_MIN..FLZ_RATE_MAX (to
+ * within 2^-31 frame per frame of rounding): it lasts longer when there is
+ * little room (up to 500 glide lengths); where even that is not enough (a
+ * ratio at or next to an end of the range) the glide is shortened, down
+ * to a step of the rate, and a distance an unfinished earlier glide left
+ * on the wrong side is closed by moving the voice there at once,
+ * crossfaded like a seek. The phase converges exactly in every case. A
+ * voice that was not locked glides from its varispeed rate the same way.
+ * @p num 0 unlocks: the voices return to global x pad speed at once.
+ *
+ * While paused, a locked voice coasts silently at its lock (its position
+ * stays the lock's function of the output frame, relocks included), so a
+ * resume fades it in where it would be had it played on: in phase with the
+ * transport. A seek moves it (crossfaded) and re-anchors the lock there:
+ * its position is then the seek's frame + num / den x the output frames
+ * since (a glide still running ends with the seek).
  *
  * @param num the ratio's numerator, 0 to unlock
  * @param den its denominator; num / den within 0.25..4, both below 2^31
