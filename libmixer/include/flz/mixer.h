@@ -458,7 +458,8 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_trigger(struct flz_mixer *mixer,
 
 /**
  * Pause the slot: every playing voice of it fades out over the voice ramp
- * and holds its position. Pausing a paused voice does nothing. A paused
+ * and holds its position (a tempo-locked voice coasts on silently at its
+ * lock instead). Pausing a paused voice does nothing. A paused
  * voice keeps its place among FLZ_MAX_VOICES (it can be stolen like any
  * other: earliest started first). A trigger on a paused pad starts a new,
  * playing voice (the paused ones stay paused).
@@ -472,7 +473,9 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_pause_slot(struct flz_mixer *mixer, int32_t
 
 /**
  * Resume the slot's paused voices: each fades back in over the voice ramp
- * from the position it held. Resuming a playing voice does nothing.
+ * from the position it held (a tempo-locked voice, which coasts while
+ * paused, from where its lock has it now: in phase, see
+ * flz_mixer_set_pad_lock()). Resuming a playing voice does nothing.
  *
  * @return voices affected (>= 0), or a negative errno
  * Errors: -EINVAL slot out of range (nothing changes).
@@ -489,9 +492,10 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_resume_slot(struct flz_mixer *mixer, int32_
  * sample's end and then continues at the region's start. A paused voice
  * moves at once (it is silent) and resumes from there; a seek's crossfade
  * still running when a pause's fade ends is dropped, so the resume fades
- * in from the new position alone. Voices fading out after a stop or a
- * steal, and voices still playing a sample the slot no longer holds, are
- * not moved.
+ * in from the new position alone. A tempo-locked voice re-anchors its
+ * lock at the seek (see flz_mixer_set_pad_lock()). Voices fading out after
+ * a stop or a steal, and voices still playing a sample the slot no longer
+ * holds, are not moved.
  *
  * @param frame 0 <= frame < the slot's sample's n_frames
  * @return voices moved (>= 0), or a negative errno
