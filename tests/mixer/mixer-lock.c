@@ -35,6 +35,19 @@ static void assert_same(const float *a, const float *b, size_t n_samples, const 
 		ck_assert_msg(a[i] == b[i], "%s: sample %zu: %.9g != %.9g", what, i, a[i], b[i]);
 }
 
+/* Two mixers with the same noise loop of @p len frames in slot 0: the
+ * voice under test and its reference. */
+static void twin_mixers(struct rec *ra, struct rec *rb, int64_t len, uint32_t seed,
+			struct flz_mixer **ma, struct flz_mixer **mb)
+{
+	*ma = new_mixer(ra);
+	*mb = new_mixer(rb);
+	struct flz_sample *s = noise_sample(len, seed, 0.5);
+	flz_sample_ref(s);
+	load(*ma, 0, s);
+	load(*mb, 0, s);
+}
+
 /* ---- mixer:lock ---- */
 
 /*
@@ -180,11 +193,8 @@ START_TEST(test_lock_glide)
 	const uint32_t n = 30000;
 	for (int chained = 0; chained < 2; chained++) {
 		struct rec ra = { 0 }, rb = { 0 };
-		struct flz_mixer *ma = new_mixer(&ra), *mb = new_mixer(&rb);
-		struct flz_sample *s = noise_sample(200000, 3, 0.5);
-		flz_sample_ref(s);
-		load(ma, 0, s);
-		load(mb, 0, s);
+		struct flz_mixer *ma, *mb;
+		twin_mixers(&ra, &rb, 200000, 3, &ma, &mb);
 		struct flz_mixer_trigger t = locked(0, 4, 3, 0);
 		ck_assert_int_eq(flz_mixer_trigger(ma, &t), 1);
 		float *a = floats(F + n), *b = floats(n);
@@ -239,11 +249,8 @@ START_TEST(test_lock_extremes)
 	const int64_t len = 3001, F = 5000, gap = 100;
 	const uint32_t total = 6 * RATE;
 	struct rec ra = { 0 }, rb = { 0 };
-	struct flz_mixer *ma = new_mixer(&ra), *mb = new_mixer(&rb);
-	struct flz_sample *s = noise_sample(len, 21, 0.5);
-	flz_sample_ref(s);
-	load(ma, 0, s);
-	load(mb, 0, s);
+	struct flz_mixer *ma, *mb;
+	twin_mixers(&ra, &rb, len, 21, &ma, &mb);
 	struct flz_mixer_trigger t = locked(0, 1, 4, 0);
 	ck_assert_int_eq(flz_mixer_trigger(ma, &t), 1);
 	float *a = floats(total);
@@ -300,11 +307,8 @@ START_TEST(test_lock_pause)
 	const int64_t P = 5003, G = 9001, R = 41017;
 	const uint32_t n = 60000;
 	struct rec ra = { 0 }, rb = { 0 };
-	struct flz_mixer *ma = new_mixer(&ra), *mb = new_mixer(&rb);
-	struct flz_sample *s = noise_sample(10007, 5, 0.5);
-	flz_sample_ref(s);
-	load(ma, 0, s);
-	load(mb, 0, s);
+	struct flz_mixer *ma, *mb;
+	twin_mixers(&ra, &rb, 10007, 5, &ma, &mb);
 	struct flz_mixer_trigger t = locked(0, 64, 45, 0);
 	ck_assert_int_eq(flz_mixer_trigger(ma, &t), 1);
 	ck_assert_int_eq(flz_mixer_trigger(mb, &t), 1);
@@ -358,11 +362,8 @@ START_TEST(test_lock_seek)
 	const uint32_t n = 40000;
 	for (int paused = 0; paused < 2; paused++) {
 		struct rec ra = { 0 }, rb = { 0 };
-		struct flz_mixer *ma = new_mixer(&ra), *mb = new_mixer(&rb);
-		struct flz_sample *s = noise_sample(8009, 9, 0.5);
-		flz_sample_ref(s);
-		load(ma, 0, s);
-		load(mb, 0, s);
+		struct flz_mixer *ma, *mb;
+		twin_mixers(&ra, &rb, 8009, 9, &ma, &mb);
 		struct flz_mixer_trigger t = locked(0, 3, 2, 0);
 		ck_assert_int_eq(flz_mixer_trigger(ma, &t), 1);
 		float *a = floats(n), *b = floats(n);
