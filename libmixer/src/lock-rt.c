@@ -12,22 +12,31 @@
  * per frame, a frame every two days, and with it the beat would slide.
  *
  * c(k) is the glide after a re-anchor (a tempo change), a function of k
- * alone and zero once it is over:
- *  - for k <= n (the glide, speed_ramp_ms): delta x (k - k^2 / 2n), so the
- *    step goes linearly from the old rate to num / den;
- *  - then over M frames: the glide's lag delta x n / 2 (the old rate's
- *    extra distance compared with the new one) fades out along a
+ * alone and zero once it is over. With O = delta x n / 2 + e:
+ *  - for k < n (the glide, speed_ramp_ms): delta x (k - k^2 / 2n) + e, so
+ *    the step goes linearly from the old rate to num / den; e is the
+ *    offset a previous, unfinished glide still had at the re-anchor (the
+ *    voice's distance from where the old ratio alone would have put it);
+ *  - then over M frames (the catch-up): O, the glide's lag (the old rate's
+ *    extra distance compared with the new one) plus e, fades out along a
  *    smoothstep, so the rate returns to num / den continuously and the
  *    voice ends up exactly where the new ratio alone would have put it:
- *    the phase holds;
- *  - plus the offset e a previous, unfinished glide still had at the
- *    re-anchor, faded out along a smoothstep over n + M, so that glides
- *    chained by a dragged tempo fader keep the phase too.
- * M is at least 4n and long enough that the catch-up moves the rate by at
- * most a quarter of the lower of the old and new rate (see
- * FLZ_MIXER_LOCK_RATE_MAX), so the rate stays positive and the tap window
- * large enough. c is evaluated in double from
- * k and rounded to 2^-32 frame, deterministically, once per frame.
+ *    the phase holds, and glides chained by a dragged tempo fader too.
+ * The catch-up departs from num / den by at most 1.5 |O| / M, below it
+ * when the voice is ahead (O > 0), above it when it is behind. M is at
+ * least 4n and long enough that this stays within a quarter of the lower
+ * of the old and new rate and within the overall range 0.25..4
+ * (FLZ_RATE_MIN..FLZ_RATE_MAX): the rate never leaves the range, so the
+ * interpolator stays band-limited and the tap window is the one of rate 4.
+ * Where that would take M beyond LOCK_CATCH_MAX_GLIDES glides (a new rate
+ * at or next to an end of the range, with the voice on the wrong side of
+ * it), the glide is shortened, halving n down to 0 (the rate steps, so
+ * there is no lag); if even the carried e cannot be caught up within the
+ * range, the voice is moved onto the new ratio's position at once,
+ * crossfaded like a seek (flz_mixer_voice_shift()). Either way the
+ * position converges exactly. c is evaluated in double from k and rounded
+ * to 2^-32 frame, deterministically, once per frame; with the floor term's
+ * own 2^-32, a step may pass an end of the range by 2^-31 frame per frame.
  */
 #include <string.h>
 
@@ -66,26 +75,47 @@ FLZ_RT FLZ_HOT static inline double smoothstep(double y)
 FLZ_RT FLZ_HOT static int64_t glide_offset(const struct flz_mixer_lock *l, int64_t k)
 {
 	const int64_t n = l->glide_frames, m = l->catch_frames;
-	if (n == 0 || k >= n + m)
+	if (m == 0 || k >= n + m)
 		return 0;
 	const double kd = (double)k, nd = (double)n;
 	double c;
-	if (k <= n)
-		c = l->delta_fp * (kd - kd * kd / (2.0 * nd));
+	if (k < n)
+		c = l->delta_fp * (kd - kd * kd / (2.0 * nd)) + l->e_fp;
 	else
-		c = l->delta_fp * nd * 0.5 * (1.0 - smoothstep((kd - nd) / (double)m));
-	c += l->e_fp * (1.0 - smoothstep(kd / (double)(n + m)));
+		c = (l->delta_fp * nd * 0.5 + l->e_fp) * (1.0 - smoothstep((kd - nd) / (double)m));
 	return (int64_t)(c >= 0.0 ? c + 0.5 : c - 0.5);
 }
 
 /* Whether frames k .. k + n_frames touch the glide. */
 FLZ_RT FLZ_HOT static inline bool gliding(const struct flz_mixer_lock *l, int64_t k)
 {
-	return l->glide_frames > 0 && k < (int64_t)l->glide_frames + l->catch_frames;
+	return l->catch_frames > 0 && k < (int64_t)l->glide_frames + l->catch_frames;
 }
 
-FLZ_RT FLZ_HOT void flz_mixer_lock_retarget(struct flz_mixer_lock *l, uint64_t num, uint64_t den,
-					    uint64_t old_inc_fp, uint32_t glide_frames)
+/* The catch-up's longest span, in glides (10 s for the 20 ms glide). */
+#define LOCK_CATCH_MAX_GLIDES 500
+/* 2^-32 frames kept off the range's ends for the rounding of the steps. */
+#define LOCK_RATE_MARGIN_FP 4.0
+
+/* The catch-up span that takes @p o (2^-32 frames) back to 0 within the
+ * budget of its direction, or 0 when none within @p m_max does. */
+FLZ_RT FLZ_HOT static double catch_span(double o, double budget_up, double budget_down,
+					double n, double m_max)
+{
+	if (o == 0.0)
+		return 4.0 * n;
+	/* Ahead (o > 0): the catch-up slows the voice; behind: it hurries. */
+	const double budget = o > 0.0 ? budget_down : budget_up;
+	if (!(budget > 0.0))
+		return 0.0;
+	double m = 1.5 * (o < 0.0 ? -o : o) / budget + 1.0;
+	if (m < 4.0 * n)
+		m = 4.0 * n;
+	return m <= m_max ? m : 0.0;
+}
+
+FLZ_RT FLZ_HOT int64_t flz_mixer_lock_retarget(struct flz_mixer_lock *l, uint64_t num, uint64_t den,
+					       uint64_t old_inc_fp, uint32_t glide_frames)
 {
 	/* The offset the old glide has now: the new ideal position is the
 	 * current one minus it (see the top of the file). */
@@ -93,31 +123,44 @@ FLZ_RT FLZ_HOT void flz_mixer_lock_retarget(struct flz_mixer_lock *l, uint64_t n
 	struct flz_mixer_lock next;
 	flz_mixer_lock_begin(&next, num, den);
 	const double delta = (double)old_inc_fp - (double)next.inc_fp;
-	if (glide_frames > 0 && (delta != 0.0 || e != 0.0)) {
-		/* Budget for the catch-up's departure from the glide's rate: a
-		 * quarter of the lower of the two rates, so that the step stays
-		 * above three quarters of it (positive) and below the higher
-		 * plus a quarter of the lower (at most 5). The catch-up's peak
-		 * departure is 0.75 |delta| n / M (the lag's smoothstep) plus
-		 * 1.5 |e| / (n + M) (the carried offset's). */
-		const double low = old_inc_fp < next.inc_fp ? (double)old_inc_fp : (double)next.inc_fp;
-		const double budget = 0.25 * (low > 0.0 ? low : 1.0);
-		const double need = (0.75 * (delta < 0 ? -delta : delta) * glide_frames +
-				     1.5 * (e < 0 ? -e : e)) / budget;
-		double m = 4.0 * glide_frames;
-		if (need > m)
-			m = need + 1.0;
-		/* A glide across the whole 0.25..4 range with a large carried
-		 * offset stays below a few seconds; the bound only keeps the
-		 * frame counts in range. */
-		if (m > (double)(UINT32_MAX / 2))
-			m = (double)(UINT32_MAX / 2);
-		next.delta_fp = delta;
-		next.e_fp = e;
-		next.glide_frames = glide_frames;
-		next.catch_frames = (uint32_t)m;
+	int64_t jump = 0;
+	if (delta != 0.0 || e != 0.0) {
+		/* The catch-up's budget each way: a quarter of the lower of the
+		 * two rates (so the rate stays well positive), and no further
+		 * than the range's ends. */
+		const double one = (double)((uint64_t)1 << 32);
+		const double r_new = (double)next.inc_fp;
+		const double low = old_inc_fp < next.inc_fp ? (double)old_inc_fp : r_new;
+		const double quarter = 0.25 * low;
+		const double up = FLZ_RATE_MAX * one - LOCK_RATE_MARGIN_FP - r_new;
+		const double down = r_new - FLZ_RATE_MIN * one - LOCK_RATE_MARGIN_FP;
+		const double budget_up = up < quarter ? up : quarter;
+		const double budget_down = down < quarter ? down : quarter;
+		double m_max = (double)LOCK_CATCH_MAX_GLIDES * glide_frames;
+		if (m_max > (double)(UINT32_MAX / 2))
+			m_max = (double)(UINT32_MAX / 2);
+		/* The longest glide, n halved down to 0, whose lag plus e can be
+		 * caught up within the range. */
+		uint32_t n = glide_frames;
+		double m;
+		for (;;) {
+			m = catch_span(delta * n * 0.5 + e, budget_up, budget_down, n, m_max);
+			if (m > 0.0 || n == 0)
+				break;
+			n /= 2;
+		}
+		if (m > 0.0 && (n > 0 || e != 0.0)) {
+			next.delta_fp = delta;
+			next.e_fp = e;
+			next.glide_frames = n;
+			next.catch_frames = (uint32_t)m;
+		} else if (m == 0.0) {
+			/* Not even e: the caller moves the voice onto the ideal. */
+			jump = (int64_t)e;
+		}
 	}
 	*l = next;
+	return jump;
 }
 
 /* One step of the exact floor term from (k, rem): returns it, updates rem. */
@@ -178,7 +221,7 @@ FLZ_RT FLZ_HOT void flz_mixer_lock_commit(struct flz_mixer_lock *l, uint32_t n_f
 {
 	l->rem = (l->rem + (uint64_t)n_frames * l->step_r) % l->den;
 	l->k += n_frames;
-	if (l->glide_frames > 0 && l->k >= (int64_t)l->glide_frames + l->catch_frames) {
+	if (l->catch_frames > 0 && l->k >= (int64_t)l->glide_frames + l->catch_frames) {
 		/* Over: c is 0 from here on. */
 		l->glide_frames = 0;
 		l->catch_frames = 0;
@@ -232,7 +275,10 @@ FLZ_RT FLZ_HOT int flz_mixer_set_pad_lock(struct flz_mixer *m, int32_t slot, uin
 		} else {
 			if (v->lock.on && v->lock.num == num && v->lock.den == den)
 				continue;
-			flz_mixer_lock_retarget(&v->lock, num, den, current_inc(m, v), glide);
+			const int64_t off = flz_mixer_lock_retarget(&v->lock, num, den,
+								    current_inc(m, v), glide);
+			if (off != 0)
+				flz_mixer_voice_shift(v, -off);
 		}
 		n++;
 	}

@@ -26,10 +26,12 @@
  * table: vbuf, vbuf_old, window, scratch_off, scratch_frac, scratch_inc. */
 #define FLZ_MIXER_BUFFERS 6
 
-/* The highest rate a voice reaches: a locked voice's catch-up after a
- * tempo change may exceed the higher of its old and new rate (at most 4)
- * by a quarter of the lower one (lock-rt.c). */
-#define FLZ_MIXER_LOCK_RATE_MAX 5
+/* The highest rate a voice reaches: FLZ_RATE_MAX, a locked voice's
+ * catch-up after a tempo change included (lock-rt.c keeps it within the
+ * range; its steps' 2^-32 rounding adds far less than the window's slack
+ * of 8 frames). */
+#define FLZ_MIXER_LOCK_RATE_MAX 4
+_Static_assert(FLZ_MIXER_LOCK_RATE_MAX == (int)FLZ_RATE_MAX, "the tap window's rate is the range's");
 
 /* Frames of the tap window of one voice block: the stream frames of
  * n_frames output frames at the highest rate, plus the kernel's reach each
@@ -290,9 +292,12 @@ FLZ_RT bool flz_mixer_lock_ratio_ok(uint64_t num, uint64_t den);
 /* Anchor @p l at the next frame with ratio num / den and no glide. */
 FLZ_RT void flz_mixer_lock_begin(struct flz_mixer_lock *l, uint64_t num, uint64_t den);
 /* Re-anchor at the next frame with a new ratio, gliding from @p old_inc_fp
- * (the voice's rate now) over @p glide_frames, then catching up. */
-FLZ_RT void flz_mixer_lock_retarget(struct flz_mixer_lock *l, uint64_t num, uint64_t den,
-				    uint64_t old_inc_fp, uint32_t glide_frames);
+ * (the voice's rate now) over @p glide_frames (or less), then catching up,
+ * within the rate range. Returns 0, or the offset (2^-32 frames) of the
+ * voice from the new ratio's position that no catch-up within the range
+ * can take back: the caller moves the voice by minus it. */
+FLZ_RT int64_t flz_mixer_lock_retarget(struct flz_mixer_lock *l, uint64_t num, uint64_t den,
+				       uint64_t old_inc_fp, uint32_t glide_frames);
 /* Whether the next frame is on a glide (then each frame has its own step). */
 FLZ_RT bool flz_mixer_lock_gliding(const struct flz_mixer_lock *l);
 /* Offsets of the next @p n_frames positions from the reader's whole frame,
@@ -307,5 +312,8 @@ FLZ_RT uint64_t flz_mixer_lock_offsets(const struct flz_mixer_lock *l, uint32_t 
 FLZ_RT uint64_t flz_mixer_lock_advance(const struct flz_mixer_lock *l, uint32_t n_frames);
 /* @p n_frames were rendered. */
 FLZ_RT void flz_mixer_lock_commit(struct flz_mixer_lock *l, uint32_t n_frames);
+/* (mixer-rt.c) Move a voice's position by @p delta_fp (2^-32 frames),
+ * wrapped into its loop region, crossfaded as a seek (at once when paused). */
+FLZ_RT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t delta_fp);
 
 #endif /* FLZ_MIXER_INTERNAL_H */

@@ -183,6 +183,7 @@ FLZ_RT FLZ_HOT static void glide_commit(struct flz_mixer_glide *g, uint32_t n_fr
 
 /* The 64 x 64 -> 128-bit product (one instruction on x86-64 and arm64). */
 __extension__ typedef unsigned __int128 flz_u128;
+__extension__ typedef __int128 flz_i128;
 
 /* Global x pad rate, 32.32, rounded: exact integers, so 1 x 1 is exactly 1. */
 FLZ_RT FLZ_HOT static inline uint64_t rate_mul(uint64_t a_fp, uint64_t b_fp)
@@ -584,16 +585,34 @@ FLZ_RT FLZ_HOT static void finish_voice(struct flz_mixer *m, struct flz_mixer_vo
 }
 
 /*
+ * A paused tempo-locked voice coasts: silently, its reader moves on by the
+ * lock's exact advance over @p n_frames (glide included), so that its
+ * position stays the lock's pure function of the output frame and a
+ * resume fades it in where it would be had it played on: in phase with
+ * the transport and the other loops. An unlocked paused voice holds.
+ */
+FLZ_RT FLZ_HOT static void lock_coast(struct flz_mixer_voice *v, uint32_t n_frames)
+{
+	if (!v->lock.on || n_frames == 0)
+		return;
+	const uint64_t acc = v->rd.pos_frac + flz_mixer_lock_advance(&v->lock, n_frames);
+	reader_advance(v, &v->rd, (int64_t)(acc >> 32), (uint32_t)acc);
+	flz_mixer_lock_commit(&v->lock, n_frames);
+}
+
+/*
  * One voice's block. A fade to zero (stop, pause) ends inside it at the
  * frame whose gain is 0: the voice renders only the frames before, so a
- * pause holds the position after its last sounding frame. Returns true
- * when the voice stopped and is finished.
+ * pause holds the position after its last sounding frame (a locked voice
+ * coasts on from there, see lock_coast()). Returns true when the voice
+ * stopped and is finished.
  */
 FLZ_RT FLZ_HOT static bool render_voice(struct flz_mixer *m, struct flz_mixer_voice *v, uint32_t vi,
 				float *out, uint32_t n_frames)
 {
 	if (v->paused) {
 		v->peak_lin = 0.0f;
+		lock_coast(v, n_frames);
 		return false;
 	}
 	uint32_t nv = n_frames;
@@ -625,6 +644,7 @@ FLZ_RT FLZ_HOT static bool render_voice(struct flz_mixer *m, struct flz_mixer_vo
 	/* A seek's crossfade still running is dropped with the sound: the
 	 * resume fades in from the new position alone. */
 	v->xfade = false;
+	lock_coast(v, n_frames - nv);
 	return false;
 }
 
@@ -883,9 +903,14 @@ FLZ_RT FLZ_HOT int flz_mixer_resume_slot(struct flz_mixer *m, int32_t slot)
 
 /* Move a voice's reader to @p frame: at once when it is silent (paused),
  * else crossfaded from where it is. A move during a crossfade drops the
- * older fading position. */
+ * older fading position. A locked voice re-anchors there: from now on its
+ * position is frame + ratio x (output frames since the seek), exactly as
+ * if started there now (a glide still running ends: the seek's crossfade
+ * covers the rate's step). */
 FLZ_RT FLZ_HOT static void move_voice(struct flz_mixer_voice *mv, int64_t frame)
 {
+	if (mv->lock.on)
+		flz_mixer_lock_begin(&mv->lock, mv->lock.num, mv->lock.den);
 	if (mv->paused) {
 		reader_at(&mv->rd, frame);
 		mv->xfade = false;
@@ -895,6 +920,32 @@ FLZ_RT FLZ_HOT static void move_voice(struct flz_mixer_voice *mv, int64_t frame)
 	reader_at(&mv->rd, frame);
 	mv->xfade = true;
 	mv->xfade_done = 0;
+}
+
+FLZ_RT FLZ_HOT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t delta_fp)
+{
+	const flz_i128 one = (flz_i128)1 << 32;
+	const flz_i128 ls = v->loop_start * one, le = v->loop_end * one;
+	const flz_i128 from = v->rd.pos_frames * one + v->rd.pos_frac;
+	flz_i128 to = from + delta_fp;
+	if (from >= ls && from < le) {
+		/* In the region: wrapped into it, as the voice loops. */
+		const flz_i128 len = le - ls;
+		to = ls + ((to - ls) % len + len) % len;
+	} else if (to < 0) {
+		to = 0;
+	} else if (to >= (flz_i128)v->sample->n_frames * one) {
+		to = ls;
+	}
+	const bool paused = v->paused;
+	/* Paused: at once (silent), as move_voice(). */
+	v->xfade = !paused;
+	if (!paused) {
+		v->old = v->rd;
+		v->xfade_done = 0;
+	}
+	reader_at(&v->rd, (int64_t)(to >> 32));
+	v->rd.pos_frac = (uint32_t)to;
 }
 
 FLZ_RT FLZ_HOT int flz_mixer_seek_slot(struct flz_mixer *m, int32_t slot, int64_t frame)

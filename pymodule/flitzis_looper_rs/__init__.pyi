@@ -441,9 +441,9 @@ class AudioEngine:
     def play_sample_exclusive(self, id: int, volume: float = 1.0) -> None:
         """In one block: every voice fades out (as stop_all()) and this one starts."""
     def pause_sample(self, id: int) -> None:
-        """Hold every voice of the pad at its position (5 ms fade out)."""
+        """Hold every voice of the pad at its position (5 ms fade out); a locked one runs on silently."""
     def resume_sample(self, id: int) -> None:
-        """Continue the pad's paused voices where they held (5 ms fade in)."""
+        """Continue the pad's paused voices where they held (a locked one in phase; 5 ms fade in)."""
     def seek_sample(self, id: int, position_s: float) -> None:
         """Move every voice of the pad to position_s in its sample (5 ms crossfade)."""
     def set_pad_gain(self, id: int, gain_db: float) -> None:

@@ -1365,11 +1365,13 @@ static PyMethodDef engine_methods[] = {
 	  "slot nothing at all happens." },
 	{ "pause_sample", (PyCFunction)(void (*)(void))engine_pause_sample, METH_FAST_KW,
 	  "pause_sample($self, id)\n--\n\n"
-	  "Hold every voice of pad id at its position (a 5 ms fade out). Pausing a\n"
-	  "paused pad does nothing. A paused voice counts against MAX_VOICES." },
+	  "Hold every voice of pad id at its position (a 5 ms fade out); a tempo-\n"
+	  "locked voice runs on silently at its lock. Pausing a paused pad does\n"
+	  "nothing. A paused voice counts against MAX_VOICES." },
 	{ "resume_sample", (PyCFunction)(void (*)(void))engine_resume_sample, METH_FAST_KW,
 	  "resume_sample($self, id)\n--\n\n"
-	  "Continue pad id's paused voices from where they held (a 5 ms fade in).\n"
+	  "Continue pad id's paused voices from where they held (a 5 ms fade in);\n"
+	  "a tempo-locked one from where its lock has it now, in phase.\n"
 	  "Resuming a playing pad does nothing." },
 	{ "seek_sample", (PyCFunction)(void (*)(void))engine_seek_sample, METH_FAST_KW,
 	  "seek_sample($self, id, position_s)\n--\n\n"

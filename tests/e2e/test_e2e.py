@@ -364,3 +364,217 @@ def test_e2e_capture_equals_offline_render(tmp_path, capture, renderer):
     assert max(abs(a - b) for a, b in zip(shifted, render)) > 100 * TOLERANCE
     energy = sum(x * x for x in render) / len(render)
     assert energy > 1e-3, "the render is (nearly) silent"
+
+
+# -- tempo sync (issue 13): flz-render's transport words, offline and through the rig --------
+
+numpy = pytest.importorskip("numpy")
+
+
+#: flz-render's option for a play scheduled with quantize= or at_frame= (its Applied
+#: message reports the frame the play reached the audio thread, not the start).
+def _play_option(quantize=None, at_frame=None):
+    if at_frame is not None:
+        return " at=%d" % at_frame
+    return " quantize=%s" % quantize if quantize else ""
+
+
+def _tempo_script(applied, paths, play_options):
+    """The script of the Applied messages; play_options: the options of the plays in call
+    order; paths: slot -> file for the loads."""
+    script, options = [], list(play_options)
+    for m in applied:
+        name = cmd_name(m.cmd)
+        if name == "ping":
+            continue
+        slot = msg_slot(m)
+        line = "%d %s %d %r" % (int(m.frame), name, slot, float(m.value or 0.0))
+        if name == "load":
+            line += " " + paths[slot]
+        if name == "play":
+            line += options.pop(0)
+        script.append(line)
+    assert not options, "a play without its Applied message: %r" % script
+    return script
+
+
+def _render(renderer, tmp_path, script, n_frames, rate_hz):
+    (tmp_path / "tempo.txt").write_text("\n".join(script) + "\n")
+    out, events = tmp_path / "tempo.raw", tmp_path / "tempo-events.txt"
+    subprocess.run([renderer, "--frames", str(n_frames), "--rate", str(rate_hz), "--channels", "2",
+                    "--events", str(events), "--out", str(out), str(tmp_path / "tempo.txt")],
+                   check=True)
+    starts = [(int(e[2]), int(e[3])) for e in
+              (line.split() for line in events.read_text().splitlines()) if e[0] == "started"]
+    return _rig.read_raw(str(out)), starts
+
+
+def _tempo_files(tmp):
+    """Two noise loops (one 48 kHz stereo, one 44.1 kHz mono) and a chord, as WAV."""
+    paths = {}
+    for slot, (rate, seconds, seed) in {0: (48000, 0.6, 5), 1: (44100, 0.45, 6),
+                                        2: (48000, 0.3, 7)}.items():
+        n = int(seconds * rate)
+        chans = [[0.3 * v for v in lcg_noise(n, seed + k)] for k in range(1 if slot == 1 else 2)]
+        paths[slot] = os.path.join(tmp, "tempo%d.wav" % slot)
+        write_wav16(paths[slot], rate, chans)
+    return paths
+
+
+def test_render_tempo_words_equal_the_offline_engine(tmp_path, renderer):
+    """flz-render plays the transport and tempo-sync words as the engine does: the engine's
+    offline device and flz-render of its Applied trace give the same samples (1e-6; in
+    practice bit-identical) and the same Started frames, through tempo-locked quantised
+    starts (1/4, bar), a master tempo change that relocks them, beats per bar, an anchor,
+    an at_frame start, a pause, resume and seek of locked pads, a quantised start a stop
+    cancels, a pad tempo removed and the lock turned off."""
+    rate = 48000
+    paths = _tempo_files(str(tmp_path))
+    e = fl.AudioEngine(device="offline", sample_rate=rate, channels=2, _trace_commands=True)
+    e.run()
+    out, messages, options = [], [], []
+
+    def render(n):
+        out.append(e.render(n))
+        messages.extend(iter(e.receive_msg, None))
+
+    def play(slot, volume, **kw):
+        e.play_sample(slot, volume, **kw)
+        options.append(_play_option(**kw))
+
+    try:
+        for slot, path in paths.items():
+            e.load_sample(slot, path)
+        e.set_pad_bpm(0, 100.0)
+        e.set_pad_bpm(1, 90.0)
+        e.set_pad_downbeat(1, 0.05)
+        e.set_bpm_lock(True)
+        e.set_master_bpm(128.0)
+        render(1001)
+        play(0, 0.8, quantize="1/4")
+        render(30011)
+        play(1, 0.6, quantize="bar")
+        render(40013)
+        e.set_master_bpm(141.5)
+        render(20000)
+        e.set_beats_per_bar(3)
+        e.anchor_transport()
+        play(2, 0.5, at_frame=e.frame + 1234)
+        render(7777)
+        e.pause_sample(1)
+        render(9001)
+        e.seek_sample(0, 0.1)
+        render(5003)
+        e.resume_sample(1)
+        play(2, 0.4, quantize="bar")
+        e.stop_sample(2)  # cancels the pending start (and fades the playing voice)
+        render(20011)
+        e.set_pad_bpm(0, None)
+        render(3000)
+        e.set_bpm_lock(False)
+        render(10007)
+        e.stop_all()
+        render(12000)
+    finally:
+        e.shut_down()
+    engine_out = numpy.concatenate(out)
+    applied = [m for m in messages if isinstance(m, fl.AudioMessage.Applied)]
+    started = [(m.id, int(m.frame)) for m in messages if isinstance(m, fl.AudioMessage.Started)]
+    assert [s for s, _ in started] == [0, 1, 2], started
+    script = _tempo_script(applied, paths, options)
+    kinds = [line.split()[1] for line in script]
+    for word in ("pad_bpm", "pad_downbeat", "bpm_lock", "master_bpm", "beats_per_bar", "anchor"):
+        assert word in kinds, (word, script)
+    render_out, starts = _render(renderer, tmp_path, script, len(engine_out), rate)
+    assert starts == started, (starts, started)
+    ref = numpy.frombuffer(render_out, dtype=numpy.float32).reshape(-1, 2)
+    worst = float(numpy.max(numpy.abs(ref - engine_out)))
+    print("render-tempo: %d frames, max |engine - render| = %.3g" % (len(ref), worst))
+    assert worst <= TOLERANCE
+    assert float(numpy.mean(ref ** 2)) > 1e-3, "the render is (nearly) silent"
+    # The comparison can fail: the renderer without the tempo words plays something else.
+    plain = [line for line in script if line.split()[1] not in ("pad_bpm", "bpm_lock")]
+    other, _ = _render(renderer, tmp_path, plain, len(engine_out), rate)
+    other = numpy.frombuffer(other, dtype=numpy.float32).reshape(-1, 2)
+    assert float(numpy.max(numpy.abs(other - engine_out))) > 100 * TOLERANCE
+    # A play option flz-render does not know is an error, not a silent immediate start.
+    for bad in ("quantize=1/3", "at=soon", "later"):
+        (tmp_path / "bad.txt").write_text("0 play 0 1.0 %s\n" % bad)
+        r = subprocess.run([renderer, "--frames", "10", "--out", os.devnull,
+                            str(tmp_path / "bad.txt")], capture_output=True, text=True)
+        assert r.returncode != 0 and "play takes" in r.stderr, (bad, r.stderr)
+
+
+def test_e2e_tempo_locked_quantised_starts_equal_offline_render(tmp_path, capture, renderer):
+    """Through the rig: two tempo-locked pads started quantised (1/4, bar), a master tempo
+    change, a pause and resume of a locked pad, stop_all: what JACK heard equals flz-render
+    of the traced commands within 1e-6, and the Started frames are the renderer's (grid
+    frames computed by the renderer's own transport)."""
+    if _rig.instrumented():
+        pytest.skip("compares what JACK heard in real time: not run instrumented "
+                    "(FLZ_INSTRUMENTED)")
+    paths = _tempo_files(str(tmp_path))
+    period_frames, n_periods = 128, 2
+    engine = fl.AudioEngine(sample_rate=capture.rate_hz, channels=2, period_frames=period_frames,
+                            periods=n_periods, _trace_commands=True)
+    messages = []
+
+    def pump(seconds):
+        end = time.monotonic() + seconds
+        while True:
+            messages.extend(iter(engine.receive_msg, None))
+            if time.monotonic() >= end:
+                return
+            time.sleep(0.01)
+
+    engine.run()
+    try:
+        for slot in (0, 1):
+            engine.load_sample(slot, paths[slot])
+        engine.set_pad_bpm(0, 100.0)
+        engine.set_pad_bpm(1, 90.0)
+        engine.set_bpm_lock(True)
+        engine.set_master_bpm(128.0)
+        pump(0.1)
+        engine.play_sample(0, 0.8, quantize="1/4")
+        pump(0.6)
+        engine.play_sample(1, 0.6, quantize="bar")
+        pump(2.2)  # a bar at 128 BPM is 1.875 s
+        engine.set_master_bpm(141.5)
+        pump(0.4)
+        engine.pause_sample(0)
+        pump(0.3)
+        engine.resume_sample(0)
+        pump(0.4)
+        engine.stop_all()
+        pump(0.3)
+        stats = engine.stats()
+    finally:
+        engine.shut_down()
+    time.sleep(0.4)  # the last cycles reach the recorder
+    assert stats["xruns"] == 0, "the engine reported xruns: %r" % (stats,)
+    assert stats["messages_dropped"] == 0
+
+    applied = [m for m in messages if isinstance(m, fl.AudioMessage.Applied)]
+    started = [(m.id, int(m.frame)) for m in messages if isinstance(m, fl.AudioMessage.Started)]
+    assert [s for s, _ in started] == [0, 1], started
+    script = _tempo_script(applied, paths, [" quantize=1/4", " quantize=bar"])
+    n_frames = int(stats["frames"]) - 4 * period_frames * n_periods
+    assert n_frames > int(applied[-1].frame) + capture.rate_hz // 10, "too little after stop_all"
+    render, starts = _render(renderer, tmp_path, script, n_frames, capture.rate_hz)
+    assert starts == started, (starts, started)
+
+    heard = capture.read()
+    r0 = first_loud(render, 0, 2)
+    c0 = first_loud(heard, capture.start_frame, 2)
+    assert r0 is not None and c0 is not None, "no sound in the render or the capture"
+    assert r0 >= started[0][1]
+    zero = c0 - r0  # capture frame of the engine's output frame 0
+    assert zero >= capture.start_frame and len(heard) >= 2 * (zero + n_frames)
+    seg = numpy.frombuffer(heard, dtype=numpy.float32)[2 * zero: 2 * (zero + n_frames)]
+    ref = numpy.frombuffer(render, dtype=numpy.float32)
+    worst = float(numpy.max(numpy.abs(seg - ref)))
+    print("e2e tempo: %d frames compared, max |capture - render| = %.3g" % (n_frames, worst))
+    assert worst <= TOLERANCE, worst
+    shifted = numpy.frombuffer(heard, dtype=numpy.float32)[2 * (zero + 1): 2 * (zero + 1 + n_frames)]
+    assert float(numpy.max(numpy.abs(shifted - ref))) > 100 * TOLERANCE

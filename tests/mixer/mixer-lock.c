@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mixer:lock, mixer:lock-exact, mixer:lock-split, mixer:lock-glide,
- * mixer:lock-extremes, mixer:lock-args: tempo-locked voices (flz_mixer_trigger()'s lock fields,
- * flz_mixer_set_pad_lock()).
+ * mixer:lock-extremes, mixer:lock-args, mixer:lock-pause, mixer:lock-seek:
+ * tempo-locked voices (flz_mixer_trigger()'s lock fields,
+ * flz_mixer_set_pad_lock(), pause, resume and seek of a locked voice).
  */
 #include "mixer-tests.h"
 
@@ -32,6 +33,19 @@ static void assert_same(const float *a, const float *b, size_t n_samples, const 
 {
 	for (size_t i = 0; i < n_samples; i++)
 		ck_assert_msg(a[i] == b[i], "%s: sample %zu: %.9g != %.9g", what, i, a[i], b[i]);
+}
+
+/* Two mixers with the same noise loop of @p len frames in slot 0: the
+ * voice under test and its reference. */
+static void twin_mixers(struct rec *ra, struct rec *rb, int64_t len, uint32_t seed,
+			struct flz_mixer **ma, struct flz_mixer **mb)
+{
+	*ma = new_mixer(ra);
+	*mb = new_mixer(rb);
+	struct flz_sample *s = noise_sample(len, seed, 0.5);
+	flz_sample_ref(s);
+	load(*ma, 0, s);
+	load(*mb, 0, s);
 }
 
 /* ---- mixer:lock ---- */
@@ -179,11 +193,8 @@ START_TEST(test_lock_glide)
 	const uint32_t n = 30000;
 	for (int chained = 0; chained < 2; chained++) {
 		struct rec ra = { 0 }, rb = { 0 };
-		struct flz_mixer *ma = new_mixer(&ra), *mb = new_mixer(&rb);
-		struct flz_sample *s = noise_sample(200000, 3, 0.5);
-		flz_sample_ref(s);
-		load(ma, 0, s);
-		load(mb, 0, s);
+		struct flz_mixer *ma, *mb;
+		twin_mixers(&ra, &rb, 200000, 3, &ma, &mb);
 		struct flz_mixer_trigger t = locked(0, 4, 3, 0);
 		ck_assert_int_eq(flz_mixer_trigger(ma, &t), 1);
 		float *a = floats(F + n), *b = floats(n);
@@ -238,11 +249,8 @@ START_TEST(test_lock_extremes)
 	const int64_t len = 3001, F = 5000, gap = 100;
 	const uint32_t total = 6 * RATE;
 	struct rec ra = { 0 }, rb = { 0 };
-	struct flz_mixer *ma = new_mixer(&ra), *mb = new_mixer(&rb);
-	struct flz_sample *s = noise_sample(len, 21, 0.5);
-	flz_sample_ref(s);
-	load(ma, 0, s);
-	load(mb, 0, s);
+	struct flz_mixer *ma, *mb;
+	twin_mixers(&ra, &rb, len, 21, &ma, &mb);
 	struct flz_mixer_trigger t = locked(0, 1, 4, 0);
 	ck_assert_int_eq(flz_mixer_trigger(ma, &t), 1);
 	float *a = floats(total);
@@ -277,6 +285,119 @@ START_TEST(test_lock_extremes)
 	flz_mixer_destroy(mb);
 	free(a);
 	free(b);
+}
+END_TEST
+
+/* ---- mixer:lock-pause ---- */
+
+/* The voice fades (5 ms, 240 frames at 48 kHz) are over after this. */
+#define FADE_DONE 241
+
+/*
+ * A paused locked voice keeps its bar phase: A is paused at P, its ratio
+ * relocked from 64/45 to 5/3 at G while it is paused (so it coasts through
+ * the glide too), and resumed at R; B plays the same without a pause. A is
+ * bit-identical to B before P, silent from P + 241 to R, no louder than B
+ * while it fades in, and bit-identical to B from R + 241 on: its position
+ * is the lock's function of the output frame, not of the frames it played.
+ * Blocks of odd sizes; the loop (10007 frames) wraps while it is paused.
+ */
+START_TEST(test_lock_pause)
+{
+	const int64_t P = 5003, G = 9001, R = 41017;
+	const uint32_t n = 60000;
+	struct rec ra = { 0 }, rb = { 0 };
+	struct flz_mixer *ma, *mb;
+	twin_mixers(&ra, &rb, 10007, 5, &ma, &mb);
+	struct flz_mixer_trigger t = locked(0, 64, 45, 0);
+	ck_assert_int_eq(flz_mixer_trigger(ma, &t), 1);
+	ck_assert_int_eq(flz_mixer_trigger(mb, &t), 1);
+	float *a = floats(n), *b = floats(n);
+	render(ma, a, (uint32_t)P, 333);
+	ck_assert_int_eq(flz_mixer_pause_slot(ma, 0), 1);
+	render(ma, a + P * CH, (uint32_t)(G - P), 77);
+	ck_assert_int_eq(flz_mixer_set_pad_lock(ma, 0, 5, 3), 1);
+	render(ma, a + G * CH, (uint32_t)(R - G), 1001);
+	ck_assert_int_eq(flz_mixer_resume_slot(ma, 0), 1);
+	render(ma, a + R * CH, (uint32_t)(n - R), 129);
+	render(mb, b, (uint32_t)G, 512);
+	ck_assert_int_eq(flz_mixer_set_pad_lock(mb, 0, 5, 3), 1);
+	render(mb, b + G * CH, (uint32_t)(n - G), 512);
+	for (int64_t f = 0; f < (int64_t)n; f++) {
+		for (uint32_t c = 0; c < CH; c++) {
+			const float va = a[f * CH + c], vb = b[f * CH + c];
+			if (f < P || f >= R + FADE_DONE)
+				ck_assert_msg(va == vb, "frame %lld: %g != %g", (long long)f, va, vb);
+			else if (f >= P + FADE_DONE && f < R)
+				ck_assert_msg(va == 0.0f, "paused frame %lld: %g", (long long)f, va);
+			else if (f >= R)
+				ck_assert_msg(fabsf(va) <= fabsf(vb) * (1.0f + 1e-6f) + 1e-7f,
+					      "fade-in frame %lld: %g, unfaded %g", (long long)f, va,
+					      vb);
+		}
+	}
+	ck_assert_float_gt(peak_of(a + (R + FADE_DONE) * CH, 4096 * CH), 0.1f);
+	flz_mixer_destroy(ma);
+	flz_mixer_destroy(mb);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* ---- mixer:lock-seek ---- */
+
+/*
+ * A seek re-anchors the lock where it lands: A, locked at 3/2 from frame 0
+ * and relocked to 64/45 100 frames before S (so the seek lands in the
+ * glide), seeks at S to frame 1234; B starts at S, locked at 64/45, from
+ * frame 1234. From S + 241 (the seek's crossfade over) A is bit-identical
+ * to B: the glide ended with the seek. The same when A is paused at P,
+ * seeks at S while paused and resumes at R: from R + 241 it is B (which
+ * played on from S); the seek moved the position and the lock ran on from
+ * there.
+ */
+START_TEST(test_lock_seek)
+{
+	const int64_t P = 3001, S = 7777, R = 20011;
+	const uint32_t n = 40000;
+	for (int paused = 0; paused < 2; paused++) {
+		struct rec ra = { 0 }, rb = { 0 };
+		struct flz_mixer *ma, *mb;
+		twin_mixers(&ra, &rb, 8009, 9, &ma, &mb);
+		struct flz_mixer_trigger t = locked(0, 3, 2, 0);
+		ck_assert_int_eq(flz_mixer_trigger(ma, &t), 1);
+		float *a = floats(n), *b = floats(n);
+		if (paused) {
+			render(ma, a, (uint32_t)P, 500);
+			ck_assert_int_eq(flz_mixer_pause_slot(ma, 0), 1);
+			render(ma, a + P * CH, (uint32_t)(S - 100 - P), 313);
+		} else {
+			render(ma, a, (uint32_t)(S - 100), 500);
+		}
+		ck_assert_int_eq(flz_mixer_set_pad_lock(ma, 0, 64, 45), 1);
+		render(ma, a + (S - 100) * CH, 100, 64);
+		ck_assert_int_eq(flz_mixer_seek_slot(ma, 0, 1234), 1);
+		const int64_t back = paused ? R : S;
+		if (paused) {
+			render(ma, a + S * CH, (uint32_t)(R - S), 999);
+			ck_assert_int_eq(flz_mixer_resume_slot(ma, 0), 1);
+		}
+		render(ma, a + back * CH, (uint32_t)(n - back), 131);
+		render(mb, b, (uint32_t)S, 4096);
+		t = locked(0, 64, 45, (uint64_t)1234 << 32);
+		ck_assert_int_eq(flz_mixer_trigger(mb, &t), 1);
+		render(mb, b + S * CH, (uint32_t)(n - S), 4096);
+		for (int64_t f = back + FADE_DONE; f < (int64_t)n; f++)
+			for (uint32_t c = 0; c < CH; c++)
+				ck_assert_msg(a[f * CH + c] == b[f * CH + c],
+					      "paused %d frame %lld: %g != %g", paused, (long long)f,
+					      a[f * CH + c], b[f * CH + c]);
+		ck_assert_float_gt(peak_of(a + (back + FADE_DONE) * CH, 4096 * CH), 0.1f);
+		flz_mixer_destroy(ma);
+		flz_mixer_destroy(mb);
+		free(a);
+		free(b);
+	}
 }
 END_TEST
 
@@ -366,4 +487,14 @@ TCase *mixer_case_lock_extremes(void)
 TCase *mixer_case_lock_args(void)
 {
 	return mixer_tcase("mixer:lock-args", test_lock_args);
+}
+
+TCase *mixer_case_lock_pause(void)
+{
+	return mixer_tcase("mixer:lock-pause", test_lock_pause);
+}
+
+TCase *mixer_case_lock_seek(void)
+{
+	return mixer_tcase("mixer:lock-seek", test_lock_seek);
 }

@@ -161,6 +161,10 @@ static Suite *mixer_suite(void)
 		mixer_case_lock_glide,
 		mixer_case_lock_extremes,
 		mixer_case_lock_args,
+		mixer_case_lock_pause,
+		mixer_case_lock_seek,
+		mixer_case_lock_rate,
+		mixer_case_lock_clicks,
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		suite_add_tcase(s, cases[i]());

@@ -95,5 +95,9 @@ TCase *mixer_case_lock_split(void);
 TCase *mixer_case_lock_glide(void);
 TCase *mixer_case_lock_extremes(void);
 TCase *mixer_case_lock_args(void);
+TCase *mixer_case_lock_pause(void);
+TCase *mixer_case_lock_seek(void);
+TCase *mixer_case_lock_rate(void);
+TCase *mixer_case_lock_clicks(void);
 
 #endif /* MIXER_TESTS_H */

@@ -172,6 +172,42 @@ def test_locked_render_is_the_same_whatever_the_blocks(loops):
     assert numpy.abs(outs[0]).max() > 0.1
 
 
+def test_paused_locked_pad_resumes_in_phase(loops):
+    """Pause and resume keep a locked pad in phase with the transport: it runs on silently
+    at its lock, through a tempo change while paused, and from the end of the resume's 5 ms
+    fade it is sample for sample the pad that never paused; its clicks stay on the master
+    beats."""
+    fade = RATE_HZ // 200 + 1
+    outs = []
+    for pause in (False, True):
+        e = locked_engine(loops["clicks"])
+        try:
+            e.play_sample(0)
+            parts = [e.render(100003)]
+            if pause:
+                e.pause_sample(0)
+            parts.append(e.render(50021))
+            e.set_master_bpm(140.0)
+            parts.append(e.render(70001))
+            if pause:
+                e.resume_sample(0)
+            parts.append(e.render(4 * RATE_HZ))
+            outs.append(numpy.concatenate(parts)[:, 0])
+        finally:
+            e.shut_down()
+    played, paused = outs
+    resume = 100003 + 50021 + 70001
+    assert numpy.array_equal(paused[:100003], played[:100003])
+    assert not paused[100003 + fade:resume].any(), "silent while paused"
+    assert numpy.array_equal(paused[resume + fade:], played[resume + fade:])
+    # On the beat: the master's beat at the tempo change, then 140 BPM.
+    change = 100003 + 50021
+    old, new = Fraction(RATE_HZ * 60, 128), Fraction(RATE_HZ * 60, 140)
+    found = peaks(paused[resume + fade:], resume + fade)
+    check_window(found, resume + fade + RATE_HZ, resume + 4 * RATE_HZ, Fraction(change) / old,
+                 change, new)
+
+
 def plain_render(path, calls, n_frames=3 * 9001 + 17):
     e = AudioEngine(device="offline")
     e.run()

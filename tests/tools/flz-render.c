@@ -12,15 +12,32 @@
  *
  * CMD is a command name of flz/vocabulary.h: load, play, stop, stop_all,
  * unload, volume, speed, ping (which has no effect offline), play_exclusive,
- * pause, resume, seek, pad_gain, pad_speed or loop_region. FRAME is the
- * output frame (counted from 0) at whose start the command takes effect;
- * frames never decrease. SLOT is ignored by stop_all/volume/speed/ping, VALUE
- * by every command without a value (load/stop/stop_all/unload/ping/pause/
- * resume). VALUE is what AudioMessage.Applied.value carries: the gain of
- * play/play_exclusive/volume, the speed of speed/pad_speed, the linear gain
- * of pad_gain, the sample frame of seek, the start frame of loop_region.
- * The rest of the line is PATH for load, and for loop_region the end frame
- * (absent: -1, the sample's end).
+ * pause, resume, seek, pad_gain, pad_speed, loop_region, and the transport
+ * and tempo sync's master_bpm, beats_per_bar, anchor, pad_bpm, pad_downbeat
+ * and bpm_lock. FRAME is the output frame (counted from 0) at whose start
+ * the command takes effect; frames never decrease. SLOT is ignored by the
+ * global commands (stop_all, volume, speed, ping, master_bpm, beats_per_bar,
+ * anchor, bpm_lock), VALUE by every command without a value (load/stop/
+ * stop_all/unload/ping/pause/resume). VALUE is what AudioMessage.Applied.value
+ * carries: the gain of play/play_exclusive/volume, the speed of
+ * speed/pad_speed, the linear gain of pad_gain, the sample frame of seek, the
+ * start frame of loop_region, the tempo of master_bpm and pad_bpm (0: none),
+ * the count of beats_per_bar, the downbeat frame of anchor, the sample frame
+ * of pad_downbeat, 1 or 0 of bpm_lock. The rest of the line is PATH for load,
+ * for loop_region the end frame (absent: -1, the sample's end), and for play
+ * optionally "at=N" (a scheduled start at output frame N; one already past
+ * starts at once) or "quantize=MODE" (a start on the next grid frame of MODE,
+ * "1/64" .. "bar", at or after FRAME): the play is the one command of the
+ * script that does not take effect at FRAME, exactly as in the engine, whose
+ * Applied message reports the frame the play reached the audio thread.
+ *
+ * The transport and tempo sync are the engine's: a transport (120 BPM, 4
+ * beats per bar, downbeat 0) the transport commands change at their frame,
+ * the pending starts in a schedule that a stop, stop_all, unload or
+ * play_exclusive cancels, and, with bpm_lock on, every play of a pad with a
+ * tempo started tempo-locked in phase with the bar (libtransport's
+ * flz_transport_locked_start() from the pad's downbeat) and every change of
+ * the master tempo, a pad's tempo or the lock relocking the pads' voices.
  *
  * The renderer does what the engine does with the same commands at the same
  * output frames: files are decoded by the loader at the output rate and
@@ -44,6 +61,7 @@
 
 #include <flz/loader.h>
 #include <flz/mixer.h>
+#include <flz/transport.h>
 #include <flz/vocabulary.h>
 
 struct render_line {
@@ -51,8 +69,12 @@ struct render_line {
 	enum flz_cmd_kind cmd;
 	int32_t slot;
 	double value;
-	/* loop_region: the end frame (-1: the sample's end). */
+	/* loop_region: the end frame (-1: the sample's end); play: the frame
+	 * of an "at=" start. */
 	int64_t end_frame;
+	/* play: "at=" (START_AT), "quantize=" (START_GRID) or neither. */
+	enum { START_NOW, START_AT, START_GRID } start;
+	enum flz_quantize quantize;
 	uint32_t line_no;
 	struct flz_sample *sample; /* load: decoded before rendering; owned until applied */
 };
@@ -64,6 +86,16 @@ struct render_script {
 };
 
 static FILE *events_file;
+
+/* What the engine's audio side keeps beside the mixer for the transport and
+ * the tempo sync (engine-rt.c): the renderer plays it the same way. */
+struct render_tempo {
+	struct flz_transport transport;
+	struct flz_schedule schedule;
+	double pad_bpm[FLZ_NUM_SAMPLES];
+	int64_t pad_downbeat[FLZ_NUM_SAMPLES];
+	bool lock_on;
+};
 
 static void on_retire(void *userdata, struct flz_sample *sample)
 {
@@ -151,6 +183,25 @@ static int load_script(const char *path, struct flz_loader *loader, struct rende
 		last_frame = frame;
 		if (line.cmd == FLZ_CMD_STOP_ALL)
 			line.slot = -1;
+		if (line.cmd == FLZ_CMD_PLAY && s[consumed] != '\0') {
+			const char *opt = s + consumed;
+			char *end = NULL;
+			if (strncmp(opt, "at=", 3) == 0) {
+				line.start = START_AT;
+				line.end_frame = strtoll(opt + 3, &end, 10);
+				if (end == opt + 3 || *trim(end) != '\0')
+					line.start = START_NOW;
+			} else if (strncmp(opt, "quantize=", 9) == 0 &&
+				   flz_quantize_parse(opt + 9, &line.quantize) == 0) {
+				line.start = START_GRID;
+			}
+			if (line.start == START_NOW) {
+				fprintf(stderr, "flz-render: %s:%u: play takes at=FRAME or "
+						"quantize=MODE, not '%s'\n", path, line_no, opt);
+				err = -EINVAL;
+				break;
+			}
+		}
 		if (line.cmd == FLZ_CMD_LOOP_REGION && s[consumed] != '\0') {
 			char *end;
 			line.end_frame = strtoll(s + consumed, &end, 10);
@@ -194,9 +245,74 @@ static int load_script(const char *path, struct flz_loader *loader, struct rende
 	return err;
 }
 
-static void apply(struct flz_mixer *mixer, struct render_line *line)
+/* The pad's tempo-lock ratio now: false when the lock is off or the pad has
+ * no tempo. */
+static bool pad_ratio(const struct render_tempo *tp, int32_t slot, struct flz_transport_lock *lock)
+{
+	return tp->lock_on && slot >= 0 && slot < FLZ_NUM_SAMPLES && tp->pad_bpm[slot] != 0.0 &&
+	       flz_transport_lock_ratio(flz_transport_bpm(&tp->transport), tp->pad_bpm[slot],
+					lock) == 0;
+}
+
+/* Start a voice of t->slot at the mixer's frame, tempo-locked in phase with
+ * the bar when its pad is locked (its downbeat, or the loop region's start
+ * when the region no longer holds it, on the bar's downbeats). */
+static int start_play(struct flz_mixer *mixer, const struct render_tempo *tp,
+		      struct flz_mixer_trigger *t)
+{
+	struct flz_transport_lock lock;
+	struct flz_transport_locked at;
+	int64_t ls, le;
+	if (pad_ratio(tp, t->slot, &lock) && flz_mixer_loop_region(mixer, t->slot, &ls, &le) == 0) {
+		const int64_t now = flz_mixer_frame(mixer);
+		const uint64_t downbeat_fp = (uint64_t)tp->pad_downbeat[t->slot] << 32;
+		if (flz_transport_locked_start(&at, &tp->transport, now, downbeat_fp, &lock, ls, le) ==
+			    0 ||
+		    flz_transport_locked_start(&at, &tp->transport, now, (uint64_t)ls << 32, &lock, ls,
+					       le) == 0) {
+			t->lock_num = lock.num;
+			t->lock_den = lock.den;
+			t->lock_pos_fp = at.pos0_fp;
+		}
+	}
+	return flz_mixer_trigger(mixer, t);
+}
+
+/* Lock, relock or unlock pad @p slot's voices after a tempo change; with
+ * @p slot < 0 every pad with a tempo. */
+static void relock(struct flz_mixer *mixer, const struct render_tempo *tp, int32_t slot)
+{
+	for (int32_t s = slot < 0 ? 0 : slot; s < (slot < 0 ? FLZ_NUM_SAMPLES : slot + 1); s++) {
+		struct flz_transport_lock lock = { 0 };
+		if (slot < 0 && tp->pad_bpm[s] == 0.0)
+			continue;
+		const bool on = pad_ratio(tp, s, &lock);
+		if (flz_mixer_set_pad_lock(mixer, s, on ? lock.num : 0, on ? lock.den : 0) < 0)
+			fprintf(stderr, "flz-render: pad %d: the relock was refused\n", (int)s);
+	}
+}
+
+/* The pending starts due by @p frame (the mixer's), in (frame, line) order. */
+static void start_due(struct flz_mixer *mixer, struct render_tempo *tp, int64_t frame)
+{
+	struct flz_schedule_entry e;
+	while (flz_schedule_take(&tp->schedule, frame + 1, &e)) {
+		struct flz_mixer_trigger t = { .slot = e.slot, .gain = e.gain, .token = e.token };
+		if (start_play(mixer, tp, &t) < 0)
+			fprintf(stderr, "flz-render: line %u: the scheduled play was refused\n",
+				(unsigned)e.token);
+	}
+}
+
+static bool pad_ok(int32_t slot)
+{
+	return slot >= 0 && slot < FLZ_NUM_SAMPLES;
+}
+
+static void apply(struct flz_mixer *mixer, struct render_tempo *tp, struct render_line *line)
 {
 	int r = 0;
+	const int64_t now = flz_mixer_frame(mixer);
 	switch (line->cmd) {
 	case FLZ_CMD_LOAD:
 		r = flz_mixer_load(mixer, line->slot, line->sample);
@@ -213,7 +329,26 @@ static void apply(struct flz_mixer *mixer, struct render_line *line)
 			.exclusive = line->cmd == FLZ_CMD_PLAY_EXCLUSIVE,
 			.stop_token = line->line_no,
 		};
-		r = flz_mixer_trigger(mixer, &t);
+		if (line->start != START_NOW) {
+			struct flz_schedule_entry e = {
+				.frame = line->end_frame,
+				.seq = line->line_no,
+				.slot = line->slot,
+				.gain = (float)line->value,
+				.token = line->line_no,
+			};
+			if (line->start == START_GRID)
+				r = flz_transport_next_grid_frame(&tp->transport, line->quantize, now,
+								  &e.frame);
+			if (r == 0 && !pad_ok(line->slot))
+				r = -EINVAL;
+			if (r == 0)
+				r = flz_schedule_insert(&tp->schedule, &e);
+			break;
+		}
+		if (t.exclusive)
+			(void)flz_schedule_cancel_all(&tp->schedule);
+		r = start_play(mixer, tp, &t);
 		break;
 	}
 	case FLZ_CMD_PAUSE:
@@ -236,13 +371,20 @@ static void apply(struct flz_mixer *mixer, struct render_line *line)
 					      line->end_frame);
 		break;
 	case FLZ_CMD_STOP:
-		r = flz_mixer_stop_slot(mixer, line->slot, line->line_no);
+		if (pad_ok(line->slot) && flz_schedule_cancel_slot(&tp->schedule, line->slot) < 0)
+			r = -EINVAL;
+		else
+			r = flz_mixer_stop_slot(mixer, line->slot, line->line_no);
 		break;
 	case FLZ_CMD_STOP_ALL:
+		(void)flz_schedule_cancel_all(&tp->schedule);
 		r = flz_mixer_stop_all(mixer, line->line_no);
 		break;
 	case FLZ_CMD_UNLOAD:
-		r = flz_mixer_unload(mixer, line->slot, line->line_no);
+		if (pad_ok(line->slot) && flz_schedule_cancel_slot(&tp->schedule, line->slot) < 0)
+			r = -EINVAL;
+		else
+			r = flz_mixer_unload(mixer, line->slot, line->line_no);
 		break;
 	case FLZ_CMD_VOLUME:
 		r = flz_mixer_set_master_gain(mixer, (float)line->value);
@@ -254,17 +396,43 @@ static void apply(struct flz_mixer *mixer, struct render_line *line)
 		/* Answered by the engine with a message; no effect on the audio. */
 		break;
 	case FLZ_CMD_MASTER_BPM:
+		r = flz_transport_set_bpm(&tp->transport, now, line->value);
+		if (r == 0 && tp->lock_on)
+			relock(mixer, tp, -1);
+		break;
 	case FLZ_CMD_BEATS_PER_BAR:
+		r = line->value >= 1.0 && line->value <= 16.0
+			    ? flz_transport_set_beats_per_bar(&tp->transport, (uint32_t)line->value)
+			    : -EINVAL;
+		break;
 	case FLZ_CMD_ANCHOR:
-		/* The transport only decides when plays start; a script gives the
-		 * frames at which they do. */
+		/* Applied reports the frame taken; a negative one means now. */
+		r = flz_transport_anchor(&tp->transport,
+					 line->value < 0.0 ? now : (int64_t)line->value);
 		break;
 	case FLZ_CMD_PAD_BPM:
+		if (!pad_ok(line->slot) || (line->value != 0.0 &&
+					    !(line->value >= FLZ_TRANSPORT_BPM_MIN &&
+					      line->value <= FLZ_TRANSPORT_BPM_MAX))) {
+			r = -EINVAL;
+			break;
+		}
+		tp->pad_bpm[line->slot] = line->value;
+		relock(mixer, tp, line->slot);
+		break;
 	case FLZ_CMD_PAD_DOWNBEAT:
+		/* For later plays: a playing voice keeps its phase. */
+		if (!pad_ok(line->slot) || !(line->value >= 0.0)) {
+			r = -EINVAL;
+			break;
+		}
+		tp->pad_downbeat[line->slot] = (int64_t)line->value;
+		break;
 	case FLZ_CMD_BPM_LOCK:
-		/* The tempo lock needs the engine's transport, which a script of
-		 * mixer commands does not run. */
-		r = -ENOTSUP;
+		if (tp->lock_on != (line->value != 0.0)) {
+			tp->lock_on = line->value != 0.0;
+			relock(mixer, tp, -1);
+		}
 		break;
 	case FLZ_CMD_PAD_EQ:
 		/* The EQ is the engine's stage; this bare mixer has none. */
@@ -362,15 +530,28 @@ int main(int argc, char **argv)
 			err = -ENOMEM;
 	}
 
+	static struct render_tempo tempo;
+	if (!err && flz_transport_init(&tempo.transport, (uint32_t)rate_hz) < 0) {
+		fprintf(stderr, "flz-render: no transport at %lu Hz\n", rate_hz);
+		err = -EINVAL;
+	}
+	flz_schedule_init(&tempo.schedule);
+
 	size_t next = 0;
 	int64_t frame = 0;
 	while (!err && frame < n_frames_total) {
+		/* As the engine: a block's commands, then the starts due at its
+		 * first frame (a start due inside it splits it there). */
 		while (next < script.n_lines && script.lines[next].frame <= frame)
-			apply(mixer, &script.lines[next++]);
-		/* Render up to the next command's frame, the block size or the end. */
-		int64_t until = frame + (int64_t)block_frames;
+			apply(mixer, &tempo, &script.lines[next++]);
+		start_due(mixer, &tempo, frame);
+		/* Render up to the next command's frame, the next pending start,
+		 * the block size or the end. */
+		int64_t until = frame + (int64_t)block_frames, due;
 		if (next < script.n_lines && script.lines[next].frame < until)
 			until = script.lines[next].frame;
+		if (flz_schedule_earliest(&tempo.schedule, &due) && due < until)
+			until = due;
 		if (until > n_frames_total)
 			until = n_frames_total;
 		uint32_t n = (uint32_t)(until - frame);

@@ -466,7 +466,8 @@ FLZ_WARN_UNUSED int flz_engine_play_ex(struct flz_engine *engine,
 
 /**
  * Pause the pad: every voice of the slot fades out (5 ms) and holds its
- * position. Pausing a paused pad does nothing. A paused voice counts
+ * position (a tempo-locked voice runs on silently at its lock, so that it
+ * resumes in phase). Pausing a paused pad does nothing. A paused voice counts
  * against FLZ_MAX_VOICES; a play on a paused pad starts a new voice.
  * @return 0 or an error
  * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot; -EAGAIN (not applied).
@@ -477,7 +478,7 @@ FLZ_WARN_UNUSED int flz_engine_pause(struct flz_engine *engine, int32_t slot);
 
 /**
  * Resume the pad: its paused voices fade back in (5 ms) from where they
- * held. Resuming a playing pad does nothing.
+ * held (a tempo-locked one from where its lock has it now). Resuming a playing pad does nothing.
  * @return 0 or an error
  * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot; -EAGAIN (not applied).
  * Thread: control.

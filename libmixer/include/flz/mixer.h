@@ -494,7 +494,8 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_trigger(struct flz_mixer *mixer,
 
 /**
  * Pause the slot: every playing voice of it fades out over the voice ramp
- * and holds its position. Pausing a paused voice does nothing. A paused
+ * and holds its position (a tempo-locked voice coasts on silently at its
+ * lock instead). Pausing a paused voice does nothing. A paused
  * voice keeps its place among FLZ_MAX_VOICES (it can be stolen like any
  * other: earliest started first). A trigger on a paused pad starts a new,
  * playing voice (the paused ones stay paused).
@@ -508,7 +509,9 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_pause_slot(struct flz_mixer *mixer, int32_t
 
 /**
  * Resume the slot's paused voices: each fades back in over the voice ramp
- * from the position it held. Resuming a playing voice does nothing.
+ * from the position it held (a tempo-locked voice, which coasts while
+ * paused, from where its lock has it now: in phase, see
+ * flz_mixer_set_pad_lock()). Resuming a playing voice does nothing.
  *
  * @return voices affected (>= 0), or a negative errno
  * Errors: -EINVAL slot out of range (nothing changes).
@@ -525,9 +528,10 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_resume_slot(struct flz_mixer *mixer, int32_
  * sample's end and then continues at the region's start. A paused voice
  * moves at once (it is silent) and resumes from there; a seek's crossfade
  * still running when a pause's fade ends is dropped, so the resume fades
- * in from the new position alone. Voices fading out after a stop or a
- * steal, and voices still playing a sample the slot no longer holds, are
- * not moved.
+ * in from the new position alone. A tempo-locked voice re-anchors its
+ * lock at the seek (see flz_mixer_set_pad_lock()). Voices fading out after
+ * a stop or a steal, and voices still playing a sample the slot no longer
+ * holds, are not moved.
  *
  * @param frame 0 <= frame < the slot's sample's n_frames
  * @return voices moved (>= 0), or a negative errno
@@ -637,10 +641,22 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_loop_region(const struct flz_mixer *mixer, 
  * difference over at least four glide lengths, after which the position is
  * exactly that of the new ratio from the re-anchor: the phase is kept.
  * The catch-up moves the rate by at most a quarter of the lower of the old
- * rate and num / den (so it stays positive and below 5). A voice that was not locked glides from its varispeed rate the same
- * way. @p num 0 unlocks: the voices return to global x pad speed at once.
- * A seek or a pause moves or holds the position as for any voice; the
- * voice advances at the ratio from there.
+ * rate and num / den, and never out of FLZ_RATE_MIN..FLZ_RATE_MAX (to
+ * within 2^-31 frame per frame of rounding): it lasts longer when there is
+ * little room (up to 500 glide lengths); where even that is not enough (a
+ * ratio at or next to an end of the range) the glide is shortened, down
+ * to a step of the rate, and a distance an unfinished earlier glide left
+ * on the wrong side is closed by moving the voice there at once,
+ * crossfaded like a seek. The phase converges exactly in every case. A
+ * voice that was not locked glides from its varispeed rate the same way.
+ * @p num 0 unlocks: the voices return to global x pad speed at once.
+ *
+ * While paused, a locked voice coasts silently at its lock (its position
+ * stays the lock's function of the output frame, relocks included), so a
+ * resume fades it in where it would be had it played on: in phase with the
+ * transport. A seek moves it (crossfaded) and re-anchors the lock there:
+ * its position is then the seek's frame + num / den x the output frames
+ * since (a glide still running ends with the seek).
  *
  * @param num the ratio's numerator, 0 to unlock
  * @param den its denominator; num / den within 0.25..4, both below 2^31
