@@ -19,8 +19,83 @@ static int64_t first_xrun_frame(const struct msg_log *log)
 	return -1;
 }
 
-START_TEST(rig_playback)
+/* Server xruns: tests/rig/rig.py appends one line per xrun jackd logs to the
+ * file FLZ_RIG_SERVER_XRUNS names, "<CLOCK_MONOTONIC ns> <kind> <jackd's
+ * text>"; the kinds "timer" (the dummy backend's timer was late) and
+ * "recorder" (the rig's recorder was) mean the rig itself was late. */
+#define RIG_WINDOW_MARGIN_NS (100LL * 1000 * 1000)
+#define RIG_ATTEMPTS 3
+
+static int64_t monotonic_ns(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The number of the rig's own xruns in [t0_ns, t1_ns] widened by
+ * RIG_WINDOW_MARGIN_NS (0 outside a rig that keeps the file); the first one's
+ * kind and text go to first. */
+static int rig_server_late(int64_t t0_ns, int64_t t1_ns, char *first, size_t first_size)
+{
+	const char *path = getenv("FLZ_RIG_SERVER_XRUNS");
+	FILE *f = path ? fopen(path, "r") : NULL;
+	if (!f)
+		return 0;
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		long long t_ns;
+		char kind[32];
+		int text_at = 0;
+		if (sscanf(line, "%lld %31s %n", &t_ns, kind, &text_at) < 2 || text_at == 0)
+			continue;
+		if (strcmp(kind, "timer") != 0 && strcmp(kind, "recorder") != 0)
+			continue;
+		if (t_ns < t0_ns - RIG_WINDOW_MARGIN_NS || t_ns > t1_ns + RIG_WINDOW_MARGIN_NS)
+			continue;
+		if (n++ == 0)
+			snprintf(first, first_size, "%s: %.*s", kind,
+				 (int)strcspn(line + text_at, "\n"), line + text_at);
+	}
+	fclose(f);
+	return n;
+}
+
+/* One measurement of a rig case: its window and whether a check a late server
+ * can break failed while the server was late (then why, the first such). */
+struct rig_attempt {
+	int64_t t0_ns;
+	int64_t t1_ns;
+	bool inconclusive;
+	char why[512];
+};
+
+/* A check that a late JACK server can break (the deadline, the amount of audio
+ * played in a wall-clock time). Failed while the rig's server xrun'd in the
+ * attempt's window: the attempt is inconclusive and goes on with its other
+ * checks. Failed while the server was on time: the case fails. */
+static void rig_expect(struct rig_attempt *a, bool ok, const char *what)
+{
+	if (ok)
+		return;
+	char first[256] = "";
+	int late = rig_server_late(a->t0_ns, a->t1_ns, first, sizeof(first));
+	ck_assert_msg(late > 0, "%s while the JACK server was on time (no server xrun in the window)",
+		      what);
+	if (!a->inconclusive)
+		snprintf(a->why, sizeof(a->why),
+			 "%s; the JACK server xrun'd %d time(s) in the window (first: %s)", what,
+			 late, first);
+	a->inconclusive = true;
+}
+
+/* One measurement of engine:rig-playback, every check made: the content ones
+ * with ck_assert, those a late server can break with rig_expect(). */
+static void rig_playback_once(struct rig_attempt *attempt)
+{
+	attempt->t0_ns = monotonic_ns();
+	char what[256];
 	const char *tee = getenv("FLZ_RIG_TEE");
 	ck_assert_msg(tee != NULL, "run inside the rig with --tee");
 	struct flz_engine_config config = flz_engine_config_init();
@@ -64,6 +139,7 @@ START_TEST(rig_playback)
 	drain_into(engine, &log);
 	flz_engine_get_stats(engine, &stats);
 	flz_engine_stop(engine);
+	attempt->t1_ns = monotonic_ns();
 
 	/* Real time: ~1.5 s of audio went out. Uninstrumented, without an
 	 * underrun: the normal build is where deadlines are checked.
@@ -75,12 +151,15 @@ START_TEST(rig_playback)
 	 * and reported once, and the content check below still holds in full:
 	 * the tee records every committed frame, and the engine renders every
 	 * frame once whatever the device did, so a late block cannot change
-	 * what was committed, only when JACK played it. */
-	const bool instrumented = flz_test_instrumented();
-	if (!instrumented)
-		ck_assert_int_eq(stats.xruns, 0);
+	 * what was committed, only when JACK played it. A JACK server late in
+	 * the window can cost an underrun and frames, not content: see
+	 * rig_playback below. */
 	ck_assert(!stats.device_lost);
-	ck_assert_int_ge(stats.frames, (int64_t)rate * 13 / 10);
+	snprintf(what, sizeof(what), "%lld frames played in 1.5 s, fewer than 1.3 s",
+		 (long long)stats.frames);
+	rig_expect(attempt, stats.frames >= (int64_t)rate * 13 / 10, what);
+	snprintf(what, sizeof(what), "the engine underran %lld time(s)", (long long)stats.xruns);
+	rig_expect(attempt, flz_test_instrumented() || stats.xruns == 0, what);
 	ck_assert_uint_eq(stats.messages_dropped, 0);
 	int n_applied = 0, n_pong = 0, n_stopped = 0, n_xrun = 0;
 	for (size_t i = 0; i < log.n; i++) {
@@ -96,8 +175,9 @@ START_TEST(rig_playback)
 	}
 	ck_assert_int_eq(n_xrun, (int)stats.xruns);
 	if (n_xrun > 0)
-		fprintf(stderr, "rig-playback: %d xrun(s) under instrumentation, first at frame %lld\n",
-			n_xrun, (long long)first_xrun_frame(&log));
+		fprintf(stderr, "rig-playback: %d xrun(s)%s, first at frame %lld\n", n_xrun,
+			flz_test_instrumented() ? " under instrumentation" : "",
+			(long long)first_xrun_frame(&log));
 	ck_assert_int_eq(n_applied, 6);
 	ck_assert_int_eq(n_pong, 1);
 	ck_assert_int_eq(n_stopped, 1);
@@ -112,7 +192,8 @@ START_TEST(rig_playback)
 	int64_t n_frames = (int64_t)(n_read / 2);
 	if (n_frames > stats.frames)
 		n_frames = stats.frames;
-	ck_assert_int_ge(n_frames, (int64_t)rate * 12 / 10);
+	snprintf(what, sizeof(what), "%lld frames in the tee, fewer than 1.2 s", (long long)n_frames);
+	rig_expect(attempt, n_frames >= (int64_t)rate * 12 / 10, what);
 	float *want = calloc((size_t)n_frames * 2, sizeof(float));
 	ref_render(&log, sine, rate, 2, 128, want, n_frames);
 	size_t at = 0;
@@ -131,6 +212,31 @@ START_TEST(rig_playback)
 	flz_sample_unref(sine);
 	free(heard);
 	free(want);
+}
+
+START_TEST(rig_playback)
+{
+	/* An attempt whose deadline or amount of audio failed while the JACK
+	 * server itself xrun'd (its timer late on a loaded machine: the server
+	 * stalled, not the engine) is taken again, up to RIG_ATTEMPTS times; a
+	 * failure while the server was on time fails at once, and the content
+	 * checks fail at once in any case. Check has no skip: if the server was
+	 * late in every attempt, the case says so on stderr and passes on its
+	 * content checks, made in full in every attempt over what it played (a
+	 * late server cannot change what the tee holds) (docs/testing.md). */
+	struct rig_attempt attempt = { 0 };
+	for (int n = 1; n <= RIG_ATTEMPTS; n++) {
+		attempt = (struct rig_attempt){ 0 };
+		rig_playback_once(&attempt);
+		if (!attempt.inconclusive)
+			return;
+		fprintf(stderr, "engine:rig-playback: attempt %d of %d inconclusive: %s\n", n,
+			RIG_ATTEMPTS, attempt.why);
+	}
+	fprintf(stderr,
+		"engine:rig-playback: deadline not judged: the JACK server xrun'd in the window "
+		"of each of %d attempts (content checked in full in each); last: %s\n",
+		RIG_ATTEMPTS, attempt.why);
 }
 END_TEST
 

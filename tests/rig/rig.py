@@ -48,8 +48,20 @@ Environment given to CMD (and, with export_env, to this process):
 ``JACK_NO_AUDIO_RESERVATION``, ``FLITZIS_AUDIO_DEVICE=default``, and for
 programs that inspect the capture ``FLZ_RIG_RATE_HZ``,
 ``FLZ_RIG_PERIOD_FRAMES``, ``FLZ_RIG_TEE``, ``FLZ_RIG_RECORD`` and
-``FLZ_RIG_RECORD_TIMES`` (the latter three only when used). The recorder
-flushes its files as it goes, so CMD can read what was heard so far.
+``FLZ_RIG_RECORD_TIMES`` (the latter three only when used), and
+``FLZ_RIG_SERVER_XRUNS``. The recorder flushes its files as it goes, so CMD
+can read what was heard so far.
+
+Server xruns. The dummy backend's own timer can run late on a loaded or
+virtual machine (jackd logs "JackTimedDriver::Process XRun"); a client that
+was on time can then underrun through no fault of its own. The rig reads
+jackd's log as it is written and appends every xrun line to the file
+``FLZ_RIG_SERVER_XRUNS`` names, one line each: the CLOCK_MONOTONIC time (ns)
+the line arrived, a kind (``timer``: the server's timer was late;
+``recorder``: the rig's own recorder did not finish its cycle; ``client``:
+another client, e.g. the engine's, did not finish) and jackd's text. A test
+takes the times of its measurement and asks server_late() or an Attempt
+(see rerun_while_server_late()) whether the server was late in that window.
 
 Only the standard library is used; Python 3.9 or newer.
 """
@@ -64,18 +76,25 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
 
 __all__ = [
+    "Attempt",
     "Rig",
     "RigError",
+    "SERVER_LATE_KINDS",
+    "ServerLate",
     "find_recorder",
     "instrumented",
     "raw_to_wav",
     "read_raw",
+    "read_server_xruns",
     "read_times",
     "reclaim_stale_servers",
+    "rerun_while_server_late",
+    "server_late",
     "main",
 ]
 
@@ -91,6 +110,7 @@ ENV_KEYS = (
     "FLZ_RIG_TEE",
     "FLZ_RIG_RECORD",
     "FLZ_RIG_RECORD_TIMES",
+    "FLZ_RIG_SERVER_XRUNS",
 )
 
 
@@ -105,6 +125,162 @@ def instrumented():
     happened.
     """
     return os.environ.get("FLZ_INSTRUMENTED", "") not in ("", "0")
+
+
+# -- server xruns ---------------------------------------------------------------
+
+#: Kinds of server xrun line that mean the rig, not the program under test, was
+#: late: the server's own timer, or the rig's recorder not finishing a cycle.
+#: "client" (any other client did not finish, e.g. the engine's own JACK
+#: client) is recorded but excuses nothing.
+SERVER_LATE_KINDS = ("timer", "recorder")
+#: Widening of a window on both sides when matching server xruns to it: the
+#: time of a line is when the rig read it, a little after jackd noticed.
+WINDOW_MARGIN_NS = 100 * 1000 * 1000
+#: How often a measurement is taken when the server was late in it.
+DEFAULT_ATTEMPTS = 3
+
+_TIMER_XRUN = "JackTimedDriver::Process XRun"
+_CLIENT_XRUN = "JackEngine::XRun: client"
+
+
+def _server_xrun_kind(line, rig_clients):
+    """The kind of one jackd log line, or None when it is not about an xrun."""
+    if _TIMER_XRUN in line:
+        return "timer"
+    if _CLIENT_XRUN in line:
+        # "... client = NAME was not finished, ..." or "... client NAME finished after ..."
+        rest = line.split(_CLIENT_XRUN, 1)[1].lstrip(" =")
+        name = rest.split(" ", 1)[0]
+        return "recorder" if name in rig_clients else "client"
+    return None
+
+
+def read_server_xruns(path=None):
+    """The server xruns the rig has seen so far.
+
+    @param path the file (default ``$FLZ_RIG_SERVER_XRUNS``)
+    @return a list of (time_ns, kind, text), oldest first; [] when there is
+        no such file (not inside a rig that keeps one)
+    """
+    path = path or os.environ.get("FLZ_RIG_SERVER_XRUNS")
+    if not path:
+        return []
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[0].isdigit():
+            out.append((int(parts[0]), parts[1], parts[2]))
+    return out
+
+
+def server_late(t0_ns, t1_ns, entries=None, margin_ns=WINDOW_MARGIN_NS):
+    """The server xruns of SERVER_LATE_KINDS inside [t0_ns, t1_ns], widened by margin_ns.
+
+    @param t0_ns, t1_ns CLOCK_MONOTONIC times (``time.monotonic_ns()``)
+    @param entries read_server_xruns()'s list (default: read it now)
+    """
+    if entries is None:
+        entries = read_server_xruns()
+    return [e for e in entries
+            if e[1] in SERVER_LATE_KINDS and t0_ns - margin_ns <= e[0] <= t1_ns + margin_ns]
+
+
+class ServerLate(Exception):
+    """A check failed while the server itself was late in the check's window.
+
+    Raised by Attempt.expect(); rerun_while_server_late() measures again.
+    Attributes: message (the check's), late (the server xruns, see
+    server_late()).
+    """
+
+    def __init__(self, message, late):
+        super().__init__(message)
+        self.message = message
+        self.late = late
+
+    def describe(self):
+        first = self.late[0]
+        return "%s; the JACK server xrun'd %d time(s) in the window (first: %s: %s)" % (
+            self.message, len(self.late), first[1], first[2])
+
+
+class Attempt:
+    """One measurement of a test that rerun_while_server_late() runs.
+
+    The test registers the windows (CLOCK_MONOTONIC ns) its checks depend on
+    with window(), then makes each check that a late server can break (a
+    deadline, the continuity of what JACK heard) with expect(). Every other
+    check stays a plain assert: nothing excuses it.
+
+    @param number 1 for the first attempt
+    @param source a callable returning read_server_xruns()'s list (default:
+        read ``$FLZ_RIG_SERVER_XRUNS`` at each check), e.g. Rig.server_xruns
+        of a rig the test stops before it checks
+    """
+
+    def __init__(self, number=1, source=None):
+        self.number = number
+        self.source = source
+        self.windows = []
+
+    def window(self, t0_ns, t1_ns):
+        """Checks made from now on depend on what happened in [t0_ns, t1_ns]."""
+        self.windows.append((int(t0_ns), int(t1_ns)))
+
+    def late(self):
+        """The server xruns in the registered windows (server_late())."""
+        entries = self.source() if self.source is not None else read_server_xruns()
+        late = []
+        for t0, t1 in self.windows:
+            late += [e for e in server_late(t0, t1, entries) if e not in late]
+        return late
+
+    def expect(self, ok, message):
+        """Check ok. When false: ServerLate if the server was late in a
+        window, else AssertionError(message): the program under test failed
+        while the server was on time."""
+        if ok:
+            return
+        late = self.late()
+        if late:
+            raise ServerLate(message, late)
+        raise AssertionError(message + " (the JACK server was on time: no server "
+                             "xrun in the window)")
+
+
+def rerun_while_server_late(measure, skip, attempts=DEFAULT_ATTEMPTS, source=None,
+                            log=None):
+    """Run measure(attempt) until it passes or the server was on time.
+
+    measure gets an Attempt and makes its checks. Its result is returned
+    when it passes; an AssertionError (any check, or an expect() while the
+    server was on time) goes to the caller at once. Only a ServerLate makes
+    it measure again, at most attempts times in all; after the last,
+    skip(reason) is called (pytest.skip) with a reason that names the server
+    xruns of every attempt. So a failure is never turned into a pass.
+
+    @param log where each rerun is announced (default sys.stderr)
+    """
+    log = log or sys.stderr
+    seen = []
+    for number in range(1, attempts + 1):
+        try:
+            return measure(Attempt(number, source))
+        except ServerLate as late:
+            seen.append(late)
+            log.write("rig: attempt %d of %d inconclusive: %s\n"
+                      % (number, attempts, late.describe()))
+            log.flush()
+    counts = ", ".join(str(len(s.late)) for s in seen)
+    return skip("the JACK server itself xrun'd in the measured window in each of %d "
+                "attempts (%s server xruns), so the check could not be judged; last: %s"
+                % (attempts, counts, seen[-1].describe()))
 
 
 _INSTALL_HINT = (
@@ -299,8 +475,13 @@ class Rig:
     @param recorder path of ``flz-jack-rec`` (else see find_recorder()).
     @param name JACK server name (default: unique per process and rig).
 
-    Thread: control (not thread-safe). Ownership: the rig owns its temp dir,
-    the server and the recorder; stop() ends them, also at interpreter exit.
+    The server's xruns go to ``server_xruns_path`` (``FLZ_RIG_SERVER_XRUNS``,
+    in the temp dir) as jackd logs them; server_xruns() reads them, also
+    after stop().
+
+    Thread: control (not thread-safe; a thread of the rig copies jackd's
+    log). Ownership: the rig owns its temp dir, the server, the recorder and
+    that thread; stop() ends them, also at interpreter exit.
     """
 
     _count = 0
@@ -329,8 +510,11 @@ class Rig:
         self.tmpdir = None
         self.tee_path = None
         self.config_path = None
+        self.server_xruns_path = None
         self.env = {}
         self._jackd = None
+        self._log_thread = None
+        self._last_server_xruns = []
         self._rec = None
         self._saved_env = None
         self._exit_hooked = False
@@ -369,6 +553,9 @@ class Rig:
         self.config_path = os.path.join(self.tmpdir, "asound.conf")
         with open(self.config_path, "w") as f:
             f.write(_alsa_config(self.ports, self.tee_path))
+        self.server_xruns_path = os.path.join(self.tmpdir, "server-xruns.txt")
+        open(self.server_xruns_path, "wb").close()
+        self._last_server_xruns = []
 
         self.env = {
             "ALSA_CONFIG_PATH": self.config_path,
@@ -379,6 +566,7 @@ class Rig:
             # For programs that want to know what the rig captures.
             "FLZ_RIG_RATE_HZ": str(self.rate_hz),
             "FLZ_RIG_PERIOD_FRAMES": str(self.period_frames),
+            "FLZ_RIG_SERVER_XRUNS": self.server_xruns_path,
         }
         if self.tee_path:
             self.env["FLZ_RIG_TEE"] = self.tee_path
@@ -396,20 +584,27 @@ class Rig:
         reclaim_stale_servers(jackd, jack_wait)
         log_path = os.path.join(self.tmpdir, "jackd.log")
         try:
-            with open(log_path, "wb") as log:
-                # Own session: a Ctrl-C at the terminal must reach the program
-                # under test, not tear the server down beneath it.
-                self._jackd = subprocess.Popen(
-                    [jackd, "-n", self.name, "-R", "-P", "80", "-S",
-                     "-d", "dummy", "-r", str(self.rate_hz),
-                     "-p", str(self.period_frames)],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                    env=child_env, start_new_session=True)
+            # Own session: a Ctrl-C at the terminal must reach the program
+            # under test, not tear the server down beneath it.
+            self._jackd = subprocess.Popen(
+                [jackd, "-n", self.name, "-R", "-P", "80", "-S",
+                 "-d", "dummy", "-r", str(self.rate_hz),
+                 "-p", str(self.period_frames)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, env=child_env, start_new_session=True)
+            self._log_thread = threading.Thread(
+                target=self._copy_server_log,
+                args=(self._jackd.stdout, log_path, self.server_xruns_path,
+                      (self.ports or "rec",) if self.record_path else ()),
+                name="rig-jackd-log", daemon=True)
+            self._log_thread.start()
             ready = subprocess.run(
                 [jack_wait, "-s", self.name, "-w", "-t", "10"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, env=child_env).returncode == 0
             if not ready or self._jackd.poll() is not None:
+                if self._jackd.poll() is not None:
+                    self._log_thread.join(2.0)  # the whole log, up to jackd's exit
                 raise RigError("the JACK dummy server did not start:\n"
                                + self._log_tail(log_path))
             if rec_bin:
@@ -425,6 +620,31 @@ class Rig:
                              % (self.name, self.rate_hz, self.period_frames,
                                 self.config_path))
         return self
+
+    @staticmethod
+    def _copy_server_log(pipe, log_path, xruns_path, rig_clients):
+        """Copy jackd's output to log_path; each xrun line also to xruns_path,
+        stamped with the CLOCK_MONOTONIC time it arrived. Runs until jackd
+        closes its output (it exits): never stops reading before, so jackd
+        can never block on a full pipe."""
+        with open(log_path, "ab") as log, open(xruns_path, "a", encoding="utf-8") as xruns:
+            for raw in iter(pipe.readline, b""):
+                now_ns = time.monotonic_ns()
+                log.write(raw)
+                log.flush()
+                line = raw.decode("utf-8", "replace").strip()
+                kind = _server_xrun_kind(line, rig_clients)
+                if kind:
+                    xruns.write("%d %s %s\n" % (now_ns, kind, line))
+                    xruns.flush()
+        pipe.close()
+
+    def server_xruns(self):
+        """The server xruns so far (read_server_xruns() of this rig's file),
+        or, after stop(), those of the last run."""
+        if self.server_xruns_path and self.tmpdir:
+            return read_server_xruns(self.server_xruns_path)
+        return list(self._last_server_xruns)
 
     def _start_recorder(self, rec_bin, child_env):
         self._rec = subprocess.Popen(
@@ -471,6 +691,11 @@ class Rig:
         if self._jackd is not None:
             self._end(self._jackd)
             self._jackd = None
+        if self._log_thread is not None:
+            self._log_thread.join(5.0)  # jackd is gone: its output ends
+            self._log_thread = None
+        if self.tmpdir and self.server_xruns_path:
+            self._last_server_xruns = read_server_xruns(self.server_xruns_path)
         if self.tmpdir:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None

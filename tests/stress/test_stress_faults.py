@@ -292,6 +292,13 @@ def test_stress_starved_audio_thread_underruns_then_plays_on(tmp_path):
     unchanged (float end to end), so the capture is compared sample by sample
     (tolerance 1e-6) with the loop before the starvation and after recovery,
     and must break in between, where the underrun was heard.
+
+    The two windows are compared only if the JACK server itself was on time
+    in them: a server xrun there (its timer late on a loaded machine) can
+    break the capture whatever the engine does, so the measurement is then
+    taken again with a new server, up to 3 times, and skipped naming the
+    server's xruns if it stays late (rig.rerun_while_server_late()). A
+    window that breaks while the server was on time fails.
     """
     # Skipped instrumented: the capture must follow the loop in the windows
     # before and after the starvation, so an underrun of a slow instrumented
@@ -314,10 +321,25 @@ def test_stress_starved_audio_thread_underruns_then_plays_on(tmp_path):
     if sys.byteorder == "big":
         pcm.byteswap()
     loop = [v / 32768.0 for v in pcm[0::2]]  # the left channel, as the loader converts it
+    _rig.rerun_while_server_late(
+        lambda attempt: starve_and_check(attempt, tmp_path, path, loop, recorder),
+        skip=pytest.skip)
 
-    cap_path = str(tmp_path / "capture.raw")
+
+def window_ns(times, frame0, frame1, period_frames):
+    """The CLOCK_MONOTONIC span in which capture frames [frame0, frame1) arrived."""
+    last = len(times) - 1
+    return (times[min(max(frame0, 0) // period_frames, last)],
+            times[min(max(frame1 - 1, 0) // period_frames, last)])
+
+
+def starve_and_check(attempt, tmp_path, path, loop, recorder):
+    """One measurement of test_stress_starved_audio_thread_underruns_then_plays_on."""
+    cap_path = str(tmp_path / ("capture%d.raw" % attempt.number))
     rig = FaultRig(record=cap_path, recorder=recorder)
     rig.start()
+    inner = rig.rig  # its server's xruns stay readable after stop()
+    attempt.source = inner.server_xruns
     msgs = []
     try:
         engine = fl.AudioEngine()
@@ -362,6 +384,9 @@ def test_stress_starved_audio_thread_underruns_then_plays_on(tmp_path):
         rig.stop()
 
     x = _rig.read_raw(cap_path)[0::2]
+    times = _rig.read_times(inner.record_times_path)
+    attempt.window(*window_ns(times, before_at - CHECK_FRAMES, before_at, inner.period_frames))
+    attempt.window(*window_ns(times, after_at - CHECK_FRAMES, after_at, inner.period_frames))
     xrun_msgs = [m for m in msgs if isinstance(m, fl.AudioMessage.XRun)]
     ok_before, where_before = follows_loop(x, loop, before_at - CHECK_FRAMES, before_at)
     ok_after, where_after = follows_loop(x, loop, after_at - CHECK_FRAMES, after_at)
@@ -372,10 +397,13 @@ def test_stress_starved_audio_thread_underruns_then_plays_on(tmp_path):
     assert stats["xruns"] >= 1, "no underrun counted after %s s without the CPU" % spins
     assert len(xrun_msgs) == stats["xruns"], (xrun_msgs, stats["xruns"])
     assert not stats["device_lost"] and stats["messages_dropped"] == 0, stats
-    assert ok_before, "the capture did not follow the loop before: frame %d" % where_before
+    attempt.expect(before_at >= CHECK_FRAMES, "only %d frames heard before the starvation"
+                   % before_at)
+    attempt.expect(ok_before, "the capture did not follow the loop before: frame %d"
+                   % where_before)
     assert not unbroken, "the underrun was counted but not heard"
     assert first_break >= before_at, (first_break, before_at)
-    assert ok_after, "not the loop after recovery: frame %d (underrun at %d)" % (
-        where_after, first_break)
+    attempt.expect(ok_after, "not the loop after recovery: frame %d (underrun at %d)" % (
+        where_after, first_break))
     assert any(isinstance(m, fl.AudioMessage.Stopped) for m in msgs), msgs[-5:]
     assert any(isinstance(m, fl.AudioMessage.Pong) for m in msgs), msgs[-5:]
