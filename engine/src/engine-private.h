@@ -346,6 +346,8 @@ FLZ_RT FLZ_WARN_UNUSED int flz_engine_core_render_rt(struct flz_engine_core *cor
  * Thread: control, under the engine lock.
  */
 void flz_engine_core_read_meters(struct flz_engine_core *core, struct flz_engine_meters *out);
+/** The latest snapshot's frame (taking a newer one). Thread: control, under the engine lock. */
+int64_t flz_engine_core_meters_frame(struct flz_engine_core *core);
 
 /** The last alsa-lib message of the audio thread, as the seqlock gave it. */
 struct flz_engine_alsa_last {

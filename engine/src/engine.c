@@ -1508,6 +1508,18 @@ int flz_engine_get_meters(struct flz_engine *engine, struct flz_engine_meters *o
 	return err;
 }
 
+int flz_engine_meters_frame(struct flz_engine *engine, int64_t *frame)
+{
+	if (engine == NULL || frame == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&engine->lock);
+	int err = engine->running ? 0 : -ENOTCONN;
+	if (err == 0)
+		*frame = flz_engine_core_meters_frame(&engine->core);
+	pthread_mutex_unlock(&engine->lock);
+	return err;
+}
+
 int flz_engine_transport(struct flz_engine *engine, struct flz_engine_transport *out)
 {
 	if (engine == NULL || out == NULL)

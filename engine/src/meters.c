@@ -17,7 +17,8 @@ void flz_engine_core_meters_init(struct flz_engine_core *core, double meter_hz)
 	atomic_init(&core->meter_latest, 1u);
 }
 
-void flz_engine_core_read_meters(struct flz_engine_core *core, struct flz_engine_meters *out)
+/* The front buffer, swapped for the latest one first if it is newer. */
+static const struct flz_engine_meter_buf *latest(struct flz_engine_core *core)
 {
 	/* relaxed: only a hint that a swap is worth making; the exchange
 	 * below is what orders the buffer's contents. */
@@ -30,7 +31,17 @@ void flz_engine_core_read_meters(struct flz_engine_core *core, struct flz_engine
 							 memory_order_acq_rel);
 		core->meter_front = prev & 3u;
 	}
-	const struct flz_engine_meter_buf *b = &core->meter_buf[core->meter_front];
+	return &core->meter_buf[core->meter_front];
+}
+
+int64_t flz_engine_core_meters_frame(struct flz_engine_core *core)
+{
+	return latest(core)->frame;
+}
+
+void flz_engine_core_read_meters(struct flz_engine_core *core, struct flz_engine_meters *out)
+{
+	const struct flz_engine_meter_buf *b = latest(core);
 	memset(out, 0, sizeof(*out));
 	out->frame = b->frame;
 	out->n_frames = b->m.n_frames;

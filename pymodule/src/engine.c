@@ -367,6 +367,7 @@ static void engine_dealloc(PyObject *obj)
 		Py_END_ALLOW_THREADS
 	}
 	Py_CLEAR(self->async_paths);
+	engine_forget_meters(self);
 	if (self->logs != NULL) {
 		pthread_mutex_destroy(&self->logs->lock);
 		PyMem_RawFree(self->logs);
@@ -402,6 +403,7 @@ static PyObject *engine_run(PyObject *obj, PyObject *unused)
 		return raise_error(self->state, OP_START, err, text, NULL);
 	}
 	/* A refused SCHED_FIFO arrives as the engine's warning, drained above. */
+	engine_forget_meters(self); /* frames count from 0 again */
 	if (engine_attach_pool(self) < 0) {
 		Py_BEGIN_ALLOW_THREADS
 		flz_engine_stop(self->engine);
@@ -419,6 +421,7 @@ PyObject *engine_shut_down(PyObject *obj, PyObject *unused)
 	flz_loadpool_destroy(pool);
 	flz_engine_stop(self->engine);
 	Py_END_ALLOW_THREADS
+	engine_forget_meters(self);
 	log_queue_drain(self->logs, self->state->logger);
 	Py_RETURN_NONE;
 }

@@ -33,16 +33,55 @@ int create_meter_types(PyObject *module, struct module_state *st)
 	return PyModule_AddObjectRef(module, "PadMeter", (PyObject *)st->pad_meter_type);
 }
 
+void engine_forget_meters(struct engine_object *self)
+{
+	Py_CLEAR(self->meters_last);
+}
+
+/* An instance of the named tuple type @p tp holding @p items (a tuple, whose
+ * reference is stolen): tuple.__new__(tp, items), what the type's own
+ * _make() does, without running its Python __new__. */
+static PyObject *named(PyTypeObject *tp, PyObject *items)
+{
+	if (items == NULL)
+		return NULL;
+	PyObject *args = PyTuple_Pack(1, items);
+	Py_DECREF(items);
+	if (args == NULL)
+		return NULL;
+	PyObject *r = PyTuple_Type.tp_new(tp, args, NULL);
+	Py_DECREF(args);
+	return r;
+}
+
+/* A Meters like @p last with a fresh pads dict (the caller may change the
+ * dict it got; the PadMeters and the rest are immutable and shared). */
+static PyObject *copy_meters(struct engine_object *self, PyObject *last)
+{
+	PyObject *pads = PyDict_Copy(PyTuple_GET_ITEM(last, 3));
+	if (pads == NULL)
+		return NULL;
+	return named(self->state->meters_type,
+		     PyTuple_Pack(4, PyTuple_GET_ITEM(last, 0), PyTuple_GET_ITEM(last, 1),
+				  PyTuple_GET_ITEM(last, 2), pads));
+}
+
 PyObject *engine_meters(PyObject *obj, PyObject *unused)
 {
 	(void)unused;
 	struct engine_object *self = (struct engine_object *)obj;
+	int64_t frame = 0;
+	int err = flz_engine_meters_frame(self->engine, &frame);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
+	if (self->meters_last != NULL && frame == self->meters_last_frame)
+		return copy_meters(self, self->meters_last);
 	/* About 2 KB of figures: on the heap of this (control) thread, not the
 	 * audio thread's. */
 	struct flz_engine_meters *m = PyMem_Malloc(sizeof *m);
 	if (m == NULL)
 		return PyErr_NoMemory();
-	int err = flz_engine_get_meters(self->engine, m);
+	err = flz_engine_get_meters(self->engine, m);
 	if (err < 0) {
 		PyMem_Free(m);
 		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
@@ -62,17 +101,35 @@ PyObject *engine_meters(PyObject *obj, PyObject *unused)
 		if (!m->pads[s].sounded)
 			continue;
 		PyObject *key = PyLong_FromUnsignedLong(s);
-		PyObject *pm = PyObject_CallFunction((PyObject *)self->state->pad_meter_type, "dd",
-						     (double)m->pads[s].peak, m->pads[s].position_s);
+		PyObject *peak = PyFloat_FromDouble((double)m->pads[s].peak);
+		PyObject *pos = PyFloat_FromDouble(m->pads[s].position_s);
+		PyObject *pm = peak && pos ? named(self->state->pad_meter_type,
+						   PyTuple_Pack(2, peak, pos))
+					   : NULL;
+		Py_XDECREF(peak);
+		Py_XDECREF(pos);
 		int rc = key && pm ? PyDict_SetItem(pads, key, pm) : -1;
 		Py_XDECREF(key);
 		Py_XDECREF(pm);
 		if (rc < 0)
 			goto done;
 	}
-	result = PyObject_CallFunction((PyObject *)self->state->meters_type, "LOOO",
-				       (long long)m->frame, peaks,
-				       m->master_clip ? Py_True : Py_False, pads);
+	PyObject *frame_obj = PyLong_FromLongLong((long long)m->frame);
+	if (frame_obj == NULL)
+		goto done;
+	result = named(self->state->meters_type,
+		       PyTuple_Pack(4, frame_obj, peaks, m->master_clip ? Py_True : Py_False, pads));
+	Py_DECREF(frame_obj);
+	if (result != NULL) {
+		/* Kept with a dict of its own: the one returned is the caller's. */
+		PyObject *kept = copy_meters(self, result);
+		if (kept == NULL) {
+			Py_CLEAR(result);
+			goto done;
+		}
+		Py_XSETREF(self->meters_last, kept);
+		self->meters_last_frame = m->frame;
+	}
 done:
 	Py_XDECREF(peaks);
 	Py_XDECREF(pads);

@@ -128,6 +128,11 @@ struct engine_object {
 	 * plus request_base, the last id given before this run. */
 	uint64_t request_base;
 	uint64_t max_request;
+	/* meters(): the last Meters built and its snapshot's frame, reused
+	 * (with a copy of its pads dict) while the audio side has published no
+	 * newer one; cleared by run() and shut_down(). */
+	PyObject *meters_last;
+	int64_t meters_last_frame;
 	/* The module's state, alive as long as this engine: the engine holds
 	 * its type, the type its module. Read on every call that may raise. */
 	struct module_state *state;
@@ -195,6 +200,7 @@ PyObject *engine_stop_recording(PyObject *obj, PyObject *unused);
 /* --- meters.c ------------------------------------------------------------ */
 
 PyObject *engine_meters(PyObject *obj, PyObject *unused);
+void engine_forget_meters(struct engine_object *self);
 /* Meters and PadMeter, added to the module and kept in its state. */
 int create_meter_types(PyObject *module, struct module_state *st);
 /* A namedtuple type from (name, doc) field pairs (module.c). */

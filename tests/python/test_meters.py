@@ -186,3 +186,31 @@ def test_meters_from_eight_threads_while_rendering():
             t.join()
         assert e.meters().frame == 200 * 313 // INTERVAL * INTERVAL
     assert errors == []
+
+
+def test_unchanged_snapshot_again_equal_with_a_dict_of_its_own():
+    """A call that finds no newer snapshot returns one equal to the last (the
+    same PadMeters), each with its own pads dict, so a caller that changes
+    the dict it got changes nothing for the next; a run() starts afresh."""
+    e = offline()
+    with e:
+        e.load_sample_array(0, noise(4000, 2, 5), RATE_HZ)
+        e.play_sample(0, 1.0)
+        e.render(INTERVAL * 2)
+        a = e.meters()
+        b = e.meters()
+        assert a == b and a.frame == 2 * INTERVAL and 0 in a.pads
+        assert type(a) is Meters and type(a.pads[0]) is PadMeter
+        assert a.pads is not b.pads and a.pads[0] is b.pads[0]
+        a.pads.clear()
+        a.pads["junk"] = 1
+        c = e.meters()
+        assert c == b and list(c.pads) == [0]
+        e.render(INTERVAL)
+        d = e.meters()
+        assert d.frame == 3 * INTERVAL
+    with e:
+        # Frames count from 0 again: the last run's snapshot is not reused.
+        assert e.meters() == Meters(0, (0.0, 0.0), False, {})
+        e.render(INTERVAL * 2)
+        assert e.meters().pads == {}

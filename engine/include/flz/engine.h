@@ -813,6 +813,20 @@ FLZ_WARN_UNUSED int flz_engine_get_meters(struct flz_engine *engine,
 					  struct flz_engine_meters *out);
 
 /**
+ * The frame of the latest meter snapshot (its struct flz_engine_meters
+ * frame; 0 before the first), taking a newer one if the audio side
+ * published it, as flz_engine_get_meters() would. Snapshots' frames rise
+ * within a run, so a caller that kept the last snapshot it read learns
+ * cheaply whether there is another.
+ * @param[out] frame the frame
+ * @return 0 or an error
+ * Errors: -ENOTCONN not running; -EINVAL NULL argument.
+ * Thread: control (any thread; takes the engine lock).
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_meters_frame(struct flz_engine *engine, int64_t *frame);
+
+/**
  * The transport's state, as the audio side published it after its last
  * block (a seqlock: never waits for the audio thread). A command queued
  * since shows once a block has been rendered after it.
