@@ -81,7 +81,11 @@ class Terminal:
                                      env=env, cwd=cwd, start_new_session=True, pass_fds=(w,))
         os.close(w)
         with os.fdopen(r, "rb") as f:
-            self.pid = int(f.read() or b"0")  # the player's
+            said = f.read()  # the player's pid; nothing when the shell failed
+        if not said.isdigit() or int(said) <= 1:
+            self.proc.wait(timeout=60)
+            raise AssertionError("the shell did not start the player: %r" % said)
+        self.pid = int(said)
         self.text = ""
 
     def pump(self, timeout_s=0.05):
