@@ -31,10 +31,14 @@ import contextlib
 import logging
 import math
 import os
+import select
+import shutil
 import signal
 import sys
 import tempfile
+import termios
 import time
+import tty
 import wave
 
 from . import (SPEED_MAX, SPEED_MIN, VOLUME_MAX, VOLUME_MIN, AudioEngine, AudioMessage,
@@ -314,8 +318,6 @@ class _RawKeys:
         self.handlers = {}
 
     def __enter__(self):
-        import termios
-        import tty
         self.saved = termios.tcgetattr(self.fd)
         tty.setcbreak(self.fd, termios.TCSANOW)
         for signum, handler in ((signal.SIGTSTP, self._suspend),
@@ -328,7 +330,6 @@ class _RawKeys:
         return self
 
     def _restore(self):
-        import termios
         try:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
         except termios.error:  # the terminal is gone (hung up)
@@ -343,8 +344,6 @@ class _RawKeys:
         self._resume(signum, frame)
 
     def _resume(self, signum, frame):
-        import termios
-        import tty
         signal.signal(signal.SIGTSTP, self._suspend)
         if _foreground_tty(self.fd):  # "bg" continues it without the terminal
             try:
@@ -374,7 +373,6 @@ class _Status:
     def show(self, text, force=False):
         now = time.monotonic()
         if self.tty:
-            import shutil
             width = shutil.get_terminal_size((100, 24)).columns - 1
             # Carriage return, the text, then erase to the end of the line.
             self.stream.write("\r" + text[:max(1, width)] + "\x1b[K")
@@ -520,7 +518,6 @@ def play(paths, device=None, volume=0.8, speed=1.0, seconds=None, out=sys.stdout
 def _play_loop(engine, inst, status, seconds, start, keys):
     """Redraw the status STATUS_HZ times a second and apply the keys as they
     come, until the quit key or seconds."""
-    import select
     decoder = KeyDecoder()
     period_s = 1.0 / STATUS_HZ
     next_draw = 0.0
