@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Set everything up and run the main job: build the flitzis_looper_rs wheel
 # and install it into the project's virtual environment (.venv), then loop
-# the given files (or a demo loop set it makes itself) until Ctrl-C.
+# the given files (or a demo loop set it makes itself) until q or Ctrl-C
+# (on a terminal its keys play them: see README "The player").
 # Arguments go to `python -m flitzis_looper_rs play`; relative paths are
 # taken from the directory the script is run from, and so is --out.
 set -euo pipefail
