@@ -354,12 +354,12 @@ FLZ_RT FLZ_HOT static void read_frames(struct flz_mixer *m, const struct flz_mix
 			side = flz_resampler_side(&m->resampler, inc);
 		}
 	} else if (constant) {
-		for (uint32_t j = 0; j < n_frames; j++) {
-			uint64_t p = acc + (uint64_t)j * inc;
-			off[j] = (int64_t)(p >> 32);
-			frac[j] = (uint32_t)p;
+		/* acc + j x inc by additions (exact: integers), which the compiler
+		 * does not turn into emulated 64-bit vector multiplies. */
+		for (uint32_t j = 0; j < n_frames; j++, acc += inc) {
+			off[j] = (int64_t)(acc >> 32);
+			frac[j] = (uint32_t)acc;
 		}
-		acc += (uint64_t)n_frames * inc;
 		side = flz_resampler_side(&m->resampler, inc);
 	} else {
 		for (uint32_t j = 0; j < n_frames; j++) {

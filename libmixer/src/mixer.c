@@ -193,10 +193,7 @@ int flz_mixer_memory(const struct flz_mixer *mixer, struct flz_mem_region *regio
 	all[n++] = (struct flz_mem_region){ mixer, sizeof(*mixer) };
 	for (uint32_t i = 0; i < mixer->n_buffers; i++)
 		all[n++] = mixer->buffers[i];
-	all[n++] = (struct flz_mem_region){ mixer->resampler.h, FLZ_RESAMPLER_TABLE_BYTES };
-	all[n++] = (struct flz_mem_region){ mixer->resampler.dh, FLZ_RESAMPLER_TABLE_BYTES };
-	all[n++] = (struct flz_mem_region){ mixer->resampler.stretch_mem,
-					    mixer->resampler.stretch_bytes };
+	all[n++] = (struct flz_mem_region){ mixer->resampler.mem, mixer->resampler.mem_bytes };
 	for (int i = 0; i < n && i < max_regions; i++)
 		regions[i] = all[i];
 	return n;

@@ -1,85 +1,61 @@
 /* SPDX-License-Identifier: MIT */
-/* The interpolator for stereo with AVX2+FMA, four taps (eight floats of
- * frames) at a time, from the doubled rows. Built with -mavx2 -mfma; called
- * only after the control side has checked the CPU. Same kernel and
- * coefficients as the generic version; the sums are formed in a different
- * order, so results agree to float rounding (about 1e-7), not bit for bit. */
+/* The interpolator for stereo with AVX2+FMA, eight taps at a time. Built
+ * with -mavx2 -mfma; called only after the control side has checked the
+ * CPU. Same tables and coefficients as the generic version; the sums are
+ * formed in a different order, so results agree to float rounding (about
+ * 1e-7), not bit for bit. */
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "resampler.h"
 
-
-/* Taps from the doubled rows (h2 + a x dh2, each tap twice: one float per
- * float of interleaved stereo frames): per eight floats one fused
- * multiply-add for the coefficients and one onto the data, with no shuffle,
- * into four independent sums, so that no chain of dependent additions sets
- * the pace. @p n_floats = 4 x side; the last 4 of them when n_floats is not
- * a multiple of 8 (odd side) go through a 4-wide step, so that no frame past
- * the readable ones is loaded. */
-FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) __m128
-dot_doubled(const float *h2, const float *dh2, float a, const float *x, int32_t n_floats)
+/*
+ * The sums of one stereo frame from @p n_taps taps (a multiple of 4) of a
+ * table row, as eight floats (left, right, left, ...) still to be folded:
+ * per group of eight taps one fused multiply-add makes the coefficients
+ * (h + a x dh), two in-lane unpacks double them (the row's order makes
+ * the low unpack taps 0..3 and the high one taps 4..7, each twice, one
+ * float per float of interleaved stereo frames), and two fused multiply-
+ * adds take them onto eight frames, into two sums. A last group of four
+ * taps (n_taps not a multiple of 8) uses the low unpack only, so that no
+ * frame past the readable ones is loaded.
+ */
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) __m256
+frame_sums(const float *row, float a, int32_t n_taps, const float *x)
 {
 	const __m256 av = _mm256_set1_ps(a);
-	__m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-			  _mm256_setzero_ps() };
-	int32_t i = 0, k = 0;
-	for (; i + 8 <= n_floats; i += 8, k++) {
-		const __m256 c =
-			_mm256_fmadd_ps(av, _mm256_loadu_ps(dh2 + i), _mm256_loadu_ps(h2 + i));
-		acc[k & 3] = _mm256_fmadd_ps(c, _mm256_loadu_ps(x + i), acc[k & 3]);
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+	int32_t i = 0;
+	for (; i + 8 <= n_taps; i += 8, row += 2 * FLZ_RESAMPLER_GROUP, x += 16) {
+		const __m256 c = _mm256_fmadd_ps(av, _mm256_load_ps(row + 8), _mm256_load_ps(row));
+		acc0 = _mm256_fmadd_ps(_mm256_unpacklo_ps(c, c), _mm256_loadu_ps(x), acc0);
+		acc1 = _mm256_fmadd_ps(_mm256_unpackhi_ps(c, c), _mm256_loadu_ps(x + 8), acc1);
 	}
-	const __m256 sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-	__m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
-	if (i < n_floats) {
-		const __m128 c = _mm_fmadd_ps(_mm256_castps256_ps128(av), _mm_loadu_ps(dh2 + i),
-					      _mm_loadu_ps(h2 + i));
-		s4 = _mm_fmadd_ps(c, _mm_loadu_ps(x + i), s4);
+	if (i < n_taps) {
+		const __m256 c = _mm256_fmadd_ps(av, _mm256_load_ps(row + 8), _mm256_load_ps(row));
+		acc1 = _mm256_fmadd_ps(_mm256_unpacklo_ps(c, c), _mm256_loadu_ps(x), acc1);
 	}
-	/* Lanes alternate left, right: fold to one pair. */
-	return _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+	return _mm256_add_ps(acc0, acc1);
 }
 
-/* One stereo frame with @p side taps each side in @p mode (sp's, passed
- * apart so that a caller can make them constants); inlined into both entry
- * points below, so a frame gets the same operations whichever of them
- * computes it. */
-FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
-frame_stereo_k(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
-	       int32_t side, enum flz_resampler_mode mode, const float *center, uint32_t frac,
-	       float gain_lin, float *out)
+/* The row of fraction @p frac (rows of @p row_floats floats) and the
+ * position *a between it and the next: flz_resampler_row(). */
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) const float *
+row_at(const float *rows, size_t row_floats, uint32_t frac, float *a)
 {
-	const int32_t n_taps = 2 * side;
-	const float *x = center + (int32_t)(1 - side) * 2;
-	__m128 s2;
+	*a = (float)(frac & ((1u << FLZ_RESAMPLER_ROW_FRAC_BITS) - 1)) *
+	     (1.0f / (float)(1u << FLZ_RESAMPLER_ROW_FRAC_BITS));
+	return rows + (size_t)(frac >> FLZ_RESAMPLER_ROW_FRAC_BITS) * row_floats;
+}
 
-	if (mode != FLZ_RESAMPLER_PER_TAP) {
-		/* One doubled row and its difference to the next, contiguous. */
-		const float *h2, *dh2;
-		float a;
-		if (mode == FLZ_RESAMPLER_ONE_ROW) {
-			a = flz_resampler_row2(r, sp, frac, &h2, &dh2);
-		} else {
-			int32_t step;
-			a = flz_resampler_row(r, sp, frac, &h2, &dh2, &step);
-		}
-		s2 = dot_doubled(h2, dh2, a, x, 2 * n_taps);
-	} else {
-		/* Stretched kernel (rate > 1): each tap has its own table
-		 * position (only to build the stretched tables, and for tests).
-		 * The coefficients are looked up one by one, doubled, into a row
-		 * padded with zeros to whole groups of eight floats. */
-		float c[4 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8] __attribute__((aligned(32)));
-		int32_t u = flz_resampler_first_u(sp, frac);
-		for (int32_t i = 0; i < n_taps; i++, u -= sp->step_u)
-			c[2 * i] = c[2 * i + 1] = flz_resampler_kernel_at(r, u);
-		static const float zeros[4 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8];
-		s2 = dot_doubled(c, zeros, 0.0f, x, 2 * n_taps);
-	}
-	const float scale = gain_lin * sp->norm;
-	out[0] = _mm_cvtss_f32(s2) * scale;
-	out[1] = _mm_cvtss_f32(_mm_shuffle_ps(s2, s2, 1)) * scale;
+/* Fold one frame's sums to its left and right (lanes 0 and 1), times the
+ * gain: lanes 0..3 plus lanes 4..7, then the pairs. The pair fold in the
+ * run below does the same additions for each of its frames. */
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) __m128 fold(__m256 sum, __m128 g)
+{
+	const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+	return _mm_mul_ps(_mm_add_ps(s4, _mm_movehl_ps(s4, s4)), g);
 }
 
 FLZ_RT FLZ_HOT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *r,
@@ -87,8 +63,12 @@ FLZ_RT FLZ_HOT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *
 					    const float *center, uint32_t n_channels,
 					    uint32_t frac, float gain_lin, float *out)
 {
+	(void)r;
 	(void)n_channels; /* always 2 */
-	frame_stereo_k(r, sp, sp->side, sp->mode, center, frac, gain_lin, out);
+	float a;
+	const float *row = row_at(sp->table->rows, 2 * (size_t)sp->table->stride, frac, &a);
+	const __m256 sum = frame_sums(row, a, 2 * sp->side, center + (int32_t)(1 - sp->side) * 2);
+	_mm_storel_pi((__m64 *)out, fold(sum, _mm_set1_ps(gain_lin)));
 }
 
 FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
@@ -97,46 +77,34 @@ FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
 					  uint32_t n_channels, uint32_t n_frames, float gain_lin,
 					  float *out)
 {
+	(void)r;
 	(void)n_channels; /* always 2 */
-	if (sp->mode == FLZ_RESAMPLER_ONE_ROW) {
-		/* Rates <= 1: 32 taps, known here, so the taps' loop unrolls with
-		 * no partial group. */
-		for (uint32_t j = 0; j < n_frames; j++)
-			frame_stereo_k(r, sp, FLZ_RESAMPLER_HALF_TAPS, FLZ_RESAMPLER_ONE_ROW,
-				       src + (size_t)(pos[j] - base) * 2, frac[j], gain_lin,
-				       out + (size_t)j * 2);
-		return;
+	/* What the single frame reads through sp, kept in registers. */
+	const int32_t n_taps = 2 * sp->side;
+	const float *rows = sp->table->rows;
+	const size_t row_floats = 2 * (size_t)sp->table->stride;
+	const float *x0 = src + (1 - sp->side - base) * 2;
+	const __m128 g = _mm_set1_ps(gain_lin);
+	uint32_t j = 0;
+	for (; j + 2 <= n_frames; j += 2) {
+		float a0, a1;
+		const float *row0 = row_at(rows, row_floats, frac[j], &a0);
+		const float *row1 = row_at(rows, row_floats, frac[j + 1], &a1);
+		const __m256 s0 = frame_sums(row0, a0, n_taps, x0 + pos[j] * 2);
+		const __m256 s1 = frame_sums(row1, a1, n_taps, x0 + pos[j + 1] * 2);
+		/* Two frames folded together: [s0 low | s1 low] + [s0 high |
+		 * s1 high] holds each frame's lanes 0..3 + 4..7 in its own half,
+		 * then (l, r) + (l', r') of both: fold()'s additions. */
+		const __m256 z = _mm256_add_ps(_mm256_permute2f128_ps(s0, s1, 0x20),
+					       _mm256_permute2f128_ps(s0, s1, 0x31));
+		const __m128 lo = _mm256_castps256_ps128(z), hi = _mm256_extractf128_ps(z, 1);
+		const __m128 lr = _mm_add_ps(_mm_movelh_ps(lo, hi), _mm_movehl_ps(hi, lo));
+		_mm_storeu_ps(out + (size_t)j * 2, _mm_mul_ps(lr, g));
 	}
-	if (sp->mode == FLZ_RESAMPLER_STRETCH_TABLE) {
-		/* The stretched tables' sides (ceil(16 x 2^(k/6)), resampler.c), as
-		 * constants for the same reason; another side takes the loop below,
-		 * with the same values. */
-#define FLZ_STRETCH_RUN(n_side)                                                                  \
-	case n_side:                                                                             \
-		for (uint32_t j = 0; j < n_frames; j++)                                          \
-			frame_stereo_k(r, sp, n_side, FLZ_RESAMPLER_STRETCH_TABLE,               \
-				       src + (size_t)(pos[j] - base) * 2, frac[j], gain_lin,     \
-				       out + (size_t)j * 2);                                     \
-		return;
-		switch (sp->side) {
-			FLZ_STRETCH_RUN(18)
-			FLZ_STRETCH_RUN(21)
-			FLZ_STRETCH_RUN(23)
-			FLZ_STRETCH_RUN(26)
-			FLZ_STRETCH_RUN(29)
-			FLZ_STRETCH_RUN(32)
-			FLZ_STRETCH_RUN(36)
-			FLZ_STRETCH_RUN(41)
-			FLZ_STRETCH_RUN(46)
-			FLZ_STRETCH_RUN(51)
-			FLZ_STRETCH_RUN(58)
-			FLZ_STRETCH_RUN(64)
-		default:
-			break;
-		}
-#undef FLZ_STRETCH_RUN
+	if (j < n_frames) {
+		float a0;
+		const float *row0 = row_at(rows, row_floats, frac[j], &a0);
+		const __m256 s0 = frame_sums(row0, a0, n_taps, x0 + pos[j] * 2);
+		_mm_storel_pi((__m64 *)(out + (size_t)j * 2), fold(s0, g));
 	}
-	for (uint32_t j = 0; j < n_frames; j++)
-		frame_stereo_k(r, sp, sp->side, sp->mode, src + (size_t)(pos[j] - base) * 2,
-			       frac[j], gain_lin, out + (size_t)j * 2);
 }

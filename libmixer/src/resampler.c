@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Control side of the interpolator: building the kernel table. */
+/* Control side of the interpolator: building the kernel tables. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -22,137 +22,109 @@ static double bessel_i0(double x)
 	return sum;
 }
 
-static int flz_resampler_stretch_init(struct flz_resampler *r);
+/* A prototype (half-width @p half frames, Kaiser @p beta) at @p y source
+ * frames from the position, before stretching. */
+static double prototype(double y, double half, double beta)
+{
+	if (fabs(y) >= half)
+		return 0.0;
+	if (y == 0.0)
+		return 1.0;
+	const double w = y / half;
+	const double kaiser = bessel_i0(beta * sqrt(1.0 - w * w)) / bessel_i0(beta);
+	return sin(M_PI * y) / (M_PI * y) * kaiser;
+}
+
+/* The prototype of table k: the base one or the stretched one. */
+static double table_half(int k)
+{
+	return k == 0 ? FLZ_RESAMPLER_HALF_TAPS : FLZ_RESAMPLER_STRETCH_HALF_TAPS;
+}
+
+static double table_beta(int k)
+{
+	return k == 0 ? FLZ_RESAMPLER_KAISER_BETA : FLZ_RESAMPLER_STRETCH_KAISER_BETA;
+}
+
+/* Stretch of table k: 1, then 2^(k / 6); the last is exactly FLZ_RATE_MAX. */
+static double table_stretch(int k)
+{
+	if (k == 0)
+		return 1.0;
+	return k == FLZ_RESAMPLER_N_TABLES - 1 ? FLZ_RATE_MAX : pow(2.0, k / 6.0);
+}
+
+/* Taps each side of table k: its prototype reaches half x stretch frames,
+ * rounded up to even so that the taps come in groups of four. */
+static int32_t table_side(int k)
+{
+	const int32_t reach = (int32_t)ceil(table_half(k) * table_stretch(k) - 1e-9);
+	return (reach + 1) & ~1;
+}
 
 int flz_resampler_init(struct flz_resampler *r)
 {
-	const int half = FLZ_RESAMPLER_HALF_TAPS;
-	const int phases = FLZ_RESAMPLER_PHASES;
-	/* y runs over [-OFFSET, OFFSET]: two frames of zeros beyond the kernel
-	 * each side, so a stretched tap at the edge (plus rounding of the table
-	 * position) still reads zeros inside the table. */
-	const int offset = FLZ_RESAMPLER_OFFSET;
-	const int n_flat = 2 * offset * phases + 1;
-	double *flat = malloc((size_t)(n_flat + 1) * sizeof(double));
-	r->h = flz_pages_alloc(FLZ_RESAMPLER_TABLE_BYTES);
-	r->dh = flz_pages_alloc(FLZ_RESAMPLER_TABLE_BYTES);
-	if (flat == NULL || r->h == NULL || r->dh == NULL) {
-		free(flat);
-		flz_resampler_deinit(r);
+	size_t n_floats = 0;
+	for (int k = 0; k < FLZ_RESAMPLER_N_TABLES; k++) {
+		const int32_t side = table_side(k);
+		const uint32_t stride = ((uint32_t)(2 * side) + FLZ_RESAMPLER_GROUP - 1) &
+					~(uint32_t)(FLZ_RESAMPLER_GROUP - 1);
+		n_floats += (size_t)FLZ_RESAMPLER_PHASES * 2 * stride;
+	}
+	r->mem_bytes = (n_floats * sizeof(float) + 63) & ~(size_t)63;
+	r->mem = flz_pages_alloc(r->mem_bytes);
+	if (r->mem == NULL)
 		return -ENOMEM;
-	}
-	const double i0_beta = bessel_i0(FLZ_RESAMPLER_KAISER_BETA);
-	for (int i = 0; i <= n_flat; i++) {
-		int rel = i - offset * phases; /* y * phases, exact */
-		double y = (double)rel / phases;
-		if (fabs(y) >= half) {
-			flat[i] = 0.0;
-		} else if (rel % phases == 0) {
-			/* Integer y: the sinc is exactly 1 at 0 and 0 elsewhere, so at
-			 * speed 1 with no fractional position the kernel is an exact
-			 * unit impulse and the mix passes through unchanged. */
-			flat[i] = rel == 0 ? 1.0 : 0.0;
-		} else {
-			double w = y / half;
-			double kaiser = bessel_i0(FLZ_RESAMPLER_KAISER_BETA * sqrt(1.0 - w * w)) / i0_beta;
-			flat[i] = sin(M_PI * y) / (M_PI * y) * kaiser;
+	float *at = r->mem;
+	float cur[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS], next[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS];
+	for (int k = 0; k < FLZ_RESAMPLER_N_TABLES; k++) {
+		struct flz_resampler_table *t = &r->table[k];
+		const double s = table_stretch(k);
+		t->inc_fp = (uint64_t)llround(s * 4294967296.0);
+		t->side = table_side(k);
+		t->stride = ((uint32_t)(2 * t->side) + FLZ_RESAMPLER_GROUP - 1) &
+			    ~(uint32_t)(FLZ_RESAMPLER_GROUP - 1);
+		t->rows = at;
+		const int32_t n_taps = 2 * t->side;
+		/* Row q's taps at fraction q / PHASES (row PHASES only feeds the
+		 * last differences). Tap i reads source frame n + 1 - side + i, at
+		 * distance (q / PHASES - (1 - side + i)) / s from the position. At
+		 * stretch 1 and q == 0 that is a whole number of frames: the
+		 * prototype is exactly 1 there at 0 and 0 elsewhere, so a whole-
+		 * frame position at rate 1 passes the sample through unchanged. */
+		for (int32_t q = 0; q <= FLZ_RESAMPLER_PHASES; q++) {
+			for (int32_t i = 0; i < n_taps; i++) {
+				const double x = (double)q / FLZ_RESAMPLER_PHASES - (double)(1 - t->side + i);
+				double v;
+				if (k == 0 && q % FLZ_RESAMPLER_PHASES == 0)
+					v = x == 0.0 ? 1.0 : 0.0;
+				else
+					v = prototype(x / s, table_half(k), table_beta(k)) / s;
+				next[i] = (float)v;
+			}
+			if (q > 0) {
+				/* Padding taps stay zero (flz_pages_alloc() zeroes). The
+				 * differences come from the rounded values, so that
+				 * h + 1.0 x dh reproduces the next row closely. */
+				float *row = at + (size_t)(q - 1) * 2 * t->stride;
+				for (int32_t i = 0; i < n_taps; i++) {
+					const int32_t g = i / FLZ_RESAMPLER_GROUP;
+					const int32_t p = flz_resampler_order[i % FLZ_RESAMPLER_GROUP];
+					row[g * 2 * FLZ_RESAMPLER_GROUP + p] = cur[i];
+					row[g * 2 * FLZ_RESAMPLER_GROUP + FLZ_RESAMPLER_GROUP + p] =
+						next[i] - cur[i];
+				}
+			}
+			memcpy(cur, next, (size_t)n_taps * sizeof(float));
 		}
+		at += (size_t)FLZ_RESAMPLER_PHASES * 2 * t->stride;
 	}
-	for (int i = 0; i < n_flat; i++) {
-		int k = i >> FLZ_RESAMPLER_PHASE_BITS;
-		int p = i & (phases - 1);
-		size_t at = (size_t)p * FLZ_RESAMPLER_ROW + (size_t)(FLZ_RESAMPLER_ROW - 1 - k);
-		r->h[at] = (float)flat[i];
-		/* The difference is taken from the rounded values so that
-		 * h + 1.0 * dh reproduces the next point closely. */
-		r->dh[at] = (float)flat[i + 1] - (float)flat[i];
-	}
-	free(flat);
-	return flz_resampler_stretch_init(r);
+	return 0;
 }
 
 void flz_resampler_deinit(struct flz_resampler *r)
 {
-	flz_pages_free(r->h, FLZ_RESAMPLER_TABLE_BYTES);
-	flz_pages_free(r->dh, FLZ_RESAMPLER_TABLE_BYTES);
-	flz_pages_free(r->stretch_mem, r->stretch_bytes);
-	r->h = NULL;
-	r->dh = NULL;
-	r->stretch_mem = NULL;
-	r->h2 = NULL;
-	r->dh2 = NULL;
-}
-
-/* Build the stretched tables from the base table, here on the control side
- * (building one on the audio thread once cost an xrun), each row exactly
- * what the per-tap kernel gives at its fraction. */
-static int flz_resampler_stretch_init(struct flz_resampler *r)
-{
-	size_t n_floats = 0;
-	for (int k = 0; k < FLZ_RESAMPLER_N_STRETCH; k++) {
-		struct flz_resampler_stretch *t = &r->stretch[k];
-		/* 2^((k + 1) / 6); the last is exactly FLZ_RATE_MAX. */
-		const double stretch =
-			k == FLZ_RESAMPLER_N_STRETCH - 1 ? FLZ_RATE_MAX : pow(2.0, (k + 1) / 6.0);
-		t->inc_fp = (uint64_t)llround(stretch * 4294967296.0);
-		struct flz_resampler_speed sp;
-		flz_resampler_prepare(&sp, t->inc_fp);
-		t->side = sp.side;
-		t->stride = (uint32_t)(2 * sp.side + 7) & ~7u;
-		t->norm = sp.norm;
-		n_floats += 2 * (size_t)FLZ_RESAMPLER_STRETCH_PHASES * 2 * t->stride;
-	}
-	const size_t n_row2 = (size_t)FLZ_RESAMPLER_PHASES * FLZ_RESAMPLER_ROW2;
-	n_floats += 2 * n_row2;
-	_Static_assert(FLZ_RESAMPLER_N_STRETCH == 12, "the grid is 2^(1/6) .. 2^2");
-	r->stretch_bytes = (n_floats * sizeof(float) + 63) & ~(size_t)63;
-	r->stretch_mem = flz_pages_alloc(r->stretch_bytes);
-	if (r->stretch_mem == NULL) {
-		flz_resampler_deinit(r);
-		return -ENOMEM;
-	}
-	float *at = r->stretch_mem;
-	/* The base rows doubled: the taps flz_resampler_row() gives at rates
-	 * <= 1 (column ROW - 1 - (OFFSET + HALF_TAPS - 1) on). */
-	r->h2 = at;
-	r->dh2 = at + n_row2;
-	at += 2 * n_row2;
-	const int32_t col = FLZ_RESAMPLER_ROW - 1 - (FLZ_RESAMPLER_OFFSET + FLZ_RESAMPLER_HALF_TAPS - 1);
-	for (int32_t p = 0; p < FLZ_RESAMPLER_PHASES; p++)
-		for (int32_t i = 0; i < 2 * FLZ_RESAMPLER_HALF_TAPS; i++)
-			for (int32_t c = 0; c < 2; c++) {
-				const size_t from = (size_t)p * FLZ_RESAMPLER_ROW + (size_t)(col + i);
-				const size_t to = (size_t)p * FLZ_RESAMPLER_ROW2 + (size_t)(2 * i + c);
-				r->h2[to] = r->h[from];
-				r->dh2[to] = r->dh[from];
-			}
-	float prev[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS], cur[2 * FLZ_RESAMPLER_MAX_SIDE_TAPS];
-	for (int k = 0; k < FLZ_RESAMPLER_N_STRETCH; k++) {
-		struct flz_resampler_stretch *t = &r->stretch[k];
-		const size_t n_row = (size_t)FLZ_RESAMPLER_STRETCH_PHASES * 2 * t->stride;
-		t->h = at;
-		t->dh = at + n_row;
-		at += 2 * n_row;
-		struct flz_resampler_speed sp;
-		flz_resampler_prepare(&sp, t->inc_fp);
-		const int32_t n_taps = 2 * sp.side;
-		/* Row STRETCH_PHASES (fraction 1) only feeds the last difference.
-		 * Padding taps stay zero (flz_pages_alloc() zeroes). */
-		for (int32_t q = 0; q <= FLZ_RESAMPLER_STRETCH_PHASES; q++) {
-			int32_t u = flz_resampler_first_u_stretched(
-				&sp, (double)q / FLZ_RESAMPLER_STRETCH_PHASES);
-			for (int32_t i = 0; i < n_taps; i++, u -= sp.step_u)
-				cur[i] = flz_resampler_kernel_at(r, u);
-			if (q > 0) {
-				float *h = t->h + (size_t)(q - 1) * 2 * t->stride;
-				float *dh = t->dh + (size_t)(q - 1) * 2 * t->stride;
-				for (int32_t i = 0; i < n_taps; i++) {
-					h[2 * i] = h[2 * i + 1] = prev[i];
-					dh[2 * i] = dh[2 * i + 1] = cur[i] - prev[i];
-				}
-			}
-			memcpy(prev, cur, (size_t)n_taps * sizeof(float));
-		}
-	}
-	return 0;
+	flz_pages_free(r->mem, r->mem_bytes);
+	r->mem = NULL;
+	r->mem_bytes = 0;
 }

@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internal: the varispeed interpolator. A Kaiser-windowed sinc with its
- * cutoff at the source Nyquist frequency, tabulated at FLZ_RESAMPLER_PHASES
- * points per source frame, read with linear interpolation between adjacent
- * points. For a rate > 1 the kernel is stretched (cutoff scaled down,
- * 2 x ceil(16 x stretch) taps) so nothing aliases into the output band. As
- * every voice has its own rate, which may glide, and no table may be built
- * on the audio thread, the stretched kernels are tabulated at creation for
- * a grid of stretches (FLZ_RESAMPLER_N_STRETCH, a sixth of an octave
- * apart, 2^(1/6) .. 4) as polyphase rows, and a rate uses the smallest
- * stretch at or above it: never less than the rate, so nothing aliases;
- * the passband is at most 2^(1/6) (12%) narrower than the rate alone
- * would make it, just above a grid point, and exact at 2^(k/6) (2, 4...).
+ * Internal: the varispeed interpolator. Kaiser-windowed sincs with their
+ * cutoff at the source Nyquist frequency (the prototypes), tabulated as
+ * polyphase rows: row q holds every tap's coefficient for an output
+ * position q / PHASES of a frame past a source frame, and a position in
+ * between interpolates linearly between rows q and q + 1 (every tap of a
+ * frame shares that fraction). Rates <= 1 read the short prototype (the
+ * base table). For a rate > 1 the longer prototype is stretched (cutoff
+ * scaled down, 2 x side taps, side = STRETCH_HALF_TAPS x stretch rounded
+ * up to even) so nothing
+ * aliases into the output band. As every voice has its own rate, which may
+ * glide, and no table may be built on the audio thread, the stretched
+ * kernels are tabulated at creation for a grid of stretches
+ * (FLZ_RESAMPLER_N_STRETCH, a sixth of an octave apart, 2^(1/6) .. 4), and
+ * a rate uses the smallest stretch at or above it: never less than the
+ * rate, so nothing aliases; the passband is at most 2^(1/6) (12%) narrower
+ * than the rate alone would make it, just above a grid point, and exact at
+ * 2^(k/6) (2, 4...).
  */
 #ifndef FLZ_MIXER_RESAMPLER_H
 #define FLZ_MIXER_RESAMPLER_H
@@ -23,226 +28,117 @@
 #include <flz/constants.h>
 #include <flz/rt.h>
 
-/* Half the taps at speed <= 1: 32 taps. With a Kaiser window for 100 dB
- * (beta 10.06) that gives a transition band of 0.207 x rate, centred on
- * Nyquist: passband to 19.0 kHz and stopband from 29.0 kHz at 48 kHz (at
- * rate s > 1 both scale by 1/s). 32 rather than 40 taps: the stretched
- * kernel at a rate > 1 costs in proportion to its taps, and every voice
- * runs its own interpolator. */
-#define FLZ_RESAMPLER_HALF_TAPS 16
-/* Table points per source frame. Linear interpolation between them keeps the
- * kernel error near 1e-6 (about -120 dB). */
-#define FLZ_RESAMPLER_PHASES 512
-#define FLZ_RESAMPLER_KAISER_BETA 10.06
-/* The table starts at y = -OFFSET frames. */
-#define FLZ_RESAMPLER_OFFSET (FLZ_RESAMPLER_HALF_TAPS + 2)
-/* Fixed-point scale of the table position (16 fractional bits). */
-#define FLZ_RESAMPLER_U_ONE 65536
-/* Taps each side at the highest rate: ceil(HALF_TAPS * FLZ_RATE_MAX). */
-#define FLZ_RESAMPLER_MAX_SIDE_TAPS (4 * FLZ_RESAMPLER_HALF_TAPS)
+/* The prototypes (docs/design.md, "The varispeed kernels"). Rates <= 1:
+ * HALF_TAPS each side (20 taps), Kaiser beta 10: within 0.0001 dB to
+ * 16 kHz, -0.03 dB at 18 kHz, -0.4 dB at 20 kHz, below -100 dB from
+ * 32 kHz on (at 48 kHz), so that the images of everything up to 16 kHz
+ * are 100 dB down. Rates > 1: STRETCH_HALF_TAPS (26 taps before the
+ * stretch), Kaiser beta 9.5: within 0.0001 dB to 16 kHz, -0.08 dB at
+ * 20 kHz, below -96 dB from 30 kHz on; stretched by s, all of these scale
+ * by 1/s. */
+#define FLZ_RESAMPLER_HALF_TAPS 10
+#define FLZ_RESAMPLER_KAISER_BETA 10.0
+#define FLZ_RESAMPLER_STRETCH_HALF_TAPS 13
+#define FLZ_RESAMPLER_STRETCH_KAISER_BETA 9.5
+_Static_assert(FLZ_RESAMPLER_HALF_TAPS % 2 == 0, "base side even: taps in groups of four");
+/* Rows per table: positions q / PHASES of a frame. All taps of a frame
+ * share the fraction between rows, so the error of linear interpolation
+ * is that of a filter with response (1 / PHASES)^2 / 8 x w^2 (w the
+ * frequency in radians per source frame) at most: -126 dB relative to a
+ * 1 kHz tone and -86 dB relative to a 10 kHz tone, most of it a level
+ * change; see docs/design.md. */
+#define FLZ_RESAMPLER_PHASE_BITS 6
+#define FLZ_RESAMPLER_PHASES (1 << FLZ_RESAMPLER_PHASE_BITS)
+/* Taps each side at the highest rate: STRETCH_HALF_TAPS x FLZ_RATE_MAX,
+ * rounded up to even (resampler.c). */
+#define FLZ_RESAMPLER_MAX_SIDE_TAPS ((4 * FLZ_RESAMPLER_STRETCH_HALF_TAPS + 1) & ~1)
 _Static_assert((int)FLZ_RATE_MAX == 4, "MAX_SIDE_TAPS follows FLZ_RATE_MAX");
 
-/* Table layout: phase-major. Row p (0 .. PHASES-1) holds the kernel at
- * y = k - OFFSET + p / PHASES for k = 0 .. 2 * OFFSET, stored at column
- * ROW - 1 - k (k reversed), so that the taps of one output frame, which at
- * speed <= 1 all share one phase, are contiguous and in the order the
- * source frames are read. */
-#define FLZ_RESAMPLER_PHASE_BITS 9
-#define FLZ_RESAMPLER_ROW 40
-_Static_assert(FLZ_RESAMPLER_PHASES == 1 << FLZ_RESAMPLER_PHASE_BITS, "phase bits");
-_Static_assert(FLZ_RESAMPLER_ROW >= 2 * FLZ_RESAMPLER_OFFSET + 1, "row too short");
-
-/* Bytes of each of the kernel table's arrays (h, dh). */
-#define FLZ_RESAMPLER_TABLE_BYTES \
-	((size_t)FLZ_RESAMPLER_PHASES * FLZ_RESAMPLER_ROW * sizeof(float))
-
-/* Both tables' arrays come from flz_pages_alloc() (flz/pages.h): written
- * at init, on pages of their own, so that the mixer can list them in
- * flz_mixer_memory(). */
 /* The stretched kernels: N_STRETCH tables, stretch 2^(k/6), k = 1 .. 12. */
 #define FLZ_RESAMPLER_N_STRETCH 12
-/* Rows per stretched table: output fractions q / STRETCH_PHASES. The
- * stretched kernel is smoother by its stretch, so half the base table's
- * phases keep linear interpolation between rows near 1e-6. */
-#define FLZ_RESAMPLER_STRETCH_PHASE_BITS 8
-#define FLZ_RESAMPLER_STRETCH_PHASES (1 << FLZ_RESAMPLER_STRETCH_PHASE_BITS)
+/* Tables: the base one (index 0, stretch 1) and the stretched ones. */
+#define FLZ_RESAMPLER_N_TABLES (1 + FLZ_RESAMPLER_N_STRETCH)
 
-/* One stretched kernel as polyphase rows: row q holds the 2 x side taps at
- * fraction q / STRETCH_PHASES in source order, each tap twice in a row
- * (for the two channels of an interleaved stereo frame: the vector kernel
- * multiplies eight floats of frames by eight of a row with no shuffle),
- * padded with zeros to 2 x stride floats (stride a multiple of 8); dh holds
- * row q + 1 minus row q, laid out alike. */
-struct flz_resampler_stretch {
-	uint64_t inc_fp; /* the stretch, 32.32 */
+/* Taps are stored in groups of eight; within a group, storage position p
+ * holds tap flz_resampler_order[p] (an involution: tap t sits at position
+ * order[t]), so that the AVX2 kernel's two in-lane unpacks of the eight
+ * coefficients give taps 0..3 and 4..7 each twice, matching four
+ * interleaved stereo frames each. */
+#define FLZ_RESAMPLER_GROUP 8
+extern const uint8_t flz_resampler_order[FLZ_RESAMPLER_GROUP];
+
+/*
+ * One kernel as polyphase rows: row q (0 .. PHASES - 1) holds, for each
+ * group g of eight taps, the coefficients at fraction q / PHASES (8 floats,
+ * in that order) and then their differences to row q + 1 (8 floats): 2 x stride
+ * floats per row, stride = the taps padded with zeros to a multiple of 8.
+ * Tap i (0 .. 2 x side - 1) multiplies source frame n + 1 - side + i, for
+ * an output position n + fraction. The coefficients include the stretched
+ * kernel's 1 / stretch (its area).
+ */
+struct flz_resampler_table {
+	uint64_t inc_fp; /* the stretch, 32.32 (1 for the base table) */
 	int32_t side;
 	uint32_t stride;
-	float norm; /* 1 / stretch */
-	float *h;
-	float *dh;
+	const float *rows;
 };
-
-/* The base kernel's rows at rates <= 1 in the same doubled layout: row p
- * (of PHASES) holds the 2 x HALF_TAPS taps of phase p, each twice. */
-#define FLZ_RESAMPLER_ROW2 (4 * FLZ_RESAMPLER_HALF_TAPS)
 
 struct flz_resampler {
-	/* Kernel values, PHASES x ROW. Zero where |y| >= HALF_TAPS. */
-	float *h;
-	/* Difference to the point 1/PHASES further on in y, same layout. */
-	float *dh;
-	struct flz_resampler_stretch stretch[FLZ_RESAMPLER_N_STRETCH];
-	/* The base rows doubled (FLZ_RESAMPLER_ROW2), PHASES x ROW2 each. */
-	float *h2;
-	float *dh2;
-	/* All the stretched tables and h2, dh2: one allocation
-	 * (flz_pages_alloc()). */
-	float *stretch_mem;
-	size_t stretch_bytes;
+	/* [0]: rates <= 1; [k], k >= 1: stretch 2^(k/6) (the last FLZ_RATE_MAX). */
+	struct flz_resampler_table table[FLZ_RESAMPLER_N_TABLES];
+	/* All the tables: one allocation (flz_pages_alloc()), written at init
+	 * on pages of their own, so that the mixer can list it in
+	 * flz_mixer_memory(). */
+	float *mem;
+	size_t mem_bytes;
 };
 
-/* Index in h/dh of flat point @p flat = (y + OFFSET) * PHASES. */
-static inline int32_t flz_resampler_at(int32_t flat)
-{
-	return (flat & (FLZ_RESAMPLER_PHASES - 1)) * FLZ_RESAMPLER_ROW + FLZ_RESAMPLER_ROW - 1 -
-	       (flat >> FLZ_RESAMPLER_PHASE_BITS);
-}
-
-/* Build the table. Returns 0 or -ENOMEM. Thread: control. */
+/* Build the tables. Returns 0 or -ENOMEM. Thread: control. */
 int flz_resampler_init(struct flz_resampler *r);
-/* Free the table. Thread: control. */
+/* Free the tables. Thread: control. */
 void flz_resampler_deinit(struct flz_resampler *r);
-
-enum flz_resampler_mode {
-	/* Rate <= 1: all taps of a frame share one row of the kernel table. */
-	FLZ_RESAMPLER_ONE_ROW,
-	/* Rate > 1: each tap of the stretched kernel looked up on its own
-	 * (used to build the stretched tables). */
-	FLZ_RESAMPLER_PER_TAP,
-	/* Rate > 1: one row pair of a stretched table per frame. */
-	FLZ_RESAMPLER_STRETCH_TABLE,
-};
 
 /* What depends on the speed only, worked out once per distinct speed. */
 struct flz_resampler_speed {
 	uint64_t inc_fp;
-	enum flz_resampler_mode mode;
 	/* Taps each side of the position. */
 	int32_t side;
-	/* Table step per tap (16.16 fixed point). */
-	int32_t step_u;
-	/* The same, unrounded, for placing the first tap. */
-	double unit;
-	/* 1 / max(stretch, 1): the stretched kernel's area is the stretch. */
-	float norm;
-	/* STRETCH_TABLE: the table. */
-	const struct flz_resampler_stretch *table;
+	const struct flz_resampler_table *table;
 };
 
-/*
- * Prepare for rate @p inc_fp (32.32 fixed point): ONE_ROW or PER_TAP.
- * Thread: rt.
- */
-FLZ_RT void flz_resampler_prepare(struct flz_resampler_speed *sp, uint64_t inc_fp);
-
-/* The stretched table a rate > 1 uses: the smallest stretch at or above
- * it (the last is FLZ_RATE_MAX). */
-FLZ_RT static inline const struct flz_resampler_stretch *
+/* The table a rate uses: the base one at rates <= 1, else the smallest
+ * stretch at or above it (the last is FLZ_RATE_MAX). */
+FLZ_RT static inline const struct flz_resampler_table *
 flz_resampler_table_for(const struct flz_resampler *r, uint64_t inc_fp)
 {
 	int k = 0;
-	while (k < FLZ_RESAMPLER_N_STRETCH - 1 && r->stretch[k].inc_fp < inc_fp)
+	while (k < FLZ_RESAMPLER_N_TABLES - 1 && r->table[k].inc_fp < inc_fp)
 		k++;
-	return &r->stretch[k];
+	return &r->table[k];
 }
 
-/* Taps each side of the position at rate @p inc_fp with the tables. */
+/* Taps each side of the position at rate @p inc_fp. */
 FLZ_RT static inline int32_t flz_resampler_side(const struct flz_resampler *r, uint64_t inc_fp)
 {
-	if (inc_fp <= ((uint64_t)1 << 32))
-		return FLZ_RESAMPLER_HALF_TAPS;
 	return flz_resampler_table_for(r, inc_fp)->side;
 }
 
-/*
- * Prepare for rate @p inc_fp with @p r's stretched tables: ONE_ROW at
- * rates <= 1, else STRETCH_TABLE with the smallest stretch >= the rate.
- * Thread: rt.
- */
+/* Prepare for rate @p inc_fp (32.32 fixed point). Thread: rt. */
 FLZ_RT void flz_resampler_prepare_table(const struct flz_resampler *r,
 					struct flz_resampler_speed *sp, uint64_t inc_fp);
 
-/* Flat table position of the first tap (16.16 fixed point) at fraction
- * @p frac_norm (0 <= frac_norm <= 1) for speed > 1. */
-FLZ_RT static inline int32_t flz_resampler_first_u_stretched(const struct flz_resampler_speed *sp,
-							      double frac_norm)
-{
-	return (int32_t)((double)FLZ_RESAMPLER_OFFSET * FLZ_RESAMPLER_PHASES * FLZ_RESAMPLER_U_ONE +
-			 (frac_norm + (double)(sp->side - 1)) * sp->unit + 0.5);
-}
+/* Bits of a 32-bit fraction below the row index. */
+#define FLZ_RESAMPLER_ROW_FRAC_BITS (32 - FLZ_RESAMPLER_PHASE_BITS)
 
-/* Flat table position of the first tap (16.16 fixed point) for fraction
- * @p frac (of 2^32). */
-FLZ_RT static inline int32_t flz_resampler_first_u(const struct flz_resampler_speed *sp,
-						   uint32_t frac)
+/* The row of fraction @p frac (of 2^32): sets *row and returns a, the
+ * position between it and the next row (coefficient h + a x dh). */
+FLZ_RT static inline float flz_resampler_row(const struct flz_resampler_speed *sp, uint32_t frac,
+					     const float **row)
 {
-	if (sp->mode != FLZ_RESAMPLER_PER_TAP)
-		/* Exact in integers, so frac == 0 hits table points exactly. */
-		return ((FLZ_RESAMPLER_OFFSET + FLZ_RESAMPLER_HALF_TAPS - 1) * FLZ_RESAMPLER_PHASES
-			<< 16) +
-		       (int32_t)(((uint64_t)frac * FLZ_RESAMPLER_PHASES) >> 16);
-	return flz_resampler_first_u_stretched(sp, (double)frac * (1.0 / 4294967296.0));
-}
-
-/* Bits of a 32-bit fraction below a stretched table's row index. */
-#define FLZ_RESAMPLER_ROW_FRAC_BITS (32 - FLZ_RESAMPLER_STRETCH_PHASE_BITS)
-
-/* The coefficients for fraction @p frac in ONE_ROW or STRETCH_TABLE mode:
- * tap i (i = 0 .. 2 x side - 1) is h[i x step] + a x dh[i x step], from one
- * row of the kernel table (step 1) or a doubled stretched table (step 2)
- * and its difference to the next (a stretched row is zero up to a multiple
- * of 8 taps). Sets *h, *dh and *step and returns a. */
-FLZ_RT static inline float flz_resampler_row(const struct flz_resampler *r,
-					     const struct flz_resampler_speed *sp, uint32_t frac,
-					     const float **h, const float **dh, int32_t *step)
-{
-	if (sp->mode == FLZ_RESAMPLER_STRETCH_TABLE) {
-		*step = 2;
-		const size_t row =
-			(size_t)(frac >> FLZ_RESAMPLER_ROW_FRAC_BITS) * 2 * sp->table->stride;
-		*h = sp->table->h + row;
-		*dh = sp->table->dh + row;
-		return (float)(frac & ((1u << FLZ_RESAMPLER_ROW_FRAC_BITS) - 1)) *
-		       (1.0f / (float)(1u << FLZ_RESAMPLER_ROW_FRAC_BITS));
-	}
-	*step = 1;
-	int32_t u = flz_resampler_first_u(sp, frac);
-	int32_t at = flz_resampler_at(u >> 16);
-	*h = r->h + at;
-	*dh = r->dh + at;
-	return (float)(u & 0xffff) * (1.0f / 65536.0f);
-}
-
-/* The doubled base row of fraction @p frac at a rate <= 1 (ONE_ROW) and
- * its difference row: sets *h2, *dh2 and returns a, the same row and a as
- * flz_resampler_row() (tap i at h2[2i] == h2[2i + 1]). */
-FLZ_RT static inline float flz_resampler_row2(const struct flz_resampler *r,
-					      const struct flz_resampler_speed *sp, uint32_t frac,
-					      const float **h2, const float **dh2)
-{
-	int32_t u = flz_resampler_first_u(sp, frac);
-	const size_t row = (size_t)((u >> 16) & (FLZ_RESAMPLER_PHASES - 1)) * FLZ_RESAMPLER_ROW2;
-	*h2 = r->h2 + row;
-	*dh2 = r->dh2 + row;
-	return (float)(u & 0xffff) * (1.0f / 65536.0f);
-}
-
-/* One kernel value at flat position @p u (16.16), interpolated between
- * table points. */
-FLZ_RT static inline float flz_resampler_kernel_at(const struct flz_resampler *r, int32_t u)
-{
-	int32_t at = flz_resampler_at(u >> 16);
-	return r->h[at] + (float)(u & 0xffff) * (1.0f / 65536.0f) * r->dh[at];
+	*row = sp->table->rows +
+	       (size_t)(frac >> FLZ_RESAMPLER_ROW_FRAC_BITS) * 2 * sp->table->stride;
+	return (float)(frac & ((1u << FLZ_RESAMPLER_ROW_FRAC_BITS) - 1)) *
+	       (1.0f / (float)(1u << FLZ_RESAMPLER_ROW_FRAC_BITS));
 }
 
 /* Signature of the per-frame interpolators. */
@@ -254,7 +150,7 @@ typedef void (*flz_resampler_frame_fn)(const struct flz_resampler *r,
 /*
  * Interpolate one output frame at source position n + frac / 2^32.
  *
- * @param sp prepared for the frame's speed by flz_resampler_prepare()
+ * @param sp prepared for the frame's speed by flz_resampler_prepare_table()
  * @param center the source frame n; frames n - side + 1 .. n + side must be
  *        readable, side = taps each side for this speed (<= MAX_SIDE_TAPS)
  * @param gain_lin applied to the result

@@ -20,12 +20,12 @@ struct speed_case {
  * below -90 dBc (1 kHz) or -60 dBc (10 kHz).
  *
  * Measured on x86-64, the worse of the two channels and of the AVX2 and
- * generic interpolators (32-tap Kaiser sinc, 512 phases, linear between
- * phases), dBc:
- *   1 kHz:  x0.5 -121.5   x0.73 -114.0   x1.37 -122.6   x2.0 -141.2
- *   10 kHz: x0.5 -114.9   x0.73 -113.7   x1.37 -119.5   x2.0 -145.7
- * Level: within 0.0001 dB, except 10 kHz at x2.0 (20 kHz out, in the
- * scaled transition band): -0.014 dB.
+ * generic interpolators (20-tap Kaiser sinc at speeds <= 1, 26 taps
+ * stretched above; 64 rows per frame, linear between them), dBc:
+ *   1 kHz:  x0.5 -122.7   x0.73 -107.5   x1.37 -117.5   x2.0 -139.5
+ *   10 kHz: x0.5 -106.7   x0.73 -95.4    x1.37 -96.0    x2.0 -144.3
+ * Level: within 0.0003 dB, except 10 kHz at x2.0 (20 kHz out, in the
+ * scaled transition band): -0.080 dB.
  */
 START_TEST(test_speed)
 {

@@ -22,15 +22,17 @@
  * next output frame, a trigger's first frame is the next output frame at
  * any rate, and flz_mixer_latency_frames() is 0.
  *
- * Interpolator: a 32-tap Kaiser-windowed sinc (100 dB stopband, passband to
- * 0.396 x rate, stopband from 0.604 x rate: 19/29 kHz at 48 kHz), tabulated
- * at 512 phases with linear interpolation between them. Its phase-0 row is
- * an exact unit impulse. For a rate s > 1 the kernel is stretched so
- * nothing aliases: by the smallest of 2^(k/6), k = 1..12, at or above s
- * (cutoff / stretch, 2 x ceil(16 x stretch) taps, 128 at rate 4), read as
- * polyphase rows built in flz_mixer_new() (a voice's rate glides, and no
- * table is built on the audio thread); the passband is then up to 12%
- * narrower than s alone would make it, exact at 2^(k/6) (2, 4).
+ * Interpolator: Kaiser-windowed sincs tabulated as polyphase rows (64 per
+ * frame, linear interpolation between them). At rates <= 1 a 20-tap one
+ * (flat to 16 kHz, -0.4 dB at 20 kHz, 100 dB stopband from 32 kHz at
+ * 48 kHz); its phase-0 row is an exact unit impulse. For a rate s > 1 a
+ * 26-tap one (-0.08 dB at 20 kHz, 96 dB stopband from 30 kHz) is
+ * stretched so nothing aliases: by the smallest of 2^(k/6), k = 1..12, at
+ * or above s (cutoff / stretch, 2 x side taps, side = 13 x stretch rounded
+ * up to even, 104 at rate 4), from rows built in flz_mixer_new() (a
+ * voice's rate glides, and no table is built on the audio thread); the
+ * passband is then up to 12% narrower than s alone would make it, exact
+ * at 2^(k/6) (2, 4).
  * Positions are exact 32.32 fixed point.
  *
  * The loop: a voice plays s[start .. loop end) and then the slot's loop
