@@ -4,7 +4,6 @@
  * The tail uses masked loads and stores with the same fused multiply-add as
  * the body, so an element's value does not depend on where a block ends. */
 #include <immintrin.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -366,8 +365,8 @@ FLZ_RT FLZ_HOT static float peak_avx2(const float *src, size_t n_samples)
 }
 
 /* Stereo: four frames per vector, left in the even lanes, right in the odd
- * ones; other channel counts go through the same loop per channel (mono
- * through peak_avx2()). */
+ * ones; mono through peak_avx2(); other channel counts through the portable
+ * kernel (the same values: a max of absolute values is exact). */
 FLZ_RT FLZ_HOT static void peak_frames_avx2(const float *src, size_t n_frames, uint32_t n_channels,
 					   float *peaks)
 {
@@ -377,14 +376,7 @@ FLZ_RT FLZ_HOT static void peak_frames_avx2(const float *src, size_t n_frames, u
 		return;
 	}
 	if (n_channels != 2) {
-		for (uint32_t c = 0; c < n_channels; c++) {
-			float p = peaks[c];
-			for (size_t f = 0; f < n_frames; f++) {
-				float a = fabsf(src[f * n_channels + c]);
-				p = a > p ? a : p;
-			}
-			peaks[c] = p;
-		}
+		flz_voice_kernels_generic_table.peak_frames(src, n_frames, n_channels, peaks);
 		return;
 	}
 	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
