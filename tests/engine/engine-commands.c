@@ -6,6 +6,23 @@
  * engine:commands
  * ------------------------------------------------------------------------ */
 
+/* The engine's stereo output equals, bit for bit, a mixer without stages
+ * given the commands of @p log at the same frames, and is not silence (so
+ * that the comparison means something). */
+static void check_equals_plain_mixer(const struct msg_log *log, struct flz_sample *sample,
+				     uint32_t block, const float *out, float *want,
+				     int64_t n_frames)
+{
+	ref_render(log, sample, 48000, 2, block, want, n_frames);
+	size_t at = 0;
+	double diff = flz_test_max_diff(out, want, (size_t)n_frames * 2, &at);
+	ck_assert_msg(diff == 0.0, "engine vs a mixer without stages: %g at sample %zu", diff, at);
+	double peak = 0.0;
+	for (int64_t i = 0; i < n_frames * 2; i++)
+		peak = fmax(peak, fabs(out[i]));
+	ck_assert_double_gt(peak, 0.1);
+}
+
 START_TEST(commands_order_and_content)
 {
 	const uint32_t block = 64;
@@ -130,15 +147,7 @@ START_TEST(commands_order_and_content)
 	 * commands at the same frames, bit for bit (0 tolerance): the same
 	 * arithmetic (commands_eq_bypass_exact below shows it with gains whose
 	 * products round). */
-	ref_render(&log, sample, 48000, 2, block, want, n_frames);
-	size_t at = 0;
-	double diff = flz_test_max_diff(out, want, (size_t)n_frames * 2, &at);
-	ck_assert_msg(diff == 0.0, "engine vs reference: %g at sample %zu", diff, at);
-	/* And it is not silence (so the comparison means something). */
-	double peak = 0.0;
-	for (int64_t i = 0; i < n_frames * 2; i++)
-		peak = fmax(peak, fabs(out[i]));
-	ck_assert_double_gt(peak, 0.1);
+	check_equals_plain_mixer(&log, sample, block, out, want, n_frames);
 
 	flz_engine_destroy(engine);
 	ck_assert_int_eq(refcount(sample), 1);
@@ -457,14 +466,7 @@ START_TEST(commands_eq_bypass_exact)
 				 0);
 	}
 	collect(engine, &log);
-	ref_render(&log, sample, 48000, 2, block, want, n_frames);
-	size_t at = 0;
-	double diff = flz_test_max_diff(out, want, (size_t)n_frames * 2, &at);
-	ck_assert_msg(diff == 0.0, "engine vs a mixer without stages: %g at sample %zu", diff, at);
-	double peak = 0.0;
-	for (int64_t i = 0; i < n_frames * 2; i++)
-		peak = fmax(peak, fabs(out[i]));
-	ck_assert_double_gt(peak, 0.1);
+	check_equals_plain_mixer(&log, sample, block, out, want, n_frames);
 	flz_engine_destroy(engine);
 	flz_sample_unref(sample);
 	free(out);
