@@ -61,9 +61,10 @@ static PyObject *copy_meters(struct engine_object *self, PyObject *last)
 	PyObject *pads = PyDict_Copy(PyTuple_GET_ITEM(last, 3));
 	if (pads == NULL)
 		return NULL;
-	return named(self->state->meters_type,
-		     PyTuple_Pack(4, PyTuple_GET_ITEM(last, 0), PyTuple_GET_ITEM(last, 1),
-				  PyTuple_GET_ITEM(last, 2), pads));
+	PyObject *items = PyTuple_Pack(4, PyTuple_GET_ITEM(last, 0), PyTuple_GET_ITEM(last, 1),
+				       PyTuple_GET_ITEM(last, 2), pads);
+	Py_DECREF(pads); /* the tuple holds it now (or nothing does) */
+	return named(self->state->meters_type, items);
 }
 
 PyObject *engine_meters(PyObject *obj, PyObject *unused)

@@ -209,6 +209,16 @@ def test_unchanged_snapshot_again_equal_with_a_dict_of_its_own():
         e.render(INTERVAL)
         d = e.meters()
         assert d.frame == 3 * INTERVAL
+        # Nothing is kept per call: 2000 calls leave the PadMeter's and the
+        # dicts' counts as they were (a leaked copy per call would add 2000).
+        import gc
+        import sys
+        pm = c.pads[0]
+        refs, dicts = sys.getrefcount(pm), sum(isinstance(o, dict) for o in gc.get_objects())
+        for _ in range(2000):
+            e.meters()
+        assert sys.getrefcount(pm) == refs
+        assert sum(isinstance(o, dict) for o in gc.get_objects()) < dicts + 10
     with e:
         # Frames count from 0 again: the last run's snapshot is not reused.
         assert e.meters() == Meters(0, (0.0, 0.0), False, {})
