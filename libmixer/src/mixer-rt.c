@@ -928,14 +928,18 @@ FLZ_RT FLZ_HOT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t del
 	const flz_i128 ls = v->loop_start * one, le = v->loop_end * one;
 	const flz_i128 from = v->rd.pos_frames * one + v->rd.pos_frac;
 	flz_i128 to = from + delta_fp;
-	if (from >= ls && from < le) {
-		/* In the region: wrapped into it, as the voice loops. */
-		const flz_i128 len = le - ls;
+	const flz_i128 len = le - ls;
+	if (from >= le) {
+		/* Past the region's end (it was moved below the voice), where the
+		 * reader wraps to its start at once: the end counts as the start. */
+		to = ls + ((to - le) % len + len) % len;
+	} else if (from >= ls || to >= ls) {
+		/* In the region, or reaching it: wrapped into it, as the voice
+		 * loops. */
 		to = ls + ((to - ls) % len + len) % len;
 	} else if (to < 0) {
+		/* Before the region and moved back past the sample's start. */
 		to = 0;
-	} else if (to >= (flz_i128)v->sample->n_frames * one) {
-		to = ls;
 	}
 	const bool paused = v->paused;
 	/* Paused: at once (silent), as move_voice(). */
