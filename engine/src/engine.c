@@ -290,10 +290,13 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 	mc.retire = flz_engine_core_retire_rt;
 	mc.event = flz_engine_core_event_rt;
 	mc.userdata = core;
-	/* The per-pad EQ goes last in the chain, after the caller's stages. */
+	/* The per-pad EQ goes last in the chain, after the caller's stages
+	 * (a bad list of those is flz_mixer_new()'s to refuse). */
 	struct flz_mixer_stage stages[FLZ_MIXER_MAX_STAGES];
-	if (err == 0 && mc.n_stages < FLZ_MIXER_MAX_STAGES && (core->eq = flz_pages_alloc(EQ_BYTES)) &&
-	    init_eq(core, mc.rate_hz, mc.n_channels)) {
+	const bool stages_ok = mc.n_stages < FLZ_MIXER_MAX_STAGES && (mc.n_stages == 0 || mc.stages);
+	if (err == 0 && stages_ok && (core->eq = flz_pages_alloc(EQ_BYTES)) == NULL)
+		err = -ENOMEM;
+	if (err == 0 && stages_ok && init_eq(core, mc.rate_hz, mc.n_channels)) {
 		for (uint32_t s = 0; s < mc.n_stages; s++)
 			stages[s] = mc.stages[s];
 		core->eq_stage = mc.n_stages;

@@ -768,12 +768,12 @@ FLZ_RT FLZ_HOT static void start_voice(struct flz_mixer *m, int32_t slot, float 
 	for (uint32_t s = 0; s < m->n_stages; s++) {
 		const struct flz_mixer_stage_ops *ops = m->stages[s].ops;
 		void *st = m->stages[s].states[idx];
-		if (ops->set_params != NULL) {
-			if (pad->stage_serial[s] != 0)
-				(void)ops->set_params(st, pad->stage_params[s], pad->stage_n_params[s]);
-			else
-				(void)ops->set_params(st, NULL, 0);
-		}
+		/* Values the stage refuses leave it at its defaults, not at what
+		 * the struct's previous voice (maybe another pad's) had. */
+		if (ops->set_params != NULL &&
+		    (pad->stage_serial[s] == 0 ||
+		     ops->set_params(st, pad->stage_params[s], pad->stage_n_params[s]) < 0))
+			(void)ops->set_params(st, NULL, 0);
 		mv->params_serial[s] = pad->stage_serial[s];
 		ops->reset(st);
 	}

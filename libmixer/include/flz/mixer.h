@@ -146,8 +146,8 @@ struct flz_mixer;
  * flz_mixer_set_pad_stage_params() and kept by the mixer for the pad across
  * loads and triggers. A voice's state gets its pad's parameters when the
  * voice starts (set_params() then reset(), so it starts at them, without a
- * glide; set_params(state, NULL, 0) when the pad never had any: the stage's
- * defaults) and again at the next block after they change (the stage
+ * glide; set_params(state, NULL, 0) when the pad never had any or the
+ * stage refuses them: the stage's defaults) and again at the next block after they change (the stage
  * glides to them as it sees fit).
  *
  * Idle (optional, idle()): a stage that passes its input through unchanged,
