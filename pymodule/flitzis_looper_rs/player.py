@@ -197,7 +197,8 @@ class KeyDecoder:
 
     Escape sequences (arrow and function keys: ESC [ ... final, ESC O x) are
     dropped whole, also when split across reads, so that an arrow key's "["
-    never reads as the speed key. A lone ESC is dropped.
+    never reads as the speed key. A lone ESC is dropped, and the byte after it,
+    when it starts no sequence, is a key of its own.
     """
 
     def __init__(self):
@@ -208,7 +209,9 @@ class KeyDecoder:
         for b in data:
             if self.state == 1:
                 self.state = 2 if b == 0x5B else 3 if b == 0x4F else 0
-            elif self.state == 2:
+                if self.state != 0:
+                    continue
+            if self.state == 2:
                 if 0x40 <= b <= 0x7E:  # the final byte of a CSI sequence
                     self.state = 0
             elif self.state == 3:

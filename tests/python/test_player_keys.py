@@ -371,9 +371,13 @@ def test_player_key_decoder():
     d = player.KeyDecoder()
     assert d.feed(b"1a[]-+= q") == list("1a[]-+= q")
     # Arrow keys (ESC [ A, ESC O B) and a function key (ESC [ 1 5 ~) are no keys,
-    # also split across reads; a lone ESC is dropped with the byte after it.
+    # also split across reads; a lone ESC is dropped, and the key after it,
+    # in the same read or the next, is a key.
     assert d.feed(b"\x1b[A2\x1bOB3\x1b[15~4") == ["2", "3", "4"]
     assert d.feed(b"\x1b") == [] and d.feed(b"[") == [] and d.feed(b"1;5C5") == ["5"]
+    assert d.feed(b"\x1b1") == ["1"]
+    assert d.feed(b"\x1b") == [] and d.feed(b"a") == ["a"]
+    assert d.feed(b"\x1b\x1b[B") == []
     assert d.feed("é".encode()) == []
 
 
