@@ -385,7 +385,7 @@ static PyObject *submit(struct engine_object *self, int32_t slot,
 	int err = flz_loadpool_submit(self->pool, slot, src, &request);
 	if (err == -EAGAIN) {
 		PyErr_Format(self->state->queue_full_error,
-			     "load queue is full: %d requests whose LoadDone or LoadFailed has "
+			     "load request buffer is full: %d requests whose LoadDone or LoadFailed has "
 			     "not been received (call receive_msg())",
 			     FLZ_LOADPOOL_MAX_UNREAD);
 		return NULL;

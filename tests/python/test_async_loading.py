@@ -226,7 +226,7 @@ def test_unreceived_requests_bounded_then_queue_full():
     with AudioEngine(device="offline", load_workers=2) as e:
         e.load_sample_array(9, x, RATE_HZ)
         rs = [e.load_sample_async(i % 8, x, sample_rate=RATE_HZ) for i in range(256)]
-        with pytest.raises(QueueFullError, match="load queue is full"):
+        with pytest.raises(QueueFullError, match="load request buffer is full"):
             e.load_sample_async(9, numpy.zeros(10, dtype=numpy.float32), sample_rate=RATE_HZ)
         got = drain_until_ended(e, rs)
         assert all(isinstance(check_order(got[r]), ENDS) for r in rs)
