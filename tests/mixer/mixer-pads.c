@@ -740,7 +740,7 @@ static const struct flz_mixer_stage_ops watch_ops = {
 
 /* A transparent stage sees every block of its voice, gained, and the output
  * is bit for bit that of a mixer without stages (0 tolerance), through
- * gain ramps, fades and a non-unit speed. */
+ * gain ramps, fades, a seek's crossfade and a non-unit speed. */
 START_TEST(test_stage_transparent)
 {
 	static struct watch_state states[FLZ_MIXER_VOICE_SLOTS];
@@ -767,6 +767,8 @@ START_TEST(test_stage_transparent)
 		render(both[k], out[k], N, 100);
 		ck_assert_int_eq(flz_mixer_set_pad_gain(both[k], 0, 0.37f), 0);
 		ck_assert_int_eq(flz_mixer_set_pad_speed(both[k], 1, 1.5), 0);
+		/* A seek's crossfade: the transparent copy reuses its buffer. */
+		ck_assert_int_eq(flz_mixer_seek_slot(both[k], 0, 123), 1);
 		render(both[k], out[k] + (size_t)N / 2 * CH, N / 2, 64);
 	}
 	ck_assert_mem_eq(out[0], out[1], (size_t)N * CH * sizeof(float));
