@@ -170,6 +170,11 @@ void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint3
 				/* The trace carries no gains, and this mixer has no EQ. */
 				ck_abort_msg("ref_render cannot replay pad_eq");
 				break;
+			case FLZ_CMD_KEY_LOCK:
+			case FLZ_CMD_PAD_KEY_LOCK:
+				/* This mixer has no stretchers. */
+				ck_abort_msg("ref_render cannot replay key lock");
+				break;
 			}
 		}
 		int64_t end = frame + block_frames;
