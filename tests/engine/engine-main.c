@@ -361,6 +361,7 @@ static Suite *engine_suite(bool rig)
 		engine_case_loading,
 		engine_case_loadpool,
 		engine_case_tempo_lock,
+		engine_case_key_lock,
 		engine_case_wav_drops,
 		engine_case_record,
 		engine_case_signals,
