@@ -675,7 +675,9 @@ FLZ_RT FLZ_HOT static void finish_voice(struct flz_mixer *m, struct flz_mixer_vo
  */
 FLZ_RT FLZ_HOT static void lock_coast(struct flz_mixer_voice *v, uint32_t n_frames)
 {
-	if (!v->lock.on || n_frames == 0)
+	/* A key-locked voice's source holds, as an unlocked voice does: the
+	 * lock gives it only its rate (see flz_mixer_set_key_lock()). */
+	if (!v->lock.on || v->src >= 0 || n_frames == 0)
 		return;
 	const uint64_t acc = v->rd.pos_frac + flz_mixer_lock_advance(&v->lock, n_frames);
 	reader_advance(v, &v->rd, (int64_t)(acc >> 32), (uint32_t)acc);
@@ -1013,6 +1015,10 @@ FLZ_RT FLZ_HOT static void move_voice(struct flz_mixer_voice *mv, int64_t frame)
 
 FLZ_RT FLZ_HOT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t delta_fp)
 {
+	/* A key-locked voice has no phase to keep (its source reads at its own
+	 * pace): it is not moved. */
+	if (v->src >= 0)
+		return;
 	const flz_i128 one = (flz_i128)1 << 32;
 	const flz_i128 ls = v->loop_start * one, le = v->loop_end * one;
 	const flz_i128 from = v->rd.pos_frames * one + v->rd.pos_frac;

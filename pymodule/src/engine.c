@@ -1537,9 +1537,10 @@ static PyMethodDef engine_methods[] = {
 	  "changes, time-stretched by Rubber Band, and starts on the same output frame\n"
 	  "as an unlocked one. For plays that start after it; playing voices keep\n"
 	  "their path. Beyond the key_lock_voices processors a key-locked play plays\n"
-	  "unlocked and stats()['key_lock_refused'] counts it. A tempo-locked pad\n"
-	  "plays at its lock ratio with its pitch following. Off at run(). In a build\n"
-	  "without the stretch feature set_key_lock(True) raises RuntimeError." },
+	  "unlocked and stats()['key_lock_refused'] counts it. A play of a\n"
+	  "tempo-locked pad plays at its lock ratio with its pitch following. Off at\n"
+	  "run(). In a build without the stretch feature set_key_lock(True) raises\n"
+	  "RuntimeError." },
 	{ "set_pad_key_lock", (PyCFunction)(void (*)(void))engine_set_pad_key_lock, METH_FAST_KW,
 	  "set_pad_key_lock($self, id, enabled)\n--\n\n"
 	  "Pad id's own key lock: True or False overrides set_key_lock(), None (the\n"

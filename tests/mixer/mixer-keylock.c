@@ -249,6 +249,59 @@ START_TEST(test_keylock_args)
 }
 END_TEST
 
+/* ---- mixer:keylock-relock ---- */
+
+/* A key-locked voice whose pad is tempo-locked while it plays (5/4) keeps
+ * its source: the source's rate becomes the ratio, the output stays the
+ * material at rate 1 frame for frame (nothing crossfades an interpolated
+ * read into it), through a relock (a glide and catch-up that would shift
+ * an unlocked voice), a pause (held, not coasted) and the unlock. */
+START_TEST(test_keylock_relock)
+{
+	struct rec r = { 0 };
+	struct copy_src srcs[1];
+	struct flz_mixer *m = keylock_mixer(&r, srcs, 1, 1.0);
+	struct flz_sample *s = pattern_sample(300);
+	load(m, 0, s);
+	flz_mixer_set_key_lock(m, true);
+	play(m, 0, 1.0f);
+	const uint32_t n = 3000;
+	float *out = floats(n);
+	render(m, out, 100, 64);
+	ck_assert_int_eq(flz_mixer_set_pad_lock(m, 0, 5, 4), 1);
+	render(m, out + 100 * CH, 1000, 64);
+	ck_assert_double_eq_tol(srcs[0].rate, 1.25, 1e-9);
+	ck_assert_int_eq(flz_mixer_set_pad_lock(m, 0, 3, 2), 1);
+	render(m, out + 1100 * CH, 900, 128);
+	ck_assert_double_eq_tol(srcs[0].rate, 1.5, 1e-9);
+	ck_assert_int_eq(flz_mixer_set_pad_lock(m, 0, 0, 0), 1);
+	render(m, out + 2000 * CH, 1000, 100);
+	ck_assert_double_eq_tol(srcs[0].rate, 1.0, 1e-9);
+	assert_looped(out, n, s);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 1);
+
+	/* Paused while locked: the reader holds (it does not coast), so the
+	 * resumed voice goes on with the next frame of its material. */
+	ck_assert_int_eq(flz_mixer_set_pad_lock(m, 0, 5, 4), 1);
+	ck_assert_int_eq(flz_mixer_pause_slot(m, 0), 1);
+	render(m, out, 1000, 128);
+	ck_assert_int_eq(flz_mixer_resume_slot(m, 0), 1);
+	render(m, out, 1000, 128);
+	/* 3000 frames before the pause, then the 239 frames of its fade
+	 * (5 ms at 48 kHz, the last at gain 0 not rendered), then 1000. */
+	const uint32_t at = (3000 + 239 + 999) % 300;
+	for (uint32_t c = 0; c < CH; c++)
+		ck_assert_float_eq(out[999 * CH + c], s->data[at * CH + c]);
+	free(out);
+	flz_mixer_destroy(m);
+}
+END_TEST
+
+TCase *mixer_case_keylock_relock(void)
+{
+	return mixer_tcase("keylock-relock", test_keylock_relock);
+}
+
 TCase *mixer_case_keylock_args(void)
 {
 	return mixer_tcase("keylock-args", test_keylock_args);

@@ -102,5 +102,6 @@ TCase *mixer_case_lock_clicks(void);
 TCase *mixer_case_keylock(void);
 TCase *mixer_case_keylock_pool(void);
 TCase *mixer_case_keylock_args(void);
+TCase *mixer_case_keylock_relock(void);
 
 #endif /* MIXER_TESTS_H */

@@ -687,8 +687,11 @@ bool flz_engine_has_key_lock(void);
  * first block). The setting applies to plays that start after the command
  * reaches the audio thread; playing voices keep their path. A key-locked
  * play beyond the key_lock_voices processors plays unlocked and counts in
- * stats.key_lock_refused. A tempo-locked pad (flz_engine_set_bpm_lock())
- * plays at its lock ratio with its pitch following, key lock or not.
+ * stats.key_lock_refused. A play of a tempo-locked pad
+ * (flz_engine_set_bpm_lock()) plays at its lock ratio with its pitch
+ * following, key lock or not; a key-locked voice whose pad becomes
+ * tempo-locked while it plays stays key-locked at the lock ratio, without
+ * the phase lock.
  * Default off at each start.
  * @return 0 or an error
  * Errors: -ENOTCONN; -ENODEV; -ENOTSUP @p enabled in a build without the

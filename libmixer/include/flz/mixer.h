@@ -746,8 +746,12 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_lock(struct flz_mixer *mixer, int32
  * flz_mixer_source_ops) when it starts and renders through it at its rate,
  * global x pad speed, with its pitch kept; when none is free (or the mixer
  * has no source) it plays through the interpolator (pitch follows rate)
- * and flz_mixer_key_lock_refused() counts it. A tempo-locked voice plays
- * through the interpolator at its lock ratio, key lock or not (not counted).
+ * and flz_mixer_key_lock_refused() counts it. A voice triggered tempo-locked
+ * plays through the interpolator at its lock ratio, key lock or not (not
+ * counted). A key-locked voice whose pad is locked while it plays
+ * (flz_mixer_set_pad_lock()) keeps its source, which then plays at the lock
+ * ratio, pitch kept, without the phase lock (its source reads at its own
+ * pace; a paused one holds instead of coasting).
  *
  * Errors: none.
  * Thread: rt.
