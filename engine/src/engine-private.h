@@ -207,6 +207,11 @@ struct flz_engine_core {
 	struct flz_eq *eq;
 	/** Index of the EQ stage in the mixer's chain. */
 	uint32_t eq_stage;
+	/** Key lock's processors (struct flz_stretch, keylock.c), the
+	 *  mixer's source states: n_key_lock of them (none without the
+	 *  stretch feature). */
+	void *key_lock_states[FLZ_MIXER_MAX_SOURCES];
+	uint32_t n_key_lock;
 	uint32_t rate_hz;
 	uint32_t n_channels;
 	/** The mixer's max_block_frames: the largest block process takes. */
@@ -226,6 +231,8 @@ struct flz_engine_core {
 	/** Float bits of the load figure. */
 	_Atomic uint32_t stat_load_bits;
 	_Atomic uint64_t stat_messages_dropped;
+	/** flz_mixer_key_lock_refused(), stored once per block. */
+	_Atomic uint64_t stat_key_lock_refused;
 	/** Retired samples that did not fit the return ring (a bug if ever > 0). */
 	_Atomic uint64_t stat_retire_lost;
 	_Atomic bool device_lost;
@@ -359,8 +366,9 @@ struct flz_engine_alsa_last {
 };
 
 /**
- * Allocate the rings (touched, so that no page faults on the audio thread)
- * and create the mixer.
+ * Allocate the rings (touched, so that no page faults on the audio thread),
+ * make @p key_lock_voices key-lock processors (with the stretch feature;
+ * 0..FLZ_MIXER_MAX_SOURCES) and create the mixer.
  *
  * @param mixer_config rate, channels, block size and ramps; its retire,
  *        event and userdata fields are replaced by the core's
@@ -368,7 +376,24 @@ struct flz_engine_alsa_last {
  * Thread: control.
  */
 int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_config *mixer_config,
-			 bool trace_commands);
+			 bool trace_commands, uint32_t key_lock_voices);
+
+#if FLZ_HAVE_STRETCH
+/** Key lock as the mixer's source (keylock-rt.c). */
+extern const struct flz_mixer_source_ops flz_engine_key_lock_ops;
+
+/**
+ * Make @p n key-lock processors (libstretch) for the mixer's rate, channels
+ * and block into states[0..n), warmed (every page written).
+ * @return 0, or flz_stretch_new()'s error (none are left then)
+ * Thread: control, before the audio side runs.
+ */
+int flz_engine_key_lock_create(void **states, uint32_t n, uint32_t rate_hz, uint32_t n_channels,
+			       uint32_t max_block_frames);
+
+/** Destroy states[0..n) and clear them. Thread: control, after the audio side. */
+void flz_engine_key_lock_destroy(void **states, uint32_t n);
+#endif
 
 /**
  * Destroy the mixer (it drops its samples), free the samples still in the

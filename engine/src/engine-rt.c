@@ -116,6 +116,8 @@ static double cmd_value(const struct flz_engine_cmd *cmd)
 	case FLZ_CMD_MASTER_BPM:
 	case FLZ_CMD_PAD_BPM:
 	case FLZ_CMD_BPM_LOCK:
+	case FLZ_CMD_KEY_LOCK:
+	case FLZ_CMD_PAD_KEY_LOCK:
 		return cmd->speed;
 	case FLZ_CMD_PAD_DOWNBEAT:
 		return (double)cmd->frame;
@@ -312,6 +314,13 @@ static void apply_cmd(struct flz_engine_core *core, struct flz_engine_cmd *cmd)
 		n = flz_mixer_set_pad_stage_params(core->mixer, cmd->slot, core->eq_stage, cmd->eq_db,
 						   3);
 		break;
+	case FLZ_CMD_KEY_LOCK:
+		flz_mixer_set_key_lock(core->mixer, cmd->speed != 0.0);
+		break;
+	case FLZ_CMD_PAD_KEY_LOCK:
+		/* -1, 0 or 1: checked by the control side. */
+		n = flz_mixer_set_pad_key_lock(core->mixer, cmd->slot, (int)cmd->speed);
+		break;
 	case FLZ_CMD_LOOP_REGION:
 		n = flz_mixer_set_loop_region(core->mixer, cmd->slot, cmd->frame, cmd->end_frame);
 		break;
@@ -345,7 +354,7 @@ static void apply_cmd(struct flz_engine_core *core, struct flz_engine_cmd *cmd)
 	 * here, in command order); an empty slot is a no-op. */
 	(void)n;
 	bool global = cmd->kind == FLZ_CMD_STOP_ALL || cmd->kind == FLZ_CMD_MASTER_BPM ||
-		      cmd->kind == FLZ_CMD_BPM_LOCK ||
+		      cmd->kind == FLZ_CMD_BPM_LOCK || cmd->kind == FLZ_CMD_KEY_LOCK ||
 		      cmd->kind == FLZ_CMD_BEATS_PER_BAR || cmd->kind == FLZ_CMD_ANCHOR;
 	trace_applied(core, cmd->kind, global ? -1 : cmd->slot, cmd_value(cmd), cmd->seq);
 	if (cmd->kind == FLZ_CMD_PING) {
@@ -537,6 +546,9 @@ FLZ_RT FLZ_HOT int flz_engine_core_process_rt(struct flz_engine_core *core, floa
 	/* relaxed: a statistic read on its own; nothing is published with it. */
 	atomic_store_explicit(&core->stat_voices, flz_mixer_voices_playing(core->mixer),
 			      memory_order_relaxed);
+	/* relaxed: the same, a statistic on its own. */
+	atomic_store_explicit(&core->stat_key_lock_refused,
+			      flz_mixer_key_lock_refused(core->mixer), memory_order_relaxed);
 	return 0;
 }
 

@@ -250,6 +250,10 @@ static void free_rings(struct flz_engine_core *core)
 	flz_pages_free(core->eq, EQ_BYTES);
 	core->cmd_storage = core->msg_storage = core->retire_storage = NULL;
 	core->eq = NULL;
+#if FLZ_HAVE_STRETCH
+	flz_engine_key_lock_destroy(core->key_lock_states, core->n_key_lock);
+#endif
+	core->n_key_lock = 0;
 }
 
 /* One EQ per voice struct, made for the mixer's rate and channels; false
@@ -266,8 +270,10 @@ static bool init_eq(struct flz_engine_core *core, uint32_t rate_hz, uint32_t n_c
 }
 
 int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_config *mixer_config,
-			 bool trace_commands)
+			 bool trace_commands, uint32_t key_lock_voices)
 {
+	if (key_lock_voices > FLZ_MIXER_MAX_SOURCES)
+		return -EINVAL;
 	memset(core, 0, sizeof(*core));
 	core->cmd_storage = flz_pages_alloc(CMD_BYTES);
 	core->msg_storage = flz_pages_alloc(MSG_BYTES);
@@ -309,6 +315,22 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 		flz_pages_free(core->eq, EQ_BYTES);
 		core->eq = NULL;
 	}
+#if FLZ_HAVE_STRETCH
+	/* Key lock's processors: the mixer's sources, made and warmed here,
+	 * before the audio side runs. */
+	if (err == 0 && key_lock_voices > 0) {
+		err = flz_engine_key_lock_create(core->key_lock_states, key_lock_voices, mc.rate_hz,
+						 mc.n_channels, mc.max_block_frames);
+		if (err == 0) {
+			core->n_key_lock = key_lock_voices;
+			mc.source_ops = &flz_engine_key_lock_ops;
+			mc.n_sources = key_lock_voices;
+			mc.source_states = core->key_lock_states;
+		}
+	}
+#else
+	(void)key_lock_voices;
+#endif
 	if (err == 0)
 		err = flz_mixer_new(&mc, &core->mixer);
 	if (err < 0) {
@@ -395,6 +417,7 @@ struct flz_engine_config flz_engine_config_init(void)
 		.log = NULL,
 		.log_userdata = NULL,
 		.meter_hz = 30.0,
+		.key_lock_voices = FLZ_ENGINE_KEY_LOCK_VOICES_DEFAULT,
 	};
 	return config;
 }
@@ -410,7 +433,8 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 	    config->rt_priority > 99 || (int)config->format < FLZ_FORMAT_UNKNOWN ||
 	    (int)config->format > FLZ_FORMAT_S16_LE || (config->device && config->device[0] == '\0') ||
 	    (config->device && strcmp(config->device, "wav:") == 0) ||
-	    !(config->meter_hz == 0.0 || (config->meter_hz >= 1.0 && config->meter_hz <= 200.0)))
+	    !(config->meter_hz == 0.0 || (config->meter_hz >= 1.0 && config->meter_hz <= 200.0)) ||
+	    config->key_lock_voices > FLZ_MAX_VOICES)
 		return -EINVAL;
 
 	/* The audio thread works in the struct (the core, its own state), so
@@ -908,7 +932,8 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 	mc.rate_hz = dev->rate_hz;
 	mc.n_channels = dev->n_channels;
 	mc.max_block_frames = block;
-	err = flz_engine_core_init(&engine->core, &mc, engine->config.trace_commands);
+	err = flz_engine_core_init(&engine->core, &mc, engine->config.trace_commands,
+				   engine->config.key_lock_voices);
 	if (err < 0) {
 		flz_engine_set_why(why, why_size, "cannot create the mixer for \"%s\" (%u Hz, %u channels): %s",
 			engine->device_name, dev->rate_hz, dev->n_channels, flz_strerror(err));
@@ -1443,6 +1468,29 @@ int flz_engine_set_bpm_lock(struct flz_engine *engine, bool enabled)
 {
 	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_BPM_LOCK, .slot = -1,
 							  .speed = enabled ? 1.0 : 0.0 });
+}
+
+bool flz_engine_has_key_lock(void)
+{
+	return FLZ_HAVE_STRETCH != 0;
+}
+
+int flz_engine_set_key_lock(struct flz_engine *engine, bool enabled)
+{
+	if (enabled && !flz_engine_has_key_lock())
+		return -ENOTSUP;
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_KEY_LOCK, .slot = -1,
+							  .speed = enabled ? 1.0 : 0.0 });
+}
+
+int flz_engine_set_pad_key_lock(struct flz_engine *engine, int32_t slot, int mode)
+{
+	if (!slot_valid(slot) || mode < -1 || mode > 1)
+		return -EINVAL;
+	if (mode == 1 && !flz_engine_has_key_lock())
+		return -ENOTSUP;
+	return queue_cmd(engine, (struct flz_engine_cmd){ .kind = FLZ_CMD_PAD_KEY_LOCK,
+							  .slot = slot, .speed = (double)mode });
 }
 
 int flz_engine_set_beats_per_bar(struct flz_engine *engine, uint32_t beats_per_bar)
@@ -2080,6 +2128,8 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
 		stats->frames = atomic_load_explicit(&core->stat_frames, memory_order_relaxed);
 		stats->messages_dropped =
 			atomic_load_explicit(&core->stat_messages_dropped, memory_order_relaxed);
+		stats->key_lock_refused =
+			atomic_load_explicit(&core->stat_key_lock_refused, memory_order_relaxed);
 		if (engine->audio.wav) {
 			stats->file_dropped_frames = atomic_load_explicit(
 				&engine->audio.wav->dropped_frames, memory_order_relaxed);

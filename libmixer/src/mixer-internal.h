@@ -165,6 +165,14 @@ struct flz_mixer_voice {
 	struct flz_mixer_lock lock;
 	/* Per stage: the serial of the pad's parameters the state has. */
 	uint32_t params_serial[FLZ_MIXER_MAX_STAGES];
+	/* Key lock: the source state the voice renders through (index into
+	 * source_states[]), or -1; the rate it was last given; the pre-roll
+	 * frames of silence its reader still yields; the mixer's channels
+	 * (for the reader, whose context is the voice). */
+	int32_t src;
+	double src_rate;
+	int64_t src_preroll;
+	uint32_t src_channels;
 };
 
 /* Every kernel the render code calls, in one table chosen once in
@@ -195,6 +203,8 @@ struct flz_mixer_pad {
 	float stage_params[FLZ_MIXER_MAX_STAGES][FLZ_MIXER_STAGE_MAX_PARAMS];
 	uint32_t stage_n_params[FLZ_MIXER_MAX_STAGES];
 	uint32_t stage_serial[FLZ_MIXER_MAX_STAGES];
+	/* Key lock: -1 follows the mixer's, 0 off, 1 on. */
+	int8_t key_lock;
 };
 
 struct flz_mixer_pending {
@@ -224,6 +234,10 @@ struct flz_mixer {
 	/* The per-voice chain's stages (copied from the config). */
 	uint32_t n_stages;
 	struct flz_mixer_stage stages[FLZ_MIXER_MAX_STAGES];
+	/* The key-lock source and its states (copied from the config). */
+	const struct flz_mixer_source_ops *source_ops;
+	uint32_t n_sources;
+	void *source_states[FLZ_MIXER_MAX_SOURCES];
 	uint32_t n_channels;
 	uint32_t voice_ramp_frames;
 	uint32_t pad_gain_ramp_frames;
@@ -270,6 +284,13 @@ struct flz_mixer {
 
 	float master_lin;
 	struct flz_mixer_ramp master;
+
+	/* Key lock: the global setting, the free source states (a stack of
+	 * n_free_sources indices into source_states[]), the refusals. */
+	bool key_lock;
+	uint8_t free_sources[FLZ_MIXER_MAX_SOURCES];
+	uint32_t n_free_sources;
+	uint64_t key_lock_refused;
 
 	int64_t frame;
 

@@ -444,6 +444,84 @@ FLZ_RT FLZ_HOT static inline void chain_sync(struct flz_mixer *m, struct flz_mix
 	}
 }
 
+/* ---- Key lock: sources ---- */
+
+/* The reader a source pulls through (flz_mixer_read_fn): the pre-roll's
+ * silence, then the voice's stream at rate 1 from its position, the loop
+ * applied; it never ends. @p ctx is the voice. */
+FLZ_RT FLZ_HOT static uint32_t source_read(void *ctx, float *dst, uint32_t n_frames)
+{
+	struct flz_mixer_voice *v = ctx;
+	const uint32_t ch = v->src_channels;
+	uint32_t k = 0;
+	if (v->src_preroll > 0) {
+		k = v->src_preroll < (int64_t)n_frames ? (uint32_t)v->src_preroll : n_frames;
+		memset(dst, 0, (size_t)k * ch * sizeof(float));
+		v->src_preroll -= k;
+	}
+	if (k < n_frames) {
+		gather(v, &v->rd, 0, n_frames - k, dst + (size_t)k * ch, ch);
+		reader_advance(v, &v->rd, n_frames - k, 0);
+	}
+	return n_frames;
+}
+
+/* The rate, as a double, of the voice's next frame (global x pad speed). */
+FLZ_RT FLZ_HOT static double next_rate(const struct flz_mixer *m, const struct flz_mixer_pad *pad)
+{
+	const uint64_t inc = rate_mul(glide_at(&m->speed, m->speed.done_frames + 1),
+				      glide_at(&pad->speed, pad->speed.done_frames + 1));
+	return (double)inc / 4294967296.0;
+}
+
+/* A voice starting key-locked takes a free source state, started at its
+ * rate; none free (or a start that fails): it plays unlocked, counted. */
+FLZ_RT FLZ_HOT static void source_attach(struct flz_mixer *m, struct flz_mixer_voice *v)
+{
+	const struct flz_mixer_pad *pad = &m->pads[v->slot];
+	if (!(pad->key_lock < 0 ? m->key_lock : pad->key_lock > 0))
+		return;
+	if (m->n_free_sources == 0) {
+		m->key_lock_refused++;
+		return;
+	}
+	const uint32_t s = m->free_sources[--m->n_free_sources];
+	const double rate = next_rate(m, pad);
+	const int64_t preroll = m->source_ops->start(m->source_states[s], rate);
+	if (preroll < 0) {
+		m->free_sources[m->n_free_sources++] = (uint8_t)s;
+		m->key_lock_refused++;
+		return;
+	}
+	v->src = (int32_t)s;
+	v->src_rate = rate;
+	v->src_preroll = preroll;
+	v->src_channels = m->n_channels;
+}
+
+/* The voice's source state back to the free list. */
+FLZ_RT FLZ_HOT static void source_release(struct flz_mixer *m, struct flz_mixer_voice *v)
+{
+	if (v->src < 0)
+		return;
+	m->free_sources[m->n_free_sources++] = (uint8_t)v->src;
+	v->src = -1;
+}
+
+/* A key-locked voice's next @p n_frames before gain into @p x: its source
+ * at the rate of the block's last frame (a glide moves it block by block;
+ * the source glides between as it sees fit). A failed render is silence. */
+FLZ_RT FLZ_HOT static void source_frames(struct flz_mixer *m, struct flz_mixer_voice *v,
+					 uint32_t n_frames, bool constant, uint64_t inc, float *x)
+{
+	void *st = m->source_states[v->src];
+	const double rate = (double)(constant ? inc : m->scratch_inc[n_frames - 1]) / 4294967296.0;
+	if (rate != v->src_rate && m->source_ops->set_rate(st, rate) == 0)
+		v->src_rate = rate;
+	if (m->source_ops->render(st, source_read, v, x, n_frames) < 0)
+		memset(x, 0, (size_t)n_frames * m->n_channels * sizeof(float));
+}
+
 /* The voice's gain at frame j of the block (voice x pad x fade). Frames
  * past every ramp get the same product of the targets. */
 FLZ_RT FLZ_HOT static inline float gain_at(const struct flz_mixer_voice *v,
@@ -476,7 +554,7 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 
 	const enum chain_mode mode = chain_mode(m, vi);
 	if (mode == CHAIN_NONE && !v->xfade && n_ramp == 0 && constant && !v->lock.on &&
-	    inc == FLZ_MIXER_POS_ONE && v->rd.pos_frac == 0) {
+	    v->src < 0 && inc == FLZ_MIXER_POS_ONE && v->rd.pos_frac == 0) {
 		/* Plain: gain-and-add straight from the sample, run by run. */
 		const float *data = v->sample->data;
 		for (uint32_t done = 0; done < n_frames;) {
@@ -496,7 +574,10 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 	}
 
 	float *x = m->vbuf;
-	read_frames(m, v, &v->rd, n_frames, constant, inc, x);
+	if (v->src >= 0)
+		source_frames(m, v, n_frames, constant, inc, x);
+	else
+		read_frames(m, v, &v->rd, n_frames, constant, inc, x);
 	if (v->xfade) {
 		/* The old position fades out while the new one fades in, both
 		 * in front of the gain and the stages. */
@@ -577,6 +658,7 @@ FLZ_RT FLZ_HOT static void finish_voice(struct flz_mixer *m, struct flz_mixer_vo
 	if (!mv->stopping)
 		m->n_playing--;
 	int32_t entry = mv->entry;
+	source_release(m, mv);
 	flz_mixer_meter_voice(m, mv); /* its last block, before it goes */
 	mv->entry = -1;
 	mv->sample = NULL;
@@ -593,7 +675,9 @@ FLZ_RT FLZ_HOT static void finish_voice(struct flz_mixer *m, struct flz_mixer_vo
  */
 FLZ_RT FLZ_HOT static void lock_coast(struct flz_mixer_voice *v, uint32_t n_frames)
 {
-	if (!v->lock.on || n_frames == 0)
+	/* A key-locked voice's source holds, as an unlocked voice does: the
+	 * lock gives it only its rate (see flz_mixer_set_key_lock()). */
+	if (!v->lock.on || v->src >= 0 || n_frames == 0)
 		return;
 	const uint64_t acc = v->rd.pos_frac + flz_mixer_lock_advance(&v->lock, n_frames);
 	reader_advance(v, &v->rd, (int64_t)(acc >> 32), (uint32_t)acc);
@@ -763,6 +847,7 @@ FLZ_RT FLZ_HOT static void start_voice(struct flz_mixer *m, int32_t slot, float 
 	mv->xfade_done = 0;
 	mv->peak_lin = 0.0f;
 	mv->lock.on = false;
+	mv->src = -1; /* finish_voice() gave back the previous voice's */
 	/* A new voice never hears the struct's previous one, and starts at its
 	 * pad's stage parameters. */
 	for (uint32_t s = 0; s < m->n_stages; s++) {
@@ -833,6 +918,10 @@ FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer
 		flz_mixer_lock_begin(&mv->lock, t->lock_num, t->lock_den);
 		reader_at(&mv->rd, (int64_t)(t->lock_pos_fp >> 32));
 		mv->rd.pos_frac = (uint32_t)t->lock_pos_fp;
+	} else {
+		/* Tempo-locked voices keep the interpolator (see
+		 * flz_mixer_set_key_lock()). */
+		source_attach(m, &m->voices[m->active[m->n_active - 1]]);
 	}
 	return 1;
 }
@@ -911,7 +1000,9 @@ FLZ_RT FLZ_HOT static void move_voice(struct flz_mixer_voice *mv, int64_t frame)
 {
 	if (mv->lock.on)
 		flz_mixer_lock_begin(&mv->lock, mv->lock.num, mv->lock.den);
-	if (mv->paused) {
+	if (mv->paused || mv->src >= 0) {
+		/* A key-locked voice's source reads on from the new place: its
+		 * analysis window, not a crossfade, smooths the jump. */
 		reader_at(&mv->rd, frame);
 		mv->xfade = false;
 		return;
@@ -924,6 +1015,10 @@ FLZ_RT FLZ_HOT static void move_voice(struct flz_mixer_voice *mv, int64_t frame)
 
 FLZ_RT FLZ_HOT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t delta_fp)
 {
+	/* A key-locked voice has no phase to keep (its source reads at its own
+	 * pace): it is not moved. */
+	if (v->src >= 0)
+		return;
 	const flz_i128 one = (flz_i128)1 << 32;
 	const flz_i128 ls = v->loop_start * one, le = v->loop_end * one;
 	const flz_i128 from = v->rd.pos_frames * one + v->rd.pos_frac;
@@ -1077,6 +1172,29 @@ FLZ_RT FLZ_HOT int flz_mixer_set_loop_region(struct flz_mixer *m, int32_t slot, 
 	return 0;
 }
 
+FLZ_RT FLZ_HOT void flz_mixer_set_key_lock(struct flz_mixer *m, bool on)
+{
+	m->key_lock = on;
+}
+
+FLZ_RT FLZ_HOT int flz_mixer_set_pad_key_lock(struct flz_mixer *m, int32_t slot, int mode)
+{
+	if (!slot_ok(slot) || mode < -1 || mode > 1)
+		return -EINVAL;
+	m->pads[slot].key_lock = (int8_t)mode;
+	return 0;
+}
+
+FLZ_RT FLZ_HOT uint64_t flz_mixer_key_lock_refused(const struct flz_mixer *m)
+{
+	return m->key_lock_refused;
+}
+
+FLZ_RT FLZ_HOT uint32_t flz_mixer_key_locked_voices(const struct flz_mixer *m)
+{
+	return m->n_sources - m->n_free_sources;
+}
+
 FLZ_RT FLZ_HOT int flz_mixer_set_master_gain(struct flz_mixer *m, float gain)
 {
 	if (!(gain >= FLZ_VOLUME_MIN && gain <= FLZ_VOLUME_MAX))
@@ -1157,7 +1275,8 @@ FLZ_RT FLZ_HOT static inline bool plain_block(const struct flz_mixer *m, const s
 				      uint32_t vi, uint32_t n_frames)
 {
 	const struct flz_mixer_pad *pad = &m->pads[v->slot];
-	return chain_mode(m, vi) == CHAIN_NONE && !v->paused && !v->fade.active && !v->xfade && !v->lock.on &&
+	return chain_mode(m, vi) == CHAIN_NONE && !v->paused && !v->fade.active && !v->xfade &&
+	       !v->lock.on && v->src < 0 &&
 	       !pad->gain.active && !pad->speed.active && !m->speed.active &&
 	       v->rd.pos_frac == 0 && m->inc_fp == FLZ_MIXER_POS_ONE &&
 	       pad->speed.target_fp == FLZ_MIXER_POS_ONE &&

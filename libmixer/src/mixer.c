@@ -24,6 +24,9 @@ struct flz_mixer_config flz_mixer_config_init(void)
 		.cpu_flags = flz_cpu_detect(),
 		.n_stages = 0,
 		.stages = NULL,
+		.source_ops = NULL,
+		.n_sources = 0,
+		.source_states = NULL,
 	};
 	return c;
 }
@@ -63,6 +66,16 @@ static int check_config(const struct flz_mixer_config *c)
 			if (st->states[v] == NULL)
 				return -EINVAL;
 	}
+	if (c->n_sources > FLZ_MIXER_MAX_SOURCES ||
+	    (c->n_sources > 0 && (c->source_ops == NULL || c->source_states == NULL)))
+		return -EINVAL;
+	if (c->source_ops != NULL && (c->source_ops->start == NULL ||
+				      c->source_ops->set_rate == NULL ||
+				      c->source_ops->render == NULL))
+		return -EINVAL;
+	for (uint32_t i = 0; i < c->n_sources; i++)
+		if (c->source_states[i] == NULL)
+			return -EINVAL;
 	return 0;
 }
 
@@ -122,6 +135,12 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	m->n_stages = config->n_stages;
 	for (uint32_t i = 0; i < config->n_stages; i++)
 		m->stages[i] = config->stages[i];
+	/* The copy of the source states: the caller's array may go. */
+	m->source_ops = config->source_ops;
+	m->n_sources = config->n_sources;
+	for (uint32_t i = 0; i < config->n_sources; i++)
+		m->source_states[i] = config->source_states[i];
+	m->config.source_states = NULL;
 	m->n_channels = config->n_channels;
 	mixer_ops_init(&m->ops, config->cpu_flags, m->n_channels);
 	m->voice_ramp_frames = flz_voice_ramp_frames(config->voice_ramp_ms, config->rate_hz);
@@ -148,7 +167,12 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 		m->voices[i].slot = -1;
 		m->voices[i].pending = -1;
 		m->voices[i].entry = -1;
+		m->voices[i].src = -1;
 	}
+	/* Pushed in reverse so that state 0 is taken first. */
+	for (uint32_t i = 0; i < m->n_sources; i++)
+		m->free_sources[i] = (uint8_t)(m->n_sources - 1 - i);
+	m->n_free_sources = m->n_sources;
 	for (uint32_t i = 0; i < FLZ_NUM_SAMPLES; i++) {
 		m->slots[i] = -1;
 		struct flz_mixer_pad *pad = &m->pads[i];
@@ -156,6 +180,7 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 		pad->gain.n_frames = m->pad_gain_ramp_frames;
 		pad->speed.start_fp = pad->speed.target_fp = FLZ_MIXER_POS_ONE;
 		pad->speed.n_frames = flz_voice_ramp_frames(config->speed_ramp_ms, config->rate_hz);
+		pad->key_lock = -1;
 	}
 	/* Pushed in reverse so that entry 0 is taken first (only tidier to debug). */
 	for (uint32_t i = 0; i < FLZ_MIXER_SAMPLE_ENTRIES; i++)

@@ -115,6 +115,9 @@ class EngineStats(TypedDict):
     record_write_errors: int
     """Failed or short writes to the recording's file (a full disk), for the
     current recording or the last one; the first is logged."""
+    key_lock_refused: int
+    """Key-locked plays that found no free key-lock processor (more at once
+    than AudioEngine(key_lock_voices=...)) and played unlocked, since run()."""
 
 class SampleInfo(NamedTuple):
     """What AudioEngine.sample_info() reports of a slot's sample (a named tuple)."""
@@ -280,6 +283,8 @@ class _Applied(AudioMessage):
             "pad_downbeat",
             "bpm_lock",
             "pad_eq",
+            "key_lock",
+            "pad_key_lock",
         ]
     ]: ...
     @property
@@ -377,6 +382,7 @@ class AudioEngine:
         _trace_commands: bool = False,
         load_workers: int = 2,
         meter_hz: float = 30.0,
+        key_lock_voices: int = 8,
     ) -> "AudioEngine": ...
     @property
     def device(self) -> str: ...
@@ -480,6 +486,11 @@ class AudioEngine:
         """Where the pad's first downbeat lies in its sample, in seconds."""
     def set_bpm_lock(self, enabled: bool) -> None:
         """Tempo lock on or off for every pad with a tempo (off at run())."""
+    def set_key_lock(self, enabled: bool) -> None:
+        """Key lock (pitch kept while the speed changes) for the pads that follow
+        it, for plays started after it (off at run())."""
+    def set_pad_key_lock(self, id: int, enabled: Optional[bool]) -> None:
+        """The pad's own key lock; None follows set_key_lock()."""
     def set_beats_per_bar(self, n: int) -> None:
         """Beats per bar, 1..16 (the downbeat stays)."""
     def anchor_transport(self, frame: Optional[int] = None) -> None:

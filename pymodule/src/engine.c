@@ -225,13 +225,13 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
 	static char *kwlist[] = { "device", "sample_rate", "channels", "period_frames",
 				  "periods", "rt_priority", "_trace_commands", "load_workers", "meter_hz",
-				  NULL };
+				  "key_lock_voices", NULL };
 	PyObject *device = Py_None, *rate = NULL, *channels = NULL, *period = NULL,
 		 *periods = NULL, *priority = NULL, *trace = NULL, *workers = NULL,
-		 *meter_hz = NULL;
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOOO:AudioEngine", kwlist, &device,
+		 *meter_hz = NULL, *key_lock_voices = NULL;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOOOO:AudioEngine", kwlist, &device,
 					 &rate, &channels, &period, &periods, &priority, &trace,
-					 &workers, &meter_hz))
+					 &workers, &meter_hz, &key_lock_voices))
 		return NULL;
 	long load_workers = 2;
 	if (workers && parse_config_int(workers, "load_workers", 1, FLZ_LOADPOOL_MAX_WORKERS,
@@ -269,6 +269,11 @@ static PyObject *engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	if (meter_hz && engine_parse_real(meter_hz, "meter_hz", 1.0, 200.0,
 					  "meter_hz out of range", &cfg.meter_hz) < 0)
 		return NULL;
+	if (key_lock_voices) {
+		if (parse_config_int(key_lock_voices, "key_lock_voices", 0, FLZ_MAX_VOICES, &v) < 0)
+			return NULL;
+		cfg.key_lock_voices = (uint32_t)v;
+	}
 	if (trace) {
 		int t = PyObject_IsTrue(trace);
 		if (t < 0)
@@ -946,6 +951,52 @@ static PyObject *engine_set_bpm_lock(PyObject *obj, PyObject *const *args, Py_ss
 	Py_RETURN_NONE;
 }
 
+/* Key lock's commands without the stretch feature (-ENOTSUP). */
+#define KEY_LOCK_MISSING \
+	"key lock needs a build with the stretch feature (Rubber Band; meson -Dstretch=enabled)"
+
+static PyObject *engine_set_key_lock(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+				     PyObject *kwnames)
+{
+	static const char *const names[] = { "enabled" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[1];
+	if (bind_args("set_key_lock", args, nargs, kwnames, names, 1, a) < 0)
+		return NULL;
+	if (!PyBool_Check(a[0])) {
+		type_error("enabled", "a bool", a[0]);
+		return NULL;
+	}
+	int err = flz_engine_set_key_lock(self->engine, a[0] == Py_True);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err,
+				   err == -ENOTSUP ? KEY_LOCK_MISSING : NULL, NULL);
+	Py_RETURN_NONE;
+}
+
+static PyObject *engine_set_pad_key_lock(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
+					 PyObject *kwnames)
+{
+	static const char *const names[] = { "id", "enabled" };
+	struct engine_object *self = (struct engine_object *)obj;
+	PyObject *a[2];
+	int32_t slot;
+	if (bind_args("set_pad_key_lock", args, nargs, kwnames, names, 2, a) < 0 ||
+	    parse_slot(a[0], &slot) < 0)
+		return NULL;
+	/* True, False or None (follows the global setting): nothing else. */
+	if (a[1] != Py_None && !PyBool_Check(a[1])) {
+		type_error("enabled", "a bool or None", a[1]);
+		return NULL;
+	}
+	const int mode = a[1] == Py_None ? -1 : a[1] == Py_True ? 1 : 0;
+	int err = flz_engine_set_pad_key_lock(self->engine, slot, mode);
+	if (err < 0)
+		return raise_error(self->state, OP_COMMAND, err,
+				   err == -ENOTSUP ? KEY_LOCK_MISSING : NULL, NULL);
+	Py_RETURN_NONE;
+}
+
 static PyObject *engine_set_pad_gain(PyObject *obj, PyObject *const *args, Py_ssize_t nargs,
 				     PyObject *kwnames)
 {
@@ -1189,7 +1240,7 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 	log_queue_drain(self->logs, self->state->logger);
 	flz_engine_get_stats(self->engine, &st);
 	return Py_BuildValue("{s:I,s:I,s:s,s:I,s:I,s:I,s:d,s:K,s:i,s:i,s:I,s:d,s:L,s:K,s:O,s:O,s:s,s:O,"
-			     "s:K,s:K,s:K,s:O,s:K,s:K}",
+			     "s:K,s:K,s:K,s:O,s:K,s:K,s:K}",
 			     "sample_rate", st.rate_hz, "channels", st.n_channels, "format",
 			     flz_device_format_name(st.format), "period_frames", st.period_frames,
 			     "periods", st.n_periods, "latency_frames", st.latency_frames,
@@ -1206,7 +1257,8 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 			     (unsigned long long)st.file_write_errors, "recording",
 			     st.recording ? Py_True : Py_False, "record_dropped",
 			     (unsigned long long)st.record_dropped, "record_write_errors",
-			     (unsigned long long)st.record_write_errors);
+			     (unsigned long long)st.record_write_errors, "key_lock_refused",
+			     (unsigned long long)st.key_lock_refused);
 }
 
 static PyObject *engine_repr(PyObject *obj)
@@ -1478,6 +1530,22 @@ static PyMethodDef engine_methods[] = {
 	  "(set_pad_bpm()). A tempo change (set_master_bpm()) glides a locked pad's\n"
 	  "rate over 20 ms and keeps its phase. Pads without a tempo, or with the\n"
 	  "lock off, play at the global speed as before. Off at run()." },
+	{ "set_key_lock", (PyCFunction)(void (*)(void))engine_set_key_lock, METH_FAST_KW,
+	  "set_key_lock($self, enabled)\n--\n\n"
+	  "Key lock (a bool) for every pad that follows it (set_pad_key_lock(id, None)):\n"
+	  "a key-locked voice keeps its pitch while its speed (global x pad speed)\n"
+	  "changes, time-stretched by Rubber Band, and starts on the same output frame\n"
+	  "as an unlocked one. For plays that start after it; playing voices keep\n"
+	  "their path. Beyond the key_lock_voices processors a key-locked play plays\n"
+	  "unlocked and stats()['key_lock_refused'] counts it. A play of a\n"
+	  "tempo-locked pad plays at its lock ratio with its pitch following. Off at\n"
+	  "run(). In a build without the stretch feature set_key_lock(True) raises\n"
+	  "RuntimeError." },
+	{ "set_pad_key_lock", (PyCFunction)(void (*)(void))engine_set_pad_key_lock, METH_FAST_KW,
+	  "set_pad_key_lock($self, id, enabled)\n--\n\n"
+	  "Pad id's own key lock: True or False overrides set_key_lock(), None (the\n"
+	  "default) follows it. For plays that start after it. In a build without the\n"
+	  "stretch feature True raises RuntimeError." },
 	{ "set_beats_per_bar", (PyCFunction)(void (*)(void))engine_set_beats_per_bar,
 	  METH_FAST_KW,
 	  "set_beats_per_bar($self, n)\n--\n\n"
@@ -1557,7 +1625,7 @@ static PyType_Slot engine_slots[] = {
 	{ Py_tp_repr, (void *)engine_repr },
 	{ Py_tp_doc, (void *)"AudioEngine(*, device=None, sample_rate=48000, channels=2, period_frames=128, "
 				  "periods=2, rt_priority=70, _trace_commands=False, load_workers=2, "
-				  "meter_hz=30.0)\n"
+				  "meter_hz=30.0, key_lock_voices=8)\n"
 				  "--\n\n"
 				  "A real-time sample player: up to MAX_VOICES looping voices over NUM_SAMPLES\n"
 				  "slots, mixed and played by a direct ALSA mmap thread.\n\n"
@@ -1569,7 +1637,8 @@ static PyType_Slot engine_slots[] = {
 				  "starts playback; 'with AudioEngine() as engine:' runs it and shuts it down.\n"
 				  "Every method may be called from any Python thread.\n"
 				  "load_workers (1..16) loader threads serve load_sample_async() from run()\n"
-				  "to shut_down().\n\n"
+				  "to shut_down(). key_lock_voices (0..MAX_VOICES) key-lock processors are\n"
+				  "made at run() (in a build with the stretch feature; see set_key_lock()).\n\n"
 				  "Slot ids are ints 0..NUM_SAMPLES-1; bool and float ids raise TypeError." },
 	{ Py_tp_methods, engine_methods },
 	{ Py_tp_getset, engine_getset },

@@ -170,6 +170,11 @@ void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint3
 				/* The trace carries no gains, and this mixer has no EQ. */
 				ck_abort_msg("ref_render cannot replay pad_eq");
 				break;
+			case FLZ_CMD_KEY_LOCK:
+			case FLZ_CMD_PAD_KEY_LOCK:
+				/* This mixer has no stretchers. */
+				ck_abort_msg("ref_render cannot replay key lock");
+				break;
 			}
 		}
 		int64_t end = frame + block_frames;
@@ -356,6 +361,7 @@ static Suite *engine_suite(bool rig)
 		engine_case_loading,
 		engine_case_loadpool,
 		engine_case_tempo_lock,
+		engine_case_key_lock,
 		engine_case_wav_drops,
 		engine_case_record,
 		engine_case_signals,

@@ -165,6 +165,10 @@ static Suite *mixer_suite(void)
 		mixer_case_lock_seek,
 		mixer_case_lock_rate,
 		mixer_case_lock_clicks,
+		mixer_case_keylock,
+		mixer_case_keylock_pool,
+		mixer_case_keylock_args,
+		mixer_case_keylock_relock,
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		suite_add_tcase(s, cases[i]());

@@ -99,5 +99,9 @@ TCase *mixer_case_lock_pause(void);
 TCase *mixer_case_lock_seek(void);
 TCase *mixer_case_lock_rate(void);
 TCase *mixer_case_lock_clicks(void);
+TCase *mixer_case_keylock(void);
+TCase *mixer_case_keylock_pool(void);
+TCase *mixer_case_keylock_args(void);
+TCase *mixer_case_keylock_relock(void);
 
 #endif /* MIXER_TESTS_H */

@@ -40,7 +40,8 @@ def test_vocabulary_shape():
     assert {c[1] for c in cmds if c[2]} == {"play", "volume", "speed", "play_exclusive", "seek",
                                              "pad_gain", "pad_speed", "loop_region",
                                              "master_bpm", "beats_per_bar", "anchor",
-                                             "pad_bpm", "pad_downbeat", "bpm_lock"}
+                                             "pad_bpm", "pad_downbeat", "bpm_lock",
+                                             "key_lock", "pad_key_lock"}
     msgs = VOCAB["messages"]
     assert [m[0] for m in msgs] == list(range(1, len(msgs) + 1))
     assert [m[1] for m in msgs] == ["Pong", "Stopped", "XRun", "DeviceLost", "Applied",

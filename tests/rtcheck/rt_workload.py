@@ -5,7 +5,10 @@ Run inside the rig with the interposer preloaded (test_rt_calls.py does
 that). For FLZ_RTCHECK_SECONDS seconds, several Python threads hammer one
 engine: triggers and stops, loads, replacements and unloads, volume and speed
 changes, the per-pad controls (exclusive plays, pause, resume, seek, pad gain,
-pad speed, loop region), pings and message reads. One more thread renames itself
+pad speed, loop region), key lock (on from the start, so that key-locked
+voices start, stop, are stolen and change rate throughout, the pool of 8
+exhausted and refusing; toggled globally and per pad), pings and message
+reads. One more thread renames itself
 ``flz-probe`` and loads and unloads samples: the positive control, whose
 calls into project code the interposer must see. Prints one JSON line with
 what was done.
@@ -57,8 +60,11 @@ def main():
         write_wav(p, rate, ch, n, 220 + 110 * k)
         files.append(p)
 
-    eng = fl.AudioEngine(period_frames=64, periods=2)
+    eng = fl.AudioEngine(period_frames=64, periods=2, key_lock_voices=8)
     eng.run()
+    # Key lock (issue 14): every pad that is not tempo-locked plays through a
+    # stretcher while the pool lasts.
+    eng.set_key_lock(True)
     for slot in range(16):
         eng.load_sample(slot, files[slot % len(files)])
     # Tempo sync from the start: half the pads locked, so that locked voices
@@ -74,7 +80,7 @@ def main():
             "pad_speed": 0, "pad_eq": 0, "loop_region": 0, "empty": 0, "quantized": 0, "at_frame": 0,
             "master_bpm": 0, "beats_per_bar": 0, "anchor": 0, "transport": 0,
             "meters": 0, "meters_live": 0, "recordings": 0, "recorded_frames": 0,
-            "pad_bpm": 0, "bpm_lock": 0, "pad_downbeat": 0}
+            "pad_bpm": 0, "bpm_lock": 0, "pad_downbeat": 0, "key_lock": 0, "pad_key_lock": 0}
     lock = threading.Lock()
     errors = []
 
@@ -140,6 +146,15 @@ def main():
             elif r < 0.78:
                 eng.set_pad_speed(slot, rnd.uniform(0.5, 2.0))
                 bump("pad_speed")
+            elif r < 0.82:
+                # Key lock (issue 14): the global setting mostly on, pads
+                # mostly following it.
+                if rnd.random() < 0.2:
+                    eng.set_key_lock(rnd.random() < 0.8)
+                    bump("key_lock")
+                else:
+                    eng.set_pad_key_lock(slot, rnd.choice((None, None, True, False)))
+                    bump("pad_key_lock")
             elif r < 0.9:
                 # The EQ (issue 14): gains anywhere in range, and neutral
                 # often enough that voices go in and out of the bypass.
@@ -290,6 +305,7 @@ def main():
         os.unlink(p)
     os.rmdir(tmp)
     done.update(errors=errors, xruns=stats["xruns"], max_voices=max_voices,
+                key_lock_refused=stats["key_lock_refused"],
                 rt_priority=stats["rt_priority"], seconds=seconds)
     print(json.dumps(done))
     return 1 if errors else 0

@@ -11,7 +11,8 @@ workload thread that renames itself). Asserts:
   samples; both must show up, attributed to the project's module;
 - rtcheck:audio-thread - the flz-audio thread was seen and made no call to
   an allocation, lock, I/O, sleep or poll function whose first caller outside
-  the C library is project code (or could not be attributed).
+  the C library is project code (or could not be attributed), nor from key
+  lock's Rubber Band (a library of its own), with key-locked voices playing.
 
 Runs twice: on the rig's ALSA device, and on device "wav:PATH" (the wav
 backend: the audio thread paced by the clock, a writer thread writing the
@@ -118,8 +119,12 @@ def test_workload_did_its_work(report):
                 "loop_region", "quantized", "at_frame", "master_bpm", "transport",
                 "meters", "meters_live"):
         assert summary[key] > 50, (key, summary)
-    for key in ("beats_per_bar", "anchor", "pad_bpm", "bpm_lock", "pad_downbeat"):
+    for key in ("beats_per_bar", "anchor", "pad_bpm", "bpm_lock", "pad_downbeat", "key_lock",
+                "pad_key_lock"):
         assert summary[key] > 10, (key, summary)
+    # Key-locked voices played: more at once than the pool of 8 (a refusal
+    # is a key-locked start that found all 8 processors in use).
+    assert summary["key_lock_refused"] > 0, summary
     # Recordings started and stopped while playing: each took frames.
     assert summary["recordings"] > 10, summary
     assert summary["recorded_frames"] > summary["recordings"] * 64, summary
@@ -153,3 +158,17 @@ def test_audio_thread_makes_no_forbidden_call(report):
            if (c["project"] or c["object"] == "?") and c["function"] not in allowed]
     assert bad == [], "forbidden calls on flz-audio from project code: %s" % json.dumps(
         bad, indent=1)
+
+
+def test_stretcher_makes_no_forbidden_call(report):
+    """rtcheck:audio-thread, key lock: Rubber Band (a library of its own, so
+    not project code above) makes no call on flz-audio either: none from
+    librubberband, and on the wav backend (no ALSA plugin, whose JACK client
+    is C++) none from libstdc++ (operator new, a mutex) at all."""
+    _, data, backend = report
+    audio = data["threads"]["flz-audio"]["calls"]
+    bad = [c for c in audio
+           if "rubberband" in os.path.basename(c["object"])
+           or any("rubberband" in frame for frame in c["first_stack"])
+           or (backend == "wav" and "libstdc++" in os.path.basename(c["object"]))]
+    assert bad == [], "calls on flz-audio from the stretcher: %s" % json.dumps(bad, indent=1)

@@ -435,7 +435,10 @@ static void apply(struct flz_mixer *mixer, struct render_tempo *tp, struct rende
 		}
 		break;
 	case FLZ_CMD_PAD_EQ:
-		/* The EQ is the engine's stage; this bare mixer has none. */
+	case FLZ_CMD_KEY_LOCK:
+	case FLZ_CMD_PAD_KEY_LOCK:
+		/* The EQ and key lock's stretchers are the engine's; this bare
+		 * mixer has neither. */
 		r = -ENOTSUP;
 		break;
 	}

@@ -31,7 +31,8 @@ extern "C" {
  * gain of pad_gain, the frame of seek, the start frame of loop_region, the
  * tempo of master_bpm, the count of beats_per_bar, the downbeat frame of
  * anchor, the tempo of pad_bpm (0 for none), the frame of pad_downbeat,
- * 1 or 0 of bpm_lock), 0 when Applied.value is None.
+ * 1 or 0 of bpm_lock and key_lock, 1, 0 or -1 of pad_key_lock), 0 when
+ * Applied.value is None.
  */
 #define FLZ_CMD_KINDS(X)                                                                 \
 	X(LOAD, 1, "load", 0, "publish a decoded sample to a slot")                      \
@@ -58,7 +59,10 @@ extern "C" {
 	X(PAD_DOWNBEAT, 20, "pad_downbeat", 1,                                           \
 	  "set the sample frame of a pad's first downbeat")                              \
 	X(BPM_LOCK, 21, "bpm_lock", 1, "turn the tempo lock on (1) or off (0)")              \
-	X(PAD_EQ, 22, "pad_eq", 0, "set a pad's 3-band isolator EQ (low, mid, high dB)")
+	X(PAD_EQ, 22, "pad_eq", 0, "set a pad's 3-band isolator EQ (low, mid, high dB)")    \
+	X(KEY_LOCK, 23, "key_lock", 1, "turn key lock on (1) or off (0) for pads that follow it") \
+	X(PAD_KEY_LOCK, 24, "pad_key_lock", 1,                                           \
+	  "set a pad's key lock: 1 on, 0 off, -1 follows the global setting")
 
 /**
  * Message kinds: X(SUFFIX, number, "PythonName", FIELDS, "doc").
@@ -119,14 +123,16 @@ extern "C" {
 	  "The command: 'load', 'play', 'stop', 'stop_all', 'unload', 'volume', "        \
 	  "'speed', 'ping', 'play_exclusive', 'pause', 'resume', 'seek', 'pad_gain', "   \
 	  "'pad_speed', 'loop_region', 'master_bpm', 'beats_per_bar', 'anchor', "        \
-	  "'pad_bpm', 'pad_downbeat', 'bpm_lock' or 'pad_eq'.")                                  \
+	  "'pad_bpm', 'pad_downbeat', 'bpm_lock', 'pad_eq', 'key_lock' or "             \
+	  "'pad_key_lock'.")                                                             \
 	F(id, slot, SLOT, "The command's slot, or None.")                                \
 	F(value, value, CMDVALUE,                                                        \
 	  "Gain of 'play'/'play_exclusive'/'volume', speed of 'speed'/'pad_speed', "     \
 	  "linear gain of 'pad_gain', frame of 'seek', start frame of 'loop_region', "  \
 	  "tempo of 'master_bpm', count of 'beats_per_bar', downbeat frame of "          \
 	  "'anchor', tempo of 'pad_bpm' (0.0: none), frame of 'pad_downbeat', "          \
-	  "1.0 or 0.0 of 'bpm_lock'; else None.")                                        \
+	  "1.0 or 0.0 of 'bpm_lock' and 'key_lock', 1.0, 0.0 or -1.0 (follows) of "      \
+	  "'pad_key_lock'; else None.")                                                  \
 	F(frame, frame, FRAME, "Output frame before which the command took effect.")     \
 	F(seq, seq, SEQ, "Sequence number of the command.")
 

@@ -139,7 +139,17 @@ struct flz_engine_config {
 	 *  before this field existed (zeroed, then set field by field) still
 	 *  works. */
 	double meter_hz;
+	/** Key lock's processors (time stretchers), 0..FLZ_MAX_VOICES: made
+	 *  and warmed by flz_engine_start() before the audio thread starts, one
+	 *  per voice that may be key-locked at once. Only in a build with the
+	 *  stretch feature (flz_engine_has_key_lock()); ignored otherwise.
+	 *  Default FLZ_ENGINE_KEY_LOCK_VOICES_DEFAULT (a config zeroed by hand
+	 *  gets 0: key-locked plays are then all refused). */
+	uint32_t key_lock_voices;
 };
+
+/** Default of flz_engine_config.key_lock_voices. */
+#define FLZ_ENGINE_KEY_LOCK_VOICES_DEFAULT 8
 
 /* enum flz_msg_kind (FLZ_MSG_PONG ...) and enum flz_cmd_kind (FLZ_CMD_LOAD
  * ...) come from the one vocabulary, flz/vocabulary.h. */
@@ -218,6 +228,10 @@ struct flz_engine_stats {
 	/** Failed or short writes to the recording's file (a full disk), for
 	 *  the current recording or the last one; the first is logged. */
 	uint64_t record_write_errors;
+	/** Key-locked plays that found no free processor (more key-locked
+	 *  voices at once than flz_engine_config.key_lock_voices) and played
+	 *  unlocked (pitch following rate), since start. */
+	uint64_t key_lock_refused;
 };
 
 /**
@@ -655,6 +669,50 @@ FLZ_WARN_UNUSED int64_t flz_engine_frame(struct flz_engine *engine);
  */
 FLZ_WARN_UNUSED int flz_engine_set_trigger_quantization(struct flz_engine *engine,
 							enum flz_quantize mode);
+
+/**
+ * Whether this build has key lock: the stretch feature (libstretch on
+ * Rubber Band, GPL-2.0-or-later: README "License") was on.
+ * Errors: none. Thread: any. Ownership: none.
+ */
+bool flz_engine_has_key_lock(void);
+
+/**
+ * Key lock for every pad that follows it (flz_engine_set_pad_key_lock()):
+ * a key-locked voice keeps its pitch while its rate (global x pad speed)
+ * changes: it renders through a time stretcher (libstretch, Rubber Band's
+ * R2 engine in real-time mode) that pulls the voice's material at rate 1,
+ * and starts on the same output frame as an unlocked voice (the
+ * stretcher's delay is compensated by pre-roll and priming in the voice's
+ * first block). The setting applies to plays that start after the command
+ * reaches the audio thread; playing voices keep their path. A key-locked
+ * play beyond the key_lock_voices processors plays unlocked and counts in
+ * stats.key_lock_refused. A play of a tempo-locked pad
+ * (flz_engine_set_bpm_lock()) plays at its lock ratio with its pitch
+ * following, key lock or not; a key-locked voice whose pad becomes
+ * tempo-locked while it plays stays key-locked at the lock ratio, without
+ * the phase lock.
+ * Default off at each start.
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -ENOTSUP @p enabled in a build without the
+ *         stretch feature (flz_engine_has_key_lock() false); -EAGAIN
+ *         (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_key_lock(struct flz_engine *engine, bool enabled);
+
+/**
+ * A pad's own key lock, overriding the global one (flz_engine_set_key_lock()):
+ * @p mode 1 on, 0 off, -1 follows the global setting (the default at each
+ * start). For plays that start after it.
+ * @return 0 or an error
+ * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot or mode; -ENOTSUP mode 1 in
+ *         a build without the stretch feature; -EAGAIN (not applied).
+ * Thread: control.
+ * Ownership: nothing changes hands.
+ */
+FLZ_WARN_UNUSED int flz_engine_set_pad_key_lock(struct flz_engine *engine, int32_t slot, int mode);
 
 /**
  * Set the transport's tempo, from the output frame at which the command

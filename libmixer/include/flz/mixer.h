@@ -16,7 +16,8 @@
  * (FLZ_RATE_MIN..FLZ_RATE_MAX), through a band-limited windowed-sinc
  * interpolator (varispeed: pitch follows rate); then come the voice's
  * gain (voice x pad x fade), its stages (struct flz_mixer_stage_ops), its
- * meter; then the sum, the master gain, the master meter. At rate exactly 1
+ * meter (a key-locked voice's source, struct flz_mixer_source_ops, takes
+ * the interpolator's place); then the sum, the master gain, the master meter. At rate exactly 1
  * with a whole-frame position a voice is a plain gain-and-add from the
  * sample. Nothing is rendered ahead of the output: a command acts on the
  * next output frame, a trigger's first frame is the next output frame at
@@ -195,6 +196,64 @@ struct flz_mixer_stage {
 	void *states[FLZ_MIXER_VOICE_SLOTS];
 };
 
+/** Most source states a mixer takes: key-locked voices at once. */
+#define FLZ_MIXER_MAX_SOURCES FLZ_MAX_VOICES
+
+/**
+ * The reader a source pulls its input through (struct flz_mixer_source_ops):
+ * the voice's own material at rate 1 from its position, with its loop
+ * applied (the loop region repeated, as the voice would play it), after
+ * the pre-roll's silence. Provided by the mixer; called from inside the
+ * source's render() on the audio thread (FLZ_RT).
+ * @param ctx the read_ctx render() was given
+ * @param dst n_frames interleaved frames (the mixer's channels) to fill
+ * @param n_frames frames wanted (any number)
+ * @return n_frames: a looping voice's material never ends
+ */
+typedef uint32_t (*flz_mixer_read_fn)(void *ctx, float *dst, uint32_t n_frames);
+
+/**
+ * An optional per-voice source: a processor that replaces the varispeed
+ * interpolator of the voices it is given (key lock: a time stretcher that
+ * plays the material at the voice's rate with its pitch kept). Unlike a
+ * stage, which works in place on frames the reader produced, a source
+ * PULLS its input through the mixer's reader (flz_mixer_read_fn), at rate
+ * 1 from the voice's position, as much as it needs; what it renders takes
+ * the reader's output place in the chain (then come the gain, the stages,
+ * the meter).
+ *
+ * States: config.n_sources (0..FLZ_MIXER_MAX_SOURCES), allocated and
+ * prepared by the caller before flz_mixer_new() and freed after
+ * flz_mixer_destroy(); the mixer hands them to voices from a fixed free
+ * list on the audio thread: a voice that starts key-locked takes one (and
+ * its start() is called), a voice that ends gives it back. A key-locked
+ * start when none is free plays through the interpolator instead and is
+ * counted (flz_mixer_key_lock_refused()).
+ *
+ * Thread: start(), set_rate() and render() run on the audio thread
+ * (FLZ_RT: no allocation, free, lock, log or wait).
+ */
+struct flz_mixer_source_ops {
+	/** A new voice at @p rate (FLZ_RATE_MIN..FLZ_RATE_MAX): forget all
+	 *  history. Returns the pre-roll, the frames of silence the reader
+	 *  yields first (the material before the voice's first frame, which
+	 *  is silence in the mixer's stream), >= 0; or a negative errno: the
+	 *  voice then plays unlocked and counts as refused. */
+	int64_t (*start)(void *state, double rate);
+	/** The voice's rate changed (global x pad speed); 0 or a negative
+	 *  errno (the source keeps its old rate). */
+	int (*set_rate)(void *state, double rate);
+	/** Render @p n_frames (1..max_block_frames) interleaved frames into
+	 *  @p out, pulling input through @p read with @p read_ctx. The first
+	 *  rendered frame must be the voice's first frame (the source
+	 *  compensates its own delay, with the pre-roll). 0, or a negative
+	 *  errno: the block is silence. */
+	int (*render)(void *state, flz_mixer_read_fn read, void *read_ctx, float *out,
+		      uint32_t n_frames);
+	/** For logs and tests. */
+	const char *name;
+};
+
 /** What a mixer event reports. */
 enum flz_mixer_event_kind {
 	/** Every voice silenced by one stop/stop-all/unload command has reached
@@ -292,6 +351,14 @@ struct flz_mixer_config {
 	/** n_stages stages, copied by flz_mixer_new(); each ops and its
 	 *  process and reset non-NULL, each state non-NULL. */
 	const struct flz_mixer_stage *stages;
+	/** The key-lock source (struct flz_mixer_source_ops), or NULL for
+	 *  none (key-locked voices then all count as refused). Default NULL. */
+	const struct flz_mixer_source_ops *source_ops;
+	/** Source states, 0..FLZ_MIXER_MAX_SOURCES (0 without source_ops).
+	 *  Default 0. */
+	uint32_t n_sources;
+	/** n_sources states, each non-NULL; the array is copied. */
+	void *const *source_states;
 };
 
 /**
@@ -670,6 +737,56 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_loop_region(const struct flz_mixer *mixer, 
  */
 FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_lock(struct flz_mixer *mixer, int32_t slot,
 						  uint64_t num, uint64_t den);
+
+/**
+ * Key lock for every pad that follows the global setting (see
+ * flz_mixer_set_pad_key_lock()). A voice is key-locked or not from its
+ * start: the setting applies to voices started after it (playing voices
+ * keep their path). Default off.
+ *
+ * A key-locked voice that is not tempo-locked takes a source state (struct
+ * flz_mixer_source_ops) when it starts and renders through it at its rate,
+ * global x pad speed, with its pitch kept; when none is free (or the mixer
+ * has no source) it plays through the interpolator (pitch follows rate)
+ * and flz_mixer_key_lock_refused() counts it. A voice triggered tempo-locked
+ * plays through the interpolator at its lock ratio, key lock or not (not
+ * counted). A key-locked voice whose pad is locked while it plays
+ * (flz_mixer_set_pad_lock()) keeps its source, which then plays at the lock
+ * ratio, pitch kept, without the phase lock (its source reads at its own
+ * pace; a paused one holds instead of coasting).
+ *
+ * Errors: none.
+ * Thread: rt.
+ * Ownership: touches only the mixer.
+ */
+FLZ_RT void flz_mixer_set_key_lock(struct flz_mixer *mixer, bool on);
+
+/**
+ * A pad's own key lock: @p mode 1 on, 0 off, -1 follows the global setting
+ * (flz_mixer_set_key_lock(); the default). For voices started after it.
+ *
+ * @return 0, or a negative errno
+ * Errors: -EINVAL slot out of range or mode not -1, 0 or 1 (nothing changes).
+ * Thread: rt.
+ * Ownership: touches only the mixer.
+ */
+FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_key_lock(struct flz_mixer *mixer, int32_t slot,
+						      int mode);
+
+/**
+ * Key-locked starts that found no free source state (or whose source's
+ * start() failed) and played unlocked, since creation.
+ *
+ * Errors: none. Thread: rt. Ownership: reads only the mixer.
+ */
+FLZ_RT uint64_t flz_mixer_key_lock_refused(const struct flz_mixer *mixer);
+
+/**
+ * Voices rendering through a source now (source states in use).
+ *
+ * Errors: none. Thread: rt. Ownership: reads only the mixer.
+ */
+FLZ_RT uint32_t flz_mixer_key_locked_voices(const struct flz_mixer *mixer);
 
 /**
  * Render the next block.

@@ -1,0 +1,272 @@
+# SPDX-License-Identifier: MIT
+"""Key lock (API.md Part 2 "Key lock and EQ"), offline: set_key_lock(),
+set_pad_key_lock(), AudioEngine(key_lock_voices=...), stats()["key_lock_refused"].
+
+A key-locked voice renders through the engine's time stretcher (libstretch on
+Rubber Band) and keeps its pitch; an unlocked one goes through the varispeed
+interpolator and its pitch follows the speed. Pitch is measured from the rising
+zero crossings of a 1 kHz sine (interpolated between frames) over 0.75 s of the
+steady state; the tolerance is the issue's 0.5 %. The tone is loaded as a
+float32 array holding a whole number of cycles, so that it loops without a seam.
+
+Needs a build with the stretch feature (the wheel is built with it); without it
+set_key_lock(True) raises RuntimeError naming it, which the last test checks
+instead of everything else."""
+
+import math
+
+import numpy
+import pytest
+
+from flitzis_looper_rs import AudioEngine, AudioMessage, NotRunningError
+
+from conftest import RATE_HZ
+
+MISSING = "stretch feature"
+
+
+def _has_key_lock():
+    with AudioEngine(device="offline", key_lock_voices=0) as e:
+        try:
+            e.set_key_lock(True)
+        except RuntimeError as err:
+            if MISSING in str(err):
+                return False
+            raise
+    return True
+
+
+HAS_KEY_LOCK = _has_key_lock()
+needs_key_lock = pytest.mark.skipif(not HAS_KEY_LOCK, reason="a build without the stretch feature")
+
+
+def tone(freq_hz=1000.0, amp=0.5, n_frames=RATE_HZ, phase=0.0):
+    t = numpy.arange(n_frames) / RATE_HZ
+    return (amp * numpy.sin(2 * math.pi * freq_hz * t + phase)).astype(numpy.float32)
+
+
+def pitch_hz(y):
+    """Frequency from the interpolated rising zero crossings of y."""
+    y = y.astype(numpy.float64)
+    i = numpy.nonzero((y[:-1] <= 0.0) & (y[1:] > 0.0))[0]
+    at = i + (-y[i]) / (y[i + 1] - y[i])
+    assert len(at) > 10, "no tone"
+    return (len(at) - 1) * RATE_HZ / (at[-1] - at[0])
+
+
+def band_level(y, freq_hz):
+    """Magnitude of y's spectrum at freq_hz (Hann window, whole-second bins)."""
+    n = len(y)
+    w = numpy.hanning(n)
+    spec = numpy.abs(numpy.fft.rfft(y.astype(numpy.float64) * w))
+    k = int(round(freq_hz * n / RATE_HZ))
+    return spec[k - 2:k + 3].max()
+
+
+def render_pitch(speed=1.0, pad_speed=1.0, key_lock=None, pad_key_lock="unset", voices=8):
+    """Play the 1 kHz tone on pad 0 and return the pitch of its steady state."""
+    with AudioEngine(device="offline", channels=1, key_lock_voices=voices) as e:
+        e.load_sample_array(0, tone(), RATE_HZ)
+        e.set_speed(speed)
+        e.set_pad_speed(0, pad_speed)
+        if key_lock is not None:
+            e.set_key_lock(key_lock)
+        if pad_key_lock != "unset":
+            e.set_pad_key_lock(0, pad_key_lock)
+        e.render(2400)  # the speed glides (20 ms) before the play
+        e.play_sample(0, 1.0)
+        y = e.render(RATE_HZ)[:, 0].copy()
+        refused = e.stats()["key_lock_refused"]
+    return pitch_hz(y[RATE_HZ // 4:]), refused
+
+
+@needs_key_lock
+@pytest.mark.parametrize("speed", [1.25, 0.8])
+def test_unlocked_pitch_follows_speed_locked_keeps_it(speed):
+    f_unlocked, _ = render_pitch(speed=speed)
+    assert abs(f_unlocked / (1000.0 * speed) - 1.0) < 0.005, f_unlocked
+    f_locked, refused = render_pitch(speed=speed, key_lock=True)
+    assert abs(f_locked / 1000.0 - 1.0) < 0.005, f_locked
+    assert refused == 0
+
+
+@needs_key_lock
+def test_pad_speed_is_stretched_too():
+    # The rate is global x pad speed: 1.0 x 1.25, and 0.8 x 1.5 = 1.2.
+    for speed, pad_speed in ((1.0, 1.25), (0.8, 1.5)):
+        f, _ = render_pitch(speed=speed, pad_speed=pad_speed)
+        assert abs(f / (1000.0 * speed * pad_speed) - 1.0) < 0.005, f
+        f, _ = render_pitch(speed=speed, pad_speed=pad_speed, key_lock=True)
+        assert abs(f / 1000.0 - 1.0) < 0.005, f
+
+
+@needs_key_lock
+def test_pad_setting_overrides_the_global_one():
+    f, _ = render_pitch(speed=1.25, key_lock=True, pad_key_lock=False)
+    assert abs(f / 1250.0 - 1.0) < 0.005, f
+    f, _ = render_pitch(speed=1.25, key_lock=False, pad_key_lock=True)
+    assert abs(f / 1000.0 - 1.0) < 0.005, f
+    f, _ = render_pitch(speed=1.25, key_lock=True, pad_key_lock=None)
+    assert abs(f / 1000.0 - 1.0) < 0.005, f
+    f, _ = render_pitch(speed=1.25, key_lock=False, pad_key_lock=None)
+    assert abs(f / 1250.0 - 1.0) < 0.005, f
+
+
+def first_audible(y, level):
+    """Index of the first frame above -60 dB of level."""
+    idx = numpy.nonzero(numpy.abs(y) > level * 1e-3)[0]
+    assert len(idx) > 0, "silent"
+    return int(idx[0])
+
+
+@needs_key_lock
+@pytest.mark.parametrize("speed", [1.0, 1.25, 0.8])
+def test_key_locked_voice_starts_on_the_trigger_frame(speed):
+    # A cosine: the material is at full level from its first frame.
+    x = tone(phase=math.pi / 2)
+    with AudioEngine(device="offline", channels=1) as e:
+        e.load_sample_array(0, x, RATE_HZ)
+        e.set_speed(speed)
+        e.set_key_lock(True)
+        e.render(2400)
+        # An immediate play and one at an output frame inside a block.
+        e.play_sample(0, 1.0)
+        head = e.render(4800)[:, 0].copy()
+        e.stop_all()
+        e.render(4800)
+        at = e.frame + 1000
+        e.play_sample(0, 1.0, at_frame=at)
+        start = e.frame
+        tail = e.render(4800)[:, 0].copy()
+        started = [m for m in iter(e.receive_msg, None) if isinstance(m, AudioMessage.Started)]
+    assert [m.frame for m in started] == [2400, at]
+    # Within 1 ms (48 frames) of the trigger frame, and at the tone's level
+    # (within 3 dB of its peak) 10 ms later: the start is not a leak.
+    n0 = first_audible(head, 0.5)
+    assert n0 <= 48, n0
+    assert numpy.abs(head[480:960]).max() > 0.5 * 10 ** (-3 / 20)
+    n1 = first_audible(tail, 0.5)
+    assert 0 <= n1 - (at - start) <= 48, (n1, at - start)
+    assert numpy.abs(tail[at - start + 480:at - start + 960]).max() > 0.5 * 10 ** (-3 / 20)
+
+
+@needs_key_lock
+@pytest.mark.parametrize("voices", [0, 1])
+def test_beyond_the_pool_plays_unlocked_and_is_counted(voices):
+    with AudioEngine(device="offline", channels=1, key_lock_voices=voices) as e:
+        for pad in (0, 1):
+            e.load_sample_array(pad, tone(amp=0.25), RATE_HZ)
+        e.set_speed(1.25)
+        e.set_key_lock(True)
+        e.render(2400)
+        assert e.stats()["key_lock_refused"] == 0
+        e.play_sample(0, 1.0)
+        e.play_sample(1, 1.0)
+        y = e.render(RATE_HZ)[:, 0].copy()
+        refused = e.stats()["key_lock_refused"]
+    assert refused == 2 - voices
+    steady = y[RATE_HZ // 4:]
+    at_1000 = band_level(steady, 1000.0)
+    at_1250 = band_level(steady, 1250.0)
+    if voices == 0:
+        # Both unlocked: only 1250 Hz.
+        assert at_1000 < at_1250 * 1e-2, (at_1000, at_1250)
+    else:
+        # One of each, at comparable levels (within 6 dB).
+        assert 0.5 < at_1000 / at_1250 < 2.0, (at_1000, at_1250)
+
+
+@needs_key_lock
+def test_two_pools_voices_lock_both():
+    with AudioEngine(device="offline", channels=1, key_lock_voices=2) as e:
+        for pad in (0, 1):
+            e.load_sample_array(pad, tone(amp=0.25), RATE_HZ)
+        e.set_speed(1.25)
+        e.set_key_lock(True)
+        e.render(2400)
+        e.play_sample(0, 1.0)
+        e.play_sample(1, 1.0)
+        y = e.render(RATE_HZ)[:, 0].copy()
+        assert e.stats()["key_lock_refused"] == 0
+    steady = y[RATE_HZ // 4:]
+    assert band_level(steady, 1250.0) < band_level(steady, 1000.0) * 1e-2
+
+
+@needs_key_lock
+def test_a_stopped_voice_gives_its_processor_back():
+    with AudioEngine(device="offline", channels=1, key_lock_voices=1) as e:
+        e.load_sample_array(0, tone(), RATE_HZ)
+        e.set_speed(1.25)
+        e.set_key_lock(True)
+        for _ in range(3):
+            e.play_sample(0, 1.0)
+            e.render(4800)
+            e.stop_sample(0)
+            e.render(4800)
+        assert e.stats()["key_lock_refused"] == 0
+
+
+@needs_key_lock
+def test_bad_arguments_raise_and_change_nothing():
+    with pytest.raises(NotRunningError):
+        AudioEngine(device="offline").set_key_lock(True)
+    with pytest.raises(NotRunningError):
+        AudioEngine(device="offline").set_pad_key_lock(0, True)
+    for bad in (-1, 33, 10**6):
+        with pytest.raises(ValueError, match="key_lock_voices out of range"):
+            AudioEngine(device="offline", key_lock_voices=bad)
+    for bad in (1.5, True, "8", None):
+        with pytest.raises(TypeError):
+            AudioEngine(device="offline", key_lock_voices=bad)
+    with AudioEngine(device="offline", channels=1) as e:
+        e.load_sample_array(0, tone(), RATE_HZ)
+        e.set_speed(1.25)
+        e.set_key_lock(True)
+        for bad in (1, 0, "yes", None, 1.0):
+            with pytest.raises(TypeError):
+                e.set_key_lock(bad)
+        for args in ((0, 1), (0, "no"), (0, 0.0), (True, True), (0.0, True)):
+            with pytest.raises(TypeError):
+                e.set_pad_key_lock(*args)
+        for slot in (-1, 216, 10**6):
+            with pytest.raises(ValueError, match="id out of range"):
+                e.set_pad_key_lock(slot, False)
+        with pytest.raises(TypeError):
+            e.set_pad_key_lock(0)
+        # Still key-locked: none of them reached the engine.
+        e.render(2400)
+        e.play_sample(0, 1.0)
+        y = e.render(RATE_HZ)[:, 0].copy()
+    assert abs(pitch_hz(y[RATE_HZ // 4:]) / 1000.0 - 1.0) < 0.005
+
+
+def test_stats_count_from_zero():
+    with AudioEngine(device="offline") as e:
+        assert e.stats()["key_lock_refused"] == 0
+
+
+@needs_key_lock
+def test_applied_names_key_lock():
+    with AudioEngine(device="offline", channels=1, _trace_commands=True) as e:
+        e.set_key_lock(True)
+        e.set_pad_key_lock(3, False)
+        e.set_pad_key_lock(4, None)
+        e.set_pad_key_lock(5, True)
+        e.set_key_lock(False)
+        e.render(64)
+        msgs = [m for m in iter(e.receive_msg, None) if isinstance(m, AudioMessage.Applied)]
+    assert [(m.cmd, m.id, m.value) for m in msgs] == [
+        ("key_lock", None, 1.0), ("pad_key_lock", 3, 0.0), ("pad_key_lock", 4, -1.0),
+        ("pad_key_lock", 5, 1.0), ("key_lock", None, 0.0)]
+
+
+@pytest.mark.skipif(HAS_KEY_LOCK, reason="a build with the stretch feature")
+def test_without_the_feature_key_lock_raises():
+    with AudioEngine(device="offline") as e:
+        with pytest.raises(RuntimeError, match=MISSING):
+            e.set_key_lock(True)
+        with pytest.raises(RuntimeError, match=MISSING):
+            e.set_pad_key_lock(0, True)
+        e.set_key_lock(False)
+        e.set_pad_key_lock(0, False)
+        e.set_pad_key_lock(0, None)
