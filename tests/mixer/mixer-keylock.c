@@ -151,7 +151,7 @@ END_TEST
 
 TCase *mixer_case_keylock(void)
 {
-	return mixer_tcase("keylock", test_keylock);
+	return mixer_tcase("mixer:keylock", test_keylock);
 }
 
 /* ---- mixer:keylock-pool ---- */
@@ -204,7 +204,7 @@ END_TEST
 
 TCase *mixer_case_keylock_pool(void)
 {
-	return mixer_tcase("keylock-pool", test_keylock_pool);
+	return mixer_tcase("mixer:keylock-pool", test_keylock_pool);
 }
 
 /* ---- mixer:keylock-args ---- */
@@ -299,10 +299,10 @@ END_TEST
 
 TCase *mixer_case_keylock_relock(void)
 {
-	return mixer_tcase("keylock-relock", test_keylock_relock);
+	return mixer_tcase("mixer:keylock-relock", test_keylock_relock);
 }
 
 TCase *mixer_case_keylock_args(void)
 {
-	return mixer_tcase("keylock-args", test_keylock_args);
+	return mixer_tcase("mixer:keylock-args", test_keylock_args);
 }
