@@ -172,6 +172,10 @@ def run_config(args, alsa_period, alsa_periods, jack_period, tmp):
                         if e[1] in late_kinds and phase[0] <= e[0] <= phase[1])
     client_n = sum(1 for e in server_entries
                    if e[1] not in late_kinds and phase[0] <= e[0] <= phase[1])
+    kinds = {}
+    for e in server_entries:
+        if phase[0] <= e[0] <= phase[1]:
+            kinds[e[1]] = kinds.get(e[1], 0) + 1
     lat_ms = []
     missed = 0
     excluded = 0
@@ -211,6 +215,7 @@ def run_config(args, alsa_period, alsa_periods, jack_period, tmp):
         "excluded": excluded,
         "server_late_xruns": server_late_n,
         "client_xruns": client_n,
+        "server_xrun_kinds": kinds,
         "lat_ms": lat_ms,
         "median": percentile(lat_ms, 0.5),
         "p90": percentile(lat_ms, 0.9),

@@ -11,7 +11,10 @@ own lateness fall on both alike. Each run is a fresh rig and engine with
 are left out and counted.
 
 The table gives per configuration and build the pooled kept triggers'
-median, p90, p99 and max, the server xruns and the excluded triggers; then
+median, p90, p99 and max, the excluded triggers, the server xruns during
+the triggers (kinds timer and recorder: the ones that exclude), the client
+xruns there (another JACK client late, the engine's own included: counted,
+never excluded) and the engine's own xrun count; then
 per percentile the difference B - A of the per-round values, paired round by
 round (mean of the differences, with twice its standard error as the noise
 band), and the spread (max - min) of that percentile between the rounds of
@@ -92,16 +95,17 @@ def main():
                     res["loadavg_1min"] = os.getloadavg()[0]
                     runs[(c, name)].append(res)
                     print("round %d %s %s: n %d excluded %d median %.2f p99 %.2f max %.2f "
-                          "server xruns %d, load average %.1f" % (r + 1, c, name, res["n"], res["excluded"],
-                                               res["median"], res["p99"], res["worst"],
-                                               res["server_late_xruns"], res["loadavg_1min"]),
+                          "server xruns %d %s, load average %.1f"
+                          % (r + 1, c, name, res["n"], res["excluded"], res["median"],
+                             res["p99"], res["worst"], res["server_late_xruns"],
+                             res.get("server_xrun_kinds", {}), res["loadavg_1min"]),
                           file=sys.stderr, flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"%s %s" % k: v for k, v in runs.items()}, f)
 
     head = ("config", "engine", "rounds", "triggers kept", "excluded", "missed", "median ms",
-            "p90 ms", "p99 ms", "max ms", "server xruns", "engine xruns")
+            "p90 ms", "p99 ms", "max ms", "server xruns", "client xruns", "engine xruns")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for c in configs:
@@ -113,6 +117,7 @@ def main():
                    "%.2f" % percentile(pooled, 0.5), "%.2f" % percentile(pooled, 0.9),
                    "%.2f" % percentile(pooled, 0.99), "%.2f" % (pooled[-1] if pooled else math.nan),
                    str(sum(res["server_late_xruns"] for res in rs)),
+                   str(sum(res.get("client_xruns", 0) for res in rs)),
                    str(sum(res["xruns_trigger"] for res in rs)))
             print("| " + " | ".join(row) + " |")
     print()
