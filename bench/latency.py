@@ -13,6 +13,14 @@ of a trigger is the arrival time of the first non-silent frame after it minus
 the trigger time. A second phase plays a dense loop set for --xrun-seconds
 and reports the engine's xrun count and load.
 
+The rig keeps an account of the JACK server's own xruns (tests/rig/rig.py,
+``Rig.server_xruns()``): the table shows the server's timer/recorder xruns
+during the triggers, and --exclude-server-late drops every trigger whose
+window (the trigger to the next, widened by rig.WINDOW_MARGIN_NS on each
+side) holds one, so that a late dummy server does not count as latency.
+--json also writes each kept trigger's latency (``lat_ms``), for
+bench/latency_ab.py.
+
 Not part of CI: the figures depend on the machine. Needs the installed wheel,
 jackd2, libasound2-plugins and a built flz-jack-rec (--recorder or
 FLZ_JACK_REC, else build*/tests/rig/flz-jack-rec is looked for).
@@ -154,13 +162,35 @@ def run_config(args, alsa_period, alsa_periods, jack_period, tmp):
         return times[cycle] + (frame % frames_per_cycle) * 1_000_000_000 // rate
 
     heard = [arrival_ns(f) for f in onsets(samples, 2) if f // frames_per_cycle < len(times)]
+    # The server's own lateness during the triggers (the account is empty,
+    # and nothing is excluded, with a rig that keeps none).
+    server_entries = rig.server_xruns() if hasattr(rig, "server_xruns") else []
+    period_ns = int((args.hold_ms + args.gap_ms) * 1e6)
+    phase = (triggers[0], triggers[-1] + period_ns) if triggers else (0, 0)
+    late_kinds = getattr(_rig, "SERVER_LATE_KINDS", ("timer", "recorder"))
+    server_late_n = sum(1 for e in server_entries
+                        if e[1] in late_kinds and phase[0] <= e[0] <= phase[1])
+    client_n = sum(1 for e in server_entries
+                   if e[1] not in late_kinds and phase[0] <= e[0] <= phase[1])
+    kinds = {}
+    for e in server_entries:
+        if phase[0] <= e[0] <= phase[1]:
+            kinds[e[1]] = kinds.get(e[1], 0) + 1
     lat_ms = []
     missed = 0
+    excluded = 0
     j = 0
     for i, t0 in enumerate(triggers):
         while j < len(heard) and heard[j] < t0:
             j += 1
         limit = triggers[i + 1] if i + 1 < len(triggers) else float("inf")
+        if args.exclude_server_late:
+            t1 = triggers[i + 1] if i + 1 < len(triggers) else t0 + period_ns
+            if _rig.server_late(t0, t1, server_entries):
+                excluded += 1
+                if j < len(heard) and heard[j] < limit:
+                    j += 1
+                continue
         if j < len(heard) and heard[j] < limit:
             lat_ms.append((heard[j] - t0) / 1e6)
             j += 1
@@ -182,7 +212,13 @@ def run_config(args, alsa_period, alsa_periods, jack_period, tmp):
         "granted_periods": got_periods,
         "n": len(lat_ms),
         "missed": missed,
+        "excluded": excluded,
+        "server_late_xruns": server_late_n,
+        "client_xruns": client_n,
+        "server_xrun_kinds": kinds,
+        "lat_ms": lat_ms,
         "median": percentile(lat_ms, 0.5),
+        "p90": percentile(lat_ms, 0.9),
         "p99": percentile(lat_ms, 0.99),
         "worst": lat_ms[-1] if lat_ms else float("nan"),
         "buffer_ms": buffer_ms,
@@ -222,6 +258,9 @@ def main():
                    help="busy-loop processes to run during the triggers and the xrun run "
                         "(1 loads the other core of a 2-core machine)")
     p.add_argument("--busy-pin", type=int, default=None, help="pin the busy loops to this CPU")
+    p.add_argument("--exclude-server-late", action="store_true",
+                   help="leave out the triggers in whose window the JACK server itself xrun'd "
+                        "(timer or recorder kind; see tests/rig/rig.py)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON here")
     args = p.parse_args()
     configs = [parse_config(c) for c in (args.config or ["128x2@64", "64x2@64", "128x3@64",
@@ -236,13 +275,15 @@ def main():
         with open(args.json, "w") as f:
             json.dump(results, f)
     head = ("config", "n", "miss", "median ms", "p99 ms", "worst ms", "buffer ms",
-            "p99 target ms", "xruns (trig)", "xruns (run)", "max load")
+            "p99 target ms", "xruns (trig)", "server xruns (trig)", "excluded", "xruns (run)",
+            "max load")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in results:
         row = (r["config"], str(r["n"]), str(r["missed"]), "%.2f" % r["median"],
                "%.2f" % r["p99"], "%.2f" % r["worst"], "%.2f" % r["buffer_ms"],
-               "%.2f" % r["target_ms"], str(r["xruns_trigger"]),
+               "%.2f" % r["target_ms"], str(r["xruns_trigger"]), str(r["server_late_xruns"]),
+               str(r["excluded"]),
                "-" if r["xruns_run"] is None else "%d in %gs" % (r["xruns_run"], args.xrun_seconds),
                "-" if r["load_max"] is None else "%.3f" % r["load_max"])
         print("| " + " | ".join(row) + " |")
