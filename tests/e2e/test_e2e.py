@@ -241,6 +241,18 @@ def test_e2e_capture_equals_offline_render(tmp_path, capture, renderer):
         skip=pytest.skip)
 
 
+def _pump(engine, messages):
+    """pump(seconds): take the engine's messages into messages for that long."""
+    def pump(seconds):
+        end = time.monotonic() + seconds
+        while True:
+            messages.extend(iter(engine.receive_msg, None))
+            if time.monotonic() >= end:
+                return
+            time.sleep(0.01)
+    return pump
+
+
 def play_and_compare(attempt, tmp_path, capture, renderer, files):
     """One measurement: play the script, record, render, compare."""
     tmp_path.mkdir()
@@ -251,18 +263,7 @@ def play_and_compare(attempt, tmp_path, capture, renderer, files):
                             period_frames=period_frames, periods=n_periods,
                             _trace_commands=True)
     messages = []
-
-    def pump(seconds):
-        end = time.monotonic() + seconds
-        while True:
-            while True:
-                m = engine.receive_msg()
-                if m is None:
-                    break
-                messages.append(m)
-            if time.monotonic() >= end:
-                return
-            time.sleep(0.01)
+    pump = _pump(engine, messages)
 
     engine.run()
     try:
@@ -567,14 +568,7 @@ def _tempo_attempt(attempt, tmp_path, capture, renderer, paths):
     engine = fl.AudioEngine(sample_rate=capture.rate_hz, channels=2, period_frames=period_frames,
                             periods=n_periods, _trace_commands=True)
     messages = []
-
-    def pump(seconds):
-        end = time.monotonic() + seconds
-        while True:
-            messages.extend(iter(engine.receive_msg, None))
-            if time.monotonic() >= end:
-                return
-            time.sleep(0.01)
+    pump = _pump(engine, messages)
 
     engine.run()
     try:
