@@ -212,6 +212,8 @@ struct flz_engine_core {
 	 *  stretch feature). */
 	void *key_lock_states[FLZ_MIXER_MAX_SOURCES];
 	uint32_t n_key_lock;
+	/** What they were made for: their cache's key (keylock.c). */
+	uint32_t key_lock_rate_hz, key_lock_channels, key_lock_block_frames;
 	uint32_t rate_hz;
 	uint32_t n_channels;
 	/** The mixer's max_block_frames: the largest block process takes. */
@@ -384,15 +386,19 @@ extern const struct flz_mixer_source_ops flz_engine_key_lock_ops;
 
 /**
  * Make @p n key-lock processors (libstretch) for the mixer's rate, channels
- * and block into states[0..n), warmed (every page written).
+ * and block into states[0..n), warmed (every page written): ones an
+ * earlier start gave back for the same properties first, new ones after.
  * @return 0, or flz_stretch_new()'s error (none are left then)
  * Thread: control, before the audio side runs.
  */
 int flz_engine_key_lock_create(void **states, uint32_t n, uint32_t rate_hz, uint32_t n_channels,
 			       uint32_t max_block_frames);
 
-/** Destroy states[0..n) and clear them. Thread: control, after the audio side. */
-void flz_engine_key_lock_destroy(void **states, uint32_t n);
+/** Give states[0..n), made for these properties, back (kept for a later
+ * start, at most FLZ_MAX_VOICES in the process, or destroyed) and clear
+ * them. Thread: control, after the audio side. */
+void flz_engine_key_lock_destroy(void **states, uint32_t n, uint32_t rate_hz, uint32_t n_channels,
+				 uint32_t max_block_frames);
 #endif
 
 /**

@@ -251,7 +251,8 @@ static void free_rings(struct flz_engine_core *core)
 	core->cmd_storage = core->msg_storage = core->retire_storage = NULL;
 	core->eq = NULL;
 #if FLZ_HAVE_STRETCH
-	flz_engine_key_lock_destroy(core->key_lock_states, core->n_key_lock);
+	flz_engine_key_lock_destroy(core->key_lock_states, core->n_key_lock, core->key_lock_rate_hz,
+				    core->key_lock_channels, core->key_lock_block_frames);
 #endif
 	core->n_key_lock = 0;
 }
@@ -323,6 +324,9 @@ int flz_engine_core_init(struct flz_engine_core *core, const struct flz_mixer_co
 						 mc.n_channels, mc.max_block_frames);
 		if (err == 0) {
 			core->n_key_lock = key_lock_voices;
+			core->key_lock_rate_hz = mc.rate_hz;
+			core->key_lock_channels = mc.n_channels;
+			core->key_lock_block_frames = mc.max_block_frames;
 			mc.source_ops = &flz_engine_key_lock_ops;
 			mc.n_sources = key_lock_voices;
 			mc.source_states = core->key_lock_states;
