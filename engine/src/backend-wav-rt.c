@@ -38,6 +38,12 @@ FLZ_RT FLZ_HOT static void wav_loop(struct flz_engine_audio *audio)
 	 * rounding accumulates, so the pace never drifts from the clock. */
 	int64_t base_ns = flz_engine_now_ns_rt();
 	uint64_t since_base = 0;
+	/* When the thread should be running again (the end of its sleep, or
+	 * the end of the last render when there was no sleep), and its CPU
+	 * time at the end of the last render: between the two, the time it
+	 * was not running though it could have is the system's, not ours. */
+	int64_t resume_ns = base_ns;
+	int64_t cpu_prev_ns = flz_engine_thread_cpu_ns_rt();
 
 	/* acquire: pairs with the control side's release store of quit. */
 	while (!atomic_load_explicit(&audio->quit, memory_order_acquire)) {
@@ -45,24 +51,45 @@ FLZ_RT FLZ_HOT static void wav_loop(struct flz_engine_audio *audio)
 		if (flz_engine_core_process_rt(core, audio->scratch, block) < 0)
 			return; /* cannot happen: block is the mixer's own limit */
 		flz_format_clamp_float_rt(audio->scratch, (size_t)block * audio->n_channels);
+		if (audio->test_burn_ns != NULL) {
+			/* A test's render that takes too long. relaxed: the value is
+			 * all there is to hand over. */
+			int64_t burn = atomic_exchange_explicit(audio->test_burn_ns, 0,
+								memory_order_relaxed);
+			while (burn > 0 && flz_engine_now_ns_rt() - t0 < burn)
+				;
+		}
 		int64_t t1 = flz_engine_now_ns_rt();
+		int64_t cpu_ns = flz_engine_thread_cpu_ns_rt();
+		int64_t off_cpu_ns = 0;
+		if (cpu_ns >= 0 && cpu_prev_ns >= 0)
+			off_cpu_ns = (t1 - resume_ns) - (cpu_ns - cpu_prev_ns);
+		cpu_prev_ns = cpu_ns;
 		flz_engine_account_load_rt(audio, t1 - t0, block);
 		flz_frame_writer_push_rt(audio->wav, audio->scratch, block);
 
 		since_base += block;
 		int64_t deadline = base_ns + frames_ns(since_base, audio->rate_hz);
 		if (t1 - deadline > period_ns) {
-			/* More than a period late (the machine stalled the thread): a
-			 * device would have underrun. Count it as one, and restart the
-			 * clock from now rather than rendering the missed blocks in a
-			 * burst; the file simply has fewer frames than the wall clock. */
-			/* relaxed: a statistic; only this thread writes it. */
+			/* More than a period late: a device would have underrun.
+			 * Count it as one, and restart the clock from now rather than
+			 * rendering the missed blocks in a burst; the file simply has
+			 * fewer frames than the wall clock. The system caused it when
+			 * the block would have been in time without the time the
+			 * thread was kept off the CPU (woken late, preempted, the
+			 * machine stalled); else the engine's work did. */
+			/* relaxed: statistics; only this thread writes them. */
 			atomic_fetch_add_explicit(&core->stat_xruns, 1, memory_order_relaxed);
+			if (t1 - off_cpu_ns - deadline <= period_ns)
+				atomic_fetch_add_explicit(&core->stat_xruns_stalled, 1,
+							  memory_order_relaxed);
 			flz_engine_post_simple_rt(core, FLZ_MSG_XRUN, -EPIPE);
 			base_ns = t1;
 			since_base = 0;
+			resume_ns = t1;
 			continue;
 		}
+		resume_ns = deadline > t1 ? deadline : t1;
 		struct timespec ts = to_timespec(deadline);
 		/* EINTR (no signal reaches this thread but its own faults) only
 		 * ends the sleep early: the next turn's deadline is absolute. */

@@ -229,6 +229,9 @@ struct flz_engine_core {
 	 *  release after the block's messages were posted (flz_engine_frame()). */
 	_Atomic int64_t stat_frames;
 	_Atomic uint64_t stat_xruns;
+	/** Of stat_xruns, those the system caused (wav:PATH only): in time but
+	 *  for the time the audio thread was kept off the CPU. */
+	_Atomic uint64_t stat_xruns_stalled;
 	_Atomic uint32_t stat_voices;
 	/** Float bits of the load figure. */
 	_Atomic uint32_t stat_load_bits;
@@ -650,6 +653,8 @@ struct flz_engine_audio {
 
 	/* ---- The wav backend (NULL for the others) ---- */
 	struct flz_frame_writer *wav;
+	/** NULL but in tests (flz_engine_set_wav_burn_test()). */
+	_Atomic int64_t *test_burn_ns;
 };
 
 /**
@@ -683,6 +688,10 @@ int flz_engine_create_thread(pthread_t *thread, const pthread_attr_t *attr,
 
 /** CLOCK_MONOTONIC in ns (the vDSO: no system call, no lock). Thread: any, rt included. */
 FLZ_RT int64_t flz_engine_now_ns_rt(void);
+
+/** The calling thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID, a system
+ *  call that does not block), -1 if the clock fails. Thread: any, rt included. */
+FLZ_RT int64_t flz_engine_thread_cpu_ns_rt(void);
 
 /**
  * Count @p n_frames rendered in @p busy_ns towards the load figure
@@ -828,6 +837,17 @@ int flz_engine_set_wav_writer_test(struct flz_engine *engine, uint32_t ring_fram
  */
 int flz_engine_set_record_writer_test(struct flz_engine *engine, uint32_t ring_frames,
 				      const atomic_bool *hold_writer);
+
+/**
+ * For tests only: from the next start, the wav:PATH audio thread takes
+ * *@p burn_ns after each block (an atomic exchange with 0) and, when it was
+ * positive, spends that long on the CPU (a loop on CLOCK_MONOTONIC) before
+ * it sleeps: a render that takes too long, made at will, so that tests can
+ * tell the engine's own xruns from the system's (stats.xruns_stalled).
+ * @p burn_ns (NULL: none) must outlive the engine's start.
+ * Thread: control, before flz_engine_start().
+ */
+void flz_engine_set_wav_burn_test(struct flz_engine *engine, _Atomic int64_t *burn_ns);
 
 /** Loads counted in flight now (see FLZ_ENGINE_RETIRE_CAPACITY), a snapshot. Thread: any. */
 int flz_engine_samples_in_flight(struct flz_engine *engine);

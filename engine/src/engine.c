@@ -125,6 +125,8 @@ struct flz_engine {
 	/** Set only by flz_engine_set_wav_writer_test() (a test hook). */
 	uint32_t test_wav_ring_frames;
 	const atomic_bool *test_wav_hold_writer;
+	/** Set only by flz_engine_set_wav_burn_test() (a test hook). */
+	_Atomic int64_t *test_wav_burn_ns;
 	/** Set only by flz_engine_set_record_writer_test() (a test hook). */
 	uint32_t test_record_ring_frames;
 	const atomic_bool *test_record_hold_writer;
@@ -573,8 +575,18 @@ static void house_work(struct flz_engine *engine)
 	/* relaxed: statistics, reported only. */
 	uint64_t xruns = atomic_load_explicit(&core->stat_xruns, memory_order_relaxed);
 	if (xruns != engine->house_xruns_reported) {
-		engine_log(engine, FLZ_LOG_WARNING, "audio underrun on \"%s\" (%llu so far)",
-			   engine->device_name, (unsigned long long)xruns);
+		uint64_t stalled =
+			atomic_load_explicit(&core->stat_xruns_stalled, memory_order_relaxed);
+		if (stalled > 0)
+			engine_log(engine, FLZ_LOG_WARNING,
+				   "audio underrun on \"%s\" (%llu so far, %llu of them the "
+				   "system not running the audio thread in time)",
+				   engine->device_name, (unsigned long long)xruns,
+				   (unsigned long long)stalled);
+		else
+			engine_log(engine, FLZ_LOG_WARNING,
+				   "audio underrun on \"%s\" (%llu so far)", engine->device_name,
+				   (unsigned long long)xruns);
 		engine->house_xruns_reported = xruns;
 	}
 	house_report_alsa(engine);
@@ -864,6 +876,11 @@ int flz_engine_set_wav_writer_test(struct flz_engine *engine, uint32_t ring_fram
 	return 0;
 }
 
+void flz_engine_set_wav_burn_test(struct flz_engine *engine, _Atomic int64_t *burn_ns)
+{
+	engine->test_wav_burn_ns = burn_ns;
+}
+
 /* Release everything start() set up, in reverse; the threads are not running. */
 static void teardown(struct flz_engine *engine)
 {
@@ -913,6 +930,7 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 	/* Before anything can fail: close() finds no descriptor of a past start. */
 	memset(audio, 0, sizeof(*audio));
 	audio->wake_fd = -1;
+	audio->test_burn_ns = engine->test_wav_burn_ns;
 	memset(dev, 0, sizeof(*dev));
 	dev->log = engine->log_sink;
 	struct flz_backend_request req = {
@@ -2128,6 +2146,8 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
 		 * uses acquire so that a true value comes with the final counters. */
 		stats->device_lost = atomic_load_explicit(&core->device_lost, memory_order_acquire);
 		stats->xruns = atomic_load_explicit(&core->stat_xruns, memory_order_relaxed);
+		stats->xruns_stalled =
+			atomic_load_explicit(&core->stat_xruns_stalled, memory_order_relaxed);
 		stats->voices_playing = atomic_load_explicit(&core->stat_voices, memory_order_relaxed);
 		stats->frames = atomic_load_explicit(&core->stat_frames, memory_order_relaxed);
 		stats->messages_dropped =

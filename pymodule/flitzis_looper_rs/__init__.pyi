@@ -74,6 +74,7 @@ class EngineStats(TypedDict):
     latency_ms: float
     """latency_frames in milliseconds."""
     xruns: int
+    xruns_stalled: int
     """Underruns since run()."""
     rt_priority: int
     """The SCHED_FIFO priority the audio thread got; 0 at normal priority."""

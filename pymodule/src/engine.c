@@ -1239,12 +1239,13 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 	struct flz_engine_stats st;
 	log_queue_drain(self->logs, self->state->logger);
 	flz_engine_get_stats(self->engine, &st);
-	return Py_BuildValue("{s:I,s:I,s:s,s:I,s:I,s:I,s:d,s:K,s:i,s:i,s:I,s:d,s:L,s:K,s:O,s:O,s:s,s:O,"
+	return Py_BuildValue("{s:I,s:I,s:s,s:I,s:I,s:I,s:d,s:K,s:K,s:i,s:i,s:I,s:d,s:L,s:K,s:O,s:O,s:s,s:O,"
 			     "s:K,s:K,s:K,s:O,s:K,s:K,s:K}",
 			     "sample_rate", st.rate_hz, "channels", st.n_channels, "format",
 			     flz_device_format_name(st.format), "period_frames", st.period_frames,
 			     "periods", st.n_periods, "latency_frames", st.latency_frames,
 			     "latency_ms", st.latency_ms, "xruns", (unsigned long long)st.xruns,
+			     "xruns_stalled", (unsigned long long)st.xruns_stalled,
 			     "rt_priority", st.rt_priority, "rt_error", st.rt_error,
 			     "voices_playing", st.voices_playing, "load", st.load, "frames",
 			     (long long)st.frames, "messages_dropped",

@@ -363,6 +363,7 @@ static Suite *engine_suite(bool rig)
 		engine_case_tempo_lock,
 		engine_case_key_lock,
 		engine_case_wav_drops,
+		engine_case_wav_xruns,
 		engine_case_record,
 		engine_case_signals,
 		engine_case_denormals,

@@ -124,6 +124,7 @@ TCase *engine_case_loadpool(void);
 TCase *engine_case_tempo_lock(void);
 TCase *engine_case_key_lock(void);
 TCase *engine_case_wav_drops(void);
+TCase *engine_case_wav_xruns(void);
 TCase *engine_case_record(void);
 TCase *engine_case_signals(void);
 TCase *engine_case_denormals(void);

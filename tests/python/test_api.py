@@ -370,13 +370,14 @@ def test_shut_down_when_never_run(stopped):
 def test_stats_when_stopped(stopped):
     st = stopped.stats()
     for key in ("sample_rate", "channels", "format", "period_frames", "periods",
-                "latency_frames", "latency_ms", "xruns", "rt_priority", "rt_error",
+                "latency_frames", "latency_ms", "xruns", "xruns_stalled", "rt_priority", "rt_error",
                 "voices_playing", "load", "frames", "messages_dropped", "device_lost",
                 "running", "memory_locked", "locked_bytes"):
         assert key in st, key
     assert st["running"] is False and st["device_lost"] is False
     assert st["memory_locked"] is False and st["locked_bytes"] == 0
     assert st["voices_playing"] == 0 and st["frames"] == 0 and st["xruns"] == 0
+    assert st["xruns_stalled"] == 0
 
 
 def test_run_bad_device_names_device():

@@ -188,6 +188,13 @@ struct flz_engine_stats {
 	uint32_t latency_frames;
 	double latency_ms;
 	uint64_t xruns;
+	/** Of xruns, those the system caused (device wav:PATH, where the engine
+	 *  itself sees a deadline missed): the block would have been in time
+	 *  but for the time the audio thread was ready and not running (woken
+	 *  late, preempted, the machine stalled), which the thread reads from
+	 *  its own CPU-time clock; the rest are the engine's, a render that took
+	 *  too long. 0 on other devices (an ALSA underrun does not say why). */
+	uint64_t xruns_stalled;
 	/** The SCHED_FIFO priority the audio thread got, or 0 when it runs at
 	 *  normal priority. */
 	int rt_priority;
