@@ -209,6 +209,19 @@ void log_collect(void *userdata, enum flz_log_level level, const char *message)
 	pthread_mutex_unlock(&l->lock);
 }
 
+struct flz_engine_config wav_device_config(char *path_template, char device[64],
+					   uint32_t period_frames)
+{
+	int fd = mkstemp(path_template);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(device, 64, "wav:%s", path_template);
+	struct flz_engine_config config = flz_engine_config_init();
+	config.device = device;
+	config.period_frames = period_frames;
+	return config;
+}
+
 struct flz_engine *thread_engine(const char *device, enum flz_device_format format, bool trace)
 {
 	struct flz_engine_config config = flz_engine_config_init();

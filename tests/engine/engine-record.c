@@ -134,19 +134,13 @@ START_TEST(record_while_the_device_plays)
 	enum { PERIOD = 128 };
 	char dev_path[] = "/tmp/flz-test-record-dev-XXXXXX";
 	char rec_path[2][40] = { "/tmp/flz-test-record-a-XXXXXX", "/tmp/flz-test-record-b-XXXXXX" };
-	int fd = mkstemp(dev_path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
 	for (int k = 0; k < 2; k++) {
-		fd = mkstemp(rec_path[k]);
+		int fd = mkstemp(rec_path[k]);
 		ck_assert_int_ge(fd, 0);
 		close(fd);
 	}
 	char device[64];
-	snprintf(device, sizeof(device), "wav:%s", dev_path);
-	struct flz_engine_config config = flz_engine_config_init();
-	config.device = device;
-	config.period_frames = PERIOD;
+	struct flz_engine_config config = wav_device_config(dev_path, device, PERIOD);
 	struct flz_engine *engine = NULL;
 	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
 	char why[256] = "";

@@ -84,6 +84,11 @@ void ref_retire(void *userdata, struct flz_sample *sample);
 void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint32_t rate_hz,
 		uint32_t n_channels, uint32_t block_frames, float *out, int64_t n_frames);
 void log_collect(void *userdata, enum flz_log_level level, const char *message);
+/* Make the file of @p path_template (mkstemp's XXXXXX, rewritten) and a
+ * config for the device "wav:<path>" (written to @p device, 64 bytes) at
+ * @p period_frames, the rest defaults. */
+struct flz_engine_config wav_device_config(char *path_template, char device[64],
+					   uint32_t period_frames);
 /* An engine on @p device at normal priority, not started. */
 struct flz_engine *thread_engine(const char *device, enum flz_device_format format, bool trace);
 /* An engine on the null PCM "flznull" of the test's ALSA configuration. */

@@ -80,15 +80,8 @@ START_TEST(wav_writer_falls_behind)
 	static atomic_bool hold;
 	static struct msg_log log;
 	char path[] = "/tmp/flz-test-wav-drops-XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
 	char device[64];
-	snprintf(device, sizeof(device), "wav:%s", path);
-
-	struct flz_engine_config config = flz_engine_config_init();
-	config.device = device;
-	config.period_frames = PERIOD;
+	struct flz_engine_config config = wav_device_config(path, device, PERIOD);
 	config.trace_commands = true;
 	config.log = log_collect;
 	config.log_userdata = &lines;
@@ -265,14 +258,8 @@ START_TEST(wav_xrun_causes)
 	static _Atomic int64_t burn_ns;
 	static struct msg_log log;
 	char path[] = "/tmp/flz-test-wav-xruns-XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
 	char device[64];
-	snprintf(device, sizeof(device), "wav:%s", path);
-	struct flz_engine_config config = flz_engine_config_init();
-	config.device = device;
-	config.period_frames = PERIOD;
+	struct flz_engine_config config = wav_device_config(path, device, PERIOD);
 	struct flz_engine *engine = NULL;
 	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
 	flz_engine_set_wav_burn_test(engine, &burn_ns);
