@@ -48,32 +48,14 @@ START_TEST(key_lock_arguments)
 	static struct msg_log log;
 	log.n = 0;
 	collect(engine, &log);
-	static const struct {
-		enum flz_cmd_kind cmd;
-		int32_t slot;
-		double value;
-	} want[] = {
+	static const struct applied_want want[] = {
 		{ FLZ_CMD_KEY_LOCK, -1, 1.0 },	  { FLZ_CMD_PAD_KEY_LOCK, 7, 1.0 },
 		{ FLZ_CMD_PAD_KEY_LOCK, 7, 0.0 }, { FLZ_CMD_PAD_KEY_LOCK, 7, -1.0 },
 		{ FLZ_CMD_KEY_LOCK, -1, 0.0 },
 	};
 	/* Without the feature the two that turn it on were refused. */
 	const size_t first = flz_engine_has_key_lock() ? 0 : 2;
-	size_t n_applied = 0;
-	for (size_t i = 0; i < log.n; i++) {
-		const struct flz_engine_msg *m = &log.msgs[i];
-		if (m->kind != FLZ_MSG_APPLIED)
-			continue;
-		const size_t k = first + n_applied;
-		ck_assert_uint_lt(k, sizeof want / sizeof want[0]);
-		ck_assert_int_eq(m->cmd, want[k].cmd);
-		ck_assert_uint_eq(m->seq, n_applied + 1);
-		ck_assert_int_eq(m->slot, want[k].slot);
-		ck_assert_msg(m->value == want[k].value, "%s: value %.17g, not %.17g",
-			      flz_cmd_name(m->cmd), m->value, want[k].value);
-		n_applied++;
-	}
-	ck_assert_uint_eq(first + n_applied, sizeof want / sizeof want[0]);
+	check_applied(&log, want, sizeof want / sizeof want[0], first);
 	flz_engine_destroy(engine);
 }
 END_TEST

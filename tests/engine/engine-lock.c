@@ -12,12 +12,7 @@
 
 START_TEST(tempo_lock_arguments)
 {
-	struct flz_engine_config config = flz_engine_config_init();
-	config.device = "offline";
-	config.period_frames = 64;
-	config.trace_commands = true;
-	struct flz_engine *engine = NULL;
-	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	struct flz_engine *engine = offline_engine_new(64, true);
 	ck_assert_int_eq(flz_engine_set_pad_bpm(engine, 0, 120.0), -ENOTCONN);
 	ck_assert_int_eq(flz_engine_set_pad_downbeat(engine, 0, 0), -ENOTCONN);
 	ck_assert_int_eq(flz_engine_set_bpm_lock(engine, true), -ENOTCONN);
@@ -52,30 +47,13 @@ START_TEST(tempo_lock_arguments)
 	static struct msg_log log;
 	log.n = 0;
 	collect(engine, &log);
-	static const struct {
-		enum flz_cmd_kind cmd;
-		int32_t slot;
-		double value;
-	} want[] = {
+	static const struct applied_want want[] = {
 		{ FLZ_CMD_LOAD, 0, 0.0 },	   { FLZ_CMD_PAD_BPM, 0, 20.0 },
 		{ FLZ_CMD_PAD_BPM, 0, 300.0 },	   { FLZ_CMD_PAD_BPM, 0, 0.0 },
 		{ FLZ_CMD_PAD_DOWNBEAT, 0, 999.0 }, { FLZ_CMD_BPM_LOCK, -1, 1.0 },
 		{ FLZ_CMD_BPM_LOCK, -1, 0.0 },
 	};
-	size_t n_applied = 0;
-	for (size_t i = 0; i < log.n; i++) {
-		const struct flz_engine_msg *m = &log.msgs[i];
-		if (m->kind != FLZ_MSG_APPLIED)
-			continue;
-		ck_assert_uint_lt(n_applied, sizeof want / sizeof want[0]);
-		ck_assert_int_eq(m->cmd, want[n_applied].cmd);
-		ck_assert_uint_eq(m->seq, n_applied + 1);
-		ck_assert_int_eq(m->slot, want[n_applied].slot);
-		ck_assert_msg(m->value == want[n_applied].value, "%s: value %.17g, not %.17g",
-			      flz_cmd_name(m->cmd), m->value, want[n_applied].value);
-		n_applied++;
-	}
-	ck_assert_uint_eq(n_applied, sizeof want / sizeof want[0]);
+	check_applied(&log, want, sizeof want / sizeof want[0], 0);
 	flz_engine_destroy(engine);
 }
 END_TEST

@@ -51,7 +51,7 @@ void collect(struct flz_engine *engine, struct msg_log *log)
 	ck_assert_int_eq(rc, 0);
 }
 
-struct flz_engine *offline_engine(uint32_t period_frames, bool trace)
+struct flz_engine *offline_engine_new(uint32_t period_frames, bool trace)
 {
 	struct flz_engine_config config = flz_engine_config_init();
 	config.device = "offline";
@@ -59,6 +59,32 @@ struct flz_engine *offline_engine(uint32_t period_frames, bool trace)
 	config.trace_commands = trace;
 	struct flz_engine *engine = NULL;
 	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	return engine;
+}
+
+void check_applied(const struct msg_log *log, const struct applied_want *want, size_t n_want,
+		   size_t first)
+{
+	size_t n_applied = 0;
+	for (size_t i = 0; i < log->n; i++) {
+		const struct flz_engine_msg *m = &log->msgs[i];
+		if (m->kind != FLZ_MSG_APPLIED)
+			continue;
+		const size_t k = first + n_applied;
+		ck_assert_uint_lt(k, n_want);
+		ck_assert_int_eq(m->cmd, want[k].cmd);
+		ck_assert_uint_eq(m->seq, n_applied + 1);
+		ck_assert_int_eq(m->slot, want[k].slot);
+		ck_assert_msg(m->value == want[k].value, "%s: value %.17g, not %.17g",
+			      flz_cmd_name(m->cmd), m->value, want[k].value);
+		n_applied++;
+	}
+	ck_assert_uint_eq(first + n_applied, n_want);
+}
+
+struct flz_engine *offline_engine(uint32_t period_frames, bool trace)
+{
+	struct flz_engine *engine = offline_engine_new(period_frames, trace);
 	char why[256] = "";
 	ck_assert_int_eq(flz_engine_start(engine, why, sizeof(why)), 0);
 	/* The rings' counters are cache-line aligned members: the engine (and

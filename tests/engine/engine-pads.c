@@ -101,12 +101,7 @@ static void check_bad_arguments(struct flz_engine *engine, int64_t n_frames)
 
 START_TEST(pads_arguments)
 {
-	struct flz_engine_config config = flz_engine_config_init();
-	config.device = "offline";
-	config.period_frames = 64;
-	config.trace_commands = true;
-	struct flz_engine *engine = NULL;
-	ck_assert_int_eq(flz_engine_new(&config, &engine), 0);
+	struct flz_engine *engine = offline_engine_new(64, true);
 	check_not_running(engine);
 	ck_assert_int_eq(flz_engine_start_offline(engine), 0);
 	ck_assert_int_eq(flz_engine_frame(engine), 0);

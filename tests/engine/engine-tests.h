@@ -79,7 +79,20 @@ struct flz_sample *make_noise(int64_t n_frames, uint32_t n_channels, uint32_t ra
 			      double amp, uint32_t seed);
 int refcount(struct flz_sample *s);
 void collect(struct flz_engine *engine, struct msg_log *log);
+/* An offline engine, not started (offline_engine_new) or started. */
+struct flz_engine *offline_engine_new(uint32_t period_frames, bool trace);
 struct flz_engine *offline_engine(uint32_t period_frames, bool trace);
+/* One command expected in a trace of APPLIED messages. */
+struct applied_want {
+	enum flz_cmd_kind cmd;
+	int32_t slot;
+	double value;
+};
+/* The APPLIED messages of @p log must be want[first], want[first + 1]...
+ * up to the last of the @p n_want, in order, numbered 1, 2... (seq), each
+ * with its slot and exactly its value. */
+void check_applied(const struct msg_log *log, const struct applied_want *want, size_t n_want,
+		   size_t first);
 void ref_retire(void *userdata, struct flz_sample *sample);
 void ref_render(const struct msg_log *log, struct flz_sample *load_sample, uint32_t rate_hz,
 		uint32_t n_channels, uint32_t block_frames, float *out, int64_t n_frames);
