@@ -204,7 +204,7 @@ struct flz_engine_core {
 	void *retire_storage;
 	/** The EQ stage's states, one per voice struct (FLZ_MIXER_VOICE_SLOTS),
 	 *  or NULL when libeq does not take the device's rate or channels. */
-	struct flz_eq *eq;
+	struct flz_engine_eq_voice *eq;
 	/** Index of the EQ stage in the mixer's chain. */
 	uint32_t eq_stage;
 	/** Key lock's processors (struct flz_stretch, keylock.c), the
@@ -458,6 +458,42 @@ FLZ_RT void flz_engine_core_retire_rt(void *userdata, struct flz_sample *sample)
 /** The per-pad EQ as a stage of the voice chain (eq-stage-rt.c); its
  *  states are struct flz_eq. Thread: rt. */
 extern const struct flz_mixer_stage_ops flz_engine_eq_stage_ops;
+
+/** Time the EQ's filters run at its exact bypass after waking, before the
+ *  gains that woke them apply (eq-stage-rt.c), in ms. */
+#define FLZ_ENGINE_EQ_WARM_MS 20u
+
+/**
+ * The EQ stage's state for one voice struct (eq-stage-rt.c): libeq's EQ,
+ * idle (its filters not run: the voice mixes as without EQ) while the
+ * voice's pad has been neutral since the voice started; woken by a change,
+ * it runs its filters at the exact bypass for warm_frames, then glides to
+ * the gains, so that they glide from warm filters.
+ */
+struct flz_engine_eq_voice {
+	struct flz_eq eq;
+	/** Gains (dB) set while warming up, applied when warm_left reaches 0. */
+	double pending_db[FLZ_EQ_N_BANDS];
+	/** FLZ_ENGINE_EQ_WARM_MS in frames at the device's rate. */
+	uint32_t warm_frames;
+	/** Frames of the warm-up left; 0: none under way. */
+	uint32_t warm_left;
+	/** Whether the filters run (else the stage is idle). */
+	bool running;
+	/** For tests only: every voice's filters run from its start (the way to
+	 *  compare against; flz_engine_set_eq_always_warm_test()). */
+	bool always_warm;
+};
+
+/**
+ * For tests only: make every EQ stage state run its filters from each
+ * voice's start, as if woken there (the behaviour the idle EQ is compared
+ * with). Offline engines only, after flz_engine_start_offline() and before
+ * the first flz_engine_render() (the states are then the caller's thread's).
+ * @return 0, or -EINVAL when the engine has no EQ
+ * Thread: control (the offline engine's rendering thread).
+ */
+int flz_engine_set_eq_always_warm_test(struct flz_engine *engine);
 
 /** The mixer's event callback (userdata: the core). Thread: rt. */
 FLZ_RT void flz_engine_core_event_rt(void *userdata, const struct flz_mixer_event *event);

@@ -242,7 +242,7 @@ void flz_engine_set_why(char *why, size_t why_size, const char *fmt, ...)
 #define CMD_BYTES (sizeof(struct flz_engine_cmd) * FLZ_QUEUE_CAPACITY)
 #define MSG_BYTES (sizeof(struct flz_engine_msg) * FLZ_ENGINE_MSG_CAPACITY)
 #define RETIRE_BYTES (sizeof(struct flz_sample *) * FLZ_ENGINE_RETIRE_CAPACITY)
-#define EQ_BYTES (sizeof(struct flz_eq) * FLZ_MIXER_VOICE_SLOTS)
+#define EQ_BYTES (sizeof(struct flz_engine_eq_voice) * FLZ_MIXER_VOICE_SLOTS)
 
 static void free_rings(struct flz_engine_core *core)
 {
@@ -266,9 +266,12 @@ static bool init_eq(struct flz_engine_core *core, uint32_t rate_hz, uint32_t n_c
 	struct flz_eq_config ec = flz_eq_config_init();
 	ec.rate_hz = rate_hz;
 	ec.n_channels = n_channels;
-	for (uint32_t i = 0; i < FLZ_MIXER_VOICE_SLOTS; i++)
-		if (flz_eq_init(&core->eq[i], &ec) < 0)
+	for (uint32_t i = 0; i < FLZ_MIXER_VOICE_SLOTS; i++) {
+		struct flz_engine_eq_voice *ev = &core->eq[i];
+		if (flz_eq_init(&ev->eq, &ec) < 0)
 			return false;
+		ev->warm_frames = (uint32_t)((uint64_t)rate_hz * FLZ_ENGINE_EQ_WARM_MS / 1000u);
+	}
 	return true;
 }
 
@@ -873,6 +876,16 @@ int flz_engine_set_wav_writer_test(struct flz_engine *engine, uint32_t ring_fram
 		return -EINVAL;
 	engine->test_wav_ring_frames = ring_frames;
 	engine->test_wav_hold_writer = hold_writer;
+	return 0;
+}
+
+int flz_engine_set_eq_always_warm_test(struct flz_engine *engine)
+{
+	struct flz_engine_core *core = &engine->core;
+	if (core->eq == NULL)
+		return -EINVAL;
+	for (uint32_t i = 0; i < FLZ_MIXER_VOICE_SLOTS; i++)
+		core->eq[i].always_warm = true;
 	return 0;
 }
 

@@ -435,7 +435,8 @@ START_TEST(commands_load_nonfinite)
 }
 END_TEST
 
-/* The engine's every voice runs its EQ stage; at (0, 0, 0) its output is
+/* Every voice's EQ stage running (flz_engine_set_eq_always_warm_test():
+ * else a neutral pad's voices leave it idle), at (0, 0, 0) the output is
  * still bit for bit that of a mixer without stages, with voice, pad and
  * master gains whose products round (0.7, -3 dB, 0.9) and at speed 1 and
  * 1.3 (a staged mix would round gain and sum separately where the plain
@@ -444,6 +445,7 @@ START_TEST(commands_eq_bypass_exact)
 {
 	const uint32_t block = 128;
 	struct flz_engine *engine = offline_engine(block, true);
+	ck_assert_int_eq(flz_engine_set_eq_always_warm_test(engine), 0);
 	struct flz_engine_core *core = flz_engine_get_core(engine);
 	struct flz_sample *sample = make_noise(3000, 2, 48000, 0.5, 77);
 	flz_sample_ref(sample); /* ours, for the reference render */
@@ -474,6 +476,62 @@ START_TEST(commands_eq_bypass_exact)
 }
 END_TEST
 
+/*
+ * An idle EQ wakes warm. A voice whose pad is neutral runs no filters; the
+ * first change that reaches it starts them at the exact bypass and applies
+ * the gains FLZ_ENGINE_EQ_WARM_MS later. Against an engine whose every
+ * voice runs its filters from the start (flz_engine_set_eq_always_warm_test())
+ * and gets the same change when the idle one applies it: bit for bit the
+ * same before that (both mix as without EQ), and within EQ_WAKE_TOL
+ * (-120 dBFS) after it: measured 0 at the 20 ms warm-up, 6.9e-7 at 8 ms,
+ * 4.7e-5 at 4 ms (which fails), while filters woken cold into the glide
+ * differ by about -25 dB of the peak. The gains must have taken effect,
+ * too: the end differs from the dry sample.
+ */
+#define EQ_WAKE_TOL 1e-6f
+START_TEST(commands_eq_idle_wakes_warm)
+{
+	enum { BLOCK = 64, N_BLOCKS = 120, SET_AT = 20 };
+	const uint32_t warm_blocks = 48000u * FLZ_ENGINE_EQ_WARM_MS / 1000u / BLOCK;
+	ck_assert_uint_eq(warm_blocks * BLOCK, 48000u * FLZ_ENGINE_EQ_WARM_MS / 1000u);
+	struct flz_sample *sample = make_noise(48000, 2, 48000, 0.5, 41);
+	const size_t n = (size_t)BLOCK * N_BLOCKS * 2;
+	float *out[2] = { calloc(n, sizeof(float)), calloc(n, sizeof(float)) };
+	for (int e = 0; e < 2; e++) {
+		struct flz_engine *engine = offline_engine(BLOCK, false);
+		if (e == 1)
+			ck_assert_int_eq(flz_engine_set_eq_always_warm_test(engine), 0);
+		flz_sample_ref(sample);
+		ck_assert_int_eq(flz_engine_load_sample(engine, 0, sample), 0);
+		ck_assert_int_eq(flz_engine_play(engine, 0, 1.0f), 0);
+		for (uint32_t b = 0; b < N_BLOCKS; b++) {
+			if (b == (e == 0 ? SET_AT : SET_AT + warm_blocks))
+				ck_assert_int_eq(flz_engine_set_pad_eq(engine, 0, -60.0, 0.0, 6.0), 0);
+			ck_assert_int_eq(flz_engine_render(engine, out[e] + (size_t)b * BLOCK * 2, BLOCK),
+					 0);
+		}
+		flz_engine_destroy(engine);
+	}
+	const size_t at = (size_t)(SET_AT + warm_blocks) * BLOCK * 2;
+	for (size_t i = 0; i < at; i++)
+		ck_assert_msg(out[0][i] == out[1][i], "sample %zu: %.9g, not %.9g", i, out[0][i],
+			      out[1][i]);
+	float worst = 0.0f, moved = 0.0f;
+	for (size_t i = at; i < n; i++) {
+		worst = fmaxf(worst, fabsf(out[0][i] - out[1][i]));
+		if (i >= n - (size_t)BLOCK * 2 * 10)
+			moved = fmaxf(moved, fabsf(out[0][i] - flz_sample_frames(sample).data[i % (48000 * 2)]));
+	}
+	fprintf(stderr, "engine:commands eq wake: %.3g off the always-warm EQ (tolerance %.3g)\n",
+		(double)worst, (double)EQ_WAKE_TOL);
+	ck_assert_msg(worst <= EQ_WAKE_TOL, "woken EQ %.3g off the always-warm one", (double)worst);
+	ck_assert_msg(moved > 0.05f, "the EQ did not act (%.3g)", (double)moved);
+	flz_sample_unref(sample);
+	free(out[0]);
+	free(out[1]);
+}
+END_TEST
+
 TCase *engine_case_commands(void)
 {
 	TCase *tc = engine_tcase("engine:commands");
@@ -482,5 +540,6 @@ TCase *engine_case_commands(void)
 	tcase_add_test(tc, commands_load_file);
 	tcase_add_test(tc, commands_load_nonfinite);
 	tcase_add_test(tc, commands_eq_bypass_exact);
+	tcase_add_test(tc, commands_eq_idle_wakes_warm);
 	return tc;
 }
