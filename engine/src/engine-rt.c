@@ -133,6 +133,9 @@ static void sched_finished(struct flz_engine_core *core, int64_t n)
 	core->sched_done_local += (uint64_t)n;
 }
 
+FLZ_RT static bool pad_lock(const struct flz_engine_core *core, int32_t slot,
+			    struct flz_transport_lock *lock);
+
 /* A scheduled play: into the schedule at its frame. The control side
  * counted it, so there is room (see flz_engine_core.sched_done). */
 static void schedule_play(struct flz_engine_core *core, const struct flz_engine_cmd *cmd)
@@ -157,7 +160,16 @@ static void schedule_play(struct flz_engine_core *core, const struct flz_engine_
 		/* Cannot happen while the control side's bound holds; dropping it
 		 * as "done" keeps the two counts equal all the same. */
 		sched_finished(core, 1);
+		return;
 	}
+	/* A key-locked start primes its source while it waits, so that it
+	 * sounds on its frame (a tempo-locked pad plays through the
+	 * interpolator: nothing to prime). The stop, stop-all, unload and
+	 * exclusive play that cancel it in the schedule give the source back
+	 * in the mixer; start_due() hands it to the voice. */
+	struct flz_transport_lock lock;
+	if (due > now && !pad_lock(core, cmd->slot, &lock))
+		(void)flz_mixer_prepare(core->mixer, cmd->slot, cmd->seq, due);
 }
 
 /* The tempo lock of @p slot's pad now: false when the lock is off, the pad
@@ -489,6 +501,7 @@ FLZ_RT static void start_due(struct flz_engine_core *core, const struct flz_sche
 		.slot = e->slot,
 		.gain = e->gain,
 		.token = e->token,
+		.prepared = true,
 	};
 	lock_trigger(core, &trigger);
 	int n = flz_mixer_trigger(core->mixer, &trigger);
