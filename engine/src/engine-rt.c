@@ -562,6 +562,11 @@ FLZ_RT FLZ_HOT int flz_engine_core_process_rt(struct flz_engine_core *core, floa
 	/* relaxed: the same, a statistic on its own. */
 	atomic_store_explicit(&core->stat_key_lock_refused,
 			      flz_mixer_key_lock_refused(core->mixer), memory_order_relaxed);
+	/* relaxed: the same, two statistics each read on its own. */
+	atomic_store_explicit(&core->stat_key_lock_deferred,
+			      flz_mixer_key_lock_deferred(core->mixer), memory_order_relaxed);
+	atomic_store_explicit(&core->stat_key_lock_deferred_frames,
+			      flz_mixer_key_lock_deferred_frames(core->mixer), memory_order_relaxed);
 	return 0;
 }
 
