@@ -283,17 +283,21 @@ def started_frames(e):
 
 @needs_key_lock
 @pytest.mark.parametrize("speed", [1.0, 2.0])
-def test_a_scheduled_start_primes_while_it_waits(speed):
+@pytest.mark.parametrize("how", ["at_frame", "quantize"])
+def test_a_scheduled_start_primes_while_it_waits(speed, how):
     # The stretcher's priming (R2: 2560 input frames at speed 1, 4435 at 2)
     # is budgeted at 3072 frames a 128-frame block. An at_frame play
-    # primes while it waits and sounds on its frame (inside a block); an
+    # or quantised play primes while it waits and sounds on its frame
+    # (inside a block); an
     # immediate play at the same frame primes at once when it fits (1.0) or
     # is deferred to the next block (2.0), Started.frame saying so. Either
     # way the sound from the voice's start is the same, bit for bit (R2's
     # priming in steps is exact, stretch:prime-step; tolerance 1e-7 all the
     # same).
+    # Quantised: 1/16 at the default 120 BPM from frame 0 is every 6000
+    # frames, so the next grid frame after 9600 is 12000 (inside a block).
     x = tone(phase=math.pi / 2)
-    at = 9600 + 1000
+    at = 9600 + 1000 if how == "at_frame" else 12000
     outs = []
     for scheduled in (True, False):
         with AudioEngine(device="offline", channels=1) as e:
@@ -301,8 +305,10 @@ def test_a_scheduled_start_primes_while_it_waits(speed):
             e.set_speed(speed)
             e.set_key_lock(True)
             e.render(9600)
-            if scheduled:
+            if scheduled and how == "at_frame":
                 e.play_sample(0, 1.0, at_frame=at)
+            elif scheduled:
+                e.play_sample(0, 1.0, quantize="1/16")
             else:
                 e.render(at - e.frame)
                 e.play_sample(0, 1.0)
