@@ -181,8 +181,10 @@ struct flz_mixer_voice {
 	bool src_priming;
 	int64_t src_trigger_frame;
 	uint64_t src_prime_read;
-	/* Its trigger's token, for the STARTED event queued once primed. */
+	/* Its trigger's token, for the STARTED event queued once primed, and
+	 * whether that event was held back (not sent yet by a full queue). */
 	uint32_t src_token;
+	bool src_started_held;
 };
 
 /* A start prepared while it waits (flz_mixer_prepare()): its source

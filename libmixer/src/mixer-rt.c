@@ -63,8 +63,8 @@ FLZ_RT FLZ_HOT static void send_started(struct flz_mixer *m)
 
 /* A voice is cut before the render that would have sounded its first
  * frame: its trigger started nothing that sounded, so its Started event
- * (still queued, if @p serial is there) is dropped. */
-FLZ_RT FLZ_HOT static void drop_started(struct flz_mixer *m, uint64_t serial)
+ * (still queued, if @p serial is there) is dropped. Returns whether it was. */
+FLZ_RT FLZ_HOT static bool drop_started(struct flz_mixer *m, uint64_t serial)
 {
 	for (uint32_t i = 0; i < m->n_started; i++) {
 		if (m->started[i].serial != serial)
@@ -72,8 +72,9 @@ FLZ_RT FLZ_HOT static void drop_started(struct flz_mixer *m, uint64_t serial)
 		memmove(&m->started[i], &m->started[i + 1],
 			(m->n_started - i - 1) * sizeof(m->started[0]));
 		m->n_started--;
-		return;
+		return true;
 	}
+	return false;
 }
 
 /* A pending-stop entry for a new stop command. */
@@ -573,11 +574,12 @@ FLZ_RT FLZ_HOT static void queue_started(struct flz_mixer *m, uint32_t token, in
 }
 
 /* A key-locked voice whose source still needs priming: silent and held
- * until primed, its STARTED event taken back until then. */
+ * until primed, its STARTED event taken back until then (unless a full
+ * queue sent it already, see flz_mixer_trigger()). */
 FLZ_RT FLZ_HOT static void begin_priming(struct flz_mixer *m, struct flz_mixer_voice *v,
 				 uint32_t token)
 {
-	drop_started(m, v->serial);
+	v->src_started_held = drop_started(m, v->serial);
 	v->src_priming = true;
 	v->src_trigger_frame = m->frame;
 	v->src_token = token;
@@ -599,7 +601,8 @@ FLZ_RT FLZ_HOT static void end_priming(struct flz_mixer *m, struct flz_mixer_voi
 		m->key_lock_deferred++;
 		m->key_lock_deferred_frames += (uint64_t)(m->frame - v->src_trigger_frame);
 	}
-	queue_started(m, v->src_token, v->slot, v->serial);
+	if (v->src_started_held)
+		queue_started(m, v->src_token, v->slot, v->serial);
 }
 
 /* Before a render: the period's budget, spent first on priming voices (in
@@ -652,6 +655,14 @@ FLZ_RT FLZ_HOT static int32_t find_prepared(const struct flz_mixer *m, int32_t s
 		if (m->prepared[i].v.slot == slot && m->prepared[i].token == token)
 			return (int32_t)i;
 	return -1;
+}
+
+/* Give back the preparation trigger @p t would take, if any. */
+FLZ_RT FLZ_HOT static void unprepare_trigger(struct flz_mixer *m, const struct flz_mixer_trigger *t)
+{
+	const int32_t prep = t->prepared ? find_prepared(m, t->slot, t->token) : -1;
+	if (prep >= 0)
+		unprepare_at(m, (uint32_t)prep);
 }
 
 FLZ_RT FLZ_HOT int flz_mixer_prepare(struct flz_mixer *m, int32_t slot, uint32_t token,
@@ -1123,8 +1134,10 @@ FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer
 		return -EINVAL;
 	if (t->lock_num != 0 && !flz_mixer_lock_ratio_ok(t->lock_num, t->lock_den))
 		return -EINVAL;
-	if (m->slots[t->slot] < 0)
+	if (m->slots[t->slot] < 0) {
+		unprepare_trigger(m, t); /* nothing to start */
 		return 0;
+	}
 	if (t->lock_num != 0 && t->lock_pos_fp >= ((uint64_t)m->pads[t->slot].loop_end << 32))
 		return -EINVAL;
 	if (t->exclusive) {
@@ -1140,9 +1153,7 @@ FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer
 		mv->rd.pos_frac = (uint32_t)t->lock_pos_fp;
 		/* Tempo-locked voices keep the interpolator (see
 		 * flz_mixer_set_key_lock()): a prepared source goes back. */
-		const int32_t prep = t->prepared ? find_prepared(m, t->slot, t->token) : -1;
-		if (prep >= 0)
-			unprepare_at(m, (uint32_t)prep);
+		unprepare_trigger(m, t);
 	} else {
 		source_attach(m, &m->voices[m->active[m->n_active - 1]], t);
 	}

@@ -828,7 +828,8 @@ FLZ_RT uint32_t flz_mixer_key_locked_voices(const struct flz_mixer *mixer);
  * The prepared start then sounds on its frame, with nothing left to prime.
  * The state is given back by a trigger that does not take it (the voice
  * is tempo-locked or no longer key-locked, or the slot's sample or loop
- * region changed: then the voice starts its source afresh), and by
+ * region changed: then the voice starts its source afresh; or the slot
+ * is empty; a trigger refused with -EINVAL changes nothing), and by
  * flz_mixer_stop_slot() / flz_mixer_unload() of the slot,
  * flz_mixer_stop_all() and an exclusive trigger (pending starts are
  * cancelled with the voices). While prepared it is not free: a key-locked
