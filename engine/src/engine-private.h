@@ -238,6 +238,9 @@ struct flz_engine_core {
 	_Atomic uint64_t stat_messages_dropped;
 	/** flz_mixer_key_lock_refused(), stored once per block. */
 	_Atomic uint64_t stat_key_lock_refused;
+	/** flz_mixer_key_lock_deferred() and _deferred_frames(), likewise. */
+	_Atomic uint64_t stat_key_lock_deferred;
+	_Atomic uint64_t stat_key_lock_deferred_frames;
 	/** Retired samples that did not fit the return ring (a bug if ever > 0). */
 	_Atomic uint64_t stat_retire_lost;
 	_Atomic bool device_lost;

@@ -143,6 +143,9 @@ static void sched_finished(struct flz_engine_core *core, int64_t n)
 	core->sched_done_local += (uint64_t)n;
 }
 
+FLZ_RT static bool pad_lock(const struct flz_engine_core *core, int32_t slot,
+			    struct flz_transport_lock *lock);
+
 /* A scheduled play: into the schedule at its frame. The control side
  * counted it, so there is room (see flz_engine_core.sched_done). */
 static void schedule_play(struct flz_engine_core *core, const struct flz_engine_cmd *cmd)
@@ -167,7 +170,16 @@ static void schedule_play(struct flz_engine_core *core, const struct flz_engine_
 		/* Cannot happen while the control side's bound holds; dropping it
 		 * as "done" keeps the two counts equal all the same. */
 		sched_finished(core, 1);
+		return;
 	}
+	/* A key-locked start primes its source while it waits, so that it
+	 * sounds on its frame (a tempo-locked pad plays through the
+	 * interpolator: nothing to prime). The stop, stop-all, unload and
+	 * exclusive play that cancel it in the schedule give the source back
+	 * in the mixer; start_due() hands it to the voice. */
+	struct flz_transport_lock lock;
+	if (due > now && !pad_lock(core, cmd->slot, &lock))
+		(void)flz_mixer_prepare(core->mixer, cmd->slot, cmd->seq, due);
 }
 
 /* The tempo lock of @p slot's pad now: false when the lock is off, the pad
@@ -499,6 +511,7 @@ FLZ_RT static void start_due(struct flz_engine_core *core, const struct flz_sche
 		.slot = e->slot,
 		.gain = e->gain,
 		.token = e->token,
+		.prepared = true,
 	};
 	lock_trigger(core, &trigger);
 	int n = flz_mixer_trigger(core->mixer, &trigger);
@@ -559,6 +572,11 @@ FLZ_RT FLZ_HOT int flz_engine_core_process_rt(struct flz_engine_core *core, floa
 	/* relaxed: the same, a statistic on its own. */
 	atomic_store_explicit(&core->stat_key_lock_refused,
 			      flz_mixer_key_lock_refused(core->mixer), memory_order_relaxed);
+	/* relaxed: the same, two statistics each read on its own. */
+	atomic_store_explicit(&core->stat_key_lock_deferred,
+			      flz_mixer_key_lock_deferred(core->mixer), memory_order_relaxed);
+	atomic_store_explicit(&core->stat_key_lock_deferred_frames,
+			      flz_mixer_key_lock_deferred_frames(core->mixer), memory_order_relaxed);
 	return 0;
 }
 

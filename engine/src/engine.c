@@ -2167,6 +2167,10 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
 			atomic_load_explicit(&core->stat_messages_dropped, memory_order_relaxed);
 		stats->key_lock_refused =
 			atomic_load_explicit(&core->stat_key_lock_refused, memory_order_relaxed);
+		stats->key_lock_deferred =
+			atomic_load_explicit(&core->stat_key_lock_deferred, memory_order_relaxed);
+		stats->key_lock_deferred_frames = atomic_load_explicit(
+			&core->stat_key_lock_deferred_frames, memory_order_relaxed);
 		if (engine->audio.wav) {
 			stats->file_dropped_frames = atomic_load_explicit(
 				&engine->audio.wav->dropped_frames, memory_order_relaxed);

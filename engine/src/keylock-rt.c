@@ -11,9 +11,10 @@
  * frames in, frames written out), so the voice's reader goes to the
  * stretcher as it is. start() resets the processor at the voice's rate and
  * returns its pre-roll: the reader yields that much silence (the voice's
- * stream before its first frame) and flz_stretch_render() primes by itself
- * in the voice's first block, so the first rendered frame is the voice's
- * first frame (docs/design.md "Key lock").
+ * stream before its first frame); prime_step() primes in steps within the
+ * mixer's budget, never reading past it (a step whose next read does not
+ * fit reads nothing), so the first rendered frame is the voice's first
+ * frame (docs/design.md "Key lock", "Priming within a budget").
  */
 #include <flz/stretch.h>
 
@@ -41,9 +42,21 @@ static int key_lock_render(void *state, flz_mixer_read_fn read, void *read_ctx, 
 	return flz_stretch_render(state, read, read_ctx, out, n_frames);
 }
 
+static int key_lock_prime_step(void *state, flz_mixer_read_fn read, void *read_ctx,
+			       uint32_t max_read_frames)
+{
+	const int64_t next = flz_stretch_prime_read_frames(state);
+	if (next < 0)
+		return (int)next;
+	if (next > (int64_t)max_read_frames)
+		return 0;
+	return flz_stretch_prime_step(state, read, read_ctx, max_read_frames);
+}
+
 const struct flz_mixer_source_ops flz_engine_key_lock_ops = {
 	.start = key_lock_start,
 	.set_rate = key_lock_set_rate,
 	.render = key_lock_render,
+	.prime_step = key_lock_prime_step,
 	.name = "key-lock",
 };

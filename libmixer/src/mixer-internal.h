@@ -41,8 +41,10 @@ _Static_assert(FLZ_MIXER_LOCK_RATE_MAX == (int)FLZ_RATE_MAX, "the tap window's r
 
 /* Entries of the sample table: every entry in use is either some slot's
  * sample (at most NUM_SAMPLES of those) or, replaced or unloaded, still
- * played by at least one voice (at most one entry per voice struct). */
-#define FLZ_MIXER_SAMPLE_ENTRIES (FLZ_NUM_SAMPLES + FLZ_MIXER_VOICE_STRUCTS)
+ * played by at least one voice (at most one entry per voice struct) or
+ * held by a prepared start (at most one per source state). */
+#define FLZ_MIXER_SAMPLE_ENTRIES \
+	(FLZ_NUM_SAMPLES + FLZ_MIXER_VOICE_STRUCTS + FLZ_MIXER_MAX_SOURCES)
 
 /* 32.32 fixed point one: rate 1, one frame. */
 #define FLZ_MIXER_POS_ONE ((uint64_t)1 << 32)
@@ -173,6 +175,27 @@ struct flz_mixer_voice {
 	double src_rate;
 	int64_t src_preroll;
 	uint32_t src_channels;
+	/* Priming through prime_step() (within the budget): silent, held,
+	 * its STARTED event not queued yet; the frame it was triggered at;
+	 * the input frames its priming steps read. */
+	bool src_priming;
+	int64_t src_trigger_frame;
+	uint64_t src_prime_read;
+	/* Its trigger's token, for the STARTED event queued once primed, and
+	 * whether that event was held back (not sent yet by a full queue). */
+	uint32_t src_token;
+	bool src_started_held;
+};
+
+/* A start prepared while it waits (flz_mixer_prepare()): its source
+ * state, primed in steps through @ref v (a voice used only as the
+ * reader's context and to carry the source: sample, entry, slot, loop
+ * region, reader, source fields). */
+struct flz_mixer_prepared {
+	struct flz_mixer_voice v;
+	uint32_t token;
+	int64_t due_frame;
+	bool primed;
 };
 
 /* Every kernel the render code calls, in one table chosen once in
@@ -291,6 +314,19 @@ struct flz_mixer {
 	uint8_t free_sources[FLZ_MIXER_MAX_SOURCES];
 	uint32_t n_free_sources;
 	uint64_t key_lock_refused;
+	/* Priming within a budget (prime_step()): input frames per period of
+	 * max_block_frames, the period the budget left is of, what is left;
+	 * voices priming; starts prepared (prepared[0..n_prepared), unordered);
+	 * the statistics. */
+	uint32_t prime_budget;
+	int64_t prime_period;
+	uint32_t prime_left;
+	uint32_t n_priming;
+	struct flz_mixer_prepared prepared[FLZ_MIXER_MAX_SOURCES];
+	uint32_t n_prepared;
+	uint64_t key_lock_deferred;
+	uint64_t key_lock_deferred_frames;
+	uint64_t key_lock_prime_frames;
 
 	int64_t frame;
 

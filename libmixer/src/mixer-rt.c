@@ -63,8 +63,8 @@ FLZ_RT FLZ_HOT static void send_started(struct flz_mixer *m)
 
 /* A voice is cut before the render that would have sounded its first
  * frame: its trigger started nothing that sounded, so its Started event
- * (still queued, if @p serial is there) is dropped. */
-FLZ_RT FLZ_HOT static void drop_started(struct flz_mixer *m, uint64_t serial)
+ * (still queued, if @p serial is there) is dropped. Returns whether it was. */
+FLZ_RT FLZ_HOT static bool drop_started(struct flz_mixer *m, uint64_t serial)
 {
 	for (uint32_t i = 0; i < m->n_started; i++) {
 		if (m->started[i].serial != serial)
@@ -72,8 +72,9 @@ FLZ_RT FLZ_HOT static void drop_started(struct flz_mixer *m, uint64_t serial)
 		memmove(&m->started[i], &m->started[i + 1],
 			(m->n_started - i - 1) * sizeof(m->started[0]));
 		m->n_started--;
-		return;
+		return true;
 	}
+	return false;
 }
 
 /* A pending-stop entry for a new stop command. */
@@ -474,29 +475,30 @@ FLZ_RT FLZ_HOT static double next_rate(const struct flz_mixer *m, const struct f
 	return (double)inc / 4294967296.0;
 }
 
-/* A voice starting key-locked takes a free source state, started at its
- * rate; none free (or a start that fails): it plays unlocked, counted. */
-FLZ_RT FLZ_HOT static void source_attach(struct flz_mixer *m, struct flz_mixer_voice *v)
+FLZ_RT FLZ_HOT static bool pad_key_locked(const struct flz_mixer *m, const struct flz_mixer_pad *pad)
 {
-	const struct flz_mixer_pad *pad = &m->pads[v->slot];
-	if (!(pad->key_lock < 0 ? m->key_lock : pad->key_lock > 0))
-		return;
-	if (m->n_free_sources == 0) {
-		m->key_lock_refused++;
-		return;
-	}
+	return pad->key_lock < 0 ? m->key_lock : pad->key_lock > 0;
+}
+
+/* A free source state started at @p rate for reader @p v (a voice or a
+ * prepared start's), or false (none free, or its start failed). */
+FLZ_RT FLZ_HOT static bool source_take(struct flz_mixer *m, struct flz_mixer_voice *v, double rate)
+{
+	if (m->n_free_sources == 0)
+		return false;
 	const uint32_t s = m->free_sources[--m->n_free_sources];
-	const double rate = next_rate(m, pad);
 	const int64_t preroll = m->source_ops->start(m->source_states[s], rate);
 	if (preroll < 0) {
 		m->free_sources[m->n_free_sources++] = (uint8_t)s;
-		m->key_lock_refused++;
-		return;
+		return false;
 	}
 	v->src = (int32_t)s;
 	v->src_rate = rate;
 	v->src_preroll = preroll;
 	v->src_channels = m->n_channels;
+	v->src_priming = false;
+	v->src_prime_read = 0;
+	return true;
 }
 
 /* The voice's source state back to the free list. */
@@ -504,8 +506,234 @@ FLZ_RT FLZ_HOT static void source_release(struct flz_mixer *m, struct flz_mixer_
 {
 	if (v->src < 0)
 		return;
+	if (v->src_priming) {
+		v->src_priming = false;
+		m->n_priming--;
+	}
 	m->free_sources[m->n_free_sources++] = (uint8_t)v->src;
 	v->src = -1;
+}
+
+/* ---- Key lock: priming within a budget ---- */
+
+/* A prepared start given back: its state freed, its sample use dropped. */
+FLZ_RT FLZ_HOT static void unprepare_at(struct flz_mixer *m, uint32_t i)
+{
+	struct flz_mixer_prepared *p = &m->prepared[i];
+	source_release(m, &p->v);
+	drop_sample_use(m, p->v.entry);
+	m->prepared[i] = m->prepared[--m->n_prepared];
+}
+
+/* Give back the prepared starts of @p slot (all when slot < 0): their
+ * pending starts are cancelled with the slot's voices. */
+FLZ_RT FLZ_HOT static void unprepare_slot(struct flz_mixer *m, int32_t slot)
+{
+	for (uint32_t i = m->n_prepared; i-- > 0;)
+		if (slot < 0 || m->prepared[i].v.slot == slot)
+			unprepare_at(m, i);
+}
+
+/* The reader of priming steps: source_read(), counted per reader. */
+FLZ_RT FLZ_HOT static uint32_t prime_read(void *ctx, float *dst, uint32_t n_frames)
+{
+	struct flz_mixer_voice *v = ctx;
+	v->src_prime_read += n_frames;
+	return source_read(ctx, dst, n_frames);
+}
+
+/* One priming step of reader @p v's source within what is left of the
+ * period's budget: 1 primed, 0 not yet (its next read does not fit), or a
+ * negative errno. A source whose single read exceeds the whole budget
+ * would never fit: it is let through (its render() primes at once). */
+FLZ_RT FLZ_HOT static int prime_one(struct flz_mixer *m, struct flz_mixer_voice *v)
+{
+	const uint64_t before = v->src_prime_read;
+	const int r = m->source_ops->prime_step(m->source_states[v->src], prime_read, v,
+						m->prime_left);
+	const uint64_t read = v->src_prime_read - before;
+	m->key_lock_prime_frames += read;
+	m->prime_left -= read < m->prime_left ? (uint32_t)read : m->prime_left;
+	if (r == 0 && read == 0 && m->prime_left == m->prime_budget)
+		return 1;
+	return r;
+}
+
+/* Queue a STARTED event in trigger order (by serial). */
+FLZ_RT FLZ_HOT static void queue_started(struct flz_mixer *m, uint32_t token, int32_t slot,
+				 uint64_t serial)
+{
+	if (m->n_started == FLZ_MIXER_MAX_STARTED)
+		send_started(m); /* its frame is this one's: the next output frame */
+	uint32_t i = m->n_started;
+	while (i > 0 && m->started[i - 1].serial > serial)
+		i--;
+	memmove(&m->started[i + 1], &m->started[i], (m->n_started - i) * sizeof(m->started[0]));
+	m->started[i] = (struct flz_mixer_started){ .token = token, .slot = slot, .serial = serial };
+	m->n_started++;
+}
+
+/* A key-locked voice whose source still needs priming: silent and held
+ * until primed, its STARTED event taken back until then (unless a full
+ * queue sent it already, see flz_mixer_trigger()). */
+FLZ_RT FLZ_HOT static void begin_priming(struct flz_mixer *m, struct flz_mixer_voice *v,
+				 uint32_t token)
+{
+	v->src_started_held = drop_started(m, v->serial);
+	v->src_priming = true;
+	v->src_trigger_frame = m->frame;
+	v->src_token = token;
+	m->n_priming++;
+}
+
+/* A priming voice's source is primed (or failed: it plays unlocked from
+ * its start, refused): it sounds from the next output frame. */
+FLZ_RT FLZ_HOT static void end_priming(struct flz_mixer *m, struct flz_mixer_voice *v, bool failed)
+{
+	v->src_priming = false;
+	m->n_priming--;
+	if (failed) {
+		source_release(m, v);
+		reader_at(&v->rd, v->loop_start);
+		m->key_lock_refused++;
+	}
+	if (m->frame > v->src_trigger_frame) {
+		m->key_lock_deferred++;
+		m->key_lock_deferred_frames += (uint64_t)(m->frame - v->src_trigger_frame);
+	}
+	if (v->src_started_held)
+		queue_started(m, v->src_token, v->slot, v->serial);
+}
+
+/* Before a render: the period's budget, spent first on priming voices (in
+ * start order: they are late), then on prepared starts (earliest due
+ * first). Each stops at the first step that does not fit, so the earliest
+ * keeps its place. */
+FLZ_RT FLZ_HOT static void prime_sources(struct flz_mixer *m)
+{
+	if (m->n_priming == 0 && m->n_prepared == 0)
+		return;
+	const int64_t period = m->frame / (int64_t)m->config.max_block_frames;
+	if (period != m->prime_period) {
+		m->prime_period = period;
+		m->prime_left = m->prime_budget;
+	}
+	for (uint32_t i = 0; i < m->n_active && m->n_priming > 0 && m->prime_left > 0; i++) {
+		struct flz_mixer_voice *v = &m->voices[m->active[i]];
+		if (!v->src_priming)
+			continue;
+		const int r = prime_one(m, v);
+		if (r == 0)
+			return;
+		end_priming(m, v, r < 0);
+	}
+	while (m->prime_left > 0) {
+		struct flz_mixer_prepared *next = NULL;
+		for (uint32_t i = 0; i < m->n_prepared; i++) {
+			struct flz_mixer_prepared *p = &m->prepared[i];
+			if (!p->primed && (next == NULL || p->due_frame < next->due_frame))
+				next = p;
+		}
+		if (next == NULL)
+			return;
+		const int r = prime_one(m, &next->v);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			/* Its trigger starts unprepared. */
+			unprepare_at(m, (uint32_t)(next - m->prepared));
+			continue;
+		}
+		next->primed = true;
+	}
+}
+
+/* The prepared start of @p slot with @p token, or -1. */
+FLZ_RT FLZ_HOT static int32_t find_prepared(const struct flz_mixer *m, int32_t slot, uint32_t token)
+{
+	for (uint32_t i = 0; i < m->n_prepared; i++)
+		if (m->prepared[i].v.slot == slot && m->prepared[i].token == token)
+			return (int32_t)i;
+	return -1;
+}
+
+/* Give back the preparation trigger @p t would take, if any. */
+FLZ_RT FLZ_HOT static void unprepare_trigger(struct flz_mixer *m, const struct flz_mixer_trigger *t)
+{
+	const int32_t prep = t->prepared ? find_prepared(m, t->slot, t->token) : -1;
+	if (prep >= 0)
+		unprepare_at(m, (uint32_t)prep);
+}
+
+FLZ_RT FLZ_HOT int flz_mixer_prepare(struct flz_mixer *m, int32_t slot, uint32_t token,
+				     int64_t due_frame)
+{
+	if (slot < 0 || slot >= FLZ_NUM_SAMPLES)
+		return -EINVAL;
+	const int32_t entry = m->slots[slot];
+	const struct flz_mixer_pad *pad = &m->pads[slot];
+	if (entry < 0 || m->source_ops == NULL || m->source_ops->prime_step == NULL ||
+	    !pad_key_locked(m, pad))
+		return 0;
+	struct flz_mixer_prepared *p = &m->prepared[m->n_prepared];
+	struct flz_mixer_voice *v = &p->v;
+	if (!source_take(m, v, next_rate(m, pad)))
+		return 0;
+	m->n_prepared++; /* each holds a state: never more than n_sources */
+	m->samples[entry].users++;
+	v->sample = m->samples[entry].sample;
+	v->entry = entry;
+	v->slot = slot;
+	v->loop_start = pad->loop_start;
+	v->loop_end = pad->loop_end;
+	reader_at(&v->rd, pad->loop_start);
+	p->token = token;
+	p->due_frame = due_frame;
+	p->primed = false;
+	return 1;
+}
+
+/*
+ * A key-locked voice starting: it takes its prepared start's source when
+ * that primed for what it plays (the same load and loop region; a rate
+ * changed since goes to set_rate() as for any voice), else a free state,
+ * started at its rate; none free (or a start that fails): it plays
+ * unlocked, counted. A source with prime_step() that is not primed yet
+ * primes within the budget first (begin_priming()).
+ */
+FLZ_RT FLZ_HOT static void source_attach(struct flz_mixer *m, struct flz_mixer_voice *v,
+				 const struct flz_mixer_trigger *t)
+{
+	const struct flz_mixer_pad *pad = &m->pads[v->slot];
+	const int32_t prep = t->prepared ? find_prepared(m, v->slot, t->token) : -1;
+	if (prep >= 0) {
+		struct flz_mixer_prepared *p = &m->prepared[prep];
+		if (pad_key_locked(m, pad) && p->v.entry == v->entry &&
+		    p->v.loop_start == v->loop_start && p->v.loop_end == v->loop_end) {
+			v->src = p->v.src;
+			v->src_rate = p->v.src_rate;
+			v->src_preroll = p->v.src_preroll;
+			v->src_channels = p->v.src_channels;
+			v->src_prime_read = p->v.src_prime_read;
+			v->src_priming = false;
+			v->rd = p->v.rd;
+			const bool primed = p->primed;
+			p->v.src = -1; /* the voice has it now */
+			unprepare_at(m, (uint32_t)prep);
+			if (!primed)
+				begin_priming(m, v, t->token);
+			return;
+		}
+		unprepare_at(m, (uint32_t)prep);
+	}
+	if (!pad_key_locked(m, pad))
+		return;
+	if (!source_take(m, v, next_rate(m, pad))) {
+		m->key_lock_refused++;
+		return;
+	}
+	if (m->source_ops->prime_step != NULL)
+		begin_priming(m, v, t->token);
 }
 
 /* A key-locked voice's next @p n_frames before gain into @p x: its source
@@ -694,7 +922,8 @@ FLZ_RT FLZ_HOT static void lock_coast(struct flz_mixer_voice *v, uint32_t n_fram
 FLZ_RT FLZ_HOT static bool render_voice(struct flz_mixer *m, struct flz_mixer_voice *v, uint32_t vi,
 				float *out, uint32_t n_frames)
 {
-	if (v->paused) {
+	if (v->paused || v->src_priming) {
+		/* A priming voice is not a locked one: lock_coast() leaves it. */
 		v->peak_lin = 0.0f;
 		lock_coast(v, n_frames);
 		return false;
@@ -798,7 +1027,7 @@ FLZ_RT FLZ_HOT static void start_voice(struct flz_mixer *m, int32_t slot, float 
 			struct flz_mixer_voice *mv = &m->voices[m->active[i]];
 			if (mv->stopping)
 				continue;
-			if (mv->paused) {
+			if (mv->paused || mv->src_priming) {
 				finish_voice(m, mv, m->frame - 1);
 				remove_active_at(m, i);
 			} else {
@@ -885,7 +1114,7 @@ FLZ_RT FLZ_HOT static int stop_voices(struct flz_mixer *m, int32_t slot, uint32_
 			pending = take_pending(m, token, slot);
 		mv->pending = pending;
 		m->pending[pending].n_voices++;
-		if (mv->paused) {
+		if (mv->paused || mv->src_priming) {
 			/* Already silent: done now, its event goes with the next render. */
 			finish_voice(m, mv, m->frame - 1);
 			any_finished = true;
@@ -905,12 +1134,16 @@ FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer
 		return -EINVAL;
 	if (t->lock_num != 0 && !flz_mixer_lock_ratio_ok(t->lock_num, t->lock_den))
 		return -EINVAL;
-	if (m->slots[t->slot] < 0)
+	if (m->slots[t->slot] < 0) {
+		unprepare_trigger(m, t); /* nothing to start */
 		return 0;
+	}
 	if (t->lock_num != 0 && t->lock_pos_fp >= ((uint64_t)m->pads[t->slot].loop_end << 32))
 		return -EINVAL;
-	if (t->exclusive)
+	if (t->exclusive) {
+		unprepare_slot(m, -1);
 		(void)stop_voices(m, -1, t->stop_token);
+	}
 	start_voice(m, t->slot, t->gain, t->token);
 	if (t->lock_num != 0) {
 		/* The newest voice is the last in start order. */
@@ -918,10 +1151,11 @@ FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer
 		flz_mixer_lock_begin(&mv->lock, t->lock_num, t->lock_den);
 		reader_at(&mv->rd, (int64_t)(t->lock_pos_fp >> 32));
 		mv->rd.pos_frac = (uint32_t)t->lock_pos_fp;
-	} else {
 		/* Tempo-locked voices keep the interpolator (see
-		 * flz_mixer_set_key_lock()). */
-		source_attach(m, &m->voices[m->active[m->n_active - 1]]);
+		 * flz_mixer_set_key_lock()): a prepared source goes back. */
+		unprepare_trigger(m, t);
+	} else {
+		source_attach(m, &m->voices[m->active[m->n_active - 1]], t);
 	}
 	return 1;
 }
@@ -936,11 +1170,13 @@ FLZ_RT FLZ_HOT int flz_mixer_stop_slot(struct flz_mixer *m, int32_t slot, uint32
 {
 	if (!slot_ok(slot))
 		return -EINVAL;
+	unprepare_slot(m, slot);
 	return stop_voices(m, slot, token);
 }
 
 FLZ_RT FLZ_HOT int flz_mixer_stop_all(struct flz_mixer *m, uint32_t token)
 {
+	unprepare_slot(m, -1);
 	return stop_voices(m, -1, token);
 }
 
@@ -948,6 +1184,7 @@ FLZ_RT FLZ_HOT int flz_mixer_unload(struct flz_mixer *m, int32_t slot, uint32_t 
 {
 	if (!slot_ok(slot))
 		return -EINVAL;
+	unprepare_slot(m, slot);
 	int n = stop_voices(m, slot, token);
 	int32_t old = m->slots[slot];
 	m->slots[slot] = -1;
@@ -1192,7 +1429,27 @@ FLZ_RT FLZ_HOT uint64_t flz_mixer_key_lock_refused(const struct flz_mixer *m)
 
 FLZ_RT FLZ_HOT uint32_t flz_mixer_key_locked_voices(const struct flz_mixer *m)
 {
-	return m->n_sources - m->n_free_sources;
+	return m->n_sources - m->n_free_sources - m->n_prepared;
+}
+
+FLZ_RT FLZ_HOT uint32_t flz_mixer_key_lock_prepared(const struct flz_mixer *m)
+{
+	return m->n_prepared;
+}
+
+FLZ_RT FLZ_HOT uint64_t flz_mixer_key_lock_deferred(const struct flz_mixer *m)
+{
+	return m->key_lock_deferred;
+}
+
+FLZ_RT FLZ_HOT uint64_t flz_mixer_key_lock_deferred_frames(const struct flz_mixer *m)
+{
+	return m->key_lock_deferred_frames;
+}
+
+FLZ_RT FLZ_HOT uint64_t flz_mixer_key_lock_prime_frames(const struct flz_mixer *m)
+{
+	return m->key_lock_prime_frames;
 }
 
 FLZ_RT FLZ_HOT int flz_mixer_set_master_gain(struct flz_mixer *m, float gain)
@@ -1319,6 +1576,7 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 		return 0;
 	const uint32_t ch = m->n_channels;
 	const size_t n_samples = (size_t)n_frames * ch;
+	prime_sources(m);
 	struct plain_group group;
 	group.n = 0;
 	group.written = false;

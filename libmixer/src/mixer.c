@@ -27,6 +27,7 @@ struct flz_mixer_config flz_mixer_config_init(void)
 		.source_ops = NULL,
 		.n_sources = 0,
 		.source_states = NULL,
+		.prime_budget_frames = 0,
 	};
 	return c;
 }
@@ -173,6 +174,14 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	for (uint32_t i = 0; i < m->n_sources; i++)
 		m->free_sources[i] = (uint8_t)(m->n_sources - 1 - i);
 	m->n_free_sources = m->n_sources;
+	/* 0 derives the priming budget from the block (mixer.h). */
+	m->prime_budget = config->prime_budget_frames;
+	if (m->prime_budget == 0) {
+		const uint64_t b = 24ull * config->max_block_frames;
+		m->prime_budget = b < 2048 ? 2048 : (b > UINT32_MAX ? UINT32_MAX : (uint32_t)b);
+	}
+	m->config.prime_budget_frames = m->prime_budget;
+	m->prime_period = -1;
 	for (uint32_t i = 0; i < FLZ_NUM_SAMPLES; i++) {
 		m->slots[i] = -1;
 		struct flz_mixer_pad *pad = &m->pads[i];

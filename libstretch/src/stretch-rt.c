@@ -67,10 +67,9 @@ FLZ_RT int flz_stretch_set_rate(struct flz_stretch *st, double rate)
 	return 0;
 }
 
-/* Read up to what the stretcher asks for (at most one chunk, and no further
- * than the pre-roll while it lasts), de-interleave, process. Returns the
- * frames handed to the stretcher. */
-static uint32_t feed(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx)
+/* What the stretcher asks for: at most one chunk, and no further than the
+ * pre-roll while it lasts. */
+static uint32_t next_want(const struct flz_stretch *st)
 {
 	uint32_t want = (uint32_t)rubberband_get_samples_required(st->rb);
 	if (want == 0)
@@ -79,6 +78,14 @@ static uint32_t feed(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_
 		want = st->chunk_frames;
 	if (st->preroll_left > 0 && want > st->preroll_left)
 		want = st->preroll_left;
+	return want;
+}
+
+/* Read next_want() frames, de-interleave, process. Returns the frames
+ * handed to the stretcher. */
+static uint32_t feed(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx)
+{
+	const uint32_t want = next_want(st);
 	uint32_t got = read(cb_ctx, st->in_frames, want);
 	if (got > want)
 		got = want;
@@ -102,9 +109,11 @@ static uint32_t feed(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_
 
 /*
  * Read the pre-roll, process, and discard the start delay's output, until
- * done or until budget input frames have been read in this call (a feed is
- * never split, so a step may read up to one chunk past the budget). Returns
- * whether priming is complete.
+ * done or until the next feed would take this call's reads past budget (a
+ * feed is never split; the call's first feed is made whatever its size, so
+ * every call progresses). It stops only where the next thing to do is a
+ * feed, so flz_stretch_prime_read_frames() then tells that feed's size.
+ * Returns whether priming is complete.
  */
 static bool prime(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx,
 		  uint64_t budget)
@@ -122,7 +131,7 @@ static bool prime(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx
 			st->discard_left -= k;
 			continue;
 		}
-		if (fed >= budget)
+		if (fed > 0 && fed + next_want(st) > budget)
 			return false;
 		fed += feed(st, read, cb_ctx);
 	}
@@ -147,6 +156,13 @@ FLZ_RT int flz_stretch_prime_step(struct flz_stretch *st, flz_stretch_read_fn re
 	if (st->primed)
 		return 1;
 	return prime(st, read, cb_ctx, max_read_frames) ? 1 : 0;
+}
+
+FLZ_RT int64_t flz_stretch_prime_read_frames(const struct flz_stretch *st)
+{
+	if (st == NULL)
+		return -EINVAL;
+	return st->primed ? 0 : (int64_t)next_want(st);
 }
 
 FLZ_RT int flz_stretch_render(struct flz_stretch *st, flz_stretch_read_fn read, void *cb_ctx,

@@ -119,6 +119,12 @@ class EngineStats(TypedDict):
     key_lock_refused: int
     """Key-locked plays that found no free key-lock processor (more at once
     than AudioEngine(key_lock_voices=...)) and played unlocked, since run()."""
+    key_lock_deferred: int
+    """Key-locked plays that sounded later than their frame, by whole blocks,
+    because their stretcher's priming did not fit in the per-block budget
+    (their Started.frame is the frame they sounded from), since run()."""
+    key_lock_deferred_frames: int
+    """The frames those plays were late by, summed, since run()."""
 
 class SampleInfo(NamedTuple):
     """What AudioEngine.sample_info() reports of a slot's sample (a named tuple)."""

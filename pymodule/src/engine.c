@@ -1240,7 +1240,7 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 	log_queue_drain(self->logs, self->state->logger);
 	flz_engine_get_stats(self->engine, &st);
 	return Py_BuildValue("{s:I,s:I,s:s,s:I,s:I,s:I,s:d,s:K,s:K,s:i,s:i,s:I,s:d,s:L,s:K,s:O,s:O,s:s,s:O,"
-			     "s:K,s:K,s:K,s:O,s:K,s:K,s:K}",
+			     "s:K,s:K,s:K,s:O,s:K,s:K,s:K,s:K,s:K}",
 			     "sample_rate", st.rate_hz, "channels", st.n_channels, "format",
 			     flz_device_format_name(st.format), "period_frames", st.period_frames,
 			     "periods", st.n_periods, "latency_frames", st.latency_frames,
@@ -1259,7 +1259,9 @@ static PyObject *engine_stats(PyObject *obj, PyObject *unused)
 			     st.recording ? Py_True : Py_False, "record_dropped",
 			     (unsigned long long)st.record_dropped, "record_write_errors",
 			     (unsigned long long)st.record_write_errors, "key_lock_refused",
-			     (unsigned long long)st.key_lock_refused);
+			     (unsigned long long)st.key_lock_refused, "key_lock_deferred",
+			     (unsigned long long)st.key_lock_deferred, "key_lock_deferred_frames",
+			     (unsigned long long)st.key_lock_deferred_frames);
 }
 
 static PyObject *engine_repr(PyObject *obj)

@@ -103,5 +103,8 @@ TCase *mixer_case_keylock(void);
 TCase *mixer_case_keylock_pool(void);
 TCase *mixer_case_keylock_args(void);
 TCase *mixer_case_keylock_relock(void);
+TCase *mixer_case_keylock_prime(void);
+TCase *mixer_case_keylock_burst(void);
+TCase *mixer_case_keylock_cancel(void);
 
 #endif /* MIXER_TESTS_H */

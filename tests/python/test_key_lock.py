@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Key lock (API.md Part 2 "Key lock and EQ"), offline: set_key_lock(),
-set_pad_key_lock(), AudioEngine(key_lock_voices=...), stats()["key_lock_refused"].
+set_pad_key_lock(), AudioEngine(key_lock_voices=...), stats()["key_lock_refused"],
+["key_lock_deferred"], ["key_lock_deferred_frames"].
 
 A key-locked voice renders through the engine's time stretcher (libstretch on
 Rubber Band) and keeps its pitch; an unlocked one goes through the varispeed
@@ -242,7 +243,10 @@ def test_bad_arguments_raise_and_change_nothing():
 
 def test_stats_count_from_zero():
     with AudioEngine(device="offline") as e:
-        assert e.stats()["key_lock_refused"] == 0
+        st = e.stats()
+        assert st["key_lock_refused"] == 0
+        assert st["key_lock_deferred"] == 0
+        assert st["key_lock_deferred_frames"] == 0
 
 
 @needs_key_lock
@@ -270,3 +274,142 @@ def test_without_the_feature_key_lock_raises():
         e.set_key_lock(False)
         e.set_pad_key_lock(0, False)
         e.set_pad_key_lock(0, None)
+
+
+def started_frames(e):
+    return {m.id: m.frame for m in iter(e.receive_msg, None)
+            if isinstance(m, AudioMessage.Started)}
+
+
+@needs_key_lock
+@pytest.mark.parametrize("speed", [1.0, 2.0])
+@pytest.mark.parametrize("how", ["at_frame", "quantize"])
+def test_a_scheduled_start_primes_while_it_waits(speed, how):
+    # The stretcher's priming (R2: 2560 input frames at speed 1, 4435 at 2)
+    # is budgeted at 3072 frames a 128-frame block. An at_frame play
+    # or quantised play primes while it waits and sounds on its frame
+    # (inside a block); an
+    # immediate play at the same frame primes at once when it fits (1.0) or
+    # is deferred to the next block (2.0), Started.frame saying so. Either
+    # way the sound from the voice's start is the same, bit for bit (R2's
+    # priming in steps is exact, stretch:prime-step; tolerance 1e-7 all the
+    # same).
+    # Quantised: 1/16 at the default 120 BPM from frame 0 is every 6000
+    # frames, so the next grid frame after 9600 is 12000 (inside a block).
+    x = tone(phase=math.pi / 2)
+    at = 9600 + 1000 if how == "at_frame" else 12000
+    outs = []
+    for scheduled in (True, False):
+        with AudioEngine(device="offline", channels=1) as e:
+            e.load_sample_array(0, x, RATE_HZ)
+            e.set_speed(speed)
+            e.set_key_lock(True)
+            e.render(9600)
+            if scheduled and how == "at_frame":
+                e.play_sample(0, 1.0, at_frame=at)
+            elif scheduled:
+                e.play_sample(0, 1.0, quantize="1/16")
+            else:
+                e.render(at - e.frame)
+                e.play_sample(0, 1.0)
+            y = e.render(RATE_HZ)[:, 0].copy()
+            first = list(started_frames(e).values())
+            stats = e.stats()
+        assert len(first) == 1
+        # y's first frame: 9600 (scheduled) or at (immediate).
+        outs.append((first[0], y, stats, 9600 if scheduled else at))
+    (s_at, y_at, st_at, base_at), (s_now, y_now, st_now, base_now) = outs
+    assert s_at == at
+    assert st_at["key_lock_deferred"] == 0 and st_at["key_lock_deferred_frames"] == 0
+    if speed == 1.0:
+        assert s_now == at and st_now["key_lock_deferred"] == 0
+    else:
+        # Deferred to the next block of the render (which began at `at`)
+        # whose budget period (128 frames from frame 0) is a new one.
+        assert (s_now - at) % 128 == 0 and 0 < s_now - at <= 256, s_now
+        assert st_now["key_lock_deferred"] == 1
+        assert st_now["key_lock_deferred_frames"] == s_now - at
+    a = y_at[s_at - base_at:]
+    b = y_now[s_now - base_now:]
+    n = min(len(a), len(b))
+    assert n > RATE_HZ // 2
+    assert numpy.abs(a[:n] - b[:n]).max() <= 1e-7
+    # Silent before its frame, and audible from it (within 1 ms).
+    assert numpy.abs(y_at[:s_at - base_at]).max() == 0.0
+    assert first_audible(a, 0.5) <= 48
+    assert st_at["key_lock_refused"] == 0 and st_now["key_lock_refused"] == 0
+
+
+@needs_key_lock
+def test_eight_key_locked_plays_in_one_block_are_spread_and_honest():
+    # Eight key-locked plays in one block at speed 1: the budget holds one
+    # start's priming a block, so they sound one block apart, each
+    # Started.frame the block it sounds from. The output equals, bit for bit
+    # (tolerance 1e-6), that of an engine that scheduled the same plays
+    # at_frame those frames (primed while they waited): the reported frames
+    # are the real ones.
+    pads = range(8)
+    sounds = {p: tone(freq_hz=500.0 + 100.0 * p, amp=0.1, phase=math.pi / 2) for p in pads}
+    t0 = 12800
+    with AudioEngine(device="offline", channels=1) as e:
+        for p in pads:
+            e.load_sample_array(p, sounds[p], RATE_HZ)
+        e.set_key_lock(True)
+        e.render(t0)
+        for p in pads:
+            e.play_sample(p, 1.0)
+        y = e.render(RATE_HZ)[:, 0].copy()
+        started = started_frames(e)
+        stats = e.stats()
+    frames = [started[p] for p in pads]
+    assert frames == [t0 + 128 * k for k in pads], frames
+    assert stats["key_lock_deferred"] == 7
+    assert stats["key_lock_deferred_frames"] == sum(f - t0 for f in frames)
+    assert stats["key_lock_refused"] == 0
+    with AudioEngine(device="offline", channels=1) as e:
+        for p in pads:
+            e.load_sample_array(p, sounds[p], RATE_HZ)
+        e.set_key_lock(True)
+        e.render(64)
+        for p in pads:
+            e.play_sample(p, 1.0, at_frame=frames[p])
+        e.render(t0 - e.frame)
+        z = e.render(RATE_HZ)[:, 0].copy()
+        assert started_frames(e) == started
+        assert e.stats()["key_lock_deferred"] == 0
+    assert numpy.abs(y - z).max() <= 1e-6
+
+
+@needs_key_lock
+def test_a_cancelled_scheduled_start_gives_its_processor_back():
+    # Two processors, both taken by starts waiting for their frame; a stop,
+    # a stop_all, an unload each cancel them, and two immediate key-locked
+    # plays after find both processors free (none refused, both at 1000 Hz).
+    for cancel in ("stop", "stop_all", "unload"):
+        with AudioEngine(device="offline", channels=1, key_lock_voices=2) as e:
+            for pad in (0, 1):
+                e.load_sample_array(pad, tone(amp=0.25), RATE_HZ)
+            e.set_speed(1.25)
+            e.set_key_lock(True)
+            e.render(2400)
+            e.play_sample(0, 1.0, at_frame=e.frame + RATE_HZ)
+            e.play_sample(1, 1.0, at_frame=e.frame + RATE_HZ)
+            e.render(1280)
+            if cancel == "stop":
+                e.stop_sample(0)
+                e.stop_sample(1)
+            elif cancel == "stop_all":
+                e.stop_all()
+            else:
+                e.unload_sample(0)
+                e.unload_sample(1)
+                for pad in (0, 1):
+                    e.load_sample_array(pad, tone(amp=0.25), RATE_HZ)
+            e.render(RATE_HZ + 1280)
+            assert started_frames(e) == {}
+            e.play_sample(0, 1.0)
+            e.play_sample(1, 1.0)
+            y = e.render(RATE_HZ)[:, 0].copy()
+            assert e.stats()["key_lock_refused"] == 0, cancel
+        steady = y[RATE_HZ // 4:]
+        assert band_level(steady, 1250.0) < band_level(steady, 1000.0) * 1e-2, cancel

@@ -104,15 +104,26 @@ START_TEST(test_prime_step)
 	ck_assert_int_eq(flz_stretch_prime_step(b, tone_read, &sb, 0), -EINVAL);
 	ck_assert_int_eq(flz_stretch_prime_step(NULL, tone_read, &sb, 256), -EINVAL);
 	ck_assert_int_eq(flz_stretch_prime_step(b, NULL, &sb, 256), -EINVAL);
+	ck_assert_int_eq(flz_stretch_prime_read_frames(NULL), -EINVAL);
 	int steps = 0, ret;
 	int64_t last = sb.pos;
-	while ((ret = flz_stretch_prime_step(b, tone_read, &sb, 256)) == 0) {
-		/* Each step's reads: the budget, plus at most one chunk. */
-		ck_assert_int_le(sb.pos - last, 256 + flz_stretch_max_read_frames(b));
+	int64_t next = flz_stretch_prime_read_frames(b);
+	ck_assert_int_gt(next, 0);
+	for (;;) {
+		ret = flz_stretch_prime_step(b, tone_read, &sb, 256);
+		/* Each step's reads: the budget, or its first read alone when
+		 * that is larger (the size flz_stretch_prime_read_frames() said). */
+		ck_assert_int_le(sb.pos - last, next > 256 ? next : 256);
+		ck_assert_int_gt(sb.pos - last, 0);
 		last = sb.pos;
+		next = flz_stretch_prime_read_frames(b);
+		if (ret != 0)
+			break;
+		ck_assert_int_gt(next, 0);
 		steps++;
 	}
 	ck_assert_int_eq(ret, 1);
+	ck_assert_int_eq(flz_stretch_prime_read_frames(b), 0);
 	ck_assert_int_eq(flz_stretch_prime_step(b, tone_read, &sb, 256), 1);
 	fprintf(stderr, "# prime-step: engine %d: %d steps of 256 frames before the last\n",
 		(int)engine, steps);

@@ -239,6 +239,14 @@ struct flz_engine_stats {
 	 *  voices at once than flz_engine_config.key_lock_voices) and played
 	 *  unlocked (pitch following rate), since start. */
 	uint64_t key_lock_refused;
+	/** Key-locked plays that sounded later than their frame because
+	 *  their stretcher's priming did not fit in the per-block budget
+	 *  (docs/design.md "Priming within a budget"): deferred by whole
+	 *  blocks, their STARTED message carrying the frame they sounded
+	 *  from; since start. */
+	uint64_t key_lock_deferred;
+	/** The frames those plays were late by, summed; since start. */
+	uint64_t key_lock_deferred_frames;
 };
 
 /**

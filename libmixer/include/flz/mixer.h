@@ -250,6 +250,17 @@ struct flz_mixer_source_ops {
 	 *  errno: the block is silence. */
 	int (*render)(void *state, flz_mixer_read_fn read, void *read_ctx, float *out,
 		      uint32_t n_frames);
+	/** Optional (NULL: render() primes by itself, all in the voice's
+	 *  first block). One step of the start's priming: read at most
+	 *  @p max_read_frames (>= 1) input frames through @p read and do the
+	 *  work they cause; a step whose next read is larger reads nothing.
+	 *  Returns 1 when primed (render()'s first frame is then the voice's
+	 *  first frame, with nothing more to do first), 0 when more steps are
+	 *  needed, or a negative errno (the voice then plays unlocked and
+	 *  counts as refused). With it the mixer spreads priming over blocks
+	 *  within config.prime_budget_frames (see flz_mixer_prepare()). */
+	int (*prime_step)(void *state, flz_mixer_read_fn read, void *read_ctx,
+			  uint32_t max_read_frames);
 	/** For logs and tests. */
 	const char *name;
 };
@@ -307,6 +318,10 @@ struct flz_mixer_trigger {
 	/** Locked voices: the sample position of the first frame, 32.32,
 	 *  below the slot's loop end x 2^32 (0 for the loop start). */
 	uint64_t lock_pos_fp;
+	/** Take the source a flz_mixer_prepare() of this slot with this
+	 *  @ref token primed (if it did and the voice is key-locked); false
+	 *  (the default) for a trigger that was not prepared. */
+	bool prepared;
 };
 
 struct flz_mixer_config {
@@ -359,6 +374,20 @@ struct flz_mixer_config {
 	uint32_t n_sources;
 	/** n_sources states, each non-NULL; the array is copied. */
 	void *const *source_states;
+	/**
+	 * Key lock: the input frames all sources together may read while
+	 * priming (source prime_step()) in one period of max_block_frames
+	 * output frames (periods counted from frame 0, so an engine's blocks
+	 * are periods). 0 (the default) derives it: 24 x max_block_frames, at
+	 * least 2048 (3072 at 128-frame blocks: one start at rate 1 with
+	 * Rubber Band R2, about 2560 frames, primes within its block). A
+	 * source's read is never split: a step runs only when its next read
+	 * fits in what is left, so a period reads at most this many (a source
+	 * whose single read exceeds the whole budget primes at once instead,
+	 * counted in flz_mixer_key_lock_prime_frames()). Unused without a
+	 * prime_step op.
+	 */
+	uint32_t prime_budget_frames;
 };
 
 /**
@@ -782,11 +811,78 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_key_lock(struct flz_mixer *mixer, i
 FLZ_RT uint64_t flz_mixer_key_lock_refused(const struct flz_mixer *mixer);
 
 /**
- * Voices rendering through a source now (source states in use).
+ * Voices rendering through a source now (source states in use by voices,
+ * not by prepared starts).
  *
  * Errors: none. Thread: rt. Ownership: reads only the mixer.
  */
 FLZ_RT uint32_t flz_mixer_key_locked_voices(const struct flz_mixer *mixer);
+
+/**
+ * Prepare a start that waits (a quantised or at-frame play): if the pad
+ * is key-locked now and a source state is free, take it, start() it at
+ * the pad's rate now, position a reader of the slot's sample at the loop
+ * start, and prime it a budgeted step per period (prime_step(), earliest
+ * @p due_frame first, after voices already late) until the start's
+ * flz_mixer_trigger() with .prepared and the same slot and token takes it.
+ * The prepared start then sounds on its frame, with nothing left to prime.
+ * The state is given back by a trigger that does not take it (the voice
+ * is tempo-locked or no longer key-locked, or the slot's sample or loop
+ * region changed: then the voice starts its source afresh; or the slot
+ * is empty; a trigger refused with -EINVAL changes nothing), and by
+ * flz_mixer_stop_slot() / flz_mixer_unload() of the slot,
+ * flz_mixer_stop_all() and an exclusive trigger (pending starts are
+ * cancelled with the voices). While prepared it is not free: a key-locked
+ * start beyond the pool is refused as usual.
+ *
+ * @param slot 0..FLZ_NUM_SAMPLES-1
+ * @param token the token its trigger will carry
+ * @param due_frame the output frame it is due at (orders the priming)
+ * @return 1 prepared; 0 nothing to do (empty slot, not key-locked, no
+ *         prime_step op, or no state free: its trigger then starts as an
+ *         unprepared one); or a negative errno
+ * Errors: -EINVAL slot out of range (nothing changes).
+ * Thread: rt.
+ * Ownership: the prepared start holds a use of the slot's sample until
+ *         it is taken or given back.
+ */
+FLZ_RT int flz_mixer_prepare(struct flz_mixer *mixer, int32_t slot, uint32_t token,
+			     int64_t due_frame);
+
+/**
+ * Starts prepared now (flz_mixer_prepare()), holding source states.
+ *
+ * Errors: none. Thread: rt. Ownership: reads only the mixer.
+ */
+FLZ_RT uint32_t flz_mixer_key_lock_prepared(const struct flz_mixer *mixer);
+
+/**
+ * Key-locked starts that sounded later than the frame they were
+ * triggered at because their priming did not fit in the budget
+ * (config.prime_budget_frames) of the period they started in, since
+ * creation. Such a voice is silent, its reader and fades held, for whole
+ * periods until primed, and its STARTED event reports the frame it first
+ * sounds at.
+ *
+ * Errors: none. Thread: rt. Ownership: reads only the mixer.
+ */
+FLZ_RT uint64_t flz_mixer_key_lock_deferred(const struct flz_mixer *mixer);
+
+/**
+ * The output frames those deferred starts were late by, summed.
+ *
+ * Errors: none. Thread: rt. Ownership: reads only the mixer.
+ */
+FLZ_RT uint64_t flz_mixer_key_lock_deferred_frames(const struct flz_mixer *mixer);
+
+/**
+ * Input frames read while priming through prime_step() since creation
+ * (a test hook: its growth over a period is bounded by
+ * config.prime_budget_frames).
+ *
+ * Errors: none. Thread: rt. Ownership: reads only the mixer.
+ */
+FLZ_RT uint64_t flz_mixer_key_lock_prime_frames(const struct flz_mixer *mixer);
 
 /**
  * Render the next block.

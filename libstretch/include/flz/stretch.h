@@ -191,9 +191,12 @@ FLZ_RT FLZ_WARN_UNUSED int flz_stretch_prime(struct flz_stretch *st, flz_stretch
 
 /**
  * Prime in steps, for a start that waits (quantised): each call reads at
- * most about max_read_frames input frames (a read the stretcher asked for
- * is not split, so one step may read up to one flz_stretch_max_read_frames()
- * more) and does the processing they cause, so the work spreads over the
+ * most max_read_frames input frames, except that its first read is made
+ * whatever its size (a read the stretcher asks for is not split, and so
+ * every call progresses: a step may read up to one
+ * flz_stretch_max_read_frames() when max_read_frames is smaller; a caller
+ * that must not exceed its budget asks flz_stretch_prime_read_frames()
+ * first), and does the processing they cause, so the work spreads over the
  * blocks before the start instead of landing in one (figures in
  * docs/design.md "Key lock"). The result is the same, bit for bit, as one
  * flz_stretch_prime().
@@ -208,6 +211,20 @@ FLZ_RT FLZ_WARN_UNUSED int flz_stretch_prime(struct flz_stretch *st, flz_stretch
 FLZ_RT FLZ_WARN_UNUSED int flz_stretch_prime_step(struct flz_stretch *st,
 						  flz_stretch_read_fn read, void *cb_ctx,
 						  uint32_t max_read_frames);
+
+/**
+ * The input frames the next read of flz_stretch_prime_step() will take
+ * (after flz_stretch_reset() or a step that returned 0): what the
+ * stretcher asks for, at most one chunk, at most the pre-roll left. A
+ * caller with a strict budget steps only when it fits (R2 asks for at most
+ * the 1024-frame pre-roll at once at 48 kHz, R3 2048; measured figures in
+ * docs/design.md "Key lock").
+ * @param st the processor
+ * @return the frames, 0 when primed, or -EINVAL
+ * Errors: -EINVAL st NULL.
+ * Thread: rt. Ownership: none.
+ */
+FLZ_RT int64_t flz_stretch_prime_read_frames(const struct flz_stretch *st);
 
 /**
  * Change the rate of a running processor; the stretcher moves to it

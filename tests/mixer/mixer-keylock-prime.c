@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mixer:keylock-prime, mixer:keylock-burst, mixer:keylock-cancel: priming
+ * within a budget (config.prime_budget_frames, the source's prime_step(),
+ * flz_mixer_prepare()). The test source looks ahead as a stretcher does: it
+ * reads a pre-roll it discards and LA_AHEAD frames beyond before its first
+ * output, in reads of LA_READ frames, and then copies its input LA_AHEAD
+ * frames late. So its output is the material at rate 1 from the voice's
+ * first frame, and every priming read can be counted against the budget.
+ */
+#include "mixer-tests.h"
+
+#define LA_PRE 300
+#define LA_AHEAD 700
+#define LA_READ 100
+#define LA_PRIME (LA_PRE + LA_AHEAD)
+#define BLOCK 128
+#define BUDGET 256
+
+struct la_src {
+	int starts;
+	uint32_t pre_left;
+	/* Frames in fifo: the lookahead read but not yet rendered. */
+	uint32_t ahead;
+	bool primed;
+	float fifo[(LA_AHEAD + BLOCK) * CH];
+	float scratch[LA_READ * CH];
+};
+
+static int64_t la_start(void *state, double rate)
+{
+	struct la_src *s = state;
+	(void)rate;
+	s->starts++;
+	s->pre_left = LA_PRE;
+	s->ahead = 0;
+	s->primed = false;
+	return LA_PRE;
+}
+
+static int la_set_rate(void *state, double rate)
+{
+	(void)state;
+	(void)rate;
+	return 0;
+}
+
+/* Reads of LA_READ frames while they fit in max_read_frames. */
+static int la_prime_step(void *state, flz_mixer_read_fn read, void *ctx, uint32_t max_read_frames)
+{
+	struct la_src *s = state;
+	uint32_t done = 0;
+	while (!s->primed && done + LA_READ <= max_read_frames) {
+		float *dst = s->pre_left > 0 ? s->scratch : s->fifo + (size_t)s->ahead * CH;
+		ck_assert_uint_eq(read(ctx, dst, LA_READ), LA_READ);
+		if (s->pre_left > 0)
+			s->pre_left -= LA_READ;
+		else
+			s->ahead += LA_READ;
+		done += LA_READ;
+		s->primed = s->pre_left == 0 && s->ahead == LA_AHEAD;
+	}
+	return s->primed ? 1 : 0;
+}
+
+static int la_render(void *state, flz_mixer_read_fn read, void *ctx, float *out, uint32_t n_frames)
+{
+	struct la_src *s = state;
+	if (!s->primed)
+		(void)la_prime_step(state, read, ctx, UINT32_MAX); /* all at once */
+	ck_assert_uint_le(n_frames, BLOCK);
+	ck_assert_uint_eq(read(ctx, s->fifo + (size_t)s->ahead * CH, n_frames), n_frames);
+	memcpy(out, s->fifo, (size_t)n_frames * CH * sizeof(float));
+	memmove(s->fifo, s->fifo + (size_t)n_frames * CH, (size_t)LA_AHEAD * CH * sizeof(float));
+	return 0;
+}
+
+/* With prime_step: budgeted. */
+static const struct flz_mixer_source_ops la_ops = {
+	.start = la_start,
+	.set_rate = la_set_rate,
+	.render = la_render,
+	.prime_step = la_prime_step,
+	.name = "lookahead",
+};
+
+/* Without: the same source primes at once in its first render. */
+static const struct flz_mixer_source_ops la_ops_at_once = {
+	.start = la_start,
+	.set_rate = la_set_rate,
+	.render = la_render,
+	.name = "lookahead-at-once",
+};
+
+static struct la_src la_pool[2][FLZ_MIXER_MAX_SOURCES];
+
+static struct flz_mixer *la_mixer(struct rec *r, int which, const struct flz_mixer_source_ops *ops,
+				  uint32_t n, uint32_t budget)
+{
+	static void *states[2][FLZ_MIXER_MAX_SOURCES];
+	memset(la_pool[which], 0, sizeof(la_pool[which]));
+	for (uint32_t i = 0; i < n; i++)
+		states[which][i] = &la_pool[which][i];
+	struct flz_mixer_config c = mk_config(r);
+	c.max_block_frames = BLOCK;
+	c.source_ops = ops;
+	c.n_sources = n;
+	c.source_states = states[which];
+	c.prime_budget_frames = budget;
+	struct flz_mixer *m = new_mixer_cfg(&c);
+	flz_mixer_set_key_lock(m, true);
+	return m;
+}
+
+/* Render @p n_frames in pieces that end on multiples of BLOCK (the
+ * mixer's periods), checking that no period primes more than @p budget
+ * input frames; *period_prime accumulates the current period's reads. */
+static void render_budgeted(struct flz_mixer *m, float *out, uint32_t n_frames, uint32_t budget,
+			    uint64_t *period_prime)
+{
+	while (n_frames > 0) {
+		const int64_t at = flz_mixer_frame(m);
+		uint32_t k = BLOCK - (uint32_t)(at % BLOCK);
+		if (k > n_frames)
+			k = n_frames;
+		if (at % BLOCK == 0)
+			*period_prime = 0;
+		const uint64_t before = flz_mixer_key_lock_prime_frames(m);
+		ck_assert_int_eq(flz_mixer_render(m, out, k), 0);
+		*period_prime += flz_mixer_key_lock_prime_frames(m) - before;
+		ck_assert_msg(*period_prime <= budget, "period at %lld primed %llu > %u",
+			      (long long)at, (unsigned long long)*period_prime, budget);
+		out += (size_t)k * CH;
+		n_frames -= k;
+	}
+}
+
+/* ---- mixer:keylock-prime ---- */
+
+/*
+ * A start due at frame 1300 (inside a period, as an engine splits its
+ * block there), prepared at frame 0 and primed BUDGET frames a period at
+ * most: it sounds from frame 1300 exactly, the same output bit for bit as
+ * the same source primed at once by a voice triggered at 1300 (the test
+ * source is exact; a stretcher's output differs only if its steps do,
+ * and stretch:prime-step shows they do not). Its STARTED event says 1300,
+ * nothing is deferred. Then a start due too soon (frame 1500 + 128, with
+ * 1000 frames to prime at 256 a period) is deferred by whole periods: it
+ * sounds from the period after its priming ends, from its first frame,
+ * and the event and the statistics say so.
+ */
+START_TEST(test_keylock_prime)
+{
+	struct rec ra = { 0 }, rb = { 0 };
+	struct flz_mixer *a = la_mixer(&ra, 0, &la_ops, 2, BUDGET);
+	struct flz_mixer *b = la_mixer(&rb, 1, &la_ops_at_once, 2, BUDGET);
+	struct flz_sample *s = pattern_sample(3000);
+	flz_sample_ref(s);
+	load(a, 0, s);
+	load(b, 0, s);
+	const uint32_t due = 1300, n = 3000;
+	float *xa = floats(n), *xb = floats(n);
+	uint64_t pp = 0;
+
+	ck_assert_int_eq(flz_mixer_prepare(a, 0, 7, due), 1);
+	ck_assert_uint_eq(flz_mixer_key_lock_prepared(a), 1);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(a), 0);
+	render_budgeted(a, xa, due, BUDGET, &pp);
+	render(b, xb, due, BLOCK);
+	/* 1000 frames at 256 a period (reads of 100: 200 fit) in 5 periods. */
+	ck_assert_uint_eq(flz_mixer_key_lock_prime_frames(a), LA_PRIME);
+	struct flz_mixer_trigger t = { .slot = 0, .gain = 1.0f, .token = 7, .prepared = true };
+	ck_assert_int_eq(flz_mixer_trigger(a, &t), 1);
+	t.prepared = false;
+	ck_assert_int_eq(flz_mixer_trigger(b, &t), 1);
+	ck_assert_uint_eq(flz_mixer_key_lock_prepared(a), 0);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(a), 1);
+	render_budgeted(a, xa + (size_t)due * CH, n - due, BUDGET, &pp);
+	render(b, xb + (size_t)due * CH, n - due, BLOCK);
+	ck_assert_int_eq(la_pool[0][0].starts + la_pool[0][1].starts, 1);
+	for (uint32_t j = 0; j < n; j++)
+		for (uint32_t c = 0; c < CH; c++) {
+			const float want = j < due ? 0.0f : s->data[(j - due) * CH + c];
+			ck_assert_msg(xa[j * CH + c] == want && xb[j * CH + c] == want,
+				      "frame %u ch %u: %g / %g, want %g", j, c, xa[j * CH + c],
+				      xb[j * CH + c], want);
+		}
+	ck_assert_int_eq(ra.n_started, 1);
+	ck_assert_int_eq(rb.n_started, 1);
+	ck_assert_int_eq(ra.started[0].frame, due);
+	ck_assert_int_eq(rb.started[0].frame, due);
+	ck_assert_uint_eq(ra.started[0].token, 7);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred(a), 0);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred_frames(a), 0);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(a), 0);
+
+	/* Due too soon. The first voice stopped and silent (its 5 ms fade
+	 * over), from 72 frames into period p0: prepared for 128 frames
+	 * later, it primes 200 frames in p0 and 200 in p0 + 1 before its
+	 * trigger (which leaves 56 of that period: no read fits), then 200 a
+	 * period: primed in p0 + 4, and sounds from that period's start. */
+	ck_assert_int_eq(flz_mixer_stop_all(a, 1), 1);
+	render_budgeted(a, xa, 4 * BLOCK - (uint32_t)(flz_mixer_frame(a) % BLOCK), BUDGET, &pp);
+	const int64_t p0 = flz_mixer_frame(a);
+	ck_assert_int_eq(p0 % BLOCK, 0);
+	render_budgeted(a, xa, 72, BUDGET, &pp);
+	ck_assert_int_eq(flz_mixer_prepare(a, 0, 8, p0 + 200), 1);
+	render_budgeted(a, xa, 128, BUDGET, &pp);
+	t.token = 8;
+	t.prepared = true;
+	ck_assert_int_eq(flz_mixer_trigger(a, &t), 1);
+	const int64_t trig = flz_mixer_frame(a);
+	ck_assert_int_eq(trig, p0 + 200);
+	render_budgeted(a, xa, n, BUDGET, &pp);
+	const int64_t first = p0 + 4 * BLOCK;
+	ck_assert_int_eq(ra.n_started, 2);
+	ck_assert_int_eq(ra.started[1].frame, first);
+	ck_assert_uint_eq(ra.started[1].token, 8);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred(a), 1);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred_frames(a), (uint64_t)(first - trig));
+	ck_assert_uint_eq(flz_mixer_key_lock_prime_frames(a), 2 * LA_PRIME);
+	for (int64_t j = 0; j < (int64_t)n; j++) {
+		const int64_t f = trig + j;
+		for (uint32_t c = 0; c < CH; c++) {
+			const float want = f < first ? 0.0f : s->data[(f - first) * CH + c];
+			ck_assert_msg(xa[j * CH + c] == want, "deferred: frame %lld ch %u: %g, want %g",
+				      (long long)f, c, xa[j * CH + c], want);
+		}
+	}
+	free(xa);
+	free(xb);
+	flz_mixer_destroy(a);
+	flz_mixer_destroy(b);
+}
+END_TEST
+
+TCase *mixer_case_keylock_prime(void)
+{
+	return mixer_tcase("mixer:keylock-prime", test_keylock_prime);
+}
+
+/* ---- mixer:keylock-burst ---- */
+
+/*
+ * _i voices (8, 32) key-locked and triggered at once, each pad a DC level
+ * of its own ((slot + 1) / 64: every sum is exact), with a budget of 1000
+ * frames a period (each start needs 1000): no period primes more, every
+ * voice sounds, in start order one a period, and the output is exactly the
+ * sum of each voice's level from the frame its STARTED event reports: the
+ * events are honest to the frame. The deferral statistics add up.
+ */
+START_TEST(test_keylock_burst)
+{
+	const uint32_t nv = (uint32_t)_i;
+	const uint32_t budget = LA_PRIME;
+	struct rec r = { 0 };
+	struct flz_mixer *m = la_mixer(&r, 0, &la_ops, nv, budget);
+	for (uint32_t v = 0; v < nv; v++)
+		load(m, (int32_t)v, dc_sample(64, (float)(v + 1) / 64.0f));
+	/* Mid-period, as in an engine block split by a scheduled start. */
+	float *out = floats((size_t)(nv + 2) * BLOCK);
+	ck_assert_int_eq(flz_mixer_render(m, out, 50), 0);
+	const int64_t trig = flz_mixer_frame(m);
+	for (uint32_t v = 0; v < nv; v++)
+		play(m, (int32_t)v, 1.0f);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), nv);
+	const uint32_t n = (nv + 2) * BLOCK;
+	uint64_t pp = 0;
+	render_budgeted(m, out, n, budget, &pp);
+	ck_assert_uint_eq(flz_mixer_key_lock_prime_frames(m), (uint64_t)nv * LA_PRIME);
+	ck_assert_int_eq(r.n_started, (int)nv);
+	uint64_t late = 0, late_frames = 0;
+	for (uint32_t v = 0; v < nv; v++) {
+		ck_assert_int_eq(r.started[v].slot, (int)v);
+		ck_assert_int_ge(r.started[v].frame, trig);
+		if (v > 0)
+			ck_assert_int_gt(r.started[v].frame, r.started[v - 1].frame);
+		if (r.started[v].frame > trig) {
+			late++;
+			late_frames += (uint64_t)(r.started[v].frame - trig);
+		}
+	}
+	/* One start a period (the budget holds exactly one): the first in
+	 * the rest of the trigger's period, each next from the next period's
+	 * start. */
+	for (uint32_t v = 1; v < nv; v++)
+		ck_assert_int_eq(r.started[v].frame, (int64_t)v * BLOCK);
+	ck_assert_int_eq(r.started[0].frame, trig);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred(m), late);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred_frames(m), late_frames);
+	ck_assert_uint_eq(late, nv - 1);
+	for (uint32_t j = 0; j < n; j++) {
+		const int64_t f = trig + j;
+		float want = 0.0f;
+		for (uint32_t v = 0; v < nv; v++)
+			if (f >= r.started[v].frame)
+				want += (float)(v + 1) / 64.0f;
+		for (uint32_t c = 0; c < CH; c++)
+			ck_assert_msg(out[j * CH + c] == want, "frame %lld ch %u: %g, want %g",
+				      (long long)f, c, out[j * CH + c], want);
+	}
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 0);
+	free(out);
+	flz_mixer_destroy(m);
+}
+END_TEST
+
+TCase *mixer_case_keylock_burst(void)
+{
+	TCase *tc = tcase_create("mixer:keylock-burst");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, test_keylock_burst, 8, 9);
+	tcase_add_loop_test(tc, test_keylock_burst, FLZ_MIXER_MAX_SOURCES,
+			    FLZ_MIXER_MAX_SOURCES + 1);
+	return tc;
+}
+
+/* ---- mixer:keylock-cancel ---- */
+
+/* Both states of a pool of 2 prepared, then given back by @p cancel; a
+ * full pool then takes two key-locked voices, none refused. */
+static void cancel_case(int how)
+{
+	struct rec r = { 0 };
+	struct flz_mixer *m = la_mixer(&r, 0, &la_ops, 2, BUDGET);
+	load(m, 0, pattern_sample(500));
+	load(m, 1, pattern_sample(400));
+	float *out = floats(BLOCK);
+	ck_assert_int_eq(flz_mixer_prepare(m, 0, 1, 10000), 1);
+	ck_assert_int_eq(flz_mixer_prepare(m, 1, 2, 10000), 1);
+	/* The pool is held: a third preparation finds nothing free. */
+	ck_assert_int_eq(flz_mixer_prepare(m, 0, 3, 10000), 0);
+	ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 2);
+	render(m, out, BLOCK, BLOCK);
+	struct flz_mixer_trigger t = { .slot = 0, .gain = 1.0f, .token = 9, .exclusive = true };
+	switch (how) {
+	case 0:
+		ck_assert_int_eq(flz_mixer_stop_slot(m, 0, 5), 0);
+		ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 1);
+		ck_assert_int_eq(flz_mixer_stop_slot(m, 1, 6), 0);
+		break;
+	case 1:
+		ck_assert_int_eq(flz_mixer_stop_all(m, 5), 0);
+		break;
+	case 2:
+		ck_assert_int_eq(flz_mixer_unload(m, 0, 5), 0);
+		ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 1);
+		ck_assert_int_eq(flz_mixer_unload(m, 1, 6), 0);
+		/* Both loads retired at once: no preparation kept them. */
+		ck_assert_int_eq(r.n_retired, 2);
+		load(m, 0, pattern_sample(500));
+		load(m, 1, pattern_sample(400));
+		break;
+	case 3:
+		/* An exclusive trigger stops what waits, too; its own voice
+		 * then takes a state. */
+		ck_assert_int_eq(flz_mixer_trigger(m, &t), 1);
+		ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 0);
+		ck_assert_int_eq(flz_mixer_stop_all(m, 6), 1);
+		break;
+	case 4: {
+		/* Triggers that do not take their preparation give it back:
+		 * one no longer key-locked, one tempo-locked. */
+		ck_assert_int_eq(flz_mixer_set_pad_key_lock(m, 0, 0), 0);
+		struct flz_mixer_trigger u = { .slot = 0, .gain = 1.0f, .token = 1, .prepared = true };
+		ck_assert_int_eq(flz_mixer_trigger(m, &u), 1);
+		ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 1);
+		struct flz_mixer_trigger l = { .slot = 1, .gain = 1.0f, .token = 2, .prepared = true,
+					       .lock_num = 1, .lock_den = 1 };
+		ck_assert_int_eq(flz_mixer_trigger(m, &l), 1);
+		ck_assert_int_eq(flz_mixer_set_pad_key_lock(m, 0, -1), 0);
+		ck_assert_int_eq(flz_mixer_stop_all(m, 6), 2);
+		break;
+	}
+	default: {
+		/* A slot reloaded while its start waits: the trigger gives the
+		 * stale preparation back and starts the source afresh. */
+		load(m, 0, pattern_sample(300));
+		struct flz_mixer_trigger u = { .slot = 0, .gain = 1.0f, .token = 1, .prepared = true };
+		ck_assert_int_eq(r.n_retired, 0); /* the preparation holds it */
+		ck_assert_int_eq(flz_mixer_trigger(m, &u), 1);
+		ck_assert_int_eq(r.n_retired, 1);
+		ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 1);
+		ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 1);
+		ck_assert_int_eq(la_pool[0][0].starts + la_pool[0][1].starts, 3);
+		ck_assert_int_eq(flz_mixer_stop_all(m, 6), 1);
+		break;
+	}
+	}
+	ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 0);
+	render(m, out, BLOCK, BLOCK);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 0);
+	play(m, 0, 1.0f);
+	play(m, 1, 1.0f);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 2);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 0);
+	free(out);
+	flz_mixer_destroy(m);
+}
+
+START_TEST(test_keylock_cancel)
+{
+	cancel_case(_i);
+}
+END_TEST
+
+/* Bad input: -EINVAL, nothing taken. */
+START_TEST(test_keylock_prepare_args)
+{
+	struct rec r = { 0 };
+	struct flz_mixer *m = la_mixer(&r, 0, &la_ops, 1, BUDGET);
+	ck_assert_int_eq(flz_mixer_prepare(m, -1, 1, 0), -EINVAL);
+	ck_assert_int_eq(flz_mixer_prepare(m, FLZ_NUM_SAMPLES, 1, 0), -EINVAL);
+	/* An empty slot, a pad not key-locked: nothing to prepare. */
+	ck_assert_int_eq(flz_mixer_prepare(m, 0, 1, 0), 0);
+	load(m, 0, pattern_sample(100));
+	ck_assert_int_eq(flz_mixer_set_pad_key_lock(m, 0, 0), 0);
+	ck_assert_int_eq(flz_mixer_prepare(m, 0, 1, 0), 0);
+	ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 0);
+	ck_assert_int_eq(la_pool[0][0].starts, 0);
+	/* The derived budget: 24 x max_block_frames, at least 2048. */
+	ck_assert_uint_eq(flz_mixer_get_config(m).prime_budget_frames, BUDGET);
+	flz_mixer_destroy(m);
+	struct flz_mixer *d = la_mixer(&r, 0, &la_ops, 1, 0);
+	ck_assert_uint_eq(flz_mixer_get_config(d).prime_budget_frames, 24 * BLOCK);
+	flz_mixer_destroy(d);
+}
+END_TEST
+
+TCase *mixer_case_keylock_cancel(void)
+{
+	TCase *tc = mixer_tcase("mixer:keylock-cancel", test_keylock_prepare_args);
+	tcase_add_loop_test(tc, test_keylock_cancel, 0, 6);
+	return tc;
+}
