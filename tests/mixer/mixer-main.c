@@ -169,6 +169,10 @@ static Suite *mixer_suite(void)
 		mixer_case_keylock_pool,
 		mixer_case_keylock_args,
 		mixer_case_keylock_relock,
+		mixer_case_keylock_switch,
+		mixer_case_keylock_switch_pool,
+		mixer_case_keylock_rate1,
+		mixer_case_keylock_servo,
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		suite_add_tcase(s, cases[i]());

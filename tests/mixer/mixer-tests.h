@@ -103,5 +103,9 @@ TCase *mixer_case_keylock(void);
 TCase *mixer_case_keylock_pool(void);
 TCase *mixer_case_keylock_args(void);
 TCase *mixer_case_keylock_relock(void);
+TCase *mixer_case_keylock_switch(void);
+TCase *mixer_case_keylock_switch_pool(void);
+TCase *mixer_case_keylock_rate1(void);
+TCase *mixer_case_keylock_servo(void);
 
 #endif /* MIXER_TESTS_H */
