@@ -603,6 +603,27 @@ FLZ_RT FLZ_HOT static void source_frames(struct flz_mixer *m, struct flz_mixer_v
 
 /* ---- Key lock: the switch between paths ---- */
 
+/* A paused key-locked, tempo-locked voice resumes where its lock has
+ * coasted to (lock_coast()): its source restarts there, the material
+ * before it as the pre-roll, and its servo settles anew. A start that
+ * fails leaves it unlocked there (counted). */
+FLZ_RT FLZ_HOT static void source_resume(struct flz_mixer *m, struct flz_mixer_voice *v)
+{
+	if (v->src < 0 || !v->lock.on)
+		return;
+	v->rd = v->aud;
+	const double rate = (double)flz_mixer_lock_advance(&v->lock, 1) / 4294967296.0;
+	const int64_t preroll = m->source_ops->start(m->source_states[v->src], rate);
+	if (preroll < 0) {
+		source_release(m, v);
+		m->key_lock_refused++;
+		return;
+	}
+	v->src_rate = rate;
+	v->src_preroll = preroll;
+	source_began(m, v, true);
+}
+
 /* The end of a switch: the old path goes (its source back to the list). */
 FLZ_RT FLZ_HOT static void switch_end(struct flz_mixer *m, struct flz_mixer_voice *v)
 {
@@ -870,12 +891,13 @@ FLZ_RT FLZ_HOT static void finish_voice(struct flz_mixer *m, struct flz_mixer_vo
  */
 FLZ_RT FLZ_HOT static void lock_coast(struct flz_mixer_voice *v, uint32_t n_frames)
 {
-	/* A key-locked voice's source holds, as an unlocked voice does: the
-	 * lock gives it only its rate (see flz_mixer_set_key_lock()). */
-	if (!v->lock.on || v->src >= 0 || n_frames == 0)
+	if (!v->lock.on || n_frames == 0)
 		return;
-	const uint64_t acc = v->rd.pos_frac + flz_mixer_lock_advance(&v->lock, n_frames);
-	reader_advance(v, &v->rd, (int64_t)(acc >> 32), (uint32_t)acc);
+	/* A key-locked voice coasts its audible position; its source restarts
+	 * there at the resume (source_resume()). */
+	struct flz_mixer_reader *rd = v->src >= 0 ? &v->aud : &v->rd;
+	const uint64_t acc = rd->pos_frac + flz_mixer_lock_advance(&v->lock, n_frames);
+	reader_advance(v, rd, (int64_t)(acc >> 32), (uint32_t)acc);
 	flz_mixer_lock_commit(&v->lock, n_frames);
 }
 
@@ -1179,6 +1201,8 @@ FLZ_RT FLZ_HOT int flz_mixer_resume_slot(struct flz_mixer *m, int32_t slot)
 		struct flz_mixer_voice *mv = &m->voices[m->active[i]];
 		if (mv->slot != slot || mv->stopping || !(mv->paused || mv->pausing))
 			continue;
+		if (mv->paused)
+			source_resume(m, mv);
 		mv->paused = mv->pausing = false;
 		ramp_begin(&mv->fade, 1.0f);
 		n++;
@@ -1212,15 +1236,14 @@ FLZ_RT FLZ_HOT static void move_voice(struct flz_mixer_voice *mv, int64_t frame)
 	mv->xfade_done = 0;
 }
 
-FLZ_RT FLZ_HOT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t delta_fp)
+/* Reader @p rd of voice @p v moved by @p delta_fp (2^-32 frames), wrapped
+ * into the loop region as the voice would play: the new position. */
+FLZ_RT FLZ_HOT static flz_i128 shifted(const struct flz_mixer_voice *v,
+				       const struct flz_mixer_reader *rd, int64_t delta_fp)
 {
-	/* A key-locked voice has no phase to keep (its source reads at its own
-	 * pace): it is not moved. */
-	if (v->src >= 0)
-		return;
 	const flz_i128 one = (flz_i128)1 << 32;
 	const flz_i128 ls = v->loop_start * one, le = v->loop_end * one;
-	const flz_i128 from = v->rd.pos_frames * one + v->rd.pos_frac;
+	const flz_i128 from = rd->pos_frames * one + rd->pos_frac;
 	flz_i128 to = from + delta_fp;
 	const flz_i128 len = le - ls;
 	if (from >= le) {
@@ -1235,6 +1258,25 @@ FLZ_RT FLZ_HOT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t del
 		/* Before the region and moved back past the sample's start. */
 		to = 0;
 	}
+	return to;
+}
+
+FLZ_RT FLZ_HOT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t delta_fp)
+{
+	if (v->src >= 0) {
+		/* A key-locked voice: its source reads on from the moved reader
+		 * (its analysis window smooths the jump, as for a seek), its
+		 * audible position moves with it; the servo, which counts reads
+		 * and the lock's advance, does not see the move. */
+		const flz_i128 to = shifted(v, &v->rd, delta_fp);
+		const flz_i128 aud = shifted(v, &v->aud, delta_fp);
+		reader_at(&v->rd, (int64_t)(to >> 32));
+		v->rd.pos_frac = (uint32_t)to;
+		reader_at(&v->aud, (int64_t)(aud >> 32));
+		v->aud.pos_frac = (uint32_t)aud;
+		return;
+	}
+	const flz_i128 to = shifted(v, &v->rd, delta_fp);
 	const bool paused = v->paused;
 	/* Paused: at once (silent), as move_voice(). */
 	v->xfade = !paused;

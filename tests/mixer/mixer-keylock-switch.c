@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mixer:keylock-switch, mixer:keylock-switch-pool, mixer:keylock-rate1,
- * mixer:keylock-servo: key lock turned on and off under playing voices
- * (the equal-power switch between the source and the interpolator), a
- * key-locked voice through rate 1, and the servo that keeps a key-locked,
- * tempo-locked voice on its lock's position. The sources here are test
+ * mixer:keylock-servo, mixer:keylock-coast: key lock turned on and off
+ * under playing voices (the equal-power switch between the source and the
+ * interpolator), a key-locked voice through rate 1, the servo that keeps a
+ * key-locked, tempo-locked voice on its lock's position, and its coast
+ * through a pause. The sources here are test
  * sources whose output says what they read (a copy at rate 1) or whose
  * consumption is off by a known factor (a biased one), so every check is
  * exact or has a stated bound; Rubber Band's own behaviour under the same
@@ -430,4 +431,50 @@ END_TEST
 TCase *mixer_case_keylock_servo(void)
 {
 	return mixer_tcase("mixer:keylock-servo", test_keylock_servo);
+}
+
+/* ---- mixer:keylock-coast ---- */
+
+/* A key-locked voice triggered tempo-locked at 5/4 from frame 0, paused
+ * after 1000 frames (its 5 ms fade renders 239 of the next 1000, then it
+ * coasts) and resumed 2000 frames after its start: its lock has moved on
+ * to 2000 x 5/4 = 2500, and its source restarts there (a second start,
+ * the 16 frames before 2500 as its pre-roll), so from the end of the fade
+ * in (240 frames) the output is the material from 2500 + j exactly, in
+ * phase with where an unlocked locked voice would be. */
+START_TEST(test_keylock_coast)
+{
+	struct rec r = { 0 };
+	struct tap_src src[1];
+	struct flz_mixer *m = tap_mixer(&r, src, 1, 1.0);
+	struct flz_sample *s = pattern_sample(3000);
+	load(m, 0, s);
+	flz_mixer_set_key_lock(m, true);
+	struct flz_mixer_trigger t = { .slot = 0, .gain = 1.0f, .lock_num = 5, .lock_den = 4 };
+	ck_assert_int_eq(flz_mixer_trigger(m, &t), 1);
+	const uint32_t n = 1000;
+	float *y = floats(n);
+	render(m, y, n, 128);
+	for (uint32_t j = 0; j < n; j++)
+		ck_assert_float_eq(y[j * CH], looped(s, j, 0));
+	ck_assert_int_eq(flz_mixer_pause_slot(m, 0), 1);
+	render(m, y, n, 100);
+	ck_assert_int_eq(flz_mixer_resume_slot(m, 0), 1);
+	ck_assert_int_eq(src[0].starts, 2);
+	ck_assert_double_eq_tol(src[0].rate, 1.25, 1e-12);
+	render(m, y, n, 128);
+	for (uint32_t i = 0; i < SW_PREROLL; i++)
+		ck_assert_float_eq(src[0].pre[i * CH], looped(s, 2500 - SW_PREROLL + i, 0));
+	for (uint32_t j = 240; j < n; j++)
+		for (uint32_t c = 0; c < CH; c++)
+			ck_assert_float_eq(y[j * CH + c], looped(s, 2500 + j, c));
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 1);
+	free(y);
+	flz_mixer_destroy(m);
+}
+END_TEST
+
+TCase *mixer_case_keylock_coast(void)
+{
+	return mixer_tcase("mixer:keylock-coast", test_keylock_coast);
 }

@@ -173,6 +173,7 @@ static Suite *mixer_suite(void)
 		mixer_case_keylock_switch_pool,
 		mixer_case_keylock_rate1,
 		mixer_case_keylock_servo,
+		mixer_case_keylock_coast,
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		suite_add_tcase(s, cases[i]());

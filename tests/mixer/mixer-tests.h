@@ -107,5 +107,6 @@ TCase *mixer_case_keylock_switch(void);
 TCase *mixer_case_keylock_switch_pool(void);
 TCase *mixer_case_keylock_rate1(void);
 TCase *mixer_case_keylock_servo(void);
+TCase *mixer_case_keylock_coast(void);
 
 #endif /* MIXER_TESTS_H */
