@@ -209,6 +209,9 @@ struct flz_mixer_voice {
 	 * advanced by the voice's rate; the interpolator's reader after a
 	 * switch to unlocked. */
 	struct flz_mixer_reader aud;
+	/* Paused, the audible position coasted with the lock: the source
+	 * restarts there at the resume. */
+	bool src_coasted;
 	/* The key-lock setting this voice has acted on (mixer key_lock_serial). */
 	uint32_t kl_serial;
 	/* A switch between paths (key lock on or off while playing): the old

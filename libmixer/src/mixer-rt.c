@@ -497,6 +497,7 @@ FLZ_RT FLZ_HOT static void source_began(struct flz_mixer *m, struct flz_mixer_vo
 					bool material)
 {
 	v->src_preroll_material = material;
+	v->src_coasted = false;
 	v->aud = v->rd;
 	if (v->lock.on)
 		flz_mixer_servo_begin(&v->servo, m->config.rate_hz);
@@ -604,15 +605,19 @@ FLZ_RT FLZ_HOT static void source_frames(struct flz_mixer *m, struct flz_mixer_v
 /* ---- Key lock: the switch between paths ---- */
 
 /* A paused key-locked, tempo-locked voice resumes where its lock has
- * coasted to (lock_coast()): its source restarts there, the material
- * before it as the pre-roll, and its servo settles anew. A start that
- * fails leaves it unlocked there (counted). */
+ * coasted to (lock_coast()), even if its lock was turned off meanwhile:
+ * its source restarts there, the material before it as the pre-roll, and
+ * its servo settles anew. A start that fails leaves it unlocked there
+ * (counted). */
 FLZ_RT FLZ_HOT static void source_resume(struct flz_mixer *m, struct flz_mixer_voice *v)
 {
-	if (v->src < 0 || !v->lock.on)
+	if (v->src < 0 || !v->src_coasted)
 		return;
+	v->src_coasted = false;
 	v->rd = v->aud;
-	const double rate = (double)flz_mixer_lock_advance(&v->lock, 1) / 4294967296.0;
+	const double rate = v->lock.on
+				    ? (double)flz_mixer_lock_advance(&v->lock, 1) / 4294967296.0
+				    : next_rate(m, &m->pads[v->slot]);
 	const int64_t preroll = m->source_ops->start(m->source_states[v->src], rate);
 	if (preroll < 0) {
 		source_release(m, v);
@@ -896,6 +901,7 @@ FLZ_RT FLZ_HOT static void lock_coast(struct flz_mixer_voice *v, uint32_t n_fram
 	/* A key-locked voice coasts its audible position; its source restarts
 	 * there at the resume (source_resume()). */
 	struct flz_mixer_reader *rd = v->src >= 0 ? &v->aud : &v->rd;
+	v->src_coasted = v->src >= 0;
 	const uint64_t acc = rd->pos_frac + flz_mixer_lock_advance(&v->lock, n_frames);
 	reader_advance(v, rd, (int64_t)(acc >> 32), (uint32_t)acc);
 	flz_mixer_lock_commit(&v->lock, n_frames);

@@ -14,6 +14,8 @@
 #include <math.h>
 
 #include "mixer-tests.h"
+/* For flz_mixer_voice_shift() and a voice's audible position. */
+#include "mixer-internal.h"
 
 #define SW_PREROLL 16
 /* The switch: 10 ms at 48 kHz. */
@@ -441,7 +443,9 @@ TCase *mixer_case_keylock_servo(void)
  * to 2000 x 5/4 = 2500, and its source restarts there (a second start,
  * the 16 frames before 2500 as its pre-roll), so from the end of the fade
  * in (240 frames) the output is the material from 2500 + j exactly, in
- * phase with where an unlocked locked voice would be. */
+ * phase with where an unlocked locked voice would be; the same when its
+ * lock is turned off while it is paused. A lock's shift moves its reader
+ * and its audible position. */
 START_TEST(test_keylock_coast)
 {
 	struct rec r = { 0 };
@@ -469,6 +473,35 @@ START_TEST(test_keylock_coast)
 		for (uint32_t c = 0; c < CH; c++)
 			ck_assert_float_eq(y[j * CH + c], looped(s, 2500 + j, c));
 	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 1);
+
+	/* A lock's shift (a catch-up out of range) moves a key-locked voice:
+	 * its source reads on 100 frames further (the tap has read 1000 since
+	 * its restart at 2500), its audible position moves with it. */
+	struct flz_mixer_voice *v = &m->voices[m->active[0]];
+	const int64_t aud = v->aud.pos_frames;
+	flz_mixer_voice_shift(v, (int64_t)100 << 32);
+	ck_assert_int_eq(v->aud.pos_frames, aud + 100);
+	render(m, y, 100, 100);
+	for (uint32_t j = 0; j < 100; j++)
+		ck_assert_float_eq(y[j * CH], looped(s, 2500 + n + 100 + j, 0));
+	flz_mixer_voice_shift(v, -((int64_t)100 << 32));
+	render(m, y, 100, 100);
+	for (uint32_t j = 0; j < 100; j++)
+		ck_assert_float_eq(y[j * CH], looped(s, 2500 + n + 100 + j, 0));
+
+	/* Paused again at 3200 (4000), coasting to 4200 (5250), and unlocked
+	 * while paused: the resume restarts the source where the lock had
+	 * coasted to, now at the speed's rate. */
+	ck_assert_int_eq(flz_mixer_pause_slot(m, 0), 1);
+	render(m, y, n, 100);
+	ck_assert_int_eq(flz_mixer_set_pad_lock(m, 0, 0, 0), 1);
+	ck_assert_int_eq(flz_mixer_resume_slot(m, 0), 1);
+	ck_assert_int_eq(src[0].starts, 3);
+	ck_assert(src[0].rate == 1.0);
+	render(m, y, n, 128);
+	for (uint32_t j = 240; j < n; j++)
+		for (uint32_t c = 0; c < CH; c++)
+			ck_assert_float_eq(y[j * CH + c], looped(s, 5250 + j, c));
 	free(y);
 	flz_mixer_destroy(m);
 }
