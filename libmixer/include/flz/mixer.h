@@ -225,29 +225,32 @@ typedef uint32_t (*flz_mixer_read_fn)(void *ctx, float *dst, uint32_t n_frames);
  * States: config.n_sources (0..FLZ_MIXER_MAX_SOURCES), allocated and
  * prepared by the caller before flz_mixer_new() and freed after
  * flz_mixer_destroy(); the mixer hands them to voices from a fixed free
- * list on the audio thread: a voice that starts key-locked takes one (and
- * its start() is called), a voice that ends gives it back. A key-locked
- * start when none is free plays through the interpolator instead and is
- * counted (flz_mixer_key_lock_refused()).
+ * list on the audio thread: a voice that starts key-locked, or switches to
+ * key lock while playing (flz_mixer_set_key_lock()), takes one (and its
+ * start() is called), a voice that ends or switches back gives it back. A
+ * key-locked start when none is free plays through the interpolator
+ * instead and is counted (flz_mixer_key_lock_refused()).
  *
  * Thread: start(), set_rate() and render() run on the audio thread
  * (FLZ_RT: no allocation, free, lock, log or wait).
  */
 struct flz_mixer_source_ops {
 	/** A new voice at @p rate (FLZ_RATE_MIN..FLZ_RATE_MAX): forget all
-	 *  history. Returns the pre-roll, the frames of silence the reader
-	 *  yields first (the material before the voice's first frame, which
-	 *  is silence in the mixer's stream), >= 0; or a negative errno: the
-	 *  voice then plays unlocked and counts as refused. */
+	 *  history. Returns the pre-roll, the frames the reader yields first:
+	 *  at a voice's start silence (the material before the voice's first
+	 *  frame, which is silence in the mixer's stream), at a switch to key
+	 *  lock mid-play or a tempo-locked voice's resume the material before
+	 *  the position; >= 0; or a negative errno: the voice then plays
+	 *  unlocked and counts as refused. */
 	int64_t (*start)(void *state, double rate);
 	/** The voice's rate changed (global x pad speed); 0 or a negative
 	 *  errno (the source keeps its old rate). */
 	int (*set_rate)(void *state, double rate);
 	/** Render @p n_frames (1..max_block_frames) interleaved frames into
 	 *  @p out, pulling input through @p read with @p read_ctx. The first
-	 *  rendered frame must be the voice's first frame (the source
-	 *  compensates its own delay, with the pre-roll). 0, or a negative
-	 *  errno: the block is silence. */
+	 *  rendered frame after start() must be the one at the reader's
+	 *  position then (the source compensates its own delay, with the
+	 *  pre-roll). 0, or a negative errno: the block is silence. */
 	int (*render)(void *state, flz_mixer_read_fn read, void *read_ctx, float *out,
 		      uint32_t n_frames);
 	/** For logs and tests. */
