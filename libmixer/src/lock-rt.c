@@ -230,6 +230,103 @@ FLZ_RT FLZ_HOT void flz_mixer_lock_commit(struct flz_mixer_lock *l, uint32_t n_f
 	}
 }
 
+/* ---- The servo of a key-locked, tempo-locked voice ---- */
+
+/*
+ * The source (a stretcher) reads the material in chunks of its own, so the
+ * diff (material read minus the lock's advance) is a sawtooth around the
+ * frames it holds; only its mean says where the output is. Settling, the
+ * first SERVO_SETTLE_S after the servo begins, takes that mean as the
+ * source's latency: the voice's start is compensated (its first output
+ * frame is its first frame), so in those frames the output is on the
+ * lock's position, and what the mean holds then is the latency. From then
+ * on the diff is low-passed (one pole, SERVO_TAU_S) and the rate given to
+ * the source is trimmed in proportion to the mean's distance from the
+ * latency, to take it back within SERVO_CORRECT_S, plus its integral over
+ * SERVO_INTEGRAL_S (a source whose own rate is off by e needs a trim of
+ * e for ever; the integral holds it, so that no offset remains), by at
+ * most FLZ_MIXER_SERVO_TRIM_MAX of the rate: a pitch change of 0.5 % at
+ * most while it corrects, e in the steady state. With the integral over
+ * 4 x SERVO_CORRECT_S the loop (s^2 + s / C + 1 / (C x I)) has a damping
+ * of sqrt(I / C) / 2 = 1: a bias of 0.1..0.3 % is taken back to within 2
+ * frames in about 20 s (mixer:keylock-servo). While the trim is at its
+ * bound the integral stands still (it does not wind up).
+ */
+#define SERVO_SETTLE_S 0.5
+#define SERVO_TAU_S 0.5
+#define SERVO_CORRECT_S 2.0
+#define SERVO_INTEGRAL_S 8.0
+/* The trim changes once a second at most: Rubber Band's R2 loses a
+ * fraction of a frame of input at every rate change (bench: 0.3 frame per
+ * call at rate 1.42, so a trim moved every block would drift the source
+ * by 10 frames a second and more, against the servo). Sampled once a
+ * second, the proportional loop's gain per step is 1 s / SERVO_CORRECT_S
+ * = 0.5, well inside its bound of 2. */
+#define SERVO_UPDATE_S 1.0
+
+FLZ_RT FLZ_HOT void flz_mixer_servo_begin(struct flz_mixer_servo *s, uint32_t rate_hz)
+{
+	*s = (struct flz_mixer_servo){
+		.on = true,
+		.settle_left = (uint32_t)(SERVO_SETTLE_S * rate_hz),
+	};
+}
+
+FLZ_RT FLZ_HOT double flz_mixer_servo_rate(const struct flz_mixer_servo *s,
+					   const struct flz_mixer_lock *l, uint32_t n_frames)
+{
+	const double step = (double)flz_mixer_lock_advance(l, n_frames) / (double)n_frames /
+			    4294967296.0;
+	double rate = step * (1.0 + s->trim);
+	rate = rate < FLZ_RATE_MIN ? FLZ_RATE_MIN : rate;
+	return rate > FLZ_RATE_MAX ? FLZ_RATE_MAX : rate;
+}
+
+FLZ_RT FLZ_HOT void flz_mixer_servo_read(struct flz_mixer_servo *s, uint32_t n_frames)
+{
+	s->diff_fp += (int64_t)n_frames << 32;
+}
+
+FLZ_RT FLZ_HOT void flz_mixer_servo_commit(struct flz_mixer_servo *s, uint64_t adv_fp,
+					   uint32_t n_frames, uint32_t rate_hz, double rate)
+{
+	if (!s->on || n_frames == 0)
+		return;
+	s->diff_fp -= (int64_t)adv_fp;
+	const double d = (double)s->diff_fp / 4294967296.0;
+	if (s->settle_left > 0) {
+		s->settle_sum += d * n_frames;
+		s->settle_n += n_frames;
+		s->settle_left = n_frames < s->settle_left ? s->settle_left - n_frames : 0;
+		if (s->settle_left == 0) {
+			s->ref = s->avg = s->settle_sum / s->settle_n;
+			s->update_left = (uint32_t)(SERVO_UPDATE_S * rate_hz);
+		}
+		return;
+	}
+	double a = (double)n_frames / (SERVO_TAU_S * rate_hz);
+	a = a > 1.0 ? 1.0 : a;
+	s->avg += a * (d - s->avg);
+	if (s->update_left > n_frames) {
+		s->update_left -= n_frames;
+		return;
+	}
+	const double dt = (SERVO_UPDATE_S * rate_hz - s->update_left + n_frames) / rate_hz;
+	s->update_left = (uint32_t)(SERVO_UPDATE_S * rate_hz);
+	/* Ahead (the mean above the latency): slower; behind: faster. */
+	const double e = s->avg - s->ref;
+	const double integ = s->integ + e * dt;
+	const double t = -(e + integ / SERVO_INTEGRAL_S) / (SERVO_CORRECT_S * rate_hz * rate);
+	if (t > FLZ_MIXER_SERVO_TRIM_MAX) {
+		s->trim = FLZ_MIXER_SERVO_TRIM_MAX;
+	} else if (t < -FLZ_MIXER_SERVO_TRIM_MAX) {
+		s->trim = -FLZ_MIXER_SERVO_TRIM_MAX;
+	} else {
+		s->trim = t;
+		s->integ = integ;
+	}
+}
+
 /* ---- Commands ---- */
 
 FLZ_RT FLZ_HOT int flz_mixer_loop_region(const struct flz_mixer *m, int32_t slot, int64_t *start,
@@ -272,13 +369,20 @@ FLZ_RT FLZ_HOT int flz_mixer_set_pad_lock(struct flz_mixer *m, int32_t slot, uin
 			if (!v->lock.on)
 				continue;
 			v->lock.on = false;
+			v->servo.on = false;
 		} else {
 			if (v->lock.on && v->lock.num == num && v->lock.den == den)
 				continue;
+			const bool was_on = v->lock.on;
 			const int64_t off = flz_mixer_lock_retarget(&v->lock, num, den,
 								    current_inc(m, v), glide);
 			if (off != 0)
 				flz_mixer_voice_shift(v, -off);
+			/* A key-locked voice locked now: its servo holds it on the
+			 * lock's position from here (its source reads on; a
+			 * retarget keeps the servo, the source follows the glide). */
+			if (!was_on && v->src >= 0)
+				flz_mixer_servo_begin(&v->servo, m->config.rate_hz);
 		}
 		n++;
 	}

@@ -23,8 +23,9 @@
 #define FLZ_MIXER_MAX_STARTED (2 * FLZ_MIXER_VOICE_STRUCTS)
 
 /* Buffers the mixer allocates beside its struct and the interpolator's
- * table: vbuf, vbuf_old, window, scratch_off, scratch_frac, scratch_inc. */
-#define FLZ_MIXER_BUFFERS 6
+ * table: vbuf, vbuf_old, window, scratch_off, scratch_frac, scratch_inc,
+ * switch_gain. */
+#define FLZ_MIXER_BUFFERS 7
 
 /* The highest rate a voice reaches: FLZ_RATE_MAX, a locked voice's
  * catch-up after a tempo change included (lock-rt.c keeps it within the
@@ -134,6 +135,33 @@ struct flz_mixer_lock {
 	uint32_t catch_frames;
 };
 
+/*
+ * The servo of a key-locked, tempo-locked voice (lock-rt.c): its source
+ * reads at rate 1 at its own pace, so nothing ties its output to the
+ * lock's position but the rate it is given. The servo counts the material
+ * the source has read minus the lock's advance (diff_fp, 2^-32 frames:
+ * the frames the source holds, its latency, plus any drift), takes the
+ * mean of it over the settle time as the latency (ref), and from then on
+ * trims the rate given to the source by at most FLZ_MIXER_SERVO_TRIM_MAX
+ * so that the low-passed diff (avg) stays on ref (proportional and
+ * integral, lock-rt.c).
+ */
+struct flz_mixer_servo {
+	bool on;
+	int64_t diff_fp;
+	/* Settling: frames still to average, and the sum of diff x frames. */
+	uint32_t settle_left;
+	double settle_sum;
+	double settle_n;
+	/* Frames until the trim is next updated. */
+	uint32_t update_left;
+	double ref;
+	double avg;
+	/* The integral of avg - ref, frames x seconds. */
+	double integ;
+	double trim;
+};
+
 struct flz_mixer_voice {
 	/* The sample played (not owned here), NULL when the struct is free. */
 	struct flz_sample *sample;
@@ -185,6 +213,29 @@ struct flz_mixer_voice {
 	 * whether that event was held back (not sent yet by a full queue). */
 	uint32_t src_token;
 	bool src_started_held;
+	/* The pre-roll is the material before the reader's position (a switch
+	 * to key lock mid-play), not silence (a start). */
+	bool src_preroll_material;
+	/* A key-locked voice's audible position: where its source's output
+	 * is in the material (the reader is ahead by what the source holds),
+	 * advanced by the voice's rate; the interpolator's reader after a
+	 * switch to unlocked. */
+	struct flz_mixer_reader aud;
+	/* Paused, the audible position coasted with the lock: the source
+	 * restarts there at the resume. */
+	bool src_coasted;
+	/* The key-lock setting this voice has acted on (mixer key_lock_serial). */
+	uint32_t kl_serial;
+	/* A switch between paths (key lock on or off while playing): the old
+	 * path fades out over switch_frames with equal-power gains while the
+	 * new one (src, rd) fades in. The old path is source sw_src reading
+	 * sw_rd (lock off), or the interpolator on sw_rd (sw_src -1, lock on). */
+	bool sw;
+	uint32_t sw_done;
+	int32_t sw_src;
+	double sw_rate;
+	struct flz_mixer_reader sw_rd;
+	struct flz_mixer_servo servo;
 };
 
 /* A start prepared while it waits (flz_mixer_prepare()): its source
@@ -311,6 +362,13 @@ struct flz_mixer {
 	/* Key lock: the global setting, the free source states (a stack of
 	 * n_free_sources indices into source_states[]), the refusals. */
 	bool key_lock;
+	/* Bumped by every key-lock setting: voices whose kl_serial differs
+	 * check their path at their next block. */
+	uint32_t key_lock_serial;
+	/* The switch between paths: frames (10 ms) and its gains, cos and sin
+	 * of (pi / 2) x k / switch_frames for k = 1..switch_frames. */
+	uint32_t switch_frames;
+	float *switch_gain;
 	uint8_t free_sources[FLZ_MIXER_MAX_SOURCES];
 	uint32_t n_free_sources;
 	uint64_t key_lock_refused;
@@ -369,6 +427,23 @@ FLZ_RT uint64_t flz_mixer_lock_offsets(const struct flz_mixer_lock *l, uint32_t 
 FLZ_RT uint64_t flz_mixer_lock_advance(const struct flz_mixer_lock *l, uint32_t n_frames);
 /* @p n_frames were rendered. */
 FLZ_RT void flz_mixer_lock_commit(struct flz_mixer_lock *l, uint32_t n_frames);
+/* ---- lock-rt.c: the servo of a key-locked, tempo-locked voice ---- */
+
+/* Most trim of the servo, relative to the lock's rate: 0.5 %. */
+#define FLZ_MIXER_SERVO_TRIM_MAX 0.005
+/* Start the servo: settle (measure the source's latency) from now on. */
+FLZ_RT void flz_mixer_servo_begin(struct flz_mixer_servo *s, uint32_t rate_hz);
+/* The rate to give the source for the next @p n_frames: the lock's mean
+ * step over them, trimmed. */
+FLZ_RT double flz_mixer_servo_rate(const struct flz_mixer_servo *s,
+				   const struct flz_mixer_lock *l, uint32_t n_frames);
+/* The source read @p n_frames of material. */
+FLZ_RT void flz_mixer_servo_read(struct flz_mixer_servo *s, uint32_t n_frames);
+/* @p n_frames output frames were rendered over which the lock advanced by
+ * @p adv_fp: update the mean and the trim. */
+FLZ_RT void flz_mixer_servo_commit(struct flz_mixer_servo *s, uint64_t adv_fp, uint32_t n_frames,
+				   uint32_t rate_hz, double rate);
+
 /* (mixer-rt.c) Move a voice's position by @p delta_fp (2^-32 frames),
  * wrapped into its loop region, crossfaded as a seek (at once when paused). */
 FLZ_RT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t delta_fp);

@@ -457,13 +457,28 @@ FLZ_RT FLZ_HOT static uint32_t source_read(void *ctx, float *dst, uint32_t n_fra
 	uint32_t k = 0;
 	if (v->src_preroll > 0) {
 		k = v->src_preroll < (int64_t)n_frames ? (uint32_t)v->src_preroll : n_frames;
-		memset(dst, 0, (size_t)k * ch * sizeof(float));
+		if (v->src_preroll_material)
+			gather(v, &v->rd, -v->src_preroll, k, dst, ch);
+		else
+			memset(dst, 0, (size_t)k * ch * sizeof(float));
 		v->src_preroll -= k;
 	}
 	if (k < n_frames) {
 		gather(v, &v->rd, 0, n_frames - k, dst + (size_t)k * ch, ch);
 		reader_advance(v, &v->rd, n_frames - k, 0);
+		if (v->servo.on)
+			flz_mixer_servo_read(&v->servo, n_frames - k);
 	}
+	return n_frames;
+}
+
+/* The reader of a source on its way out (a switch to unlocked): the
+ * voice's stream at rate 1 from the old path's reader, sw_rd. */
+FLZ_RT FLZ_HOT static uint32_t source_read_old(void *ctx, float *dst, uint32_t n_frames)
+{
+	struct flz_mixer_voice *v = ctx;
+	gather(v, &v->sw_rd, 0, n_frames, dst, v->src_channels);
+	reader_advance(v, &v->sw_rd, n_frames, 0);
 	return n_frames;
 }
 
@@ -473,6 +488,22 @@ FLZ_RT FLZ_HOT static double next_rate(const struct flz_mixer *m, const struct f
 	const uint64_t inc = rate_mul(glide_at(&m->speed, m->speed.done_frames + 1),
 				      glide_at(&pad->speed, pad->speed.done_frames + 1));
 	return (double)inc / 4294967296.0;
+}
+
+/* A source was started for the voice at its reader's position: its output
+ * is there (the audible position), and a tempo-locked voice's servo
+ * settles from here. @p material: the pre-roll is the material before the
+ * position (a switch mid-play), else silence (a start). */
+FLZ_RT FLZ_HOT static void source_began(struct flz_mixer *m, struct flz_mixer_voice *v,
+					bool material)
+{
+	v->src_preroll_material = material;
+	v->src_coasted = false;
+	v->aud = v->rd;
+	if (v->lock.on)
+		flz_mixer_servo_begin(&v->servo, m->config.rate_hz);
+	else
+		v->servo.on = false;
 }
 
 FLZ_RT FLZ_HOT static bool pad_key_locked(const struct flz_mixer *m, const struct flz_mixer_pad *pad)
@@ -687,6 +718,9 @@ FLZ_RT FLZ_HOT int flz_mixer_prepare(struct flz_mixer *m, int32_t slot, uint32_t
 	v->loop_start = pad->loop_start;
 	v->loop_end = pad->loop_end;
 	reader_at(&v->rd, pad->loop_start);
+	v->src_preroll_material = false; /* a start's pre-roll is silence */
+	v->lock.on = false;
+	v->servo.on = false;
 	p->token = token;
 	p->due_frame = due_frame;
 	p->primed = false;
@@ -705,11 +739,15 @@ FLZ_RT FLZ_HOT static void source_attach(struct flz_mixer *m, struct flz_mixer_v
 				 const struct flz_mixer_trigger *t)
 {
 	const struct flz_mixer_pad *pad = &m->pads[v->slot];
+	v->kl_serial = m->key_lock_serial;
 	const int32_t prep = t->prepared ? find_prepared(m, v->slot, t->token) : -1;
 	if (prep >= 0) {
 		struct flz_mixer_prepared *p = &m->prepared[prep];
-		if (pad_key_locked(m, pad) && p->v.entry == v->entry &&
+		if (!v->lock.on && pad_key_locked(m, pad) && p->v.entry == v->entry &&
 		    p->v.loop_start == v->loop_start && p->v.loop_end == v->loop_end) {
+			/* Audible from the voice's start; the reader is past it by
+			 * what the priming read. */
+			source_began(m, v, false);
 			v->src = p->v.src;
 			v->src_rate = p->v.src_rate;
 			v->src_preroll = p->v.src_preroll;
@@ -728,12 +766,62 @@ FLZ_RT FLZ_HOT static void source_attach(struct flz_mixer *m, struct flz_mixer_v
 	}
 	if (!pad_key_locked(m, pad))
 		return;
-	if (!source_take(m, v, next_rate(m, pad))) {
+	/* A tempo-locked voice's rate is its lock's. */
+	const double rate = v->lock.on ? (double)v->lock.inc_fp / 4294967296.0 : next_rate(m, pad);
+	if (!source_take(m, v, rate)) {
 		m->key_lock_refused++;
 		return;
 	}
+	source_began(m, v, false);
 	if (m->source_ops->prime_step != NULL)
 		begin_priming(m, v, t->token);
+}
+
+/* The rate a key-locked voice's source plays the block at: a tempo-locked
+ * voice's the lock's mean step over the block (its glides included),
+ * trimmed by the servo; else the rate of the block's last frame. */
+FLZ_RT FLZ_HOT static double source_block_rate(const struct flz_mixer *m,
+					       const struct flz_mixer_voice *v, uint32_t n_frames,
+					       bool constant, uint64_t inc)
+{
+	if (v->lock.on)
+		return flz_mixer_servo_rate(&v->servo, &v->lock, n_frames);
+	return (double)(constant ? inc : m->scratch_inc[n_frames - 1]) / 4294967296.0;
+}
+
+/* Give source state @p st a new rate (the last given in *given). A
+ * tempo-locked voice's rate moves by tiny steps (the lock's rounding, the
+ * servo's trim): those below 2e-6 of it wait until they add up (the servo
+ * takes back the 0.1 frame a second they may cost). */
+FLZ_RT FLZ_HOT static void source_set_rate(struct flz_mixer *m, const struct flz_mixer_voice *v,
+					   void *st, double *given, double rate)
+{
+	if (rate == *given)
+		return;
+	if (v->lock.on && fabs(rate - *given) < 2e-6 * *given)
+		return;
+	if (m->source_ops->set_rate(st, rate) == 0)
+		*given = rate;
+}
+
+/* After a key-locked voice's block: its audible position moves on by the
+ * block's advance (the lock's, or the rates'), and the servo sees it. */
+FLZ_RT FLZ_HOT static void source_commit(struct flz_mixer *m, struct flz_mixer_voice *v,
+					 uint32_t n_frames, bool constant, uint64_t inc)
+{
+	uint64_t adv;
+	if (v->lock.on) {
+		adv = flz_mixer_lock_advance(&v->lock, n_frames);
+	} else if (constant) {
+		adv = inc * n_frames;
+	} else {
+		adv = 0;
+		for (uint32_t j = 0; j < n_frames; j++)
+			adv += m->scratch_inc[j];
+	}
+	const uint64_t acc = v->aud.pos_frac + adv;
+	reader_advance(v, &v->aud, (int64_t)(acc >> 32), (uint32_t)acc);
+	flz_mixer_servo_commit(&v->servo, adv, n_frames, m->config.rate_hz, v->src_rate);
 }
 
 /* A key-locked voice's next @p n_frames before gain into @p x: its source
@@ -743,11 +831,149 @@ FLZ_RT FLZ_HOT static void source_frames(struct flz_mixer *m, struct flz_mixer_v
 					 uint32_t n_frames, bool constant, uint64_t inc, float *x)
 {
 	void *st = m->source_states[v->src];
-	const double rate = (double)(constant ? inc : m->scratch_inc[n_frames - 1]) / 4294967296.0;
-	if (rate != v->src_rate && m->source_ops->set_rate(st, rate) == 0)
-		v->src_rate = rate;
+	source_set_rate(m, v, st, &v->src_rate, source_block_rate(m, v, n_frames, constant, inc));
 	if (m->source_ops->render(st, source_read, v, x, n_frames) < 0)
 		memset(x, 0, (size_t)n_frames * m->n_channels * sizeof(float));
+	source_commit(m, v, n_frames, constant, inc);
+}
+
+/* ---- Key lock: the switch between paths ---- */
+
+/* A paused key-locked, tempo-locked voice resumes where its lock has
+ * coasted to (lock_coast()), even if its lock was turned off meanwhile:
+ * its source restarts there, the material before it as the pre-roll, and
+ * its servo settles anew. A start that fails leaves it unlocked there
+ * (counted). */
+FLZ_RT FLZ_HOT static void source_resume(struct flz_mixer *m, struct flz_mixer_voice *v)
+{
+	if (v->src < 0 || !v->src_coasted)
+		return;
+	v->src_coasted = false;
+	v->rd = v->aud;
+	const double rate = v->lock.on
+				    ? (double)flz_mixer_lock_advance(&v->lock, 1) / 4294967296.0
+				    : next_rate(m, &m->pads[v->slot]);
+	const int64_t preroll = m->source_ops->start(m->source_states[v->src], rate);
+	if (preroll < 0) {
+		source_release(m, v);
+		m->key_lock_refused++;
+		return;
+	}
+	v->src_rate = rate;
+	v->src_preroll = preroll;
+	source_began(m, v, true);
+}
+
+/* The end of a switch: the old path goes (its source back to the list). */
+FLZ_RT FLZ_HOT static void switch_end(struct flz_mixer *m, struct flz_mixer_voice *v)
+{
+	if (v->sw_src >= 0)
+		m->free_sources[m->n_free_sources++] = (uint8_t)v->sw_src;
+	v->sw_src = -1;
+	v->sw = false;
+}
+
+/* Key lock on while playing: a free source started at the voice's rate
+ * and position (its pre-roll the material before it) becomes the new
+ * path; the interpolator plays on from a copy of the reader and fades
+ * out. None free (or a start that fails): the voice stays unlocked,
+ * counted. */
+FLZ_RT FLZ_HOT static void switch_on(struct flz_mixer *m, struct flz_mixer_voice *v)
+{
+	if (m->n_free_sources == 0) {
+		m->key_lock_refused++;
+		return;
+	}
+	const uint32_t s = m->free_sources[--m->n_free_sources];
+	const double rate = v->lock.on ? (double)flz_mixer_lock_advance(&v->lock, 1) / 4294967296.0
+				       : next_rate(m, &m->pads[v->slot]);
+	const int64_t preroll = m->source_ops->start(m->source_states[s], rate);
+	if (preroll < 0) {
+		m->free_sources[m->n_free_sources++] = (uint8_t)s;
+		m->key_lock_refused++;
+		return;
+	}
+	v->sw_rd = v->rd;
+	v->sw_src = -1;
+	v->src = (int32_t)s;
+	v->src_rate = rate;
+	v->src_preroll = preroll;
+	v->src_channels = m->n_channels;
+	source_began(m, v, true);
+	v->sw = true;
+	v->sw_done = 0;
+}
+
+/* Key lock off while playing: the interpolator takes over at the source's
+ * audible position (for a tempo-locked voice the lock's own), the source
+ * reads on from its reader, moved to sw_rd, and fades out. */
+FLZ_RT FLZ_HOT static void switch_off(struct flz_mixer_voice *v)
+{
+	v->sw_src = v->src;
+	v->sw_rate = v->src_rate;
+	v->sw_rd = v->rd;
+	v->rd = v->aud;
+	v->src = -1;
+	v->servo.on = false;
+	v->sw = true;
+	v->sw_done = 0;
+}
+
+/* Whether the voice's key-lock setting (its pad's, or the global one) is on. */
+FLZ_RT FLZ_HOT static inline bool wants_key_lock(const struct flz_mixer *m,
+						 const struct flz_mixer_voice *v)
+{
+	const int8_t mode = m->pads[v->slot].key_lock;
+	return mode < 0 ? m->key_lock : mode > 0;
+}
+
+/* A playing voice whose key-lock setting changed since it last looked
+ * takes the other path, crossfaded. A switch or a seek's crossfade still
+ * running makes it wait for the next block; a paused or fading voice
+ * looks when it plays again, a priming one once it sounds; a stopping one
+ * keeps its path. */
+FLZ_RT FLZ_HOT static void switch_check(struct flz_mixer *m, struct flz_mixer_voice *v)
+{
+	if (v->kl_serial == m->key_lock_serial || v->stopping || v->paused || v->pausing ||
+	    v->sw || v->xfade || v->src_priming)
+		return;
+	v->kl_serial = m->key_lock_serial;
+	const bool want = wants_key_lock(m, v);
+	if (want == (v->src >= 0))
+		return;
+	if (want)
+		switch_on(m, v);
+	else
+		switch_off(v);
+}
+
+/* The switch's old path over the block's first frames into vbuf_old,
+ * mixed into @p x (the new path's frames) with equal-power gains: the
+ * two are not phase-coherent (a stretcher's output against the
+ * interpolator's), so equal gains would dip up to 6 dB mid-way. */
+FLZ_RT FLZ_HOT static void switch_mix(struct flz_mixer *m, struct flz_mixer_voice *v,
+				      uint32_t n_frames, bool constant, uint64_t inc, float *x)
+{
+	const uint32_t ch = m->n_channels, n = m->switch_frames;
+	uint32_t n_old = n - v->sw_done;
+	n_old = n_old < n_frames ? n_old : n_frames;
+	float *y = m->vbuf_old;
+	if (v->sw_src >= 0) {
+		void *st = m->source_states[v->sw_src];
+		source_set_rate(m, v, st, &v->sw_rate,
+				source_block_rate(m, v, n_old, constant, inc));
+		if (m->source_ops->render(st, source_read_old, v, y, n_old) < 0)
+			memset(y, 0, (size_t)n_old * ch * sizeof(float));
+	} else {
+		read_frames(m, v, &v->sw_rd, n_old, constant, inc, y);
+	}
+	const float *g = m->switch_gain + 2 * (size_t)v->sw_done;
+	for (uint32_t j = 0; j < n_old; j++)
+		for (uint32_t c = 0; c < ch; c++)
+			x[j * ch + c] = g[2 * j + 1] * x[j * ch + c] + g[2 * j] * y[j * ch + c];
+	v->sw_done += n_old;
+	if (v->sw_done >= n)
+		switch_end(m, v);
 }
 
 /* The voice's gain at frame j of the block (voice x pad x fade). Frames
@@ -782,7 +1008,7 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 
 	const enum chain_mode mode = chain_mode(m, vi);
 	if (mode == CHAIN_NONE && !v->xfade && n_ramp == 0 && constant && !v->lock.on &&
-	    v->src < 0 && inc == FLZ_MIXER_POS_ONE && v->rd.pos_frac == 0) {
+	    v->src < 0 && !v->sw && inc == FLZ_MIXER_POS_ONE && v->rd.pos_frac == 0) {
 		/* Plain: gain-and-add straight from the sample, run by run. */
 		const float *data = v->sample->data;
 		for (uint32_t done = 0; done < n_frames;) {
@@ -827,6 +1053,8 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 		if (v->xfade_done >= r - 1)
 			v->xfade = false;
 	}
+	if (v->sw)
+		switch_mix(m, v, n_frames, constant, inc, x);
 
 	if (mode != CHAIN_NONE) {
 		/* The stages see the gained frames: in place when they change
@@ -886,6 +1114,7 @@ FLZ_RT FLZ_HOT static void finish_voice(struct flz_mixer *m, struct flz_mixer_vo
 	if (!mv->stopping)
 		m->n_playing--;
 	int32_t entry = mv->entry;
+	switch_end(m, mv);
 	source_release(m, mv);
 	flz_mixer_meter_voice(m, mv); /* its last block, before it goes */
 	mv->entry = -1;
@@ -903,12 +1132,14 @@ FLZ_RT FLZ_HOT static void finish_voice(struct flz_mixer *m, struct flz_mixer_vo
  */
 FLZ_RT FLZ_HOT static void lock_coast(struct flz_mixer_voice *v, uint32_t n_frames)
 {
-	/* A key-locked voice's source holds, as an unlocked voice does: the
-	 * lock gives it only its rate (see flz_mixer_set_key_lock()). */
-	if (!v->lock.on || v->src >= 0 || n_frames == 0)
+	if (!v->lock.on || n_frames == 0)
 		return;
-	const uint64_t acc = v->rd.pos_frac + flz_mixer_lock_advance(&v->lock, n_frames);
-	reader_advance(v, &v->rd, (int64_t)(acc >> 32), (uint32_t)acc);
+	/* A key-locked voice coasts its audible position; its source restarts
+	 * there at the resume (source_resume()). */
+	struct flz_mixer_reader *rd = v->src >= 0 ? &v->aud : &v->rd;
+	v->src_coasted = v->src >= 0;
+	const uint64_t acc = rd->pos_frac + flz_mixer_lock_advance(&v->lock, n_frames);
+	reader_advance(v, rd, (int64_t)(acc >> 32), (uint32_t)acc);
 	flz_mixer_lock_commit(&v->lock, n_frames);
 }
 
@@ -957,6 +1188,9 @@ FLZ_RT FLZ_HOT static bool render_voice(struct flz_mixer *m, struct flz_mixer_vo
 	/* A seek's crossfade still running is dropped with the sound: the
 	 * resume fades in from the new position alone. */
 	v->xfade = false;
+	/* So is a switch between key lock's paths: the new one alone resumes. */
+	if (v->sw)
+		switch_end(m, v);
 	lock_coast(v, n_frames - nv);
 	return false;
 }
@@ -1151,12 +1385,12 @@ FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer
 		flz_mixer_lock_begin(&mv->lock, t->lock_num, t->lock_den);
 		reader_at(&mv->rd, (int64_t)(t->lock_pos_fp >> 32));
 		mv->rd.pos_frac = (uint32_t)t->lock_pos_fp;
-		/* Tempo-locked voices keep the interpolator (see
-		 * flz_mixer_set_key_lock()): a prepared source goes back. */
+		/* A tempo-locked voice takes a fresh source at its lock ratio
+		 * (kept there by its servo), never a prepared one. */
 		unprepare_trigger(m, t);
-	} else {
-		source_attach(m, &m->voices[m->active[m->n_active - 1]], t);
 	}
+	/* A tempo-locked one too: at its lock ratio, kept there by its servo. */
+	source_attach(m, &m->voices[m->active[m->n_active - 1]], t);
 	return 1;
 }
 
@@ -1220,6 +1454,8 @@ FLZ_RT FLZ_HOT int flz_mixer_resume_slot(struct flz_mixer *m, int32_t slot)
 		struct flz_mixer_voice *mv = &m->voices[m->active[i]];
 		if (mv->slot != slot || mv->stopping || !(mv->paused || mv->pausing))
 			continue;
+		if (mv->paused)
+			source_resume(m, mv);
 		mv->paused = mv->pausing = false;
 		ramp_begin(&mv->fade, 1.0f);
 		n++;
@@ -1241,6 +1477,9 @@ FLZ_RT FLZ_HOT static void move_voice(struct flz_mixer_voice *mv, int64_t frame)
 		/* A key-locked voice's source reads on from the new place: its
 		 * analysis window, not a crossfade, smooths the jump. */
 		reader_at(&mv->rd, frame);
+		/* The source's output gets there once it has read through
+		 * what it holds; as far as the switch back is concerned, now. */
+		reader_at(&mv->aud, frame);
 		mv->xfade = false;
 		return;
 	}
@@ -1250,15 +1489,14 @@ FLZ_RT FLZ_HOT static void move_voice(struct flz_mixer_voice *mv, int64_t frame)
 	mv->xfade_done = 0;
 }
 
-FLZ_RT FLZ_HOT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t delta_fp)
+/* Reader @p rd of voice @p v moved by @p delta_fp (2^-32 frames), wrapped
+ * into the loop region as the voice would play: the new position. */
+FLZ_RT FLZ_HOT static flz_i128 shifted(const struct flz_mixer_voice *v,
+				       const struct flz_mixer_reader *rd, int64_t delta_fp)
 {
-	/* A key-locked voice has no phase to keep (its source reads at its own
-	 * pace): it is not moved. */
-	if (v->src >= 0)
-		return;
 	const flz_i128 one = (flz_i128)1 << 32;
 	const flz_i128 ls = v->loop_start * one, le = v->loop_end * one;
-	const flz_i128 from = v->rd.pos_frames * one + v->rd.pos_frac;
+	const flz_i128 from = rd->pos_frames * one + rd->pos_frac;
 	flz_i128 to = from + delta_fp;
 	const flz_i128 len = le - ls;
 	if (from >= le) {
@@ -1273,6 +1511,25 @@ FLZ_RT FLZ_HOT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t del
 		/* Before the region and moved back past the sample's start. */
 		to = 0;
 	}
+	return to;
+}
+
+FLZ_RT FLZ_HOT void flz_mixer_voice_shift(struct flz_mixer_voice *v, int64_t delta_fp)
+{
+	if (v->src >= 0) {
+		/* A key-locked voice: its source reads on from the moved reader
+		 * (its analysis window smooths the jump, as for a seek), its
+		 * audible position moves with it; the servo, which counts reads
+		 * and the lock's advance, does not see the move. */
+		const flz_i128 to = shifted(v, &v->rd, delta_fp);
+		const flz_i128 aud = shifted(v, &v->aud, delta_fp);
+		reader_at(&v->rd, (int64_t)(to >> 32));
+		v->rd.pos_frac = (uint32_t)to;
+		reader_at(&v->aud, (int64_t)(aud >> 32));
+		v->aud.pos_frac = (uint32_t)aud;
+		return;
+	}
+	const flz_i128 to = shifted(v, &v->rd, delta_fp);
 	const bool paused = v->paused;
 	/* Paused: at once (silent), as move_voice(). */
 	v->xfade = !paused;
@@ -1412,6 +1669,8 @@ FLZ_RT FLZ_HOT int flz_mixer_set_loop_region(struct flz_mixer *m, int32_t slot, 
 FLZ_RT FLZ_HOT void flz_mixer_set_key_lock(struct flz_mixer *m, bool on)
 {
 	m->key_lock = on;
+	/* Playing voices look at their next block (switch_check()). */
+	m->key_lock_serial++;
 }
 
 FLZ_RT FLZ_HOT int flz_mixer_set_pad_key_lock(struct flz_mixer *m, int32_t slot, int mode)
@@ -1419,6 +1678,7 @@ FLZ_RT FLZ_HOT int flz_mixer_set_pad_key_lock(struct flz_mixer *m, int32_t slot,
 	if (!slot_ok(slot) || mode < -1 || mode > 1)
 		return -EINVAL;
 	m->pads[slot].key_lock = (int8_t)mode;
+	m->key_lock_serial++;
 	return 0;
 }
 
@@ -1533,7 +1793,7 @@ FLZ_RT FLZ_HOT static inline bool plain_block(const struct flz_mixer *m, const s
 {
 	const struct flz_mixer_pad *pad = &m->pads[v->slot];
 	return chain_mode(m, vi) == CHAIN_NONE && !v->paused && !v->fade.active && !v->xfade &&
-	       !v->lock.on && v->src < 0 &&
+	       !v->lock.on && v->src < 0 && !v->sw &&
 	       !pad->gain.active && !pad->speed.active && !m->speed.active &&
 	       v->rd.pos_frac == 0 && m->inc_fp == FLZ_MIXER_POS_ONE &&
 	       pad->speed.target_fp == FLZ_MIXER_POS_ONE &&
@@ -1585,6 +1845,7 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 		const uint32_t vi = m->active[i];
 		struct flz_mixer_voice *v = &m->voices[vi];
 		chain_sync(m, v, vi);
+		switch_check(m, v);
 		if (plain_block(m, v, vi, n_frames)) {
 			const float g = v->gain_lin * m->pads[v->slot].gain.target * v->fade.target;
 			const float *src = v->sample->data + (size_t)v->rd.pos_frames * ch;

@@ -157,8 +157,19 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	m->scratch_off = buffer_alloc(m, max_block * sizeof(*m->scratch_off));
 	m->scratch_frac = buffer_alloc(m, max_block * sizeof(*m->scratch_frac));
 	m->scratch_inc = buffer_alloc(m, max_block * sizeof(*m->scratch_inc));
+	/* The switch between key lock's paths: 10 ms, equal power. */
+	m->switch_frames = flz_voice_ramp_frames(10.0f, config->rate_hz);
+	m->switch_gain = buffer_alloc(m, 2 * (size_t)m->switch_frames * sizeof(float));
+	if (m->switch_gain != NULL) {
+		for (uint32_t k = 1; k <= m->switch_frames; k++) {
+			const double a = 1.57079632679489661923 * k / m->switch_frames;
+			m->switch_gain[2 * (k - 1)] = (float)cos(a);
+			m->switch_gain[2 * (k - 1) + 1] = (float)sin(a);
+		}
+	}
 	if (m->vbuf == NULL || m->vbuf_old == NULL || m->window == NULL ||
 	    m->scratch_off == NULL || m->scratch_frac == NULL || m->scratch_inc == NULL ||
+	    m->switch_gain == NULL ||
 	    flz_resampler_init(&m->resampler) < 0) {
 		flz_mixer_destroy(m);
 		return -ENOMEM;
@@ -169,6 +180,7 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 		m->voices[i].pending = -1;
 		m->voices[i].entry = -1;
 		m->voices[i].src = -1;
+		m->voices[i].sw_src = -1;
 	}
 	/* Pushed in reverse so that state 0 is taken first. */
 	for (uint32_t i = 0; i < m->n_sources; i++)

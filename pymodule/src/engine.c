@@ -1538,17 +1538,16 @@ static PyMethodDef engine_methods[] = {
 	  "Key lock (a bool) for every pad that follows it (set_pad_key_lock(id, None)):\n"
 	  "a key-locked voice keeps its pitch while its speed (global x pad speed)\n"
 	  "changes, time-stretched by Rubber Band, and starts on the same output frame\n"
-	  "as an unlocked one. For plays that start after it; playing voices keep\n"
-	  "their path. Beyond the key_lock_voices processors a key-locked play plays\n"
-	  "unlocked and stats()['key_lock_refused'] counts it. A play of a\n"
-	  "tempo-locked pad plays at its lock ratio with its pitch following. Off at\n"
-	  "run(). In a build without the stretch feature set_key_lock(True) raises\n"
-	  "RuntimeError." },
+	  "as an unlocked one. Playing voices switch too, with a 10 ms crossfade.\n"
+	  "Beyond the key_lock_voices processors a key-locked play (or switch) plays\n"
+	  "unlocked and stats()['key_lock_refused'] counts it. A key-locked voice of\n"
+	  "a tempo-locked pad keeps its pitch and its phase lock. Off at run(). In a\n"
+	  "build without the stretch feature set_key_lock(True) raises RuntimeError." },
 	{ "set_pad_key_lock", (PyCFunction)(void (*)(void))engine_set_pad_key_lock, METH_FAST_KW,
 	  "set_pad_key_lock($self, id, enabled)\n--\n\n"
 	  "Pad id's own key lock: True or False overrides set_key_lock(), None (the\n"
-	  "default) follows it. For plays that start after it. In a build without the\n"
-	  "stretch feature True raises RuntimeError." },
+	  "default) follows it; the pad's playing voices switch too. In a build\n"
+	  "without the stretch feature True raises RuntimeError." },
 	{ "set_beats_per_bar", (PyCFunction)(void (*)(void))engine_set_beats_per_bar,
 	  METH_FAST_KW,
 	  "set_beats_per_bar($self, n)\n--\n\n"

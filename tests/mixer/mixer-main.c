@@ -172,6 +172,11 @@ static Suite *mixer_suite(void)
 		mixer_case_keylock_prime,
 		mixer_case_keylock_burst,
 		mixer_case_keylock_cancel,
+		mixer_case_keylock_switch,
+		mixer_case_keylock_switch_pool,
+		mixer_case_keylock_rate1,
+		mixer_case_keylock_servo,
+		mixer_case_keylock_coast,
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		suite_add_tcase(s, cases[i]());

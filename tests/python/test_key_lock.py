@@ -413,3 +413,193 @@ def test_a_cancelled_scheduled_start_gives_its_processor_back():
             assert e.stats()["key_lock_refused"] == 0, cancel
         steady = y[RATE_HZ // 4:]
         assert band_level(steady, 1250.0) < band_level(steady, 1000.0) * 1e-2, cancel
+
+
+def max_step(y):
+    """The largest sample-to-sample difference of y."""
+    return float(numpy.abs(numpy.diff(y.astype(numpy.float64))).max())
+
+
+def min_rms(y, window):
+    """The lowest RMS of y over consecutive windows of window frames."""
+    n = len(y) // window
+    w = y[:n * window].astype(numpy.float64).reshape(n, window)
+    return float(numpy.sqrt((w * w).mean(axis=1)).min())
+
+
+# A step (a click) between two frames of a sine of amplitude A at f Hz is at
+# most s = 2 pi f A / RATE_HZ (0.082 for 0.5 at 1250 Hz); a path switched without
+# a crossfade would jump by up to 2 A. An equal-power crossfade (gains cos and
+# sin) of two tones steps by at most sqrt(s1^2 + s2^2) (0.105 for 1000 and 1250
+# Hz at 0.5), so the switch may step at most 1.1 times that, and a glide through
+# rate 1 at most 1.1 times the tone's own step; over 5 ms windows (more than a
+# beat of the two tones against each other, 4 ms) the level may not fall below
+# half the tone's RMS (-6 dB): no gap.
+STEP_SLACK = 1.1
+
+
+@needs_key_lock
+def test_turning_key_lock_on_and_off_while_playing_switches_without_a_click():
+    amp = 0.5
+    with AudioEngine(device="offline", channels=1) as e:
+        e.load_sample_array(0, tone(amp=amp), RATE_HZ)
+        e.set_speed(1.25)
+        e.render(2400)
+        e.play_sample(0, 1.0)
+        unlocked = e.render(RATE_HZ // 2)[:, 0].copy()
+        e.set_key_lock(True)
+        locked = e.render(RATE_HZ)[:, 0].copy()
+        e.set_key_lock(False)
+        back = e.render(RATE_HZ)[:, 0].copy()
+        refused = e.stats()["key_lock_refused"]
+    assert refused == 0
+    own = 2 * math.pi * 1250.0 * amp / RATE_HZ
+    own_locked = 2 * math.pi * 1000.0 * amp / RATE_HZ
+    assert max_step(unlocked[RATE_HZ // 4:]) <= own * 1.01
+    bound = STEP_SLACK * math.hypot(own, own_locked)
+    y = numpy.concatenate([unlocked, locked, back])
+    for at in (len(unlocked), len(unlocked) + len(locked)):
+        around = y[at - 480:at + 4800]
+        assert max_step(around) <= bound, (at, max_step(around), bound)
+        assert min_rms(around, 240) >= 0.5 * amp / math.sqrt(2), (at, min_rms(around, 240))
+    # Each path's pitch once its switch is over.
+    assert abs(pitch_hz(locked[RATE_HZ // 4:]) / 1000.0 - 1.0) < 0.005
+    assert abs(pitch_hz(back[RATE_HZ // 4:]) / 1250.0 - 1.0) < 0.005
+
+
+@needs_key_lock
+def test_key_lock_on_while_playing_beyond_the_pool_stays_unlocked_and_is_counted():
+    with AudioEngine(device="offline", channels=1, key_lock_voices=0) as e:
+        e.load_sample_array(0, tone(), RATE_HZ)
+        e.set_speed(1.25)
+        e.render(2400)
+        e.play_sample(0, 1.0)
+        e.render(4800)
+        e.set_key_lock(True)
+        y = e.render(RATE_HZ)[:, 0].copy()
+        refused = e.stats()["key_lock_refused"]
+    assert refused == 1
+    assert abs(pitch_hz(y[RATE_HZ // 4:]) / 1250.0 - 1.0) < 0.005
+
+
+@needs_key_lock
+def test_key_locked_voice_glides_through_rate_1_without_a_click():
+    amp = 0.5
+    with AudioEngine(device="offline", channels=1) as e:
+        e.load_sample_array(0, tone(amp=amp), RATE_HZ)
+        e.set_speed(1.25)
+        e.set_key_lock(True)
+        e.render(2400)
+        e.play_sample(0, 1.0)
+        parts = [e.render(RATE_HZ // 2)[:, 0].copy()]
+        for speed in (1.0, 0.8, 1.0, 1.25):
+            e.set_speed(speed)
+            parts.append(e.render(RATE_HZ // 2)[:, 0].copy())
+    own = 2 * math.pi * 1000.0 * amp / RATE_HZ
+    y = numpy.concatenate(parts)[RATE_HZ // 4:]
+    assert max_step(y) <= STEP_SLACK * own, (max_step(y), own)
+    for p in parts[1:]:
+        assert abs(pitch_hz(p[RATE_HZ // 8:]) / 1000.0 - 1.0) < 0.005
+
+
+# A key-locked, BPM-locked pad at 90 BPM (one bar with clicks on its beats, or
+# the 1 kHz tone of one second) against a 128 BPM master, for minutes. The stretcher renders a click as a short
+# burst whose peak lies late of the click's place by its own analysis (0.9 to 3.2
+# ms here, whatever the lock: a key-locked voice at speed 128/90 without the lock
+# shows the same), so the bound is 5 ms (240 frames) after the master beat and
+# none before it, and the mean lateness of the last minute's clicks within 0.5
+# ms (24 frames) of the first minute's: the servo keeps the voice on the lock's
+# position, nothing accumulates.
+BAR = 4 * 32000
+LOCK_LATE_FRAMES = 240
+LOCK_DRIFT_FRAMES = 24
+
+
+def locked_key_locked(x, minutes, tempos=(128.0,), every_s=5):
+    """Render the pad for minutes; the master tempo steps through tempos (cycled)
+    every every_s seconds. Returns the output, its first frame and the changes
+    [(frame, bpm)] from frame 0 on."""
+    changes = [(0, tempos[0])]
+    with AudioEngine(device="offline", channels=1) as e:
+        e.load_sample_array(0, x, RATE_HZ)
+        e.set_pad_bpm(0, 90.0)
+        e.set_bpm_lock(True)
+        e.set_master_bpm(tempos[0])
+        e.set_key_lock(True)
+        e.render(4800)
+        frame0 = e.frame
+        e.play_sample(0)
+        parts = []
+        for k in range(minutes * 60 // every_s):
+            if k > 0 and len(tempos) > 1:
+                bpm = tempos[k % len(tempos)]
+                e.set_master_bpm(bpm)
+                changes.append((e.frame, bpm))
+            parts.append(e.render(every_s * RATE_HZ)[:, 0].copy())
+        refused = e.stats()["key_lock_refused"]
+    assert refused == 0
+    return numpy.concatenate(parts), frame0, changes
+
+
+def master_beats(changes, end):
+    """Output frames of the master beats before end (beat 0 at frame 0), the tempo
+    stepping at each change."""
+    out = []
+    beat = 0.0
+    for i, (at, bpm) in enumerate(changes):
+        until = changes[i + 1][0] if i + 1 < len(changes) else end
+        fpb = RATE_HZ * 60.0 / bpm
+        b = math.ceil(beat)
+        while at + (b - beat) * fpb < until:
+            out.append(at + (b - beat) * fpb)
+            b += 1
+        beat += (until - at) / fpb
+    return out
+
+
+def click_lateness(tempos):
+    """Per master beat after the first, frames from it to the click's peak."""
+    x = numpy.zeros(BAR, numpy.float32)
+    x[::32000] = 0.9
+    y, frame0, changes = locked_key_locked(x, 5, tempos)
+    a = numpy.abs(y)
+    late = []
+    for f in master_beats(changes, frame0 + len(y) - 1000)[1:]:
+        at = int(round(f)) - frame0
+        if at < 1000:
+            continue
+        w = a[at - 1000:at + 1000]
+        assert w.max() > 0.3, ("no click", f)
+        late.append(int(numpy.argmax(w)) - 1000)
+    return numpy.array(late)
+
+
+def check_lateness(late):
+    minute = 60 * 128 // 60
+    first, last = late[:minute], late[-minute:]
+    for part in (first, last):
+        assert part.min() >= 0 and part.max() <= LOCK_LATE_FRAMES, (part.min(), part.max())
+    assert abs(last.mean() - first.mean()) <= LOCK_DRIFT_FRAMES, (first.mean(), last.mean())
+
+
+@needs_key_lock
+def test_bpm_locked_key_locked_clicks_stay_on_the_beat_for_five_minutes():
+    check_lateness(click_lateness((128.0,)))
+
+
+@needs_key_lock
+def test_bpm_locked_key_locked_clicks_stay_on_the_beat_through_tempo_changes():
+    # 60 tempo changes (128 and 132 BPM in turn, every 5 s): the stretcher loses
+    # a fraction of a frame of input at every rate change of the lock's glides,
+    # 160 frames over five minutes without the servo (measured with the mixer
+    # and the stretcher in a scratch program), which the servo takes back.
+    check_lateness(click_lateness((128.0, 132.0)))
+
+
+@needs_key_lock
+def test_bpm_locked_key_locked_tone_keeps_its_pitch():
+    y, _, _ = locked_key_locked(tone(), 3)
+    # Unlocked it would play at 1000 x 128 / 90 = 1422 Hz. Every 10 s, 0.75 s.
+    for start in range(RATE_HZ // 4, len(y) - RATE_HZ, 10 * RATE_HZ):
+        f = pitch_hz(y[start:start + 3 * RATE_HZ // 4])
+        assert abs(f / 1000.0 - 1.0) < 0.005, (start, f)

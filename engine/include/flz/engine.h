@@ -699,14 +699,15 @@ bool flz_engine_has_key_lock(void);
  * R2 engine in real-time mode) that pulls the voice's material at rate 1,
  * and starts on the same output frame as an unlocked voice (the
  * stretcher's delay is compensated by pre-roll and priming in the voice's
- * first block). The setting applies to plays that start after the command
- * reaches the audio thread; playing voices keep their path. A key-locked
- * play beyond the key_lock_voices processors plays unlocked and counts in
- * stats.key_lock_refused. A play of a tempo-locked pad
- * (flz_engine_set_bpm_lock()) plays at its lock ratio with its pitch
- * following, key lock or not; a key-locked voice whose pad becomes
- * tempo-locked while it plays stays key-locked at the lock ratio, without
- * the phase lock.
+ * first block). The setting applies to playing voices too: from the block
+ * after the command reaches the audio thread each switches path with a
+ * 10 ms equal-power crossfade (docs/design.md "Lock on and off"). A
+ * key-locked play (or switch) beyond the key_lock_voices processors plays
+ * unlocked and counts in stats.key_lock_refused. A key-locked voice of a
+ * tempo-locked pad (flz_engine_set_bpm_lock()) plays through the
+ * stretcher at its lock ratio, pitch kept, and stays phase locked: a
+ * servo trims the stretcher's rate by at most 0.5 % to keep it on the
+ * lock's position.
  * Default off at each start.
  * @return 0 or an error
  * Errors: -ENOTCONN; -ENODEV; -ENOTSUP @p enabled in a build without the
@@ -720,7 +721,8 @@ FLZ_WARN_UNUSED int flz_engine_set_key_lock(struct flz_engine *engine, bool enab
 /**
  * A pad's own key lock, overriding the global one (flz_engine_set_key_lock()):
  * @p mode 1 on, 0 off, -1 follows the global setting (the default at each
- * start). For plays that start after it.
+ * start). The pad's playing voices switch path as for
+ * flz_engine_set_key_lock().
  * @return 0 or an error
  * Errors: -ENOTCONN; -ENODEV; -EINVAL bad slot or mode; -ENOTSUP mode 1 in
  *         a build without the stretch feature; -EAGAIN (not applied).

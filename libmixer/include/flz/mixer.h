@@ -225,29 +225,32 @@ typedef uint32_t (*flz_mixer_read_fn)(void *ctx, float *dst, uint32_t n_frames);
  * States: config.n_sources (0..FLZ_MIXER_MAX_SOURCES), allocated and
  * prepared by the caller before flz_mixer_new() and freed after
  * flz_mixer_destroy(); the mixer hands them to voices from a fixed free
- * list on the audio thread: a voice that starts key-locked takes one (and
- * its start() is called), a voice that ends gives it back. A key-locked
- * start when none is free plays through the interpolator instead and is
- * counted (flz_mixer_key_lock_refused()).
+ * list on the audio thread: a voice that starts key-locked, or switches to
+ * key lock while playing (flz_mixer_set_key_lock()), takes one (and its
+ * start() is called), a voice that ends or switches back gives it back. A
+ * key-locked start when none is free plays through the interpolator
+ * instead and is counted (flz_mixer_key_lock_refused()).
  *
  * Thread: start(), set_rate() and render() run on the audio thread
  * (FLZ_RT: no allocation, free, lock, log or wait).
  */
 struct flz_mixer_source_ops {
 	/** A new voice at @p rate (FLZ_RATE_MIN..FLZ_RATE_MAX): forget all
-	 *  history. Returns the pre-roll, the frames of silence the reader
-	 *  yields first (the material before the voice's first frame, which
-	 *  is silence in the mixer's stream), >= 0; or a negative errno: the
-	 *  voice then plays unlocked and counts as refused. */
+	 *  history. Returns the pre-roll, the frames the reader yields first:
+	 *  at a voice's start silence (the material before the voice's first
+	 *  frame, which is silence in the mixer's stream), at a switch to key
+	 *  lock mid-play or a tempo-locked voice's resume the material before
+	 *  the position; >= 0; or a negative errno: the voice then plays
+	 *  unlocked and counts as refused. */
 	int64_t (*start)(void *state, double rate);
 	/** The voice's rate changed (global x pad speed); 0 or a negative
 	 *  errno (the source keeps its old rate). */
 	int (*set_rate)(void *state, double rate);
 	/** Render @p n_frames (1..max_block_frames) interleaved frames into
 	 *  @p out, pulling input through @p read with @p read_ctx. The first
-	 *  rendered frame must be the voice's first frame (the source
-	 *  compensates its own delay, with the pre-roll). 0, or a negative
-	 *  errno: the block is silence. */
+	 *  rendered frame after start() must be the one at the reader's
+	 *  position then (the source compensates its own delay, with the
+	 *  pre-roll). 0, or a negative errno: the block is silence. */
 	int (*render)(void *state, flz_mixer_read_fn read, void *read_ctx, float *out,
 		      uint32_t n_frames);
 	/** Optional (NULL: render() primes by itself, all in the voice's
@@ -769,20 +772,27 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_set_pad_lock(struct flz_mixer *mixer, int32
 
 /**
  * Key lock for every pad that follows the global setting (see
- * flz_mixer_set_pad_key_lock()). A voice is key-locked or not from its
- * start: the setting applies to voices started after it (playing voices
- * keep their path). Default off.
+ * flz_mixer_set_pad_key_lock()). Default off.
  *
- * A key-locked voice that is not tempo-locked takes a source state (struct
- * flz_mixer_source_ops) when it starts and renders through it at its rate,
- * global x pad speed, with its pitch kept; when none is free (or the mixer
- * has no source) it plays through the interpolator (pitch follows rate)
- * and flz_mixer_key_lock_refused() counts it. A voice triggered tempo-locked
- * plays through the interpolator at its lock ratio, key lock or not (not
- * counted). A key-locked voice whose pad is locked while it plays
- * (flz_mixer_set_pad_lock()) keeps its source, which then plays at the lock
- * ratio, pitch kept, without the phase lock (its source reads at its own
- * pace; a paused one holds instead of coasting).
+ * A key-locked voice takes a source state (struct flz_mixer_source_ops)
+ * when it starts and renders through it at its rate, global x pad speed,
+ * with its pitch kept, through rate 1 too (it never takes the rate-1 plain
+ * paths); when none is free (or the mixer has no source) it plays through
+ * the interpolator (pitch follows rate) and flz_mixer_key_lock_refused()
+ * counts it. The setting applies to playing voices as well: at its next
+ * block a playing voice whose setting changed switches path with a 10 ms
+ * equal-power crossfade (to key lock: a source started at the voice's
+ * position, the material before it as its pre-roll; none free: it stays
+ * unlocked, counted once; from key lock: the interpolator at the source's
+ * audible position). A switch waits for a running switch or seek
+ * crossfade to end; a paused voice switches when it resumes; a stopping
+ * voice keeps its path. A tempo-locked voice (triggered with a lock ratio,
+ * or locked while it plays, flz_mixer_set_pad_lock()) that is key-locked
+ * plays through its source at the lock ratio (its glides included), and a
+ * servo keeps it on the lock's position: it trims the source's rate by at
+ * most 0.5 % so that the material the source has read, less its latency
+ * (measured over the first 0.5 s), follows the lock's advance; paused, it
+ * coasts with the lock and its source restarts there at the resume.
  *
  * Errors: none.
  * Thread: rt.
@@ -792,7 +802,8 @@ FLZ_RT void flz_mixer_set_key_lock(struct flz_mixer *mixer, bool on);
 
 /**
  * A pad's own key lock: @p mode 1 on, 0 off, -1 follows the global setting
- * (flz_mixer_set_key_lock(); the default). For voices started after it.
+ * (flz_mixer_set_key_lock(); the default). Playing voices of the pad switch
+ * path as flz_mixer_set_key_lock() says.
  *
  * @return 0, or a negative errno
  * Errors: -EINVAL slot out of range or mode not -1, 0 or 1 (nothing changes).
