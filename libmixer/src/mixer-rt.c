@@ -773,7 +773,10 @@ FLZ_RT FLZ_HOT static void source_attach(struct flz_mixer *m, struct flz_mixer_v
 		return;
 	}
 	source_began(m, v, false);
-	if (m->source_ops->prime_step != NULL)
+	/* A tempo-locked voice primes at once in its first render: held while
+	 * priming, it would start behind its lock, and its servo would take
+	 * the delay for the stretcher's latency and keep it. */
+	if (m->source_ops->prime_step != NULL && !v->lock.on)
 		begin_priming(m, v, t->token);
 }
 

@@ -368,6 +368,9 @@ static void cancel_case(int how)
 		struct flz_mixer_trigger l = { .slot = 1, .gain = 1.0f, .token = 2, .prepared = true,
 					       .lock_num = 1, .lock_den = 1 };
 		ck_assert_int_eq(flz_mixer_trigger(m, &l), 1);
+		/* The tempo-locked voice took a fresh state, primed at once. */
+		ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 0);
+		ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 1);
 		ck_assert_int_eq(flz_mixer_set_pad_key_lock(m, 0, -1), 0);
 		ck_assert_int_eq(flz_mixer_stop_all(m, 6), 2);
 		break;
@@ -388,7 +391,9 @@ static void cancel_case(int how)
 	}
 	}
 	ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 0);
-	render(m, out, BLOCK, BLOCK);
+	/* Long enough for a sounding voice's stop fade (5 ms) to end. */
+	for (int b = 0; b < 8; b++)
+		render(m, out, BLOCK, BLOCK);
 	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 0);
 	play(m, 0, 1.0f);
 	play(m, 1, 1.0f);
