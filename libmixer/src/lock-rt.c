@@ -272,6 +272,16 @@ FLZ_RT FLZ_HOT void flz_mixer_servo_begin(struct flz_mixer_servo *s, uint32_t ra
 	};
 }
 
+FLZ_RT FLZ_HOT void flz_mixer_servo_behind(struct flz_mixer_servo *s, uint64_t adv_fp)
+{
+	if (!s->on)
+		return;
+	s->diff_fp -= (int64_t)adv_fp;
+	s->behind += (double)adv_fp / 4294967296.0;
+	if (s->settle_left == 0)
+		s->ref += (double)adv_fp / 4294967296.0;
+}
+
 FLZ_RT FLZ_HOT double flz_mixer_servo_rate(const struct flz_mixer_servo *s,
 					   const struct flz_mixer_lock *l, uint32_t n_frames)
 {
@@ -299,7 +309,10 @@ FLZ_RT FLZ_HOT void flz_mixer_servo_commit(struct flz_mixer_servo *s, uint64_t a
 		s->settle_n += n_frames;
 		s->settle_left = n_frames < s->settle_left ? s->settle_left - n_frames : 0;
 		if (s->settle_left == 0) {
-			s->ref = s->avg = s->settle_sum / s->settle_n;
+			s->avg = s->settle_sum / s->settle_n;
+			/* On time, the mean would have been higher by what the
+			 * source started behind (flz_mixer_servo_behind()). */
+			s->ref = s->avg + s->behind;
 			s->update_left = (uint32_t)(SERVO_UPDATE_S * rate_hz);
 		}
 		return;

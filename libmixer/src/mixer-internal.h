@@ -160,6 +160,9 @@ struct flz_mixer_servo {
 	/* The integral of avg - ref, frames x seconds. */
 	double integ;
 	double trim;
+	/* Material frames the source started behind the lock (a deferred
+	 * start), added to the settled mean to give the reference. */
+	double behind;
 };
 
 struct flz_mixer_voice {
@@ -426,6 +429,9 @@ FLZ_RT uint64_t flz_mixer_lock_offsets(const struct flz_mixer_lock *l, uint32_t 
 /* The advance of the next @p n_frames (32.32), as flz_mixer_lock_offsets(). */
 FLZ_RT uint64_t flz_mixer_lock_advance(const struct flz_mixer_lock *l, uint32_t n_frames);
 /* @p n_frames were rendered. */
+/* The servo's source starts @p adv_fp (32.32 material frames) behind its
+ * lock: the servo takes it back. Thread: rt. */
+FLZ_RT void flz_mixer_servo_behind(struct flz_mixer_servo *s, uint64_t adv_fp);
 FLZ_RT void flz_mixer_lock_commit(struct flz_mixer_lock *l, uint32_t n_frames);
 /* ---- lock-rt.c: the servo of a key-locked, tempo-locked voice ---- */
 

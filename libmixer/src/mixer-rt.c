@@ -629,8 +629,18 @@ FLZ_RT FLZ_HOT static void end_priming(struct flz_mixer *m, struct flz_mixer_voi
 		m->key_lock_refused++;
 	}
 	if (m->frame > v->src_trigger_frame) {
+		const int64_t late = m->frame - v->src_trigger_frame;
 		m->key_lock_deferred++;
-		m->key_lock_deferred_frames += (uint64_t)(m->frame - v->src_trigger_frame);
+		m->key_lock_deferred_frames += (uint64_t)late;
+		if (!failed && v->lock.on && late <= (int64_t)UINT32_MAX) {
+			/* A tempo-locked voice's lock moves on to where it would
+			 * be had the voice sounded at its trigger (its position is
+			 * the transport's), and the servo is told the source starts
+			 * that far behind it, to take it back at its bounded trim. */
+			const uint64_t adv = flz_mixer_lock_advance(&v->lock, (uint32_t)late);
+			flz_mixer_lock_commit(&v->lock, (uint32_t)late);
+			flz_mixer_servo_behind(&v->servo, adv);
+		}
 	}
 	if (v->src_started_held)
 		queue_started(m, v->src_token, v->slot, v->serial);
@@ -640,15 +650,22 @@ FLZ_RT FLZ_HOT static void end_priming(struct flz_mixer *m, struct flz_mixer_voi
  * start order: they are late), then on prepared starts (earliest due
  * first). Each stops at the first step that does not fit, so the earliest
  * keeps its place. */
-FLZ_RT FLZ_HOT static void prime_sources(struct flz_mixer *m)
+/* The budget of the period the next output frame is in, refilled when a
+ * new period began. */
+FLZ_RT FLZ_HOT static void prime_period_begin(struct flz_mixer *m)
 {
-	if (m->n_priming == 0 && m->n_prepared == 0)
-		return;
 	const int64_t period = m->frame / (int64_t)m->config.max_block_frames;
 	if (period != m->prime_period) {
 		m->prime_period = period;
 		m->prime_left = m->prime_budget;
 	}
+}
+
+FLZ_RT FLZ_HOT static void prime_sources(struct flz_mixer *m)
+{
+	if (m->n_priming == 0 && m->n_prepared == 0)
+		return;
+	prime_period_begin(m);
 	for (uint32_t i = 0; i < m->n_active && m->n_priming > 0 && m->prime_left > 0; i++) {
 		struct flz_mixer_voice *v = &m->voices[m->active[i]];
 		if (!v->src_priming)
@@ -773,10 +790,9 @@ FLZ_RT FLZ_HOT static void source_attach(struct flz_mixer *m, struct flz_mixer_v
 		return;
 	}
 	source_began(m, v, false);
-	/* A tempo-locked voice primes at once in its first render: held while
-	 * priming, it would start behind its lock, and its servo would take
-	 * the delay for the stretcher's latency and keep it. */
-	if (m->source_ops->prime_step != NULL && !v->lock.on)
+	/* A tempo-locked one too: deferred, it catches up with its lock
+	 * (end_priming()). */
+	if (m->source_ops->prime_step != NULL)
 		begin_priming(m, v, t->token);
 }
 
@@ -931,7 +947,8 @@ FLZ_RT FLZ_HOT static inline bool wants_key_lock(const struct flz_mixer *m,
 }
 
 /* A playing voice whose key-lock setting changed since it last looked
- * takes the other path, crossfaded. A switch or a seek's crossfade still
+ * takes the other path, crossfaded (to key lock: one voice a period, as
+ * the priming budget allows). A switch or a seek's crossfade still
  * running makes it wait for the next block; a paused or fading voice
  * looks when it plays again, a priming one once it sounds; a stopping one
  * keeps its path. */
@@ -940,8 +957,20 @@ FLZ_RT FLZ_HOT static void switch_check(struct flz_mixer *m, struct flz_mixer_vo
 	if (v->kl_serial == m->key_lock_serial || v->stopping || v->paused || v->pausing ||
 	    v->sw || v->xfade || v->src_priming)
 		return;
-	v->kl_serial = m->key_lock_serial;
 	const bool want = wants_key_lock(m, v);
+	if (want && v->src < 0 && m->n_free_sources > 0) {
+		/* The new source primes at once in its first render: a switch
+		 * takes a whole period's priming budget, so switches to key lock
+		 * (a setting flipped under many voices) follow one another a
+		 * period apart instead of piling into one block; the others
+		 * look again at the next block (with no state free, a switch
+		 * is refused at once and costs nothing). */
+		prime_period_begin(m);
+		if (m->prime_left < m->prime_budget)
+			return;
+		m->prime_left = 0;
+	}
+	v->kl_serial = m->key_lock_serial;
 	if (want == (v->src >= 0))
 		return;
 	if (want)

@@ -256,6 +256,51 @@ TCase *mixer_case_keylock_switch_pool(void)
 	return mixer_tcase("mixer:keylock-switch-pool", test_keylock_switch_pool);
 }
 
+/* ---- mixer:keylock-switch-spread ---- */
+
+/* Key lock turned on under four playing voices with four states free: a
+ * switch takes a whole period's priming budget, so the voices switch one
+ * per period (128-frame blocks, one period each), none refused; a start's
+ * priming in a period leaves no room for a switch in it. */
+START_TEST(test_keylock_switch_spread)
+{
+	struct rec r = { 0 };
+	struct tap_src src[4];
+	static void *states[4];
+	struct flz_mixer_config c = mk_config(&r);
+	c.max_block_frames = 128;
+	c.speed = 1.25;
+	memset(src, 0, sizeof(src));
+	for (uint32_t i = 0; i < 4; i++)
+		states[i] = &src[i];
+	c.source_ops = &tap_ops;
+	c.n_sources = 4;
+	c.source_states = states;
+	struct flz_mixer *m = new_mixer_cfg(&c);
+	for (int32_t p = 0; p < 4; p++) {
+		load(m, p, pattern_sample(3000));
+		play(m, p, 0.25f);
+	}
+	float *y = floats(128);
+	render(m, y, 128, 128);
+	flz_mixer_set_key_lock(m, true);
+	for (uint32_t k = 1; k <= 4; k++) {
+		render(m, y, 128, 128);
+		ck_assert_uint_eq(flz_mixer_key_locked_voices(m), k);
+	}
+	render(m, y, 128, 128);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 4);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 0);
+	free(y);
+	flz_mixer_destroy(m);
+}
+END_TEST
+
+TCase *mixer_case_keylock_switch_spread(void)
+{
+	return mixer_tcase("mixer:keylock-switch-spread", test_keylock_switch_spread);
+}
+
 /* ---- mixer:keylock-rate1 ---- */
 
 /* A key-locked voice whose speed glides from 1.25 through exactly 1.0

@@ -174,6 +174,7 @@ static Suite *mixer_suite(void)
 		mixer_case_keylock_cancel,
 		mixer_case_keylock_switch,
 		mixer_case_keylock_switch_pool,
+		mixer_case_keylock_switch_spread,
 		mixer_case_keylock_rate1,
 		mixer_case_keylock_servo,
 		mixer_case_keylock_coast,

@@ -108,6 +108,7 @@ TCase *mixer_case_keylock_burst(void);
 TCase *mixer_case_keylock_cancel(void);
 TCase *mixer_case_keylock_switch(void);
 TCase *mixer_case_keylock_switch_pool(void);
+TCase *mixer_case_keylock_switch_spread(void);
 TCase *mixer_case_keylock_rate1(void);
 TCase *mixer_case_keylock_servo(void);
 TCase *mixer_case_keylock_coast(void);

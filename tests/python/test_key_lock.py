@@ -574,9 +574,22 @@ def click_lateness(tempos):
     return numpy.array(late)
 
 
+# The play primes within the per-block budget (2048 input frames at the
+# offline device's 64-frame blocks; R2 at ratio 128/90 needs about 2480), so
+# it sounds a block late; its lock is where the transport is, and the servo
+# takes the 91 material frames back at its 0.5 % trim once it has settled
+# (0.5 s, trim updated once a second): the first SETTLE_BEATS clicks (1.9 s)
+# may be late by that much more, at most CATCH_UP_FRAMES, and every one after
+# them is within LOCK_LATE_FRAMES.
+SETTLE_BEATS = 4
+CATCH_UP_FRAMES = 2 * 64
+
+
 def check_lateness(late):
     minute = 60 * 128 // 60
-    first, last = late[:minute], late[-minute:]
+    early = late[:SETTLE_BEATS]
+    assert early.min() >= 0 and early.max() <= LOCK_LATE_FRAMES + CATCH_UP_FRAMES, early
+    first, last = late[SETTLE_BEATS:minute], late[-minute:]
     for part in (first, last):
         assert part.min() >= 0 and part.max() <= LOCK_LATE_FRAMES, (part.min(), part.max())
     assert abs(last.mean() - first.mean()) <= LOCK_DRIFT_FRAMES, (first.mean(), last.mean())
