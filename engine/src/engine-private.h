@@ -335,16 +335,22 @@ struct flz_engine_core {
 	uint32_t meter_interval_frames;
 	/** Readers only (under the engine lock). */
 	uint32_t meter_front;
+	/** The engine's snapshot count (struct flz_engine meter_seq), which
+	 *  publish() raises after each exchange; set by
+	 *  flz_engine_core_meters_init(). */
+	_Atomic uint64_t *meter_seq;
 };
 
 #define FLZ_ENGINE_METER_FRESH 4u
 
 /**
  * Reset the meters' triple buffer (every buffer: no snapshot yet) and set
- * the interval, round(rate_hz / meter_hz) frames, at least 1.
+ * the interval, round(rate_hz / meter_hz) frames, at least 1; publish()
+ * raises @p meter_seq (which outlives the core) after each snapshot.
  * Thread: control, before the audio side runs.
  */
-void flz_engine_core_meters_init(struct flz_engine_core *core, double meter_hz);
+void flz_engine_core_meters_init(struct flz_engine_core *core, double meter_hz,
+				 _Atomic uint64_t *meter_seq);
 
 /**
  * flz_mixer_render() split at the meter intervals' ends (the mixer renders

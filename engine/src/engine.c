@@ -147,6 +147,12 @@ struct flz_engine {
 	 * Written under lock. */
 	atomic_bool started;
 
+	/* flz_engine_meters_seq(): raised by the audio side after each meter
+	 * snapshot it publishes and by each stop (under lock); never reset, so
+	 * a count a reader kept never comes back, in this run or a later one.
+	 * Read without the lock. */
+	_Atomic uint64_t meter_seq;
+
 	/** What the engine last published to each slot (sample_info(), and the
 	 *  checks of seek and loop region), FLZ_NUM_SAMPLES records allocated
 	 *  by flz_engine_new(). Written and read under lock, in command order:
@@ -490,6 +496,7 @@ int flz_engine_new(const struct flz_engine_config *config, struct flz_engine **o
 	pthread_cond_init(&engine->house_cond, &cattr);
 	pthread_condattr_destroy(&cattr);
 	atomic_init(&engine->started, false);
+	atomic_init(&engine->meter_seq, 0);
 	atomic_init(&engine->samples_in_flight, 0);
 	*out = engine;
 	return 0;
@@ -976,7 +983,7 @@ static int start_locked(struct flz_engine *engine, char *why, size_t why_size)
 		return err;
 	}
 	engine->mixer_latency_frames = flz_mixer_latency_frames(engine->core.mixer);
-	flz_engine_core_meters_init(&engine->core, engine->config.meter_hz);
+	flz_engine_core_meters_init(&engine->core, engine->config.meter_hz, &engine->meter_seq);
 
 	engine->scratch_bytes = sizeof(float) * block * dev->n_channels;
 	audio->scratch = flz_pages_alloc(engine->scratch_bytes);
@@ -1313,6 +1320,13 @@ void flz_engine_stop(struct flz_engine *engine)
 		engine->gens[i]++;
 	/* release: pairs with is_running()'s acquire. */
 	atomic_store_explicit(&engine->started, false, memory_order_release);
+	/* relaxed: the count has only to differ from every count a reader
+	 * kept from this run; the lock orders it against their snapshots (a
+	 * reader's read of the count that precedes its locked read of a
+	 * snapshot of this run cannot see this store, and one that sees it
+	 * finds the engine stopped). The audio side may still raise it until
+	 * it is joined below, which only changes it more. */
+	atomic_fetch_add_explicit(&engine->meter_seq, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&engine->lock);
 	if (!was_running) {
 		pthread_mutex_unlock(&engine->lifecycle);
@@ -1604,6 +1618,17 @@ int flz_engine_meters_frame(struct flz_engine *engine, int64_t *frame)
 		*frame = flz_engine_core_meters_frame(&engine->core);
 	pthread_mutex_unlock(&engine->lock);
 	return err;
+}
+
+uint64_t flz_engine_meters_seq(const struct flz_engine *engine)
+{
+	if (engine == NULL)
+		return 0;
+	/* acquire: pairs with publish()'s release, so a caller that then
+	 * reads a snapshot (under the lock) gets the one this count was raised
+	 * for or a newer one: a count kept with a snapshot is never ahead of
+	 * it. Without the lock: a plain load, so any thread, at any time. */
+	return atomic_load_explicit(&engine->meter_seq, memory_order_acquire);
 }
 
 int flz_engine_transport(struct flz_engine *engine, struct flz_engine_transport *out)

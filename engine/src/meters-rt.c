@@ -19,6 +19,10 @@ FLZ_RT static void publish(struct flz_engine_core *core)
 						 core->meter_back | FLZ_ENGINE_METER_FRESH,
 						 memory_order_acq_rel);
 	core->meter_back = prev & 3u;
+	/* release: orders the exchange above before the new count, so a
+	 * reader that acquires this count and then takes a snapshot gets this
+	 * one or a newer one. A lock-free RMW (a stop raises it too). */
+	atomic_fetch_add_explicit(core->meter_seq, 1, memory_order_release);
 }
 
 FLZ_RT int flz_engine_core_render_rt(struct flz_engine_core *core, float *out, uint32_t n_frames)

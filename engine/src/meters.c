@@ -5,8 +5,10 @@
 
 #include "engine-private.h"
 
-void flz_engine_core_meters_init(struct flz_engine_core *core, double meter_hz)
+void flz_engine_core_meters_init(struct flz_engine_core *core, double meter_hz,
+				 _Atomic uint64_t *meter_seq)
 {
+	core->meter_seq = meter_seq;
 	memset(core->meter_buf, 0, sizeof(core->meter_buf));
 	double frames = round((double)core->rate_hz / meter_hz);
 	core->meter_interval_frames = frames < 1.0 ? 1u : (uint32_t)frames;

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The waveform pyramid (flz/summary.h). Levels are stored one after another
- * in one array of (min, max) pairs; level k has ceil(n_frames / (64 << k))
- * pairs, the last of each level possibly covering a short block.
+ * in one array of (min, max) pairs; level 0 has ceil(n_frames /
+ * FLZ_SUMMARY_BLOCK_FRAMES) pairs, each next level one per LEVEL_BRANCH
+ * pairs of the level below (the last of each level possibly covering
+ * fewer), up to a level of one pair. Each level starts on a multiple of
+ * LEVEL_BRANCH pairs (a group) and the array on a cache line, so that a
+ * group is whole cache lines (two, at 16 pairs of 8 bytes) and a column's
+ * end reads one group per level; the pairs between a level's end and its
+ * next group are (+inf, -inf).
  */
 #include <errno.h>
 #include <math.h>
@@ -11,16 +17,24 @@
 
 #include <flz/summary.h>
 
-/* Enough levels for any int64 frame count. */
+/* Enough levels for any int64 frame count (at most 64 / LEVEL_SHIFT + 1). */
 #define MAX_LEVELS 64
+
+#define LEVEL_SHIFT FLZ_SUMMARY_LEVEL_SHIFT
+#define LEVEL_BRANCH ((int64_t)1 << LEVEL_SHIFT)
+#define GROUP_MASK (LEVEL_BRANCH - 1)
+#define BLOCK ((int64_t)FLZ_SUMMARY_BLOCK_FRAMES)
+#define LINE_BYTES 64
 
 struct flz_summary {
 	int64_t n_frames;
 	uint32_t n_channels;
 	uint32_t n_levels;
-	/* Pairs per level and where each level starts in pairs. */
+	/* Pairs per level and where each level starts in pairs (a multiple of
+	 * LEVEL_BRANCH). */
 	int64_t n_blocks[MAX_LEVELS];
 	int64_t offset[MAX_LEVELS];
+	/* Pairs allocated: every level's, rounded up to whole groups. */
 	int64_t n_pairs;
 	/* 2 * n_pairs floats: min, max. */
 	float *pairs;
@@ -39,6 +53,45 @@ static inline float mono(const float *frame, uint32_t n_channels, float scale)
 	return sum * scale;
 }
 
+/* Fold the mono mix of frames [first, last) into *lo and *hi. */
+static inline void frames_min_max(const float *data, uint32_t n_ch, int64_t first, int64_t last,
+				  float *lo_io, float *hi_io)
+{
+	const float scale = 1.0f / (float)n_ch;
+	float lo = *lo_io, hi = *hi_io;
+	for (int64_t i = first; i < last; i++) {
+		float v = mono(data + (size_t)i * n_ch, n_ch, scale);
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	*lo_io = lo;
+	*hi_io = hi;
+}
+
+/* Fold pairs k0 <= k < k1 of the group at @p group (0 <= k0 <= k1 <=
+ * LEVEL_BRANCH) into *lo and *hi: two of each accumulator, so that
+ * consecutive pairs do not wait for each other. */
+static inline void group_min_max(const float *group, int64_t k0, int64_t k1, float *lo_io,
+				 float *hi_io)
+{
+	float lo0 = *lo_io, hi0 = *hi_io, lo1 = lo0, hi1 = hi0;
+	int64_t k = k0;
+	for (; k + 1 < k1; k += 2) {
+		float a = group[2 * k], b = group[2 * k + 1];
+		float c = group[2 * k + 2], d = group[2 * k + 3];
+		lo0 = a < lo0 ? a : lo0;
+		hi0 = b > hi0 ? b : hi0;
+		lo1 = c < lo1 ? c : lo1;
+		hi1 = d > hi1 ? d : hi1;
+	}
+	if (k < k1) {
+		lo0 = group[2 * k] < lo0 ? group[2 * k] : lo0;
+		hi0 = group[2 * k + 1] > hi0 ? group[2 * k + 1] : hi0;
+	}
+	*lo_io = lo1 < lo0 ? lo1 : lo0;
+	*hi_io = hi1 > hi0 ? hi1 : hi0;
+}
+
 static bool view_valid(struct flz_frames f)
 {
 	return f.data != NULL && f.n_frames >= 1 && f.n_channels >= 1 &&
@@ -54,53 +107,50 @@ int flz_summary_new(struct flz_frames frames, struct flz_summary **out)
 		return -ENOMEM;
 	s->n_frames = frames.n_frames;
 	s->n_channels = frames.n_channels;
-	int64_t n = (frames.n_frames + FLZ_SUMMARY_BLOCK_FRAMES - 1) / FLZ_SUMMARY_BLOCK_FRAMES;
+	int64_t n = (frames.n_frames + BLOCK - 1) / BLOCK;
 	int64_t total = 0;
 	uint32_t k = 0;
 	for (;;) {
 		s->n_blocks[k] = n;
 		s->offset[k] = total;
-		total += n;
+		total += (n + GROUP_MASK) & ~GROUP_MASK;
 		k++;
 		if (n == 1)
 			break;
-		n = (n + 1) / 2;
+		n = (n + GROUP_MASK) >> LEVEL_SHIFT;
 	}
 	s->n_levels = k;
 	s->n_pairs = total;
-	s->pairs = malloc((size_t)total * 2 * sizeof(float));
+	/* A multiple of the line: total is a multiple of LEVEL_BRANCH pairs. */
+	size_t bytes = (size_t)total * 2 * sizeof(float);
+	bytes = (bytes + LINE_BYTES - 1) / LINE_BYTES * LINE_BYTES;
+	s->pairs = aligned_alloc(LINE_BYTES, bytes);
 	if (s->pairs == NULL) {
 		free(s);
 		return -ENOMEM;
 	}
+	for (int64_t i = 0; i < total; i++) {
+		s->pairs[2 * i] = INFINITY;
+		s->pairs[2 * i + 1] = -INFINITY;
+	}
 
-	const uint32_t n_ch = frames.n_channels;
-	const float scale = 1.0f / (float)n_ch;
 	float *level0 = s->pairs;
 	for (int64_t b = 0; b < s->n_blocks[0]; b++) {
-		int64_t first = b * FLZ_SUMMARY_BLOCK_FRAMES;
-		int64_t last = first + FLZ_SUMMARY_BLOCK_FRAMES;
-		if (last > frames.n_frames)
-			last = frames.n_frames;
+		int64_t first = b * BLOCK;
+		int64_t last = first + BLOCK < frames.n_frames ? first + BLOCK : frames.n_frames;
 		float lo = INFINITY, hi = -INFINITY;
-		for (int64_t i = first; i < last; i++) {
-			float v = mono(frames.data + (size_t)i * n_ch, n_ch, scale);
-			lo = v < lo ? v : lo;
-			hi = v > hi ? v : hi;
-		}
+		frames_min_max(frames.data, frames.n_channels, first, last, &lo, &hi);
 		level0[2 * b] = lo;
 		level0[2 * b + 1] = hi;
 	}
 	for (uint32_t level = 1; level < s->n_levels; level++) {
 		const float *below = s->pairs + 2 * s->offset[level - 1];
 		float *here = s->pairs + 2 * s->offset[level];
-		int64_t n_below = s->n_blocks[level - 1];
 		for (int64_t b = 0; b < s->n_blocks[level]; b++) {
-			float lo = below[4 * b], hi = below[4 * b + 1];
-			if (2 * b + 1 < n_below) {
-				lo = fminf(lo, below[4 * b + 2]);
-				hi = fmaxf(hi, below[4 * b + 3]);
-			}
+			/* A whole group: the pairs past the level's end fold
+			 * nothing. */
+			float lo = INFINITY, hi = -INFINITY;
+			group_min_max(below + 2 * (b << LEVEL_SHIFT), 0, LEVEL_BRANCH, &lo, &hi);
 			here[2 * b] = lo;
 			here[2 * b + 1] = hi;
 		}
@@ -124,57 +174,88 @@ size_t flz_summary_bytes(const struct flz_summary *summary)
 	return sizeof(*summary) + (size_t)summary->n_pairs * 2 * sizeof(float);
 }
 
-/* Exact min/max of frames [a, b), a < b: the ends that do not fill a level-0
- * block from the frames, the aligned middle from the fewest pyramid pairs
- * (two per level at most, as in a segment tree walked bottom-up). */
+/*
+ * Exact min/max of frames [a, b), a < b. The ends that do not fill a
+ * level-0 block come from the frames (fewer than FLZ_SUMMARY_BLOCK_FRAMES
+ * at each; a range inside one block entirely), the rest from the pyramid,
+ * bottom-up: at each level the pairs from the range's start up to the next
+ * group and from the last group start below the range's end (fewer than
+ * LEVEL_BRANCH at each, each within one group), and between them whole
+ * pairs of the level above. A range that ends at the sample's end counts
+ * as aligned there at every level: the last pair of each level covers that
+ * level's last pairs.
+ */
 static void range_min_max(const struct flz_summary *s, const float *data, int64_t a, int64_t b,
 			  float *lo_out, float *hi_out)
 {
-	const uint32_t n_ch = s->n_channels;
-	const float scale = 1.0f / (float)n_ch;
 	float lo = INFINITY, hi = -INFINITY;
-	while (a < b && a % FLZ_SUMMARY_BLOCK_FRAMES != 0) {
-		float v = mono(data + (size_t)a * n_ch, n_ch, scale);
-		lo = v < lo ? v : lo;
-		hi = v > hi ? v : hi;
-		a++;
+	int64_t head = (a + BLOCK - 1) / BLOCK * BLOCK;
+	if (head >= b) {
+		frames_min_max(data, s->n_channels, a, b, &lo, &hi);
+		*lo_out = lo;
+		*hi_out = hi;
+		return;
 	}
-	/* The last block may be short: ending at n_frames fills it. */
-	while (b > a && b % FLZ_SUMMARY_BLOCK_FRAMES != 0 && b != s->n_frames) {
-		b--;
-		float v = mono(data + (size_t)b * n_ch, n_ch, scale);
-		lo = v < lo ? v : lo;
-		hi = v > hi ? v : hi;
-	}
-	if (a < b) {
-		int64_t first = a / FLZ_SUMMARY_BLOCK_FRAMES;
-		int64_t limit = (b + FLZ_SUMMARY_BLOCK_FRAMES - 1) / FLZ_SUMMARY_BLOCK_FRAMES;
-		for (uint32_t level = 0; first < limit; level++) {
-			const float *pairs = s->pairs + 2 * s->offset[level];
-			if (first & 1) {
-				lo = fminf(lo, pairs[2 * first]);
-				hi = fmaxf(hi, pairs[2 * first + 1]);
-				first++;
-			}
-			/* first is even now, so an odd limit is above it. */
-			if (limit & 1) {
-				limit--;
-				lo = fminf(lo, pairs[2 * limit]);
-				hi = fmaxf(hi, pairs[2 * limit + 1]);
-			}
-			first /= 2;
-			limit /= 2;
+	int64_t tail = b == s->n_frames ? b : b / BLOCK * BLOCK;
+	frames_min_max(data, s->n_channels, a, head, &lo, &hi);
+	frames_min_max(data, s->n_channels, tail, b, &lo, &hi);
+	/* Pairs [first, limit) of level 0: first * BLOCK is head, the end
+	 * tail (rounded up: the last pair, when tail is the sample's end). */
+	int64_t first = head / BLOCK;
+	int64_t limit = (tail + BLOCK - 1) / BLOCK;
+	for (uint32_t level = 0; first < limit; level++) {
+		const float *pairs = s->pairs + 2 * s->offset[level];
+		int64_t group = first & ~GROUP_MASK;
+		if (limit - group <= LEVEL_BRANCH || level + 1 == s->n_levels) {
+			/* All in one group (the top level is one pair). */
+			group_min_max(pairs + 2 * group, first - group, limit - group, &lo, &hi);
+			break;
 		}
+		/* The head: to the end of first's group (nothing when first
+		 * starts it: the level above has that group's pair). */
+		if ((first & GROUP_MASK) != 0)
+			group_min_max(pairs + 2 * group, first - group, LEVEL_BRANCH, &lo, &hi);
+		/* The tail: from limit's group start, unless limit is the
+		 * level's end (the level above's last pair covers it). */
+		int64_t last_group = limit & ~GROUP_MASK;
+		bool at_end = limit == s->n_blocks[level];
+		if (!at_end)
+			group_min_max(pairs + 2 * last_group, 0, limit - last_group, &lo, &hi);
+		first = (first + GROUP_MASK) >> LEVEL_SHIFT;
+		limit = at_end ? (limit + GROUP_MASK) >> LEVEL_SHIFT : limit >> LEVEL_SHIFT;
 	}
 	*lo_out = lo;
 	*hi_out = hi;
 }
 
-/* floor(i * span / width) without forming i * span, which may overflow:
- * the remainder's product stays below width^2 <= 2^40. */
-static int64_t column_offset(int64_t i, int64_t span, int64_t width)
+/* Columns ahead of the one being read whose ends are prefetched. */
+#define PREFETCH_COLUMNS 8
+
+/* The columns' edges in turn: column i starts at start + floor(i * span /
+ * width), kept as a quotient step and a remainder (no division and no
+ * product that could overflow per column). */
+struct columns {
+	int64_t next, step, rem, rem_step, width;
+};
+
+static inline struct columns columns_init(int64_t start, int64_t span, int64_t width)
 {
-	return i * (span / width) + i * (span % width) / width;
+	return (struct columns){ .next = start, .step = span / width, .rem = 0,
+				 .rem_step = span % width, .width = width };
+}
+
+/* The next column: [*a, *b), *b at least *a + 1 (a column left empty when
+ * width > span covers the one frame at its start). */
+static inline void columns_next(struct columns *c, int64_t *a, int64_t *b)
+{
+	*a = c->next;
+	c->next += c->step;
+	c->rem += c->rem_step;
+	if (c->rem >= c->width) {
+		c->rem -= c->width;
+		c->next++;
+	}
+	*b = c->next > *a ? c->next : *a + 1;
 }
 
 int flz_summary_query(const struct flz_summary *summary, struct flz_frames frames, int64_t start,
@@ -185,12 +266,35 @@ int flz_summary_query(const struct flz_summary *summary, struct flz_frames frame
 	    start < 0 || end > summary->n_frames || start >= end || width < 1 ||
 	    width > FLZ_SUMMARY_MAX_WIDTH)
 		return -EINVAL;
-	const int64_t span = end - start;
+	struct columns c = columns_init(start, end - start, width);
+	struct columns ahead = c;
+	int64_t a, b;
+	for (uint32_t i = 0; i < PREFETCH_COLUMNS && i < width; i++)
+		columns_next(&ahead, &a, &b);
 	for (uint32_t i = 0; i < width; i++) {
-		int64_t a = start + column_offset(i, span, width);
-		int64_t b = start + column_offset(i + 1, span, width);
-		if (b <= a)
-			b = a + 1;
+		if (i + PREFETCH_COLUMNS < width) {
+			/* Ask for the cache lines the end of a column ahead reads:
+			 * its block's frames and its group at each of the three
+			 * lowest levels (the levels above are small and stay
+			 * cached). The ends of long columns lie far apart, and the
+			 * loads of one column alone would leave the processor
+			 * waiting on each. (Here, not in a function: GCC drops a
+			 * call that only prefetches as having no effect.) */
+			columns_next(&ahead, &a, &b);
+			const char *line = (const char *)(frames.data + (size_t)(a & ~(BLOCK - 1)) *
+								       frames.n_channels);
+			__builtin_prefetch(line);
+			__builtin_prefetch(line + LINE_BYTES);
+			int64_t pair = a / BLOCK;
+			for (uint32_t level = 0; level < 3 && level + 1 < summary->n_levels; level++) {
+				line = (const char *)(summary->pairs +
+						      2 * (summary->offset[level] + (pair & ~GROUP_MASK)));
+				__builtin_prefetch(line);
+				__builtin_prefetch(line + LINE_BYTES);
+				pair >>= LEVEL_SHIFT;
+			}
+		}
+		columns_next(&c, &a, &b);
 		range_min_max(summary, frames.data, a, b, &out[2 * i], &out[2 * i + 1]);
 	}
 	return 0;

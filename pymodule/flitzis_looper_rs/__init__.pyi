@@ -8,7 +8,7 @@ import numpy
 import numpy.typing
 
 from typing_extensions import disjoint_base
-from typing import Any, ClassVar, Dict, List, Literal, NamedTuple, Optional, Tuple, Type, TypedDict, Union, final
+from typing import Any, ClassVar, Dict, List, Literal, Mapping, NamedTuple, Optional, Tuple, Type, TypedDict, Union, final
 
 __all__ = [
     "AudioEngine",
@@ -177,8 +177,8 @@ class Meters(NamedTuple):
     """Per output channel, max |x| over the interval after the master gain."""
     master_clip: bool
     """True when some channel's peak reached 1.0."""
-    pads: Dict[int, PadMeter]
-    """{slot: PadMeter} for each pad whose contribution was non-zero in the interval."""
+    pads: Mapping[int, PadMeter]
+    """A read-only mapping {slot: PadMeter} of each pad whose contribution was non-zero in the interval."""
 
 #: The quantisation modes of set_trigger_quantization() and play_sample(quantize=).
 _QuantizeMode = Literal["off", "1/64", "1/32", "1/16", "1/8", "1/4", "1/2", "bar"]
@@ -521,8 +521,10 @@ class AudioEngine:
         output is cut into intervals of round(sample_rate / meter_hz) frames
         from frame 0, and a snapshot describes the interval that ends just
         before its frame, with exact peaks. Before the first interval ends:
-        Meters(0, (0.0,) * channels, False, {}). Raises NotRunningError when
-        stopped."""
+        Meters(0, (0.0,) * channels, False, {}). Immutable (pads is a
+        read-only mapping): while no newer snapshot is published, a call
+        returns the same object, without taking the engine's lock. Raises
+        NotRunningError when stopped."""
     def stats(self) -> EngineStats:
         """A dict describing the engine (see EngineStats). Works when stopped too."""
     def __enter__(self) -> "AudioEngine": ...

@@ -1577,9 +1577,11 @@ static PyMethodDef engine_methods[] = {
 	  "round(sample_rate / meter_hz) frames from frame 0; a snapshot describes the\n"
 	  "interval that ends just before output frame frame. master_peak: per channel,\n"
 	  "the exact max |x| of the output after the master gain; master_clip: some\n"
-	  "channel reached 1.0; pads: {slot: PadMeter(peak, position_s)} for each pad\n"
-	  "whose contribution (after its gain and EQ) was non-zero in the interval.\n"
-	  "Before the first interval ends: frame 0, zeros, False, {}." },
+	  "channel reached 1.0; pads: a read-only mapping {slot: PadMeter(peak,\n"
+	  "position_s)} of each pad whose contribution (after its gain and EQ) was\n"
+	  "non-zero in the interval. Before the first interval ends: frame 0, zeros,\n"
+	  "False, {}. Immutable: while no newer snapshot is published a call returns\n"
+	  "the same object (one atomic load, no lock)." },
 	{ "stats", engine_stats, METH_NOARGS,
 	  "stats($self)\n--\n\n"
 	  "A dict describing the engine: sample_rate, channels, format, period_frames,\n"

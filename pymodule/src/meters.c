@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* AudioEngine.meters() and its named tuples Meters and PadMeter. */
+/* AudioEngine.meters() and its named tuples Meters and PadMeter (immutable: the
+ * same Meters is returned while the snapshot has not changed). */
 #include "module-private.h"
 
 static const char *const meters_fields[][2] = {
 	{ "frame", "The first output frame after the interval described (0: none yet)." },
 	{ "master_peak", "Per output channel, max |x| over the interval after the master gain." },
 	{ "master_clip", "True when some channel's peak reached 1.0." },
-	{ "pads", "{slot: PadMeter} for each pad whose contribution was non-zero in the interval." },
+	{ "pads", "A read-only mapping {slot: PadMeter} of each pad whose contribution was non-zero "
+		  "in the interval." },
 };
 
 static const char *const pad_meter_fields[][2] = {
@@ -54,35 +56,30 @@ static PyObject *named(PyTypeObject *tp, PyObject *items)
 	return r;
 }
 
-/* A Meters like @p last with a fresh pads dict (the caller may change the
- * dict it got; the PadMeters and the rest are immutable and shared). */
-static PyObject *copy_meters(struct engine_object *self, PyObject *last)
-{
-	PyObject *pads = PyDict_Copy(PyTuple_GET_ITEM(last, 3));
-	if (pads == NULL)
-		return NULL;
-	PyObject *items = PyTuple_Pack(4, PyTuple_GET_ITEM(last, 0), PyTuple_GET_ITEM(last, 1),
-				       PyTuple_GET_ITEM(last, 2), pads);
-	Py_DECREF(pads); /* the tuple holds it now (or nothing does) */
-	return named(self->state->meters_type, items);
-}
-
 PyObject *engine_meters(PyObject *obj, PyObject *unused)
 {
 	(void)unused;
 	struct engine_object *self = (struct engine_object *)obj;
-	int64_t frame = 0;
-	int err = flz_engine_meters_frame(self->engine, &frame);
-	if (err < 0)
-		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
-	if (self->meters_last != NULL && frame == self->meters_last_frame)
-		return copy_meters(self, self->meters_last);
+	/* The common case, a UI polling faster than meter_hz: no snapshot
+	 * published and no stop since the one the last Meters was built from
+	 * was read, so that Meters is still the answer, and being immutable it
+	 * is returned itself. One atomic load (acquire, see
+	 * flz_engine_meters_seq()), no lock, no allocation; meters_last and
+	 * meters_last_seq are read and written under the GIL only. */
+	uint64_t seq = flz_engine_meters_seq(self->engine);
+	if (self->meters_last != NULL && seq == self->meters_last_seq) {
+		Py_INCREF(self->meters_last);
+		return self->meters_last;
+	}
 	/* About 2 KB of figures: on the heap of this (control) thread, not the
 	 * audio thread's. */
 	struct flz_engine_meters *m = PyMem_Malloc(sizeof *m);
 	if (m == NULL)
 		return PyErr_NoMemory();
-	err = flz_engine_get_meters(self->engine, m);
+	/* Read after seq: the snapshot is the one seq was raised for or a
+	 * newer one (a newer one changes the count later: this is then built
+	 * once more, never kept past its time). */
+	int err = flz_engine_get_meters(self->engine, m);
 	if (err < 0) {
 		PyMem_Free(m);
 		return raise_error(self->state, OP_COMMAND, err, NULL, NULL);
@@ -118,18 +115,23 @@ PyObject *engine_meters(PyObject *obj, PyObject *unused)
 	PyObject *frame_obj = PyLong_FromLongLong((long long)m->frame);
 	if (frame_obj == NULL)
 		goto done;
+	/* The pads read-only (a mappingproxy over a dict nothing else holds):
+	 * every part of the Meters is immutable, so the callers that get it
+	 * again cannot change what the next one sees. */
+	PyObject *pads_view = PyDictProxy_New(pads);
+	if (pads_view == NULL) {
+		Py_DECREF(frame_obj);
+		goto done;
+	}
 	result = named(self->state->meters_type,
-		       PyTuple_Pack(4, frame_obj, peaks, m->master_clip ? Py_True : Py_False, pads));
+		       PyTuple_Pack(4, frame_obj, peaks, m->master_clip ? Py_True : Py_False,
+				    pads_view));
 	Py_DECREF(frame_obj);
+	Py_DECREF(pads_view);
 	if (result != NULL) {
-		/* Kept with a dict of its own: the one returned is the caller's. */
-		PyObject *kept = copy_meters(self, result);
-		if (kept == NULL) {
-			Py_CLEAR(result);
-			goto done;
-		}
-		Py_XSETREF(self->meters_last, kept);
-		self->meters_last_frame = m->frame;
+		Py_INCREF(result);
+		Py_XSETREF(self->meters_last, result);
+		self->meters_last_seq = seq;
 	}
 done:
 	Py_XDECREF(peaks);

@@ -128,11 +128,13 @@ struct engine_object {
 	 * plus request_base, the last id given before this run. */
 	uint64_t request_base;
 	uint64_t max_request;
-	/* meters(): the last Meters built and its snapshot's frame, reused
-	 * (with a copy of its pads dict) while the audio side has published no
-	 * newer one; cleared by run() and shut_down(). */
+	/* meters(): the last Meters built (immutable: its pads a read-only
+	 * mapping) and the engine's meters count
+	 * (flz_engine_meters_seq()) read before that snapshot: returned itself
+	 * while the count is the same; cleared by run() and shut_down(). Under
+	 * the GIL. */
 	PyObject *meters_last;
-	int64_t meters_last_frame;
+	uint64_t meters_last_seq;
 	/* The module's state, alive as long as this engine: the engine holds
 	 * its type, the type its module. Read on every call that may raise. */
 	struct module_state *state;

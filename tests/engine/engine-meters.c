@@ -111,10 +111,48 @@ START_TEST(meters_exact)
 }
 END_TEST
 
+/* flz_engine_meters_seq(): the same while no snapshot is published, raised
+ * by each one and by a stop, and never back to a value of an earlier run. */
+START_TEST(meters_seq)
+{
+	int err = 0;
+	ck_assert_uint_eq(flz_engine_meters_seq(NULL), 0);
+	struct flz_engine *engine = meter_engine(100.0, &err);
+	ck_assert_int_eq(err, 0);
+	uint64_t before = flz_engine_meters_seq(engine);
+	ck_assert_int_eq(flz_engine_start_offline(engine), 0);
+	ck_assert_uint_eq(flz_engine_meters_seq(engine), before); /* none published yet */
+	static float out[3 * INTERVAL * 2];
+	ck_assert_int_eq(flz_engine_render(engine, out, INTERVAL - 1), 0);
+	ck_assert_uint_eq(flz_engine_meters_seq(engine), before);
+	ck_assert_int_eq(flz_engine_render(engine, out, 1), 0);
+	uint64_t one = flz_engine_meters_seq(engine);
+	ck_assert_uint_eq(one, before + 1);
+	struct flz_engine_meters m;
+	ck_assert_int_eq(flz_engine_get_meters(engine, &m), 0);
+	ck_assert_int_eq(m.frame, INTERVAL);
+	ck_assert_uint_eq(flz_engine_meters_seq(engine), one); /* reading changes nothing */
+	/* Two intervals in one render: raised once for each. */
+	ck_assert_int_eq(flz_engine_render(engine, out, 2 * INTERVAL), 0);
+	uint64_t three = flz_engine_meters_seq(engine);
+	ck_assert_uint_eq(three, one + 2);
+	flz_engine_stop(engine);
+	uint64_t stopped = flz_engine_meters_seq(engine);
+	ck_assert_uint_gt(stopped, three);
+	ck_assert_int_eq(flz_engine_get_meters(engine, &m), -ENOTCONN);
+	/* A new run starts its frames from 0 but not its count. */
+	ck_assert_int_eq(flz_engine_start_offline(engine), 0);
+	ck_assert_int_eq(flz_engine_render(engine, out, INTERVAL), 0);
+	ck_assert_uint_eq(flz_engine_meters_seq(engine), stopped + 1);
+	flz_engine_destroy(engine);
+}
+END_TEST
+
 TCase *engine_case_meters(void)
 {
 	TCase *tc = tcase_create("engine:meters");
 	tcase_add_test(tc, meters_arguments);
 	tcase_add_test(tc, meters_exact);
+	tcase_add_test(tc, meters_seq);
 	return tc;
 }

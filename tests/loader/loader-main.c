@@ -166,6 +166,7 @@ static Suite *loader_suite(void)
 		loader_case_pcm,
 		loader_case_pcm_errors,
 		loader_case_summary,
+		loader_case_summary_levels,
 		loader_case_summary_errors,
 		loader_case_formats,
 		loader_case_mp3,

@@ -218,8 +218,11 @@ START_TEST(test_summary)
 			struct flz_summary *sum = NULL;
 			ck_assert_int_eq(flz_summary_new(f, &sum), 0);
 			size_t bytes = flz_summary_bytes(sum);
-			/* Under 16 bytes per block of 64 frames, plus the header (about 1 KiB). */
-			ck_assert_uint_le(bytes, 2048 + 16 * (size_t)((n + 63) / 64));
+			/* 8 bytes a pair, 16/15 pairs per block of 16 frames, plus
+			 * the header (about 1 KiB) and up to 16 pairs of padding
+			 * per level (at most 6 levels here). */
+			ck_assert_uint_le(bytes, 2048 + 8 * ((size_t)((n + 15) / 16) * 16 / 15 + 1) +
+							 6 * 16 * 8);
 
 			check_query(sum, f, 0, n, 1, out);
 			check_query(sum, f, 0, n, 100, out);
@@ -255,6 +258,63 @@ START_TEST(test_summary)
 		100.0 * (double)flz_summary_bytes(sum) / ((double)n * sizeof(float)));
 	flz_summary_free(sum);
 	free(x);
+	free(out);
+}
+END_TEST
+
+/* Column edges on, just before and just after a multiple of each level's
+ * block (16, 256, 4096 and 65536 frames), at the range's start and end and
+ * between columns, with columns of about one block (the frames and the
+ * lowest pairs) and of 17 blocks (so that each column takes pairs at both
+ * ends of that level and of every level below it, where a pair taken too
+ * few is the column's extreme in about one column in eight), and ranges
+ * that end at the sample's end: every column exact. A 3.1 M-frame mono
+ * sample, and a stereo one for the three lower levels. */
+START_TEST(test_summary_levels)
+{
+	static const int64_t sizes[] = { 16, 256, 4096, 65536 };
+	float *out = malloc(2 * 64 * sizeof(float));
+	ck_assert_ptr_nonnull(out);
+	for (uint32_t n_ch = 1; n_ch <= 2; n_ch++) {
+		const int64_t n = n_ch == 1 ? 48 * 65536 + 4096 + 256 + 16 + 5
+					    : 48 * 4096 + 256 + 16 + 5;
+		const size_t n_sizes = n_ch == 1 ? 4 : 3;
+		float *x = malloc((size_t)n * n_ch * sizeof(float));
+		ck_assert_ptr_nonnull(x);
+		flz_test_noise(x, (size_t)n * n_ch, 1.0, 31 + n_ch);
+		struct flz_frames f = { x, n, n_ch };
+		struct flz_summary *sum = NULL;
+		ck_assert_int_eq(flz_summary_new(f, &sum), 0);
+		for (size_t k = 0; k < n_sizes; k++) {
+			const int64_t size = sizes[k];
+			for (int64_t d0 = -1; d0 <= 1; d0++) {
+				for (int64_t d1 = -1; d1 <= 1; d1++) {
+					const int64_t lens[] = { size + d1, 17 * size + d1 };
+					for (size_t li = 0; li < 2; li++) {
+						int64_t start = size + d0;
+						int64_t cols = (n - start) / lens[li];
+						if (cols > 40)
+							cols = 40;
+						check_query(sum, f, start, start + cols * lens[li],
+							    (uint32_t)cols, out);
+					}
+					/* Both ends off by different amounts, over a
+					 * few columns whose edges fall around the
+					 * multiples. */
+					int64_t end = 19 * size + d1;
+					check_query(sum, f, size + d0, end, 1, out);
+					check_query(sum, f, size + d0, end, 7, out);
+				}
+				/* To the sample's end, from around a multiple. */
+				int64_t from = (n - 1) / size * size - 17 * size + d0;
+				check_query(sum, f, from > 0 ? from : 0, n, 1, out);
+				check_query(sum, f, from > 0 ? from : 0, n, 5, out);
+			}
+		}
+		check_query(sum, f, 0, n, 64, out);
+		flz_summary_free(sum);
+		free(x);
+	}
 	free(out);
 }
 END_TEST
@@ -316,6 +376,11 @@ TCase *loader_case_pcm_errors(void)
 TCase *loader_case_summary(void)
 {
 	return loader_tcase("loader:summary", test_summary);
+}
+
+TCase *loader_case_summary_levels(void)
+{
+	return loader_tcase("loader:summary-levels", test_summary_levels);
 }
 
 TCase *loader_case_summary_errors(void)

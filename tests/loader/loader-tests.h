@@ -74,6 +74,7 @@ TCase *loader_case_fuzz_regressions(void);
 TCase *loader_case_pcm(void);
 TCase *loader_case_pcm_errors(void);
 TCase *loader_case_summary(void);
+TCase *loader_case_summary_levels(void);
 TCase *loader_case_summary_errors(void);
 
 #endif /* LOADER_TESTS_H */

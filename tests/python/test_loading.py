@@ -168,6 +168,30 @@ def test_waveform_equals_a_scan_of_every_column():
         assert numpy.array_equal(e.waveform(3, 10, start_s=0.5), brute_force(x, RATE // 2, n, 10))
 
 
+def test_waveform_exact_with_odd_edges_at_every_level():
+    """Column edges on, one before and one after a multiple of each level's
+    block of the summary (16, 256, 4096, 65536 frames), with columns of
+    about one block and of 17 blocks (pairs at both ends of that level and
+    of those below), and to the sample's end: equal to numpy's scan."""
+    n = 18 * 65536 + 4096 + 256 + 16 + 5
+    x = noise(n, 2, 15, numpy.float32)
+    with AudioEngine(device="offline", channels=2) as e:
+        e.load_sample_array(0, x, RATE)
+        for size in (16, 256, 4096, 65536):
+            for d0 in (-1, 0, 1):
+                for d1 in (-1, 0, 1):
+                    for length in (size + d1, 17 * size + d1):
+                        start = size + d0
+                        width = min(12, (n - start) // length)
+                        end = start + width * length
+                        got = e.waveform(0, width, start / RATE, end / RATE)
+                        assert numpy.array_equal(got, brute_force(x, start, end, width)), \
+                            (size, start, end, width)
+                start = (n - 1) // size * size - 17 * size + d0
+                got = e.waveform(0, 3, start / RATE, None)
+                assert numpy.array_equal(got, brute_force(x, start, n, 3)), (size, start)
+
+
 def test_waveform_of_converted_samples(tmp_path):
     """A converted sample's summary is the summary of what the slot holds: the
     file and the array of the same frames, equal as stored, give equal

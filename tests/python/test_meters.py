@@ -188,10 +188,10 @@ def test_meters_from_eight_threads_while_rendering():
     assert errors == []
 
 
-def test_unchanged_snapshot_again_equal_with_a_dict_of_its_own():
-    """A call that finds no newer snapshot returns one equal to the last (the
-    same PadMeters), each with its own pads dict, so a caller that changes
-    the dict it got changes nothing for the next; a run() starts afresh."""
+def test_unchanged_snapshot_is_the_same_object_and_a_new_one_is_new():
+    """A call that finds no newer snapshot returns the Meters of the last
+    call itself (equal, and the same object); a render that ends an interval
+    gives a new object with the new figures; a run() starts afresh."""
     e = offline()
     with e:
         e.load_sample_array(0, noise(4000, 2, 5), RATE_HZ)
@@ -199,28 +199,76 @@ def test_unchanged_snapshot_again_equal_with_a_dict_of_its_own():
         e.render(INTERVAL * 2)
         a = e.meters()
         b = e.meters()
-        assert a == b and a.frame == 2 * INTERVAL and 0 in a.pads
+        assert a == b and a is b
+        assert a.frame == 2 * INTERVAL and list(a.pads) == [0]
         assert type(a) is Meters and type(a.pads[0]) is PadMeter
-        assert a.pads is not b.pads and a.pads[0] is b.pads[0]
-        a.pads.clear()
-        a.pads["junk"] = 1
+        e.render(INTERVAL - 1)  # no interval ends: the same snapshot
+        assert e.meters() is a
+        e.render(1)
         c = e.meters()
-        assert c == b and list(c.pads) == [0]
-        e.render(INTERVAL)
-        d = e.meters()
-        assert d.frame == 3 * INTERVAL
-        # Nothing is kept per call: 2000 calls leave the PadMeter's and the
-        # dicts' counts as they were (a leaked copy per call would add 2000).
+        assert c is not a and c.frame == 3 * INTERVAL and a.frame == 2 * INTERVAL
+        assert c.pads[0].peak > 0.0 and c.pads[0] != a.pads[0]
+        assert e.meters() is c
+        # Nothing is kept per call: 2000 calls leave the counts as they were
+        # (a reference or a copy leaked per call would add 2000).
         import gc
         import sys
         pm = c.pads[0]
-        refs, dicts = sys.getrefcount(pm), sum(isinstance(o, dict) for o in gc.get_objects())
+        refs = (sys.getrefcount(c), sys.getrefcount(pm), sys.getrefcount(c.pads))
+        n_objects = len(gc.get_objects())
         for _ in range(2000):
             e.meters()
-        assert sys.getrefcount(pm) == refs
-        assert sum(isinstance(o, dict) for o in gc.get_objects()) < dicts + 10
+        assert (sys.getrefcount(c), sys.getrefcount(pm), sys.getrefcount(c.pads)) == refs
+        assert len(gc.get_objects()) < n_objects + 10
+        # A new snapshot drops the old one: only this test holds it now.
+        refs_c = sys.getrefcount(c)
+        e.render(INTERVAL)
+        assert e.meters() is not c
+        assert sys.getrefcount(c) == refs_c - 1
     with e:
         # Frames count from 0 again: the last run's snapshot is not reused.
         assert e.meters() == Meters(0, (0.0, 0.0), False, {})
         e.render(INTERVAL * 2)
         assert e.meters().pads == {}
+
+
+def test_pads_is_a_read_only_mapping():
+    """pads reads like the dict it was (indexing, get, in, len, iteration,
+    keys/values/items, equality with a dict) and refuses every change, so a
+    caller cannot alter the Meters the next call returns."""
+    sig = noise(4000, 2, 9, scale=0.5)
+    with offline() as e:
+        e.load_sample_array(3, sig, RATE_HZ)
+        e.load_sample_array(7, sig, RATE_HZ)
+        e.play_sample(3, 1.0)
+        e.play_sample(7, 0.5)
+        e.render(INTERVAL)
+        m = e.meters()
+        pads = m.pads
+        assert len(pads) == 2 and sorted(pads) == [3, 7]
+        assert 3 in pads and 7 in pads and 0 not in pads
+        assert pads[3] is pads.get(3) and pads.get(0) is None and pads.get(0, "x") == "x"
+        assert sorted(pads.keys()) == [3, 7]
+        assert dict(pads.items()) == {3: pads[3], 7: pads[7]}
+        assert list(pads.values()) == [pads[k] for k in pads]
+        assert pads == {3: pads[3], 7: pads[7]} and isinstance(pads[3], PadMeter)
+        with pytest.raises(KeyError):
+            pads[0]
+        before = dict(pads)
+        with pytest.raises(TypeError):
+            pads[0] = PadMeter(1.0, 0.0)
+        with pytest.raises(TypeError):
+            del pads[3]
+        for name in ("clear", "pop", "popitem", "update", "setdefault"):
+            assert not hasattr(pads, name), name
+        with pytest.raises(AttributeError):
+            m.frame = 0  # a named tuple: no field can be rebound
+        with pytest.raises(AttributeError):
+            m.pads = {}
+        with pytest.raises(AttributeError):
+            pads[3].peak = 2.0
+        # A copy is the caller's own; the next call still sees the snapshot.
+        mine = dict(pads)
+        mine.clear()
+        again = e.meters()
+        assert again is m and dict(again.pads) == before and len(again.pads) == 2

@@ -902,6 +902,24 @@ FLZ_WARN_UNUSED int flz_engine_get_meters(struct flz_engine *engine,
 FLZ_WARN_UNUSED int flz_engine_meters_frame(struct flz_engine *engine, int64_t *frame);
 
 /**
+ * A count that changes whenever the snapshot flz_engine_get_meters() would
+ * return may have changed: the audio side raises it after each snapshot it
+ * publishes, and each stop raises it. It is never reset (not by a stop nor
+ * a start), so a caller that kept the count it read before a
+ * flz_engine_get_meters() with that call's snapshot knows, while the count
+ * is still the same, that the snapshot is still the latest and the engine
+ * still running, without the lock. A count read first is never ahead of
+ * the snapshot read after it (the snapshot may be newer: the count then
+ * changes later, and a caller only reads again).
+ * @return the count; 0 for NULL
+ * Errors: none.
+ * Thread: any (one atomic load, no lock, never waits; with the engine
+ *         stopped too).
+ * Ownership: reads only.
+ */
+uint64_t flz_engine_meters_seq(const struct flz_engine *engine);
+
+/**
  * The transport's state, as the audio side published it after its last
  * block (a seqlock: never waits for the audio thread). A command queued
  * since shows once a block has been rendered after it.

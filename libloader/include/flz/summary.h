@@ -4,18 +4,22 @@
  * A waveform summary of a sample: a pyramid of min/max pairs of the sample's
  * mono mix (per frame: the channels summed in order, times 1 / channels, as
  * the loader's N-to-mono map computes it). Level 0 holds one pair per
- * FLZ_SUMMARY_BLOCK_FRAMES frames, each next level one pair per two blocks of
- * the level below, up to a level of one block.
+ * FLZ_SUMMARY_BLOCK_FRAMES (16) frames, each next level one pair per
+ * FLZ_SUMMARY_LEVEL_BRANCH (16) pairs of the level below (blocks of 16, 256,
+ * 4096, ... frames), up to a level of one pair.
  *
- * A query over any frame range and any width reads, per column, at most
- * 2 * (FLZ_SUMMARY_BLOCK_FRAMES - 1) frames of the sample (the column's ends
- * that do not fill a block) and two pairs per level: its cost grows with the
- * width and the logarithm of the length, not with the span, and the result is
- * exact (equal to a scan of every frame of each column).
+ * A query over any frame range and any width reads, per column, fewer than
+ * FLZ_SUMMARY_BLOCK_FRAMES frames of the sample at each of its ends (the
+ * parts that do not fill a block) and fewer than FLZ_SUMMARY_LEVEL_BRANCH
+ * pairs at each end per level, each end's within one run of 16 pairs (two
+ * cache lines): its cost grows with the width and the logarithm of the
+ * length, not with the span, and the result is exact (equal to a scan of
+ * every frame of each column).
  *
- * Memory: 8 bytes per block at level 0, under 16 bytes per 64 frames in all
- * (0.25 bytes a frame): 1/32 of a stereo float sample, 1/16 of a mono one,
- * plus a fixed header of about 1 KiB (flz_summary_bytes()).
+ * Memory: 8 bytes per block at level 0, under 8.6 bytes per 16 frames in all
+ * (0.53 bytes a frame): 1/15 of a stereo float sample, 2/15 of a mono one,
+ * plus a fixed header of about 1 KiB and at most 15 pairs of padding per
+ * level (flz_summary_bytes()).
  *
  * The summary is immutable once built and keeps no pointer into the sample:
  * a query is given the sample's frames again (a reference the caller holds).
@@ -35,7 +39,11 @@ extern "C" {
 #endif
 
 /** Frames per level-0 pair. */
-#define FLZ_SUMMARY_BLOCK_FRAMES 64
+#define FLZ_SUMMARY_BLOCK_FRAMES 16
+/** log2 of FLZ_SUMMARY_LEVEL_BRANCH. */
+#define FLZ_SUMMARY_LEVEL_SHIFT 4
+/** Pairs of a level per pair of the level above. */
+#define FLZ_SUMMARY_LEVEL_BRANCH (1 << FLZ_SUMMARY_LEVEL_SHIFT)
 /** Most columns one query may ask for. */
 #define FLZ_SUMMARY_MAX_WIDTH (1u << 20)
 
