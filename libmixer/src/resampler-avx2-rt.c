@@ -71,6 +71,12 @@ FLZ_RT FLZ_HOT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *
 	_mm_storel_pi((__m64 *)out, fold(sum, _mm_set1_ps(gain_lin)));
 }
 
+/* How far past its tap window a run prefetches the source: 1 KiB (128
+ * stereo frames, 32-128 output frames at rates 1-4), found by measurement
+ * (docs/performance.md): 64 floats is too late for the 10-second samples of
+ * the bench, 1024 no better. */
+#define PREFETCH_FLOATS 256
+
 FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
 					  const struct flz_resampler_speed *sp, const float *src,
 					  int64_t base, const int64_t *pos, const uint32_t *frac,
@@ -87,6 +93,12 @@ FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
 	const __m128 g = _mm_set1_ps(gain_lin);
 	uint32_t j = 0;
 	for (; j + 2 <= n_frames; j += 2) {
+		/* The sample is read once, front to back, by up to 32 voices at
+		 * a time: ask for the line PREFETCH_FLOATS past the window's end
+		 * now, so that it is in L1 when the taps reach it (one line per
+		 * two frames covers rates up to 4). */
+		_mm_prefetch((const char *)(x0 + pos[j] * 2 + n_taps * 2 + PREFETCH_FLOATS),
+			     _MM_HINT_T0);
 		float a0, a1;
 		const float *row0 = row_at(rows, row_floats, frac[j], &a0);
 		const float *row1 = row_at(rows, row_floats, frac[j + 1], &a1);
