@@ -81,7 +81,7 @@ FLZ_RT FLZ_HOT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *
 /*
  * The run for @p n_taps taps a frame: a constant when the switch below
  * inlines it for one table's size, so that the taps' loop is unrolled
- * (about 6% faster than the loop; docs/performance.md). The operations and
+ * (about 10% faster in the mixer bench than the loop; docs/performance.md). The operations and
  * their order do not depend on it: the values are those of
  * flz_resampler_frame_stereo_avx2() either way.
  */
@@ -98,7 +98,8 @@ run_taps(int32_t n_taps, const struct flz_resampler_speed *sp, const float *src,
 		/* The sample is read once, front to back, by up to 32 voices at
 		 * a time: ask for the line PREFETCH_FLOATS past the window's end
 		 * now, so that it is in L1 when the taps reach it (one line per
-		 * two frames covers rates up to 4). */
+		 * two frames covers rates up to 4). A prefetch never faults, so
+		 * one past the end of the sample or window costs nothing. */
 		_mm_prefetch((const char *)(x0 + pos[j] * 2 + n_taps * 2 + PREFETCH_FLOATS),
 			     _MM_HINT_T0);
 		float a0, a1;
