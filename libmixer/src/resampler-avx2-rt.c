@@ -27,6 +27,7 @@ frame_sums(const float *row, float a, int32_t n_taps, const float *x)
 	const __m256 av = _mm256_set1_ps(a);
 	__m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
 	int32_t i = 0;
+#pragma GCC unroll 16
 	for (; i + 8 <= n_taps; i += 8, row += 2 * FLZ_RESAMPLER_GROUP, x += 16) {
 		const __m256 c = _mm256_fmadd_ps(av, _mm256_load_ps(row + 8), _mm256_load_ps(row));
 		acc0 = _mm256_fmadd_ps(_mm256_unpacklo_ps(c, c), _mm256_loadu_ps(x), acc0);
@@ -71,22 +72,36 @@ FLZ_RT FLZ_HOT void flz_resampler_frame_stereo_avx2(const struct flz_resampler *
 	_mm_storel_pi((__m64 *)out, fold(sum, _mm_set1_ps(gain_lin)));
 }
 
-FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
-					  const struct flz_resampler_speed *sp, const float *src,
-					  int64_t base, const int64_t *pos, const uint32_t *frac,
-					  uint32_t n_channels, uint32_t n_frames, float gain_lin,
-					  float *out)
+/* How far past its tap window a run prefetches the source: 1 KiB (128
+ * stereo frames, 32-128 output frames at rates 1-4), found by measurement
+ * (docs/performance.md): 64 floats is too late for the 10-second samples of
+ * the bench, 1024 no better. */
+#define PREFETCH_FLOATS 256
+
+/*
+ * The run for @p n_taps taps a frame: a constant when the switch below
+ * inlines it for one table's size, so that the taps' loop is unrolled
+ * (about 10% faster in the mixer bench than the loop; docs/performance.md). The operations and
+ * their order do not depend on it: the values are those of
+ * flz_resampler_frame_stereo_avx2() either way.
+ */
+FLZ_RT FLZ_HOT static inline __attribute__((always_inline)) void
+run_taps(int32_t n_taps, const struct flz_resampler_speed *sp, const float *src, int64_t base,
+	 const int64_t *pos, const uint32_t *frac, uint32_t n_frames, float gain_lin, float *out)
 {
-	(void)r;
-	(void)n_channels; /* always 2 */
-	/* What the single frame reads through sp, kept in registers. */
-	const int32_t n_taps = 2 * sp->side;
 	const float *rows = sp->table->rows;
 	const size_t row_floats = 2 * (size_t)sp->table->stride;
 	const float *x0 = src + (1 - sp->side - base) * 2;
 	const __m128 g = _mm_set1_ps(gain_lin);
 	uint32_t j = 0;
 	for (; j + 2 <= n_frames; j += 2) {
+		/* The sample is read once, front to back, by up to 32 voices at
+		 * a time: ask for the line PREFETCH_FLOATS past the window's end
+		 * now, so that it is in L1 when the taps reach it (one line per
+		 * two frames covers rates up to 4). A prefetch never faults, so
+		 * one past the end of the sample or window costs nothing. */
+		_mm_prefetch((const char *)(x0 + pos[j] * 2 + n_taps * 2 + PREFETCH_FLOATS),
+			     _MM_HINT_T0);
 		float a0, a1;
 		const float *row0 = row_at(rows, row_floats, frac[j], &a0);
 		const float *row1 = row_at(rows, row_floats, frac[j + 1], &a1);
@@ -106,5 +121,39 @@ FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
 		const float *row0 = row_at(rows, row_floats, frac[j], &a0);
 		const __m256 s0 = frame_sums(row0, a0, n_taps, x0 + pos[j] * 2);
 		_mm_storel_pi((__m64 *)(out + (size_t)j * 2), fold(s0, g));
+	}
+}
+
+FLZ_RT FLZ_HOT void flz_resampler_run_stereo_avx2(const struct flz_resampler *r,
+					  const struct flz_resampler_speed *sp, const float *src,
+					  int64_t base, const int64_t *pos, const uint32_t *frac,
+					  uint32_t n_channels, uint32_t n_frames, float gain_lin,
+					  float *out)
+{
+	(void)r;
+	(void)n_channels; /* always 2 */
+	/* The taps of resampler.c's tables (2 x side: the base one, then the
+	 * stretches 2^(k/6), k = 1 .. 12); any other count takes the loop. */
+	switch (2 * sp->side) {
+#define FLZ_RUN_TAPS(n)                                                          \
+	case n:                                                                   \
+		run_taps(n, sp, src, base, pos, frac, n_frames, gain_lin, out);   \
+		return;
+		FLZ_RUN_TAPS(20)
+		FLZ_RUN_TAPS(32)
+		FLZ_RUN_TAPS(36)
+		FLZ_RUN_TAPS(40)
+		FLZ_RUN_TAPS(44)
+		FLZ_RUN_TAPS(48)
+		FLZ_RUN_TAPS(52)
+		FLZ_RUN_TAPS(60)
+		FLZ_RUN_TAPS(68)
+		FLZ_RUN_TAPS(76)
+		FLZ_RUN_TAPS(84)
+		FLZ_RUN_TAPS(96)
+		FLZ_RUN_TAPS(104)
+#undef FLZ_RUN_TAPS
+	default:
+		run_taps(2 * sp->side, sp, src, base, pos, frac, n_frames, gain_lin, out);
 	}
 }

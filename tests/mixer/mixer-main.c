@@ -143,6 +143,7 @@ static Suite *mixer_suite(void)
 		mixer_case_steady,
 		mixer_case_memory,
 		mixer_case_rates,
+		mixer_case_interp_run,
 		mixer_case_trigger,
 		mixer_case_exclusive,
 		mixer_case_pad_gain,

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* mixer:speed, mixer:speed-glide, mixer:steady, mixer:rates: varispeed. */
+/* mixer:speed, mixer:speed-glide, mixer:steady, mixer:rates, mixer:interp-run:
+ * varispeed. */
 #include "mixer-tests.h"
+
+#include <flz/voice.h>
+
+#include "resampler.h"
 
 /* ---- mixer:speed ---- */
 
@@ -248,6 +253,102 @@ START_TEST(test_rates)
 	free(out);
 }
 END_TEST
+
+/* ---- mixer:interp-run ---- */
+
+/* One interpolator check: @p n frames at positions pos and fractions frac
+ * from @p x (n_pos frames) for speed @p sp, the run against the single
+ * frame kernel, portable and (when built and not forced generic) AVX2. */
+static void check_interp_run(const struct flz_resampler *r, const struct flz_resampler_speed *sp,
+			     const float *x, int64_t base, const int64_t *pos,
+			     const uint32_t *frac, uint32_t n, const char *what)
+{
+	float run[2 * 64], one[2 * 64];
+	flz_resampler_run(r, sp, x, base, pos, frac, CH, n, 0.75f, run);
+	for (uint32_t j = 0; j < n; j++) {
+		flz_resampler_frame(r, sp, x + (pos[j] - base) * CH, CH, frac[j], 0.75f, one + j * CH);
+		ck_assert_msg(memcmp(run + j * CH, one + j * CH, CH * sizeof(float)) == 0,
+			      "%s: portable run frame %u differs", what, j);
+	}
+#ifdef FLZ_HAVE_AVX2_RESAMPLER
+	const uint32_t want = FLZ_CPU_AVX2 | FLZ_CPU_FMA;
+	if (flz_test_force_generic() || (flz_cpu_detect() & want) != want)
+		return;
+	float vec[2 * 64], vone[2];
+	flz_resampler_run_stereo_avx2(r, sp, x, base, pos, frac, CH, n, 0.75f, vec);
+	for (uint32_t j = 0; j < n; j++) {
+		flz_resampler_frame_stereo_avx2(r, sp, x + (pos[j] - base) * CH, CH, frac[j], 0.75f,
+						vone);
+		ck_assert_msg(memcmp(vec + j * CH, vone, CH * sizeof(float)) == 0,
+			      "%s: AVX2 run frame %u differs from its frame kernel", what, j);
+		/* The same sums in another order: float rounding of about 30-100
+		 * products of magnitude <= 1. */
+		for (uint32_t c = 0; c < CH; c++)
+			ck_assert_msg(fabsf(vec[j * CH + c] - run[j * CH + c]) < 2e-6f,
+				      "%s: AVX2 frame %u ch %u: %g, portable %g", what, j, c,
+				      (double)vec[j * CH + c], (double)run[j * CH + c]);
+	}
+#endif
+}
+
+/*
+ * The interpolator's runs at constant speed (one call per block) equal its
+ * single frames (the path of a glide) for every table, bit for bit within
+ * each instruction set (the AVX2 run is unrolled for each table's number of
+ * taps, with a loop for any other), and AVX2 equals the portable one within
+ * 2e-6 (the header's "float rounding"). 61 frames (odd: the run's last
+ * single frame) at random fractions and steps of 0 to 4 source frames over
+ * noise within +-1, with a gain of 0.75.
+ */
+START_TEST(test_interp_run)
+{
+	struct flz_resampler r;
+	ck_assert_int_eq(flz_resampler_init(&r), 0);
+	enum { N = 61, SPAN = 4 * N + 2 * FLZ_RESAMPLER_MAX_SIDE_TAPS + 8 };
+	float *x = malloc(SPAN * CH * sizeof(float));
+	ck_assert_ptr_nonnull(x);
+	uint32_t seed = 12345;
+	for (int i = 0; i < SPAN * CH; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		x[i] = (float)((double)seed / 4294967296.0 * 2.0 - 1.0);
+	}
+	for (int k = 0; k <= FLZ_RESAMPLER_N_TABLES; k++) {
+		struct flz_resampler_speed sp;
+		char what[48];
+		if (k < FLZ_RESAMPLER_N_TABLES) {
+			flz_resampler_prepare_table(&r, &sp, r.table[k].inc_fp);
+			ck_assert_ptr_eq(sp.table, &r.table[k]);
+			snprintf(what, sizeof what, "table %d (%d taps)", k, 2 * sp.side);
+		} else {
+			/* A count no table has (the first stretch's taps less
+			 * four, inside its rows): the run's loop for any count. */
+			flz_resampler_prepare_table(&r, &sp, r.table[1].inc_fp);
+			sp.side -= 2;
+			snprintf(what, sizeof what, "%d taps (no table)", 2 * sp.side);
+		}
+		/* Centres from side - 1 on, so that every tap reads inside x. */
+		const int64_t base = -(int64_t)FLZ_RESAMPLER_MAX_SIDE_TAPS;
+		int64_t pos[N];
+		uint32_t frac[N];
+		int64_t p = 0;
+		for (int j = 0; j < N; j++) {
+			seed = seed * 1664525u + 1013904223u;
+			frac[j] = seed;
+			pos[j] = p;
+			p += (seed >> 8) % 5;
+		}
+		check_interp_run(&r, &sp, x + FLZ_RESAMPLER_MAX_SIDE_TAPS * CH, base, pos, frac, N,
+				 what);
+	}
+	free(x);
+	flz_resampler_deinit(&r);
+}
+END_TEST
+
+TCase *mixer_case_interp_run(void)
+{
+	return mixer_tcase("mixer:interp-run", test_interp_run);
+}
 
 TCase *mixer_case_rates(void)
 {

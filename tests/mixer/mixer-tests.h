@@ -77,6 +77,7 @@ TCase *mixer_case_speed_glide(void);
 TCase *mixer_case_steady(void);
 TCase *mixer_case_memory(void);
 TCase *mixer_case_rates(void);
+TCase *mixer_case_interp_run(void);
 TCase *mixer_case_trigger(void);
 TCase *mixer_case_exclusive(void);
 TCase *mixer_case_pad_gain(void);
