@@ -5,9 +5,11 @@
 #   bash bench/run.sh [--quick] [--install] [--xrun-seconds N]
 #
 # Builds the release binaries it needs (in $BUILD, default build-bench),
-# then runs bench/report.py, which prints one table and writes it to
+# runs bench/keylock-bench (in a build with Rubber Band: about 2.5 minutes,
+# 30 s with --quick; its table is printed and kept in $BUILD), then
+# bench/report.py, which prints one table and writes it to
 # docs/performance.md with the machine it ran on. The full run takes about
-# 25 minutes (10 of them the xrun endurance run); --quick takes 2-4.
+# 28 minutes (10 of them the xrun endurance run); --quick takes 3-5.
 # The Python figures use flitzis_looper_rs as installed in the project's
 # virtual environment (.venv, made by scripts/setup.sh); --install first
 # builds and installs it there from this tree (pip, no build isolation).
@@ -20,9 +22,11 @@ flz_use_venv
 BUILD=${BUILD:-$ROOT/build-bench}
 args=()
 install=0
+quick=()
 for a in "$@"; do
   case "$a" in
     --install) install=1 ;;
+    --quick) quick=(--quick); args+=("$a") ;;
     *) args+=("$a") ;;
   esac
 done
@@ -32,6 +36,15 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 fi
 ninja -C "$BUILD" -j2 bench/mixer-bench bench/load-bench bench/load-reference \
   tests/rig/flz-jack-rec >/dev/null
+
+# Key lock and EQ on the audio thread per 128-frame block (issue 14), both
+# Rubber Band engines: only a build with libstretch (GPL) has the bench.
+# report.py does not take these figures: docs/performance.md "Issue 14:
+# key lock and EQ per block" holds them by hand.
+if ninja -C "$BUILD" -t targets all | grep -q '^bench/keylock-bench:'; then
+  ninja -C "$BUILD" -j2 bench/keylock-bench >/dev/null
+  "$BUILD/bench/keylock-bench" ${quick[@]+"${quick[@]}"} | tee "$BUILD/keylock-bench.md"
+fi
 
 if [ "$install" = 1 ]; then
   flz_install_wheel
