@@ -5,11 +5,12 @@
 #   bash bench/run.sh [--quick] [--install] [--xrun-seconds N]
 #
 # Builds the release binaries it needs (in $BUILD, default build-bench),
-# runs bench/keylock-bench (in a build with Rubber Band: about 2.5 minutes,
-# 30 s with --quick; its table is printed and kept in $BUILD), then
+# runs bench/keylock-bench (in a build with Rubber Band: under a minute,
+# 15 s with --quick; its table is printed and kept in
+# $BUILD/keylock-bench.md, and goes into docs/performance.md by hand), then
 # bench/report.py, which prints one table and writes it to
 # docs/performance.md with the machine it ran on. The full run takes about
-# 28 minutes (10 of them the xrun endurance run); --quick takes 3-5.
+# 25 minutes (10 of them the xrun endurance run); --quick takes 2-4.
 # The Python figures use flitzis_looper_rs as installed in the project's
 # virtual environment (.venv, made by scripts/setup.sh); --install first
 # builds and installs it there from this tree (pip, no build isolation).
