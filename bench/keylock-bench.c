@@ -19,8 +19,9 @@
  *   audio thread's render with the command drain, transport and meters),
  *   R2 only since that is what it makes.
  *
- * Scenes: "1 locked" (one key-locked voice at rate r alone, no EQ moved:
- *   the voice's own cost; rates 0.8, 1.0, 1.25) and "N locked + 32 EQ"
+ * Scenes: "1 locked" (one key-locked voice at rate r alone, its pad's EQ
+ *   neutral, so the stage idles: the voice's own cost; rates 0.8, 1.0,
+ *   1.25) and "N locked + 32 EQ"
  *   (32 voices of 32 different 2 s samples of white noise, the stretcher's
  *   worst case; voices 0..N-1 key-locked at pad speeds spread evenly over
  *   0.8..1.25, the others unlocked at the same spread of speeds through the
@@ -121,7 +122,7 @@ static void measure(render_fn fn, void *ctx, size_t n_blocks, double *dt, struct
 
 struct mixer_case {
 	struct flz_mixer *mixer;
-	struct flz_eq eq[FLZ_MIXER_VOICE_SLOTS];
+	struct flz_engine_eq_voice eq[FLZ_MIXER_VOICE_SLOTS];
 	void *st[FLZ_MIXER_MAX_SOURCES];
 	uint32_t n_st;
 };
@@ -144,9 +145,12 @@ static void mixer_open(struct mixer_case *mc, enum flz_stretch_engine engine, ui
 	ec.n_channels = N_CHANNELS;
 	stage.ops = &flz_engine_eq_stage_ops;
 	for (uint32_t i = 0; i < FLZ_MIXER_VOICE_SLOTS; i++) {
-		int err = flz_eq_init(&mc->eq[i], &ec);
+		/* As the engine's init_eq(): the stage's state is libeq's EQ
+		 * with its warm-up (engine-private.h); mc is zeroed. */
+		int err = flz_eq_init(&mc->eq[i].eq, &ec);
 		if (err < 0)
 			die("flz_eq_init", err);
+		mc->eq[i].warm_frames = RATE_HZ * FLZ_ENGINE_EQ_WARM_MS / 1000u;
 		stage.states[i] = &mc->eq[i];
 	}
 	cfg.n_stages = 1;
