@@ -50,6 +50,9 @@ SECONDS = float(os.environ.get("FLZ_KEY_LOCK_RIG_SECONDS", "60"))
 CMP_SECONDS = 5.0
 #: Largest |tee - offline render| accepted per sample.
 TOLERANCE = 1e-6
+#: The first start is this far ahead of the frame it is asked at (both
+#: engines), so that every start primes while it waits.
+LEAD_FRAMES = RATE_HZ // 10
 #: Pad speeds spread over 0.8..1.25, and each pad's tone: chosen so that no
 #: tone at frequency x speed (what an unlocked voice would play) lies within
 #: 45 Hz of any tone (checked by test_design_keeps_the_bands_apart).
@@ -117,7 +120,7 @@ def offline_render(n_frames_after_first):
     try:
         set_up(engine)
         engine.render(PERIOD_FRAMES)
-        first = engine.frame + PERIOD_FRAMES
+        first = engine.frame + LEAD_FRAMES
         start(engine, first)
         out = engine.render(first - engine.frame + n_frames_after_first)
         return out[-n_frames_after_first:]
@@ -172,7 +175,7 @@ def play_and_check(attempt, reference):
         engine.run()
         try:
             set_up(engine)
-            first = engine.frame + RATE_HZ // 10
+            first = engine.frame + LEAD_FRAMES
             start(engine, first)
             started = {}
             deadline = time.monotonic() + 5.0
