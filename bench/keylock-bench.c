@@ -21,14 +21,15 @@
  *
  * Scenes: "1 locked" (one key-locked voice at rate r alone, its pad's EQ
  *   neutral, so the stage idles: the voice's own cost; rates 0.8, 1.0,
- *   1.25) and "N locked + 32 EQ"
- *   (32 voices of 32 different 2 s samples of white noise, the stretcher's
- *   worst case; voices 0..N-1 key-locked at pad speeds spread evenly over
- *   0.8..1.25, the others unlocked at the same spread of speeds through the
- *   varispeed reader; every pad's EQ at (-12, +3, -24) dB, glided in before
- *   the measurement). The voices start one per block (a burst of key-locked
- *   starts in one block primes every processor in that block), and the
- *   measurement begins one second after the last start.
+ *   1.25) and "N locked + 32 EQ", N = 0, 4, 8 (32 voices of 32 different
+ *   2 s samples of white noise, the stretcher's worst case; voices 0..N-1
+ *   key-locked at pad speeds spread evenly over 0.8..1.25, the others
+ *   unlocked at the same spread of speeds through the varispeed reader;
+ *   every pad's EQ at (-12, +3, -24) dB, set before the voices start, which
+ *   then start at those gains). The voices start one per block, so that
+ *   each key-locked start primes its processor in a block of its own (within
+ *   the mixer's default priming budget), and the measurement begins one
+ *   second after the last start: the measured blocks hold no priming.
  *
  * Figures per case: the thread's CPU time (CLOCK_THREAD_CPUTIME_ID) over
  * the audio time rendered, which is the share of one core the audio thread
