@@ -5,7 +5,10 @@
 #   bash bench/run.sh [--quick] [--install] [--xrun-seconds N]
 #
 # Builds the release binaries it needs (in $BUILD, default build-bench),
-# then runs bench/report.py, which prints one table and writes it to
+# runs bench/keylock-bench (in a build with Rubber Band: under a minute,
+# 15 s with --quick; its table is printed and kept in
+# $BUILD/keylock-bench.md, and goes into docs/performance.md by hand), then
+# bench/report.py, which prints one table and writes it to
 # docs/performance.md with the machine it ran on. The full run takes about
 # 25 minutes (10 of them the xrun endurance run); --quick takes 2-4.
 # The Python figures use flitzis_looper_rs as installed in the project's
@@ -20,9 +23,11 @@ flz_use_venv
 BUILD=${BUILD:-$ROOT/build-bench}
 args=()
 install=0
+quick=()
 for a in "$@"; do
   case "$a" in
     --install) install=1 ;;
+    --quick) quick=(--quick); args+=("$a") ;;
     *) args+=("$a") ;;
   esac
 done
@@ -32,6 +37,15 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 fi
 ninja -C "$BUILD" -j2 bench/mixer-bench bench/load-bench bench/load-reference \
   tests/rig/flz-jack-rec >/dev/null
+
+# Key lock and EQ on the audio thread per 128-frame block (issue 14), both
+# Rubber Band engines: only a build with libstretch (GPL) has the bench.
+# report.py does not take these figures: docs/performance.md "Issue 14:
+# key lock and EQ per block" holds them by hand.
+if ninja -C "$BUILD" -t targets all | grep -q '^bench/keylock-bench:'; then
+  ninja -C "$BUILD" -j2 bench/keylock-bench >/dev/null
+  "$BUILD/bench/keylock-bench" ${quick[@]+"${quick[@]}"} | tee "$BUILD/keylock-bench.md"
+fi
 
 if [ "$install" = 1 ]; then
   flz_install_wheel
