@@ -4,7 +4,7 @@
  * peak_lin, the meter tap after gain, fades and stages) and the output
  * block after the master gain; this folds them into per-slot and
  * per-channel maxima until the engine takes them. Kept apart from
- * mixer-rt.c, which calls in at two points only.
+ * mixer-rt.c, which calls in at three points only.
  */
 #include <string.h>
 
@@ -32,15 +32,19 @@ FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v
 	mm->sounded[s] = true;
 }
 
-FLZ_RT void flz_mixer_meter_block(struct flz_mixer *m, const float *out, uint32_t n_frames)
+FLZ_RT void flz_mixer_meter_voices(struct flz_mixer *m, uint32_t n_frames)
 {
 	for (uint32_t i = 0; i < m->n_active; i++)
 		flz_mixer_meter_voice(m, &m->voices[m->active[i]]);
-	struct flz_mixer_meters *mm = &m->meter;
+	m->meter.n_frames += n_frames;
+}
+
+FLZ_RT void flz_mixer_meter_block(struct flz_mixer *m, const float *out, uint32_t n_frames)
+{
+	flz_mixer_meter_voices(m, n_frames);
 	/* Per channel, into the interval's maxima (the SIMD kernel of the
 	 * mixer's table: stereo four frames a vector). */
-	m->ops.peak_frames(out, n_frames, m->n_channels, mm->master_peak);
-	mm->n_frames += n_frames;
+	m->ops.peak_frames(out, n_frames, m->n_channels, m->meter.master_peak);
 }
 
 FLZ_RT void flz_mixer_take_meters(struct flz_mixer *m, struct flz_mixer_meters *out)

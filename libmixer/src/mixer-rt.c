@@ -1311,6 +1311,28 @@ FLZ_RT FLZ_HOT static void flush_group(struct flz_mixer *m, struct plain_group *
 	g->n = 0;
 }
 
+/*
+ * A block whose every voice is in the group (none rendered on its own) at
+ * a constant master gain other than 0: the mix_out kernel writes the sum
+ * times the master gain and finds the output's peaks in the same pass,
+ * bit for bit what flush_group(), apply_master() and the master meter's
+ * peak_frames() give one after the other. Returns false, doing nothing,
+ * for any other block.
+ */
+FLZ_RT FLZ_HOT static bool flush_whole(struct flz_mixer *m, struct plain_group *g, float *out,
+				       uint32_t n_frames)
+{
+	if (g->n == 0 || g->written || m->master.active || m->master.target == 0.0f)
+		return false;
+	m->ops.mix_out(out, g->src, g->gain, g->n, n_frames, m->n_channels, m->master.target,
+		       g->peak, m->meter.master_peak);
+	for (uint32_t k = 0; k < g->n; k++)
+		g->voice[k]->peak_lin = g->peak[k] * (g->gain[k] < 0.0f ? -g->gain[k] : g->gain[k]);
+	g->written = true;
+	g->n = 0;
+	return true;
+}
+
 FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 {
 	if (n_frames > m->config.max_block_frames || (out == NULL && n_frames > 0))
@@ -1349,13 +1371,19 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 		if (render_voice(m, v, vi, out, n_frames))
 			any_finished = true;
 	}
-	flush_group(m, &group, out, n_frames);
-	if (!group.written)
-		memset(out, 0, n_samples * sizeof(float));
-	if (any_finished)
-		compact_active(m);
-	apply_master(m, out, n_frames);
-	flz_mixer_meter_block(m, out, n_frames);
+	if (flush_whole(m, &group, out, n_frames)) {
+		/* Master gain and the output's meter done (no voice finished:
+		 * every one was in the group). */
+		flz_mixer_meter_voices(m, n_frames);
+	} else {
+		flush_group(m, &group, out, n_frames);
+		if (!group.written)
+			memset(out, 0, n_samples * sizeof(float));
+		if (any_finished)
+			compact_active(m);
+		apply_master(m, out, n_frames);
+		flz_mixer_meter_block(m, out, n_frames);
+	}
 
 	ramp_commit(&m->master, n_frames);
 	m->master_lin = ramp_now(&m->master);
