@@ -1283,6 +1283,28 @@ FLZ_RT FLZ_HOT static inline bool plain_block(const struct flz_mixer *m, const s
 	       v->rd.pos_frames + n_frames <= run_end(v, &v->rd);
 }
 
+/* The longest next block prefetch_next() asks for (128 stereo frames). */
+#define PREFETCH_BYTES 1024
+
+/* Ask for a plain voice's next block (@p next, where it plays on, @p
+ * n_samples floats) to be brought into the cache while this block is
+ * mixed, when it is short: with short blocks and many voices the
+ * hardware's stream prefetchers lose track of the voices; longer blocks
+ * they follow, and asking for them too only costs (measured with
+ * bench/mixer-bench: 32 voices of 10 s at 64-frame blocks 0.77x -> 0.95x
+ * of the reference, at 512-frame blocks 0.87x -> 0.77x had it asked for
+ * their first 512 bytes). A prefetch never faults, past the sample's end
+ * neither. */
+FLZ_RT FLZ_HOT static inline void prefetch_next(const float *next, size_t n_samples)
+{
+	const size_t n_bytes = n_samples * sizeof(float);
+	if (n_bytes > PREFETCH_BYTES)
+		return;
+	const char *p = (const char *)next;
+	for (size_t off = 0; off < n_bytes; off += 64)
+		__builtin_prefetch(p + off, 0, 3);
+}
+
 /* Voices whose blocks are plain, gathered for one summing pass. */
 struct plain_group {
 	const float *src[FLZ_MIXER_VOICE_STRUCTS];
@@ -1353,6 +1375,7 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 			const float g = v->gain_lin * m->pads[v->slot].gain.target * v->fade.target;
 			const float *src = v->sample->data + (size_t)v->rd.pos_frames * ch;
 			if (g != 0.0f) {
+				prefetch_next(src + n_samples, n_samples);
 				group.src[group.n] = src;
 				group.gain[group.n] = g;
 				group.voice[group.n++] = v;
