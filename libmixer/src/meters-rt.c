@@ -10,7 +10,8 @@
 
 #include "mixer-internal.h"
 
-FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v)
+/* flz_mixer_meter_voice(), inlined into the per-block loop below. */
+FLZ_RT FLZ_HOT static inline void meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v)
 {
 	const float peak = v->peak_lin;
 	/* Zeroed so that a later fold (the end of the block, or a steal at
@@ -32,10 +33,15 @@ FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v
 	mm->sounded[s] = true;
 }
 
+FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v)
+{
+	meter_voice(m, v);
+}
+
 FLZ_RT void flz_mixer_meter_voices(struct flz_mixer *m, uint32_t n_frames)
 {
 	for (uint32_t i = 0; i < m->n_active; i++)
-		flz_mixer_meter_voice(m, &m->voices[m->active[i]]);
+		meter_voice(m, &m->voices[m->active[i]]);
 	m->meter.n_frames += n_frames;
 }
 
