@@ -481,6 +481,21 @@ FLZ_RT FLZ_HOT static void mix_out_one_avx2(float *dst, const float *src, float 
 	}
 	/* No NaN in p0..p3: their order does not matter. */
 	const __m256 p = _mm256_max_ps(_mm256_max_ps(p0, p1), _mm256_max_ps(p2, p3));
+	if (n_channels == 2) {
+		/* The same steps in two lanes (left, right), without the scalar
+		 * loop: maxps(a, b) is a > b ? a : b, as the loop's. */
+		__m128 q = _mm_max_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1));
+		q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+		const __m128 abs4 = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+		__m128 y = _mm_mul_ps(_mm_and_ps(abs4, _mm_set1_ps(gain)), q);
+		if (scaled)
+			y = _mm_mul_ps(_mm_and_ps(abs4, _mm_set1_ps(scale)), y);
+		const __m128 old = _mm_castpd_ps(_mm_load_sd((const double *)out_peaks));
+		_mm_store_sd((double *)out_peaks, _mm_castps_pd(_mm_max_ps(y, old)));
+		const float left = _mm_cvtss_f32(q), right = _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
+		src_peak[0] = right > left ? right : left;
+		return;
+	}
 	float chan[8];
 	lane_channels(p, n_channels, chan);
 	const float ga = gain < 0.0f ? -gain : gain, sa = scale < 0.0f ? -scale : scale;
