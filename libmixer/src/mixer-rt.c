@@ -1341,10 +1341,10 @@ FLZ_RT FLZ_HOT static void flush_group(struct flz_mixer *m, struct plain_group *
 /*
  * A block whose every voice is in the group (none rendered on its own) at
  * a constant master gain other than 0: the mix_out kernel writes the sum
- * times the master gain and finds the output's peaks in the same pass,
- * bit for bit what flush_group(), apply_master() and the master meter's
- * peak_frames() give one after the other. Returns false, doing nothing,
- * for any other block.
+ * times the master gain and folds the output's peaks into the master
+ * meter (a single voice in one pass over its frames), bit for bit what
+ * flush_group(), apply_master() and the master meter's peak_frames() give
+ * one after the other. Returns false, doing nothing, for any other block.
  */
 FLZ_RT FLZ_HOT static bool flush_whole(struct flz_mixer *m, struct plain_group *g, float *out,
 				       uint32_t n_frames)
