@@ -4,10 +4,12 @@
  * rendered per second of CPU time), beside the reference loop of
  * reference.c measured in the same run.
  *
- *   mixer-bench [--quick] [--markdown] [--voices N] [--block N] [--seconds S]
+ *   mixer-bench [--quick] [--markdown] [--voices N] [--block N] [--rate R]
+ *               [--seconds S]
  *
- * --voices and --block run only the matching cases (for profiling one of
- * them); --seconds sets the minimum CPU time per measurement.
+ * --voices, --block and --rate (1.00, 1.37 or 0.5-2.0) run only the
+ * matching cases (for profiling one of them); --seconds sets the minimum
+ * CPU time per measurement.
  *
  * Cases: 1, 8 and 32 voices; 64- and 512-frame blocks; 4096-frame and
  * 10-second samples (stereo, 48 kHz, each voice its own sample); every voice
@@ -107,10 +109,20 @@ static double run_reference(struct flz_sample **samples, unsigned n_voices, uint
 	return (double)frames * n_voices / t;
 }
 
+/* The rate column's text (also what --rate matches). */
+static void rate_name(double speed, char *buf, size_t size)
+{
+	if (speed < 0.0)
+		snprintf(buf, size, "0.5-2.0");
+	else
+		snprintf(buf, size, "%.2f", speed);
+}
+
 int main(int argc, char **argv)
 {
 	bool quick = false, markdown = false;
 	unsigned only_voices = 0, only_block = 0;
+	const char *only_rate = NULL;
 	double seconds = 0.0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0)
@@ -121,11 +133,14 @@ int main(int argc, char **argv)
 			only_voices = (unsigned)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--block") == 0 && i + 1 < argc)
 			only_block = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
+			only_rate = argv[++i];
 		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
 			seconds = atof(argv[++i]);
 		else {
 			fprintf(stderr,
-				"usage: %s [--quick] [--markdown] [--voices N] [--block N] [--seconds S]\n",
+				"usage: %s [--quick] [--markdown] [--voices N] [--block N] [--rate R] "
+				"[--seconds S]\n",
 				argv[0]);
 			return 2;
 		}
@@ -158,8 +173,20 @@ int main(int argc, char **argv)
 				uint32_t blk = blocks[bi];
 				if ((only_voices && nv != only_voices) || (only_block && blk != only_block))
 					continue;
+				bool any = only_rate == NULL;
+				for (size_t si = 0; si < n_speeds && !any; si++) {
+					char rate[16];
+					rate_name(speeds[si], rate, sizeof rate);
+					any = strcmp(rate, only_rate) == 0;
+				}
+				if (!any)
+					continue;
 				double ref = run_reference(samples, nv, blk, min_s, out);
 				for (size_t si = 0; si < n_speeds; si++) {
+					char rate[16];
+					rate_name(speeds[si], rate, sizeof rate);
+					if (only_rate != NULL && strcmp(rate, only_rate) != 0)
+						continue;
 					double mix = run_mixer(samples, nv, blk, speeds[si], min_s, out);
 					char target[32];
 					bool ok;
@@ -176,11 +203,6 @@ int main(int argc, char **argv)
 					}
 					failures += !ok;
 					const char *len_name = li == 0 ? "4096 fr" : "10 s";
-					char rate[16];
-					if (speeds[si] < 0.0)
-						snprintf(rate, sizeof rate, "0.5-2.0");
-					else
-						snprintf(rate, sizeof rate, "%.2f", speeds[si]);
 					if (markdown)
 						printf("| %u | %u | %s | %s | %.3f | %.3f | %.2f | %s | %s |\n",
 						       nv, blk, len_name, rate, mix / 1e9, ref / 1e9,

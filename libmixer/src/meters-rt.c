@@ -4,13 +4,14 @@
  * peak_lin, the meter tap after gain, fades and stages) and the output
  * block after the master gain; this folds them into per-slot and
  * per-channel maxima until the engine takes them. Kept apart from
- * mixer-rt.c, which calls in at two points only.
+ * mixer-rt.c, which calls in at three points only.
  */
 #include <string.h>
 
 #include "mixer-internal.h"
 
-FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v)
+/* flz_mixer_meter_voice(), inlined into the per-block loop below. */
+FLZ_RT FLZ_HOT static inline void meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v)
 {
 	const float peak = v->peak_lin;
 	/* Zeroed so that a later fold (the end of the block, or a steal at
@@ -32,15 +33,24 @@ FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v
 	mm->sounded[s] = true;
 }
 
-FLZ_RT void flz_mixer_meter_block(struct flz_mixer *m, const float *out, uint32_t n_frames)
+FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v)
+{
+	meter_voice(m, v);
+}
+
+FLZ_RT void flz_mixer_meter_voices(struct flz_mixer *m, uint32_t n_frames)
 {
 	for (uint32_t i = 0; i < m->n_active; i++)
-		flz_mixer_meter_voice(m, &m->voices[m->active[i]]);
-	struct flz_mixer_meters *mm = &m->meter;
+		meter_voice(m, &m->voices[m->active[i]]);
+	m->meter.n_frames += n_frames;
+}
+
+FLZ_RT void flz_mixer_meter_block(struct flz_mixer *m, const float *out, uint32_t n_frames)
+{
+	flz_mixer_meter_voices(m, n_frames);
 	/* Per channel, into the interval's maxima (the SIMD kernel of the
 	 * mixer's table: stereo four frames a vector). */
-	m->ops.peak_frames(out, n_frames, m->n_channels, mm->master_peak);
-	mm->n_frames += n_frames;
+	m->ops.peak_frames(out, n_frames, m->n_channels, m->meter.master_peak);
 }
 
 FLZ_RT void flz_mixer_take_meters(struct flz_mixer *m, struct flz_mixer_meters *out)

@@ -261,6 +261,9 @@ struct flz_mixer_ops {
 			size_t n_samples, bool overwrite, float *src_peak);
 	float (*peak)(const float *src, size_t n_samples);
 	void (*peak_frames)(const float *src, size_t n_frames, uint32_t n_channels, float *peaks);
+	void (*mix_out)(float *dst, const float *const *src, const float *gain, uint32_t n_src,
+			size_t n_frames, uint32_t n_channels, float scale, float *src_peak,
+			float *out_peaks);
 	flz_resampler_frame_fn interp;
 	/* The same over a block at one rate (frame for frame the same values). */
 	flz_resampler_run_fn interp_run;
@@ -399,9 +402,12 @@ struct flz_mixer {
 
 /* The meter taps (src/meters-rt.c): fold a voice's last block into the
  * meters and zero its tap, so that a block is counted once; fold the
- * output block, after the master gain, per channel. */
+ * output block, after the master gain, per channel; or, when the render
+ * found the output's peaks itself (the mix_out kernel), only the voices'
+ * taps and the block's frames. */
 FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v);
 FLZ_RT void flz_mixer_meter_block(struct flz_mixer *m, const float *out, uint32_t n_frames);
+FLZ_RT void flz_mixer_meter_voices(struct flz_mixer *m, uint32_t n_frames);
 
 /* ---- lock-rt.c: tempo-locked voices (Thread: rt) ---- */
 

@@ -1832,6 +1832,33 @@ FLZ_RT FLZ_HOT static inline bool plain_block(const struct flz_mixer *m, const s
 	       v->rd.pos_frames + n_frames <= run_end(v, &v->rd);
 }
 
+/* The longest next block prefetch_next() asks for (128 stereo frames). */
+#define PREFETCH_BYTES 1024
+/* The shortest sample whose voices it asks for (a quarter of a MiB). */
+#define PREFETCH_MIN_SAMPLE_BYTES (256 * 1024)
+
+/* Ask for a plain voice's next block (@p next, where it plays on, @p
+ * n_samples floats of a sample of @p sample_samples) to be brought into
+ * the cache while this block is mixed, when the block is short and the
+ * sample long: with short blocks and many voices the hardware's stream
+ * prefetchers lose track of the voices; longer blocks they follow, and a
+ * short sample stays in the caches, so asking only costs (measured with
+ * bench/mixer-bench: 32 voices of 10 s at 64-frame blocks 0.77x -> 0.95x
+ * of the reference; at 512-frame blocks 0.87x -> 0.77x had it asked for
+ * their first 512 bytes, and 32 voices of 4096 frames at 64-frame blocks
+ * 0.40x -> 0.38x). A prefetch never faults, past the sample's end
+ * neither. */
+FLZ_RT FLZ_HOT static inline void prefetch_next(const float *next, size_t n_samples,
+						size_t sample_samples)
+{
+	const size_t n_bytes = n_samples * sizeof(float);
+	if (n_bytes > PREFETCH_BYTES || sample_samples * sizeof(float) < PREFETCH_MIN_SAMPLE_BYTES)
+		return;
+	const char *p = (const char *)next;
+	for (size_t off = 0; off < n_bytes; off += 64)
+		__builtin_prefetch(p + off, 0, 3);
+}
+
 /* Voices whose blocks are plain, gathered for one summing pass. */
 struct plain_group {
 	const float *src[FLZ_MIXER_VOICE_STRUCTS];
@@ -1860,6 +1887,28 @@ FLZ_RT FLZ_HOT static void flush_group(struct flz_mixer *m, struct plain_group *
 	g->n = 0;
 }
 
+/*
+ * A block whose every voice is in the group (none rendered on its own) at
+ * a constant master gain other than 0: the mix_out kernel writes the sum
+ * times the master gain and folds the output's peaks into the master
+ * meter (a single voice in one pass over its frames), bit for bit what
+ * flush_group(), apply_master() and the master meter's peak_frames() give
+ * one after the other. Returns false, doing nothing, for any other block.
+ */
+FLZ_RT FLZ_HOT static bool flush_whole(struct flz_mixer *m, struct plain_group *g, float *out,
+				       uint32_t n_frames)
+{
+	if (g->n == 0 || g->written || m->master.active || m->master.target == 0.0f)
+		return false;
+	m->ops.mix_out(out, g->src, g->gain, g->n, n_frames, m->n_channels, m->master.target,
+		       g->peak, m->meter.master_peak);
+	for (uint32_t k = 0; k < g->n; k++)
+		g->voice[k]->peak_lin = g->peak[k] * (g->gain[k] < 0.0f ? -g->gain[k] : g->gain[k]);
+	g->written = true;
+	g->n = 0;
+	return true;
+}
+
 FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_frames)
 {
 	if (n_frames > m->config.max_block_frames || (out == NULL && n_frames > 0))
@@ -1882,6 +1931,8 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 			const float g = v->gain_lin * m->pads[v->slot].gain.target * v->fade.target;
 			const float *src = v->sample->data + (size_t)v->rd.pos_frames * ch;
 			if (g != 0.0f) {
+				prefetch_next(src + n_samples, n_samples,
+					      (size_t)v->sample->n_frames * ch);
 				group.src[group.n] = src;
 				group.gain[group.n] = g;
 				group.voice[group.n++] = v;
@@ -1900,13 +1951,19 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 		if (render_voice(m, v, vi, out, n_frames))
 			any_finished = true;
 	}
-	flush_group(m, &group, out, n_frames);
-	if (!group.written)
-		memset(out, 0, n_samples * sizeof(float));
-	if (any_finished)
-		compact_active(m);
-	apply_master(m, out, n_frames);
-	flz_mixer_meter_block(m, out, n_frames);
+	if (flush_whole(m, &group, out, n_frames)) {
+		/* Master gain and the output's meter done (no voice finished:
+		 * every one was in the group). */
+		flz_mixer_meter_voices(m, n_frames);
+	} else {
+		flush_group(m, &group, out, n_frames);
+		if (!group.written)
+			memset(out, 0, n_samples * sizeof(float));
+		if (any_finished)
+			compact_active(m);
+		apply_master(m, out, n_frames);
+		flz_mixer_meter_block(m, out, n_frames);
+	}
 
 	ramp_commit(&m->master, n_frames);
 	m->master_lin = ramp_now(&m->master);

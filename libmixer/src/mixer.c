@@ -104,6 +104,7 @@ static void mixer_ops_init(struct flz_mixer_ops *ops, uint32_t cpu_flags, uint32
 	ops->mix_add = k->mix_add;
 	ops->peak = k->peak;
 	ops->peak_frames = k->peak_frames;
+	ops->mix_out = k->mix_out;
 	ops->interp = flz_resampler_frame;
 	ops->interp_run = flz_resampler_run;
 	ops->name = k->name;

@@ -403,6 +403,130 @@ FLZ_RT FLZ_HOT static void peak_frames_avx2(const float *src, size_t n_frames, u
 	peaks[1] = right > peaks[1] ? right : peaks[1];
 }
 
+/* ---- mix_out(): the output block's sum, scale and peaks ---- */
+
+/* Per channel, the largest of the lanes of @p p (which holds no NaN) that
+ * hold it: vectors start at multiples of eight floats, so with
+ * 8 % n_channels == 0 lane l holds channel l % n_channels. Folded with
+ * shuffles; @p chan has room for 8. */
+FLZ_RT FLZ_HOT static inline void lane_channels(__m256 p, uint32_t n_channels, float *chan)
+{
+	if (n_channels == 8) {
+		_mm256_storeu_ps(chan, p);
+		return;
+	}
+	/* Lanes l and l + 4 hold the same channel for 1, 2 and 4 channels. */
+	__m128 q = _mm_max_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1));
+	if (n_channels <= 2) /* lanes l and l + 2 too */
+		q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+	if (n_channels == 1) /* and all four */
+		q = _mm_max_ps(q, _mm_shuffle_ps(q, q, 1));
+	float lane[4];
+	_mm_storeu_ps(lane, q);
+	for (uint32_t c = 0; c < n_channels; c++)
+		chan[c] = lane[c];
+}
+
+/*
+ * One source: y = scale x (gain x x + 0) (add_avx2()'s operation into
+ * zeros, then the scale) 32 floats a step, with the per-lane maximum of
+ * |x| alone (NaN skipped: max() returns its second operand then). The
+ * output's maxima follow from it: with round to nearest, |fl(a x b)| =
+ * fl(|a| x |b|) and rounding is monotonic, so the largest |y| of a channel
+ * is fl(|scale| x fl(|gain| x the channel's largest |x|)); a NaN x gives a
+ * NaN y, skipped in both, an infinite x an infinite y (which a gain or
+ * scale of 0 would make NaN: the caller excludes those).
+ */
+FLZ_RT FLZ_HOT static void mix_out_one_avx2(float *dst, const float *src, float gain, size_t n,
+					    uint32_t n_channels, float scale, float *src_peak,
+					    float *out_peaks)
+{
+	const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	const __m256 g = _mm256_set1_ps(gain), sc = _mm256_set1_ps(scale);
+	const __m256 z = _mm256_setzero_ps();
+	const bool scaled = scale != 1.0f;
+	__m256 p0 = z, p1 = z, p2 = z, p3 = z;
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		const __m256 x0 = _mm256_loadu_ps(src + i), x1 = _mm256_loadu_ps(src + i + 8);
+		const __m256 x2 = _mm256_loadu_ps(src + i + 16), x3 = _mm256_loadu_ps(src + i + 24);
+		__m256 y0 = _mm256_fmadd_ps(g, x0, z), y1 = _mm256_fmadd_ps(g, x1, z);
+		__m256 y2 = _mm256_fmadd_ps(g, x2, z), y3 = _mm256_fmadd_ps(g, x3, z);
+		if (scaled) {
+			y0 = _mm256_mul_ps(sc, y0);
+			y1 = _mm256_mul_ps(sc, y1);
+			y2 = _mm256_mul_ps(sc, y2);
+			y3 = _mm256_mul_ps(sc, y3);
+		}
+		_mm256_storeu_ps(dst + i, y0);
+		_mm256_storeu_ps(dst + i + 8, y1);
+		_mm256_storeu_ps(dst + i + 16, y2);
+		_mm256_storeu_ps(dst + i + 24, y3);
+		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, x0), p0);
+		p1 = _mm256_max_ps(_mm256_and_ps(abs_mask, x1), p1);
+		p2 = _mm256_max_ps(_mm256_and_ps(abs_mask, x2), p2);
+		p3 = _mm256_max_ps(_mm256_and_ps(abs_mask, x3), p3);
+	}
+	for (; i < n; i += 8) {
+		const size_t left = n - i;
+		const __m256i m = left >= 8 ? _mm256_set1_epi32(-1)
+					    : _mm256_loadu_si256((const __m256i *)tail_masks[left]);
+		const __m256 x = _mm256_maskload_ps(src + i, m);
+		__m256 y = _mm256_fmadd_ps(g, x, z);
+		if (scaled)
+			y = _mm256_mul_ps(sc, y);
+		_mm256_maskstore_ps(dst + i, m, y);
+		/* The masked-off lanes are zeros, which change no maximum. */
+		p0 = _mm256_max_ps(_mm256_and_ps(abs_mask, x), p0);
+	}
+	/* No NaN in p0..p3: their order does not matter. */
+	const __m256 p = _mm256_max_ps(_mm256_max_ps(p0, p1), _mm256_max_ps(p2, p3));
+	if (n_channels == 2) {
+		/* The same steps in two lanes (left, right), without the scalar
+		 * loop: maxps(a, b) is a > b ? a : b, as the loop's. */
+		__m128 q = _mm_max_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1));
+		q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+		const __m128 abs4 = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+		__m128 y = _mm_mul_ps(_mm_and_ps(abs4, _mm_set1_ps(gain)), q);
+		if (scaled)
+			y = _mm_mul_ps(_mm_and_ps(abs4, _mm_set1_ps(scale)), y);
+		const __m128 old = _mm_castpd_ps(_mm_load_sd((const double *)out_peaks));
+		_mm_store_sd((double *)out_peaks, _mm_castps_pd(_mm_max_ps(y, old)));
+		const float left = _mm_cvtss_f32(q), right = _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
+		src_peak[0] = right > left ? right : left;
+		return;
+	}
+	float chan[8];
+	lane_channels(p, n_channels, chan);
+	const float ga = gain < 0.0f ? -gain : gain, sa = scale < 0.0f ? -scale : scale;
+	float top = 0.0f;
+	for (uint32_t c = 0; c < n_channels; c++) {
+		top = chan[c] > top ? chan[c] : top;
+		float y = ga * chan[c];
+		if (scaled)
+			y = sa * y;
+		out_peaks[c] = y > out_peaks[c] ? y : out_peaks[c];
+	}
+	src_peak[0] = top;
+}
+
+/* One source: the pass above. More: mix_add_avx2() (eight sources a pass),
+ * the scale in place (copy_avx2()'s multiply) and peak_frames_avx2(). */
+FLZ_RT FLZ_HOT static void mix_out_avx2(float *dst, const float *const *src, const float *gain,
+					uint32_t n_src, size_t n_frames, uint32_t n_channels,
+					float scale, float *src_peak, float *out_peaks)
+{
+	const size_t n = n_frames * n_channels;
+	if (n_src == 1 && 8 % n_channels == 0 && gain[0] != 0.0f && scale != 0.0f) {
+		mix_out_one_avx2(dst, src[0], gain[0], n, n_channels, scale, src_peak, out_peaks);
+		return;
+	}
+	mix_add_avx2(dst, src, gain, n_src, n, true, src_peak);
+	if (scale != 1.0f)
+		copy_avx2(dst, dst, n, scale);
+	peak_frames_avx2(dst, n_frames, n_channels, out_peaks);
+}
+
 const struct flz_voice_kernels flz_voice_kernels_avx2_table = {
 	.add = add_avx2,
 	.copy = copy_avx2,
@@ -410,5 +534,6 @@ const struct flz_voice_kernels flz_voice_kernels_avx2_table = {
 	.mix_add = mix_add_avx2,
 	.peak = peak_avx2,
 	.peak_frames = peak_frames_avx2,
+	.mix_out = mix_out_avx2,
 	.name = "avx2+fma",
 };

@@ -92,6 +92,20 @@ FLZ_RT FLZ_HOT static void mix_add_generic(float *restrict dst, const float *con
 	}
 }
 
+/* The three steps mix_out() stands for, one after the other. */
+FLZ_RT FLZ_HOT static void mix_out_generic(float *restrict dst, const float *const *src,
+					   const float *gain, uint32_t n_src, size_t n_frames,
+					   uint32_t n_channels, float scale, float *src_peak,
+					   float *out_peaks)
+{
+	const size_t n = n_frames * n_channels;
+	mix_add_generic(dst, src, gain, n_src, n, true, src_peak);
+	if (scale != 1.0f)
+		for (size_t i = 0; i < n; i++)
+			dst[i] = scale * dst[i];
+	peak_frames_generic(dst, n_frames, n_channels, out_peaks);
+}
+
 const struct flz_voice_kernels flz_voice_kernels_generic_table = {
 	.add = add_generic,
 	.copy = copy_generic,
@@ -99,6 +113,7 @@ const struct flz_voice_kernels flz_voice_kernels_generic_table = {
 	.mix_add = mix_add_generic,
 	.peak = peak_generic,
 	.peak_frames = peak_frames_generic,
+	.mix_out = mix_out_generic,
 	.name = "generic",
 };
 

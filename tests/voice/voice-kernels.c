@@ -166,6 +166,101 @@ START_TEST(test_mix)
 }
 END_TEST
 
+/* mix_out() equals mix_add() with overwrite, then dst times the scale
+ * (when not 1), then peak_frames() of dst, bit for bit (memcmp, so the sign
+ * of a zero counts), src_peak equal to peak() of each source, for 0, 1, 2,
+ * 3, 8 and 9 sources, 1, 2, 3, 4 and 8 channels, 0..40 frames and a large
+ * count, scales 1, 0.37 and 0, a single source's gain also 0 and negative,
+ * on noise and on noise with NaN, infinities, -0 and a subnormal in it
+ * (the single-source AVX2 pass derives the output's peaks from the
+ * source's: these are what would break it); nothing past the end is
+ * written, and a channel's earlier peak above the block's stays. */
+START_TEST(test_mix_out)
+{
+	const struct flz_voice_kernels *variants[2] = { flz_voice_kernels_generic(),
+							flz_voice_kernels_avx2() };
+	enum { MAX_SRC = 9, MAX_CH = 8 };
+	const size_t big = 1031;
+	const size_t len = big * MAX_CH + 8;
+	float *pool = alloc_floats(MAX_SRC * len);
+	float *dst = alloc_floats(big * MAX_CH + 8);
+	float *ref = alloc_floats(big * MAX_CH + 8);
+	const float *src[MAX_SRC];
+	float gain[MAX_SRC];
+	static const uint32_t counts[] = { 0, 1, 2, 3, 8, 9 };
+	static const uint32_t channels[] = { 1, 2, 3, 4, 8 };
+	static const float scales[] = { 1.0f, 0.37f, 0.0f };
+	static const float one_gains[] = { 0.6f, 0.0f, -0.45f };
+	for (int vi = 0; vi < 2; vi++) {
+		const struct flz_voice_kernels *k = variants[vi];
+		if (k == NULL)
+			continue; /* no AVX2 on this CPU or build */
+		for (int special = 0; special < 2; special++) {
+			flz_test_noise(pool, MAX_SRC * len, 1.0, 23);
+			if (special) {
+				for (int v = 0; v < MAX_SRC; v++) {
+					float *x = pool + (size_t)v * len;
+					x[3 + v] = NAN;
+					x[20 + v] = v % 2 ? -INFINITY : INFINITY;
+					x[5] = -0.0f;
+					x[11] = 1e-40f;
+					x[big * 2 - 7] = NAN;
+				}
+			}
+			for (int v = 0; v < MAX_SRC; v++) {
+				src[v] = pool + (size_t)v * len + (size_t)(v % 3);
+				gain[v] = 0.05f + 0.9f * (float)v / MAX_SRC;
+			}
+			for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++)
+			for (size_t chi = 0; chi < sizeof channels / sizeof channels[0]; chi++)
+			for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++)
+			for (size_t gi = 0; gi < (counts[ci] == 1 ? 3u : 1u); gi++) {
+				const uint32_t n_src = counts[ci], ch = channels[chi];
+				const float scale = scales[si];
+				if (n_src == 1)
+					gain[0] = one_gains[gi];
+				for (size_t nf = 0; nf <= big; nf = nf == 40 ? big : nf + 1) {
+					const size_t n = nf * ch;
+					float peaks[MAX_SRC], out_pk[MAX_CH], want_pk[MAX_CH];
+					for (uint32_t c = 0; c < ch; c++)
+						out_pk[c] = want_pk[c] = c == 1 ? 1e30f : 0.0f;
+					flz_test_noise(dst, n + 8, 1.0, 11);
+					memcpy(ref, dst, (n + 8) * sizeof(float));
+					memset(ref, 0, n * sizeof(float));
+					for (uint32_t v = 0; v < n_src; v++)
+						k->add(ref, src[v], n, gain[v]);
+					if (scale != 1.0f)
+						for (size_t i = 0; i < n; i++)
+							ref[i] = scale * ref[i];
+					k->peak_frames(ref, nf, ch, want_pk);
+					k->mix_out(dst, src, gain, n_src, nf, ch, scale, peaks, out_pk);
+					for (size_t i = 0; i < n + 8; i++)
+						ck_assert_msg(memcmp(&dst[i], &ref[i], sizeof(float)) == 0,
+							      "%s mix_out %u sources %u ch n %zu at %zu",
+							      k->name, n_src, ch, nf, i);
+					for (uint32_t v = 0; v < n_src; v++)
+						ck_assert_msg(peaks[v] == k->peak(src[v], n),
+							      "%s mix_out peak %u of %u n %zu", k->name,
+							      v, n_src, nf);
+					for (uint32_t c = 0; c < ch; c++)
+						ck_assert_msg(memcmp(&out_pk[c], &want_pk[c],
+								     sizeof(float)) == 0,
+							      "%s mix_out %u sources ch %u/%u n %zu scale %g gain %g: %g vs %g",
+							      k->name, n_src, c, ch, nf, (double)scale,
+							      (double)gain[0], (double)out_pk[c],
+							      (double)want_pk[c]);
+					if (nf == big)
+						break;
+				}
+			}
+		}
+	}
+	free(pool);
+	free(dst);
+	free(ref);
+}
+END_TEST
+
 /* peak() is the largest |x| exactly (it only compares), at every position
  * and length 0..100 and a large one, skips NaN, and reads nothing past the
  * end (a huge value there would show). */
@@ -272,4 +367,9 @@ TCase *voice_case_kernels(void)
 TCase *voice_case_mix(void)
 {
 	return voice_tcase("voice:mix", test_mix);
+}
+
+TCase *voice_case_mix_out(void)
+{
+	return voice_tcase("voice:mix-out", test_mix_out);
 }

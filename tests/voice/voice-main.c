@@ -51,6 +51,7 @@ static Suite *voice_suite(void)
 		voice_case_sizes,
 		voice_case_kernels,
 		voice_case_mix,
+		voice_case_mix_out,
 		voice_case_peak,
 		voice_case_peak_frames,
 	};

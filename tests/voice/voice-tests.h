@@ -41,6 +41,7 @@ TCase *voice_case_gain(void);
 TCase *voice_case_sizes(void);
 TCase *voice_case_kernels(void);
 TCase *voice_case_mix(void);
+TCase *voice_case_mix_out(void);
 TCase *voice_case_peak(void);
 TCase *voice_case_peak_frames(void);
 

@@ -101,6 +101,23 @@ struct flz_voice_kernels {
 	 *  (1..FLZ_MAX_CHANNELS): peaks[c] = max(peaks[c], max |src[f x
 	 *  n_channels + c]|) (NaN skipped). Thread: rt. */
 	void (*peak_frames)(const float *src, size_t n_frames, uint32_t n_channels, float *peaks);
+	/**
+	 * A whole output block from @p n_src sources: bit for bit
+	 * mix_add(dst, src, gain, n_src, n_frames x n_channels, true,
+	 * src_peak), then dst[i] = scale * dst[i] for every element when
+	 * @p scale is not 1, then peak_frames(dst, n_frames, n_channels,
+	 * out_peaks). The AVX2 kernel does a single source (gain and scale
+	 * not 0; 1, 2, 4 or 8 channels) in one pass that reads it once and
+	 * finds the output's peaks from the source's own per channel (exact:
+	 * with round to nearest, rounding is monotonic and symmetric, so the
+	 * largest |scale x (gain x x)| is |scale| x (|gain| x the largest
+	 * |x|), each product rounded); other blocks take the three steps.
+	 * src_peak (n_src floats) is required; dst must not overlap a
+	 * source. Thread: rt.
+	 */
+	void (*mix_out)(float *dst, const float *const *src, const float *gain, uint32_t n_src,
+			size_t n_frames, uint32_t n_channels, float scale, float *src_peak,
+			float *out_peaks);
 	/** "avx2+fma" or "generic". */
 	const char *name;
 };
