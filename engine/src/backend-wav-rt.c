@@ -64,6 +64,8 @@ FLZ_RT FLZ_HOT static void wav_loop(struct flz_engine_audio *audio)
 		int64_t off_cpu_ns = 0;
 		if (cpu_ns >= 0 && cpu_prev_ns >= 0)
 			off_cpu_ns = (t1 - resume_ns) - (cpu_ns - cpu_prev_ns);
+		/* A sleep cut short (t0 before resume_ns) is not time off. */
+		off_cpu_ns = off_cpu_ns > 0 ? off_cpu_ns : 0;
 		cpu_prev_ns = cpu_ns;
 		flz_engine_account_load_rt(audio, t1 - t0, block);
 		flz_frame_writer_push_rt(audio->wav, audio->scratch, block);
@@ -78,11 +80,13 @@ FLZ_RT FLZ_HOT static void wav_loop(struct flz_engine_audio *audio)
 			 * the block would have been in time without the time the
 			 * thread was kept off the CPU (woken late, preempted, the
 			 * machine stalled); else the engine's work did. */
-			/* relaxed: statistics; only this thread writes them. */
+			/* relaxed: a statistic; only this thread writes it. */
 			atomic_fetch_add_explicit(&core->stat_xruns, 1, memory_order_relaxed);
+			/* release: a reader that sees this count (acquire) sees the
+			 * xrun counted above, so never more stalled than xruns. */
 			if (t1 - off_cpu_ns - deadline <= period_ns)
 				atomic_fetch_add_explicit(&core->stat_xruns_stalled, 1,
-							  memory_order_relaxed);
+							  memory_order_release);
 			flz_engine_post_simple_rt(core, FLZ_MSG_XRUN, -EPIPE);
 			base_ns = t1;
 			since_base = 0;

@@ -145,6 +145,8 @@ static void sched_finished(struct flz_engine_core *core, int64_t n)
 
 FLZ_RT static bool pad_lock(const struct flz_engine_core *core, int32_t slot,
 			    struct flz_transport_lock *lock);
+FLZ_RT static void lock_trigger_at(const struct flz_engine_core *core,
+				   struct flz_mixer_trigger *trigger, int64_t now);
 
 /* A scheduled play: into the schedule at its frame. The control side
  * counted it, so there is room (see flz_engine_core.sched_done). */
@@ -173,12 +175,19 @@ static void schedule_play(struct flz_engine_core *core, const struct flz_engine_
 		return;
 	}
 	/* A key-locked start primes its source while it waits, so that it
-	 * sounds on its frame (a tempo-locked pad plays through the
-	 * interpolator: nothing to prime). The stop, stop-all, unload and
-	 * exclusive play that cancel it in the schedule give the source back
-	 * in the mixer; start_due() hands it to the voice. */
-	struct flz_transport_lock lock;
-	if (due > now && !pad_lock(core, cmd->slot, &lock))
+	 * sounds on its frame; a tempo-locked one at the lock its trigger will
+	 * carry at that frame (a tempo or bar changed meanwhile makes the
+	 * trigger give it back and start afresh). The stop, stop-all, unload
+	 * and exclusive play that cancel it in the schedule give the source
+	 * back in the mixer; start_due() hands it to the voice. */
+	if (due <= now)
+		return;
+	struct flz_mixer_trigger at = { .slot = cmd->slot };
+	lock_trigger_at(core, &at, due);
+	if (at.lock_num != 0)
+		(void)flz_mixer_prepare_locked(core->mixer, cmd->slot, cmd->seq, due, at.lock_num,
+					       at.lock_den, at.lock_pos_fp);
+	else
 		(void)flz_mixer_prepare(core->mixer, cmd->slot, cmd->seq, due);
 }
 
@@ -199,8 +208,8 @@ FLZ_RT static bool pad_lock(const struct flz_engine_core *core, int32_t slot,
  * had played since the start of the bar holding the start frame (so a
  * start on a bar's grid frame begins at the pad's downbeat).
  */
-FLZ_RT static void lock_trigger(const struct flz_engine_core *core,
-				struct flz_mixer_trigger *trigger)
+FLZ_RT static void lock_trigger_at(const struct flz_engine_core *core,
+				   struct flz_mixer_trigger *trigger, int64_t now)
 {
 	struct flz_transport_lock lock;
 	int64_t loop_start, loop_end;
@@ -208,7 +217,6 @@ FLZ_RT static void lock_trigger(const struct flz_engine_core *core,
 	    flz_mixer_loop_region(core->mixer, trigger->slot, &loop_start, &loop_end) < 0)
 		return;
 	struct flz_transport_locked l;
-	const int64_t now = flz_mixer_frame(core->mixer);
 	/* A downbeat the loop region has since moved below falls back to the
 	 * region's start. */
 	if (flz_transport_locked_start(&l, &core->transport, now,
@@ -220,6 +228,13 @@ FLZ_RT static void lock_trigger(const struct flz_engine_core *core,
 	trigger->lock_num = lock.num;
 	trigger->lock_den = lock.den;
 	trigger->lock_pos_fp = l.pos0_fp;
+}
+
+/* As lock_trigger_at(), for a trigger now. */
+FLZ_RT static void lock_trigger(const struct flz_engine_core *core,
+				struct flz_mixer_trigger *trigger)
+{
+	lock_trigger_at(core, trigger, flz_mixer_frame(core->mixer));
 }
 
 /* Lock, relock (a new ratio glides, keeping the phase) or unlock the

@@ -582,11 +582,12 @@ static void house_work(struct flz_engine *engine)
 		atomic_fetch_sub_explicit(&engine->samples_in_flight, n, memory_order_relaxed);
 	}
 
-	/* relaxed: statistics, reported only. */
+	/* acquire, first: pairs with the audio thread's release increment,
+	 * so that xruns, read after it (relaxed: a statistic, reported only),
+	 * is at least stalled. */
+	uint64_t stalled = atomic_load_explicit(&core->stat_xruns_stalled, memory_order_acquire);
 	uint64_t xruns = atomic_load_explicit(&core->stat_xruns, memory_order_relaxed);
 	if (xruns != engine->house_xruns_reported) {
-		uint64_t stalled =
-			atomic_load_explicit(&core->stat_xruns_stalled, memory_order_relaxed);
 		if (stalled > 0)
 			engine_log(engine, FLZ_LOG_WARNING,
 				   "audio underrun on \"%s\" (%llu so far, %llu of them the "
@@ -2183,9 +2184,11 @@ void flz_engine_get_stats(struct flz_engine *engine, struct flz_engine_stats *st
 		/* relaxed: independent statistics, each a plain snapshot; device_lost
 		 * uses acquire so that a true value comes with the final counters. */
 		stats->device_lost = atomic_load_explicit(&core->device_lost, memory_order_acquire);
-		stats->xruns = atomic_load_explicit(&core->stat_xruns, memory_order_relaxed);
+		/* acquire, first: pairs with the release increment, so xruns
+		 * (read after) is at least xruns_stalled. */
 		stats->xruns_stalled =
-			atomic_load_explicit(&core->stat_xruns_stalled, memory_order_relaxed);
+			atomic_load_explicit(&core->stat_xruns_stalled, memory_order_acquire);
+		stats->xruns = atomic_load_explicit(&core->stat_xruns, memory_order_relaxed);
 		stats->voices_playing = atomic_load_explicit(&core->stat_voices, memory_order_relaxed);
 		stats->frames = atomic_load_explicit(&core->stat_frames, memory_order_relaxed);
 		stats->messages_dropped =

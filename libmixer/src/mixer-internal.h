@@ -250,6 +250,10 @@ struct flz_mixer_prepared {
 	uint32_t token;
 	int64_t due_frame;
 	bool primed;
+	/* For a tempo-locked start (flz_mixer_prepare_locked()): the lock its
+	 * trigger must carry; lock_num 0 for an unlocked one. */
+	uint32_t lock_num, lock_den;
+	uint64_t lock_pos_fp;
 };
 
 /* Every kernel the render code calls, in one table chosen once in
@@ -435,14 +439,14 @@ FLZ_RT uint64_t flz_mixer_lock_offsets(const struct flz_mixer_lock *l, uint32_t 
 /* The advance of the next @p n_frames (32.32), as flz_mixer_lock_offsets(). */
 FLZ_RT uint64_t flz_mixer_lock_advance(const struct flz_mixer_lock *l, uint32_t n_frames);
 /* @p n_frames were rendered. */
-/* The servo's source starts @p adv_fp (32.32 material frames) behind its
- * lock: the servo takes it back. Thread: rt. */
-FLZ_RT void flz_mixer_servo_behind(struct flz_mixer_servo *s, uint64_t adv_fp);
 FLZ_RT void flz_mixer_lock_commit(struct flz_mixer_lock *l, uint32_t n_frames);
 /* ---- lock-rt.c: the servo of a key-locked, tempo-locked voice ---- */
 
 /* Most trim of the servo, relative to the lock's rate: 0.5 %. */
 #define FLZ_MIXER_SERVO_TRIM_MAX 0.005
+/* The servo's source starts @p adv_fp (32.32 material frames) behind its
+ * lock (a deferred start): the servo takes it back. Thread: rt. */
+FLZ_RT void flz_mixer_servo_behind(struct flz_mixer_servo *s, uint64_t adv_fp);
 /* Start the servo: settle (measure the source's latency) from now on. */
 FLZ_RT void flz_mixer_servo_begin(struct flz_mixer_servo *s, uint32_t rate_hz);
 /* The rate to give the source for the next @p n_frames: the lock's mean

@@ -625,22 +625,18 @@ FLZ_RT FLZ_HOT static void end_priming(struct flz_mixer *m, struct flz_mixer_voi
 	m->n_priming--;
 	if (failed) {
 		source_release(m, v);
-		reader_at(&v->rd, v->loop_start);
+		/* It plays through the interpolator from its start: a
+		 * tempo-locked one from where its lock is now. */
+		if (v->lock.on)
+			v->rd = v->aud;
+		else
+			reader_at(&v->rd, v->loop_start);
 		m->key_lock_refused++;
 	}
 	if (m->frame > v->src_trigger_frame) {
 		const int64_t late = m->frame - v->src_trigger_frame;
 		m->key_lock_deferred++;
 		m->key_lock_deferred_frames += (uint64_t)late;
-		if (!failed && v->lock.on && late <= (int64_t)UINT32_MAX) {
-			/* A tempo-locked voice's lock moves on to where it would
-			 * be had the voice sounded at its trigger (its position is
-			 * the transport's), and the servo is told the source starts
-			 * that far behind it, to take it back at its bounded trim. */
-			const uint64_t adv = flz_mixer_lock_advance(&v->lock, (uint32_t)late);
-			flz_mixer_lock_commit(&v->lock, (uint32_t)late);
-			flz_mixer_servo_behind(&v->servo, adv);
-		}
 	}
 	if (v->src_started_held)
 		queue_started(m, v->src_token, v->slot, v->serial);
@@ -713,11 +709,12 @@ FLZ_RT FLZ_HOT static void unprepare_trigger(struct flz_mixer *m, const struct f
 		unprepare_at(m, (uint32_t)prep);
 }
 
-FLZ_RT FLZ_HOT int flz_mixer_prepare(struct flz_mixer *m, int32_t slot, uint32_t token,
-				     int64_t due_frame)
+/* A prepared start of @p slot at @p rate from @p pos_fp (32.32 frames),
+ * with the lock its trigger must carry (lock_num 0: none). */
+FLZ_RT FLZ_HOT static int prepare(struct flz_mixer *m, int32_t slot, uint32_t token,
+				  int64_t due_frame, double rate, uint64_t pos_fp, uint32_t lock_num,
+				  uint32_t lock_den)
 {
-	if (slot < 0 || slot >= FLZ_NUM_SAMPLES)
-		return -EINVAL;
 	const int32_t entry = m->slots[slot];
 	const struct flz_mixer_pad *pad = &m->pads[slot];
 	if (entry < 0 || m->source_ops == NULL || m->source_ops->prime_step == NULL ||
@@ -725,7 +722,7 @@ FLZ_RT FLZ_HOT int flz_mixer_prepare(struct flz_mixer *m, int32_t slot, uint32_t
 		return 0;
 	struct flz_mixer_prepared *p = &m->prepared[m->n_prepared];
 	struct flz_mixer_voice *v = &p->v;
-	if (!source_take(m, v, next_rate(m, pad)))
+	if (!source_take(m, v, rate))
 		return 0;
 	m->n_prepared++; /* each holds a state: never more than n_sources */
 	m->samples[entry].users++;
@@ -734,14 +731,40 @@ FLZ_RT FLZ_HOT int flz_mixer_prepare(struct flz_mixer *m, int32_t slot, uint32_t
 	v->slot = slot;
 	v->loop_start = pad->loop_start;
 	v->loop_end = pad->loop_end;
-	reader_at(&v->rd, pad->loop_start);
+	reader_at(&v->rd, (int64_t)(pos_fp >> 32));
+	v->rd.pos_frac = (uint32_t)pos_fp;
 	v->src_preroll_material = false; /* a start's pre-roll is silence */
 	v->lock.on = false;
 	v->servo.on = false;
 	p->token = token;
 	p->due_frame = due_frame;
 	p->primed = false;
+	p->lock_num = lock_num;
+	p->lock_den = lock_den;
+	p->lock_pos_fp = pos_fp;
 	return 1;
+}
+
+FLZ_RT FLZ_HOT int flz_mixer_prepare(struct flz_mixer *m, int32_t slot, uint32_t token,
+				     int64_t due_frame)
+{
+	if (slot < 0 || slot >= FLZ_NUM_SAMPLES)
+		return -EINVAL;
+	const struct flz_mixer_pad *pad = &m->pads[slot];
+	return prepare(m, slot, token, due_frame, next_rate(m, pad), (uint64_t)pad->loop_start << 32,
+		       0, 0);
+}
+
+FLZ_RT FLZ_HOT int flz_mixer_prepare_locked(struct flz_mixer *m, int32_t slot, uint32_t token,
+					    int64_t due_frame, uint32_t lock_num,
+					    uint32_t lock_den, uint64_t lock_pos_fp)
+{
+	if (slot < 0 || slot >= FLZ_NUM_SAMPLES || lock_num == 0 ||
+	    !flz_mixer_lock_ratio_ok(lock_num, lock_den) ||
+	    lock_pos_fp >= ((uint64_t)m->pads[slot].loop_end << 32))
+		return -EINVAL;
+	return prepare(m, slot, token, due_frame, (double)lock_num / (double)lock_den,
+		       lock_pos_fp, lock_num, lock_den);
 }
 
 /*
@@ -760,7 +783,11 @@ FLZ_RT FLZ_HOT static void source_attach(struct flz_mixer *m, struct flz_mixer_v
 	const int32_t prep = t->prepared ? find_prepared(m, v->slot, t->token) : -1;
 	if (prep >= 0) {
 		struct flz_mixer_prepared *p = &m->prepared[prep];
-		if (!v->lock.on && pad_key_locked(m, pad) && p->v.entry == v->entry &&
+		const bool same_lock =
+			v->lock.on ? p->lock_num == t->lock_num && p->lock_den == t->lock_den &&
+					     p->lock_pos_fp == t->lock_pos_fp
+				   : p->lock_num == 0;
+		if (same_lock && pad_key_locked(m, pad) && p->v.entry == v->entry &&
 		    p->v.loop_start == v->loop_start && p->v.loop_end == v->loop_end) {
 			/* Audible from the voice's start; the reader is past it by
 			 * what the priming read. */
@@ -1185,8 +1212,23 @@ FLZ_RT FLZ_HOT static void lock_coast(struct flz_mixer_voice *v, uint32_t n_fram
 FLZ_RT FLZ_HOT static bool render_voice(struct flz_mixer *m, struct flz_mixer_voice *v, uint32_t vi,
 				float *out, uint32_t n_frames)
 {
-	if (v->paused || v->src_priming) {
-		/* A priming voice is not a locked one: lock_coast() leaves it. */
+	if (v->src_priming) {
+		v->peak_lin = 0.0f;
+		if (v->lock.on && n_frames > 0) {
+			/* A tempo-locked voice not sounding yet: its lock and its
+			 * audible position move on with the transport, and its servo
+			 * learns that the source starts that much further behind (it
+			 * takes it back at its bounded trim). Not coasted: the
+			 * source has not started, a resume has nothing to restart. */
+			const uint64_t adv = flz_mixer_lock_advance(&v->lock, n_frames);
+			const uint64_t acc = v->aud.pos_frac + adv;
+			reader_advance(v, &v->aud, (int64_t)(acc >> 32), (uint32_t)acc);
+			flz_mixer_lock_commit(&v->lock, n_frames);
+			flz_mixer_servo_behind(&v->servo, adv);
+		}
+		return false;
+	}
+	if (v->paused) {
 		v->peak_lin = 0.0f;
 		lock_coast(v, n_frames);
 		return false;
@@ -1404,8 +1446,10 @@ FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer
 		unprepare_trigger(m, t); /* nothing to start */
 		return 0;
 	}
-	if (t->lock_num != 0 && t->lock_pos_fp >= ((uint64_t)m->pads[t->slot].loop_end << 32))
+	if (t->lock_num != 0 && t->lock_pos_fp >= ((uint64_t)m->pads[t->slot].loop_end << 32)) {
+		unprepare_trigger(m, t); /* refused: its preparation is not kept */
 		return -EINVAL;
+	}
 	if (t->exclusive) {
 		unprepare_slot(m, -1);
 		(void)stop_voices(m, -1, t->stop_token);
@@ -1417,9 +1461,6 @@ FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer
 		flz_mixer_lock_begin(&mv->lock, t->lock_num, t->lock_den);
 		reader_at(&mv->rd, (int64_t)(t->lock_pos_fp >> 32));
 		mv->rd.pos_frac = (uint32_t)t->lock_pos_fp;
-		/* A tempo-locked voice takes a fresh source at its lock ratio
-		 * (kept there by its servo), never a prepared one. */
-		unprepare_trigger(m, t);
 	}
 	/* A tempo-locked one too: at its lock ratio, kept there by its servo. */
 	source_attach(m, &m->voices[m->active[m->n_active - 1]], t);
@@ -1470,6 +1511,15 @@ FLZ_RT FLZ_HOT int flz_mixer_pause_slot(struct flz_mixer *m, int32_t slot)
 		struct flz_mixer_voice *mv = &m->voices[m->active[i]];
 		if (mv->slot != slot || mv->stopping || mv->paused || mv->pausing)
 			continue;
+		if (mv->src_priming) {
+			/* Nothing sounded yet: paused at once, silent (it primes
+			 * on; a resume fades it in from its first frame). */
+			mv->paused = true;
+			mv->fade.active = false;
+			mv->fade.start = mv->fade.target = 0.0f;
+			n++;
+			continue;
+		}
 		mv->pausing = true;
 		ramp_begin(&mv->fade, 0.0f);
 		n++;

@@ -616,3 +616,55 @@ def test_bpm_locked_key_locked_tone_keeps_its_pitch():
     for start in range(RATE_HZ // 4, len(y) - RATE_HZ, 10 * RATE_HZ):
         f = pitch_hz(y[start:start + 3 * RATE_HZ // 4])
         assert abs(f / 1000.0 - 1.0) < 0.005, (start, f)
+
+
+@needs_key_lock
+def test_four_bpm_locked_key_locked_loops_dropped_on_the_bar_start_together():
+    # Four BPM-locked, key-locked pads played quantised to the bar in one
+    # block: each primes while it waits, at the lock its trigger will carry
+    # (AudioEngine prepares tempo-locked starts too), so all four sound on
+    # the bar's grid frame, none deferred; primed only when due they would
+    # sound a period or more apart (one start's priming fits in a period's
+    # budget).
+    pads = range(4)
+    with AudioEngine(device="offline", channels=1) as e:
+        for p in pads:
+            e.load_sample_array(p, tone(freq_hz=400.0 + 150.0 * p, amp=0.1), RATE_HZ)
+            e.set_pad_bpm(p, 90.0)
+        e.set_bpm_lock(True)
+        e.set_master_bpm(128.0)
+        e.set_key_lock(True)
+        e.render(4800)
+        for p in pads:
+            e.play_sample(p, 1.0, quantize="bar")
+        e.render(2 * RATE_HZ)
+        started = started_frames(e)
+        stats = e.stats()
+    bar = 4 * RATE_HZ * 60.0 / 128.0
+    want = int(round(math.ceil(4800 / bar) * bar))
+    assert sorted(started) == list(pads)
+    assert set(started.values()) == {want}, started
+    assert stats["key_lock_deferred"] == 0 and stats["key_lock_refused"] == 0
+
+
+@needs_key_lock
+def test_a_pause_while_priming_leaves_no_blip():
+    # Eight key-locked plays in one block: the last sounds seven blocks late
+    # (priming within the budget). Paused before it sounds, it never sounds
+    # until resumed: its tone (1200 Hz) stays out of the output while the
+    # others play, then fades in after the resume.
+    pads = range(8)
+    with AudioEngine(device="offline", channels=1) as e:
+        for p in pads:
+            e.load_sample_array(p, tone(freq_hz=500.0 + 100.0 * p, amp=0.1), RATE_HZ)
+        e.set_key_lock(True)
+        e.render(12800)
+        for p in pads:
+            e.play_sample(p, 1.0)
+        e.pause_sample(7)
+        held = e.render(RATE_HZ // 2)[:, 0].copy()
+        e.resume_sample(7)
+        after = e.render(RATE_HZ // 2)[:, 0].copy()
+    assert band_level(held, 1200.0) < band_level(held, 1100.0) * 1e-3
+    steady = after[RATE_HZ // 8:]
+    assert band_level(steady, 1200.0) > band_level(steady, 1100.0) * 0.5

@@ -193,7 +193,10 @@ struct flz_engine_stats {
 	 *  but for the time the audio thread was ready and not running (woken
 	 *  late, preempted, the machine stalled), which the thread reads from
 	 *  its own CPU-time clock; the rest are the engine's, a render that took
-	 *  too long. 0 on other devices (an ALSA underrun does not say why). */
+	 *  too long. 0 on other devices (an ALSA underrun does not say why).
+	 *  On a virtual machine whose kernel does not account steal time, a
+	 *  host's stall in the middle of a render counts as the thread's CPU
+	 *  time, so such an xrun is filed as the engine's. */
 	uint64_t xruns_stalled;
 	/** The SCHED_FIFO priority the audio thread got, or 0 when it runs at
 	 *  normal priority. */

@@ -838,7 +838,7 @@ FLZ_RT uint32_t flz_mixer_key_locked_voices(const struct flz_mixer *mixer);
  * flz_mixer_trigger() with .prepared and the same slot and token takes it.
  * The prepared start then sounds on its frame, with nothing left to prime.
  * The state is given back by a trigger that does not take it (the voice
- * is tempo-locked or no longer key-locked, or the slot's sample or loop
+ * is tempo-locked (see flz_mixer_prepare_locked()) or no longer key-locked, or the slot's sample or loop
  * region changed: then the voice starts its source afresh; or the slot
  * is empty; a trigger refused with -EINVAL changes nothing), and by
  * flz_mixer_stop_slot() / flz_mixer_unload() of the slot,
@@ -859,6 +859,24 @@ FLZ_RT uint32_t flz_mixer_key_locked_voices(const struct flz_mixer *mixer);
  */
 FLZ_RT int flz_mixer_prepare(struct flz_mixer *mixer, int32_t slot, uint32_t token,
 			     int64_t due_frame);
+
+/**
+ * As flz_mixer_prepare(), for a start that will be tempo-locked: its
+ * source is started at the lock's ratio @p lock_num / @p lock_den and its
+ * reader put at @p lock_pos_fp (32.32 frames), what the trigger at
+ * @p due_frame will carry (the transport's lock computed for that frame).
+ * The trigger takes it when its lock_num, lock_den and lock_pos_fp are
+ * these (else the tempo or the bar moved meanwhile: it gives it back and
+ * starts afresh).
+ * @return as flz_mixer_prepare()
+ * Errors: -EINVAL slot out of range, a ratio flz_mixer_trigger() would
+ *         refuse, or lock_num 0 (nothing changes).
+ * Thread: rt.
+ * Ownership: as flz_mixer_prepare().
+ */
+FLZ_RT int flz_mixer_prepare_locked(struct flz_mixer *mixer, int32_t slot, uint32_t token,
+				    int64_t due_frame, uint32_t lock_num, uint32_t lock_den,
+				    uint64_t lock_pos_fp);
 
 /**
  * Starts prepared now (flz_mixer_prepare()), holding source states.
