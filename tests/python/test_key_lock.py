@@ -618,6 +618,12 @@ def test_bpm_locked_key_locked_tone_keeps_its_pitch():
         assert abs(f / 1000.0 - 1.0) < 0.005, (start, f)
 
 
+def load_tones(e, pads, base_hz, step_hz):
+    """Pad p gets one second of a tone at base_hz + step_hz x p, amplitude 0.1."""
+    for p in pads:
+        e.load_sample_array(p, tone(freq_hz=base_hz + step_hz * p, amp=0.1), RATE_HZ)
+
+
 @needs_key_lock
 def test_four_bpm_locked_key_locked_loops_dropped_on_the_bar_start_together():
     # Four BPM-locked, key-locked pads played quantised to the bar in one
@@ -628,8 +634,8 @@ def test_four_bpm_locked_key_locked_loops_dropped_on_the_bar_start_together():
     # budget).
     pads = range(4)
     with AudioEngine(device="offline", channels=1) as e:
+        load_tones(e, pads, 400.0, 150.0)
         for p in pads:
-            e.load_sample_array(p, tone(freq_hz=400.0 + 150.0 * p, amp=0.1), RATE_HZ)
             e.set_pad_bpm(p, 90.0)
         e.set_bpm_lock(True)
         e.set_master_bpm(128.0)
@@ -655,8 +661,7 @@ def test_a_pause_while_priming_leaves_no_blip():
     # others play, then fades in after the resume.
     pads = range(8)
     with AudioEngine(device="offline", channels=1) as e:
-        for p in pads:
-            e.load_sample_array(p, tone(freq_hz=500.0 + 100.0 * p, amp=0.1), RATE_HZ)
+        load_tones(e, pads, 500.0, 100.0)
         e.set_key_lock(True)
         e.render(12800)
         for p in pads:
