@@ -490,8 +490,10 @@ FLZ_RT FLZ_HOT static void mix_out_one_avx2(float *dst, const float *src, float 
 		__m128 y = _mm_mul_ps(_mm_and_ps(abs4, _mm_set1_ps(gain)), q);
 		if (scaled)
 			y = _mm_mul_ps(_mm_and_ps(abs4, _mm_set1_ps(scale)), y);
-		const __m128 old = _mm_castpd_ps(_mm_load_sd((const double *)out_peaks));
-		_mm_store_sd((double *)out_peaks, _mm_castps_pd(_mm_max_ps(y, old)));
+		/* loadlps/storelps: two floats, no alignment beyond a float's
+		 * (a double load of them would need 8 bytes). */
+		const __m128 old = _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)out_peaks);
+		_mm_storel_pi((__m64 *)out_peaks, _mm_max_ps(y, old));
 		const float left = _mm_cvtss_f32(q), right = _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
 		src_peak[0] = right > left ? right : left;
 		return;
