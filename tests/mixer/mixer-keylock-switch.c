@@ -69,7 +69,9 @@ static const struct flz_mixer_source_ops tap_ops = {
 };
 
 /* A mixer at @p speed with @p n tap sources (0: none, the reference). */
-static struct flz_mixer *tap_mixer(struct rec *r, struct tap_src *srcs, uint32_t n, double speed)
+/* A config whose n sources are srcs (cleared), at global speed. */
+static struct flz_mixer_config tap_config(struct rec *r, struct tap_src *srcs, uint32_t n,
+					  double speed)
 {
 	static void *states[FLZ_MIXER_MAX_SOURCES];
 	struct flz_mixer_config c = mk_config(r);
@@ -82,6 +84,12 @@ static struct flz_mixer *tap_mixer(struct rec *r, struct tap_src *srcs, uint32_t
 		c.n_sources = n;
 		c.source_states = states;
 	}
+	return c;
+}
+
+static struct flz_mixer *tap_mixer(struct rec *r, struct tap_src *srcs, uint32_t n, double speed)
+{
+	struct flz_mixer_config c = tap_config(r, srcs, n, speed);
 	return new_mixer_cfg(&c);
 }
 
@@ -266,16 +274,8 @@ START_TEST(test_keylock_switch_spread)
 {
 	struct rec r = { 0 };
 	struct tap_src src[4];
-	static void *states[4];
-	struct flz_mixer_config c = mk_config(&r);
+	struct flz_mixer_config c = tap_config(&r, src, 4, 1.25);
 	c.max_block_frames = 128;
-	c.speed = 1.25;
-	memset(src, 0, sizeof(src));
-	for (uint32_t i = 0; i < 4; i++)
-		states[i] = &src[i];
-	c.source_ops = &tap_ops;
-	c.n_sources = 4;
-	c.source_states = states;
 	struct flz_mixer *m = new_mixer_cfg(&c);
 	for (int32_t p = 0; p < 4; p++) {
 		load(m, p, pattern_sample(3000));
