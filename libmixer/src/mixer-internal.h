@@ -241,15 +241,17 @@ struct flz_mixer_voice {
 	struct flz_mixer_servo servo;
 };
 
-/* A start prepared while it waits (flz_mixer_prepare()): its source
- * state, primed in steps through @ref v (a voice used only as the
- * reader's context and to carry the source: sample, entry, slot, loop
- * region, reader, source fields). */
+/* A start prepared while it waits (flz_mixer_prepare()), or a standby
+ * (a free state primed for the next immediate start of a key-locked
+ * pad): its source state, primed in steps through @ref v (a voice used
+ * only as the reader's context and to carry the source: sample, entry,
+ * slot, loop region, reader, source fields). */
 struct flz_mixer_prepared {
 	struct flz_mixer_voice v;
-	uint32_t token;
-	int64_t due_frame;
+	uint32_t token; /* unused by a standby */
+	int64_t due_frame; /* INT64_MAX for a standby: primed last */
 	bool primed;
+	bool standby;
 	/* For a tempo-locked start (flz_mixer_prepare_locked()): the lock its
 	 * trigger must carry; lock_num 0 for an unlocked one. */
 	uint32_t lock_num, lock_den;
@@ -392,6 +394,15 @@ struct flz_mixer {
 	uint32_t n_priming;
 	struct flz_mixer_prepared prepared[FLZ_MIXER_MAX_SOURCES];
 	uint32_t n_prepared;
+	/* Standbys among the prepared (at most one per slot); set when a
+	 * state was freed or a pad may have become key-locked, cleared by the
+	 * scan that gives free states to pads without a standby. */
+	uint32_t n_standby;
+	bool standby_on; /* a prime_step op and not config.standby_off */
+	bool standby_dirty;
+	/* A voice waited for the budget to switch to key lock in the last
+	 * render: standbys are neither primed nor made until it has. */
+	bool switch_waiting;
 	uint64_t key_lock_deferred;
 	uint64_t key_lock_deferred_frames;
 	uint64_t key_lock_prime_frames;

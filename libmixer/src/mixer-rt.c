@@ -511,11 +511,14 @@ FLZ_RT FLZ_HOT static bool pad_key_locked(const struct flz_mixer *m, const struc
 	return pad->key_lock < 0 ? m->key_lock : pad->key_lock > 0;
 }
 
-/* A free source state started at @p rate for reader @p v (a voice or a
- * prepared start's), or false (none free, or its start failed). */
+FLZ_RT FLZ_HOT static bool evict_standby(struct flz_mixer *m, int32_t slot);
+
+/* A free source state (a standby's if none is free) started at @p rate
+ * for reader @p v (a voice or a prepared start's), or false (none free,
+ * or its start failed). */
 FLZ_RT FLZ_HOT static bool source_take(struct flz_mixer *m, struct flz_mixer_voice *v, double rate)
 {
-	if (m->n_free_sources == 0)
+	if (m->n_free_sources == 0 && !evict_standby(m, v->slot))
 		return false;
 	const uint32_t s = m->free_sources[--m->n_free_sources];
 	const int64_t preroll = m->source_ops->start(m->source_states[s], rate);
@@ -543,6 +546,7 @@ FLZ_RT FLZ_HOT static void source_release(struct flz_mixer *m, struct flz_mixer_
 	}
 	m->free_sources[m->n_free_sources++] = (uint8_t)v->src;
 	v->src = -1;
+	m->standby_dirty = true; /* a free state: maybe a pad's standby */
 }
 
 /* ---- Key lock: priming within a budget ---- */
@@ -551,18 +555,88 @@ FLZ_RT FLZ_HOT static void source_release(struct flz_mixer *m, struct flz_mixer_
 FLZ_RT FLZ_HOT static void unprepare_at(struct flz_mixer *m, uint32_t i)
 {
 	struct flz_mixer_prepared *p = &m->prepared[i];
+	if (p->standby) {
+		m->n_standby--;
+		m->standby_dirty = true; /* its pad has none now */
+	}
 	source_release(m, &p->v);
 	drop_sample_use(m, p->v.entry);
 	m->prepared[i] = m->prepared[--m->n_prepared];
 }
 
 /* Give back the prepared starts of @p slot (all when slot < 0): their
- * pending starts are cancelled with the slot's voices. */
-FLZ_RT FLZ_HOT static void unprepare_slot(struct flz_mixer *m, int32_t slot)
+ * pending starts are cancelled with the slot's voices. Its standby too
+ * when @p standbys (an unload), else it stays (a stop). */
+FLZ_RT FLZ_HOT static void unprepare_slot(struct flz_mixer *m, int32_t slot, bool standbys)
 {
 	for (uint32_t i = m->n_prepared; i-- > 0;)
-		if (slot < 0 || m->prepared[i].v.slot == slot)
+		if ((slot < 0 || m->prepared[i].v.slot == slot) &&
+		    (standbys || !m->prepared[i].standby))
 			unprepare_at(m, i);
+}
+
+/* The standby of @p slot, or -1. */
+FLZ_RT FLZ_HOT static int32_t find_standby(const struct flz_mixer *m, int32_t slot)
+{
+	for (uint32_t i = 0; i < m->n_prepared; i++)
+		if (m->prepared[i].standby && m->prepared[i].v.slot == slot)
+			return (int32_t)i;
+	return -1;
+}
+
+/* A state for a start that found none free: a standby's (@p slot's own
+ * first, else the last made) given back. False: no standby. */
+FLZ_RT FLZ_HOT static bool evict_standby(struct flz_mixer *m, int32_t slot)
+{
+	if (m->n_standby == 0)
+		return false;
+	int32_t at = find_standby(m, slot);
+	for (uint32_t i = m->n_prepared; at < 0 && i-- > 0;)
+		if (m->prepared[i].standby)
+			at = (int32_t)i;
+	unprepare_at(m, (uint32_t)at);
+	return true;
+}
+
+/* Whether a standby still primes what its pad's next start plays: the
+ * slot's load and loop region, the pad key-locked. */
+FLZ_RT FLZ_HOT static bool standby_valid(const struct flz_mixer *m,
+					 const struct flz_mixer_prepared *p)
+{
+	const struct flz_mixer_pad *pad = &m->pads[p->v.slot];
+	return m->slots[p->v.slot] == p->v.entry && pad_key_locked(m, pad) &&
+	       p->v.loop_start == pad->loop_start && p->v.loop_end == pad->loop_end;
+}
+
+/* Whether a standby was started at another rate than its pad's now,
+ * which has settled (no glide): a start from it would begin at the old
+ * rate, not as a fresh start does. During a glide it is kept: a start
+ * then takes it and changes its rate. */
+FLZ_RT FLZ_HOT static bool standby_stale(const struct flz_mixer *m,
+					 const struct flz_mixer_prepared *p)
+{
+	const struct flz_mixer_pad *pad = &m->pads[p->v.slot];
+	return !m->speed.active && !pad->speed.active && p->v.src_rate != next_rate(m, pad);
+}
+
+/* Before a render: standbys no longer valid given back (their sample
+ * uses with them, so a replaced load retires now), and one stale one a
+ * render (standby_fill() starts it again at the rate now: one source
+ * start a render). */
+FLZ_RT FLZ_HOT static void standby_check(struct flz_mixer *m)
+{
+	bool restarted = false;
+	for (uint32_t i = m->n_prepared; m->n_standby > 0 && i-- > 0;) {
+		const struct flz_mixer_prepared *p = &m->prepared[i];
+		if (!p->standby)
+			continue;
+		if (!standby_valid(m, p)) {
+			unprepare_at(m, i);
+		} else if (!restarted && standby_stale(m, p)) {
+			unprepare_at(m, i);
+			restarted = true;
+		}
+	}
 }
 
 /* The reader of priming steps: source_read(), counted per reader. */
@@ -659,6 +733,7 @@ FLZ_RT FLZ_HOT static void prime_period_begin(struct flz_mixer *m)
 
 FLZ_RT FLZ_HOT static void prime_sources(struct flz_mixer *m)
 {
+	standby_check(m);
 	if (m->n_priming == 0 && m->n_prepared == 0)
 		return;
 	prime_period_begin(m);
@@ -675,7 +750,10 @@ FLZ_RT FLZ_HOT static void prime_sources(struct flz_mixer *m)
 		struct flz_mixer_prepared *next = NULL;
 		for (uint32_t i = 0; i < m->n_prepared; i++) {
 			struct flz_mixer_prepared *p = &m->prepared[i];
-			if (!p->primed && (next == NULL || p->due_frame < next->due_frame))
+			/* Standbys not while a voice waits to switch to key lock
+			 * (they would keep the budget from it). */
+			if (!p->primed && !(p->standby && m->switch_waiting) &&
+			    (next == NULL || p->due_frame < next->due_frame))
 				next = p;
 		}
 		if (next == NULL)
@@ -696,7 +774,8 @@ FLZ_RT FLZ_HOT static void prime_sources(struct flz_mixer *m)
 FLZ_RT FLZ_HOT static int32_t find_prepared(const struct flz_mixer *m, int32_t slot, uint32_t token)
 {
 	for (uint32_t i = 0; i < m->n_prepared; i++)
-		if (m->prepared[i].v.slot == slot && m->prepared[i].token == token)
+		if (!m->prepared[i].standby && m->prepared[i].v.slot == slot &&
+		    m->prepared[i].token == token)
 			return (int32_t)i;
 	return -1;
 }
@@ -720,6 +799,9 @@ FLZ_RT FLZ_HOT static int prepare(struct flz_mixer *m, int32_t slot, uint32_t to
 	if (entry < 0 || m->source_ops == NULL || m->source_ops->prime_step == NULL ||
 	    !pad_key_locked(m, pad))
 		return 0;
+	/* A standby's state if none is free (before p: it moves the array). */
+	if (m->n_free_sources == 0 && !evict_standby(m, slot))
+		return 0;
 	struct flz_mixer_prepared *p = &m->prepared[m->n_prepared];
 	struct flz_mixer_voice *v = &p->v;
 	if (!source_take(m, v, rate))
@@ -739,6 +821,7 @@ FLZ_RT FLZ_HOT static int prepare(struct flz_mixer *m, int32_t slot, uint32_t to
 	p->token = token;
 	p->due_frame = due_frame;
 	p->primed = false;
+	p->standby = false;
 	p->lock_num = lock_num;
 	p->lock_den = lock_den;
 	p->lock_pos_fp = pos_fp;
@@ -751,6 +834,21 @@ FLZ_RT FLZ_HOT int flz_mixer_prepare(struct flz_mixer *m, int32_t slot, uint32_t
 	if (slot < 0 || slot >= FLZ_NUM_SAMPLES)
 		return -EINVAL;
 	const struct flz_mixer_pad *pad = &m->pads[slot];
+	/* The slot's standby is this start's preparation if it is what a
+	 * fresh one would be (valid, at the rate now); else it makes room. */
+	const int32_t sb = find_standby(m, slot);
+	if (sb >= 0 && (!standby_valid(m, &m->prepared[sb]) ||
+			m->prepared[sb].v.src_rate != next_rate(m, pad))) {
+		unprepare_at(m, (uint32_t)sb);
+	} else if (sb >= 0) {
+		struct flz_mixer_prepared *p = &m->prepared[sb];
+		p->standby = false;
+		m->n_standby--;
+		m->standby_dirty = true;
+		p->token = token;
+		p->due_frame = due_frame;
+		return 1;
+	}
 	return prepare(m, slot, token, due_frame, next_rate(m, pad), (uint64_t)pad->loop_start << 32,
 		       0, 0);
 }
@@ -767,6 +865,31 @@ FLZ_RT FLZ_HOT int flz_mixer_prepare_locked(struct flz_mixer *m, int32_t slot, u
 		       lock_pos_fp, lock_num, lock_den);
 }
 
+/* ---- Key lock: standbys ---- */
+
+/* After a render, when a state was freed or a pad may want one: a free
+ * state to the first loaded key-locked pad (in slot order) without a
+ * standby. One a render: a source's start() (a stretcher's reset) is not
+ * free, and a burst of them would weigh on one block. */
+FLZ_RT FLZ_HOT static void standby_fill(struct flz_mixer *m)
+{
+	if (!m->standby_dirty || m->switch_waiting)
+		return; /* a voice waiting to switch comes first */
+	m->standby_dirty = false;
+	for (int32_t slot = 0; slot < FLZ_NUM_SAMPLES && m->n_free_sources > 0; slot++) {
+		const struct flz_mixer_pad *pad = &m->pads[slot];
+		if (m->slots[slot] < 0 || !pad_key_locked(m, pad) || find_standby(m, slot) >= 0)
+			continue;
+		if (prepare(m, slot, 0, INT64_MAX, next_rate(m, pad), (uint64_t)pad->loop_start << 32,
+			    0, 0) <= 0)
+			continue;
+		m->prepared[m->n_prepared - 1].standby = true;
+		m->n_standby++;
+		m->standby_dirty = true; /* the next render looks for another */
+		return;
+	}
+}
+
 /*
  * A key-locked voice starting: it takes its prepared start's source when
  * that primed for what it plays (the same load and loop region; a rate
@@ -780,7 +903,9 @@ FLZ_RT FLZ_HOT static void source_attach(struct flz_mixer *m, struct flz_mixer_v
 {
 	const struct flz_mixer_pad *pad = &m->pads[v->slot];
 	v->kl_serial = m->key_lock_serial;
-	const int32_t prep = t->prepared ? find_prepared(m, v->slot, t->token) : -1;
+	int32_t prep = t->prepared ? find_prepared(m, v->slot, t->token) : -1;
+	if (prep < 0 && !v->lock.on)
+		prep = find_standby(m, v->slot); /* an immediate start */
 	if (prep >= 0) {
 		struct flz_mixer_prepared *p = &m->prepared[prep];
 		const bool same_lock =
@@ -913,8 +1038,10 @@ FLZ_RT FLZ_HOT static void source_resume(struct flz_mixer *m, struct flz_mixer_v
 /* The end of a switch: the old path goes (its source back to the list). */
 FLZ_RT FLZ_HOT static void switch_end(struct flz_mixer *m, struct flz_mixer_voice *v)
 {
-	if (v->sw_src >= 0)
+	if (v->sw_src >= 0) {
 		m->free_sources[m->n_free_sources++] = (uint8_t)v->sw_src;
+		m->standby_dirty = true;
+	}
 	v->sw_src = -1;
 	v->sw = false;
 }
@@ -926,7 +1053,7 @@ FLZ_RT FLZ_HOT static void switch_end(struct flz_mixer *m, struct flz_mixer_voic
  * counted. */
 FLZ_RT FLZ_HOT static void switch_on(struct flz_mixer *m, struct flz_mixer_voice *v)
 {
-	if (m->n_free_sources == 0) {
+	if (m->n_free_sources == 0 && !evict_standby(m, v->slot)) {
 		m->key_lock_refused++;
 		return;
 	}
@@ -985,7 +1112,7 @@ FLZ_RT FLZ_HOT static void switch_check(struct flz_mixer *m, struct flz_mixer_vo
 	    v->sw || v->xfade || v->src_priming)
 		return;
 	const bool want = wants_key_lock(m, v);
-	if (want && v->src < 0 && m->n_free_sources > 0) {
+	if (want && v->src < 0 && (m->n_free_sources > 0 || m->n_standby > 0)) {
 		/* The new source primes at once in its first render: a switch
 		 * takes a whole period's priming budget, so switches to key lock
 		 * (a setting flipped under many voices) follow one another a
@@ -993,8 +1120,10 @@ FLZ_RT FLZ_HOT static void switch_check(struct flz_mixer *m, struct flz_mixer_vo
 		 * look again at the next block (with no state free, a switch
 		 * is refused at once and costs nothing). */
 		prime_period_begin(m);
-		if (m->prime_left < m->prime_budget)
+		if (m->prime_left < m->prime_budget) {
+			m->switch_waiting = true; /* standbys wait for it */
 			return;
+		}
 		m->prime_left = 0;
 	}
 	v->kl_serial = m->key_lock_serial;
@@ -1312,6 +1441,7 @@ FLZ_RT FLZ_HOT int flz_mixer_load(struct flz_mixer *m, int32_t slot, struct flz_
 	m->slots[slot] = (int16_t)idx;
 	m->pads[slot].loop_start = 0;
 	m->pads[slot].loop_end = sample->n_frames;
+	m->standby_dirty = true;
 	return 0;
 }
 
@@ -1451,7 +1581,7 @@ FLZ_RT FLZ_HOT int flz_mixer_trigger(struct flz_mixer *m, const struct flz_mixer
 		return -EINVAL;
 	}
 	if (t->exclusive) {
-		unprepare_slot(m, -1);
+		unprepare_slot(m, -1, false);
 		(void)stop_voices(m, -1, t->stop_token);
 	}
 	start_voice(m, t->slot, t->gain, t->token);
@@ -1477,13 +1607,13 @@ FLZ_RT FLZ_HOT int flz_mixer_stop_slot(struct flz_mixer *m, int32_t slot, uint32
 {
 	if (!slot_ok(slot))
 		return -EINVAL;
-	unprepare_slot(m, slot);
+	unprepare_slot(m, slot, false);
 	return stop_voices(m, slot, token);
 }
 
 FLZ_RT FLZ_HOT int flz_mixer_stop_all(struct flz_mixer *m, uint32_t token)
 {
-	unprepare_slot(m, -1);
+	unprepare_slot(m, -1, false);
 	return stop_voices(m, -1, token);
 }
 
@@ -1491,7 +1621,7 @@ FLZ_RT FLZ_HOT int flz_mixer_unload(struct flz_mixer *m, int32_t slot, uint32_t 
 {
 	if (!slot_ok(slot))
 		return -EINVAL;
-	unprepare_slot(m, slot);
+	unprepare_slot(m, slot, true);
 	int n = stop_voices(m, slot, token);
 	int32_t old = m->slots[slot];
 	m->slots[slot] = -1;
@@ -1734,6 +1864,7 @@ FLZ_RT FLZ_HOT int flz_mixer_set_loop_region(struct flz_mixer *m, int32_t slot, 
 		return -EINVAL;
 	m->pads[slot].loop_start = start;
 	m->pads[slot].loop_end = end;
+	m->standby_dirty = true; /* its standby goes, a new one comes */
 	for (uint32_t i = 0; i < m->n_active; i++) {
 		struct flz_mixer_voice *mv = &m->voices[m->active[i]];
 		if (mv->entry != entry || mv->slot != slot)
@@ -1753,6 +1884,7 @@ FLZ_RT FLZ_HOT void flz_mixer_set_key_lock(struct flz_mixer *m, bool on)
 	m->key_lock = on;
 	/* Playing voices look at their next block (switch_check()). */
 	m->key_lock_serial++;
+	m->standby_dirty = true;
 }
 
 FLZ_RT FLZ_HOT int flz_mixer_set_pad_key_lock(struct flz_mixer *m, int32_t slot, int mode)
@@ -1761,6 +1893,7 @@ FLZ_RT FLZ_HOT int flz_mixer_set_pad_key_lock(struct flz_mixer *m, int32_t slot,
 		return -EINVAL;
 	m->pads[slot].key_lock = (int8_t)mode;
 	m->key_lock_serial++;
+	m->standby_dirty = true;
 	return 0;
 }
 
@@ -1776,7 +1909,17 @@ FLZ_RT FLZ_HOT uint32_t flz_mixer_key_locked_voices(const struct flz_mixer *m)
 
 FLZ_RT FLZ_HOT uint32_t flz_mixer_key_lock_prepared(const struct flz_mixer *m)
 {
-	return m->n_prepared;
+	return m->n_prepared - m->n_standby;
+}
+
+FLZ_RT FLZ_HOT uint32_t flz_mixer_key_lock_standby(const struct flz_mixer *m, uint32_t *primed)
+{
+	if (primed != NULL) {
+		*primed = 0;
+		for (uint32_t i = 0; i < m->n_prepared; i++)
+			*primed += m->prepared[i].standby && m->prepared[i].primed;
+	}
+	return m->n_standby;
 }
 
 FLZ_RT FLZ_HOT uint64_t flz_mixer_key_lock_deferred(const struct flz_mixer *m)
@@ -1968,6 +2111,7 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 	const uint32_t ch = m->n_channels;
 	const size_t n_samples = (size_t)n_frames * ch;
 	prime_sources(m);
+	m->switch_waiting = false; /* switch_check() says again */
 	struct plain_group group;
 	group.n = 0;
 	group.written = false;
@@ -2034,6 +2178,8 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 	if (m->n_pending > 0 || m->n_started > 0)
 		send_events(m, m->frame + n_frames);
 	m->frame += n_frames;
+	if (m->standby_on)
+		standby_fill(m);
 	return 0;
 }
 

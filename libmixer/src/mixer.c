@@ -195,6 +195,8 @@ int flz_mixer_new(const struct flz_mixer_config *config, struct flz_mixer **out)
 	}
 	m->config.prime_budget_frames = m->prime_budget;
 	m->prime_period = -1;
+	m->standby_on = m->n_sources > 0 && config->source_ops != NULL &&
+			config->source_ops->prime_step != NULL && !config->standby_off;
 	for (uint32_t i = 0; i < FLZ_NUM_SAMPLES; i++) {
 		m->slots[i] = -1;
 		struct flz_mixer_pad *pad = &m->pads[i];

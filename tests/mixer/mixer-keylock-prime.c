@@ -2,7 +2,8 @@
 /*
  * mixer:keylock-prime, mixer:keylock-burst, mixer:keylock-cancel: priming
  * within a budget (config.prime_budget_frames, the source's prime_step(),
- * flz_mixer_prepare()). The test source looks ahead as a stretcher does: it
+ * flz_mixer_prepare()), with standbys off (config.standby_off);
+ * mixer:keylock-standby: the standbys. The test source looks ahead as a stretcher does: it
  * reads a pre-roll it discards and LA_AHEAD frames beyond before its first
  * output, in reads of LA_READ frames, and then copies its input LA_AHEAD
  * frames late. So its output is the material at rate 1 from the voice's
@@ -94,8 +95,9 @@ static const struct flz_mixer_source_ops la_ops_at_once = {
 
 static struct la_src la_pool[2][FLZ_MIXER_MAX_SOURCES];
 
-static struct flz_mixer *la_mixer(struct rec *r, int which, const struct flz_mixer_source_ops *ops,
-				  uint32_t n, uint32_t budget)
+static struct flz_mixer *la_mixer_cfg(struct rec *r, int which,
+				      const struct flz_mixer_source_ops *ops, uint32_t n,
+				      uint32_t budget, bool standby)
 {
 	static void *states[2][FLZ_MIXER_MAX_SOURCES];
 	memset(la_pool[which], 0, sizeof(la_pool[which]));
@@ -107,9 +109,17 @@ static struct flz_mixer *la_mixer(struct rec *r, int which, const struct flz_mix
 	c.n_sources = n;
 	c.source_states = states[which];
 	c.prime_budget_frames = budget;
+	c.standby_off = !standby;
 	struct flz_mixer *m = new_mixer_cfg(&c);
 	flz_mixer_set_key_lock(m, true);
 	return m;
+}
+
+/* Standbys off: the budget's own cases. */
+static struct flz_mixer *la_mixer(struct rec *r, int which, const struct flz_mixer_source_ops *ops,
+				  uint32_t n, uint32_t budget)
+{
+	return la_mixer_cfg(r, which, ops, n, budget, false);
 }
 
 /* Render @p n_frames in pieces that end on multiples of BLOCK (the
@@ -436,5 +446,181 @@ TCase *mixer_case_keylock_cancel(void)
 {
 	TCase *tc = mixer_tcase("mixer:keylock-cancel", test_keylock_prepare_args);
 	tcase_add_loop_test(tc, test_keylock_cancel, 0, 6);
+	return tc;
+}
+
+/* ---- mixer:keylock-standby ---- */
+
+static void check_standby(const struct flz_mixer *m, uint32_t n, uint32_t n_primed)
+{
+	uint32_t primed = 99;
+	ck_assert_uint_eq(flz_mixer_key_lock_standby(m, &primed), n);
+	ck_assert_uint_eq(primed, n_primed);
+}
+
+/* Frames [from, from + n) of @p out equal @p s from its frame @p at on
+ * (0 before @p at, which may be negative: the voice began before). */
+static void check_plays(const float *out, int64_t from, uint32_t n, const struct flz_sample *s,
+			int64_t at)
+{
+	for (uint32_t j = 0; j < n; j++) {
+		const int64_t f = from + j;
+		for (uint32_t c = 0; c < CH; c++) {
+			const float want = f < at ? 0.0f : s->data[(size_t)(f - at) * CH + c];
+			ck_assert_msg(out[j * CH + c] == want, "frame %lld ch %u: %g, want %g",
+				      (long long)f, c, out[j * CH + c], want);
+		}
+	}
+}
+
+/*
+ * A pool of 2 with a budget of 256 a period (200 read): the free states
+ * become standbys of the key-locked pads 0 and 1 after the first render,
+ * primed one after the other within the budget (5 periods each). An
+ * immediate play mid-period then sounds from its trigger frame, bit for
+ * bit its sample, nothing deferred or started again. A retrigger of the
+ * same pad (no standby of its own, none free) takes the other pad's
+ * standby and primes as without standbys: deferred, not refused. Stops
+ * make the standbys again; a reload, a loop region, key lock off and an
+ * unload give a standby back (its sample retired with it); a scheduled
+ * start of the pad takes its standby as its preparation.
+ */
+START_TEST(test_keylock_standby)
+{
+	struct rec r = { 0 };
+	struct flz_mixer *m = la_mixer_cfg(&r, 0, &la_ops, 2, BUDGET, true);
+	struct flz_sample *s0 = pattern_sample(3000), *s1 = pattern_sample(2500);
+	load(m, 0, s0);
+	load(m, 1, s1);
+	const uint32_t n = 14 * BLOCK;
+	float *out = floats(n);
+	uint64_t pp = 0;
+	check_standby(m, 0, 0);
+	render_budgeted(m, out, 12 * BLOCK, BUDGET, &pp);
+	check_standby(m, 2, 2);
+	ck_assert_uint_eq(flz_mixer_key_lock_prime_frames(m), 2 * LA_PRIME);
+	ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 0);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 0);
+	ck_assert_int_eq(la_pool[0][0].starts + la_pool[0][1].starts, 2);
+
+	render_budgeted(m, out, 50, BUDGET, &pp);
+	const int64_t trig = flz_mixer_frame(m);
+	play(m, 1, 1.0f);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 1);
+	check_standby(m, 1, 1);
+	render_budgeted(m, out, n, BUDGET, &pp);
+	check_plays(out, trig, n, s1, trig);
+	ck_assert_int_eq(r.n_started, 1);
+	ck_assert_int_eq(r.started[0].frame, trig);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred(m), 0);
+	ck_assert_uint_eq(flz_mixer_key_lock_prime_frames(m), 2 * LA_PRIME);
+	ck_assert_int_eq(la_pool[0][0].starts + la_pool[0][1].starts, 2);
+
+	/* A retrigger: pad 0's standby goes to it, primed afresh, deferred. */
+	play(m, 1, 1.0f);
+	check_standby(m, 0, 0);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 2);
+	render_budgeted(m, out, n, BUDGET, &pp);
+	ck_assert_int_eq(r.n_started, 2);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred(m), 1);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 0);
+	ck_assert_uint_eq(flz_mixer_key_lock_prime_frames(m), 3 * LA_PRIME);
+
+	/* Stopped, faded: both states standbys again, pad 0's first. */
+	ck_assert_int_eq(flz_mixer_stop_all(m, 3), 2);
+	render_budgeted(m, out, n, BUDGET, &pp);
+	render_budgeted(m, out, n, BUDGET, &pp);
+	check_standby(m, 2, 2);
+
+	/* A reload of pad 0: its standby and the old load go at the next
+	 * render, a new standby comes after it. */
+	struct flz_sample *s2 = pattern_sample(2000);
+	const int retired = r.n_retired;
+	load(m, 0, s2);
+	render_budgeted(m, out, BLOCK, BUDGET, &pp);
+	ck_assert_int_eq(r.n_retired, retired + 1);
+	check_standby(m, 2, 1);
+	render_budgeted(m, out, 6 * BLOCK, BUDGET, &pp);
+	check_standby(m, 2, 2);
+	/* Pad 1: a loop region, then key lock off, then on again. */
+	ck_assert_int_eq(flz_mixer_set_loop_region(m, 1, 100, -1), 0);
+	render_budgeted(m, out, 6 * BLOCK, BUDGET, &pp);
+	check_standby(m, 2, 2);
+	const int64_t trig2 = flz_mixer_frame(m);
+	play(m, 1, 1.0f);
+	render_budgeted(m, out, BLOCK, BUDGET, &pp);
+	/* From the loop start, at once. */
+	check_plays(out, trig2, BLOCK, s1, trig2 - 100);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred(m), 1);
+	ck_assert_int_eq(flz_mixer_stop_all(m, 4), 1);
+	render_budgeted(m, out, n, BUDGET, &pp);
+	check_standby(m, 2, 2);
+	ck_assert_int_eq(flz_mixer_set_pad_key_lock(m, 1, 0), 0);
+	render_budgeted(m, out, BLOCK, BUDGET, &pp);
+	check_standby(m, 1, 1);
+	ck_assert_int_eq(flz_mixer_set_pad_key_lock(m, 1, -1), 0);
+	render_budgeted(m, out, 6 * BLOCK, BUDGET, &pp);
+	check_standby(m, 2, 2);
+
+	/* A scheduled start of pad 0 takes its standby, primed already. */
+	const uint64_t starts = (uint64_t)(la_pool[0][0].starts + la_pool[0][1].starts);
+	ck_assert_int_eq(flz_mixer_prepare(m, 0, 7, flz_mixer_frame(m) + 300), 1);
+	ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 1);
+	check_standby(m, 1, 1);
+	ck_assert_uint_eq((uint64_t)(la_pool[0][0].starts + la_pool[0][1].starts), starts);
+	ck_assert_int_eq(flz_mixer_stop_slot(m, 0, 5), 0);
+	ck_assert_uint_eq(flz_mixer_key_lock_prepared(m), 0);
+
+	/* An unload gives its standby back at once, and the load with it. */
+	render_budgeted(m, out, 6 * BLOCK, BUDGET, &pp);
+	check_standby(m, 2, 2);
+	const int retired2 = r.n_retired;
+	ck_assert_int_eq(flz_mixer_unload(m, 1, 6), 0);
+	check_standby(m, 1, 1);
+	ck_assert_int_eq(r.n_retired, retired2 + 1);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 0);
+	free(out);
+	flz_mixer_destroy(m);
+}
+END_TEST
+
+/*
+ * Key lock turned on under four playing voices with a pool of 6: the
+ * switches take a period's budget each and come one a period as without
+ * standbys (no standby is made or primed while a voice waits to switch);
+ * then the two states left become standbys of pads 0 and 1.
+ */
+START_TEST(test_keylock_standby_switch)
+{
+	struct rec r = { 0 };
+	struct flz_mixer *m = la_mixer_cfg(&r, 0, &la_ops, 6, BUDGET, true);
+	flz_mixer_set_key_lock(m, false);
+	for (int32_t p = 0; p < 4; p++) {
+		load(m, p, pattern_sample(3000));
+		play(m, p, 0.25f);
+	}
+	float *y = floats(BLOCK);
+	uint64_t pp = 0;
+	render_budgeted(m, y, BLOCK, BUDGET, &pp);
+	check_standby(m, 0, 0);
+	flz_mixer_set_key_lock(m, true);
+	for (uint32_t k = 1; k <= 4; k++) {
+		render_budgeted(m, y, BLOCK, BUDGET, &pp);
+		ck_assert_uint_eq(flz_mixer_key_locked_voices(m), k);
+	}
+	for (int b = 0; b < 12; b++)
+		render_budgeted(m, y, BLOCK, BUDGET, &pp);
+	check_standby(m, 2, 2);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 4);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 0);
+	free(y);
+	flz_mixer_destroy(m);
+}
+END_TEST
+
+TCase *mixer_case_keylock_standby(void)
+{
+	TCase *tc = mixer_tcase("mixer:keylock-standby", test_keylock_standby);
+	tcase_add_test(tc, test_keylock_standby_switch);
 	return tc;
 }

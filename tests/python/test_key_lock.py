@@ -121,11 +121,16 @@ def first_audible(y, level):
 
 
 @needs_key_lock
-@pytest.mark.parametrize("speed", [1.0, 1.25, 0.8])
-def test_key_locked_voice_starts_on_the_trigger_frame(speed):
-    # A cosine: the material is at full level from its first frame.
+@pytest.mark.parametrize("speed,period", [(1.0, 128), (1.25, 128), (0.8, 128), (2.0, 128),
+                                          (1.25, 64), (2.0, 64)])
+def test_key_locked_voice_starts_on_the_trigger_frame(speed, period):
+    # A cosine: the material is at full level from its first frame. The
+    # immediate play takes the pad's standby (its stretcher primed while
+    # the pad waited), so it sounds on its frame even where priming it then
+    # would not fit in the block's budget (64-frame blocks above speed 1,
+    # 128 at 2.0).
     x = tone(phase=math.pi / 2)
-    with AudioEngine(device="offline", channels=1) as e:
+    with AudioEngine(device="offline", channels=1, period_frames=period) as e:
         e.load_sample_array(0, x, RATE_HZ)
         e.set_speed(speed)
         e.set_key_lock(True)
@@ -140,6 +145,7 @@ def test_key_locked_voice_starts_on_the_trigger_frame(speed):
         start = e.frame
         tail = e.render(4800)[:, 0].copy()
         started = [m for m in iter(e.receive_msg, None) if isinstance(m, AudioMessage.Started)]
+        assert e.stats()["key_lock_deferred"] == 0
     assert [m.frame for m in started] == [2400, at]
     # Within 1 ms (48 frames) of the trigger frame, and at the tone's level
     # (within 3 dB of its peak) 10 ms later: the start is not a leak.
@@ -288,74 +294,81 @@ def test_a_scheduled_start_primes_while_it_waits(speed, how):
     # The stretcher's priming (R2: 2560 input frames at speed 1, 4435 at 2)
     # is budgeted at 3072 frames a 128-frame block. An at_frame play
     # or quantised play primes while it waits and sounds on its frame
-    # (inside a block); an
-    # immediate play at the same frame primes at once when it fits (1.0) or
-    # is deferred to the next block (2.0), Started.frame saying so. Either
-    # way the sound from the voice's start is the same, bit for bit (R2's
-    # priming in steps is exact, stretch:prime-step; tolerance 1e-7 all the
-    # same).
+    # (inside a block); an immediate play at the same frame takes the pad's
+    # standby, primed since the pad was loaded key-locked, and sounds on it
+    # too. A cold one (key lock turned on with the play: no standby yet)
+    # primes at once when it fits (1.0) or is deferred to the next block
+    # (2.0), Started.frame saying so. Every way the sound from the voice's
+    # start is the same, bit for bit (R2's priming in steps is exact,
+    # stretch:prime-step; tolerance 1e-7 all the same).
     # Quantised: 1/16 at the default 120 BPM from frame 0 is every 6000
     # frames, so the next grid frame after 9600 is 12000 (inside a block).
     x = tone(phase=math.pi / 2)
     at = 9600 + 1000 if how == "at_frame" else 12000
-    outs = []
-    for scheduled in (True, False):
+    outs = {}
+    for way in ("scheduled", "standby", "cold"):
         with AudioEngine(device="offline", channels=1) as e:
             e.load_sample_array(0, x, RATE_HZ)
             e.set_speed(speed)
-            e.set_key_lock(True)
+            e.set_key_lock(way != "cold")
             e.render(9600)
-            if scheduled and how == "at_frame":
+            if way == "scheduled" and how == "at_frame":
                 e.play_sample(0, 1.0, at_frame=at)
-            elif scheduled:
+            elif way == "scheduled":
                 e.play_sample(0, 1.0, quantize="1/16")
             else:
                 e.render(at - e.frame)
+                e.set_key_lock(True)
                 e.play_sample(0, 1.0)
             y = e.render(RATE_HZ)[:, 0].copy()
             first = list(started_frames(e).values())
             stats = e.stats()
         assert len(first) == 1
+        assert stats["key_lock_refused"] == 0
         # y's first frame: 9600 (scheduled) or at (immediate).
-        outs.append((first[0], y, stats, 9600 if scheduled else at))
-    (s_at, y_at, st_at, base_at), (s_now, y_now, st_now, base_now) = outs
-    assert s_at == at
-    assert st_at["key_lock_deferred"] == 0 and st_at["key_lock_deferred_frames"] == 0
+        base = 9600 if way == "scheduled" else at
+        outs[way] = (first[0], y[first[0] - base:], stats)
+        # Silent before its frame, and audible from it (within 1 ms).
+        assert numpy.abs(y[:first[0] - base]).max(initial=0.0) == 0.0
+        assert first_audible(y[first[0] - base:], 0.5) <= 48
+    for way in ("scheduled", "standby"):
+        assert outs[way][0] == at, way
+        assert outs[way][2]["key_lock_deferred"] == 0, way
+        assert outs[way][2]["key_lock_deferred_frames"] == 0, way
+    s_cold, _, st_cold = outs["cold"]
     if speed == 1.0:
-        assert s_now == at and st_now["key_lock_deferred"] == 0
+        assert s_cold == at and st_cold["key_lock_deferred"] == 0
     else:
         # Deferred to the next block of the render (which began at `at`)
         # whose budget period (128 frames from frame 0) is a new one.
-        assert (s_now - at) % 128 == 0 and 0 < s_now - at <= 256, s_now
-        assert st_now["key_lock_deferred"] == 1
-        assert st_now["key_lock_deferred_frames"] == s_now - at
-    a = y_at[s_at - base_at:]
-    b = y_now[s_now - base_now:]
-    n = min(len(a), len(b))
-    assert n > RATE_HZ // 2
-    assert numpy.abs(a[:n] - b[:n]).max() <= 1e-7
-    # Silent before its frame, and audible from it (within 1 ms).
-    assert numpy.abs(y_at[:s_at - base_at]).max() == 0.0
-    assert first_audible(a, 0.5) <= 48
-    assert st_at["key_lock_refused"] == 0 and st_now["key_lock_refused"] == 0
+        assert (s_cold - at) % 128 == 0 and 0 < s_cold - at <= 256, s_cold
+        assert st_cold["key_lock_deferred"] == 1
+        assert st_cold["key_lock_deferred_frames"] == s_cold - at
+    a = outs["scheduled"][1]
+    for way in ("standby", "cold"):
+        b = outs[way][1]
+        n = min(len(a), len(b))
+        assert n > RATE_HZ // 2
+        assert numpy.abs(a[:n] - b[:n]).max() <= 1e-7, way
 
 
 @needs_key_lock
 def test_eight_key_locked_plays_in_one_block_are_spread_and_honest():
-    # Eight key-locked plays in one block at speed 1: the budget holds one
-    # start's priming a block, so they sound one block apart, each
-    # Started.frame the block it sounds from. The output equals, bit for bit
-    # (tolerance 1e-6), that of an engine that scheduled the same plays
-    # at_frame those frames (primed while they waited): the reported frames
-    # are the real ones.
+    # Eight cold key-locked plays in one block at speed 1 (key lock turned
+    # on with them: no standby primed): the budget holds one start's
+    # priming a block, so they sound one block apart, each Started.frame
+    # the block it sounds from. The output equals, bit for bit (tolerance
+    # 1e-6), that of an engine that scheduled the same plays at_frame those
+    # frames (primed while they waited): the reported frames are the real
+    # ones.
     pads = range(8)
     sounds = {p: tone(freq_hz=500.0 + 100.0 * p, amp=0.1, phase=math.pi / 2) for p in pads}
     t0 = 12800
     with AudioEngine(device="offline", channels=1) as e:
         for p in pads:
             e.load_sample_array(p, sounds[p], RATE_HZ)
-        e.set_key_lock(True)
         e.render(t0)
+        e.set_key_lock(True)
         for p in pads:
             e.play_sample(p, 1.0)
         y = e.render(RATE_HZ)[:, 0].copy()
@@ -378,6 +391,43 @@ def test_eight_key_locked_plays_in_one_block_are_spread_and_honest():
         assert started_frames(e) == started
         assert e.stats()["key_lock_deferred"] == 0
     assert numpy.abs(y - z).max() <= 1e-6
+
+
+@needs_key_lock
+@pytest.mark.parametrize("speed", [1.0, 2.0])
+def test_eight_key_locked_plays_on_their_standbys_sound_together(speed):
+    # The same eight plays with the pads loaded key-locked well before: each
+    # takes its pad's standby (key_lock_voices 8 holds one for each) and all
+    # sound on the trigger frame, at 2.0 too (where a cold start alone does
+    # not fit in a block's budget). The output equals, within 1e-6, that of
+    # eight plays scheduled at_frame that frame by an engine that turned
+    # key lock on with them (fresh stretchers primed while they waited, at
+    # the speed reached by then).
+    pads = range(8)
+    sounds = {p: tone(freq_hz=500.0 + 100.0 * p, amp=0.1, phase=math.pi / 2) for p in pads}
+    t0 = 12800 + 50
+    outs = []
+    for scheduled in (False, True):
+        with AudioEngine(device="offline", channels=1) as e:
+            for p in pads:
+                e.load_sample_array(p, sounds[p], RATE_HZ)
+            e.set_speed(speed)
+            e.set_key_lock(not scheduled)
+            e.render(2400)
+            if scheduled:
+                e.set_key_lock(True)
+                for p in pads:
+                    e.play_sample(p, 1.0, at_frame=t0)
+            e.render(t0 - e.frame)
+            if not scheduled:
+                for p in pads:
+                    e.play_sample(p, 1.0)
+            outs.append(e.render(RATE_HZ)[:, 0].copy())
+            assert started_frames(e) == {p: t0 for p in pads}
+            stats = e.stats()
+            assert stats["key_lock_deferred"] == 0 and stats["key_lock_refused"] == 0
+    assert numpy.abs(outs[0]).max() > 0.4
+    assert numpy.abs(outs[0] - outs[1]).max() <= 1e-6
 
 
 @needs_key_lock

@@ -391,6 +391,20 @@ struct flz_mixer_config {
 	 * prime_step op.
 	 */
 	uint32_t prime_budget_frames;
+	/**
+	 * Key lock: no standbys (true) or (false, the default) a source
+	 * state left free is primed ahead, within the budget and after
+	 * every voice and prepared start, for the next immediate start of a
+	 * loaded key-locked pad that has none, from its loop start at its
+	 * rate now (slots in order, one standby each). The trigger of such a
+	 * start (not tempo-locked, the same load and loop region) takes it
+	 * and sounds from its frame, with nothing left to prime (a rate
+	 * changed since goes to set_rate(), as for a prepared start). A
+	 * standby is never in the way: any start that needs a state and finds
+	 * none free takes a standby's (the slot's own first), so refusals are
+	 * as without standbys. Unused without a prime_step op.
+	 */
+	bool standby_off;
 };
 
 /**
@@ -879,11 +893,21 @@ FLZ_RT int flz_mixer_prepare_locked(struct flz_mixer *mixer, int32_t slot, uint3
 				    uint64_t lock_pos_fp);
 
 /**
- * Starts prepared now (flz_mixer_prepare()), holding source states.
+ * Starts prepared now (flz_mixer_prepare()), holding source states
+ * (standbys not counted).
  *
  * Errors: none. Thread: rt. Ownership: reads only the mixer.
  */
 FLZ_RT uint32_t flz_mixer_key_lock_prepared(const struct flz_mixer *mixer);
+
+/**
+ * Standbys now (see config.standby_off): source states held for the next
+ * immediate start of a key-locked pad; @p primed, if non-NULL, gets how
+ * many of them have primed.
+ *
+ * Errors: none. Thread: rt. Ownership: reads only the mixer.
+ */
+FLZ_RT uint32_t flz_mixer_key_lock_standby(const struct flz_mixer *mixer, uint32_t *primed);
 
 /**
  * Key-locked starts that sounded later than the frame they were
