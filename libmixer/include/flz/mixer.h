@@ -845,9 +845,11 @@ FLZ_RT uint32_t flz_mixer_key_locked_voices(const struct flz_mixer *mixer);
 
 /**
  * Prepare a start that waits (a quantised or at-frame play): if the pad
- * is key-locked now and a source state is free, take it, start() it at
- * the pad's rate now, position a reader of the slot's sample at the loop
- * start, and prime it a budgeted step per period (prime_step(), earliest
+ * is key-locked now, take the pad's standby if it has one at the pad's
+ * rate now (see config.standby_off: primed already, maybe), else a free
+ * source state (a standby's if none is free), start() it at the pad's
+ * rate now, position a reader of the slot's sample at the loop start,
+ * and prime it a budgeted step per period (prime_step(), earliest
  * @p due_frame first, after voices already late) until the start's
  * flz_mixer_trigger() with .prepared and the same slot and token takes it.
  * The prepared start then sounds on its frame, with nothing left to prime.
@@ -864,7 +866,7 @@ FLZ_RT uint32_t flz_mixer_key_locked_voices(const struct flz_mixer *mixer);
  * @param token the token its trigger will carry
  * @param due_frame the output frame it is due at (orders the priming)
  * @return 1 prepared; 0 nothing to do (empty slot, not key-locked, no
- *         prime_step op, or no state free: its trigger then starts as an
+ *         prime_step op, or no state free and no standby: its trigger then starts as an
  *         unprepared one); or a negative errno
  * Errors: -EINVAL slot out of range (nothing changes).
  * Thread: rt.
