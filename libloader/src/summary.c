@@ -8,7 +8,11 @@
  * LEVEL_BRANCH pairs (a group) and the array on a cache line, so that a
  * group is whole cache lines (two, at 16 pairs of 8 bytes) and a column's
  * end reads one group per level; the pairs between a level's end and its
- * next group are (+inf, -inf).
+ * next group are (+inf, -inf). After them, for the levels above level 0,
+ * each pair's prefix and suffix within its group, and for level 0 (when it
+ * has more than one jump group of JUMP pairs) each pair's prefix and suffix
+ * within its jump group: one pair then stands for a column end's part of a
+ * group, and a long column's ends skip levels 0 and 1 at once.
  */
 #include <errno.h>
 #include <math.h>
@@ -24,6 +28,11 @@
 #define LEVEL_BRANCH ((int64_t)1 << LEVEL_SHIFT)
 #define GROUP_MASK (LEVEL_BRANCH - 1)
 #define BLOCK ((int64_t)FLZ_SUMMARY_BLOCK_FRAMES)
+/* Level 0's jump groups: LEVEL_BRANCH^2 pairs (4096 frames), whose ends are
+ * level 2's block edges. */
+#define JUMP_SHIFT (2 * LEVEL_SHIFT)
+#define JUMP ((int64_t)1 << JUMP_SHIFT)
+#define JUMP_MASK (JUMP - 1)
 #define LINE_BYTES 64
 
 struct flz_summary {
@@ -38,6 +47,14 @@ struct flz_summary {
 	int64_t n_pairs;
 	/* 2 * n_pairs floats: min, max. */
 	float *pairs;
+	/* Levels 1 and up (pairs offset[1] .. n_pairs, at pre and suf from
+	 * 0): the fold of each pair's group from its start up to the pair,
+	 * and from the pair to the group's end. */
+	float *pre, *suf;
+	/* Level 0 by jump groups (n_jump pairs, a multiple of JUMP): the fold
+	 * of each pair's jump group up to it, and from it to the group's end. */
+	int64_t n_jump;
+	float *jump_pre, *jump_suf;
 };
 
 /* The mono mix of one frame, in the loader's N-to-mono order (sum, then
@@ -92,6 +109,39 @@ static inline void group_min_max(const float *group, int64_t k0, int64_t k1, flo
 	*hi_io = hi1 > hi0 ? hi1 : hi0;
 }
 
+/* Fold the pair at @p pair into *lo and *hi. */
+static inline void fold(const float *pair, float *lo_io, float *hi_io)
+{
+	*lo_io = pair[0] < *lo_io ? pair[0] : *lo_io;
+	*hi_io = pair[1] > *hi_io ? pair[1] : *hi_io;
+}
+
+/* Each group of @p n_group pairs (n_pairs of them, a multiple of n_group,
+ * the first n_valid read from @p pairs, the rest folding nothing): the fold
+ * from the group's start up to each pair into @p pre, from the pair to the
+ * group's end into @p suf. */
+static void prefixes_suffixes(const float *pairs, int64_t n_valid, int64_t n_pairs,
+			      int64_t n_group, float *pre, float *suf)
+{
+	for (int64_t g = 0; g < n_pairs; g += n_group) {
+		float lo = INFINITY, hi = -INFINITY;
+		for (int64_t i = g; i < g + n_group; i++) {
+			if (i < n_valid)
+				fold(pairs + 2 * i, &lo, &hi);
+			pre[2 * i] = lo;
+			pre[2 * i + 1] = hi;
+		}
+		lo = INFINITY;
+		hi = -INFINITY;
+		for (int64_t i = g + n_group - 1; i >= g; i--) {
+			if (i < n_valid)
+				fold(pairs + 2 * i, &lo, &hi);
+			suf[2 * i] = lo;
+			suf[2 * i + 1] = hi;
+		}
+	}
+}
+
 static bool view_valid(struct flz_frames f)
 {
 	return f.data != NULL && f.n_frames >= 1 && f.n_channels >= 1 &&
@@ -121,14 +171,23 @@ int flz_summary_new(struct flz_frames frames, struct flz_summary **out)
 	}
 	s->n_levels = k;
 	s->n_pairs = total;
-	/* A multiple of the line: total is a multiple of LEVEL_BRANCH pairs. */
-	size_t bytes = (size_t)total * 2 * sizeof(float);
-	bytes = (bytes + LINE_BYTES - 1) / LINE_BYTES * LINE_BYTES;
-	s->pairs = aligned_alloc(LINE_BYTES, bytes);
+	int64_t n_up = k > 1 ? total - s->offset[1] : 0;
+	/* Only a level 0 of more than one jump group has a range that leaves
+	 * one. */
+	s->n_jump = s->n_blocks[0] > JUMP ? (s->n_blocks[0] + JUMP_MASK) & ~JUMP_MASK : 0;
+	/* One block: the pairs, the upper levels' prefixes and suffixes, level
+	 * 0's by jump groups. Each a multiple of LEVEL_BRANCH pairs, two cache
+	 * lines. */
+	int64_t n_all = total + 2 * n_up + 2 * s->n_jump;
+	s->pairs = aligned_alloc(LINE_BYTES, (size_t)n_all * 2 * sizeof(float));
 	if (s->pairs == NULL) {
 		free(s);
 		return -ENOMEM;
 	}
+	s->pre = s->pairs + 2 * total;
+	s->suf = s->pre + 2 * n_up;
+	s->jump_pre = s->suf + 2 * n_up;
+	s->jump_suf = s->jump_pre + 2 * s->n_jump;
 	for (int64_t i = 0; i < total; i++) {
 		s->pairs[2 * i] = INFINITY;
 		s->pairs[2 * i + 1] = -INFINITY;
@@ -155,6 +214,14 @@ int flz_summary_new(struct flz_frames frames, struct flz_summary **out)
 			here[2 * b + 1] = hi;
 		}
 	}
+	/* The padding folds nothing: (+inf, -inf) past each level's end, and
+	 * past level 0's in its last jump group. */
+	if (n_up > 0)
+		prefixes_suffixes(s->pairs + 2 * s->offset[1], n_up, n_up, LEVEL_BRANCH, s->pre,
+				  s->suf);
+	if (s->n_jump > 0)
+		prefixes_suffixes(level0, s->n_blocks[0], s->n_jump, JUMP, s->jump_pre,
+				  s->jump_suf);
 	*out = s;
 	return 0;
 }
@@ -171,19 +238,72 @@ size_t flz_summary_bytes(const struct flz_summary *summary)
 {
 	if (summary == NULL)
 		return 0;
-	return sizeof(*summary) + (size_t)summary->n_pairs * 2 * sizeof(float);
+	int64_t n_up = summary->n_levels > 1 ? summary->n_pairs - summary->offset[1] : 0;
+	return sizeof(*summary) +
+	       (size_t)(summary->n_pairs + 2 * n_up + 2 * summary->n_jump) * 2 * sizeof(float);
+}
+
+/*
+ * Fold pairs [first, limit) of @p level (nothing when first >= limit) into
+ * *lo and *hi, bottom-up: at each level the pairs from first to the end of
+ * its group and from the start of limit's group (each within one group;
+ * above level 0 a prefix or suffix, one pair), and between them whole
+ * pairs of the level above. A range that ends at the level's end counts as
+ * aligned there at every level: the last pair of each level covers that
+ * level's last pairs.
+ */
+static void levels_min_max(const struct flz_summary *s, uint32_t level, int64_t first,
+			   int64_t limit, float *lo, float *hi)
+{
+	for (; first < limit; level++) {
+		const float *pairs = s->pairs + 2 * s->offset[level];
+		int64_t group = first & ~GROUP_MASK;
+		int64_t last_group = limit & ~GROUP_MASK;
+		bool at_end = limit == s->n_blocks[level];
+		bool one_group = limit - group <= LEVEL_BRANCH || level + 1 == s->n_levels;
+		if (level == 0) {
+			/* Level 0 keeps no prefixes or suffixes: its pairs. */
+			if (one_group) {
+				group_min_max(pairs + 2 * group, first - group, limit - group, lo, hi);
+				break;
+			}
+			if ((first & GROUP_MASK) != 0)
+				group_min_max(pairs + 2 * group, first - group, LEVEL_BRANCH, lo, hi);
+			if (!at_end)
+				group_min_max(pairs + 2 * last_group, 0, limit - last_group, lo, hi);
+		} else {
+			int64_t up = s->offset[level] - s->offset[1];
+			const float *pre = s->pre + 2 * up, *suf = s->suf + 2 * up;
+			if (one_group) {
+				/* A prefix when it starts the group, a suffix when it
+				 * ends it (or the level: the padding folds nothing),
+				 * else the pairs (the top level is one pair). */
+				if (first == group)
+					fold(pre + 2 * (limit - 1), lo, hi);
+				else if (at_end || limit - group == LEVEL_BRANCH)
+					fold(suf + 2 * first, lo, hi);
+				else
+					group_min_max(pairs + 2 * group, first - group, limit - group,
+						      lo, hi);
+				break;
+			}
+			if ((first & GROUP_MASK) != 0)
+				fold(suf + 2 * first, lo, hi);
+			if (!at_end && limit != last_group)
+				fold(pre + 2 * (limit - 1), lo, hi);
+		}
+		first = (first + GROUP_MASK) >> LEVEL_SHIFT;
+		limit = at_end ? (limit + GROUP_MASK) >> LEVEL_SHIFT : limit >> LEVEL_SHIFT;
+	}
 }
 
 /*
  * Exact min/max of frames [a, b), a < b. The ends that do not fill a
  * level-0 block come from the frames (fewer than FLZ_SUMMARY_BLOCK_FRAMES
- * at each; a range inside one block entirely), the rest from the pyramid,
- * bottom-up: at each level the pairs from the range's start up to the next
- * group and from the last group start below the range's end (fewer than
- * LEVEL_BRANCH at each, each within one group), and between them whole
- * pairs of the level above. A range that ends at the sample's end counts
- * as aligned there at every level: the last pair of each level covers that
- * level's last pairs.
+ * at each; a range inside one block entirely), the rest from the pyramid:
+ * levels_min_max() from level 0 when its level-0 pairs lie within one jump
+ * group, else a jump suffix and prefix (one pair
+ * each) and levels_min_max() from level 2 for the jump groups between.
  */
 static void range_min_max(const struct flz_summary *s, const float *data, int64_t a, int64_t b,
 			  float *lo_out, float *hi_out)
@@ -203,26 +323,21 @@ static void range_min_max(const struct flz_summary *s, const float *data, int64_
 	 * tail (rounded up: the last pair, when tail is the sample's end). */
 	int64_t first = head / BLOCK;
 	int64_t limit = (tail + BLOCK - 1) / BLOCK;
-	for (uint32_t level = 0; first < limit; level++) {
-		const float *pairs = s->pairs + 2 * s->offset[level];
-		int64_t group = first & ~GROUP_MASK;
-		if (limit - group <= LEVEL_BRANCH || level + 1 == s->n_levels) {
-			/* All in one group (the top level is one pair). */
-			group_min_max(pairs + 2 * group, first - group, limit - group, &lo, &hi);
-			break;
-		}
-		/* The head: to the end of first's group (nothing when first
-		 * starts it: the level above has that group's pair). */
-		if ((first & GROUP_MASK) != 0)
-			group_min_max(pairs + 2 * group, first - group, LEVEL_BRANCH, &lo, &hi);
-		/* The tail: from limit's group start, unless limit is the
-		 * level's end (the level above's last pair covers it). */
-		int64_t last_group = limit & ~GROUP_MASK;
-		bool at_end = limit == s->n_blocks[level];
-		if (!at_end)
-			group_min_max(pairs + 2 * last_group, 0, limit - last_group, &lo, &hi);
-		first = (first + GROUP_MASK) >> LEVEL_SHIFT;
-		limit = at_end ? (limit + GROUP_MASK) >> LEVEL_SHIFT : limit >> LEVEL_SHIFT;
+	if (limit - (first & ~JUMP_MASK) > JUMP) {
+		/* Beyond first's jump group: its suffix and the prefix before
+		 * limit (unless limit starts its group or is the level's end),
+		 * then the whole jump groups between, from level 2 on (there is
+		 * one: level 0 has more than JUMP pairs). */
+		bool at_end = limit == s->n_blocks[0];
+		if ((first & JUMP_MASK) != 0)
+			fold(s->jump_suf + 2 * first, &lo, &hi);
+		if (!at_end && (limit & JUMP_MASK) != 0)
+			fold(s->jump_pre + 2 * (limit - 1), &lo, &hi);
+		first = (first + JUMP_MASK) >> JUMP_SHIFT;
+		limit = at_end ? (limit + JUMP_MASK) >> JUMP_SHIFT : limit >> JUMP_SHIFT;
+		levels_min_max(s, 2, first, limit, &lo, &hi);
+	} else {
+		levels_min_max(s, 0, first, limit, &lo, &hi);
 	}
 	*lo_out = lo;
 	*hi_out = hi;
@@ -274,24 +389,21 @@ int flz_summary_query(const struct flz_summary *summary, struct flz_frames frame
 	for (uint32_t i = 0; i < width; i++) {
 		if (i + PREFETCH_COLUMNS < width) {
 			/* Ask for the cache lines the end of a column ahead reads:
-			 * its block's frames and its group at each of the three
-			 * lowest levels (the levels above are small and stay
-			 * cached). The ends of long columns lie far apart, and the
-			 * loads of one column alone would leave the processor
-			 * waiting on each. (Here, not in a function: GCC drops a
-			 * call that only prefetches as having no effect.) */
+			 * its block's frames and its level-0 jump prefix and suffix
+			 * (prefetching the upper levels' too made the query slower:
+			 * they stay cached). The ends of long columns lie far
+			 * apart, and the loads of one column alone would leave the
+			 * processor waiting on each. (Here, not in a function: GCC
+			 * drops a call that only prefetches as having no effect.) */
 			columns_next(&ahead, &a, &b);
 			const char *line = (const char *)(frames.data + (size_t)(a & ~(BLOCK - 1)) *
 								       frames.n_channels);
 			__builtin_prefetch(line);
 			__builtin_prefetch(line + LINE_BYTES);
-			int64_t pair = a / BLOCK;
-			for (uint32_t level = 0; level < 3 && level + 1 < summary->n_levels; level++) {
-				line = (const char *)(summary->pairs +
-						      2 * (summary->offset[level] + (pair & ~GROUP_MASK)));
-				__builtin_prefetch(line);
-				__builtin_prefetch(line + LINE_BYTES);
-				pair >>= LEVEL_SHIFT;
+			if (summary->n_jump > 0) {
+				int64_t pair = a / BLOCK;
+				__builtin_prefetch(summary->jump_pre + 2 * pair);
+				__builtin_prefetch(summary->jump_suf + 2 * pair);
 			}
 		}
 		columns_next(&c, &a, &b);

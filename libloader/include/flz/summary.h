@@ -8,18 +8,28 @@
  * FLZ_SUMMARY_LEVEL_BRANCH (16) pairs of the level below (blocks of 16, 256,
  * 4096, ... frames), up to a level of one pair.
  *
+ * Beside the pairs it keeps, for every pair above level 0, the fold of its
+ * group of 16 up to it and from it to the group's end (a prefix and a
+ * suffix), and for every level-0 pair the same within its run of 256 pairs
+ * (4096 frames, a jump group), when level 0 has more than 256 pairs.
+ *
  * A query over any frame range and any width reads, per column, fewer than
  * FLZ_SUMMARY_BLOCK_FRAMES frames of the sample at each of its ends (the
- * parts that do not fill a block) and fewer than FLZ_SUMMARY_LEVEL_BRANCH
- * pairs at each end per level, each end's within one run of 16 pairs (two
- * cache lines): its cost grows with the width and the logarithm of the
- * length, not with the span, and the result is exact (equal to a scan of
- * every frame of each column).
+ * parts that do not fill a block); then for a column within one jump group
+ * and the next, fewer than FLZ_SUMMARY_LEVEL_BRANCH level-0 pairs at each
+ * end, each end's within one run of 16 pairs (two cache lines), and for a
+ * longer one a jump prefix and suffix; and above, one prefix and one suffix
+ * per level, up to 16 pairs at the top: its cost grows with the width and
+ * the logarithm of the length, not with the span, and the result is exact
+ * (equal to a scan of every frame of each column).
  *
- * Memory: 8 bytes per block at level 0, under 8.6 bytes per 16 frames in all
- * (0.53 bytes a frame): 1/15 of a stereo float sample, 2/15 of a mono one,
- * plus a fixed header of about 1 KiB and at most 15 pairs of padding per
- * level (flz_summary_bytes()).
+ * Memory: 8 bytes per block at level 0, 16/15 of that with the levels
+ * above and their prefixes and suffixes (2/15), and twice that again for
+ * the jump prefixes and suffixes: 25.6 bytes per 16 frames (1.6 bytes a
+ * frame), 1/5 of a stereo float sample, 2/5 of a mono one, plus a fixed
+ * header of about 1 KiB, at most 15 pairs of padding per level and 255 at
+ * level 0's jump groups (flz_summary_bytes()); samples of at most 4096
+ * frames have no jump groups (0.67 bytes a frame).
  *
  * The summary is immutable once built and keeps no pointer into the sample:
  * a query is given the sample's frames again (a reference the caller holds).
