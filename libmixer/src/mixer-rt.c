@@ -700,8 +700,9 @@ FLZ_RT FLZ_HOT static void end_priming(struct flz_mixer *m, struct flz_mixer_voi
 	if (failed) {
 		source_release(m, v);
 		/* It plays through the interpolator from its start: a
-		 * tempo-locked one from where its lock is now. */
-		if (v->lock.on)
+		 * tempo-locked one from where its lock is now, a resume from
+		 * where it resumed. */
+		if (v->lock.on || v->src_preroll_material)
 			v->rd = v->aud;
 		else
 			reader_at(&v->rd, v->loop_start);
@@ -1013,8 +1014,10 @@ FLZ_RT FLZ_HOT static void source_frames(struct flz_mixer *m, struct flz_mixer_v
 /* A paused key-locked, tempo-locked voice resumes where its lock has
  * coasted to (lock_coast()), even if its lock was turned off meanwhile:
  * its source restarts there, the material before it as the pre-roll, and
- * its servo settles anew. A start that fails leaves it unlocked there
- * (counted). */
+ * its servo settles anew. A source with prime_step() primes within the
+ * budget first, silent (begin_priming(); no STARTED event: it sent its
+ * own). A start that fails, or a priming that fails, leaves it unlocked
+ * there (counted). */
 FLZ_RT FLZ_HOT static void source_resume(struct flz_mixer *m, struct flz_mixer_voice *v)
 {
 	if (v->src < 0 || !v->src_coasted)
@@ -1033,6 +1036,8 @@ FLZ_RT FLZ_HOT static void source_resume(struct flz_mixer *m, struct flz_mixer_v
 	v->src_rate = rate;
 	v->src_preroll = preroll;
 	source_began(m, v, true);
+	if (m->source_ops->prime_step != NULL)
+		begin_priming(m, v, 0);
 }
 
 /* The end of a switch: the old path goes (its source back to the list). */

@@ -3,6 +3,7 @@
  * mixer:keylock-prime, mixer:keylock-burst, mixer:keylock-cancel: priming
  * within a budget (config.prime_budget_frames, the source's prime_step(),
  * flz_mixer_prepare()), with standbys off (config.standby_off);
+ * mixer:keylock-resume: a resume primes within the budget too;
  * mixer:keylock-standby: the standbys. The test source looks ahead as a stretcher does: it
  * reads a pre-roll it discards and LA_AHEAD frames beyond before its first
  * output, in reads of LA_READ frames, and then copies its input LA_AHEAD
@@ -10,6 +11,7 @@
  * first frame, and every priming read can be counted against the budget.
  */
 #include "mixer-tests.h"
+#include "mixer-internal.h"
 
 #define LA_PRE 300
 #define LA_AHEAD 700
@@ -447,6 +449,73 @@ TCase *mixer_case_keylock_cancel(void)
 	TCase *tc = mixer_tcase("mixer:keylock-cancel", test_keylock_prepare_args);
 	tcase_add_loop_test(tc, test_keylock_cancel, 0, 6);
 	return tc;
+}
+
+/* ---- mixer:keylock-resume ---- */
+
+/*
+ * The resume of a paused key-locked, tempo-locked voice restarts its
+ * source where the lock has coasted to (R) and primes it within the
+ * budget like a start: from a period's start, 1000 frames at 200 a
+ * period, so it stays silent for 4 periods (counted as deferred, no
+ * STARTED event of its own) and then plays the looped material from R,
+ * fading in over 240 frames, sample for sample. No period primes more
+ * than the budget. (A resume whose source primed at once in its first
+ * render, as before, sounded from the resume and fails this.)
+ */
+START_TEST(test_keylock_resume)
+{
+	struct rec r = { 0 };
+	struct flz_mixer *m = la_mixer(&r, 0, &la_ops, 1, BUDGET);
+	struct flz_sample *s = pattern_sample(3000);
+	load(m, 0, s);
+	struct flz_mixer_trigger t = { .slot = 0, .gain = 1.0f, .token = 3, .lock_num = 1,
+				       .lock_den = 1 };
+	ck_assert_int_eq(flz_mixer_trigger(m, &t), 1);
+	const uint32_t n = 3000;
+	float *y = floats(n);
+	uint64_t pp = 0;
+	render_budgeted(m, y, 20 * BLOCK, BUDGET, &pp);
+	ck_assert_int_eq(r.n_started, 1);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 1);
+	ck_assert_int_eq(flz_mixer_pause_slot(m, 0), 1);
+	render_budgeted(m, y, 10 * BLOCK, BUDGET, &pp);
+	ck_assert_int_eq(flz_mixer_frame(m) % BLOCK, 0);
+
+	const uint64_t deferred = flz_mixer_key_lock_deferred(m);
+	const uint64_t deferred_frames = flz_mixer_key_lock_deferred_frames(m);
+	const uint64_t primed = flz_mixer_key_lock_prime_frames(m);
+	const int64_t at = flz_mixer_frame(m);
+	const int64_t resume_pos = m->voices[m->active[0]].aud.pos_frames;
+	ck_assert_int_eq(flz_mixer_resume_slot(m, 0), 1);
+	ck_assert_int_eq(la_pool[0][0].starts, 2);
+	render_budgeted(m, y, n, BUDGET, &pp);
+	const int64_t first = at + 4 * BLOCK;
+	ck_assert_uint_eq(flz_mixer_key_lock_prime_frames(m), primed + LA_PRIME);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred(m), deferred + 1);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred_frames(m),
+			  deferred_frames + (uint64_t)(first - at));
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 0);
+	ck_assert_int_eq(r.n_started, 1);
+	for (int64_t j = 0; j < (int64_t)n; j++) {
+		const int64_t f = at + j;
+		if (f >= first && f < first + 240)
+			continue; /* the fade in */
+		for (uint32_t c = 0; c < CH; c++) {
+			const int64_t pos = resume_pos + f - first;
+			const float want = f < first ? 0.0f : s->data[(pos % s->n_frames) * CH + c];
+			ck_assert_msg(y[j * CH + c] == want, "resume: frame %lld ch %u: %g, want %g",
+				      (long long)f, c, y[j * CH + c], want);
+		}
+	}
+	free(y);
+	flz_mixer_destroy(m);
+}
+END_TEST
+
+TCase *mixer_case_keylock_resume(void)
+{
+	return mixer_tcase("mixer:keylock-resume", test_keylock_resume);
 }
 
 /* ---- mixer:keylock-standby ---- */

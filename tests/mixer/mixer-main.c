@@ -173,6 +173,7 @@ static Suite *mixer_suite(void)
 		mixer_case_keylock_prime,
 		mixer_case_keylock_burst,
 		mixer_case_keylock_cancel,
+		mixer_case_keylock_resume,
 		mixer_case_keylock_standby,
 		mixer_case_keylock_switch,
 		mixer_case_keylock_switch_pool,

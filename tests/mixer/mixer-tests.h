@@ -107,6 +107,7 @@ TCase *mixer_case_keylock_relock(void);
 TCase *mixer_case_keylock_prime(void);
 TCase *mixer_case_keylock_burst(void);
 TCase *mixer_case_keylock_cancel(void);
+TCase *mixer_case_keylock_resume(void);
 TCase *mixer_case_keylock_standby(void);
 TCase *mixer_case_keylock_switch(void);
 TCase *mixer_case_keylock_switch_pool(void);
