@@ -250,7 +250,9 @@ static struct flz_engine_stats wait_frames(struct flz_engine *engine, int64_t si
  * at least one xrun, every one of them the system's. Xruns the machine adds
  * by itself count as the system's and change neither figure of the
  * engine's own; instrumented (valgrind, sanitizers) renders are slow enough
- * to make their own, so there the engine's own count is only bounded below.
+ * to make their own, so there (and where the audio thread runs without
+ * SCHED_FIFO, preempted at will) the engine's own count is only bounded
+ * below.
  */
 START_TEST(wav_xrun_causes)
 {
@@ -269,10 +271,11 @@ START_TEST(wav_xrun_causes)
 	flz_sample_ref(noise);
 	ck_assert_int_eq(flz_engine_load_sample(engine, 0, noise), 0);
 	ck_assert_int_eq(flz_engine_play(engine, 0, 0.5f), 0);
-	bool exact = !flz_test_instrumented();
-
 	struct flz_engine_stats st0 = wait_frames(engine, 0, 16 * PERIOD);
 	st0 = xrun_stats(engine, &log);
+	/* Exact only where renders run at full speed on a thread nothing
+	 * else preempts: not instrumented, and at SCHED_FIFO. */
+	bool exact = !flz_test_instrumented() && st0.rt_priority > 0;
 	int64_t period_ns = (int64_t)PERIOD * 1000000000LL / RATE;
 	atomic_store(&burn_ns, 6 * period_ns);
 	for (int k = 0; k < 4000 && atomic_load(&burn_ns) != 0; k++)
