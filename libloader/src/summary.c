@@ -262,7 +262,8 @@ static void levels_min_max(const struct flz_summary *s, uint32_t level, int64_t 
 		bool at_end = limit == s->n_blocks[level];
 		bool one_group = limit - group <= LEVEL_BRANCH || level + 1 == s->n_levels;
 		if (level == 0) {
-			/* Level 0 keeps no prefixes or suffixes: its pairs. */
+			/* Level 0 keeps no prefixes or suffixes within its groups
+			 * of 16 (only within jump groups): its pairs. */
 			if (one_group) {
 				group_min_max(pairs + 2 * group, first - group, limit - group, lo, hi);
 				break;

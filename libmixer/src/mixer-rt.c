@@ -718,7 +718,7 @@ FLZ_RT FLZ_HOT static void end_priming(struct flz_mixer *m, struct flz_mixer_voi
 }
 
 /* Before a render: the period's budget, spent first on priming voices (in
- * start order: they are late), then on prepared starts (earliest due
+ * the order they began waiting: they are late), then on prepared starts (earliest due
  * first). Each stops at the first step that does not fit, so the earliest
  * keeps its place. */
 /* The budget of the period the next output frame is in, refilled when a
@@ -738,10 +738,17 @@ FLZ_RT FLZ_HOT static void prime_sources(struct flz_mixer *m)
 	if (m->n_priming == 0 && m->n_prepared == 0)
 		return;
 	prime_period_begin(m);
-	for (uint32_t i = 0; i < m->n_active && m->n_priming > 0 && m->prime_left > 0; i++) {
-		struct flz_mixer_voice *v = &m->voices[m->active[i]];
-		if (!v->src_priming)
-			continue;
+	while (m->n_priming > 0 && m->prime_left > 0) {
+		/* The one waiting longest (began priming first; a resume
+		 * waits from its resume, not from its voice's start). */
+		struct flz_mixer_voice *v = NULL;
+		for (uint32_t i = 0; i < m->n_active; i++) {
+			struct flz_mixer_voice *w = &m->voices[m->active[i]];
+			if (w->src_priming && (v == NULL || w->src_trigger_frame < v->src_trigger_frame))
+				v = w;
+		}
+		if (v == NULL)
+			break;
 		const int r = prime_one(m, v);
 		if (r == 0)
 			return;
@@ -1017,13 +1024,20 @@ FLZ_RT FLZ_HOT static void source_frames(struct flz_mixer *m, struct flz_mixer_v
  * its servo settles anew. A source with prime_step() primes within the
  * budget first, silent (begin_priming(); no STARTED event: it sent its
  * own). A start that fails, or a priming that fails, leaves it unlocked
- * there (counted). */
+ * there (counted); so does key lock turned off while it was paused (not
+ * counted). */
 FLZ_RT FLZ_HOT static void source_resume(struct flz_mixer *m, struct flz_mixer_voice *v)
 {
 	if (v->src < 0 || !v->src_coasted)
 		return;
 	v->src_coasted = false;
 	v->rd = v->aud;
+	if (!pad_key_locked(m, &m->pads[v->slot])) {
+		/* Key lock went off while it was paused: it resumes unlocked
+		 * there, with nothing to prime or switch off. */
+		source_release(m, v);
+		return;
+	}
 	const double rate = v->lock.on
 				    ? (double)flz_mixer_lock_advance(&v->lock, 1) / 4294967296.0
 				    : next_rate(m, &m->pads[v->slot]);

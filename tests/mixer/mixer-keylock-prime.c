@@ -10,6 +10,8 @@
  * frames late. So its output is the material at rate 1 from the voice's
  * first frame, and every priming read can be counted against the budget.
  */
+#include <math.h>
+
 #include "mixer-tests.h"
 #include "mixer-internal.h"
 
@@ -461,7 +463,9 @@ TCase *mixer_case_keylock_cancel(void)
  * STARTED event of its own) and then plays the looped material from R,
  * fading in over 240 frames, sample for sample. No period primes more
  * than the budget. (A resume whose source primed at once in its first
- * render, as before, sounded from the resume and fails this.)
+ * render, as before, sounded from the resume and fails this.) With key
+ * lock turned off while it is paused, the resume starts no source and
+ * plays unlocked from the coasted position at once.
  */
 START_TEST(test_keylock_resume)
 {
@@ -499,15 +503,43 @@ START_TEST(test_keylock_resume)
 	ck_assert_int_eq(r.n_started, 1);
 	for (int64_t j = 0; j < (int64_t)n; j++) {
 		const int64_t f = at + j;
-		if (f >= first && f < first + 240)
-			continue; /* the fade in */
 		for (uint32_t c = 0; c < CH; c++) {
 			const int64_t pos = resume_pos + f - first;
 			const float want = f < first ? 0.0f : s->data[(pos % s->n_frames) * CH + c];
-			ck_assert_msg(y[j * CH + c] == want, "resume: frame %lld ch %u: %g, want %g",
-				      (long long)f, c, y[j * CH + c], want);
+			const float got = y[j * CH + c];
+			if (f >= first && f < first + 240) {
+				/* The fade in: from (near) silence, never above the
+				 * material. */
+				ck_assert_msg(fabsf(got) <= fabsf(want) * (f == first ? 0.01f : 1.0f),
+					      "resume fade: frame %lld ch %u: %g, material %g",
+					      (long long)f, c, got, want);
+				continue;
+			}
+			ck_assert_msg(got == want, "resume: frame %lld ch %u: %g, want %g",
+				      (long long)f, c, got, want);
 		}
 	}
+
+	/* Paused again, and key lock turned off meanwhile: the resume
+	 * restarts and primes nothing; the voice plays unlocked from where
+	 * its lock coasted to, at once. */
+	ck_assert_int_eq(flz_mixer_pause_slot(m, 0), 1);
+	render_budgeted(m, y, 10 * BLOCK, BUDGET, &pp);
+	flz_mixer_set_key_lock(m, false);
+	const int64_t at2 = flz_mixer_frame(m);
+	const int64_t resume_pos2 = m->voices[m->active[0]].aud.pos_frames;
+	ck_assert_int_eq(flz_mixer_resume_slot(m, 0), 1);
+	render_budgeted(m, y, n, BUDGET, &pp);
+	ck_assert_int_eq(la_pool[0][0].starts, 2);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 0);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred(m), deferred + 1);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 0);
+	for (int64_t j = 240; j < (int64_t)n; j++)
+		for (uint32_t c = 0; c < CH; c++) {
+			const int64_t pos = resume_pos2 + j;
+			ck_assert_msg(y[j * CH + c] == s->data[(pos % s->n_frames) * CH + c],
+				      "unlocked resume: frame %lld ch %u", (long long)(at2 + j), c);
+		}
 	free(y);
 	flz_mixer_destroy(m);
 }

@@ -246,7 +246,8 @@ struct flz_engine_stats {
 	 *  their stretcher's priming did not fit in the per-block budget
 	 *  (docs/design.md "Priming within a budget"): deferred by whole
 	 *  blocks, their STARTED message carrying the frame they sounded
-	 *  from; since start. */
+	 *  from; and resumes of paused key-locked, tempo-locked voices
+	 *  deferred the same way (no STARTED message); since start. */
 	uint64_t key_lock_deferred;
 	/** The frames those plays were late by, summed; since start. */
 	uint64_t key_lock_deferred_frames;

@@ -23,13 +23,14 @@
  * the logarithm of the length, not with the span, and the result is exact
  * (equal to a scan of every frame of each column).
  *
- * Memory: 8 bytes per block at level 0, 16/15 of that with the levels
- * above and their prefixes and suffixes (2/15), and twice that again for
- * the jump prefixes and suffixes: 25.6 bytes per 16 frames (1.6 bytes a
- * frame), 1/5 of a stereo float sample, 2/5 of a mono one, plus a fixed
- * header of about 1 KiB, at most 15 pairs of padding per level and 255 at
- * level 0's jump groups (flz_summary_bytes()); samples of at most 4096
- * frames have no jump groups (0.67 bytes a frame).
+ * Memory per 16 frames: 8 bytes at level 0, 8/15 for the levels above,
+ * 16/15 for their prefixes and suffixes and 16 for the jump prefixes and
+ * suffixes, 25.6 bytes in all (1.6 bytes a frame): 1/5 of a stereo float
+ * sample, 2/5 of a mono one. Plus a fixed header of about 1 KiB, up to 15
+ * pairs of padding per level (three times above level 0: the pairs, the
+ * prefixes, the suffixes) and up to 255 in each jump array
+ * (flz_summary_bytes()). Samples of at most 4096 frames have no jump
+ * groups (9.6 bytes per 16 frames before padding).
  *
  * The summary is immutable once built and keeps no pointer into the sample:
  * a query is given the sample's frames again (a reference the caller holds).
@@ -80,7 +81,8 @@ FLZ_WARN_UNUSED int flz_summary_new(struct flz_frames frames, struct flz_summary
 void flz_summary_free(struct flz_summary *summary);
 
 /**
- * Bytes the summary holds (its header and pairs), to state its cost.
+ * Bytes the summary holds (its header, pairs, prefixes and suffixes), to
+ * state its cost.
  * @return the size in bytes; 0 for NULL
  * Errors: none.
  * Thread: any.

@@ -626,7 +626,10 @@ FLZ_RT FLZ_WARN_UNUSED int flz_mixer_pause_slot(struct flz_mixer *mixer, int32_t
  * Resume the slot's paused voices: each fades back in over the voice ramp
  * from the position it held (a tempo-locked voice, which coasts while
  * paused, from where its lock has it now: in phase, see
- * flz_mixer_set_pad_lock()). Resuming a playing voice does nothing.
+ * flz_mixer_set_pad_lock()). A key-locked one of those restarts its source
+ * there, which primes within the budget first, silent (counted in
+ * flz_mixer_key_lock_deferred() when it does not fit the period). Resuming
+ * a playing voice does nothing.
  *
  * @return voices affected (>= 0), or a negative errno
  * Errors: -EINVAL slot out of range (nothing changes).
@@ -917,7 +920,9 @@ FLZ_RT uint32_t flz_mixer_key_lock_standby(const struct flz_mixer *mixer, uint32
  * (config.prime_budget_frames) of the period they started in, since
  * creation. Such a voice is silent, its reader and fades held, for whole
  * periods until primed, and its STARTED event reports the frame it first
- * sounds at.
+ * sounds at. A resume of a paused key-locked, tempo-locked voice, whose
+ * source restarts, counts the same way when its priming does not fit (it
+ * sends no STARTED event: the voice sent its own).
  *
  * Errors: none. Thread: rt. Ownership: reads only the mixer.
  */
