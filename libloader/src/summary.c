@@ -142,6 +142,12 @@ static void prefixes_suffixes(const float *pairs, int64_t n_valid, int64_t n_pai
 	}
 }
 
+/* Pairs of the levels above level 0 (their prefixes and suffixes too). */
+static int64_t upper_pairs(const struct flz_summary *s)
+{
+	return s->n_levels > 1 ? s->n_pairs - s->offset[1] : 0;
+}
+
 static bool view_valid(struct flz_frames f)
 {
 	return f.data != NULL && f.n_frames >= 1 && f.n_channels >= 1 &&
@@ -171,7 +177,7 @@ int flz_summary_new(struct flz_frames frames, struct flz_summary **out)
 	}
 	s->n_levels = k;
 	s->n_pairs = total;
-	int64_t n_up = k > 1 ? total - s->offset[1] : 0;
+	const int64_t n_up = upper_pairs(s);
 	/* Only a level 0 of more than one jump group has a range that leaves
 	 * one. */
 	s->n_jump = s->n_blocks[0] > JUMP ? (s->n_blocks[0] + JUMP_MASK) & ~JUMP_MASK : 0;
@@ -238,9 +244,8 @@ size_t flz_summary_bytes(const struct flz_summary *summary)
 {
 	if (summary == NULL)
 		return 0;
-	int64_t n_up = summary->n_levels > 1 ? summary->n_pairs - summary->offset[1] : 0;
-	return sizeof(*summary) +
-	       (size_t)(summary->n_pairs + 2 * n_up + 2 * summary->n_jump) * 2 * sizeof(float);
+	return sizeof(*summary) + (size_t)(summary->n_pairs + 2 * upper_pairs(summary) +
+					   2 * summary->n_jump) * 2 * sizeof(float);
 }
 
 /*
@@ -303,8 +308,8 @@ static void levels_min_max(const struct flz_summary *s, uint32_t level, int64_t 
  * level-0 block come from the frames (fewer than FLZ_SUMMARY_BLOCK_FRAMES
  * at each; a range inside one block entirely), the rest from the pyramid:
  * levels_min_max() from level 0 when its level-0 pairs lie within one jump
- * group, else a jump suffix and prefix (one pair
- * each) and levels_min_max() from level 2 for the jump groups between.
+ * group, else a jump suffix and prefix (one pair each) and
+ * levels_min_max() from level 2 for the jump groups between.
  */
 static void range_min_max(const struct flz_summary *s, const float *data, int64_t a, int64_t b,
 			  float *lo_out, float *hi_out)

@@ -718,9 +718,9 @@ FLZ_RT FLZ_HOT static void end_priming(struct flz_mixer *m, struct flz_mixer_voi
 }
 
 /* Before a render: the period's budget, spent first on priming voices (in
- * the order they began waiting: they are late), then on prepared starts (earliest due
- * first). Each stops at the first step that does not fit, so the earliest
- * keeps its place. */
+ * the order they began waiting: they are late), then on prepared starts
+ * (earliest due first). Each stops at the first step that does not fit, so
+ * the earliest keeps its place. */
 /* The budget of the period the next output frame is in, refilled when a
  * new period began. */
 FLZ_RT FLZ_HOT static void prime_period_begin(struct flz_mixer *m)

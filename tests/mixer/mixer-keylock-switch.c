@@ -104,12 +104,6 @@ static double gain_in(uint32_t k)
 	return sin(M_PI / 2.0 * k / SW_FRAMES);
 }
 
-/* Frame @p at of the looped sample (any at >= 0). */
-static float looped(const struct flz_sample *s, int64_t at, uint32_t c)
-{
-	return s->data[(at % s->n_frames) * CH + c];
-}
-
 /* ---- mixer:keylock-switch ---- */
 
 /* Mixer a (one tap source) and mixer ref (none) play the same pad at 1.25.

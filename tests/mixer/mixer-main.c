@@ -85,6 +85,11 @@ struct flz_sample *pattern_sample(int64_t n_frames)
 	return s;
 }
 
+float looped(const struct flz_sample *s, int64_t at, uint32_t c)
+{
+	return s->data[(at % s->n_frames) * CH + c];
+}
+
 void load(struct flz_mixer *m, int32_t slot, struct flz_sample *s)
 {
 	ck_assert_int_eq(flz_mixer_load(m, slot, s), 0);

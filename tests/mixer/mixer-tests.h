@@ -48,6 +48,8 @@ struct flz_mixer *new_mixer(struct rec *r);
 struct flz_sample *noise_sample(int64_t n_frames, uint32_t seed, double amp);
 struct flz_sample *dc_sample(int64_t n_frames, float value);
 struct flz_sample *pattern_sample(int64_t n_frames);
+/* Channel @p c of frame @p at of @p s played looped (any at >= 0). */
+float looped(const struct flz_sample *s, int64_t at, uint32_t c);
 void load(struct flz_mixer *m, int32_t slot, struct flz_sample *s);
 void play(struct flz_mixer *m, int32_t slot, float gain);
 void render(struct flz_mixer *m, float *out, uint32_t n_frames, uint32_t block);
