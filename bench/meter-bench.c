@@ -3,6 +3,7 @@
  * The audio thread's meter work as a share of its render time.
  *
  *   meter-bench [--rounds N] [--blocks N] [--block N] [--voices N]
+ *               [--speed X] [--meter-hz X] [--null]
  *
  * 32 voices (each its own pad and 10 s stereo sample, looping) render in
  * 64-frame blocks at 48 kHz, once at global speed 1.0 (the plain
@@ -21,6 +22,11 @@
  * mixer, whose voices play on throughout. Prints, per case, the median
  * time per block on and off and the median of the rounds' differences
  * (on - off) as a percent of the off time, with its quartiles.
+ *
+ * --speed (0.5..2.0) and --meter-hz (1..200) each replace the pair of
+ * values with one. --null times
+ * "on" against "on" (the same work in both halves of a round): what the
+ * method itself reads where there is no difference to find.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -87,7 +93,8 @@ static double quantile(double *v, size_t n, double q)
 }
 
 static void run_case(struct flz_sample **samples, unsigned n_voices, uint32_t block, double speed,
-		     double meter_hz, unsigned rounds, unsigned blocks_per_chunk, float *out)
+		     double meter_hz, unsigned rounds, unsigned blocks_per_chunk, bool null,
+		     float *out)
 {
 	struct flz_mixer *m = new_mixer(block, speed);
 	for (unsigned v = 0; v < n_voices; v++) {
@@ -114,9 +121,9 @@ static void run_case(struct flz_sample **samples, unsigned n_voices, uint32_t bl
 	for (unsigned r = 0; r < rounds; r++) {
 		for (int k = 0; k < 2; k++) {
 			bool meters = (k == 0) == (r % 2 == 0);
-			flz_bench_meters_on = meters;
+			flz_bench_meters_on = meters || null;
 			double t0 = now_ns();
-			if (meters) {
+			if (meters || null) {
 				for (unsigned i = 0; i < blocks_per_chunk; i++)
 					render_on(m, &ms, out, block);
 			} else {
@@ -147,6 +154,8 @@ int main(int argc, char **argv)
 {
 	unsigned rounds = 400, blocks = 375, n_voices = 32;
 	uint32_t block = 64;
+	double only_speed = 0.0, only_hz = 0.0;
+	bool null = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
 			rounds = (unsigned)atoi(argv[++i]);
@@ -156,14 +165,23 @@ int main(int argc, char **argv)
 			block = (uint32_t)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--voices") == 0 && i + 1 < argc)
 			n_voices = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--speed") == 0 && i + 1 < argc)
+			only_speed = atof(argv[++i]);
+		else if (strcmp(argv[i], "--meter-hz") == 0 && i + 1 < argc)
+			only_hz = atof(argv[++i]);
+		else if (strcmp(argv[i], "--null") == 0)
+			null = true;
 		else {
-			fprintf(stderr, "usage: %s [--rounds N] [--blocks N] [--block N] [--voices N]\n",
+			fprintf(stderr,
+				"usage: %s [--rounds N] [--blocks N] [--block N] [--voices N]"
+				" [--speed X] [--meter-hz X] [--null]\n",
 				argv[0]);
 			return 2;
 		}
 	}
 	if (rounds < 1 || blocks < 1 || block < 1 || block > 4096 || n_voices < 1 ||
-	    n_voices > FLZ_MAX_VOICES) {
+	    n_voices > FLZ_MAX_VOICES || (only_speed != 0.0 && !(only_speed >= 0.5 && only_speed <= 2.0)) ||
+	    (only_hz != 0.0 && !(only_hz >= 1.0 && only_hz <= 200.0))) {
 		fprintf(stderr, "%s: argument out of range\n", argv[0]);
 		return 2;
 	}
@@ -174,11 +192,13 @@ int main(int argc, char **argv)
 	printf("| voices | block | speed | meter_hz | on us/block | off us/block | meter work %% of off"
 	       " (median) | quartiles %% | < 2 %% |\n");
 	printf("|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
-	const double speeds[] = { 1.0, 1.37 };
-	const double hz[] = { 30.0, 200.0 };
-	for (size_t si = 0; si < 2; si++)
-		for (size_t hi = 0; hi < 2; hi++)
-			run_case(samples, n_voices, block, speeds[si], hz[hi], rounds, blocks, out);
+	const double speeds[] = { only_speed != 0.0 ? only_speed : 1.0, 1.37 };
+	const double hz[] = { only_hz != 0.0 ? only_hz : 30.0, 200.0 };
+	const size_t n_speeds = only_speed != 0.0 ? 1 : 2, n_hz = only_hz != 0.0 ? 1 : 2;
+	for (size_t si = 0; si < n_speeds; si++)
+		for (size_t hi = 0; hi < n_hz; hi++)
+			run_case(samples, n_voices, block, speeds[si], hz[hi], rounds, blocks, null,
+				 out);
 	for (unsigned v = 0; v < n_voices; v++)
 		flz_sample_unref(samples[v]);
 	return 0;

@@ -192,7 +192,8 @@ struct flz_mixer_voice {
 	struct flz_mixer_reader old;
 	bool xfade;
 	uint32_t xfade_done;
-	/* Meter tap: peak |x| after gain over the last block rendered. */
+	/* Meter tap: peak |x| after gain (and stages) over the blocks
+	 * rendered since the meters last folded it in (voice_tap()). */
 	float peak_lin;
 	/* Tempo lock (off: varispeed at global x pad speed). */
 	struct flz_mixer_lock lock;
@@ -410,19 +411,34 @@ struct flz_mixer {
 	int64_t frame;
 
 	/* The meters since the last flz_mixer_take_meters() (src/meters-rt.c):
-	 * per slot the serial of the newest voice counted, to keep its position. */
+	 * per slot the serial of the newest voice counted, to keep its position;
+	 * the slots that sounded, in the order they first did, so that a take
+	 * copies and clears those alone. */
 	struct flz_mixer_meters meter;
 	uint64_t meter_serial[FLZ_NUM_SAMPLES];
+	uint8_t meter_slots[FLZ_NUM_SAMPLES];
+	uint32_t n_meter_slots;
 };
 
-/* The meter taps (src/meters-rt.c): fold a voice's last block into the
- * meters and zero its tap, so that a block is counted once; fold the
- * output block, after the master gain, per channel; or, when the render
- * found the output's peaks itself (the mix_out kernel), only the voices'
- * taps and the block's frames. */
+/* A block's peak into the voice's meter tap, which holds the max since the
+ * meters last read it: a render stores nothing for a silent block, and the
+ * meters fold the taps in once per take and at a voice's end. */
+FLZ_RT FLZ_HOT static inline void voice_tap(struct flz_mixer_voice *v, float peak)
+{
+	/* A store either way (a maxss): a branch on a running max of noise
+	 * mispredicts at a rate that grows with each fold's reset. */
+	const float held = v->peak_lin;
+	v->peak_lin = peak > held ? peak : held;
+}
+
+/* The meters (src/meters-rt.c): fold a voice's tap into them and zero it
+ * (its end; flz_mixer_take_meters() folds the playing ones), so that a
+ * frame is counted once; count a block's frames and fold the output block,
+ * after the master gain, per channel; or, when the render found the
+ * output's peaks itself (the mix_out kernel), only count the frames. */
 FLZ_RT void flz_mixer_meter_voice(struct flz_mixer *m, struct flz_mixer_voice *v);
 FLZ_RT void flz_mixer_meter_block(struct flz_mixer *m, const float *out, uint32_t n_frames);
-FLZ_RT void flz_mixer_meter_voices(struct flz_mixer *m, uint32_t n_frames);
+FLZ_RT void flz_mixer_meter_frames(struct flz_mixer *m, uint32_t n_frames);
 
 /* ---- lock-rt.c: tempo-locked voices (Thread: rt) ---- */
 

@@ -1230,7 +1230,7 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 			reader_advance(v, &v->rd, k, 0);
 			done += k;
 		}
-		v->peak_lin = peak * (g_const < 0.0f ? -g_const : g_const);
+		voice_tap(v, peak * (g_const < 0.0f ? -g_const : g_const));
 		return;
 	}
 
@@ -1283,7 +1283,7 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 		if (mode == CHAIN_ACTIVE) {
 			peak = m->ops.peak(x, (size_t)n_frames * ch);
 			m->ops.add(out, x, (size_t)n_frames * ch, 1.0f);
-			v->peak_lin = peak;
+			voice_tap(v, peak);
 			return;
 		}
 	}
@@ -1302,7 +1302,7 @@ FLZ_RT FLZ_HOT static void voice_chain(struct flz_mixer *m, struct flz_mixer_voi
 		float p = m->ops.peak(x + at, n) * (g_const < 0.0f ? -g_const : g_const);
 		peak = p > peak ? p : peak;
 	}
-	v->peak_lin = peak;
+	voice_tap(v, peak);
 }
 
 /* A voice has gone silent after output frame @p last_frame (or is cut
@@ -1323,7 +1323,7 @@ FLZ_RT FLZ_HOT static void finish_voice(struct flz_mixer *m, struct flz_mixer_vo
 	int32_t entry = mv->entry;
 	switch_end(m, mv);
 	source_release(m, mv);
-	flz_mixer_meter_voice(m, mv); /* its last block, before it goes */
+	flz_mixer_meter_voice(m, mv); /* its last frames, before it goes */
 	mv->entry = -1;
 	mv->sample = NULL;
 	mv->slot = -1;
@@ -1361,7 +1361,6 @@ FLZ_RT FLZ_HOT static bool render_voice(struct flz_mixer *m, struct flz_mixer_vo
 				float *out, uint32_t n_frames)
 {
 	if (v->src_priming) {
-		v->peak_lin = 0.0f;
 		if (v->lock.on && n_frames > 0) {
 			/* A tempo-locked voice not sounding yet: its lock and its
 			 * audible position move on with the transport, and its servo
@@ -1377,7 +1376,6 @@ FLZ_RT FLZ_HOT static bool render_voice(struct flz_mixer *m, struct flz_mixer_vo
 		return false;
 	}
 	if (v->paused) {
-		v->peak_lin = 0.0f;
 		lock_coast(v, n_frames);
 		return false;
 	}
@@ -1392,8 +1390,6 @@ FLZ_RT FLZ_HOT static bool render_voice(struct flz_mixer *m, struct flz_mixer_vo
 	}
 	if (nv > 0)
 		voice_chain(m, v, vi, out, nv);
-	else
-		v->peak_lin = 0.0f;
 	if (v->lock.on)
 		flz_mixer_lock_commit(&v->lock, nv);
 	ramp_commit(&v->fade, nv);
@@ -2094,7 +2090,7 @@ FLZ_RT FLZ_HOT static void flush_group(struct flz_mixer *m, struct plain_group *
 	m->ops.mix_add(out, g->src, g->gain, g->n, (size_t)n_frames * m->n_channels,
 			    !g->written, g->peak);
 	for (uint32_t k = 0; k < g->n; k++)
-		g->voice[k]->peak_lin = g->peak[k] * (g->gain[k] < 0.0f ? -g->gain[k] : g->gain[k]);
+		voice_tap(g->voice[k], g->peak[k] * (g->gain[k] < 0.0f ? -g->gain[k] : g->gain[k]));
 	g->written = true;
 	g->n = 0;
 }
@@ -2115,7 +2111,7 @@ FLZ_RT FLZ_HOT static bool flush_whole(struct flz_mixer *m, struct plain_group *
 	m->ops.mix_out(out, g->src, g->gain, g->n, n_frames, m->n_channels, m->master.target,
 		       g->peak, m->meter.master_peak);
 	for (uint32_t k = 0; k < g->n; k++)
-		g->voice[k]->peak_lin = g->peak[k] * (g->gain[k] < 0.0f ? -g->gain[k] : g->gain[k]);
+		voice_tap(g->voice[k], g->peak[k] * (g->gain[k] < 0.0f ? -g->gain[k] : g->gain[k]));
 	g->written = true;
 	g->n = 0;
 	return true;
@@ -2149,8 +2145,6 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 				group.src[group.n] = src;
 				group.gain[group.n] = g;
 				group.voice[group.n++] = v;
-			} else {
-				v->peak_lin = 0.0f;
 			}
 			reader_advance(v, &v->rd, n_frames, 0);
 			continue;
@@ -2167,7 +2161,7 @@ FLZ_RT FLZ_HOT int flz_mixer_render(struct flz_mixer *m, float *out, uint32_t n_
 	if (flush_whole(m, &group, out, n_frames)) {
 		/* Master gain and the output's meter done (no voice finished:
 		 * every one was in the group). */
-		flz_mixer_meter_voices(m, n_frames);
+		flz_mixer_meter_frames(m, n_frames);
 	} else {
 		flush_group(m, &group, out, n_frames);
 		if (!group.written)

@@ -48,7 +48,6 @@ START_TEST(test_meters)
 		ck_assert(mm.master_peak[1] == max_abs(out, n, 1));
 		if (n == 0) {
 			assert_only_slot(&mm, -1);
-			ck_assert(mm.pad_peak[5] == 0.0f);
 			continue;
 		}
 		assert_only_slot(&mm, 5);

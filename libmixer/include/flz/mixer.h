@@ -993,7 +993,10 @@ FLZ_RT int64_t flz_mixer_frame(const struct flz_mixer *mixer);
  * meter tap, over all channels). A slot "sounded" when that max is above
  * zero; position_frames is then the position in its sample, in sample
  * frames, of its newest voice (the last started) that sounded, as of the
- * end of the last block it sounded in.
+ * take, or of its end for a voice that ended (a key-locked voice's
+ * audible position, not its stretcher's read-ahead). A slot's pad_peak,
+ * position_frames and sample_rate_hz are meaningful only where it
+ * sounded: a take writes those of the slots that sounded alone.
  */
 struct flz_mixer_meters {
 	/** Output frames the figures cover. */
@@ -1003,17 +1006,21 @@ struct flz_mixer_meters {
 	bool sounded[FLZ_NUM_SAMPLES];
 	float pad_peak[FLZ_NUM_SAMPLES];
 	double position_frames[FLZ_NUM_SAMPLES];
-	/** The rate of the sample position_frames is in (0 when not sounded). */
+	/** The rate of the sample position_frames is in. */
 	uint32_t sample_rate_hz[FLZ_NUM_SAMPLES];
 };
 
 /**
  * Copy the meters accumulated since the last call (or creation) into
- * @p out and start accumulating afresh. Lives in src/meters-rt.c.
+ * @p out and start accumulating afresh. Lives in src/meters-rt.c. Its
+ * cost grows with the slots that sounded and the voices playing, not with
+ * FLZ_NUM_SAMPLES.
  *
  * Errors: none.
  * Thread: rt (the thread that renders).
- * Ownership: @p out is the caller's, overwritten whole.
+ * Ownership: @p out is the caller's: its counts, master peaks and sounded
+ * flags are overwritten, and the per-slot values of the slots that
+ * sounded (the others keep what they held).
  */
 FLZ_RT void flz_mixer_take_meters(struct flz_mixer *mixer, struct flz_mixer_meters *out);
 
