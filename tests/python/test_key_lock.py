@@ -431,6 +431,32 @@ def test_eight_key_locked_plays_on_their_standbys_sound_together(speed):
 
 
 @needs_key_lock
+@pytest.mark.parametrize("speed", [1.25, 0.8])
+def test_a_key_locked_pads_meter_position_is_the_audible_one(speed):
+    # The stretcher reads its input ahead of what it plays, by its latency
+    # (thousands of frames); PadMeter.position_s is where the output is in
+    # the sample: the frames played since Started times the rate, as of
+    # each interval's end (meter_hz 30: 1600 frames), within 1e-6 s.
+    interval = round(RATE_HZ / 30)
+    with AudioEngine(device="offline", channels=1) as e:
+        e.load_sample_array(0, tone(phase=math.pi / 2), RATE_HZ)
+        e.set_speed(speed)
+        e.set_key_lock(True)
+        e.render(2400)
+        e.play_sample(0, 1.0)
+        seen = []
+        for _ in range(12):
+            e.render(interval)
+            m = e.meters()
+            seen.append((m.frame, m.pads[0].position_s))
+        assert started_frames(e) == {0: 2400}
+        assert e.stats()["key_lock_deferred"] == 0
+    for frame, position_s in seen:
+        expect = (frame - 2400) * speed / RATE_HZ
+        assert position_s == pytest.approx(expect, abs=1e-6), (frame, position_s, expect)
+
+
+@needs_key_lock
 def test_a_cancelled_scheduled_start_gives_its_processor_back():
     # Two processors, both taken by starts waiting for their frame; a stop,
     # a stop_all, an unload each cancel them, and two immediate key-locked
