@@ -242,6 +242,10 @@ struct flz_mixer_voice {
 	struct flz_mixer_servo servo;
 };
 
+/* Standbys a key-locked pad may have: one for its next immediate start,
+ * and, while states are free, one more for a retrigger. */
+#define FLZ_MIXER_STANDBYS_PER_PAD 2
+
 /* A start prepared while it waits (flz_mixer_prepare()), or a standby
  * (a free state primed for the next immediate start of a key-locked
  * pad): its source state, primed in steps through @ref v (a voice used

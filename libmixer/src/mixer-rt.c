@@ -575,22 +575,54 @@ FLZ_RT FLZ_HOT static void unprepare_slot(struct flz_mixer *m, int32_t slot, boo
 			unprepare_at(m, i);
 }
 
-/* The standby of @p slot, or -1. */
+/* A standby of @p slot, a primed one if it has one, or -1. */
 FLZ_RT FLZ_HOT static int32_t find_standby(const struct flz_mixer *m, int32_t slot)
 {
+	int32_t at = -1;
+	for (uint32_t i = 0; i < m->n_prepared; i++) {
+		const struct flz_mixer_prepared *p = &m->prepared[i];
+		if (!p->standby || p->v.slot != slot)
+			continue;
+		if (p->primed)
+			return (int32_t)i;
+		if (at < 0)
+			at = (int32_t)i;
+	}
+	return at;
+}
+
+/* The standbys @p slot has (0..FLZ_MIXER_STANDBYS_PER_PAD). */
+FLZ_RT FLZ_HOT static uint32_t count_standbys(const struct flz_mixer *m, int32_t slot)
+{
+	uint32_t n = 0;
 	for (uint32_t i = 0; i < m->n_prepared; i++)
-		if (m->prepared[i].standby && m->prepared[i].v.slot == slot)
+		n += m->prepared[i].standby && m->prepared[i].v.slot == slot;
+	return n;
+}
+
+/* The last made of the standbys of pads that have more than one, or -1. */
+FLZ_RT FLZ_HOT static int32_t find_second_standby(const struct flz_mixer *m)
+{
+	for (uint32_t i = m->n_prepared; i-- > 0;)
+		if (m->prepared[i].standby && count_standbys(m, m->prepared[i].v.slot) > 1)
 			return (int32_t)i;
 	return -1;
 }
 
-/* A state for a start that found none free: a standby's (@p slot's own
- * first, else the last made) given back. False: no standby. */
+/* A state for a start that found none free: a standby's (a second one
+ * first, @p slot's own before another pad's, then @p slot's only one,
+ * else the last made) given back. False: no standby. */
 FLZ_RT FLZ_HOT static bool evict_standby(struct flz_mixer *m, int32_t slot)
 {
 	if (m->n_standby == 0)
 		return false;
-	int32_t at = find_standby(m, slot);
+	int32_t at = -1;
+	if (count_standbys(m, slot) > 1)
+		at = find_standby(m, slot);
+	if (at < 0)
+		at = find_second_standby(m);
+	if (at < 0)
+		at = find_standby(m, slot);
 	for (uint32_t i = m->n_prepared; at < 0 && i-- > 0;)
 		if (m->prepared[i].standby)
 			at = (int32_t)i;
@@ -877,24 +909,37 @@ FLZ_RT FLZ_HOT int flz_mixer_prepare_locked(struct flz_mixer *m, int32_t slot, u
 
 /* After a render, when a state was freed or a pad may want one: a free
  * state to the first loaded key-locked pad (in slot order) without a
- * standby. One a render: a source's start() (a stretcher's reset) is not
+ * standby, else to the first with one only (its retrigger's); with none
+ * free, a pad's first standby takes another's second. One a render: a source's start() (a stretcher's reset) is not
  * free, and a burst of them would weigh on one block. */
 FLZ_RT FLZ_HOT static void standby_fill(struct flz_mixer *m)
 {
 	if (!m->standby_dirty || m->switch_waiting)
 		return; /* a voice waiting to switch comes first */
 	m->standby_dirty = false;
-	for (int32_t slot = 0; slot < FLZ_NUM_SAMPLES && m->n_free_sources > 0; slot++) {
-		const struct flz_mixer_pad *pad = &m->pads[slot];
-		if (m->slots[slot] < 0 || !pad_key_locked(m, pad) || find_standby(m, slot) >= 0)
-			continue;
-		if (prepare(m, slot, 0, INT64_MAX, next_rate(m, pad), (uint64_t)pad->loop_start << 32,
-			    0, 0) <= 0)
-			continue;
-		m->prepared[m->n_prepared - 1].standby = true;
-		m->n_standby++;
-		m->standby_dirty = true; /* the next render looks for another */
-		return;
+	/* First one standby for every pad, then a second (a retrigger: the
+	 * pad's next start but one) while states are free. */
+	for (uint32_t want = 1; want <= FLZ_MIXER_STANDBYS_PER_PAD; want++) {
+		for (int32_t slot = 0; slot < FLZ_NUM_SAMPLES; slot++) {
+			const struct flz_mixer_pad *pad = &m->pads[slot];
+			if (m->slots[slot] < 0 || !pad_key_locked(m, pad) ||
+			    count_standbys(m, slot) >= want)
+				continue;
+			if (m->n_free_sources == 0) {
+				/* A pad's first standby before another's second. */
+				const int32_t second = want == 1 ? find_second_standby(m) : -1;
+				if (second < 0)
+					return;
+				unprepare_at(m, (uint32_t)second);
+			}
+			if (prepare(m, slot, 0, INT64_MAX, next_rate(m, pad),
+				    (uint64_t)pad->loop_start << 32, 0, 0) <= 0)
+				continue;
+			m->prepared[m->n_prepared - 1].standby = true;
+			m->n_standby++;
+			m->standby_dirty = true; /* the next render looks for another */
+			return;
+		}
 	}
 }
 

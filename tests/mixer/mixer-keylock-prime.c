@@ -572,6 +572,15 @@ static void check_plays(const float *out, int64_t from, uint32_t n, const struct
 	}
 }
 
+/* How many standbys @p slot has (the mixer's own list). */
+static uint32_t standbys_of(const struct flz_mixer *m, int32_t slot)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < m->n_prepared; i++)
+		n += m->prepared[i].standby && m->prepared[i].v.slot == slot;
+	return n;
+}
+
 /*
  * A pool of 2 with a budget of 256 a period (200 read): the free states
  * become standbys of the key-locked pads 0 and 1 after the first render,
@@ -619,6 +628,8 @@ START_TEST(test_keylock_standby)
 	play(m, 1, 1.0f);
 	check_standby(m, 0, 0);
 	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 2);
+	/* The two standbys' priming only (those made since prime later). */
+	ck_assert_uint_eq(flz_mixer_key_lock_prime_frames(m), 2 * LA_PRIME);
 	render_budgeted(m, out, n, BUDGET, &pp);
 	ck_assert_int_eq(r.n_started, 2);
 	ck_assert_uint_eq(flz_mixer_key_lock_deferred(m), 1);
@@ -656,10 +667,16 @@ START_TEST(test_keylock_standby)
 	check_standby(m, 2, 2);
 	ck_assert_int_eq(flz_mixer_set_pad_key_lock(m, 1, 0), 0);
 	render_budgeted(m, out, BLOCK, BUDGET, &pp);
-	check_standby(m, 1, 1);
+	/* Pad 1's state free: pad 0's second standby (not primed yet). */
+	check_standby(m, 2, 1);
+	ck_assert_uint_eq(standbys_of(m, 0), 2);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 0);
 	ck_assert_int_eq(flz_mixer_set_pad_key_lock(m, 1, -1), 0);
 	render_budgeted(m, out, 6 * BLOCK, BUDGET, &pp);
+	/* Pad 1's first standby before pad 0's second: one each again. */
 	check_standby(m, 2, 2);
+	ck_assert_uint_eq(standbys_of(m, 0), 1);
+	ck_assert_uint_eq(standbys_of(m, 1), 1);
 
 	/* A scheduled start of pad 0 takes its standby, primed already. */
 	const uint64_t starts = (uint64_t)(la_pool[0][0].starts + la_pool[0][1].starts);
@@ -717,9 +734,59 @@ START_TEST(test_keylock_standby_switch)
 }
 END_TEST
 
+/*
+ * A retrigger: with states free, a key-locked pad has two standbys, so a
+ * second play of it right after the first (in the next block) sounds from its trigger frame too, taking
+ * the second standby, nothing deferred or started afresh: the output is
+ * the sum of the plays, bit for bit. Without the second standby it would
+ * prime a fresh state first and sound periods late (deferred).
+ */
+START_TEST(test_keylock_standby_retrigger)
+{
+	struct rec r = { 0 };
+	struct flz_mixer *m = la_mixer_cfg(&r, 0, &la_ops, 4, BUDGET, true);
+	struct flz_sample *s0 = pattern_sample(3000);
+	load(m, 0, s0);
+	const uint32_t n = 4 * BLOCK;
+	float *out = floats(12 * BLOCK);
+	uint64_t pp = 0;
+	render_budgeted(m, out, 12 * BLOCK, BUDGET, &pp);
+	check_standby(m, 2, 2);
+	ck_assert_uint_eq(standbys_of(m, 0), 2);
+	render_budgeted(m, out, 50, BUDGET, &pp);
+	const int64_t t1 = flz_mixer_frame(m);
+	play(m, 0, 1.0f);
+	render_budgeted(m, out, BLOCK - 50, BUDGET, &pp);
+	check_plays(out, t1, BLOCK - 50, s0, t1);
+	const int64_t t2 = flz_mixer_frame(m);
+	play(m, 0, 1.0f);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 2);
+	/* The two standbys' priming only (those made since prime later). */
+	ck_assert_uint_eq(flz_mixer_key_lock_prime_frames(m), 2 * LA_PRIME);
+	render_budgeted(m, out, n, BUDGET, &pp);
+	for (uint32_t j = 0; j < n; j++) {
+		const int64_t f = t2 + j;
+		for (uint32_t c = 0; c < CH; c++) {
+			const float want = s0->data[(size_t)(f - t1) * CH + c] +
+					   s0->data[(size_t)(f - t2) * CH + c];
+			ck_assert_msg(out[j * CH + c] == want, "frame %lld ch %u: %g, want %g",
+				      (long long)f, c, out[j * CH + c], want);
+		}
+	}
+	ck_assert_int_eq(r.n_started, 2);
+	ck_assert_int_eq(r.started[0].frame, t1);
+	ck_assert_int_eq(r.started[1].frame, t2);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred(m), 0);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 0);
+	free(out);
+	flz_mixer_destroy(m);
+}
+END_TEST
+
 TCase *mixer_case_keylock_standby(void)
 {
 	TCase *tc = mixer_tcase("mixer:keylock-standby", test_keylock_standby);
 	tcase_add_test(tc, test_keylock_standby_switch);
+	tcase_add_test(tc, test_keylock_standby_retrigger);
 	return tc;
 }

@@ -457,6 +457,45 @@ def test_a_key_locked_pads_meter_position_is_the_audible_one(speed):
 
 
 @needs_key_lock
+def test_a_retrigger_of_a_key_locked_pad_sounds_on_its_frame_too():
+    # Two immediate plays of one key-locked pad a block apart at speed 2.0,
+    # where a cold start (4435 frames to prime) does not fit in a block's
+    # budget: with processors free the pad has two standbys, so the second
+    # play sounds on its frame as the first does, none deferred, and the
+    # output equals, within 1e-6, two plays scheduled at_frame those frames
+    # (fresh stretchers primed while they waited).
+    x = tone(phase=math.pi / 2, amp=0.25)
+    t1 = 9600 + 50
+    t2 = t1 + 128
+    outs = []
+    for scheduled in (False, True):
+        with AudioEngine(device="offline", channels=1) as e:
+            e.load_sample_array(0, x, RATE_HZ)
+            e.set_speed(2.0)
+            e.set_key_lock(not scheduled)
+            e.render(2400)
+            if scheduled:
+                e.set_key_lock(True)
+                e.play_sample(0, 1.0, at_frame=t1)
+                e.play_sample(0, 1.0, at_frame=t2)
+            e.render(t1 - e.frame)
+            if not scheduled:
+                e.play_sample(0, 1.0)
+            e.render(t2 - e.frame)
+            if not scheduled:
+                e.play_sample(0, 1.0)
+            outs.append(e.render(RATE_HZ // 2)[:, 0].copy())
+            started = [m.frame for m in iter(e.receive_msg, None)
+                       if isinstance(m, AudioMessage.Started)]
+            stats = e.stats()
+        assert started == [t1, t2], (scheduled, started)
+        assert stats["key_lock_deferred"] == 0 and stats["key_lock_refused"] == 0
+    # Both sound (two 0.25 tones whose phases differ: measured 0.26).
+    assert numpy.abs(outs[0]).max() > 0.2
+    assert numpy.abs(outs[0] - outs[1]).max() <= 1e-6
+
+
+@needs_key_lock
 def test_a_cancelled_scheduled_start_gives_its_processor_back():
     # Two processors, both taken by starts waiting for their frame; a stop,
     # a stop_all, an unload each cancel them, and two immediate key-locked

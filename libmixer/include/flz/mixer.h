@@ -396,13 +396,16 @@ struct flz_mixer_config {
 	 * state left free is primed ahead, within the budget and after
 	 * every voice and prepared start, for the next immediate start of a
 	 * loaded key-locked pad that has none, from its loop start at its
-	 * rate now (slots in order, one standby each). The trigger of such a
+	 * rate now (slots in order, one standby each), then, while states
+	 * are left free, for the pad's retrigger (a second standby each, in
+	 * slot order; a pad's first standby takes a second one's state). The
+	 * trigger of such a
 	 * start (not tempo-locked, the same load and loop region) takes it
 	 * and sounds from its frame, with nothing left to prime (a rate
 	 * changed since goes to set_rate(), as for a prepared start). A
 	 * standby is never in the way: any start that needs a state and finds
-	 * none free takes a standby's (the slot's own first), so refusals are
-	 * as without standbys. Unused without a prime_step op.
+	 * none free takes a standby's (a second one first, the slot's own
+	 * before another's), so refusals are as without standbys. Unused without a prime_step op.
 	 */
 	bool standby_off;
 };
