@@ -28,6 +28,8 @@ struct la_src {
 	/* Frames in fifo: the lookahead read but not yet rendered. */
 	uint32_t ahead;
 	bool primed;
+	/* Its next priming step fails (-EIO), as a stretcher's might. */
+	bool fail_prime;
 	float fifo[(LA_AHEAD + BLOCK) * CH];
 	float scratch[LA_READ * CH];
 };
@@ -54,6 +56,8 @@ static int la_set_rate(void *state, double rate)
 static int la_prime_step(void *state, flz_mixer_read_fn read, void *ctx, uint32_t max_read_frames)
 {
 	struct la_src *s = state;
+	if (s->fail_prime)
+		return -EIO;
 	uint32_t done = 0;
 	while (!s->primed && done + LA_READ <= max_read_frames) {
 		float *dst = s->pre_left > 0 ? s->scratch : s->fifo + (size_t)s->ahead * CH;
@@ -465,7 +469,9 @@ TCase *mixer_case_keylock_cancel(void)
  * than the budget. (A resume whose source primed at once in its first
  * render, as before, sounded from the resume and fails this.) With key
  * lock turned off while it is paused, the resume starts no source and
- * plays unlocked from the coasted position at once.
+ * plays unlocked from the coasted position at once. A resume whose
+ * priming fails plays unlocked from there too, its state given back and
+ * the refusal counted.
  */
 START_TEST(test_keylock_resume)
 {
@@ -538,6 +544,45 @@ START_TEST(test_keylock_resume)
 		for (uint32_t c = 0; c < CH; c++)
 			ck_assert_msg(y[j * CH + c] == looped(s, resume_pos2 + j, c),
 				      "unlocked resume: frame %lld ch %u", (long long)(at2 + j), c);
+
+	/* Key lock on again (the voice switches back), paused, and the
+	 * resume's priming fails: the voice gives its state back and plays
+	 * unlocked from where its lock coasted to, from the resume's block
+	 * (the failure came at its first step: not late), refused once. */
+	flz_mixer_set_key_lock(m, true);
+	render_budgeted(m, y, 20 * BLOCK, BUDGET, &pp);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 1);
+	ck_assert_int_eq(flz_mixer_pause_slot(m, 0), 1);
+	render_budgeted(m, y, 10 * BLOCK, BUDGET, &pp);
+	const int starts3 = la_pool[0][0].starts;
+	const uint64_t deferred3 = flz_mixer_key_lock_deferred(m);
+	const int64_t at3 = flz_mixer_frame(m);
+	const int64_t resume_pos3 = m->voices[m->active[0]].aud.pos_frames;
+	la_pool[0][0].fail_prime = true;
+	ck_assert_int_eq(flz_mixer_resume_slot(m, 0), 1);
+	ck_assert_int_eq(la_pool[0][0].starts, starts3 + 1);
+	render_budgeted(m, y, n, BUDGET, &pp);
+	la_pool[0][0].fail_prime = false;
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 0);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 1);
+	ck_assert_uint_eq(flz_mixer_key_lock_deferred(m), deferred3);
+	ck_assert_int_eq(r.n_started, 1);
+	for (int64_t j = 0; j < (int64_t)n; j++)
+		for (uint32_t c = 0; c < CH; c++) {
+			const float want = looped(s, resume_pos3 + j, c), got = y[j * CH + c];
+			if (j < 240)
+				ck_assert_msg(fabsf(got) <= fabsf(want), "failed resume's fade: frame %lld",
+					      (long long)(at3 + j));
+			else
+				ck_assert_msg(got == want, "failed resume: frame %lld ch %u: %g, want %g",
+					      (long long)(at3 + j), c, got, want);
+		}
+	/* Its state is free again: a key-locked start takes it. */
+	ck_assert_int_eq(flz_mixer_stop_all(m, 9), 1);
+	render_budgeted(m, y, 4 * BLOCK, BUDGET, &pp);
+	play(m, 0, 1.0f);
+	ck_assert_uint_eq(flz_mixer_key_locked_voices(m), 1);
+	ck_assert_uint_eq(flz_mixer_key_lock_refused(m), 1);
 	free(y);
 	flz_mixer_destroy(m);
 }
